@@ -1,0 +1,107 @@
+"""The coop's marketplace: create_app() reads as the table of contents."""
+
+from pathlib import Path
+
+from flask import Flask
+from sqlalchemy import event
+
+from coop import config
+from coop.errors import register_error_pages
+from coop import extensions as ext
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    app = Flask(
+        __name__,
+        instance_relative_config=True,
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+    )
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    app.config.from_mapping(config.DEFAULTS)
+    if test_config is None:
+        app.config.from_mapping(config.load(Path(app.instance_path)))
+    else:
+        app.config.from_mapping(test_config)
+    _init_database(app)
+    _init_security(app)
+    _init_i18n(app)
+    _register_blueprints(app)
+    register_error_pages(app)
+    _register_cli(app)
+    return app
+
+
+def _init_database(app: Flask) -> None:
+    ext.db.init_app(app)
+    ext.migrate.init_app(app, ext.db, directory=str(ROOT / "migrations"), render_as_batch=True)
+    with app.app_context():
+        if ext.db.engine.dialect.name == "sqlite":
+            _make_sqlite_transactional(ext.db.engine)
+
+
+def _make_sqlite_transactional(engine) -> None:
+    """Let SQLAlchemy, not pysqlite, own transactions and SAVEPOINTs; enforce foreign keys.
+
+    See SQLAlchemy's "Serializable isolation / Savepoints / Transactional DDL"
+    recipe for pysqlite: without it, SAVEPOINT and locking misbehave.
+    """
+
+    @event.listens_for(engine, "connect")
+    def _connect(dbapi_connection, _record):
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin(connection):
+        connection.exec_driver_sql("BEGIN")
+
+
+def _init_security(app: Flask) -> None:
+    from coop.accounts.views import load_user
+
+    ext.csrf.init_app(app)
+    ext.login_manager.init_app(app)
+    ext.login_manager.user_loader(load_user)
+    ext.login_manager.login_view = "auth.login"
+    ext.login_manager.login_message = None
+    app.after_request(_security_headers)
+
+
+def _security_headers(response):
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    response.headers.setdefault(
+        "Content-Security-Policy",
+        "default-src 'self'; img-src 'self' data:; object-src 'none'; frame-ancestors 'none'",
+    )
+    return response
+
+
+def _init_i18n(app: Flask) -> None:
+    from coop import i18n
+
+    ext.babel.init_app(app, locale_selector=i18n.select_locale)
+    i18n.register_filters(app)
+
+
+def _register_blueprints(app: Flask) -> None:
+    from coop import imports
+    from coop.accounts import views as accounts
+
+    app.register_blueprint(accounts.auth)
+    app.register_blueprint(accounts.home)
+    app.register_blueprint(accounts.members)
+    app.register_blueprint(accounts.users)
+    app.register_blueprint(imports.bp)
+
+
+def _register_cli(app: Flask) -> None:
+    from coop import cli
+
+    cli.register(app)

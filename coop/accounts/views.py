@@ -1,0 +1,342 @@
+"""Login, home pages per role, member shops and user accounts."""
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, session
+from flask import url_for as url
+from flask_babel import gettext as _
+from flask_login import current_user, login_required, login_user, logout_user
+from sqlalchemy import func, select
+from urllib.parse import urlsplit
+
+from coop.accounts import auth as auth_service
+from coop.accounts import members as member_service
+from coop.accounts.access import ensure_can_access, roles_required
+from coop.accounts.forms import (
+    ROLE_LABELS,
+    ConfirmForm,
+    LoginForm,
+    MemberForm,
+    NewUserForm,
+    PasswordChangeForm,
+    SetPasswordForm,
+    ShopContactForm,
+    UserForm,
+)
+from coop.accounts.models import Member, Role, User
+from coop.errors import DomainError
+from coop.extensions import db
+from coop.i18n import LANGUAGES
+
+auth = Blueprint("auth", __name__)
+home = Blueprint("home", __name__)
+members = Blueprint("members", __name__, url_prefix="/members")
+users = Blueprint("users", __name__, url_prefix="/users")
+
+MEMBER_EDITORS = (Role.MANAGER, Role.ADMIN)
+MEMBER_READERS = (Role.MANAGER, Role.ADMIN, Role.TREASURER)
+
+
+def load_user(user_id: str) -> User | None:
+    """Flask-Login's loader: a disabled account or shop ends the session."""
+    user = db.session.get(User, int(user_id))
+    if user is None or not user.is_active:
+        return None
+    if user.member is not None and not user.member.is_active:
+        return None
+    return user
+
+
+def paginate(stmt):
+    return db.paginate(stmt, per_page=current_app.config["COOP_PAGE_SIZE"], error_out=False)
+
+
+def _form_error(form, error: DomainError) -> None:
+    """Show a service refusal next to its field, or at the top of the form."""
+    field = getattr(form, error.field, None) if error.field else None
+    if field is not None:
+        field.errors = [*field.errors, error.message]
+    else:
+        flash(error.message, "error")
+
+
+def _safe_next(target: str | None) -> str:
+    """Only redirect to a path on this site after login."""
+    if target:
+        parts = urlsplit(target)
+        if not parts.scheme and not parts.netloc and target.startswith("/"):
+            return target
+    return url("home.index")
+
+
+# --- login -----------------------------------------------------------------
+
+
+@auth.route("/login", methods=["GET", "POST"])
+def login():
+    if current_user.is_authenticated:
+        return redirect(url("home.index"))
+    form = LoginForm()
+    if form.validate_on_submit():
+        try:
+            user = auth_service.authenticate(form.email.data, form.password.data)
+        except auth_service.LoginRefused as error:
+            db.session.commit()  # keep the failure count
+            flash(error.message, "error")
+        else:
+            db.session.commit()
+            session.clear()
+            session.permanent = True  # expires after COOP_SESSION_HOURS
+            login_user(user)
+            return redirect(_safe_next(request.args.get("next")))
+    return render_template("accounts/login.html", form=form)
+
+
+@auth.route("/logout", methods=["POST"])
+def logout():
+    form = ConfirmForm()
+    if form.validate_on_submit():
+        logout_user()
+        session.clear()
+        flash(_("Vous êtes déconnecté·e."), "info")
+    return redirect(url("auth.login"))
+
+
+@auth.route("/account/password", methods=["GET", "POST"])
+@login_required
+def change_password():
+    form = PasswordChangeForm()
+    if form.validate_on_submit():
+        try:
+            auth_service.change_own_password(
+                current_user, form.current_password.data, form.password.data
+            )
+        except DomainError as error:
+            _form_error(form, error)
+        else:
+            db.session.commit()
+            flash(_("Mot de passe modifié."), "success")
+            return redirect(url("home.index"))
+    return render_template("accounts/password_form.html", form=form)
+
+
+# --- home pages --------------------------------------------------------------
+
+
+@home.route("/")
+@login_required
+def index():
+    if current_user.role is Role.MEMBER:
+        return render_template("accounts/home_member.html", member=current_user.member)
+    if current_user.role is Role.ADMIN:
+        counts = dict(db.session.execute(select(User.role, func.count()).group_by(User.role)).all())
+        recent = db.session.scalars(
+            select(User).where(User.last_login_at.is_not(None))
+            .order_by(User.last_login_at.desc()).limit(8)
+        )
+        return render_template(
+            "accounts/home_admin.html", counts=counts, recent=recent, role_labels=ROLE_LABELS
+        )
+    incomplete = paginate(member_service.members_missing_billing_details())
+    active = db.session.scalar(
+        select(func.count()).select_from(Member).where(Member.is_active.is_(True))
+    )
+    template = (
+        "accounts/home_treasurer.html"
+        if current_user.role is Role.TREASURER
+        else "accounts/home_manager.html"
+    )
+    return render_template(template, incomplete=incomplete, active_count=active)
+
+
+@home.route("/language", methods=["POST"])
+def set_language():
+    form = ConfirmForm()
+    lang = request.form.get("lang")
+    if form.validate_on_submit() and lang in LANGUAGES:
+        session["lang"] = lang
+    return redirect(_safe_next(request.form.get("next")))
+
+
+@home.route("/shop")
+@roles_required(Role.MEMBER)
+def my_shop():
+    return render_template("accounts/member_detail.html", member=current_user.member)
+
+
+@home.route("/shop/edit", methods=["GET", "POST"])
+@roles_required(Role.MEMBER)
+def edit_my_shop():
+    shop = current_user.member
+    form = ShopContactForm(obj=shop)
+    if form.validate_on_submit():
+        member_service.update_member(
+            shop, fields=member_service.SHOP_EDITABLE_FIELDS, **form.data
+        )
+        db.session.commit()
+        flash(_("Coordonnées enregistrées."), "success")
+        return redirect(url("home.my_shop"))
+    return render_template("accounts/shop_form.html", form=form, member=shop)
+
+
+# --- member shops (manager) -------------------------------------------------
+
+
+@members.route("/")
+@roles_required(*MEMBER_READERS)
+def list_members():
+    query = request.args.get("q", "")
+    status = request.args.get("status", "active")
+    if status not in {"active", "inactive", "all"}:
+        status = "active"
+    page = paginate(member_service.search_members(query, status))
+    return render_template("accounts/member_list.html", page=page, q=query, status=status)
+
+
+@members.route("/new", methods=["GET", "POST"])
+@roles_required(*MEMBER_EDITORS)
+def create_member():
+    form = MemberForm()
+    if form.validate_on_submit():
+        try:
+            member = member_service.create_member(**_member_values(form))
+        except DomainError as error:
+            _form_error(form, error)
+        else:
+            db.session.commit()
+            flash(_("Adhérent %(code)s créé.", code=member.code), "success")
+            return redirect(url("members.show_member", member_id=member.id))
+    return render_template("accounts/member_form.html", form=form, member=None)
+
+
+@members.route("/<int:member_id>")
+@login_required
+def show_member(member_id: int):
+    member = db.get_or_404(Member, member_id)
+    ensure_can_access(member)
+    if current_user.role is Role.MEMBER:
+        return redirect(url("home.my_shop"))
+    return render_template("accounts/member_detail.html", member=member, form=ConfirmForm())
+
+
+@members.route("/<int:member_id>/edit", methods=["GET", "POST"])
+@roles_required(*MEMBER_EDITORS)
+def edit_member(member_id: int):
+    member = db.get_or_404(Member, member_id)
+    form = MemberForm(obj=member)
+    if form.validate_on_submit():
+        try:
+            member_service.update_member(member, **_member_values(form))
+        except DomainError as error:
+            _form_error(form, error)
+        else:
+            db.session.commit()
+            flash(_("Fiche de %(code)s enregistrée.", code=member.code), "success")
+            return redirect(url("members.show_member", member_id=member.id))
+    return render_template("accounts/member_form.html", form=form, member=member)
+
+
+@members.route("/<int:member_id>/deactivate", methods=["GET", "POST"])
+@roles_required(*MEMBER_EDITORS)
+def deactivate_member(member_id: int):
+    member = db.get_or_404(Member, member_id)
+    form = ConfirmForm()
+    if form.validate_on_submit():
+        member_service.set_member_active(member, False)
+        db.session.commit()
+        flash(_("%(name)s est désactivé : ses comptes ne peuvent plus se connecter.",
+                name=member.name), "success")
+        return redirect(url("members.show_member", member_id=member.id))
+    return render_template("accounts/member_deactivate.html", member=member, form=form)
+
+
+@members.route("/<int:member_id>/reactivate", methods=["POST"])
+@roles_required(*MEMBER_EDITORS)
+def reactivate_member(member_id: int):
+    member = db.get_or_404(Member, member_id)
+    if ConfirmForm().validate_on_submit():
+        member_service.set_member_active(member, True)
+        db.session.commit()
+        flash(_("%(name)s est de nouveau actif.", name=member.name), "success")
+    return redirect(url("members.show_member", member_id=member.id))
+
+
+def _member_values(form: MemberForm) -> dict:
+    return {name: getattr(form, name).data for name in member_service.MEMBER_FIELDS}
+
+
+# --- user accounts (admin) -----------------------------------------------------
+
+
+@users.route("/")
+@roles_required(Role.ADMIN)
+def list_users():
+    query = request.args.get("q", "").strip()
+    stmt = select(User).outerjoin(User.member).order_by(User.email)
+    if query:
+        pattern = f"%{query}%"
+        stmt = stmt.where(
+            User.email.ilike(pattern) | User.name.ilike(pattern) | Member.code.ilike(pattern)
+        )
+    page = paginate(stmt)
+    return render_template("accounts/user_list.html", page=page, q=query, role_labels=ROLE_LABELS)
+
+
+@users.route("/new", methods=["GET", "POST"])
+@roles_required(Role.ADMIN)
+def create_user():
+    form = NewUserForm()
+    if request.method == "GET" and request.args.get("member"):
+        form.role.data = Role.MEMBER.value
+        form.member_code.data = request.args["member"]
+    if form.validate_on_submit():
+        try:
+            user = auth_service.create_user(
+                form.email.data, form.name.data, form.role.data, form.password.data,
+                member_code=form.member_code.data,
+            )
+            user.is_active = form.is_active.data
+        except DomainError as error:
+            _form_error(form, error)
+        else:
+            db.session.commit()
+            flash(_("Compte %(email)s créé.", email=user.email), "success")
+            return redirect(url("users.list_users"))
+    return render_template("accounts/user_form.html", form=form, user=None)
+
+
+@users.route("/<int:user_id>/edit", methods=["GET", "POST"])
+@roles_required(Role.ADMIN)
+def edit_user(user_id: int):
+    user = db.get_or_404(User, user_id)
+    form = UserForm(obj=user)
+    if request.method == "GET":
+        form.member_code.data = user.member.code if user.member else ""
+    if form.validate_on_submit():
+        try:
+            auth_service.update_user(
+                user, actor=current_user, name=form.name.data, role=form.role.data,
+                member_code=form.member_code.data, is_active=form.is_active.data,
+            )
+        except DomainError as error:
+            _form_error(form, error)
+        else:
+            db.session.commit()
+            flash(_("Compte %(email)s enregistré.", email=user.email), "success")
+            return redirect(url("users.list_users"))
+    return render_template(
+        "accounts/user_form.html", form=form, user=user, password_form=SetPasswordForm()
+    )
+
+
+@users.route("/<int:user_id>/password", methods=["POST"])
+@roles_required(Role.ADMIN)
+def set_user_password(user_id: int):
+    user = db.get_or_404(User, user_id)
+    form = SetPasswordForm()
+    if form.validate_on_submit():
+        auth_service.set_password(user, form.password.data)
+        db.session.commit()
+        flash(_("Nouveau mot de passe enregistré pour %(email)s.", email=user.email), "success")
+        return redirect(url("users.edit_user", user_id=user.id))
+    for error in form.password.errors:
+        flash(error, "error")
+    return redirect(url("users.edit_user", user_id=user.id))

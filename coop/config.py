@@ -1,0 +1,80 @@
+"""Settings read from COOP_* environment variables."""
+
+import os
+import secrets
+from pathlib import Path
+
+from coop.errors import ConfigurationError
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _flag(name: str, default: bool = False) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    if value is None or not value.strip():
+        return default
+    try:
+        return int(value)
+    except ValueError as exc:
+        raise ConfigurationError(f"{name} must be a whole number, got {value!r}") from exc
+
+
+def _demo_secret_key(instance_path: Path) -> str:
+    """A random key kept in the instance folder, so demo sessions survive a restart."""
+    path = instance_path / "demo-secret-key"
+    if not path.exists():
+        path.write_text(secrets.token_hex(32))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+# Settings that do not depend on where the app runs.
+DEFAULTS = {
+    "SESSION_COOKIE_HTTPONLY": True,
+    "SESSION_COOKIE_SAMESITE": "Lax",
+    "BABEL_DEFAULT_LOCALE": "fr",
+    "BABEL_DEFAULT_TIMEZONE": "Europe/Paris",
+    "BABEL_TRANSLATION_DIRECTORIES": str(PROJECT_ROOT / "translations"),
+    "COOP_PASSWORD_HASH_METHOD": "scrypt",
+    "COOP_PAGE_SIZE": 25,
+    "COOP_LOGIN_MAX_FAILURES": 5,
+    "COOP_LOGIN_LOCK_MINUTES": 15,
+}
+
+
+def load(instance_path: Path) -> dict:
+    """Build the Flask config mapping from the environment."""
+    demo = _flag("COOP_DEMO")
+    debug = _flag("COOP_DEBUG")
+    database_url = os.environ.get("COOP_DATABASE_URL") or (
+        f"sqlite:///{instance_path / 'coop.sqlite3'}"
+    )
+    secret_key = os.environ.get("COOP_SECRET_KEY")
+    if not secret_key:
+        if not (demo or debug):
+            raise ConfigurationError(
+                "COOP_SECRET_KEY is not set. Set it to a long random string "
+                "(python -c 'import secrets; print(secrets.token_hex(32))'), "
+                "or set COOP_DEMO=1 to run the local demo."
+            )
+        secret_key = _demo_secret_key(instance_path)
+    secure_cookies = _flag("COOP_SECURE_COOKIES", default=not (demo or debug))
+    return {
+        "SECRET_KEY": secret_key,
+        "DEBUG": debug,
+        "COOP_DEMO": demo,
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "SESSION_COOKIE_SECURE": secure_cookies,
+        "PERMANENT_SESSION_LIFETIME": _int("COOP_SESSION_HOURS", 12) * 3600,
+        "MAX_CONTENT_LENGTH": _int("COOP_MAX_UPLOAD_MB", 10) * 1024 * 1024,
+        "COOP_LOGIN_MAX_FAILURES": _int("COOP_LOGIN_MAX_FAILURES", 5),
+        "COOP_LOGIN_LOCK_MINUTES": _int("COOP_LOGIN_LOCK_MINUTES", 15),
+    }

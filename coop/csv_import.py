@@ -1,0 +1,225 @@
+"""The one CSV import mechanism every import uses (spec/formats.md).
+
+It reads what Excel and LibreOffice write in France (UTF-8 with or without
+BOM, else Windows-1252; `;` or `,`; decimal comma or point), checks the header
+and every cell, and returns parsed rows or raises InvalidRows listing every
+problem as `line N, column C: message`. It writes nothing: each import's
+`apply` does, after every row has passed, so an import is all or nothing.
+"""
+
+import csv
+import io
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from coop.errors import FieldError, InvalidRows
+from coop.money import parse_decimal
+
+_MISSING = object()
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of an import: how to read it, and whether it must be there."""
+
+    name: str
+    parse: Callable[[str], Any]
+    required: bool = False
+    default: Any = None
+
+
+@dataclass
+class Row:
+    """A parsed data row: its line in the file and its values by column name.
+
+    `values` holds only the columns the file has; `get` falls back to the
+    column default for the others, so re-importing a file without a column
+    leaves that field as it was when the import chooses so.
+    """
+
+    line: int
+    values: dict[str, Any]
+    defaults: dict[str, Any] = field(repr=False, default_factory=dict)
+
+    def get(self, name: str) -> Any:
+        value = self.values.get(name, _MISSING)
+        if value is _MISSING or value is None:
+            return self.defaults.get(name)
+        return value
+
+    def has(self, name: str) -> bool:
+        return name in self.values
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    created: int
+    updated: int
+
+    @property
+    def total(self) -> int:
+        return self.created + self.updated
+
+
+def decode(data: bytes) -> str:
+    """UTF-8 (a BOM is dropped), or Windows-1252 when the bytes are not UTF-8."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return data.decode("cp1252", errors="replace")
+
+
+def _separator(header_line: str) -> str:
+    # Header names contain neither separator, so whichever appears is the one.
+    return ";" if header_line.count(";") >= header_line.count(",") else ","
+
+
+def read_rows(data: bytes, columns: Iterable[Column]) -> list[Row]:
+    """Parse a CSV file against its columns; raise InvalidRows with every error."""
+    columns = {c.name: c for c in columns}
+    text = decode(data)
+    if not text.strip():
+        raise InvalidRows([FieldError(1, "-", "le fichier est vide")])
+    first_line = text.lstrip("\r\n").splitlines()[0]
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_separator(first_line))
+    errors: list[FieldError] = []
+
+    header: list[str] | None = None
+    header_line = 0
+    rows: list[Row] = []
+    previous_end = 0
+    for record in reader:
+        start = previous_end + 1
+        previous_end = reader.line_num
+        if not any(cell.strip() for cell in record):
+            continue
+        if header is None:
+            header_line = start
+            header = [cell.strip().lower() for cell in record]
+            errors.extend(_check_header(header, columns, header_line))
+            if errors:
+                raise InvalidRows(errors)
+            continue
+        if len(record) > len(header):
+            errors.append(
+                FieldError(start, "-", f"{len(record)} valeurs pour {len(header)} colonnes")
+            )
+            continue
+        values: dict[str, Any] = {}
+        for name, raw in zip(header, record, strict=False):
+            column = columns[name]
+            cell = raw.strip()
+            if not cell:
+                if column.required:
+                    errors.append(FieldError(start, name, "valeur obligatoire manquante"))
+                values[name] = None
+                continue
+            try:
+                values[name] = column.parse(cell)
+            except ValueError as exc:
+                errors.append(FieldError(start, name, str(exc)))
+        for name in header[len(record) :]:
+            if columns[name].required:
+                errors.append(FieldError(start, name, "valeur obligatoire manquante"))
+        defaults = {c.name: c.default for c in columns.values()}
+        rows.append(Row(line=start, values=values, defaults=defaults))
+    if header is None:
+        raise InvalidRows([FieldError(1, "-", "le fichier est vide")])
+    if not rows and not errors:
+        raise InvalidRows([FieldError(header_line, "-", "aucune ligne de données")])
+    if errors:
+        raise InvalidRows(errors)
+    return rows
+
+
+def _check_header(header: list[str], columns: dict[str, Column], line: int) -> list[FieldError]:
+    errors = []
+    seen = set()
+    for name in header:
+        if not name:
+            errors.append(FieldError(line, "-", "une colonne n'a pas de nom"))
+        elif name not in columns:
+            expected = ", ".join(columns)
+            errors.append(
+                FieldError(line, name, f"colonne inconnue (colonnes possibles : {expected})")
+            )
+        elif name in seen:
+            errors.append(FieldError(line, name, "colonne en double"))
+        seen.add(name)
+    for column in columns.values():
+        if column.required and column.name not in seen:
+            errors.append(FieldError(line, column.name, "colonne obligatoire absente"))
+    return errors
+
+
+# Cell parsers: each returns a value or raises ValueError with a French message.
+
+
+def text(max_length: int) -> Callable[[str], str]:
+    def parse(cell: str) -> str:
+        if len(cell) > max_length:
+            raise ValueError(f"trop long ({len(cell)} caractères, {max_length} au plus)")
+        return cell
+
+    return parse
+
+
+def code(max_length: int) -> Callable[[str], str]:
+    """An identifier such as a member code: letters, digits, - and _, upper-cased."""
+
+    def parse(cell: str) -> str:
+        value = cell.upper()
+        if len(value) > max_length:
+            raise ValueError(f"code trop long ({len(value)} caractères, {max_length} au plus)")
+        if not all(ch.isascii() and (ch.isalnum() or ch in "-_") for ch in value):
+            raise ValueError("code invalide : lettres, chiffres, - et _ seulement")
+        return value
+
+    return parse
+
+
+def decimal(min_value: Decimal | None = None, positive: bool = False) -> Callable[[str], Decimal]:
+    def parse(cell: str) -> Decimal:
+        value = parse_decimal(cell)
+        if positive and value <= 0:
+            raise ValueError("doit être strictement positif")
+        if min_value is not None and value < min_value:
+            raise ValueError(f"doit être au moins {min_value}")
+        return value
+
+    return parse
+
+
+def integer(min_value: int = 0) -> Callable[[str], int]:
+    def parse(cell: str) -> int:
+        try:
+            value = int(cell.replace(" ", ""))
+        except ValueError:
+            raise ValueError(f"nombre entier attendu, pas {cell!r}") from None
+        if value < min_value:
+            raise ValueError(f"doit être au moins {min_value}")
+        return value
+
+    return parse
+
+
+def yes_no(cell: str) -> bool:
+    value = cell.lower()
+    if value in {"yes", "oui", "y", "o", "true", "vrai", "1", "x"}:
+        return True
+    if value in {"no", "non", "n", "false", "faux", "0"}:
+        return False
+    raise ValueError(f"oui ou non attendu, pas {cell!r}")
+
+
+def day(cell: str) -> date:
+    """A date as YYYY-MM-DD or DD/MM/YYYY."""
+    for pattern in ("%Y-%m-%d", "%d/%m/%Y"):
+        try:
+            return datetime.strptime(cell, pattern).date()  # noqa: DTZ007 (a date, no time)
+        except ValueError:
+            continue
+    raise ValueError(f"date invalide {cell!r} (attendu AAAA-MM-JJ ou JJ/MM/AAAA)")

@@ -1,0 +1,74 @@
+"""Declarative base, naming convention and the column types every domain uses."""
+
+from datetime import UTC, datetime
+from decimal import Decimal
+
+from sqlalchemy import DateTime, MetaData, Numeric
+from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.types import TypeDecorator
+
+from coop.money import CENT, UNIT_PRICE, quantize
+
+# Stable constraint names, so migrations can alter and drop them on every backend.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class UTCDateTime(TypeDecorator):
+    """An aware UTC datetime, whatever the backend stores."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime: pass an aware datetime (coop.clock.now())")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:  # SQLite keeps no offset; we only ever store UTC
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+class _Quantized(TypeDecorator):
+    impl = Numeric
+    cache_ok = True
+    exponent: Decimal
+
+    def process_bind_param(self, value: Decimal | None, dialect):
+        if value is None:
+            return None
+        return quantize(value, self.exponent)
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        return quantize(Decimal(str(value)), self.exponent)
+
+
+class Money(_Quantized):
+    """An amount in euros, to the cent."""
+
+    impl = Numeric(12, 2)
+    exponent = CENT
+
+
+class UnitPrice(_Quantized):
+    """A unit price in euros, to 1/100 of a cent (spec/pooling.md)."""
+
+    impl = Numeric(12, 4)
+    exponent = UNIT_PRICE

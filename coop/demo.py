@@ -1,0 +1,140 @@
+"""`coop seed-demo`: a realistic cooperative to click through."""
+
+import random
+import unicodedata
+
+from sqlalchemy import func, select
+from stdnum import luhn
+
+from coop.accounts.auth import create_user
+from coop.accounts.models import Member, Role, User
+from coop.extensions import db
+
+# (name, street, postcode, city): Lyon-area bike businesses, plausible but invented.
+SHOPS = [
+    ("Atelier Vélo Croix-Rousse", "12 rue d'Austerlitz", "69004", "Lyon"),
+    ("Cycles de la Guillotière", "48 cours Gambetta", "69007", "Lyon"),
+    ("Le Biclou Part-Dieu", "5 rue Paul Bert", "69003", "Lyon"),
+    ("Vélo Station Perrache", "31 cours de Verdun", "69002", "Lyon"),
+    ("Roue Libre Villeurbanne", "102 cours Émile Zola", "69100", "Villeurbanne"),
+    ("Cyclable Monplaisir", "77 avenue des Frères Lumière", "69008", "Lyon"),
+    ("La Petite Reine de Vaise", "9 place Valmy", "69009", "Lyon"),
+    ("Rayons & Pignons", "23 rue de Marseille", "69007", "Lyon"),
+    ("Atelier du Pédalier", "14 rue Duguesclin", "69006", "Lyon"),
+    ("Cycles Gerland", "210 avenue Jean Jaurès", "69007", "Lyon"),
+    ("Vélo Cité Vénissieux", "3 avenue Jean Cagne", "69200", "Vénissieux"),
+    ("Bicyclette Caluirarde", "56 avenue Barthélémy Thimonnier", "69300", "Caluire-et-Cuire"),
+    ("Oullins Cycles", "8 Grande Rue", "69600", "Oullins-Pierre-Bénite"),
+    ("Le Vélo Vert de Bron", "41 avenue Franklin Roosevelt", "69500", "Bron"),
+    ("Ateliers Mécaniques Saint-Fons", "17 rue Carnot", "69190", "Saint-Fons"),
+    ("Cycles Tassin", "6 place Péragut", "69160", "Tassin-la-Demi-Lune"),
+    ("Écully Bike Service", "25 chemin de Charrière Blanche", "69130", "Écully"),
+    ("La Roue de Décines", "90 avenue Jean Jaurès", "69150", "Décines-Charpieu"),
+    ("Vélo Rapide Meyzieu", "12 rue de la République", "69330", "Meyzieu"),
+    ("Cycles Rillieux", "4 avenue de l'Europe", "69140", "Rillieux-la-Pape"),
+    ("Le Cadre Lyonnais", "33 rue Mercière", "69002", "Lyon"),
+    ("Fixie Factory Confluence", "112 cours Charlemagne", "69002", "Lyon"),
+    ("Atelier Cargo Brotteaux", "18 boulevard des Brotteaux", "69006", "Lyon"),
+    ("Vélos d'Ainay", "7 rue Sala", "69002", "Lyon"),
+    ("Les Jantes de Saint-Jean", "22 rue Saint-Jean", "69005", "Lyon"),
+    ("Cyclo Point Sans-Souci", "141 avenue Lacassagne", "69003", "Lyon"),
+    ("Pédale Douce Villeurbanne", "64 rue Francis de Pressensé", "69100", "Villeurbanne"),
+    ("Atelier Solidaire Mermoz", "2 rue Genton", "69008", "Lyon"),
+    ("Vélo Campus La Doua", "20 avenue Albert Einstein", "69100", "Villeurbanne"),
+    ("Cycles Sainte-Foy", "38 boulevard Baron du Marais", "69110", "Sainte-Foy-lès-Lyon"),
+    ("Monts d'Or Cycles", "5 place de la Mairie", "69450", "Saint-Cyr-au-Mont-d'Or"),
+    ("Givors Vélo Service", "27 rue Roger Salengro", "69700", "Givors"),
+    ("Cycles du Beaujolais", "15 rue Nationale", "69400", "Villefranche-sur-Saône"),
+    ("Vienne Bike Repair", "9 cours Brillier", "38200", "Vienne"),
+    ("Atelier Mobilité Neuville", "3 quai Pierre Dupont", "69250", "Neuville-sur-Saône"),
+    ("Le Guidon Chaponnais", "11 avenue Paul Doumer", "69630", "Chaponost"),
+    ("Vélo Électrique Limonest", "60 avenue Général de Gaulle", "69760", "Limonest"),
+    ("Cadres & Cintres Saint-Priest", "19 rue Henri Maréchal", "69800", "Saint-Priest"),
+    ("Cycles Francheville", "8 route de Chaponost", "69340", "Francheville"),
+    ("Atelier Roule Ma Poule", "44 rue Burdeau", "69001", "Lyon"),
+]
+
+DEMO_PASSWORD = "demo-coop-2026"
+
+
+def has_data() -> bool:
+    return bool(
+        db.session.scalar(select(func.count()).select_from(Member))
+        or db.session.scalar(select(func.count()).select_from(User))
+    )
+
+
+def _siret(rng: random.Random) -> str:
+    siren = "".join(str(rng.randint(0, 9)) for _ in range(8))
+    siren += luhn.calc_check_digit(siren)
+    body = siren + f"{rng.randint(1, 9):04d}"
+    return body + luhn.calc_check_digit(body)
+
+
+def _vat(siret: str) -> str:
+    siren = int(siret[:9])
+    return f"FR{(12 + 3 * (siren % 97)) % 97:02d}{siret[:9]}"
+
+
+def _code(name: str, taken: set[str]) -> str:
+    words = [w for w in name.upper().replace("-", " ").replace("'", " ").split() if len(w) > 2]
+    letters = "".join(ch for ch in (words[-1] if words else name.upper()) if ch.isalpha())
+    base = (letters.encode("ascii", "ignore").decode() or "SHOP")[:6]
+    n = 1
+    while f"{base}{n:02d}" in taken:
+        n += 1
+    code = f"{base}{n:02d}"
+    taken.add(code)
+    return code
+
+
+def seed(rng_seed: int = 2026) -> list[tuple[str, str, str]]:
+    """Create the demo shops and accounts; return (role, e-mail, password) to print."""
+    rng = random.Random(rng_seed)
+    taken: set[str] = set()
+    shops = []
+    for name, street, postcode, city in SHOPS:
+        siret = _siret(rng)
+        member = Member(
+            code=_code(name, taken),
+            name=name,
+            siret=siret,
+            vat_number=_vat(siret),
+            email=f"contact@{_slug(name)}.example",
+            phone=f"04 7{rng.randint(0, 9)} {rng.randint(10, 99)} {rng.randint(10, 99)} "
+            f"{rng.randint(10, 99)}",
+            address=street,
+            postcode=postcode,
+            city=city,
+        )
+        shops.append(member)
+    # A few files as they really are: one shop without a SIRET yet, one without e-mail.
+    shops[-1].siret = shops[-1].vat_number = None
+    shops[-2].email = None
+    db.session.add_all(shops)
+    db.session.flush()
+
+    logins = []
+    for role, email, name in (
+        (Role.ADMIN, "admin@coop-velo-lyon.example", "Administration"),
+        (Role.MANAGER, "gerance@coop-velo-lyon.example", "Camille Gérante"),
+        (Role.TREASURER, "tresorerie@coop-velo-lyon.example", "Dominique Trésorier"),
+    ):
+        create_user(email, name, role, DEMO_PASSWORD)
+        logins.append((role.value, email, DEMO_PASSWORD))
+    for shop in shops[:3]:
+        email = f"atelier@{_slug(shop.name)}.example"
+        create_user(email, f"Atelier {shop.name}", Role.MEMBER, DEMO_PASSWORD, shop.code)
+        logins.append((f"member {shop.code}", email, DEMO_PASSWORD))
+    return logins
+
+
+def summary() -> str:
+    members = db.session.scalar(select(func.count()).select_from(Member))
+    users = db.session.scalar(select(func.count()).select_from(User))
+    return f"{members} member shops, {users} user accounts"
+
+
+def _slug(name: str) -> str:
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    return "-".join("".join(ch if ch.isalnum() else " " for ch in ascii_name.lower()).split())

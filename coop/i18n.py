@@ -1,0 +1,56 @@
+"""Language choice and the filters that show money and dates the French way."""
+
+from datetime import date, datetime
+from decimal import Decimal
+
+from flask import Flask, request, session
+from flask_babel import format_currency, format_date, format_datetime, get_locale
+
+LANGUAGES = {"fr": "Français", "en": "English"}
+
+
+def select_locale() -> str:
+    """The language the user picked, else French (the coop's language)."""
+    chosen = session.get("lang")
+    if chosen in LANGUAGES:
+        return chosen
+    return "fr"
+
+
+def money(amount: Decimal | None) -> str:
+    """`1 234,56 €` in French, `€1,234.56` in English."""
+    if amount is None:
+        return ""
+    if not isinstance(amount, Decimal):
+        raise TypeError(f"money must be a Decimal, not {type(amount).__name__}")
+    return format_currency(amount, "EUR")
+
+
+def day(value: date | datetime | None) -> str:
+    """`07/12/2026`: dates in Lyon's calendar."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return format_datetime(value, "dd/MM/yyyy")
+    return format_date(value, "dd/MM/yyyy")
+
+
+def moment(value: datetime | None) -> str:
+    """`07/12/2026 14:05` in Lyon's time."""
+    if value is None:
+        return ""
+    return format_datetime(value, "dd/MM/yyyy HH:mm")
+
+
+def register_filters(app: Flask) -> None:
+    app.add_template_filter(money, "money")
+    app.add_template_filter(day, "day")
+    app.add_template_filter(moment, "moment")
+
+    @app.context_processor
+    def languages():
+        return {
+            "languages": LANGUAGES,
+            "current_path": request.full_path.rstrip("?"),
+            "get_locale": get_locale,
+        }

@@ -1,0 +1,59 @@
+"""Validation of the identifiers users type: SIRET, VAT numbers, countries, e-mails.
+
+Each function returns the normalised value or raises ValueError with a message
+in French that can be shown next to the field.
+"""
+
+from email_validator import EmailNotValidError, validate_email
+from stdnum.eu import vat as eu_vat
+from stdnum.exceptions import InvalidChecksum, InvalidFormat, InvalidLength, ValidationError
+from stdnum.fr import siret as fr_siret
+
+
+def siret(value: str) -> str:
+    """A French SIRET: 14 digits whose Luhn check holds."""
+    compact = fr_siret.compact(value)
+    if not compact.isdigit():
+        raise ValueError("le SIRET ne doit contenir que des chiffres (14)")
+    if len(compact) != 14:
+        raise ValueError(f"le SIRET compte 14 chiffres, pas {len(compact)}")
+    try:
+        return fr_siret.validate(compact)
+    except (InvalidChecksum, ValidationError):
+        raise ValueError("ce SIRET n'existe pas (clé de contrôle fausse)") from None
+
+
+def siren_of(siret_number: str) -> str:
+    """The SIREN (company number) inside a SIRET."""
+    return fr_siret.to_siren(siret_number)
+
+
+def vat_number(value: str) -> str:
+    """An intra-EU VAT number, country prefix included (FR12345678901)."""
+    compact = eu_vat.compact(value)
+    try:
+        return eu_vat.validate(compact)
+    except InvalidLength:
+        raise ValueError("numéro de TVA de longueur incorrecte") from None
+    except InvalidChecksum:
+        raise ValueError("numéro de TVA invalide (clé de contrôle fausse)") from None
+    except (InvalidFormat, ValidationError):
+        raise ValueError(
+            "numéro de TVA intracommunautaire invalide (attendu : FR suivi de 11 chiffres)"
+        ) from None
+
+
+def email(value: str) -> str:
+    """A syntactically valid e-mail address, lower-cased domain."""
+    try:
+        return validate_email(value.strip(), check_deliverability=False).normalized
+    except EmailNotValidError:
+        raise ValueError(f"adresse e-mail invalide : {value.strip()!r}") from None
+
+
+def french_postcode(value: str) -> str:
+    """Five digits (69001, 01700...)."""
+    cleaned = value.strip().replace(" ", "")
+    if len(cleaned) != 5 or not cleaned.isdigit():
+        raise ValueError("code postal invalide (5 chiffres)")
+    return cleaned

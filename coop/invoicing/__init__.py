@@ -1,0 +1,1 @@
+"""Invoices, credit notes, PDFs, Factur-X, payments and accounting exports."""

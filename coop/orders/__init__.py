@@ -1,0 +1,1 @@
+"""Campaigns, needs, pooling, purchase orders, receiving and the cost split."""

@@ -1,0 +1,1 @@
+"""Suppliers, parts, offers, price lists and quotes (issue: catalogue)."""

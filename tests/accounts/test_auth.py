@@ -1,0 +1,143 @@
+from datetime import timedelta
+
+import pytest
+from werkzeug.security import check_password_hash
+
+from coop.accounts import auth
+from coop.accounts.models import LoginThrottle, Role
+from coop.extensions import db
+from tests.factories import PASSWORD
+
+
+def login(client, email, password=PASSWORD):
+    return client.post("/login", data={"email": email, "password": password})
+
+
+def test_login_with_the_right_password_lands_on_the_home_page(client, make):
+    user = make.user(Role.MANAGER)
+    response = login(client, user.email)
+    assert response.status_code == 302
+    assert response.location == "/"
+    assert "Tableau de bord" in client.get("/").text
+    assert user.last_login_at is not None
+
+
+def test_login_email_is_case_insensitive(client, make):
+    user = make.user(Role.TREASURER, email="tresor@example.org")
+    assert login(client, "  TRESOR@Example.org ").status_code == 302
+
+
+def test_wrong_password_is_refused_without_saying_which_part_was_wrong(client, make):
+    user = make.user()
+    response = login(client, user.email, "not the password")
+    assert response.status_code == 200
+    assert "Adresse e-mail ou mot de passe incorrect." in response.text
+    unknown = login(client, "nobody@example.org", "whatever123")
+    assert "Adresse e-mail ou mot de passe incorrect." in unknown.text
+    assert client.get("/").status_code == 302
+
+
+def test_login_is_locked_after_five_failures_even_with_the_right_password(client, make):
+    user = make.user()
+    for _ in range(5):
+        login(client, user.email, "wrong password")
+    response = login(client, user.email)
+    assert "Trop de tentatives échouées" in response.text
+    assert client.get("/").status_code == 302
+
+
+def test_the_lock_expires_and_a_success_clears_the_count(client, make):
+    user = make.user()
+    for _ in range(5):
+        login(client, user.email, "wrong password")
+    throttle = db.session.get(LoginThrottle, user.email)
+    throttle.locked_until -= timedelta(minutes=16)
+    throttle.first_failure_at -= timedelta(minutes=16)
+    db.session.flush()
+    assert login(client, user.email).status_code == 302
+    assert db.session.get(LoginThrottle, user.email) is None
+
+
+def test_unknown_addresses_are_throttled_too(client):
+    for _ in range(5):
+        login(client, "ghost@example.org", "wrong password")
+    assert "Trop de tentatives" in login(client, "ghost@example.org", "other").text
+
+
+def test_a_disabled_account_cannot_log_in(client, make):
+    user = make.user(is_active=False)
+    assert "Ce compte est désactivé" in login(client, user.email).text
+
+
+def test_users_of_a_deactivated_shop_cannot_log_in_and_are_logged_out(client, make):
+    user = make.user()
+    assert login(client, user.email).status_code == 302
+    user.member.is_active = False
+    db.session.flush()
+    assert client.get("/").status_code == 302  # the open session ends
+    assert "plus actif" in login(client, user.email).text
+
+
+def test_login_redirects_only_to_local_pages(client, make):
+    user = make.user(Role.MANAGER)
+    response = client.post(
+        "/login?next=https://evil.example/", data={"email": user.email, "password": PASSWORD}
+    )
+    assert response.location == "/"
+    client.post("/logout")
+    response = client.post(
+        "/login?next=/members/", data={"email": user.email, "password": PASSWORD}
+    )
+    assert response.location == "/members/"
+
+
+def test_logout_ends_the_session(client, make):
+    user = make.user()
+    login(client, user.email)
+    assert client.post("/logout").status_code == 302
+    assert client.get("/").status_code == 302
+
+
+def test_passwords_are_stored_hashed(db_session):
+    user = auth.create_user("new@example.org", "New", Role.MANAGER, "a long passphrase")
+    assert "a long passphrase" not in user.password_hash
+    assert check_password_hash(user.password_hash, "a long passphrase")
+
+
+@pytest.mark.parametrize(
+    ("email", "role", "member_code", "password", "message"),
+    [
+        ("not-an-email", "manager", None, "long enough pass", "Adresse e-mail invalide"),
+        ("a@example.org", "boss", None, "long enough pass", "Rôle inconnu"),
+        ("a@example.org", "member", None, "long enough pass", "rattaché à un atelier"),
+        ("a@example.org", "member", "NOPE", "long enough pass", "Aucun atelier"),
+        ("a@example.org", "manager", None, "short", "au moins 10 caractères"),
+    ],
+)
+def test_bad_accounts_are_refused_with_a_clear_message(
+    db_session, email, role, member_code, password, message
+):
+    with pytest.raises(auth.DomainError, match=message):
+        auth.create_user(email, "X", role, password, member_code=member_code)
+
+
+def test_a_user_changes_their_own_password(client, make):
+    user = make.user()
+    client.login_as(user)
+    bad = client.post(
+        "/account/password", data={"current_password": "nope", "password": "another long one"}
+    )
+    assert "Le mot de passe actuel est incorrect." in bad.text
+    ok = client.post(
+        "/account/password", data={"current_password": PASSWORD, "password": "another long one"}
+    )
+    assert ok.status_code == 302
+    assert check_password_hash(user.password_hash, "another long one")
+
+
+def test_session_cookie_is_http_only(client, make):
+    user = make.user()
+    response = login(client, user.email)
+    cookie = response.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie
+    assert "SameSite=Lax" in cookie

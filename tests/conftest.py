@@ -1,0 +1,122 @@
+"""Fixtures: every database test runs on SQLite and, when COOP_TEST_DATABASE_URL
+is set, on PostgreSQL too; each test runs in a transaction rolled back at the end
+(SAVEPOINT mode, so app code may commit)."""
+
+import os
+import uuid
+from contextlib import contextmanager
+from pathlib import Path
+
+import flask_migrate
+import pytest
+import sqlalchemy as sa
+from flask import g
+from flask.testing import FlaskClient
+
+from coop import create_app
+from coop.extensions import db
+from tests import factories
+
+BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("COOP_TEST_DATABASE_URL") else [])
+
+
+@contextmanager
+def fresh_database(backend: str, tmp_path: Path):
+    """A new, empty database on `backend`; dropped afterwards."""
+    if backend == "sqlite":
+        yield f"sqlite:///{tmp_path / f'coop-{uuid.uuid4().hex[:8]}.sqlite3'}"
+        return
+    server = sa.make_url(os.environ["COOP_TEST_DATABASE_URL"])
+    name = f"coop_test_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    try:
+        yield server.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.dispose()
+
+
+def app_config(database_url: str, **overrides) -> dict:
+    config = {
+        "TESTING": True,
+        "SECRET_KEY": "test-secret-key",
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "WTF_CSRF_ENABLED": False,
+        # Hashing strength is not under test; speed is.
+        "COOP_PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
+        "COOP_DEMO": False,
+    }
+    config.update(overrides)
+    return config
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def backend(request) -> str:
+    return request.param
+
+
+@pytest.fixture(scope="session")
+def app(backend, tmp_path_factory):
+    with fresh_database(backend, tmp_path_factory.mktemp(backend)) as url:
+        application = create_app(app_config(url))
+        with application.app_context():
+            flask_migrate.upgrade()
+        yield application
+        with application.app_context():
+            db.engine.dispose()
+
+
+class Client(FlaskClient):
+    """A test client whose requests share the test's app context and transaction."""
+
+    def open(self, *args, **kwargs):
+        # Requests reuse the test's app context; clear `g` so that each one
+        # starts fresh, as it does in production (Flask-Login caches the user there).
+        g.__dict__.clear()
+        return super().open(*args, **kwargs)
+
+    def login_as(self, user) -> None:
+        with self.session_transaction() as session:
+            session["_user_id"] = str(user.id)
+            session["_fresh"] = True
+
+
+@pytest.fixture
+def db_session(app):
+    """The test's app context, bound to one connection in a transaction rolled back at the end."""
+    with app.app_context():
+        connection = db.engine.connect()
+        transaction = connection.begin()
+        engines = db.engines
+        engine = engines[None]
+        engines[None] = connection
+        db.session.remove()
+        db.session.configure(join_transaction_mode="create_savepoint")
+        try:
+            yield db.session
+        finally:
+            db.session.remove()
+            db.session.configure(join_transaction_mode="conservative_savepoint")
+            engines[None] = engine
+            transaction.rollback()
+            connection.close()
+
+
+@pytest.fixture
+def client(app, db_session) -> Client:
+    app.test_client_class = Client
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app, db_session):
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def make(db_session):
+    """The factory functions, bound to the test's session."""
+    return factories

@@ -1,0 +1,125 @@
+"""Who may reach what: every route x every role, refusals included."""
+
+import pytest
+
+from coop.accounts.models import Role
+
+OK, FORBIDDEN, LOGIN, LOGGED_OUT = "ok", 403, "login", "logged out"
+ROLES = ("anonymous", "member", "manager", "treasurer", "admin")
+
+
+def everyone_logged_in(anonymous=LOGIN):
+    return dict(anonymous=anonymous, member=OK, manager=OK, treasurer=OK, admin=OK)
+
+
+def only(*roles):
+    return {r: LOGIN if r == "anonymous" else (OK if r in roles else FORBIDDEN) for r in ROLES}
+
+
+STAFF_READ = only("manager", "treasurer", "admin")
+MEMBER_EDIT = only("manager", "admin")
+
+# endpoint -> (method, path with {own}/{other}/{user} placeholders, expected per role)
+MATRIX = {
+    "auth.login": ("GET", "/login", dict(everyone_logged_in(anonymous=OK))),
+    "auth.logout": ("POST", "/logout", dict.fromkeys(ROLES, LOGGED_OUT)),
+    "auth.change_password": ("GET", "/account/password", everyone_logged_in()),
+    "home.index": ("GET", "/", everyone_logged_in()),
+    "home.set_language": ("POST", "/language", everyone_logged_in(anonymous=OK)),
+    "home.my_shop": ("GET", "/shop", only("member")),
+    "home.edit_my_shop": ("GET", "/shop/edit", only("member")),
+    "members.list_members": ("GET", "/members/", STAFF_READ),
+    "members.create_member": ("GET", "/members/new", MEMBER_EDIT),
+    "members.show_member": ("GET", "/members/{own}", everyone_logged_in()),
+    "members.edit_member": ("GET", "/members/{own}/edit", MEMBER_EDIT),
+    "members.deactivate_member": ("GET", "/members/{own}/deactivate", MEMBER_EDIT),
+    "members.reactivate_member": ("POST", "/members/{own}/reactivate", MEMBER_EDIT),
+    "users.list_users": ("GET", "/users/", only("admin")),
+    "users.create_user": ("GET", "/users/new", only("admin")),
+    "users.edit_user": ("GET", "/users/{user}/edit", only("admin")),
+    "users.set_user_password": ("POST", "/users/{user}/password", only("admin")),
+    "imports.upload": ("GET", "/import/members", MEMBER_EDIT),
+}
+
+
+@pytest.fixture
+def world(make):
+    own = make.member()
+    other = make.member()
+    users = {role.value: make.user(role) for role in (Role.MANAGER, Role.TREASURER, Role.ADMIN)}
+    users["member"] = make.user(Role.MEMBER, member=own)
+    return own, other, users
+
+
+def test_every_route_is_in_the_matrix(app):
+    endpoints = {rule.endpoint for rule in app.url_map.iter_rules()} - {"static"}
+    assert endpoints == set(MATRIX)
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("endpoint", sorted(MATRIX))
+def test_route_access(client, world, endpoint, role):
+    own, _, users = world
+    method, path, expected = MATRIX[endpoint]
+    if role != "anonymous":
+        client.login_as(users[role])
+    url = path.format(own=own.id, user=users["manager"].id)
+    response = client.open(url, method=method)
+    outcome = expected[role]
+    if outcome == LOGGED_OUT:
+        assert response.status_code == 302
+        assert response.location == "/login"
+        assert client.get("/").status_code == 302
+    elif outcome == LOGIN:
+        assert response.status_code == 302
+        assert response.location.startswith("/login")
+    elif outcome == FORBIDDEN:
+        assert response.status_code == 403
+        assert "Accès refusé" in response.text
+    else:
+        assert response.status_code in (200, 302)
+        assert not (response.location or "").startswith("/login")
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("GET", "/members/{other}"),
+        ("GET", "/members/{other}/edit"),
+        ("POST", "/members/{other}/edit"),
+        ("POST", "/members/{other}/deactivate"),
+        ("POST", "/members/{other}/reactivate"),
+    ],
+)
+def test_a_member_cannot_reach_another_shop_by_changing_the_id(client, world, method, path):
+    own, other, users = world
+    client.login_as(users["member"])
+    response = client.open(
+        path.format(other=other.id), method=method, data={"name": "Hacked", "code": "HACK"}
+    )
+    assert response.status_code == 403
+    assert other.name != "Hacked"
+    assert other.is_active
+
+
+def test_a_member_sees_its_own_shop_not_the_others(client, world):
+    own, other, users = world
+    client.login_as(users["member"])
+    page = client.get("/shop").text
+    assert own.name in page
+    assert other.name not in page
+    assert client.get(f"/members/{own.id}").location == "/shop"
+
+
+def test_unknown_member_is_a_friendly_404(client, world):
+    client.login_as(world[2]["manager"])
+    response = client.get("/members/999999")
+    assert response.status_code == 404
+    assert "Page introuvable" in response.text
+
+
+def test_pages_forbid_framing_and_sniffing(client):
+    response = client.get("/login")
+    assert response.headers["X-Frame-Options"] == "DENY"
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert "default-src 'self'" in response.headers["Content-Security-Policy"]
