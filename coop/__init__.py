@@ -6,8 +6,8 @@ from flask import Flask
 from sqlalchemy import event
 
 from coop import config
-from coop.errors import register_error_pages
 from coop import extensions as ext
+from coop.errors import register_error_pages
 
 ROOT = Path(__file__).resolve().parent.parent
 

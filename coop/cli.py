@@ -76,7 +76,9 @@ def user() -> None:
 
 @user.command("create")
 @click.argument("email")
-@click.option("--role", required=True, type=click.Choice(["member", "manager", "treasurer", "admin"]))
+@click.option(
+    "--role", required=True, type=click.Choice(["member", "manager", "treasurer", "admin"])
+)
 @click.option("--member", "member_code", help="The shop's code, for a member account.")
 @click.option("--name", default="", help="Full name shown in the app (default: the e-mail).")
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")

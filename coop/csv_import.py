@@ -84,7 +84,9 @@ def read_rows(data: bytes, columns: Iterable[Column]) -> list[Row]:
     if not text.strip():
         raise InvalidRows([FieldError(1, "-", "le fichier est vide")])
     first_line = text.lstrip("\r\n").splitlines()[0]
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_separator(first_line))
+    reader = csv.reader(
+        io.StringIO(text, newline=""), delimiter=_separator(first_line), skipinitialspace=True
+    )
     errors: list[FieldError] = []
 
     header: list[str] | None = None

@@ -54,7 +54,7 @@ SHOPS = [
     ("Atelier Roule Ma Poule", "44 rue Burdeau", "69001", "Lyon"),
 ]
 
-DEMO_PASSWORD = "demo-coop-2026"
+DEMO_PASSWORD = "demo-coop-2026"  # noqa: S105 (printed for the local demo)
 
 
 def has_data() -> bool:
@@ -64,7 +64,8 @@ def has_data() -> bool:
     )
 
 
-def _siret(rng: random.Random) -> str:
+def fake_siret(rng: random.Random) -> str:
+    """A SIRET that passes both Luhn checks (SIREN and SIRET), for demos and tests."""
     siren = "".join(str(rng.randint(0, 9)) for _ in range(8))
     siren += luhn.calc_check_digit(siren)
     body = siren + f"{rng.randint(1, 9):04d}"
@@ -94,7 +95,7 @@ def seed(rng_seed: int = 2026) -> list[tuple[str, str, str]]:
     taken: set[str] = set()
     shops = []
     for name, street, postcode, city in SHOPS:
-        siret = _siret(rng)
+        siret = fake_siret(rng)
         member = Member(
             code=_code(name, taken),
             name=name,

@@ -74,8 +74,11 @@ def upload(kind: str):
         else:
             db.session.commit()
             flash(
-                _("Import réussi : %(created)d créé(s), %(updated)d mis à jour.",
-                  created=result.created, updated=result.updated),
+                _(
+                    "Import réussi : %(created)d créé(s), %(updated)d mis à jour.",
+                    created=result.created,
+                    updated=result.updated,
+                ),
                 "success",
             )
             return redirect(url_for(importer.back_endpoint))

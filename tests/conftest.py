@@ -93,13 +93,16 @@ def db_session(app):
         engines = db.engines
         engine = engines[None]
         engines[None] = connection
+        factory = db.session.session_factory
+        saved_options = dict(factory.kw)
         db.session.remove()
-        db.session.configure(join_transaction_mode="create_savepoint")
+        factory.configure(join_transaction_mode="create_savepoint")
         try:
             yield db.session
         finally:
             db.session.remove()
-            db.session.configure(join_transaction_mode="conservative_savepoint")
+            factory.kw.clear()
+            factory.kw.update(saved_options)
             engines[None] = engine
             transaction.rollback()
             connection.close()

@@ -1,11 +1,11 @@
 """Plain factory functions with keyword defaults."""
 
 import itertools
-
-from stdnum import luhn
+import random
 
 from coop.accounts.auth import hash_password
 from coop.accounts.models import Member, Role, User
+from coop.demo import fake_siret
 from coop.extensions import db
 
 PASSWORD = "correct horse battery"
@@ -13,8 +13,7 @@ _counter = itertools.count(1)
 
 
 def valid_siret(seed: int) -> str:
-    body = f"{seed:013d}"
-    return body + luhn.calc_check_digit(body)
+    return fake_siret(random.Random(seed))
 
 
 def member(**values) -> Member:
@@ -22,7 +21,7 @@ def member(**values) -> Member:
     fields = {
         "code": f"SHOP{n:03d}",
         "name": f"Atelier n°{n}",
-        "siret": valid_siret(73282932000 + n),
+        "siret": valid_siret(n),
         "email": f"shop{n}@example.org",
         "address": f"{n} rue de la République",
         "postcode": "69002",
@@ -32,7 +31,8 @@ def member(**values) -> Member:
     fields.update(values)
     shop = Member(**fields)
     db.session.add(shop)
-    db.session.flush()
+    # Committed, as data that exists before the request under test (a SAVEPOINT release).
+    db.session.commit()
     return shop
 
 
@@ -51,5 +51,5 @@ def user(role: Role = Role.MEMBER, member: Member | None = None, **values) -> Us
     fields.update(values)
     account = User(**fields)
     db.session.add(account)
-    db.session.flush()
+    db.session.commit()
     return account

@@ -92,7 +92,7 @@ def test_route_access(client, world, endpoint, role):
     ],
 )
 def test_a_member_cannot_reach_another_shop_by_changing_the_id(client, world, method, path):
-    own, other, users = world
+    _, other, users = world
     client.login_as(users["member"])
     response = client.open(
         path.format(other=other.id), method=method, data={"name": "Hacked", "code": "HACK"}

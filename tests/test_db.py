@@ -34,7 +34,9 @@ def test_money_and_unit_prices_come_back_exact(scratch):
 
 def test_datetimes_are_stored_in_utc_and_come_back_aware(scratch):
     paris_winter = timezone(timedelta(hours=1))
-    db.session.execute(scratch.insert().values(id=1, at=datetime(2026, 12, 7, 9, 30, tzinfo=paris_winter)))
+    db.session.execute(
+        scratch.insert().values(id=1, at=datetime(2026, 12, 7, 9, 30, tzinfo=paris_winter))
+    )
     row = db.session.execute(sa.select(scratch)).one()
     assert row.at == datetime(2026, 12, 7, 8, 30, tzinfo=UTC)
     assert row.at.tzinfo is not None

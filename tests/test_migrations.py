@@ -7,7 +7,7 @@ from alembic.migration import MigrationContext
 
 from coop import create_app
 from coop.extensions import db
-from tests.conftest import fresh_database, app_config
+from tests.conftest import app_config, fresh_database
 
 
 def test_upgrade_to_head_matches_the_models_and_downgrade_empties(backend, tmp_path):

@@ -56,8 +56,13 @@ def test_allocated_shares_always_add_up_to_the_total(total, weights):
 
 @pytest.mark.parametrize(
     ("text", "value"),
-    [("12,50", D("12.50")), ("12.50", D("12.50")), (" 1 234,5 ", D("1234.5")),
-     ("1\u202f234,56 €", D("1234.56")), ("0", D("0"))],
+    [
+        ("12,50", D("12.50")),
+        ("12.50", D("12.50")),
+        (" 1 234,5 ", D("1234.5")),
+        ("1\u202f234,56 €", D("1234.56")),
+        ("0", D("0")),
+    ],
 )
 def test_parse_decimal_reads_french_and_english_numbers(text, value):
     assert parse_decimal(text) == value

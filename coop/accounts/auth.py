@@ -50,8 +50,7 @@ def authenticate(email: str, password: str) -> User:
     if throttle and throttle.locked_until and throttle.locked_until > moment:
         minutes = max(1, int((throttle.locked_until - moment).total_seconds() // 60) + 1)
         raise LoginRefused(
-            "Trop de tentatives échouées pour cette adresse. "
-            f"Réessayez dans {minutes} minute(s)."
+            f"Trop de tentatives échouées pour cette adresse. Réessayez dans {minutes} minute(s)."
         )
     user = db.session.scalar(select(User).where(User.email == key))
     password_ok = check_password_hash(user.password_hash if user else _dummy_hash(), password)

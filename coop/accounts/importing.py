@@ -25,10 +25,8 @@ def import_members(data: bytes) -> c.ImportResult:
     """Create or update members by code; all rows are checked before any is written."""
     rows = c.read_rows(data, MEMBER_COLUMNS)
     codes = [row.get("code") for row in rows]
-    existing = {
-        m.code: m for m in db.session.scalars(select(Member).where(Member.code.in_(codes)))
-    }
-    errors = _conflicts(rows, existing)
+    existing = {m.code: m for m in db.session.scalars(select(Member).where(Member.code.in_(codes)))}
+    errors = _conflicts(rows)
     if errors:
         raise InvalidRows(errors)
     created = updated = 0
@@ -48,13 +46,15 @@ def import_members(data: bytes) -> c.ImportResult:
     return c.ImportResult(created=created, updated=updated)
 
 
-def _conflicts(rows: list[c.Row], existing: dict[str, Member]) -> list[FieldError]:
+def _conflicts(rows: list[c.Row]) -> list[FieldError]:
     errors = []
     first_line_of_code: dict[str, int] = {}
     first_line_of_siret: dict[str, int] = {}
     sirets = {row.get("siret") for row in rows if row.get("siret")}
     siret_holders = dict(
         db.session.execute(select(Member.siret, Member.code).where(Member.siret.in_(sirets)))
+        .tuples()
+        .all()
     )
     for row in rows:
         code = row.get("code")
@@ -77,4 +77,3 @@ def _conflicts(rows: list[c.Row], existing: dict[str, Member]) -> list[FieldErro
         if holder and holder != code:
             errors.append(FieldError(row.line, "siret", f"SIRET déjà celui de l'adhérent {holder}"))
     return errors
-

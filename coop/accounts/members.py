@@ -96,9 +96,7 @@ def _assign(member: Member, values: dict, fields) -> None:
     if "siret" in fields and values.get("siret"):
         other = siret_owner(values["siret"], member.id)
         if other:
-            raise DomainError(
-                f"Ce SIRET est déjà celui de l'adhérent {other}.", field="siret"
-            )
+            raise DomainError(f"Ce SIRET est déjà celui de l'adhérent {other}.", field="siret")
     for name in fields:
         if name in values:
             setattr(member, name, values[name])

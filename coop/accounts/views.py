@@ -1,11 +1,12 @@
 """Login, home pages per role, member shops and user accounts."""
 
+from urllib.parse import urlsplit
+
 from flask import Blueprint, current_app, flash, redirect, render_template, request, session
 from flask import url_for as url
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import func, select
-from urllib.parse import urlsplit
 
 from coop.accounts import auth as auth_service
 from coop.accounts import members as member_service
@@ -129,8 +130,10 @@ def index():
     if current_user.role is Role.ADMIN:
         counts = dict(db.session.execute(select(User.role, func.count()).group_by(User.role)).all())
         recent = db.session.scalars(
-            select(User).where(User.last_login_at.is_not(None))
-            .order_by(User.last_login_at.desc()).limit(8)
+            select(User)
+            .where(User.last_login_at.is_not(None))
+            .order_by(User.last_login_at.desc())
+            .limit(8)
         )
         return render_template(
             "accounts/home_admin.html", counts=counts, recent=recent, role_labels=ROLE_LABELS
@@ -168,9 +171,7 @@ def edit_my_shop():
     shop = current_user.member
     form = ShopContactForm(obj=shop)
     if form.validate_on_submit():
-        member_service.update_member(
-            shop, fields=member_service.SHOP_EDITABLE_FIELDS, **form.data
-        )
+        member_service.update_member(shop, fields=member_service.SHOP_EDITABLE_FIELDS, **form.data)
         db.session.commit()
         flash(_("Coordonnées enregistrées."), "success")
         return redirect(url("home.my_shop"))
@@ -242,8 +243,13 @@ def deactivate_member(member_id: int):
     if form.validate_on_submit():
         member_service.set_member_active(member, False)
         db.session.commit()
-        flash(_("%(name)s est désactivé : ses comptes ne peuvent plus se connecter.",
-                name=member.name), "success")
+        flash(
+            _(
+                "%(name)s est désactivé : ses comptes ne peuvent plus se connecter.",
+                name=member.name,
+            ),
+            "success",
+        )
         return redirect(url("members.show_member", member_id=member.id))
     return render_template("accounts/member_deactivate.html", member=member, form=form)
 
@@ -290,7 +296,10 @@ def create_user():
     if form.validate_on_submit():
         try:
             user = auth_service.create_user(
-                form.email.data, form.name.data, form.role.data, form.password.data,
+                form.email.data,
+                form.name.data,
+                form.role.data,
+                form.password.data,
                 member_code=form.member_code.data,
             )
             user.is_active = form.is_active.data
@@ -313,8 +322,12 @@ def edit_user(user_id: int):
     if form.validate_on_submit():
         try:
             auth_service.update_user(
-                user, actor=current_user, name=form.name.data, role=form.role.data,
-                member_code=form.member_code.data, is_active=form.is_active.data,
+                user,
+                actor=current_user,
+                name=form.name.data,
+                role=form.role.data,
+                member_code=form.member_code.data,
+                is_active=form.is_active.data,
             )
         except DomainError as error:
             _form_error(form, error)

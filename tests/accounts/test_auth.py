@@ -23,7 +23,7 @@ def test_login_with_the_right_password_lands_on_the_home_page(client, make):
 
 
 def test_login_email_is_case_insensitive(client, make):
-    user = make.user(Role.TREASURER, email="tresor@example.org")
+    make.user(Role.TREASURER, email="tresor@example.org")
     assert login(client, "  TRESOR@Example.org ").status_code == 302
 
 

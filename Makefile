@@ -1,0 +1,57 @@
+# Two commands set everything up: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 5000
+# `make run` is the local demo: a SQLite file in instance/, a generated secret key.
+DEMO_ENV := COOP_DEMO=1
+
+.PHONY: install install-test run test test-fast lint format translations messages clean
+
+$(BIN)/coop: setup.cfg pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(VENV)/.test-deps: $(BIN)/coop
+	$(BIN)/pip install --quiet -e ".[test,dev]"
+	touch $@
+
+translations: $(BIN)/coop
+	$(BIN)/pybabel compile --use-fuzzy -d translations --statistics 2>&1 | grep -v '^$$' || true
+	@test -f translations/en/LC_MESSAGES/messages.mo
+
+install: $(BIN)/coop translations
+
+install-test: install $(VENV)/.test-deps
+
+run: install
+	$(DEMO_ENV) $(BIN)/coop db upgrade
+	$(DEMO_ENV) $(BIN)/coop seed-demo --if-empty
+	@echo "coop is served on http://$(HOST):$(PORT)  (Ctrl+C to stop)"
+	$(DEMO_ENV) $(BIN)/coop run --host $(HOST) --port $(PORT)
+
+# Set COOP_TEST_DATABASE_URL=postgresql+psycopg://... to run every database test on PostgreSQL too.
+test: install-test
+	$(BIN)/pytest --cov --cov-report=term:skip-covered
+
+test-fast: install-test
+	$(BIN)/pytest -q -m "not browser" -x
+
+lint: install-test
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install-test
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+# After changing user-facing text: extract it and update the English catalog.
+messages: install
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --no-location --omit-header -o translations/messages.pot .
+	$(BIN)/pybabel update -i translations/messages.pot -d translations --no-location --omit-header
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache .coverage htmlcov

@@ -1,0 +1,85 @@
+from sqlalchemy import func, select
+
+from coop.accounts.models import Member, Role, User
+from coop.extensions import db
+
+
+def test_user_create_reads_the_password_from_stdin(runner, make):
+    shop = make.member(code="VELO01")
+    result = runner.invoke(
+        args=[
+            "user",
+            "create",
+            "shop@example.org",
+            "--role",
+            "member",
+            "--member",
+            "velo01",
+            "--password-stdin",
+        ],
+        input="a long enough password\n",
+    )
+    assert result.exit_code == 0, result.output
+    user = db.session.scalar(select(User).where(User.email == "shop@example.org"))
+    assert user.member is shop
+    assert user.role is Role.MEMBER
+
+
+def test_user_create_refuses_bad_input_with_one_line_and_writes_nothing(runner):
+    result = runner.invoke(
+        args=["user", "create", "x@example.org", "--role", "member", "--password-stdin"],
+        input="a long enough password\n",
+    )
+    assert result.exit_code == 1
+    assert "rattaché à un atelier" in result.output
+    assert db.session.scalar(select(func.count()).select_from(User)) == 0
+
+
+def test_import_members_reports_every_error_on_stderr_and_exits_1(runner, tmp_path):
+    path = tmp_path / "members.csv"
+    path.write_bytes(b"code;name;siret\nA;Shop;123\nB;;\n")
+    result = runner.invoke(args=["import", "members", str(path)])
+    assert result.exit_code == 1
+    assert "line 2, column siret: le SIRET compte 14 chiffres, pas 3" in result.stderr
+    assert "line 3, column name: valeur obligatoire manquante" in result.stderr
+    assert "nothing was imported" in result.stderr
+    assert db.session.scalar(select(func.count()).select_from(Member)) == 0
+
+
+def test_import_members_succeeds_and_is_idempotent(runner, tmp_path):
+    path = tmp_path / "members.csv"
+    path.write_text("code,name,city\nA1,Shop A,Lyon\nB1,Shop B,Bron\n", encoding="utf-8")
+    first = runner.invoke(args=["import", "members", str(path)])
+    assert first.exit_code == 0
+    assert "members: 2 created, 0 updated." in first.output
+    second = runner.invoke(args=["import", "members", str(path)])
+    assert "members: 0 created, 2 updated." in second.output
+    assert db.session.scalar(select(func.count()).select_from(Member)) == 2
+
+
+def test_import_of_an_unknown_kind_is_refused(runner, tmp_path):
+    path = tmp_path / "x.csv"
+    path.write_text("a\n1\n")
+    result = runner.invoke(args=["import", "spaceships", str(path)])
+    assert result.exit_code == 2
+    assert "unknown kind 'spaceships'" in result.output
+
+
+def test_seed_demo_creates_forty_valid_shops_and_logins_once(runner):
+    result = runner.invoke(args=["seed-demo"])
+    assert result.exit_code == 0, result.output
+    assert "40 member shops" in result.output
+    assert "gerance@coop-velo-lyon.example" in result.output
+    from coop import identifiers
+
+    sirets = db.session.scalars(select(Member.siret).where(Member.siret.is_not(None))).all()
+    assert len(sirets) == 39
+    assert all(identifiers.siret(s) == s for s in sirets)
+    vats = db.session.scalars(select(Member.vat_number).where(Member.vat_number.is_not(None)))
+    assert all(identifiers.vat_number(v) == v for v in vats)
+    again = runner.invoke(args=["seed-demo", "--if-empty"])
+    assert again.exit_code == 0
+    assert "already has data" in again.output
+    assert db.session.scalar(select(func.count()).select_from(Member)) == 40
+    refused = runner.invoke(args=["seed-demo"])
+    assert refused.exit_code == 1

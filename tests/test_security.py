@@ -1,0 +1,84 @@
+"""CSRF on every form, secrets from the environment."""
+
+import pytest
+
+from coop import config
+from coop.accounts.models import Role
+from coop.errors import ConfigurationError
+
+POSTS = [
+    "/login",
+    "/logout",
+    "/language",
+    "/account/password",
+    "/shop/edit",
+    "/members/new",
+    "/members/{member}/edit",
+    "/members/{member}/deactivate",
+    "/members/{member}/reactivate",
+    "/users/new",
+    "/users/{user}/edit",
+    "/users/{user}/password",
+    "/import/members",
+]
+
+
+@pytest.fixture
+def csrf_on(app, monkeypatch):
+    monkeypatch.setitem(app.config, "WTF_CSRF_ENABLED", True)
+
+
+def test_every_post_route_is_listed(app):
+    posting = {rule.rule for rule in app.url_map.iter_rules() if "POST" in (rule.methods or ())}
+    listed = {
+        p.replace("{member}", "<int:member_id>")
+        .replace("{user}", "<int:user_id>")
+        .replace("/import/members", "/import/<kind>")
+        for p in POSTS
+    }
+    assert posting == listed
+
+
+@pytest.mark.parametrize("path", POSTS)
+@pytest.mark.parametrize("role", [Role.ADMIN, Role.MEMBER])
+def test_a_post_without_csrf_token_is_refused(client, make, csrf_on, path, role):
+    user = make.user(role)
+    client.login_as(user)
+    member = user.member or make.member()
+    url = path.format(member=member.id, user=user.id)
+    response = client.post(url, data={"name": "x", "email": "x@example.org"})
+    assert response.status_code == 400
+    assert "Le formulaire a expiré" in response.text
+
+
+def test_forms_carry_a_csrf_token(client, csrf_on, make):
+    assert 'name="csrf_token"' in client.get("/login").text
+    client.login_as(make.user(Role.MANAGER))
+    assert 'name="csrf_token"' in client.get("/members/new").text
+
+
+def test_the_app_refuses_to_start_without_a_secret_key(monkeypatch, tmp_path):
+    monkeypatch.delenv("COOP_SECRET_KEY", raising=False)
+    monkeypatch.delenv("COOP_DEMO", raising=False)
+    monkeypatch.delenv("COOP_DEBUG", raising=False)
+    with pytest.raises(ConfigurationError, match="COOP_SECRET_KEY"):
+        config.load(tmp_path)
+
+
+def test_production_settings_come_from_the_environment(monkeypatch, tmp_path):
+    monkeypatch.setenv("COOP_SECRET_KEY", "s3cret")
+    monkeypatch.setenv("COOP_DATABASE_URL", "postgresql+psycopg://coop@db/coop")
+    monkeypatch.delenv("COOP_DEMO", raising=False)
+    settings = config.load(tmp_path)
+    assert settings["SECRET_KEY"] == "s3cret"
+    assert settings["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg://coop@db/coop"
+    assert settings["SESSION_COOKIE_SECURE"] is True
+
+
+def test_the_demo_keeps_a_generated_key_in_the_instance_folder(monkeypatch, tmp_path):
+    monkeypatch.delenv("COOP_SECRET_KEY", raising=False)
+    monkeypatch.setenv("COOP_DEMO", "1")
+    first = config.load(tmp_path)["SECRET_KEY"]
+    assert len(first) == 64
+    assert config.load(tmp_path)["SECRET_KEY"] == first
+    assert config.load(tmp_path)["SESSION_COOKIE_SECURE"] is False
