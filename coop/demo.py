@@ -123,9 +123,9 @@ def seed(rng_seed: int = 2026) -> list[tuple[str, str, str]]:
     ):
         create_user(email, name, role, DEMO_PASSWORD)
         logins.append((role.value, email, DEMO_PASSWORD))
-    for shop in shops[:3]:
+    for shop, person in zip(shops[:3], ("Sam Perrin", "Léa Mercier", "Karim Benali"), strict=True):
         email = f"atelier@{_slug(shop.name)}.example"
-        create_user(email, f"Atelier {shop.name}", Role.MEMBER, DEMO_PASSWORD, shop.code)
+        create_user(email, person, Role.MEMBER, DEMO_PASSWORD, shop.code)
         logins.append((f"member {shop.code}", email, DEMO_PASSWORD))
     return logins
 

@@ -3,6 +3,7 @@
 from dataclasses import dataclass
 
 from flask import Flask, render_template
+from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 
 
@@ -47,18 +48,35 @@ class InvalidRows(DomainError):
         self.errors = errors
 
 
+ERROR_PAGES = {
+    400: (_l("Requête invalide"), _l("La requête n'a pas pu être comprise.")),
+    403: (_l("Accès refusé"), _l("Cette page n'est pas accessible avec votre compte.")),
+    404: (_l("Page introuvable"), _l("Cette page n'existe pas ou plus.")),
+    405: (_l("Action impossible"), _l("Cette action n'est pas possible sur cette page.")),
+    413: (_l("Fichier trop volumineux"), _l("Le fichier envoyé dépasse la taille autorisée.")),
+    500: (
+        _l("Erreur inattendue"),
+        _l("Une erreur est survenue de notre côté. Rien n'a été enregistré ; réessayez."),
+    ),
+}
+CSRF_MESSAGE = _l(
+    "Le formulaire a expiré ou n'a pas été envoyé depuis cette page. "
+    "Rechargez la page et recommencez."
+)
+
+
 def register_error_pages(app: Flask) -> None:
     """Friendly pages for HTTP errors: never a traceback."""
 
-    def page(code: int):
-        def handler(error):
-            return render_template(f"errors/{code}.html", error=error), code
+    def page(code: int, message=None):
+        title, default_message = ERROR_PAGES[code]
+        return render_template(
+            "errors/error.html", title=title, message=message or default_message
+        ), code
 
-        return handler
-
-    for code in (400, 403, 404, 405, 413, 500):
-        app.register_error_handler(code, page(code))
+    for code in ERROR_PAGES:
+        app.register_error_handler(code, lambda error, code=code: page(code))
 
     @app.errorhandler(CSRFError)
     def csrf_error(error):
-        return render_template("errors/400.html", error=error, csrf=True), 400
+        return page(400, CSRF_MESSAGE)

@@ -123,3 +123,17 @@ def test_pages_forbid_framing_and_sniffing(client):
     assert response.headers["X-Frame-Options"] == "DENY"
     assert response.headers["X-Content-Type-Options"] == "nosniff"
     assert "default-src 'self'" in response.headers["Content-Security-Policy"]
+
+
+def test_an_unexpected_error_shows_a_calm_page_not_a_traceback(app, client, make, monkeypatch):
+    def broken(*args, **kwargs):
+        raise RuntimeError("database exploded")
+
+    monkeypatch.setattr("coop.accounts.members.search_members", broken)
+    monkeypatch.setitem(app.config, "PROPAGATE_EXCEPTIONS", False)
+    client.login_as(make.user(Role.MANAGER))
+    response = client.get("/members/")
+    assert response.status_code == 500
+    assert "Erreur inattendue" in response.text
+    assert "database exploded" not in response.text
+    assert "Traceback" not in response.text
