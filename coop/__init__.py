@@ -93,12 +93,14 @@ def _init_i18n(app: Flask) -> None:
 def _register_blueprints(app: Flask) -> None:
     from coop import imports
     from coop.accounts import views as accounts
+    from coop.suppliers import views as catalogue
 
     app.register_blueprint(accounts.auth)
     app.register_blueprint(accounts.home)
     app.register_blueprint(accounts.members)
     app.register_blueprint(accounts.users)
     app.register_blueprint(imports.bp)
+    app.register_blueprint(catalogue.bp)
 
 
 def _register_cli(app: Flask) -> None:

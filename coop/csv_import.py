@@ -43,6 +43,11 @@ class Row:
     line: int
     values: dict[str, Any]
     defaults: dict[str, Any] = field(repr=False, default_factory=dict)
+    errors: list[FieldError] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
 
     def get(self, name: str) -> Any:
         value = self.values.get(name, _MISSING)
@@ -78,7 +83,12 @@ def _separator(header_line: str) -> str:
 
 
 def read_rows(data: bytes, columns: Iterable[Column]) -> list[Row]:
-    """Parse a CSV file against its columns; raise InvalidRows with every error."""
+    """Parse a CSV file against its columns.
+
+    A file that is not a table of these columns raises InvalidRows at once; a
+    bad cell is kept in its row's `errors`, so that the import can check the
+    other rows too and report everything with `raise_if_errors`.
+    """
     columns = {c.name: c for c in columns}
     text = decode(data)
     if not text.strip():
@@ -87,11 +97,10 @@ def read_rows(data: bytes, columns: Iterable[Column]) -> list[Row]:
     reader = csv.reader(
         io.StringIO(text, newline=""), delimiter=_separator(first_line), skipinitialspace=True
     )
-    errors: list[FieldError] = []
-
     header: list[str] | None = None
     header_line = 0
     rows: list[Row] = []
+    defaults = {c.name: c.default for c in columns.values()}
     previous_end = 0
     for record in reader:
         start = previous_end + 1
@@ -101,40 +110,46 @@ def read_rows(data: bytes, columns: Iterable[Column]) -> list[Row]:
         if header is None:
             header_line = start
             header = [cell.strip().lower() for cell in record]
-            errors.extend(_check_header(header, columns, header_line))
-            if errors:
-                raise InvalidRows(errors)
+            header_errors = _check_header(header, columns, header_line)
+            if header_errors:
+                raise InvalidRows(header_errors)
             continue
-        if len(record) > len(header):
-            errors.append(
-                FieldError(start, "-", f"{len(record)} valeurs pour {len(header)} colonnes")
-            )
-            continue
-        values: dict[str, Any] = {}
-        for name, raw in zip(header, record, strict=False):
-            column = columns[name]
-            cell = raw.strip()
-            if not cell:
-                if column.required:
-                    errors.append(FieldError(start, name, "valeur obligatoire manquante"))
-                values[name] = None
-                continue
-            try:
-                values[name] = column.parse(cell)
-            except ValueError as exc:
-                errors.append(FieldError(start, name, str(exc)))
-        for name in header[len(record) :]:
-            if columns[name].required:
-                errors.append(FieldError(start, name, "valeur obligatoire manquante"))
-        defaults = {c.name: c.default for c in columns.values()}
-        rows.append(Row(line=start, values=values, defaults=defaults))
+        rows.append(_parse_record(start, record, header, columns, defaults))
     if header is None:
         raise InvalidRows([FieldError(1, "-", "le fichier est vide")])
-    if not rows and not errors:
+    if not rows:
         raise InvalidRows([FieldError(header_line, "-", "aucune ligne de données")])
-    if errors:
-        raise InvalidRows(errors)
     return rows
+
+
+def _parse_record(line, record, header, columns, defaults) -> Row:
+    row = Row(line=line, values={}, defaults=defaults)
+    if len(record) > len(header):
+        row.errors.append(
+            FieldError(line, "-", f"{len(record)} valeurs pour {len(header)} colonnes")
+        )
+        return row
+    cells = dict(zip(header, record, strict=False))
+    for name in header:
+        column = columns[name]
+        cell = cells.get(name, "").strip()
+        if not cell:
+            if column.required:
+                row.errors.append(FieldError(line, name, "valeur obligatoire manquante"))
+            row.values[name] = None
+            continue
+        try:
+            row.values[name] = column.parse(cell)
+        except ValueError as exc:
+            row.errors.append(FieldError(line, name, str(exc)))
+    return row
+
+
+def raise_if_errors(rows: list[Row], more: Iterable[FieldError] = ()) -> None:
+    """Raise InvalidRows with the rows' own errors and `more`, in file order."""
+    errors = [e for row in rows for e in row.errors] + list(more)
+    if errors:
+        raise InvalidRows(sorted(errors, key=lambda e: e.line))
 
 
 def _check_header(header: list[str], columns: dict[str, Column], line: int) -> list[FieldError]:
@@ -206,6 +221,14 @@ def integer(min_value: int = 0) -> Callable[[str], int]:
         return value
 
     return parse
+
+
+def fraction(cell: str) -> Decimal:
+    """A rate written as a fraction: 0,20 for 20 %."""
+    value = parse_decimal(cell)
+    if not 0 <= value < 1:
+        raise ValueError(f"taux en fraction attendu (0,20 pour 20 %), pas {cell!r}")
+    return value
 
 
 def yes_no(cell: str) -> bool:

@@ -7,7 +7,7 @@ from sqlalchemy import DateTime, MetaData, Numeric
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
 
-from coop.money import CENT, UNIT_PRICE, quantize
+from coop.money import CENT, RATE, UNIT_PRICE, quantize
 
 # Stable constraint names, so migrations can alter and drop them on every backend.
 NAMING_CONVENTION = {
@@ -72,3 +72,10 @@ class UnitPrice(_Quantized):
 
     impl = Numeric(12, 4)
     exponent = UNIT_PRICE
+
+
+class Rate(_Quantized):
+    """A fraction such as a VAT rate (0.2000) or a fee rate, to 4 decimals."""
+
+    impl = Numeric(6, 4)
+    exponent = RATE

@@ -2,6 +2,7 @@
 
 import random
 import unicodedata
+from pathlib import Path
 
 from sqlalchemy import func, select
 from stdnum import luhn
@@ -9,6 +10,12 @@ from stdnum import luhn
 from coop.accounts.auth import create_user
 from coop.accounts.models import Member, Role, User
 from coop.extensions import db
+from coop.imports import run_import
+from coop.suppliers.models import Offer, Part, Supplier
+
+# The demo catalogue is kept as the CSV files a manager would import: they double
+# as examples of the formats in spec/formats.md.
+DEMO_DATA = Path(__file__).parent / "demo_data"
 
 # (name, street, postcode, city): Lyon-area bike businesses, plausible but invented.
 SHOPS = [
@@ -90,7 +97,9 @@ def _code(name: str, taken: set[str]) -> str:
 
 
 def seed(rng_seed: int = 2026) -> list[tuple[str, str, str]]:
-    """Create the demo shops and accounts; return (role, e-mail, password) to print."""
+    """Create the demo shops, catalogue and accounts; return (role, e-mail, password)."""
+    for kind in ("suppliers", "parts", "offers"):
+        run_import(kind, (DEMO_DATA / f"{kind}.csv").read_bytes())
     rng = random.Random(rng_seed)
     taken: set[str] = set()
     shops = []
@@ -131,9 +140,13 @@ def seed(rng_seed: int = 2026) -> list[tuple[str, str, str]]:
 
 
 def summary() -> str:
-    members = db.session.scalar(select(func.count()).select_from(Member))
-    users = db.session.scalar(select(func.count()).select_from(User))
-    return f"{members} member shops, {users} user accounts"
+    def count(model) -> int:
+        return db.session.scalar(select(func.count()).select_from(model))
+
+    return (
+        f"{count(Member)} member shops, {count(User)} user accounts, {count(Supplier)} "
+        f"suppliers, {count(Part)} parts, {count(Offer)} offers"
+    )
 
 
 def _slug(name: str) -> str:

@@ -4,7 +4,14 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from flask import Flask, request, session
-from flask_babel import format_currency, format_date, format_datetime, get_locale
+from flask_babel import (
+    format_currency,
+    format_date,
+    format_datetime,
+    format_decimal,
+    format_percent,
+    get_locale,
+)
 
 LANGUAGES = {"fr": "Français", "en": "English"}
 
@@ -42,10 +49,36 @@ def moment(value: datetime | None) -> str:
     return format_datetime(value, "dd/MM/yyyy HH:mm")
 
 
+def country(code: str | None) -> str:
+    """A country's name in the reader's language (`TW` -> `Taïwan`)."""
+    if not code:
+        return ""
+    return get_locale().territories.get(code, code)
+
+
+def percent(value: Decimal | None) -> str:
+    """`+12,5 %` in French: a signed percentage with one decimal."""
+    if value is None:
+        return ""
+    return format_decimal(value, "+#,##0.0;-#,##0.0") + (
+        "\u00a0%" if str(get_locale()) == "fr" else "%"
+    )
+
+
+def rate(value: Decimal | None) -> str:
+    """A rate such as VAT: `20 %`, `5,5 %`."""
+    if value is None:
+        return ""
+    return format_percent(value, "#,##0.##\u00a0%")
+
+
 def register_filters(app: Flask) -> None:
     app.add_template_filter(money, "money")
     app.add_template_filter(day, "day")
     app.add_template_filter(moment, "moment")
+    app.add_template_filter(country, "country")
+    app.add_template_filter(percent, "percent")
+    app.add_template_filter(rate, "rate")
 
     @app.context_processor
     def languages():

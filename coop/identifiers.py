@@ -5,6 +5,7 @@ in French that can be shown next to the field.
 """
 
 from email_validator import EmailNotValidError, validate_email
+from stdnum import ean as stdnum_ean
 from stdnum.eu import vat as eu_vat
 from stdnum.exceptions import InvalidChecksum, InvalidFormat, InvalidLength, ValidationError
 from stdnum.fr import siret as fr_siret
@@ -57,3 +58,14 @@ def french_postcode(value: str) -> str:
     if len(cleaned) != 5 or not cleaned.isdigit():
         raise ValueError("code postal invalide (5 chiffres)")
     return cleaned
+
+
+def ean13(value: str) -> str:
+    """A 13-digit EAN (GTIN-13) whose check digit holds."""
+    compact = stdnum_ean.compact(value)
+    if not compact.isdigit() or len(compact) != 13:
+        raise ValueError("un code EAN-13 compte 13 chiffres")
+    try:
+        return stdnum_ean.validate(compact)
+    except (InvalidChecksum, ValidationError):
+        raise ValueError("code EAN-13 invalide (clé de contrôle fausse)") from None

@@ -15,10 +15,11 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 
 from coop.accounts.importing import MEMBER_COLUMNS, import_members
-from coop.accounts.models import Role
+from coop.accounts.models import MANAGING_ROLES, Role
 from coop.csv_import import Column, ImportResult
 from coop.errors import InvalidRows
 from coop.extensions import db
+from coop.suppliers import importing as catalogue_imports
 
 
 @dataclass(frozen=True)
@@ -37,8 +38,32 @@ IMPORTERS: dict[str, Importer] = {
         title=_l("Adhérents"),
         columns=MEMBER_COLUMNS,
         run=import_members,
-        roles=frozenset({Role.MANAGER, Role.ADMIN}),
+        roles=MANAGING_ROLES,
         back_endpoint="members.list_members",
+    ),
+    "suppliers": Importer(
+        kind="suppliers",
+        title=_l("Fournisseurs"),
+        columns=catalogue_imports.SUPPLIER_COLUMNS,
+        run=catalogue_imports.import_suppliers,
+        roles=MANAGING_ROLES,
+        back_endpoint="catalogue.list_suppliers",
+    ),
+    "parts": Importer(
+        kind="parts",
+        title=_l("Pièces du catalogue"),
+        columns=catalogue_imports.PART_COLUMNS,
+        run=catalogue_imports.import_parts,
+        roles=MANAGING_ROLES,
+        back_endpoint="catalogue.list_parts",
+    ),
+    "offers": Importer(
+        kind="offers",
+        title=_l("Offres et tarifs (liste de prix)"),
+        columns=catalogue_imports.OFFER_COLUMNS,
+        run=catalogue_imports.import_offers,
+        roles=MANAGING_ROLES,
+        back_endpoint="catalogue.list_parts",
     ),
 }
 

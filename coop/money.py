@@ -5,6 +5,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 CENT = Decimal("0.01")
 UNIT_PRICE = Decimal("0.0001")
+RATE = Decimal("0.0001")
 
 
 def quantize(amount: Decimal, exponent: Decimal = CENT) -> Decimal:
@@ -50,12 +51,12 @@ def parse_decimal(text: str) -> Decimal:
     for space in (" ", "\u00a0", "\u202f"):
         cleaned = cleaned.replace(space, "")
     if "," in cleaned and "." in cleaned:
-        raise ValueError("ambiguous number: use either a decimal comma or a decimal point")
+        raise ValueError("nombre ambigu : utilisez soit la virgule, soit le point décimal")
     cleaned = cleaned.replace(",", ".")
     try:
         value = Decimal(cleaned)
     except InvalidOperation as exc:
-        raise ValueError(f"not a number: {text.strip()!r}") from exc
+        raise ValueError(f"nombre attendu, pas {text.strip()!r}") from exc
     if not value.is_finite():
-        raise ValueError(f"not a number: {text.strip()!r}")
+        raise ValueError(f"nombre attendu, pas {text.strip()!r}")
     return value

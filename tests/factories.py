@@ -2,11 +2,14 @@
 
 import itertools
 import random
+from decimal import Decimal
 
 from coop.accounts.auth import hash_password
 from coop.accounts.models import Member, Role, User
 from coop.demo import fake_siret
 from coop.extensions import db
+from coop.suppliers.catalogue import save_offer
+from coop.suppliers.models import Offer, Part, Supplier
 
 PASSWORD = "correct horse battery"
 _counter = itertools.count(1)
@@ -53,3 +56,47 @@ def user(role: Role = Role.MEMBER, member: Member | None = None, **values) -> Us
     db.session.add(account)
     db.session.commit()
     return account
+
+
+def supplier(**values) -> Supplier:
+    n = next(_counter)
+    fields = {
+        "code": f"SUP{n:03d}",
+        "name": f"Fournisseur {n}",
+        "country": "FR",
+        "is_local": False,
+        "shipping_fee": Decimal("20.00"),
+        "default_lead_time_days": 5,
+        "is_active": True,
+    }
+    fields.update(values)
+    row = Supplier(**fields)
+    db.session.add(row)
+    db.session.commit()
+    return row
+
+
+def part(**values) -> Part:
+    n = next(_counter)
+    fields = {"sku": f"PART-{n:04d}", "name": f"Pièce {n}", "category": "pneus", "is_active": True}
+    fields.update(values)
+    row = Part(**fields)
+    db.session.add(row)
+    db.session.commit()
+    return row
+
+
+def offer(supplier=None, part=None, tiers=((1, "10.00"),), **values) -> Offer:
+    supplier = supplier or globals()["supplier"]()
+    part = part or globals()["part"]()
+    fields = {"made_in": supplier.country, "pack_size": 1, "moq": 0}
+    fields.update(values)
+    row = save_offer(
+        None,
+        supplier=supplier,
+        part=part,
+        tiers=[(q, Decimal(p)) for q, p in tiers],
+        **fields,
+    )
+    db.session.commit()
+    return row

@@ -1,8 +1,11 @@
 """Who may reach what: every route x every role, refusals included."""
 
 import pytest
+from sqlalchemy import select
 
 from coop.accounts.models import Role
+from coop.extensions import db
+from coop.suppliers.models import Offer
 
 OK, FORBIDDEN, LOGIN, LOGGED_OUT = "ok", 403, "login", "logged out"
 ROLES = ("anonymous", "member", "manager", "treasurer", "admin")
@@ -38,7 +41,20 @@ MATRIX = {
     "users.create_user": ("GET", "/users/new", only("admin")),
     "users.edit_user": ("GET", "/users/{user}/edit", only("admin")),
     "users.set_user_password": ("POST", "/users/{user}/password", only("admin")),
-    "imports.upload": ("GET", "/import/members", MEMBER_EDIT),
+    "imports.upload": ("GET", "/import/offers", MEMBER_EDIT),
+    "catalogue.list_suppliers": ("GET", "/suppliers/", everyone_logged_in()),
+    "catalogue.show_supplier": ("GET", "/suppliers/{supplier}", everyone_logged_in()),
+    "catalogue.create_supplier": ("GET", "/suppliers/new", MEMBER_EDIT),
+    "catalogue.edit_supplier": ("GET", "/suppliers/{supplier}/edit", MEMBER_EDIT),
+    "catalogue.deactivate_supplier": ("GET", "/suppliers/{supplier}/deactivate", MEMBER_EDIT),
+    "catalogue.reactivate_supplier": ("POST", "/suppliers/{supplier}/reactivate", MEMBER_EDIT),
+    "catalogue.list_parts": ("GET", "/parts/", everyone_logged_in()),
+    "catalogue.show_part": ("GET", "/parts/{part}", everyone_logged_in()),
+    "catalogue.create_part": ("GET", "/parts/new", MEMBER_EDIT),
+    "catalogue.edit_part": ("GET", "/parts/{part}/edit", MEMBER_EDIT),
+    "catalogue.create_offer": ("GET", "/parts/{part}/offers/new", MEMBER_EDIT),
+    "catalogue.edit_offer": ("GET", "/offers/{offer}/edit", MEMBER_EDIT),
+    "catalogue.sourcing": ("GET", "/sourcing", STAFF_READ),
 }
 
 
@@ -48,6 +64,7 @@ def world(make):
     other = make.member()
     users = {role.value: make.user(role) for role in (Role.MANAGER, Role.TREASURER, Role.ADMIN)}
     users["member"] = make.user(Role.MEMBER, member=own)
+    make.offer()
     return own, other, users
 
 
@@ -63,7 +80,11 @@ def test_route_access(client, world, endpoint, role):
     method, path, expected = MATRIX[endpoint]
     if role != "anonymous":
         client.login_as(users[role])
-    url = path.format(own=own.id, user=users["manager"].id)
+    offer = db.session.scalars(select(Offer)).first()
+    url = path.format(
+        own=own.id, user=users["manager"].id, supplier=offer.supplier_id, part=offer.part_id,
+        offer=offer.id,
+    )  # fmt: skip
     response = client.open(url, method=method)
     outcome = expected[role]
     if outcome == LOGGED_OUT:

@@ -20,6 +20,14 @@ POSTS = [
     "/users/{user}/edit",
     "/users/{user}/password",
     "/import/members",
+    "/suppliers/new",
+    "/suppliers/{supplier}/edit",
+    "/suppliers/{supplier}/deactivate",
+    "/suppliers/{supplier}/reactivate",
+    "/parts/new",
+    "/parts/{part}/edit",
+    "/parts/{part}/offers/new",
+    "/offers/{offer}/edit",
 ]
 
 
@@ -33,6 +41,9 @@ def test_every_post_route_is_listed(app):
     listed = {
         p.replace("{member}", "<int:member_id>")
         .replace("{user}", "<int:user_id>")
+        .replace("{supplier}", "<int:supplier_id>")
+        .replace("{part}", "<int:part_id>")
+        .replace("{offer}", "<int:offer_id>")
         .replace("/import/members", "/import/<kind>")
         for p in POSTS
     }
@@ -45,7 +56,11 @@ def test_a_post_without_csrf_token_is_refused(client, make, csrf_on, path, role)
     user = make.user(role)
     client.login_as(user)
     member = user.member or make.member()
-    url = path.format(member=member.id, user=user.id)
+    offer = make.offer()
+    url = path.format(
+        member=member.id, user=user.id, supplier=offer.supplier_id, part=offer.part_id,
+        offer=offer.id,
+    )  # fmt: skip
     response = client.post(url, data={"name": "x", "email": "x@example.org"})
     assert response.status_code == 400
     assert "Le formulaire a expiré" in response.text

@@ -29,8 +29,12 @@ class Normalised:
             raise ValidationError(message[:1].upper() + message[1:] + ".") from None
 
 
-def _strip(value):
+def strip(value):
     return value.strip() if isinstance(value, str) else value
+
+
+def upper(value):
+    return value.upper() if isinstance(value, str) else value
 
 
 class ConfirmForm(FlaskForm):
@@ -38,7 +42,7 @@ class ConfirmForm(FlaskForm):
 
 
 class LoginForm(FlaskForm):
-    email = EmailField(_l("Adresse e-mail"), validators=[DataRequired()], filters=[_strip])
+    email = EmailField(_l("Adresse e-mail"), validators=[DataRequired()], filters=[strip])
     password = PasswordField(_l("Mot de passe"), validators=[DataRequired()])
 
 
@@ -63,19 +67,19 @@ class ShopContactForm(FlaskForm):
     email = StringField(
         _l("E-mail de facturation"),
         validators=[Optional(), Normalised(identifiers.email)],
-        filters=[_strip],
+        filters=[strip],
     )
-    phone = StringField(_l("Téléphone"), validators=[Optional(), Length(max=30)], filters=[_strip])
+    phone = StringField(_l("Téléphone"), validators=[Optional(), Length(max=30)], filters=[strip])
     delivery_address = StringField(
-        _l("Adresse de livraison"), validators=[Optional(), Length(max=300)], filters=[_strip]
+        _l("Adresse de livraison"), validators=[Optional(), Length(max=300)], filters=[strip]
     )
     delivery_postcode = StringField(
         _l("Code postal de livraison"),
         validators=[Optional(), Normalised(identifiers.french_postcode)],
-        filters=[_strip],
+        filters=[strip],
     )
     delivery_city = StringField(
-        _l("Ville de livraison"), validators=[Optional(), Length(max=100)], filters=[_strip]
+        _l("Ville de livraison"), validators=[Optional(), Length(max=100)], filters=[strip]
     )
 
 
@@ -85,32 +89,32 @@ class MemberForm(ShopContactForm):
     code = StringField(
         _l("Code adhérent"),
         validators=[DataRequired(), Length(max=20)],
-        filters=[_strip, lambda v: v.upper() if v else v],
+        filters=[strip, upper],
         description=_l("Court et unique, par exemple VELO01."),
     )
     name = StringField(
-        _l("Raison sociale"), validators=[DataRequired(), Length(max=200)], filters=[_strip]
+        _l("Raison sociale"), validators=[DataRequired(), Length(max=200)], filters=[strip]
     )
     siret = StringField(
         _l("SIRET"),
         validators=[Optional(), Normalised(identifiers.siret)],
-        filters=[_strip],
+        filters=[strip],
         description=_l("14 chiffres."),
     )
     vat_number = StringField(
         _l("N° de TVA intracommunautaire"),
         validators=[Optional(), Normalised(identifiers.vat_number)],
-        filters=[_strip],
+        filters=[strip],
     )
     address = StringField(
-        _l("Adresse de facturation"), validators=[Optional(), Length(max=300)], filters=[_strip]
+        _l("Adresse de facturation"), validators=[Optional(), Length(max=300)], filters=[strip]
     )
     postcode = StringField(
         _l("Code postal"),
         validators=[Optional(), Normalised(identifiers.french_postcode)],
-        filters=[_strip],
+        filters=[strip],
     )
-    city = StringField(_l("Ville"), validators=[Optional(), Length(max=100)], filters=[_strip])
+    city = StringField(_l("Ville"), validators=[Optional(), Length(max=100)], filters=[strip])
 
     def validate_code(self, field):
         if not all(ch.isascii() and (ch.isalnum() or ch in "-_") for ch in field.data or ""):
@@ -126,14 +130,14 @@ ROLE_LABELS = {
 
 
 class UserForm(FlaskForm):
-    name = StringField(_l("Nom"), validators=[DataRequired(), Length(max=200)], filters=[_strip])
+    name = StringField(_l("Nom"), validators=[DataRequired(), Length(max=200)], filters=[strip])
     role = SelectField(
         _l("Rôle"), choices=[SelectChoice(r.value, label) for r, label in ROLE_LABELS.items()]
     )
     member_code = StringField(
         _l("Code de l'atelier"),
         validators=[Optional(), Length(max=20)],
-        filters=[_strip, lambda v: v.upper() if v else v],
+        filters=[strip, upper],
         description=_l("Seulement pour un compte adhérent."),
     )
     is_active = BooleanField(_l("Compte actif"), default=True)
@@ -143,7 +147,7 @@ class NewUserForm(UserForm):
     email = EmailField(
         _l("Adresse e-mail"),
         validators=[DataRequired(), Normalised(identifiers.email)],
-        filters=[_strip],
+        filters=[strip],
     )
     password = PasswordField(
         _l("Mot de passe initial"),

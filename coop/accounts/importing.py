@@ -6,7 +6,7 @@ from coop import csv_import as c
 from coop import identifiers
 from coop.accounts.members import MEMBER_FIELDS
 from coop.accounts.models import Member
-from coop.errors import FieldError, InvalidRows
+from coop.errors import FieldError
 from coop.extensions import db
 
 MEMBER_COLUMNS = (
@@ -24,11 +24,9 @@ MEMBER_COLUMNS = (
 def import_members(data: bytes) -> c.ImportResult:
     """Create or update members by code; all rows are checked before any is written."""
     rows = c.read_rows(data, MEMBER_COLUMNS)
+    c.raise_if_errors(rows, _conflicts([row for row in rows if row.ok]))
     codes = [row.get("code") for row in rows]
     existing = {m.code: m for m in db.session.scalars(select(Member).where(Member.code.in_(codes)))}
-    errors = _conflicts(rows)
-    if errors:
-        raise InvalidRows(errors)
     created = updated = 0
     for row in rows:
         member = existing.get(row.get("code"))

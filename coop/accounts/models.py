@@ -20,6 +20,8 @@ class Role(StrEnum):
 
 # Who sees every shop's data (PRODUCT.md: only the manager and the treasurer).
 STAFF_ROLES = frozenset({Role.MANAGER, Role.TREASURER, Role.ADMIN})
+# Who runs the directory and the catalogue.
+MANAGING_ROLES = frozenset({Role.MANAGER, Role.ADMIN})
 
 
 class Member(Base):

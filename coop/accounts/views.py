@@ -2,7 +2,7 @@
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, session
+from flask import Blueprint, flash, redirect, render_template, request, session
 from flask import url_for as url
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
@@ -22,18 +22,16 @@ from coop.accounts.forms import (
     ShopContactForm,
     UserForm,
 )
-from coop.accounts.models import Member, Role, User
+from coop.accounts.models import MANAGING_ROLES, STAFF_ROLES, Member, Role, User
 from coop.errors import DomainError
 from coop.extensions import db
 from coop.i18n import LANGUAGES
+from coop.pages import form_error, paginate
 
 auth = Blueprint("auth", __name__)
 home = Blueprint("home", __name__)
 members = Blueprint("members", __name__, url_prefix="/members")
 users = Blueprint("users", __name__, url_prefix="/users")
-
-MEMBER_EDITORS = (Role.MANAGER, Role.ADMIN)
-MEMBER_READERS = (Role.MANAGER, Role.ADMIN, Role.TREASURER)
 
 
 def load_user(user_id: str) -> User | None:
@@ -44,19 +42,6 @@ def load_user(user_id: str) -> User | None:
     if user.member is not None and not user.member.is_active:
         return None
     return user
-
-
-def paginate(stmt):
-    return db.paginate(stmt, per_page=current_app.config["COOP_PAGE_SIZE"], error_out=False)
-
-
-def _form_error(form, error: DomainError) -> None:
-    """Show a service refusal next to its field, or at the top of the form."""
-    field = getattr(form, error.field, None) if error.field else None
-    if field is not None:
-        field.errors = [*field.errors, error.message]
-    else:
-        flash(error.message, "error")
 
 
 def _safe_next(target: str | None) -> str:
@@ -111,7 +96,7 @@ def change_password():
                 current_user, form.current_password.data, form.password.data
             )
         except DomainError as error:
-            _form_error(form, error)
+            form_error(form, error)
         else:
             db.session.commit()
             flash(_("Mot de passe modifié."), "success")
@@ -182,7 +167,7 @@ def edit_my_shop():
 
 
 @members.route("/")
-@roles_required(*MEMBER_READERS)
+@roles_required(*STAFF_ROLES)
 def list_members():
     query = request.args.get("q", "")
     status = request.args.get("status", "active")
@@ -193,14 +178,14 @@ def list_members():
 
 
 @members.route("/new", methods=["GET", "POST"])
-@roles_required(*MEMBER_EDITORS)
+@roles_required(*MANAGING_ROLES)
 def create_member():
     form = MemberForm()
     if form.validate_on_submit():
         try:
             member = member_service.create_member(**_member_values(form))
         except DomainError as error:
-            _form_error(form, error)
+            form_error(form, error)
         else:
             db.session.commit()
             flash(_("Adhérent %(code)s créé.", code=member.code), "success")
@@ -219,7 +204,7 @@ def show_member(member_id: int):
 
 
 @members.route("/<int:member_id>/edit", methods=["GET", "POST"])
-@roles_required(*MEMBER_EDITORS)
+@roles_required(*MANAGING_ROLES)
 def edit_member(member_id: int):
     member = db.get_or_404(Member, member_id)
     form = MemberForm(obj=member)
@@ -227,7 +212,7 @@ def edit_member(member_id: int):
         try:
             member_service.update_member(member, **_member_values(form))
         except DomainError as error:
-            _form_error(form, error)
+            form_error(form, error)
         else:
             db.session.commit()
             flash(_("Fiche de %(code)s enregistrée.", code=member.code), "success")
@@ -236,26 +221,36 @@ def edit_member(member_id: int):
 
 
 @members.route("/<int:member_id>/deactivate", methods=["GET", "POST"])
-@roles_required(*MEMBER_EDITORS)
+@roles_required(*MANAGING_ROLES)
 def deactivate_member(member_id: int):
     member = db.get_or_404(Member, member_id)
     form = ConfirmForm()
+    back = url("members.show_member", member_id=member.id)
     if form.validate_on_submit():
         member_service.set_member_active(member, False)
         db.session.commit()
         flash(
-            _(
-                "%(name)s est désactivé : ses comptes ne peuvent plus se connecter.",
-                name=member.name,
-            ),
+            _("%(name)s est désactivé : ses comptes ne peuvent plus se connecter.",
+              name=member.name),
             "success",
-        )
-        return redirect(url("members.show_member", member_id=member.id))
-    return render_template("accounts/member_deactivate.html", member=member, form=form)
+        )  # fmt: skip
+        return redirect(back)
+    return render_template(
+        "confirm.html",
+        form=form,
+        title=_("Désactiver %(name)s ?", name=member.name),
+        message=_(
+            "Les comptes de cet atelier ne pourront plus se connecter ni poster de besoins. "
+            "Son historique (besoins, factures) est conservé, et vous pourrez le réactiver "
+            "à tout moment."
+        ),
+        confirm_label=_("Oui, désactiver"),
+        cancel_url=back,
+    )
 
 
 @members.route("/<int:member_id>/reactivate", methods=["POST"])
-@roles_required(*MEMBER_EDITORS)
+@roles_required(*MANAGING_ROLES)
 def reactivate_member(member_id: int):
     member = db.get_or_404(Member, member_id)
     if ConfirmForm().validate_on_submit():
@@ -304,7 +299,7 @@ def create_user():
             )
             user.is_active = form.is_active.data
         except DomainError as error:
-            _form_error(form, error)
+            form_error(form, error)
         else:
             db.session.commit()
             flash(_("Compte %(email)s créé.", email=user.email), "success")
@@ -330,7 +325,7 @@ def edit_user(user_id: int):
                 is_active=form.is_active.data,
             )
         except DomainError as error:
-            _form_error(form, error)
+            form_error(form, error)
         else:
             db.session.commit()
             flash(_("Compte %(email)s enregistré.", email=user.email), "success")

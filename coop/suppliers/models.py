@@ -1,0 +1,159 @@
+"""Suppliers, catalogue parts, and offers with their price tiers (spec/pooling.md)."""
+
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from coop.clock import now
+from coop.db import Base, Money, Rate, UnitPrice, UTCDateTime
+from coop.suppliers.origin import Origin, classify
+
+
+class Supplier(Base):
+    __tablename__ = "suppliers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(20), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    country: Mapped[str] = mapped_column(String(2))
+    city: Mapped[str | None] = mapped_column(String(100))
+    # Based in the metropolitan area or the region: its French-made goods count as local.
+    is_local: Mapped[bool] = mapped_column(default=False)
+    siret: Mapped[str | None] = mapped_column(String(14))
+    vat_number: Mapped[str | None] = mapped_column(String(20))
+    email: Mapped[str | None] = mapped_column(String(254))
+    phone: Mapped[str | None] = mapped_column(String(30))
+    shipping_fee: Mapped[Decimal] = mapped_column(Money, default=Decimal("0.00"))
+    free_shipping_over: Mapped[Decimal | None] = mapped_column(Money)
+    default_lead_time_days: Mapped[int | None]
+    notes: Mapped[str | None] = mapped_column(Text)
+    is_active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now, onupdate=now)
+
+    offers: Mapped[list["Offer"]] = relationship(back_populates="supplier")
+
+    __table_args__ = (
+        CheckConstraint("shipping_fee >= 0", name="shipping_fee_not_negative"),
+        CheckConstraint("default_lead_time_days >= 0", name="lead_time_not_negative"),
+    )
+
+    @property
+    def origin(self) -> Origin:
+        """Where the supplier is: its country, local when flagged so."""
+        return classify(self.country, self.is_local)
+
+    def __repr__(self) -> str:
+        return f"<Supplier {self.code}>"
+
+
+class Part(Base):
+    """A catalogue part, known by the coop's SKU."""
+
+    __tablename__ = "parts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sku: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    category: Mapped[str | None] = mapped_column(String(40), index=True)
+    unit: Mapped[str] = mapped_column(String(20), default="piece")
+    weight_g: Mapped[int | None]
+    vat_rate: Mapped[Decimal] = mapped_column(Rate, default=Decimal("0.2000"))
+    ean: Mapped[str | None] = mapped_column(String(13), unique=True)
+    is_active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now, onupdate=now)
+
+    offers: Mapped[list["Offer"]] = relationship(back_populates="part")
+
+    __table_args__ = (
+        CheckConstraint("vat_rate >= 0 AND vat_rate < 1", name="vat_rate_is_a_fraction"),
+        CheckConstraint("weight_g >= 0", name="weight_not_negative"),
+    )
+
+    def __repr__(self) -> str:
+        return f"<Part {self.sku}>"
+
+
+class Offer(Base):
+    """A supplier's terms for one part: packs, minimum, lead time and price tiers."""
+
+    __tablename__ = "offers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    supplier_id: Mapped[int] = mapped_column(ForeignKey("suppliers.id"))
+    part_id: Mapped[int] = mapped_column(ForeignKey("parts.id"), index=True)
+    supplier_ref: Mapped[str | None] = mapped_column(String(60))
+    made_in: Mapped[str] = mapped_column(String(2))
+    pack_size: Mapped[int] = mapped_column(default=1)
+    moq: Mapped[int] = mapped_column(default=0)
+    # None: the supplier's default lead time applies.
+    lead_time_days: Mapped[int | None]
+    valid_until: Mapped[date | None]
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now, onupdate=now)
+
+    supplier: Mapped[Supplier] = relationship(back_populates="offers")
+    part: Mapped[Part] = relationship(back_populates="offers")
+    tiers: Mapped[list["PriceTier"]] = relationship(
+        primaryjoin="and_(PriceTier.offer_id == Offer.id, PriceTier.valid_to.is_(None))",
+        order_by="PriceTier.min_qty",
+        viewonly=True,
+    )
+    tier_history: Mapped[list["PriceTier"]] = relationship(
+        back_populates="offer", order_by="(PriceTier.valid_from.desc(), PriceTier.min_qty)"
+    )
+
+    __table_args__ = (
+        UniqueConstraint("supplier_id", "part_id", name="uq_offers_supplier_part"),
+        CheckConstraint("pack_size >= 1", name="pack_size_positive"),
+        CheckConstraint("moq >= 0", name="moq_not_negative"),
+        CheckConstraint("lead_time_days >= 0", name="lead_time_not_negative"),
+    )
+
+    @property
+    def origin(self) -> Origin:
+        return classify(self.made_in, self.supplier.is_local)
+
+    @property
+    def effective_lead_time_days(self) -> int | None:
+        if self.lead_time_days is not None:
+            return self.lead_time_days
+        return self.supplier.default_lead_time_days
+
+    def is_valid_on(self, day: date) -> bool:
+        return self.valid_until is None or day <= self.valid_until
+
+    def __repr__(self) -> str:
+        return f"<Offer {self.supplier_id}/{self.part_id}>"
+
+
+class PriceTier(Base):
+    """All-units price from `min_qty` up; history is kept by closing tiers, never deleting."""
+
+    __tablename__ = "price_tiers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    offer_id: Mapped[int] = mapped_column(ForeignKey("offers.id"), index=True)
+    min_qty: Mapped[int]
+    unit_price: Mapped[Decimal] = mapped_column(UnitPrice)
+    valid_from: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
+    valid_to: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    offer: Mapped[Offer] = relationship(back_populates="tier_history")
+
+    __table_args__ = (
+        CheckConstraint("min_qty >= 1", name="min_qty_positive"),
+        CheckConstraint("unit_price > 0", name="unit_price_positive"),
+        # One current price per quantity threshold.
+        Index(
+            "uq_price_tiers_current",
+            "offer_id",
+            "min_qty",
+            unique=True,
+            postgresql_where=text("valid_to IS NULL"),
+            sqlite_where=text("valid_to IS NULL"),
+        ),
+    )

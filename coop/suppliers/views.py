@@ -1,0 +1,289 @@
+"""The catalogue pages: suppliers, parts, offers, sourcing overview."""
+
+from decimal import Decimal
+
+from flask import Blueprint, abort, flash, redirect, render_template, request
+from flask import url_for as url
+from flask_babel import gettext as _
+from flask_login import login_required
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from coop import clock
+from coop.accounts.access import roles_required
+from coop.accounts.forms import ConfirmForm
+from coop.accounts.models import MANAGING_ROLES, STAFF_ROLES
+from coop.errors import DomainError
+from coop.extensions import db
+from coop.pages import form_error, paginate
+from coop.suppliers import catalogue
+from coop.suppliers.comparison import compare
+from coop.suppliers.forms import TIER_ROWS, UNITS, OfferForm, PartForm, SupplierForm
+from coop.suppliers.models import Offer, Part, Supplier
+from coop.suppliers.origin import Origin
+
+bp = Blueprint("catalogue", __name__)
+
+
+# --- suppliers -------------------------------------------------------------------------
+
+
+@bp.route("/suppliers/")
+@login_required
+def list_suppliers():
+    q, origin = request.args.get("q", ""), request.args.get("origin", "")
+    status = _status_arg()
+    page = paginate(catalogue.search_suppliers(q, origin, status))
+    return render_template(
+        "suppliers/supplier_list.html", page=page, q=q, origin=origin, status=status,
+        origins=list(Origin),
+    )  # fmt: skip
+
+
+@bp.route("/suppliers/new", methods=["GET", "POST"])
+@roles_required(*MANAGING_ROLES)
+def create_supplier():
+    form = SupplierForm()
+    if form.validate_on_submit():
+        try:
+            supplier = catalogue.save_supplier(None, **_supplier_values(form))
+        except DomainError as error:
+            form_error(form, error)
+        else:
+            db.session.commit()
+            flash(_("Fournisseur %(code)s créé.", code=supplier.code), "success")
+            return redirect(url("catalogue.show_supplier", supplier_id=supplier.id))
+    return render_template("suppliers/supplier_form.html", form=form, supplier=None)
+
+
+@bp.route("/suppliers/<int:supplier_id>")
+@login_required
+def show_supplier(supplier_id: int):
+    supplier = db.get_or_404(Supplier, supplier_id)
+    offers = paginate(
+        select(Offer)
+        .join(Offer.part)
+        .where(Offer.supplier_id == supplier.id)
+        .order_by(Part.sku)
+        .options(selectinload(Offer.tiers), selectinload(Offer.part))
+    )
+    return render_template(
+        "suppliers/supplier_detail.html", supplier=supplier, offers=offers, form=ConfirmForm(),
+        today=clock.today(),
+    )  # fmt: skip
+
+
+@bp.route("/suppliers/<int:supplier_id>/edit", methods=["GET", "POST"])
+@roles_required(*MANAGING_ROLES)
+def edit_supplier(supplier_id: int):
+    supplier = db.get_or_404(Supplier, supplier_id)
+    form = SupplierForm(obj=supplier)
+    if form.validate_on_submit():
+        try:
+            catalogue.save_supplier(supplier, **_supplier_values(form))
+        except DomainError as error:
+            form_error(form, error)
+        else:
+            db.session.commit()
+            flash(_("Fournisseur %(code)s enregistré.", code=supplier.code), "success")
+            return redirect(url("catalogue.show_supplier", supplier_id=supplier.id))
+    return render_template("suppliers/supplier_form.html", form=form, supplier=supplier)
+
+
+@bp.route("/suppliers/<int:supplier_id>/deactivate", methods=["GET", "POST"])
+@roles_required(*MANAGING_ROLES)
+def deactivate_supplier(supplier_id: int):
+    supplier = db.get_or_404(Supplier, supplier_id)
+    form = ConfirmForm()
+    back = url("catalogue.show_supplier", supplier_id=supplier.id)
+    if form.validate_on_submit():
+        catalogue.set_supplier_active(supplier, False)
+        db.session.commit()
+        flash(_("%(name)s est désactivé.", name=supplier.name), "success")
+        return redirect(back)
+    return render_template(
+        "confirm.html",
+        form=form,
+        title=_("Désactiver %(name)s ?", name=supplier.name),
+        message=_(
+            "Ses offres ne seront plus proposées dans les campagnes. Ses tarifs et "
+            "son historique sont conservés ; vous pourrez le réactiver à tout moment."
+        ),
+        confirm_label=_("Oui, désactiver"),
+        cancel_url=back,
+    )
+
+
+@bp.route("/suppliers/<int:supplier_id>/reactivate", methods=["POST"])
+@roles_required(*MANAGING_ROLES)
+def reactivate_supplier(supplier_id: int):
+    supplier = db.get_or_404(Supplier, supplier_id)
+    if ConfirmForm().validate_on_submit():
+        catalogue.set_supplier_active(supplier, True)
+        db.session.commit()
+        flash(_("%(name)s est de nouveau actif.", name=supplier.name), "success")
+    return redirect(url("catalogue.show_supplier", supplier_id=supplier.id))
+
+
+def _supplier_values(form: SupplierForm) -> dict:
+    return {name: getattr(form, name).data for name in catalogue.SUPPLIER_FIELDS}
+
+
+# --- parts -----------------------------------------------------------------------------
+
+
+@bp.route("/parts/")
+@login_required
+def list_parts():
+    q = request.args.get("q", "")
+    category = request.args.get("category", "")
+    origin = request.args.get("origin", "")
+    supplier_id = request.args.get("supplier", type=int)
+    status = _status_arg()
+    page = paginate(
+        catalogue.search_parts(q, category, origin, supplier_id, status).options(
+            selectinload(Part.offers).selectinload(Offer.supplier)
+        )
+    )
+    suppliers = db.session.scalars(select(Supplier).order_by(Supplier.name)).all()
+    return render_template(
+        "suppliers/part_list.html", page=page, q=q, category=category, origin=origin,
+        supplier_id=supplier_id, status=status, suppliers=suppliers,
+        categories=catalogue.CATEGORIES, origins=list(Origin),
+    )  # fmt: skip
+
+
+@bp.route("/parts/new", methods=["GET", "POST"])
+@roles_required(*MANAGING_ROLES)
+def create_part():
+    form = PartForm()
+    if form.validate_on_submit():
+        try:
+            part = catalogue.save_part(None, **_part_values(form))
+        except DomainError as error:
+            form_error(form, error)
+        else:
+            db.session.commit()
+            flash(_("Pièce %(sku)s créée.", sku=part.sku), "success")
+            return redirect(url("catalogue.show_part", part_id=part.id))
+    return render_template("suppliers/part_form.html", form=form, part=None)
+
+
+@bp.route("/parts/<int:part_id>")
+@login_required
+def show_part(part_id: int):
+    part = catalogue.get_part_with_offers(part_id)
+    if part is None:
+        abort(404)
+    comparison = compare(part.offers, clock.today())
+    return render_template(
+        "suppliers/part_detail.html", part=part, comparison=comparison,
+        categories=catalogue.CATEGORIES, units=UNITS,
+    )  # fmt: skip
+
+
+@bp.route("/parts/<int:part_id>/edit", methods=["GET", "POST"])
+@roles_required(*MANAGING_ROLES)
+def edit_part(part_id: int):
+    part = db.get_or_404(Part, part_id)
+    form = PartForm(obj=part)
+    if request.method == "GET":
+        form.vat_rate.data = f"{part.vat_rate:.4f}"
+    if form.validate_on_submit():
+        try:
+            catalogue.save_part(part, **_part_values(form))
+        except DomainError as error:
+            form_error(form, error)
+        else:
+            db.session.commit()
+            flash(_("Pièce %(sku)s enregistrée.", sku=part.sku), "success")
+            return redirect(url("catalogue.show_part", part_id=part.id))
+    return render_template("suppliers/part_form.html", form=form, part=part)
+
+
+def _part_values(form: PartForm) -> dict:
+    values = {name: getattr(form, name).data for name in catalogue.PART_FIELDS}
+    values["vat_rate"] = Decimal(values["vat_rate"])
+    return values
+
+
+# --- offers ----------------------------------------------------------------------------
+
+
+@bp.route("/parts/<int:part_id>/offers/new", methods=["GET", "POST"])
+@roles_required(*MANAGING_ROLES)
+def create_offer(part_id: int):
+    part = db.get_or_404(Part, part_id)
+    suppliers = db.session.scalars(
+        select(Supplier).where(Supplier.is_active.is_(True)).order_by(Supplier.name)
+    ).all()
+    form = OfferForm(suppliers=suppliers)
+    if form.validate_on_submit():
+        supplier = db.session.get(Supplier, form.supplier_id.data)
+        try:
+            catalogue.save_offer(
+                None, supplier=supplier, part=part, tiers=form.tier_values(), **_offer_values(form)
+            )
+        except DomainError as error:
+            form_error(form, error)
+        else:
+            db.session.commit()
+            flash(_("Offre de %(supplier)s ajoutée.", supplier=supplier.name), "success")
+            return redirect(url("catalogue.show_part", part_id=part.id))
+    return render_template("suppliers/offer_form.html", form=form, part=part, offer=None)
+
+
+@bp.route("/offers/<int:offer_id>/edit", methods=["GET", "POST"])
+@roles_required(*MANAGING_ROLES)
+def edit_offer(offer_id: int):
+    offer = db.get_or_404(Offer, offer_id)
+    form = OfferForm(obj=offer, suppliers=[offer.supplier])
+    if request.method == "GET":
+        _fill_tiers(form, offer)
+    if form.validate_on_submit():
+        try:
+            catalogue.save_offer(
+                offer, supplier=offer.supplier, part=offer.part, tiers=form.tier_values(),
+                **_offer_values(form),
+            )  # fmt: skip
+        except DomainError as error:
+            form_error(form, error)
+        else:
+            db.session.commit()
+            flash(_("Offre de %(supplier)s enregistrée.", supplier=offer.supplier.name), "success")
+            return redirect(url("catalogue.show_part", part_id=offer.part_id))
+    return render_template(
+        "suppliers/offer_form.html", form=form, part=offer.part, offer=offer,
+        history=catalogue.price_history(offer),
+    )  # fmt: skip
+
+
+def _fill_tiers(form: OfferForm, offer: Offer) -> None:
+    form.made_in.data = offer.made_in
+    while len(form.tiers) < max(TIER_ROWS, len(offer.tiers) + 2):
+        form.tiers.append_entry()
+    for row, tier in zip(form.tiers, offer.tiers, strict=False):
+        row.min_qty.data = tier.min_qty
+        row.unit_price.data = f"{tier.unit_price.normalize():f}".replace(".", ",")
+
+
+def _offer_values(form: OfferForm) -> dict:
+    return {name: getattr(form, name).data for name in catalogue.OFFER_FIELDS}
+
+
+# --- sourcing overview -----------------------------------------------------------------
+
+
+@bp.route("/sourcing")
+@roles_required(*STAFF_ROLES)
+def sourcing():
+    overview = catalogue.sourcing_overview(clock.today())
+    return render_template(
+        "suppliers/sourcing.html", overview=overview, origins=list(Origin),
+        categories=catalogue.CATEGORIES,
+    )  # fmt: skip
+
+
+def _status_arg() -> str:
+    status = request.args.get("status", "active")
+    return status if status in {"active", "inactive", "all"} else "active"
