@@ -20,7 +20,7 @@ $(VENV)/.test-deps: $(BIN)/coop
 	touch $@
 
 translations: $(BIN)/coop
-	$(BIN)/pybabel compile --use-fuzzy -d translations --statistics 2>&1 | grep -v '^$$' || true
+	$(BIN)/pybabel compile -d translations --statistics 2>&1 | grep -v '^$$' || true
 	@test -f translations/en/LC_MESSAGES/messages.mo
 
 install: $(BIN)/coop translations
@@ -51,7 +51,7 @@ format: install-test
 # After changing user-facing text: extract it and update the English catalog.
 messages: install
 	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --no-location --omit-header -o translations/messages.pot .
-	$(BIN)/pybabel update -i translations/messages.pot -d translations --omit-header --no-fuzzy-matching
+	$(BIN)/pybabel update -i translations/messages.pot -d translations --no-fuzzy-matching
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .coverage htmlcov

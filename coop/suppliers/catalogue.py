@@ -3,6 +3,7 @@
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import ColumnElement, Select, and_, exists, not_, or_, select
@@ -101,7 +102,7 @@ def save_supplier(supplier: Supplier | None, **values) -> Supplier:
         if name in values:
             setattr(supplier, name, values[name])
     if supplier.shipping_fee is None:
-        supplier.shipping_fee = 0
+        supplier.shipping_fee = Decimal("0.00")
     db.session.flush()
     return supplier
 

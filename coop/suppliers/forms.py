@@ -130,7 +130,8 @@ class TierForm(Form):
     """One price tier row; empty rows are ignored."""
 
     min_qty = IntegerField(_l("À partir de (unités)"), validators=[Optional(), NumberRange(min=1)])
-    unit_price = StringField(_l("Prix unitaire (€ HT)"), validators=[Optional()], filters=[strip])
+    # No Optional(): an empty price next to a quantity is reported by validate_unit_price.
+    unit_price = StringField(_l("Prix unitaire (€ HT)"), filters=[strip])
 
     def validate_unit_price(self, field):
         if not field.data:

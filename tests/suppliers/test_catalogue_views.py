@@ -1,0 +1,169 @@
+"""The catalogue pages, as the manager and as a shop use them."""
+
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import func, select
+
+from coop.accounts.models import Role
+from coop.extensions import db
+from coop.suppliers.catalogue import current_tiers
+from coop.suppliers.models import Offer, Part, PriceTier, Supplier
+
+D = Decimal
+
+
+@pytest.fixture
+def manager(client, make):
+    client.login_as(make.user(Role.MANAGER))
+
+
+def tiers_form(*rows, size=6):
+    data = {}
+    for i in range(size):
+        q, p = rows[i] if i < len(rows) else ("", "")
+        data[f"tiers-{i}-min_qty"] = q
+        data[f"tiers-{i}-unit_price"] = p
+    return data
+
+
+def test_manager_creates_a_supplier_and_sees_its_origin(client, manager):
+    response = client.post(
+        "/suppliers/new",
+        data={"code": "lyonpneu", "name": "Lyon Pneu", "country": "FR", "is_local": "y",
+              "shipping_fee": "12,50", "free_shipping_over": "300", "default_lead_time_days": 3},
+    )  # fmt: skip
+    assert response.status_code == 302
+    supplier = db.session.scalar(select(Supplier))
+    assert (supplier.code, supplier.shipping_fee, supplier.free_shipping_over) == (
+        "LYONPNEU", D("12.50"), D("300.00"),
+    )  # fmt: skip
+    page = client.get(response.location).text
+    assert "origin-local" in page and "Local" in page
+    assert "12,50\xa0€" in page
+
+
+def test_bad_supplier_values_are_refused_next_to_the_field(client, manager):
+    response = client.post(
+        "/suppliers/new",
+        data={"code": "X", "name": "X", "country": "FR", "shipping_fee": "-5", "siret": "123"},
+    )
+    assert "le montant ne peut pas être négatif" in response.text.lower()
+    assert "Le SIRET compte 14 chiffres" in response.text
+    assert db.session.scalar(select(func.count()).select_from(Supplier)) == 0
+
+
+def test_manager_creates_a_part_and_an_offer_with_tiers(client, manager, make):
+    supplier = make.supplier(country="IT")
+    response = client.post(
+        "/parts/new",
+        data={"sku": "tyr-700x28", "name": "Pneu 700x28", "category": "pneus", "unit": "piece",
+              "vat_rate": "0.2000", "ean": "4006633105026"},
+    )  # fmt: skip
+    assert response.status_code == 302
+    part = db.session.scalar(select(Part))
+    assert part.sku == "TYR-700X28"
+    response = client.post(
+        f"/parts/{part.id}/offers/new",
+        data={"supplier_id": supplier.id, "pack_size": 5, "moq": 10, "made_in": "",
+              **tiers_form(("1", "21,00"), ("50", "19.00"))},
+    )  # fmt: skip
+    assert response.status_code == 302
+    offer = db.session.scalar(select(Offer))
+    assert offer.made_in == "IT"
+    assert current_tiers(offer) == [(1, D("21.0000")), (50, D("19.0000"))]
+    page = client.get(f"/parts/{part.id}").text
+    assert "21,00\xa0€" in page and "origin-europe" in page
+
+
+@pytest.mark.parametrize(
+    ("rows", "message"),
+    [
+        ((), "Indiquez au moins un palier de prix."),
+        ((("10", "5"), ("10", "4")), "strictement croissantes"),
+        ((("10", "abc"),), "nombre attendu"),
+        ((("10", "0"),), "Le prix doit être strictement positif."),
+        ((("", "4,50"),), "Indiquez la quantité"),
+        ((("10", ""),), "Indiquez le prix de ce palier."),
+    ],
+)
+def test_bad_tiers_are_refused_and_nothing_is_written(client, manager, make, rows, message):
+    supplier, part = make.supplier(), make.part()
+    response = client.post(
+        f"/parts/{part.id}/offers/new",
+        data={"supplier_id": supplier.id, "pack_size": 1, "moq": 0, **tiers_form(*rows)},
+    )
+    assert response.status_code == 200
+    assert message in response.text
+    assert db.session.scalar(select(func.count()).select_from(Offer)) == 0
+
+
+def test_editing_an_offer_keeps_the_previous_prices(client, manager, make):
+    offer = make.offer(tiers=((1, "10.00"),))
+    response = client.post(
+        f"/offers/{offer.id}/edit",
+        data={"supplier_id": offer.supplier_id, "pack_size": 1, "moq": 0,
+              "made_in": offer.made_in, **tiers_form(("1", "11,00"))},
+    )  # fmt: skip
+    assert response.status_code == 302
+    assert current_tiers(offer) == [(1, D("11.0000"))]
+    assert db.session.scalar(select(func.count()).select_from(PriceTier)) == 2
+    page = client.get(f"/offers/{offer.id}/edit").text
+    assert "Historique des prix" in page and "10,00\xa0€" in page
+
+
+def test_a_second_offer_from_the_same_supplier_is_refused(client, manager, make):
+    offer = make.offer()
+    response = client.post(
+        f"/parts/{offer.part_id}/offers/new",
+        data={"supplier_id": offer.supplier_id, "pack_size": 1, **tiers_form(("1", "9"))},
+    )
+    assert "a déjà une offre" in response.text
+
+
+def test_parts_are_searched_by_name_sku_ean_and_filtered_by_origin(client, manager, make):
+    local = make.supplier(country="FR", is_local=True)
+    asian = make.supplier(country="TW")
+    tyre = make.part(sku="TYR-28", name="Pneu route 28", ean="4006633105026")
+    chain = make.part(sku="CHN-11", name="Chaîne 11 vitesses")
+    make.offer(local, tyre)
+    make.offer(asian, chain)
+    assert "TYR-28" in client.get("/parts/?q=route").text
+    assert "TYR-28" in client.get("/parts/?q=4006633105026").text
+    only_asia = client.get("/parts/?origin=asia").text
+    assert "CHN-11" in only_asia and "TYR-28" not in only_asia
+    assert "TYR-28" in client.get(f"/parts/?supplier={local.id}").text
+    assert "CHN-11" not in client.get("/parts/?category=pneus&origin=local").text
+
+
+def test_sourcing_lists_the_parts_only_asia_makes(client, manager, make):
+    local, asian = make.supplier(country="FR", is_local=True), make.supplier(country="CN")
+    both, only_asia = make.part(sku="BOTH-1"), make.part(sku="ASIA-1")
+    make.offer(local, both)
+    make.offer(asian, both)
+    make.offer(asian, only_asia)
+    page = client.get("/sourcing").text
+    assert "ASIA-1" in page
+    assert "BOTH-1" not in page
+    assert "50\xa0% · 1 pièces" in page or "50 % · 1 pièces" in page
+
+
+def test_a_shop_browses_the_catalogue_but_cannot_change_it(client, make):
+    offer = make.offer()
+    client.login_as(make.user(Role.MEMBER))
+    page = client.get(f"/parts/{offer.part_id}").text
+    assert offer.part.name in page
+    assert "Ajouter une offre" not in page
+    assert (
+        client.post(f"/offers/{offer.id}/edit", data=tiers_form(("1", "0.01"))).status_code == 403
+    )
+    assert current_tiers(offer) == [(1, D("10.0000"))]
+    assert client.get("/sourcing").status_code == 403
+
+
+def test_deactivating_a_supplier_asks_first(client, manager, make):
+    supplier = make.supplier()
+    assert "Oui, désactiver" in client.get(f"/suppliers/{supplier.id}/deactivate").text
+    client.post(f"/suppliers/{supplier.id}/deactivate")
+    assert not supplier.is_active
+    assert supplier.code not in client.get("/suppliers/").text
