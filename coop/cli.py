@@ -50,7 +50,7 @@ def seed_demo(if_empty: bool) -> None:
 @click.argument("kind")
 @click.argument("file", type=click.File("rb"))
 def import_file(kind: str, file) -> None:
-    """Import a CSV file: KIND is members (more kinds come with their domains)."""
+    """Import a CSV file: KIND is members, suppliers, parts or offers."""
     from coop.imports import IMPORTERS, run_import
 
     if kind not in IMPORTERS:

@@ -83,3 +83,21 @@ def test_seed_demo_creates_forty_valid_shops_and_logins_once(runner):
     assert db.session.scalar(select(func.count()).select_from(Member)) == 40
     refused = runner.invoke(args=["seed-demo"])
     assert refused.exit_code == 1
+
+
+def test_a_price_list_is_imported_from_the_command_line(runner, tmp_path):
+    for kind, content in (
+        ("suppliers", "code;name;country;local\nLYONPNEU;Lyon Pneu;FR;oui\n"),
+        ("parts", "sku;name\nTYR-28;Pneu 28\n"),
+        ("offers", "supplier_code;sku;min_qty;unit_price_eur\nLYONPNEU;TYR-28;1;24,00\n"),
+    ):
+        path = tmp_path / f"{kind}.csv"
+        path.write_text(content, encoding="utf-8")
+        result = runner.invoke(args=["import", kind, str(path)])
+        assert result.exit_code == 0, result.output
+        assert f"{kind}: 1 created, 0 updated." in result.output
+    bad = tmp_path / "bad.csv"
+    bad.write_text("supplier_code;sku;min_qty;unit_price_eur\nLYONPNEU;NOPE;1;1\n")
+    result = runner.invoke(args=["import", "offers", str(bad)])
+    assert result.exit_code == 1
+    assert "line 2, column sku: pièce NOPE inconnue du catalogue" in result.stderr

@@ -264,7 +264,14 @@ def _fill_tiers(form: OfferForm, offer: Offer) -> None:
         form.tiers.append_entry()
     for row, tier in zip(form.tiers, offer.tiers, strict=False):
         row.min_qty.data = tier.min_qty
-        row.unit_price.data = f"{tier.unit_price.normalize():f}".replace(".", ",")
+        row.unit_price.data = _typed_price(tier.unit_price)
+
+
+def _typed_price(price: Decimal) -> str:
+    """A stored unit price as a person would type it: `16,80`, `2,4375`."""
+    cents = price.quantize(Decimal("0.01"))
+    shown = cents if cents == price else price.normalize()
+    return f"{shown:f}".replace(".", ",")
 
 
 def _offer_values(form: OfferForm) -> dict:
