@@ -35,6 +35,8 @@ def create_app(test_config: dict | None = None) -> Flask:
 
 
 def _init_database(app: Flask) -> None:
+    from coop import mail  # noqa: F401  (registers sending e-mail after each commit)
+
     ext.db.init_app(app)
     ext.migrate.init_app(app, ext.db, directory=str(ROOT / "migrations"), render_as_batch=True)
     with app.app_context():
@@ -91,16 +93,19 @@ def _init_i18n(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from coop import imports
+    from coop import home, imports
     from coop.accounts import views as accounts
+    from coop.orders import views as campaigns
     from coop.suppliers import views as catalogue
 
     app.register_blueprint(accounts.auth)
-    app.register_blueprint(accounts.home)
+    app.register_blueprint(home.bp)
+    app.register_blueprint(accounts.shop)
     app.register_blueprint(accounts.members)
     app.register_blueprint(accounts.users)
     app.register_blueprint(imports.bp)
     app.register_blueprint(catalogue.bp)
+    app.register_blueprint(campaigns.bp)
 
 
 def _register_cli(app: Flask) -> None:

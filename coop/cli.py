@@ -1,17 +1,27 @@
 """The `coop` command: thin wrappers over the services (spec/formats.md)."""
 
 import sys
+from decimal import Decimal
 
 import click
 from flask import Flask
 from flask.cli import FlaskGroup
 
+from coop import demo
+from coop.accounts.auth import create_user as create_account
+from coop.clock import now, parse_local
+from coop.csv_import import fraction
 from coop.errors import DomainError, InvalidRows
 from coop.extensions import db
+from coop.imports import IMPORTERS, run_import
+from coop.orders import campaigns
+from coop.orders.importing import import_needs
+from coop.orders.models import CampaignStatus
+from coop.suppliers.origin import Origin
 
 
 def _create_app() -> Flask:
-    from coop import create_app
+    from coop import create_app  # the package imports this module while it loads
 
     return create_app()
 
@@ -25,13 +35,18 @@ def register(app: Flask) -> None:
     app.cli.add_command(seed_demo)
     app.cli.add_command(import_file)
     app.cli.add_command(user)
+    app.cli.add_command(campaign)
+
+
+def _fail(error: DomainError) -> None:
+    db.session.rollback()
+    raise click.ClickException(error.message)
 
 
 @click.command("seed-demo")
 @click.option("--if-empty", is_flag=True, help="Do nothing when the database has members.")
 def seed_demo(if_empty: bool) -> None:
     """Fill the database with a realistic demo and print the demo logins."""
-    from coop import demo
 
     if demo.has_data():
         if if_empty:
@@ -49,22 +64,30 @@ def seed_demo(if_empty: bool) -> None:
 @click.command("import")
 @click.argument("kind")
 @click.argument("file", type=click.File("rb"))
-def import_file(kind: str, file) -> None:
-    """Import a CSV file: KIND is members, suppliers, parts or offers."""
-    from coop.imports import IMPORTERS, run_import
+@click.option("--campaign", "campaign_code", help="The campaign, for KIND needs.")
+def import_file(kind: str, file, campaign_code: str | None) -> None:
+    """Import a CSV file: KIND is members, suppliers, parts, offers or needs."""
 
-    if kind not in IMPORTERS:
+    kinds = [*IMPORTERS, "needs"]
+    if kind not in kinds:
         raise click.BadParameter(
-            f"unknown kind {kind!r}; choose from {', '.join(IMPORTERS)}", param_hint="KIND"
+            f"unknown kind {kind!r}; choose from {', '.join(kinds)}", param_hint="KIND"
         )
+    if (kind == "needs") != bool(campaign_code):
+        raise click.UsageError("--campaign CODE goes with `import needs`, and only with it")
     try:
-        result = run_import(kind, file.read())
+        if kind == "needs":
+            result = import_needs(campaigns.get_campaign(campaign_code), file.read(), at=now())
+        else:
+            result = run_import(kind, file.read())
     except InvalidRows as invalid:
         db.session.rollback()
         for error in invalid.errors:
             click.echo(str(error), err=True)
         click.echo(f"{len(invalid.errors)} error(s): nothing was imported.", err=True)
         sys.exit(1)
+    except DomainError as error:
+        _fail(error)
     db.session.commit()
     click.echo(f"{kind}: {result.created} created, {result.updated} updated.")
 
@@ -84,16 +107,119 @@ def user() -> None:
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
 def create_user(email: str, role: str, member_code: str | None, name: str, password_stdin: bool):
     """Create an account; the password is asked for, or read with --password-stdin."""
-    from coop.accounts.auth import create_user as create
 
     if password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
     else:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     try:
-        account = create(email, name, role, password, member_code=member_code)
+        account = create_account(email, name, role, password, member_code=member_code)
     except DomainError as error:
-        db.session.rollback()
-        raise click.ClickException(error.message) from None
+        _fail(error)
     db.session.commit()
     click.echo(f"Created {account.role} account {account.email}.")
+
+
+@click.group()
+def campaign() -> None:
+    """Campaigns: create, open, close."""
+
+
+def _local_datetime(ctx, param, value):
+
+    if value is None:
+        return None
+    try:
+        return parse_local(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+def _fraction(ctx, param, value):
+
+    if value is None:
+        return None
+    try:
+        return fraction(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+def _penalties(ctx, param, values):
+
+    penalties = {}
+    for item in values:
+        origin, _, rate = item.partition("=")
+        try:
+            penalties[Origin(origin.strip().lower())] = fraction(rate)
+        except ValueError:
+            raise click.BadParameter(
+                f"{item!r}: expected CLASS=F with CLASS one of "
+                f"{', '.join(o.value for o in Origin)} and F a fraction such as 0.05"
+            ) from None
+    return penalties
+
+
+@campaign.command("create")
+@click.argument("code")
+@click.option("--title", required=True)
+@click.option("--order-date", required=True, type=click.DateTime(["%Y-%m-%d", "%d/%m/%Y"]))
+@click.option("--closes-at", callback=_local_datetime, help="Cutoff, Lyon time: 2026-12-07 18:00")
+@click.option("--fee-rate", callback=_fraction, help="The coop's service fee, e.g. 0.02")
+@click.option("--penalty", multiple=True, callback=_penalties, help="CLASS=F, e.g. asia=0.15")
+@click.option("--draft", is_flag=True, help="Create it closed to needs; open it later.")
+def create_campaign(code, title, order_date, closes_at, fee_rate, penalty, draft):
+    """Create a campaign, open at once unless --draft."""
+
+    try:
+        created = campaigns.create_campaign(
+            code, title, order_date.date(), at=now(), closes_at=closes_at,
+            fee_rate=fee_rate if fee_rate is not None else Decimal("0"),
+            penalties=penalty, draft=draft,
+        )  # fmt: skip
+    except DomainError as error:
+        _fail(error)
+    db.session.commit()
+    click.echo(f"Campaign {created.code} created ({created.status}).")
+
+
+@campaign.command("open")
+@click.argument("code")
+def open_campaign(code):
+    """Open a draft campaign (or reopen a closed one not yet pooled)."""
+    _move(code, "open")
+
+
+@campaign.command("close")
+@click.argument("code")
+def close_campaign(code):
+    """Close an open campaign: its needs are frozen."""
+    _move(code, "closed")
+
+
+@campaign.command("close-due")
+def close_due():
+    """Close campaigns past their cutoff and send the 48-hour reminders due (for cron)."""
+
+    moment = now()
+    closed = campaigns.close_due(moment)
+    reminded = campaigns.send_due_reminders(moment)
+    db.session.commit()
+    for item in closed:
+        click.echo(f"Closed {item.code}.")
+    for item in reminded:
+        click.echo(f"Reminder sent for {item.code}.")
+    if not closed and not reminded:
+        click.echo("Nothing due.")
+
+
+def _move(code: str, status: str) -> None:
+
+    try:
+        moved = campaigns.change_status(
+            campaigns.get_campaign(code, lock=True), CampaignStatus(status), at=now()
+        )
+    except DomainError as error:
+        _fail(error)
+    db.session.commit()
+    click.echo(f"Campaign {moved.code} is {moved.status}.")

@@ -46,6 +46,14 @@ DEFAULTS = {
     "COOP_PAGE_SIZE": 25,
     "COOP_LOGIN_MAX_FAILURES": 5,
     "COOP_LOGIN_LOCK_MINUTES": 15,
+    "COOP_MAIL_FROM": "Coopérative vélo Lyon <no-reply@coop-velo-lyon.example>",
+    "COOP_MAIL_BACKEND": "outbox",
+    "COOP_SMTP_HOST": "localhost",
+    "COOP_SMTP_PORT": 25,
+    "COOP_SMTP_STARTTLS": False,
+    "COOP_SMTP_USER": None,
+    "COOP_SMTP_PASSWORD": None,
+    "COOP_BASE_URL": "http://127.0.0.1:5000",
 }
 
 
@@ -77,4 +85,13 @@ def load(instance_path: Path) -> dict:
         "MAX_CONTENT_LENGTH": _int("COOP_MAX_UPLOAD_MB", 10) * 1024 * 1024,
         "COOP_LOGIN_MAX_FAILURES": _int("COOP_LOGIN_MAX_FAILURES", 5),
         "COOP_LOGIN_LOCK_MINUTES": _int("COOP_LOGIN_LOCK_MINUTES", 15),
+        "COOP_BASE_URL": os.environ.get("COOP_BASE_URL", DEFAULTS["COOP_BASE_URL"]),
+        "COOP_MAIL_FROM": os.environ.get("COOP_MAIL_FROM", DEFAULTS["COOP_MAIL_FROM"]),
+        "COOP_MAIL_BACKEND": os.environ.get("COOP_MAIL_BACKEND", "outbox"),
+        "COOP_MAIL_OUTBOX": os.environ.get("COOP_MAIL_OUTBOX", str(instance_path / "outbox")),
+        "COOP_SMTP_HOST": os.environ.get("COOP_SMTP_HOST", "localhost"),
+        "COOP_SMTP_PORT": _int("COOP_SMTP_PORT", 25),
+        "COOP_SMTP_STARTTLS": _flag("COOP_SMTP_STARTTLS"),
+        "COOP_SMTP_USER": os.environ.get("COOP_SMTP_USER"),
+        "COOP_SMTP_PASSWORD": os.environ.get("COOP_SMTP_PASSWORD"),
     }

@@ -48,6 +48,8 @@ def app_config(database_url: str, **overrides) -> dict:
         # Hashing strength is not under test; speed is.
         "COOP_PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
         "COOP_DEMO": False,
+        "COOP_MAIL_BACKEND": "memory",
+        "COOP_BASE_URL": "http://coop.test",
     }
     config.update(overrides)
     return config

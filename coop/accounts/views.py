@@ -6,7 +6,7 @@ from flask import Blueprint, flash, redirect, render_template, request, session
 from flask import url_for as url
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from coop.accounts import auth as auth_service
 from coop.accounts import members as member_service
@@ -25,11 +25,10 @@ from coop.accounts.forms import (
 from coop.accounts.models import MANAGING_ROLES, STAFF_ROLES, Member, Role, User
 from coop.errors import DomainError
 from coop.extensions import db
-from coop.i18n import LANGUAGES
 from coop.pages import form_error, paginate
 
 auth = Blueprint("auth", __name__)
-home = Blueprint("home", __name__)
+shop = Blueprint("shop", __name__)
 members = Blueprint("members", __name__, url_prefix="/members")
 users = Blueprint("users", __name__, url_prefix="/users")
 
@@ -44,7 +43,7 @@ def load_user(user_id: str) -> User | None:
     return user
 
 
-def _safe_next(target: str | None) -> str:
+def safe_next(target: str | None) -> str:
     """Only redirect to a path on this site after login."""
     if target:
         parts = urlsplit(target)
@@ -72,7 +71,7 @@ def login():
             session.clear()
             session.permanent = True  # expires after COOP_SESSION_HOURS
             login_user(user)
-            return redirect(_safe_next(request.args.get("next")))
+            return redirect(safe_next(request.args.get("next")))
     return render_template("accounts/login.html", form=form)
 
 
@@ -104,53 +103,16 @@ def change_password():
     return render_template("accounts/password_form.html", form=form)
 
 
-# --- home pages --------------------------------------------------------------
+# --- the shop's own record ---------------------------------------------------
 
 
-@home.route("/")
-@login_required
-def index():
-    if current_user.role is Role.MEMBER:
-        return render_template("accounts/home_member.html", member=current_user.member)
-    if current_user.role is Role.ADMIN:
-        counts = dict(db.session.execute(select(User.role, func.count()).group_by(User.role)).all())
-        recent = db.session.scalars(
-            select(User)
-            .where(User.last_login_at.is_not(None))
-            .order_by(User.last_login_at.desc())
-            .limit(8)
-        )
-        return render_template(
-            "accounts/home_admin.html", counts=counts, recent=recent, role_labels=ROLE_LABELS
-        )
-    incomplete = paginate(member_service.members_missing_billing_details())
-    active = db.session.scalar(
-        select(func.count()).select_from(Member).where(Member.is_active.is_(True))
-    )
-    template = (
-        "accounts/home_treasurer.html"
-        if current_user.role is Role.TREASURER
-        else "accounts/home_manager.html"
-    )
-    return render_template(template, incomplete=incomplete, active_count=active)
-
-
-@home.route("/language", methods=["POST"])
-def set_language():
-    form = ConfirmForm()
-    lang = request.form.get("lang")
-    if form.validate_on_submit() and lang in LANGUAGES:
-        session["lang"] = lang
-    return redirect(_safe_next(request.form.get("next")))
-
-
-@home.route("/shop")
+@shop.route("/shop")
 @roles_required(Role.MEMBER)
 def my_shop():
     return render_template("accounts/member_detail.html", member=current_user.member)
 
 
-@home.route("/shop/edit", methods=["GET", "POST"])
+@shop.route("/shop/edit", methods=["GET", "POST"])
 @roles_required(Role.MEMBER)
 def edit_my_shop():
     shop = current_user.member
@@ -159,7 +121,7 @@ def edit_my_shop():
         member_service.update_member(shop, fields=member_service.SHOP_EDITABLE_FIELDS, **form.data)
         db.session.commit()
         flash(_("Coordonnées enregistrées."), "success")
-        return redirect(url("home.my_shop"))
+        return redirect(url("shop.my_shop"))
     return render_template("accounts/shop_form.html", form=form, member=shop)
 
 
@@ -199,7 +161,7 @@ def show_member(member_id: int):
     member = db.get_or_404(Member, member_id)
     ensure_can_access(member)
     if current_user.role is Role.MEMBER:
-        return redirect(url("home.my_shop"))
+        return redirect(url("shop.my_shop"))
     return render_template("accounts/member_detail.html", member=member, form=ConfirmForm())
 
 

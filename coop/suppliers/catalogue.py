@@ -310,3 +310,39 @@ def sourcing_overview(today: date) -> SourcingOverview:
 
 def _clean(values: dict) -> dict:
     return {k: (v.strip() or None) if isinstance(v, str) else v for k, v in values.items()}
+
+
+def find_part(text: str) -> Part:
+    """The active part a person means by a SKU, an EAN, a name, or `name (SKU)`."""
+    text = (text or "").strip()
+    if text.endswith(")") and "(" in text:
+        text = text[text.rindex("(") + 1 : -1].strip()
+    candidates = db.session.scalars(
+        select(Part)
+        .where(
+            Part.is_active.is_(True),
+            or_(Part.sku == text.upper(), Part.ean == text, Part.name.ilike(text)),
+        )
+        .limit(2)
+    ).all()
+    if len(candidates) == 1:
+        return candidates[0]
+    if not candidates:
+        raise DomainError(
+            f"Aucune pièce « {text} » au catalogue : choisissez-la dans la liste, "
+            "ou demandez-la comme pièce hors catalogue.",
+            field="part",
+        )
+    raise DomainError(f"Plusieurs pièces s'appellent « {text} » : précisez la référence.",
+                      field="part")  # fmt: skip
+
+
+def part_choices() -> list[tuple[str, str]]:
+    """(sku, name) of every active part, for the part picker."""
+    return (
+        db.session.execute(
+            select(Part.sku, Part.name).where(Part.is_active.is_(True)).order_by(Part.name)
+        )
+        .tuples()
+        .all()
+    )

@@ -1,0 +1,189 @@
+"""Campaigns: create, edit, open, close, reopen; what is due at a given moment."""
+
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+
+from sqlalchemy import select
+
+from coop.clock import to_local
+from coop.errors import DomainError, NotFound
+from coop.extensions import db
+from coop.orders import notifications
+from coop.orders.models import TRANSITIONS, Campaign, CampaignStatus, DeliveryMode
+from coop.suppliers.origin import Origin
+
+STATUS_LABELS = {
+    CampaignStatus.DRAFT: "brouillon",
+    CampaignStatus.OPEN: "ouverte",
+    CampaignStatus.CLOSED: "close",
+    CampaignStatus.POOLED: "mutualisée",
+    CampaignStatus.ORDERED: "commandée",
+    CampaignStatus.RECEIVED: "reçue",
+    CampaignStatus.INVOICED: "facturée",
+    CampaignStatus.ARCHIVED: "archivée",
+}
+EDITABLE = frozenset({CampaignStatus.DRAFT, CampaignStatus.OPEN})
+REMINDER_BEFORE = timedelta(hours=48)
+
+
+def get_campaign(code: str, *, lock: bool = False) -> Campaign:
+    stmt = select(Campaign).where(Campaign.code == code.strip().upper())
+    if lock:
+        stmt = stmt.with_for_update()
+    campaign = db.session.scalar(stmt)
+    if campaign is None:
+        raise NotFound(f"Aucune campagne {code.strip().upper()}.")
+    return campaign
+
+
+def create_campaign(
+    code: str,
+    title: str,
+    order_date: date,
+    *,
+    at: datetime,
+    opens_at: datetime | None = None,
+    closes_at: datetime | None = None,
+    delivery_on: date | None = None,
+    delivery_mode: DeliveryMode = DeliveryMode.HUB,
+    fee_rate: Decimal = Decimal("0"),
+    penalties: dict[Origin, Decimal] | None = None,
+    draft: bool = False,
+) -> Campaign:
+    """Create a campaign, open at once unless `draft` (spec/formats.md)."""
+    code = code.strip().upper()
+    if not code:
+        raise DomainError("Le code de la campagne est obligatoire.", field="code")
+    if db.session.scalar(select(Campaign.id).where(Campaign.code == code)):
+        raise DomainError(f"La campagne {code} existe déjà.", field="code")
+    campaign = Campaign(code=code, status=CampaignStatus.DRAFT)
+    db.session.add(campaign)
+    update_campaign(
+        campaign, title=title, order_date=order_date, opens_at=opens_at, closes_at=closes_at,
+        delivery_on=delivery_on, delivery_mode=delivery_mode, fee_rate=fee_rate,
+        penalties=penalties or {}, at=at,
+    )  # fmt: skip
+    if not draft:
+        change_status(campaign, CampaignStatus.OPEN, at=at)
+    return campaign
+
+
+def update_campaign(
+    campaign: Campaign,
+    *,
+    title: str,
+    order_date: date,
+    opens_at: datetime | None,
+    closes_at: datetime | None,
+    delivery_on: date | None,
+    delivery_mode: DeliveryMode,
+    fee_rate: Decimal,
+    penalties: dict[Origin, Decimal],
+    at: datetime,
+) -> Campaign:
+    """Change a campaign's terms while it is a draft or open."""
+    if campaign.status not in EDITABLE:
+        raise DomainError("Une campagne close ne se modifie plus.")
+    if not (title or "").strip():
+        raise DomainError("Le titre est obligatoire.", field="title")
+    if opens_at and closes_at and opens_at >= closes_at:
+        raise DomainError("La clôture doit suivre l'ouverture.", field="closes_at")
+    if closes_at and closes_at <= at and campaign.status is CampaignStatus.OPEN:
+        raise DomainError("La date de clôture est déjà passée.", field="closes_at")
+    if closes_at and order_date < to_local(closes_at).date():
+        raise DomainError(
+            "La date de commande ne peut pas précéder la clôture.", field="order_date"
+        )
+    if delivery_on and delivery_on < order_date:
+        raise DomainError("La livraison ne peut pas précéder la commande.", field="delivery_on")
+    if not Decimal(0) <= fee_rate < 1:
+        raise DomainError("Frais de service : une fraction entre 0 et 1 (0,02 pour 2 %).",
+                          field="fee_rate")  # fmt: skip
+    for origin, value in penalties.items():
+        if not Decimal(0) <= value < 1:
+            raise DomainError(f"Pénalité {origin} : une fraction entre 0 et 1.", field="penalties")
+        setattr(campaign, f"penalty_{Origin(origin).value}", value)
+    campaign.title = title.strip()
+    campaign.order_date = order_date
+    campaign.opens_at = opens_at
+    campaign.closes_at = closes_at
+    campaign.delivery_on = delivery_on
+    campaign.delivery_mode = DeliveryMode(delivery_mode)
+    campaign.fee_rate = fee_rate
+    db.session.flush()
+    return campaign
+
+
+def change_status(campaign: Campaign, target: CampaignStatus, *, at: datetime) -> Campaign:
+    """Move a campaign along TRANSITIONS; refuse any other move with the reason."""
+    if not campaign.can_become(target):
+        raise DomainError(
+            f"La campagne {campaign.code} est {STATUS_LABELS[campaign.status]} : "
+            f"elle ne peut pas passer à « {STATUS_LABELS[target]} »."
+        )
+    if target is CampaignStatus.OPEN and campaign.closes_at and campaign.closes_at <= at:
+        raise DomainError(
+            "La date de clôture est passée : reportez-la avant d'ouvrir la campagne.",
+            field="closes_at",
+        )
+    reopening = campaign.status is CampaignStatus.CLOSED
+    campaign.status = target
+    if target is CampaignStatus.OPEN:
+        campaign.opened_at = at
+        campaign.closed_at = None
+        if not reopening:
+            notifications.campaign_opened(campaign)
+    elif target is CampaignStatus.CLOSED:
+        campaign.closed_at = at
+        notifications.campaign_closed(campaign)
+    db.session.flush()
+    return campaign
+
+
+def campaigns_to_close(at: datetime) -> list[Campaign]:
+    """Open campaigns whose cutoff has passed, locked for closing."""
+    return db.session.scalars(
+        select(Campaign)
+        .where(Campaign.status == CampaignStatus.OPEN, Campaign.closes_at <= at)
+        .order_by(Campaign.closes_at)
+        .with_for_update()
+    ).all()
+
+
+def close_due(at: datetime) -> list[Campaign]:
+    """Close every open campaign whose cutoff has passed (`coop campaign close-due`)."""
+    due = campaigns_to_close(at)
+    for campaign in due:
+        change_status(campaign, CampaignStatus.CLOSED, at=at)
+    return due
+
+
+def send_due_reminders(at: datetime) -> list[Campaign]:
+    """Remind the shops of campaigns closing within 48 hours, once per campaign."""
+    due = db.session.scalars(
+        select(Campaign)
+        .where(
+            Campaign.status == CampaignStatus.OPEN,
+            Campaign.reminder_sent_at.is_(None),
+            Campaign.closes_at > at,
+            Campaign.closes_at <= at + REMINDER_BEFORE,
+        )
+        .with_for_update()
+    ).all()
+    for campaign in due:
+        notifications.campaign_closing_soon(campaign)
+        campaign.reminder_sent_at = at
+    db.session.flush()
+    return due
+
+
+def open_campaigns() -> list[Campaign]:
+    return db.session.scalars(
+        select(Campaign)
+        .where(Campaign.status == CampaignStatus.OPEN)
+        .order_by(Campaign.closes_at.is_(None), Campaign.closes_at)
+    ).all()
+
+
+def allowed_moves(campaign: Campaign) -> frozenset[CampaignStatus]:
+    return TRANSITIONS[campaign.status]

@@ -1,0 +1,106 @@
+"""Forms of campaigns, needs and part requests."""
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
+from wtforms import DateField, IntegerField, SelectField, StringField, TextAreaField, TimeField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, Length, NumberRange, Optional
+
+from coop.accounts.forms import Normalised, strip, upper
+from coop.csv_import import fraction
+from coop.money import parse_decimal
+from coop.orders.models import DeliveryMode
+
+
+def positive_price(value: str):
+    price = parse_decimal(value)
+    if price <= 0:
+        raise ValueError("le prix doit être strictement positif")
+    return price
+
+
+def percent_as_fraction(value: str):
+    """`2` or `2,5` (percent) -> 0.02 / 0.025."""
+    return fraction(str(parse_decimal(value) / 100))
+
+
+class CampaignForm(FlaskForm):
+    code = StringField(
+        _l("Code"), validators=[DataRequired(), Length(max=20)], filters=[strip, upper],
+        description=_l("Par exemple 2026-12."),
+    )  # fmt: skip
+    title = StringField(_l("Titre"), validators=[DataRequired(), Length(max=200)], filters=[strip])
+    closes_on = DateField(_l("Clôture le"), validators=[Optional()])
+    closes_time = TimeField(_l("à"), default=None, validators=[Optional()])
+    order_date = DateField(_l("Date de commande aux fournisseurs"), validators=[DataRequired()])
+    delivery_on = DateField(_l("Livraison visée le"), validators=[Optional()])
+    delivery_mode = SelectField(
+        _l("Livraison"),
+        choices=[
+            SelectChoice(DeliveryMode.HUB.value, _l("au lieu totem (plateforme)")),
+            SelectChoice(DeliveryMode.SHOPS.value, _l("dans chaque atelier")),
+        ],
+    )
+    fee_percent = StringField(
+        _l("Frais de service de la coop (%)"), default="0",
+        validators=[Optional(), Normalised(percent_as_fraction)], filters=[strip],
+    )  # fmt: skip
+    penalty_local = StringField(
+        _l("Local"), validators=[Optional(), Normalised(percent_as_fraction)]
+    )
+    penalty_france = StringField(
+        _l("France"), validators=[Optional(), Normalised(percent_as_fraction)]
+    )
+    penalty_europe = StringField(
+        _l("Europe"), validators=[Optional(), Normalised(percent_as_fraction)]
+    )
+    penalty_asia = StringField(_l("Asie"), validators=[Optional(), Normalised(percent_as_fraction)])
+    penalty_other = StringField(
+        _l("Autre"), validators=[Optional(), Normalised(percent_as_fraction)]
+    )
+
+
+class NeedForm(FlaskForm):
+    part = StringField(
+        _l("Pièce"), validators=[DataRequired()], filters=[strip],
+        description=_l("Tapez la désignation, la référence (SKU) ou le code EAN."),
+    )  # fmt: skip
+    quantity = IntegerField(_l("Quantité"), validators=[DataRequired(), NumberRange(min=1)])
+    tolerance = IntegerField(
+        _l("Tolérance (unités en plus acceptées)"), default=0,
+        validators=[Optional(), NumberRange(min=0)],
+        description=_l("Pour compléter un colis : combien d'unités de plus vous prendriez."),
+    )  # fmt: skip
+    min_quantity = IntegerField(
+        _l("Minimum accepté"), validators=[Optional(), NumberRange(min=1)],
+        description=_l("Vide : tout ou rien."),
+    )  # fmt: skip
+    needed_by = DateField(_l("Pour le"), validators=[Optional()])
+    max_unit_price = StringField(
+        _l("Prix unitaire maximum (€ HT)"), validators=[Optional(), Normalised(positive_price)],
+        filters=[strip],
+    )  # fmt: skip
+    ref = StringField(
+        _l("Votre référence"), validators=[Optional(), Length(max=40)], filters=[strip],
+        description=_l("Vide : numérotée automatiquement."),
+    )  # fmt: skip
+    note = TextAreaField(_l("Note"), validators=[Optional(), Length(max=1000)])
+
+
+class PartRequestForm(FlaskForm):
+    description = StringField(
+        _l("Pièce souhaitée (hors catalogue)"), validators=[DataRequired(), Length(max=300)],
+        filters=[strip],
+        description=_l("Marque, modèle, dimensions : de quoi la trouver chez un fournisseur."),
+    )  # fmt: skip
+    request_quantity = IntegerField(_l("Quantité"), validators=[DataRequired(), NumberRange(min=1)])
+    request_note = TextAreaField(_l("Note"), validators=[Optional(), Length(max=1000)])
+
+
+class ConvertRequestForm(FlaskForm):
+    part = StringField(_l("Pièce du catalogue"), validators=[DataRequired()], filters=[strip])
+
+
+class NeedsImportForm(FlaskForm):
+    file = FileField(_l("Fichier CSV"), validators=[FileRequired(_l("Choisissez un fichier."))])

@@ -1,0 +1,183 @@
+"""Campaigns, the needs shops post in them, and requests for parts not yet in the catalogue."""
+
+from datetime import date, datetime
+from decimal import Decimal
+from enum import StrEnum
+
+from sqlalchemy import CheckConstraint, Enum, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from coop.accounts.models import Member
+from coop.clock import now
+from coop.db import Base, Rate, UnitPrice, UTCDateTime
+from coop.suppliers.models import Part
+from coop.suppliers.origin import Origin
+
+
+class CampaignStatus(StrEnum):
+    DRAFT = "draft"
+    OPEN = "open"
+    CLOSED = "closed"
+    POOLED = "pooled"
+    ORDERED = "ordered"
+    RECEIVED = "received"
+    INVOICED = "invoiced"
+    ARCHIVED = "archived"
+
+
+# The only moves a campaign can make; a closed campaign reopens until it is pooled.
+TRANSITIONS: dict[CampaignStatus, frozenset[CampaignStatus]] = {
+    CampaignStatus.DRAFT: frozenset({CampaignStatus.OPEN}),
+    CampaignStatus.OPEN: frozenset({CampaignStatus.CLOSED}),
+    CampaignStatus.CLOSED: frozenset({CampaignStatus.OPEN, CampaignStatus.POOLED}),
+    CampaignStatus.POOLED: frozenset({CampaignStatus.ORDERED}),
+    CampaignStatus.ORDERED: frozenset({CampaignStatus.RECEIVED}),
+    CampaignStatus.RECEIVED: frozenset({CampaignStatus.INVOICED}),
+    CampaignStatus.INVOICED: frozenset({CampaignStatus.ARCHIVED}),
+    CampaignStatus.ARCHIVED: frozenset(),
+}
+
+
+class DeliveryMode(StrEnum):
+    HUB = "hub"
+    SHOPS = "shops"
+
+
+# spec/pooling.md: origin penalties used only to choose, never billed.
+DEFAULT_PENALTIES = {
+    Origin.LOCAL: Decimal("0"),
+    Origin.FRANCE: Decimal("0"),
+    Origin.EUROPE: Decimal("0.03"),
+    Origin.ASIA: Decimal("0.10"),
+    Origin.OTHER: Decimal("0.10"),
+}
+
+
+def _checked(enum) -> Enum:
+    return Enum(
+        enum,
+        name=enum.__name__.lower(),
+        native_enum=False,
+        create_constraint=True,
+        length=20,
+        values_callable=lambda members: [m.value for m in members],
+    )
+
+
+class Campaign(Base):
+    """A campagne d'achats groupés: open for needs until its cutoff, then pooled."""
+
+    __tablename__ = "campaigns"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(20), unique=True)
+    title: Mapped[str] = mapped_column(String(200))
+    status: Mapped[CampaignStatus] = mapped_column(
+        _checked(CampaignStatus), default=CampaignStatus.DRAFT
+    )
+    opens_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    closes_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    order_date: Mapped[date]
+    delivery_on: Mapped[date | None]
+    delivery_mode: Mapped[DeliveryMode] = mapped_column(
+        _checked(DeliveryMode), default=DeliveryMode.HUB
+    )
+    fee_rate: Mapped[Decimal] = mapped_column(Rate, default=Decimal("0"))
+    penalty_local: Mapped[Decimal] = mapped_column(Rate, default=DEFAULT_PENALTIES[Origin.LOCAL])
+    penalty_france: Mapped[Decimal] = mapped_column(Rate, default=DEFAULT_PENALTIES[Origin.FRANCE])
+    penalty_europe: Mapped[Decimal] = mapped_column(Rate, default=DEFAULT_PENALTIES[Origin.EUROPE])
+    penalty_asia: Mapped[Decimal] = mapped_column(Rate, default=DEFAULT_PENALTIES[Origin.ASIA])
+    penalty_other: Mapped[Decimal] = mapped_column(Rate, default=DEFAULT_PENALTIES[Origin.OTHER])
+    reminder_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    opened_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
+
+    needs: Mapped[list["Need"]] = relationship(back_populates="campaign")
+
+    __table_args__ = (
+        CheckConstraint("fee_rate >= 0 AND fee_rate < 1", name="fee_rate_is_a_fraction"),
+        CheckConstraint("closes_at IS NULL OR opens_at IS NULL OR opens_at < closes_at",
+                        name="opens_before_closing"),
+    )  # fmt: skip
+
+    def penalty(self, origin: Origin) -> Decimal:
+        return getattr(self, f"penalty_{origin.value}")
+
+    def can_become(self, status: CampaignStatus) -> bool:
+        return status in TRANSITIONS[self.status]
+
+    def accepts_needs_at(self, moment: datetime) -> bool:
+        """Open, and before its cutoff when it has one."""
+        return self.status is CampaignStatus.OPEN and (
+            self.closes_at is None or moment < self.closes_at
+        )
+
+    def __repr__(self) -> str:
+        return f"<Campaign {self.code} {self.status}>"
+
+
+class Need(Base):
+    """What one shop asks for in one campaign (spec/pooling.md, "Need")."""
+
+    __tablename__ = "needs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"))
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
+    part_id: Mapped[int] = mapped_column(ForeignKey("parts.id"), index=True)
+    quantity: Mapped[int]
+    tolerance: Mapped[int] = mapped_column(default=0)
+    min_quantity: Mapped[int]
+    needed_by: Mapped[date | None]
+    max_unit_price: Mapped[Decimal | None] = mapped_column(UnitPrice)
+    ref: Mapped[str] = mapped_column(String(40))
+    note: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now, onupdate=now)
+
+    campaign: Mapped[Campaign] = relationship(back_populates="needs")
+    member: Mapped[Member] = relationship()
+    part: Mapped[Part] = relationship()
+
+    __table_args__ = (
+        UniqueConstraint("campaign_id", "member_id", "ref", name="uq_needs_member_ref"),
+        CheckConstraint("quantity >= 1", name="quantity_positive"),
+        CheckConstraint("tolerance >= 0", name="tolerance_not_negative"),
+        CheckConstraint("min_quantity >= 1 AND min_quantity <= quantity",
+                        name="min_quantity_within_quantity"),
+        CheckConstraint("max_unit_price > 0", name="max_unit_price_positive"),
+    )  # fmt: skip
+
+    def __repr__(self) -> str:
+        return f"<Need {self.ref} x{self.quantity}>"
+
+
+class RequestStatus(StrEnum):
+    OPEN = "open"
+    CONVERTED = "converted"
+    DECLINED = "declined"
+
+
+class PartRequest(Base):
+    """A shop asks for something the catalogue does not have yet."""
+
+    __tablename__ = "part_requests"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"), index=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
+    description: Mapped[str] = mapped_column(String(300))
+    quantity: Mapped[int]
+    note: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[RequestStatus] = mapped_column(
+        _checked(RequestStatus), default=RequestStatus.OPEN
+    )
+    need_id: Mapped[int | None] = mapped_column(ForeignKey("needs.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
+
+    campaign: Mapped[Campaign] = relationship()
+    member: Mapped[Member] = relationship()
+    need: Mapped[Need | None] = relationship()
+
+    __table_args__ = (CheckConstraint("quantity >= 1", name="quantity_positive"),)

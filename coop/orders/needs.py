@@ -1,0 +1,201 @@
+"""Needs: a shop posts, edits and withdraws what it needs until the campaign's cutoff."""
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
+
+from coop.accounts.models import Member
+from coop.errors import DomainError, NotAllowed
+from coop.extensions import db
+from coop.i18n import moment
+from coop.orders.models import Campaign, Need, PartRequest, RequestStatus
+from coop.suppliers.models import Part
+
+
+@dataclass(frozen=True)
+class NeedTerms:
+    """What a shop says about one need; validated by `check_terms`."""
+
+    quantity: int
+    tolerance: int = 0
+    min_quantity: int | None = None  # None: the whole quantity or nothing
+    needed_by: date | None = None
+    max_unit_price: Decimal | None = None
+    ref: str | None = None
+    note: str | None = None
+
+
+def check_terms(terms: NeedTerms, campaign: Campaign) -> list[tuple[str, str]]:
+    """Every problem with a need's terms, as (field, French message)."""
+    problems = []
+    if terms.quantity is None or terms.quantity < 1:
+        problems.append(("quantity", "La quantité doit être au moins 1."))
+    if terms.tolerance is not None and terms.tolerance < 0:
+        problems.append(("tolerance", "La tolérance ne peut pas être négative."))
+    if terms.min_quantity is not None and terms.quantity and terms.quantity >= 1:
+        if terms.min_quantity < 1:
+            problems.append(("min_quantity", "Le minimum accepté doit être au moins 1."))
+        elif terms.min_quantity > terms.quantity:
+            problems.append(
+                ("min_quantity", "Le minimum accepté ne peut pas dépasser la quantité demandée.")
+            )
+    if terms.max_unit_price is not None and terms.max_unit_price <= 0:
+        problems.append(("max_unit_price", "Le prix maximum doit être strictement positif."))
+    if terms.needed_by is not None and terms.needed_by < campaign.order_date:
+        problems.append(
+            ("needed_by",
+             f"La date souhaitée précède la date de commande ({campaign.order_date:%d/%m/%Y}).")
+        )  # fmt: skip
+    if terms.ref is not None and len(terms.ref) > 40:
+        problems.append(("ref", "Référence trop longue (40 caractères au plus)."))
+    return problems
+
+
+def ensure_open(campaign: Campaign, at: datetime) -> None:
+    """Refuse any change to needs once the campaign no longer accepts them."""
+    if campaign.accepts_needs_at(at):
+        return
+    if campaign.closes_at is not None and at >= campaign.closes_at:
+        raise DomainError(
+            f"La campagne {campaign.code} est close depuis le {moment(campaign.closes_at)} : "
+            "les besoins ne peuvent plus être modifiés."
+        )
+    raise DomainError(f"La campagne {campaign.code} n'est pas ouverte aux besoins.")
+
+
+def post_need(campaign: Campaign, member: Member, part: Part, terms: NeedTerms, *, at) -> Need:
+    """A shop adds a need to an open campaign."""
+    lock_campaign(campaign)
+    ensure_open(campaign, at)
+    _refuse(check_terms(terms, campaign))
+    if not part.is_active:
+        raise DomainError(f"La pièce {part.sku} n'est plus au catalogue.", field="part")
+    need = Need(campaign=campaign, member=member, part=part)
+    db.session.add(need)
+    _apply(need, terms)
+    need.ref = terms.ref or _next_ref(campaign, member)
+    _refuse_duplicate_ref(need)
+    db.session.flush()
+    return need
+
+
+def update_need(need: Need, part: Part, terms: NeedTerms, *, at) -> Need:
+    """A shop changes its need until the cutoff."""
+    lock_campaign(need.campaign)
+    ensure_open(need.campaign, at)
+    _refuse(check_terms(terms, need.campaign))
+    need.part = part
+    _apply(need, terms)
+    need.ref = terms.ref or need.ref
+    _refuse_duplicate_ref(need)
+    db.session.flush()
+    return need
+
+
+def withdraw_need(need: Need, *, at) -> None:
+    """A shop withdraws a need until the cutoff; it is deleted, as if never posted."""
+    lock_campaign(need.campaign)
+    ensure_open(need.campaign, at)
+    db.session.delete(need)
+    db.session.flush()
+
+
+def ensure_owner(need: Need, member: Member | None) -> None:
+    """A shop reaches only its own needs, whatever the URL says."""
+    if member is None or need.member_id != member.id:
+        raise NotAllowed("Ce besoin n'est pas le vôtre.")
+
+
+def member_needs(campaign: Campaign, member: Member) -> list[Need]:
+    return db.session.scalars(
+        select(Need)
+        .where(Need.campaign_id == campaign.id, Need.member_id == member.id)
+        .options(selectinload(Need.part))
+        .order_by(Need.created_at, Need.id)
+    ).all()
+
+
+def request_part(campaign: Campaign, member: Member, description: str, quantity: int,
+                 note: str | None, *, at) -> PartRequest:  # fmt: skip
+    """A shop asks for a part the catalogue does not have yet."""
+    lock_campaign(campaign)
+    ensure_open(campaign, at)
+    if not (description or "").strip():
+        raise DomainError("Décrivez la pièce souhaitée.", field="description")
+    if not quantity or quantity < 1:
+        raise DomainError("La quantité doit être au moins 1.", field="quantity")
+    request = PartRequest(
+        campaign=campaign, member=member, description=description.strip()[:300],
+        quantity=quantity, note=(note or "").strip() or None,
+    )  # fmt: skip
+    db.session.add(request)
+    db.session.flush()
+    return request
+
+
+def _apply(need: Need, terms: NeedTerms) -> None:
+    need.quantity = terms.quantity
+    need.tolerance = terms.tolerance or 0
+    need.min_quantity = terms.min_quantity or terms.quantity
+    need.needed_by = terms.needed_by
+    need.max_unit_price = terms.max_unit_price
+    need.note = (terms.note or "").strip() or None
+
+
+def lock_campaign(campaign: Campaign) -> None:
+    # The cutoff decision depends on the campaign's row: lock it so that a
+    # manager closing the campaign and a shop posting cannot interleave.
+    db.session.execute(select(Campaign.id).where(Campaign.id == campaign.id).with_for_update())
+    db.session.refresh(campaign)
+
+
+def _refuse(problems: list[tuple[str, str]]) -> None:
+    if problems:
+        field, message = problems[0]
+        raise DomainError(message, field=field)
+
+
+def _refuse_duplicate_ref(need: Need) -> None:
+    clash = db.session.scalar(
+        select(Need.id).where(
+            Need.campaign_id == need.campaign_id,
+            Need.member_id == need.member_id,
+            Need.ref == need.ref,
+            Need.id != need.id if need.id else True,
+        )
+    )
+    if clash:
+        raise DomainError(f"Vous avez déjà un besoin de référence {need.ref}.", field="ref")
+
+
+def _next_ref(campaign: Campaign, member: Member) -> str:
+    """The shop's next free line number in this campaign."""
+    count = db.session.scalar(
+        select(func.count()).where(Need.campaign_id == campaign.id, Need.member_id == member.id)
+    )
+    taken = set(
+        db.session.scalars(
+            select(Need.ref).where(Need.campaign_id == campaign.id, Need.member_id == member.id)
+        )
+    )
+    n = count + 1
+    while str(n) in taken:
+        n += 1
+    return str(n)
+
+
+def convert_request(part_request: PartRequest, part: Part, *, at) -> Need:
+    """The manager found the part: the shop's request becomes one of its needs."""
+    if part_request.status is not RequestStatus.OPEN:
+        raise DomainError("Cette demande a déjà été traitée.")
+    need = post_need(
+        part_request.campaign, part_request.member, part,
+        NeedTerms(quantity=part_request.quantity, note=part_request.note), at=at,
+    )  # fmt: skip
+    part_request.status = RequestStatus.CONVERTED
+    part_request.need = need
+    db.session.flush()
+    return need

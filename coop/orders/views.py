@@ -1,0 +1,425 @@
+"""Campaign pages: the manager runs campaigns, shops post their needs."""
+
+import csv
+import io
+
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request
+from flask import url_for as url
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from coop import clock
+from coop.accounts.access import roles_required
+from coop.accounts.forms import ConfirmForm
+from coop.accounts.models import MANAGING_ROLES, STAFF_ROLES, Role
+from coop.errors import DomainError, InvalidRows, NotAllowed
+from coop.extensions import db
+from coop.orders import campaigns as campaign_service
+from coop.orders import demand as demand_service
+from coop.orders import needs as need_service
+from coop.orders.forms import (
+    CampaignForm,
+    ConvertRequestForm,
+    NeedForm,
+    NeedsImportForm,
+    PartRequestForm,
+)
+from coop.orders.importing import NEED_COLUMNS, import_needs
+from coop.orders.models import Campaign, CampaignStatus, Need, PartRequest
+from coop.pages import form_error, paginate
+from coop.suppliers.catalogue import find_part, part_choices
+from coop.suppliers.origin import Origin
+
+bp = Blueprint("campaigns", __name__)
+
+
+# --- manager: campaigns ------------------------------------------------------------------
+
+
+@bp.route("/campaigns/")
+@roles_required(*STAFF_ROLES)
+def list_campaigns():
+    page = paginate(select(Campaign).order_by(Campaign.created_at.desc(), Campaign.id.desc()))
+    return render_template(
+        "orders/campaign_list.html", page=page, labels=campaign_service.STATUS_LABELS
+    )
+
+
+@bp.route("/campaigns/new", methods=["GET", "POST"])
+@roles_required(*MANAGING_ROLES)
+def create_campaign():
+    form = CampaignForm()
+    if form.validate_on_submit():
+        try:
+            campaign = campaign_service.create_campaign(
+                form.code.data, form.title.data, form.order_date.data, draft=True,
+                at=clock.now(), **_campaign_terms(form),
+            )  # fmt: skip
+        except DomainError as error:
+            form_error(form, error)
+        else:
+            db.session.commit()
+            flash(_("Campagne %(code)s créée en brouillon : ouvrez-la quand elle est prête.",
+                    code=campaign.code), "success")  # fmt: skip
+            return redirect(url("campaigns.show_campaign", campaign_id=campaign.id))
+    return render_template("orders/campaign_form.html", form=form, campaign=None)
+
+
+@bp.route("/campaigns/<int:campaign_id>")
+@roles_required(*STAFF_ROLES)
+def show_campaign(campaign_id: int):
+    campaign = db.get_or_404(Campaign, campaign_id)
+    needs, shops = demand_service.campaign_counts(campaign)
+    return render_template(
+        "orders/campaign_detail.html", campaign=campaign, needs=needs, shops=shops,
+        labels=campaign_service.STATUS_LABELS, moves=campaign_service.allowed_moves(campaign),
+        requests=demand_service.open_requests(campaign), form=ConfirmForm(),
+        origins=list(Origin),
+    )  # fmt: skip
+
+
+@bp.route("/campaigns/<int:campaign_id>/edit", methods=["GET", "POST"])
+@roles_required(*MANAGING_ROLES)
+def edit_campaign(campaign_id: int):
+    campaign = db.get_or_404(Campaign, campaign_id)
+    form = CampaignForm(obj=campaign)
+    if request.method == "GET":
+        _fill_campaign_form(form, campaign)
+    if form.validate_on_submit():
+        try:
+            campaign_service.update_campaign(
+                campaign, title=form.title.data, order_date=form.order_date.data,
+                at=clock.now(), **_campaign_terms(form),
+            )  # fmt: skip
+        except DomainError as error:
+            form_error(form, error)
+        else:
+            db.session.commit()
+            flash(_("Campagne %(code)s enregistrée.", code=campaign.code), "success")
+            return redirect(url("campaigns.show_campaign", campaign_id=campaign.id))
+    return render_template("orders/campaign_form.html", form=form, campaign=campaign)
+
+
+@bp.route("/campaigns/<int:campaign_id>/status/<status>", methods=["GET", "POST"])
+@roles_required(*MANAGING_ROLES)
+def change_status(campaign_id: int, status: str):
+    campaign = db.get_or_404(Campaign, campaign_id)
+    if status not in {CampaignStatus.OPEN.value, CampaignStatus.CLOSED.value}:
+        abort(404)
+    target = CampaignStatus(status)
+    back = url("campaigns.show_campaign", campaign_id=campaign.id)
+    form = ConfirmForm()
+    if form.validate_on_submit():
+        try:
+            campaign_service.change_status(campaign, target, at=clock.now())
+        except DomainError as error:
+            db.session.rollback()
+            flash(error.message, "error")
+        else:
+            db.session.commit()
+            flash(_("La campagne %(code)s est %(status)s.", code=campaign.code,
+                    status=_(campaign_service.STATUS_LABELS[target])), "success")  # fmt: skip
+        return redirect(back)
+    if target is CampaignStatus.OPEN:
+        title = _("Ouvrir la campagne %(code)s ?", code=campaign.code)
+        message = _(
+            "Tous les ateliers actifs recevront un e-mail et pourront poster leurs besoins."
+        )
+    else:
+        title = _("Clore la campagne %(code)s ?", code=campaign.code)
+        message = _("Les besoins seront figés et les ateliers prévenus par e-mail. Vous pourrez "
+                    "rouvrir la campagne tant qu'elle n'est pas mutualisée.")  # fmt: skip
+    return render_template("confirm.html", form=form, title=title, message=message,
+                           confirm_label=title.rstrip(" ?"), cancel_url=back)  # fmt: skip
+
+
+@bp.route("/campaigns/<int:campaign_id>/demand")
+@roles_required(*STAFF_ROLES)
+def demand(campaign_id: int):
+    campaign = db.get_or_404(Campaign, campaign_id)
+    rows = demand_service.demand(campaign)
+    return render_template(
+        "orders/demand.html", campaign=campaign, rows=rows,
+        without_offer=[r for r in rows if not r.signal.offers],
+        silent=demand_service.members_without_needs(campaign),
+        requests=demand_service.open_requests(campaign),
+        by_supplier=_by_supplier(rows),
+    )  # fmt: skip
+
+
+@bp.route("/campaigns/<int:campaign_id>/demand.csv")
+@roles_required(*STAFF_ROLES)
+def demand_csv(campaign_id: int):
+    campaign = db.get_or_404(Campaign, campaign_id)
+    out = io.StringIO()
+    writer = csv.writer(out, delimiter=";")
+    writer.writerow(["sku", "name", "shops", "requested", "tolerance", "best_supplier",
+                     "orderable", "unit_price_eur", "missing_for_pack"])  # fmt: skip
+    for row in demand_service.demand(campaign):
+        best = row.signal.best
+        offer = row.offers[best.key] if best else None
+        writer.writerow([
+            row.part.sku, row.part.name, row.signal.shops, row.signal.requested,
+            row.signal.tolerance, offer.supplier.code if offer else "",
+            best.orderable if best else 0,
+            f"{best.unit_price:.4f}".replace(".", ",") if best else "",
+            best.missing_for_pack if best else "",
+        ])  # fmt: skip
+    return Response(
+        "\ufeff" + out.getvalue(),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f"attachment; filename=demande-{campaign.code}.csv"},
+    )
+
+
+@bp.route("/requests/<int:request_id>/convert", methods=["GET", "POST"])
+@roles_required(*MANAGING_ROLES)
+def convert_request(request_id: int):
+    part_request = db.get_or_404(PartRequest, request_id)
+    form = ConvertRequestForm()
+    if form.validate_on_submit():
+        try:
+            part = find_part(form.part.data)
+            need_service.convert_request(part_request, part, at=clock.now())
+        except DomainError as error:
+            form_error(form, error)
+        else:
+            db.session.commit()
+            flash(_("Demande convertie en besoin pour %(shop)s.",
+                    shop=part_request.member.name), "success")  # fmt: skip
+            return redirect(url("campaigns.demand", campaign_id=part_request.campaign_id))
+    return render_template("orders/request_convert.html", form=form, part_request=part_request,
+                           parts=part_choices())  # fmt: skip
+
+
+# --- shops: needs ------------------------------------------------------------------------
+
+
+@bp.route("/campaigns/<int:campaign_id>/needs", methods=["GET", "POST"])
+@roles_required(Role.MEMBER)
+def needs(campaign_id: int):
+    campaign = db.get_or_404(Campaign, campaign_id)
+    form = NeedForm()
+    if form.validate_on_submit():
+        try:
+            part = find_part(form.part.data)
+            need_service.post_need(campaign, current_user.member, part, _terms(form),
+                                   at=clock.now())  # fmt: skip
+        except DomainError as error:
+            db.session.rollback()
+            form_error(form, error)
+        else:
+            db.session.commit()
+            flash(_("Besoin ajouté : %(qty)d × %(part)s.", qty=form.quantity.data,
+                    part=part.name), "success")  # fmt: skip
+            return redirect(url("campaigns.needs", campaign_id=campaign.id))
+    return _needs_page(campaign, form, PartRequestForm(prefix="req"))
+
+
+@bp.route("/campaigns/<int:campaign_id>/needs/signals")
+@roles_required(Role.MEMBER)
+def needs_signals(campaign_id: int):
+    """The live part of the needs page, refreshed in place (htmx)."""
+    campaign = db.get_or_404(Campaign, campaign_id)
+    return render_template("orders/_need_rows.html", **_needs_context(campaign))
+
+
+@bp.route("/campaigns/<int:campaign_id>/requests", methods=["POST"])
+@roles_required(Role.MEMBER)
+def request_part(campaign_id: int):
+    campaign = db.get_or_404(Campaign, campaign_id)
+    form = PartRequestForm(prefix="req")
+    if form.validate_on_submit():
+        try:
+            need_service.request_part(
+                campaign, current_user.member, form.description.data,
+                form.request_quantity.data, form.request_note.data, at=clock.now(),
+            )  # fmt: skip
+        except DomainError as error:
+            db.session.rollback()
+            form_error(form, error)
+        else:
+            db.session.commit()
+            flash(_("Demande envoyée à la coopérative : elle cherche la pièce."), "success")
+            return redirect(url("campaigns.needs", campaign_id=campaign.id))
+    return _needs_page(campaign, NeedForm(formdata=None), form)
+
+
+@bp.route("/needs/<int:need_id>/edit", methods=["GET", "POST"])
+@roles_required(Role.MEMBER)
+def edit_need(need_id: int):
+    need = _own_need(need_id)
+    form = NeedForm(obj=need)
+    if request.method == "GET":
+        form.part.data = f"{need.part.name} ({need.part.sku})"
+        form.max_unit_price.data = (
+            f"{need.max_unit_price.normalize():f}".replace(".", ",") if need.max_unit_price else ""
+        )
+        if need.min_quantity == need.quantity:
+            form.min_quantity.data = None
+    if form.validate_on_submit():
+        try:
+            part = find_part(form.part.data)
+            need_service.update_need(need, part, _terms(form), at=clock.now())
+        except DomainError as error:
+            db.session.rollback()
+            form_error(form, error)
+        else:
+            db.session.commit()
+            flash(_("Besoin %(ref)s enregistré.", ref=need.ref), "success")
+            return redirect(url("campaigns.needs", campaign_id=need.campaign_id))
+    return render_template("orders/need_form.html", form=form, need=need, parts=part_choices())
+
+
+@bp.route("/needs/<int:need_id>/withdraw", methods=["GET", "POST"])
+@roles_required(Role.MEMBER)
+def withdraw_need(need_id: int):
+    need = _own_need(need_id)
+    back = url("campaigns.needs", campaign_id=need.campaign_id)
+    form = ConfirmForm()
+    if form.validate_on_submit():
+        try:
+            need_service.withdraw_need(need, at=clock.now())
+        except DomainError as error:
+            db.session.rollback()
+            flash(error.message, "error")
+        else:
+            db.session.commit()
+            flash(_("Besoin retiré."), "success")
+        return redirect(back)
+    return render_template(
+        "confirm.html", form=form,
+        title=_("Retirer le besoin %(ref)s ?", ref=need.ref),
+        message=_("%(qty)d × %(part)s ne sera plus demandé dans cette campagne.",
+                  qty=need.quantity, part=need.part.name),
+        confirm_label=_("Oui, retirer"), cancel_url=back,
+    )  # fmt: skip
+
+
+@bp.route("/campaigns/<int:campaign_id>/import", methods=["GET", "POST"])
+@login_required
+def import_campaign_needs(campaign_id: int):
+    campaign = db.get_or_404(Campaign, campaign_id)
+    if current_user.role not in (Role.MEMBER, *MANAGING_ROLES):
+        abort(403)
+    form = NeedsImportForm()
+    errors = []
+    if form.validate_on_submit():
+        only = current_user.member if current_user.role is Role.MEMBER else None
+        try:
+            result = import_needs(campaign, form.file.data.read(), at=clock.now(),
+                                  only_member=only)  # fmt: skip
+        except InvalidRows as invalid:
+            db.session.rollback()
+            errors = invalid.errors
+        except DomainError as error:
+            db.session.rollback()
+            flash(error.message, "error")
+        else:
+            db.session.commit()
+            flash(_("Import réussi : %(created)d créé(s), %(updated)d mis à jour.",
+                    created=result.created, updated=result.updated), "success")  # fmt: skip
+            if current_user.role is Role.MEMBER:
+                return redirect(url("campaigns.needs", campaign_id=campaign.id))
+            return redirect(url("campaigns.demand", campaign_id=campaign.id))
+    return render_template(
+        "orders/needs_import.html", form=form, campaign=campaign, errors=errors,
+        columns=NEED_COLUMNS,
+    ), (422 if errors else 200)  # fmt: skip
+
+
+# --- helpers -----------------------------------------------------------------------------
+
+
+def _own_need(need_id: int) -> Need:
+    need = db.get_or_404(Need, need_id)
+    try:
+        need_service.ensure_owner(need, current_user.member)
+    except NotAllowed:
+        abort(403)
+    return need
+
+
+def _needs_context(campaign: Campaign) -> dict:
+    own = need_service.member_needs(campaign, current_user.member)
+    signals = {d.part.id: d for d in demand_service.demand(campaign, {n.part_id for n in own})}
+    return {
+        "campaign": campaign,
+        "own_needs": own,
+        "signals": signals,
+        "open_for_needs": campaign.accepts_needs_at(clock.now()),
+    }
+
+
+def _needs_page(campaign: Campaign, form: NeedForm, request_form: PartRequestForm):
+    if campaign.status is CampaignStatus.DRAFT:
+        abort(404)
+    return render_template(
+        "orders/needs.html", form=form, request_form=request_form, parts=part_choices(),
+        **_needs_context(campaign),
+    )  # fmt: skip
+
+
+def _terms(form: NeedForm) -> need_service.NeedTerms:
+    return need_service.NeedTerms(
+        quantity=form.quantity.data,
+        tolerance=form.tolerance.data or 0,
+        min_quantity=form.min_quantity.data,
+        needed_by=form.needed_by.data,
+        max_unit_price=form.max_unit_price.data or None,
+        ref=form.ref.data or None,
+        note=form.note.data,
+    )
+
+
+def _campaign_terms(form: CampaignForm) -> dict:
+    closes_at = None
+    if form.closes_on.data:
+        time = form.closes_time.data
+        closes_at = clock.from_local(
+            form.closes_on.data, time.hour if time else 18, time.minute if time else 0
+        )
+    penalties = {
+        origin: getattr(form, f"penalty_{origin.value}").data
+        for origin in Origin
+        if getattr(form, f"penalty_{origin.value}").data is not None
+        and getattr(form, f"penalty_{origin.value}").data != ""
+    }
+    return {
+        "closes_at": closes_at,
+        "delivery_on": form.delivery_on.data,
+        "delivery_mode": form.delivery_mode.data,
+        "fee_rate": form.fee_percent.data or 0,
+        "penalties": penalties,
+    }
+
+
+def _fill_campaign_form(form: CampaignForm, campaign: Campaign) -> None:
+    if campaign.closes_at:
+        local = clock.to_local(campaign.closes_at)
+        form.closes_on.data, form.closes_time.data = local.date(), local.time()
+    form.fee_percent.data = _percent(campaign.fee_rate)
+    for origin in Origin:
+        getattr(form, f"penalty_{origin.value}").data = _percent(campaign.penalty(origin))
+
+
+def _percent(rate) -> str:
+    return f"{(rate * 100).normalize():f}".replace(".", ",")
+
+
+def _by_supplier(rows) -> list[tuple]:
+    """Indicative goods per supplier: each part counted at its best offer."""
+    totals: dict = {}
+    for row in rows:
+        best = row.signal.best
+        if best is None:
+            continue
+        supplier = row.offers[best.key].supplier
+        parts, units, amount = totals.get(supplier, (0, 0, 0))
+        totals[supplier] = (
+            parts + 1,
+            units + best.orderable,
+            amount + best.orderable * best.unit_price,
+        )
+    return sorted(((s, *v) for s, v in totals.items()), key=lambda t: -t[3])
