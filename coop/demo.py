@@ -2,6 +2,8 @@
 
 import random
 import unicodedata
+from datetime import timedelta
+from decimal import Decimal
 from pathlib import Path
 
 from sqlalchemy import func, select
@@ -9,8 +11,12 @@ from stdnum import luhn
 
 from coop.accounts.auth import create_user
 from coop.accounts.models import Member, Role, User
+from coop.clock import from_local, now, today
 from coop.extensions import db
 from coop.imports import run_import
+from coop.orders.campaigns import create_campaign
+from coop.orders.models import Need
+from coop.orders.needs import NeedTerms, post_need
 from coop.suppliers.models import Offer, Part, Supplier
 
 # The demo catalogue is kept as the CSV files a manager would import: they double
@@ -136,7 +142,34 @@ def seed(rng_seed: int = 2026) -> list[tuple[str, str, str]]:
         email = f"atelier@{_slug(shop.name)}.example"
         create_user(email, person, Role.MEMBER, DEMO_PASSWORD, shop.code)
         logins.append((f"member {shop.code}", email, DEMO_PASSWORD))
+    _seed_campaign(rng, shops)
     return logins
+
+
+def _seed_campaign(rng: random.Random, shops: list[Member]) -> None:
+    """An open campaign closing in ten days, with needs from most shops but not all."""
+    start = today()
+    cutoff = from_local(start + timedelta(days=10), 18, 0)
+    campaign = create_campaign(
+        f"{start:%Y}-{start:%m}", f"Commande groupée de {_month_name(start.month)}",
+        start + timedelta(days=12), at=now(), closes_at=cutoff,
+        delivery_on=start + timedelta(days=30), fee_rate=Decimal("0.02"),
+    )  # fmt: skip
+    parts = db.session.scalars(select(Part).order_by(Part.sku)).all()
+    popular = rng.sample(parts, 45)
+    for shop in shops[3:34]:  # the three demo logins start with an empty list to fill
+        for part in rng.sample(popular, rng.randint(2, 7)):
+            quantity = rng.choice((1, 2, 2, 3, 4, 5, 6, 10, 12))
+            post_need(
+                campaign, shop, part,
+                NeedTerms(quantity=quantity, tolerance=rng.choice((0, 0, 1, 2, 5))),
+                at=now(),
+            )  # fmt: skip
+
+
+def _month_name(month: int) -> str:
+    return ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août",
+            "septembre", "octobre", "novembre", "décembre")[month - 1]  # fmt: skip
 
 
 def summary() -> str:
@@ -145,7 +178,8 @@ def summary() -> str:
 
     return (
         f"{count(Member)} member shops, {count(User)} user accounts, {count(Supplier)} "
-        f"suppliers, {count(Part)} parts, {count(Offer)} offers"
+        f"suppliers, {count(Part)} parts, {count(Offer)} offers, an open campaign with "
+        f"{count(Need)} needs"
     )
 
 

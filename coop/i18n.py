@@ -3,7 +3,7 @@
 from datetime import date, datetime
 from decimal import Decimal
 
-from flask import Flask, request, session
+from flask import Flask, has_request_context, request, session
 from flask_babel import (
     format_currency,
     format_date,
@@ -18,7 +18,7 @@ LANGUAGES = {"fr": "Français", "en": "English"}
 
 def select_locale() -> str:
     """The language the user picked, else French (the coop's language)."""
-    chosen = session.get("lang")
+    chosen = session.get("lang") if has_request_context() else None
     if chosen in LANGUAGES:
         return chosen
     return "fr"
@@ -84,6 +84,6 @@ def register_filters(app: Flask) -> None:
     def languages():
         return {
             "languages": LANGUAGES,
-            "current_path": request.full_path.rstrip("?"),
+            "current_path": request.full_path.rstrip("?") if has_request_context() else "/",
             "get_locale": get_locale,
         }

@@ -10,6 +10,7 @@ from email.message import EmailMessage
 from pathlib import Path
 
 from flask import current_app, render_template
+from flask_babel import force_locale
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
@@ -24,8 +25,11 @@ def queue(to: str, subject: str, template: str, **context) -> None:
     message["From"] = current_app.config["COOP_MAIL_FROM"]
     message["To"] = to
     message["Subject"] = subject
-    message.set_content(render_template(f"mail/{template}.txt", **context))
-    message.add_alternative(render_template(f"mail/{template}.html", **context), subtype="html")
+    # Shops read the coop in French, whatever language the sender's screen is in.
+    with force_locale("fr"):
+        message.set_content(render_template(f"mail/{template}.txt", **context))
+        html = render_template(f"mail/{template}.html", **context)
+    message.add_alternative(html, subtype="html")
     from coop.extensions import db
 
     db.session.info.setdefault(_OUTBOX_KEY, []).append(message)

@@ -2,12 +2,17 @@
 
 import itertools
 import random
+from datetime import timedelta
 from decimal import Decimal
 
 from coop.accounts.auth import hash_password
 from coop.accounts.models import Member, Role, User
+from coop.clock import now, today
 from coop.demo import fake_siret
 from coop.extensions import db
+from coop.orders.campaigns import create_campaign
+from coop.orders.models import Campaign, Need
+from coop.orders.needs import NeedTerms, post_need
 from coop.suppliers.catalogue import save_offer
 from coop.suppliers.models import Offer, Part, Supplier
 
@@ -98,5 +103,32 @@ def offer(supplier=None, part=None, tiers=((1, "10.00"),), **values) -> Offer:
         tiers=[(q, Decimal(p)) for q, p in tiers],
         **fields,
     )
+    db.session.commit()
+    return row
+
+
+def campaign(**values) -> Campaign:
+    n = next(_counter)
+    moment = now()
+    fields = {
+        "code": f"C{n:03d}",
+        "title": f"Campagne {n}",
+        "order_date": today() + timedelta(days=20),
+        "closes_at": moment + timedelta(days=10),
+        "at": moment,
+    }
+    fields.update(values)
+    row = create_campaign(
+        fields.pop("code"), fields.pop("title"), fields.pop("order_date"), **fields
+    )
+    db.session.commit()
+    return row
+
+
+def need(campaign, member=None, part=None, **terms) -> Need:
+    member = member or globals()["member"]()
+    part = part or globals()["part"]()
+    terms.setdefault("quantity", 1)
+    row = post_need(campaign, member, part, NeedTerms(**terms), at=now())
     db.session.commit()
     return row

@@ -5,6 +5,8 @@ from sqlalchemy import select
 
 from coop.accounts.models import Role
 from coop.extensions import db
+from coop.orders import needs as need_service
+from coop.orders.models import Need, PartRequest
 from coop.suppliers.models import Offer
 
 OK, FORBIDDEN, LOGIN, LOGGED_OUT = "ok", 403, "login", "logged out"
@@ -55,6 +57,24 @@ MATRIX = {
     "catalogue.create_offer": ("GET", "/parts/{part}/offers/new", MEMBER_EDIT),
     "catalogue.edit_offer": ("GET", "/offers/{offer}/edit", MEMBER_EDIT),
     "catalogue.sourcing": ("GET", "/sourcing", STAFF_READ),
+    "campaigns.list_campaigns": ("GET", "/campaigns/", STAFF_READ),
+    "campaigns.create_campaign": ("GET", "/campaigns/new", MEMBER_EDIT),
+    "campaigns.show_campaign": ("GET", "/campaigns/{campaign}", STAFF_READ),
+    "campaigns.edit_campaign": ("GET", "/campaigns/{campaign}/edit", MEMBER_EDIT),
+    "campaigns.change_status": ("GET", "/campaigns/{campaign}/status/closed", MEMBER_EDIT),
+    "campaigns.demand": ("GET", "/campaigns/{campaign}/demand", STAFF_READ),
+    "campaigns.demand_csv": ("GET", "/campaigns/{campaign}/demand.csv", STAFF_READ),
+    "campaigns.convert_request": ("GET", "/requests/{request}/convert", MEMBER_EDIT),
+    "campaigns.needs": ("GET", "/campaigns/{campaign}/needs", only("member")),
+    "campaigns.needs_signals": ("GET", "/campaigns/{campaign}/needs/signals", only("member")),
+    "campaigns.request_part": ("POST", "/campaigns/{campaign}/requests", only("member")),
+    "campaigns.edit_need": ("GET", "/needs/{need}/edit", only("member")),
+    "campaigns.withdraw_need": ("GET", "/needs/{need}/withdraw", only("member")),
+    "campaigns.import_campaign_needs": (
+        "GET",
+        "/campaigns/{campaign}/import",
+        only("member", "manager", "admin"),
+    ),  # fmt: skip
 }
 
 
@@ -64,8 +84,23 @@ def world(make):
     other = make.member()
     users = {role.value: make.user(role) for role in (Role.MANAGER, Role.TREASURER, Role.ADMIN)}
     users["member"] = make.user(Role.MEMBER, member=own)
-    make.offer()
+    offer = make.offer()
+    campaign = make.campaign()
+    make.need(campaign, own, offer.part)
+    need_service.request_part(campaign, own, "Pneu 650B", 2, None, at=campaign.opened_at)
+    db.session.commit()
     return own, other, users
+
+
+def ids(own, users) -> dict:
+    """The ids a route's placeholders take: the member user's own shop and need."""
+    offer = db.session.scalars(select(Offer)).first()
+    need = db.session.scalars(select(Need)).first()
+    return {
+        "own": own.id, "user": users["manager"].id, "supplier": offer.supplier_id,
+        "part": offer.part_id, "offer": offer.id, "campaign": need.campaign_id,
+        "need": need.id, "request": db.session.scalars(select(PartRequest.id)).first(),
+    }  # fmt: skip
 
 
 def test_every_route_is_in_the_matrix(app):
@@ -80,11 +115,7 @@ def test_route_access(client, world, endpoint, role):
     method, path, expected = MATRIX[endpoint]
     if role != "anonymous":
         client.login_as(users[role])
-    offer = db.session.scalars(select(Offer)).first()
-    url = path.format(
-        own=own.id, user=users["manager"].id, supplier=offer.supplier_id, part=offer.part_id,
-        offer=offer.id,
-    )  # fmt: skip
+    url = path.format(**ids(own, users))
     response = client.open(url, method=method)
     outcome = expected[role]
     if outcome == LOGGED_OUT:

@@ -5,6 +5,8 @@ import pytest
 from coop import config
 from coop.accounts.models import Role
 from coop.errors import ConfigurationError
+from coop.extensions import db
+from coop.orders import needs as need_service
 
 POSTS = [
     "/login",
@@ -28,6 +30,15 @@ POSTS = [
     "/parts/{part}/edit",
     "/parts/{part}/offers/new",
     "/offers/{offer}/edit",
+    "/campaigns/new",
+    "/campaigns/{campaign}/edit",
+    "/campaigns/{campaign}/status/closed",
+    "/requests/{request}/convert",
+    "/campaigns/{campaign}/needs",
+    "/campaigns/{campaign}/requests",
+    "/needs/{need}/edit",
+    "/needs/{need}/withdraw",
+    "/campaigns/{campaign}/import",
 ]
 
 
@@ -44,6 +55,10 @@ def test_every_post_route_is_listed(app):
         .replace("{supplier}", "<int:supplier_id>")
         .replace("{part}", "<int:part_id>")
         .replace("{offer}", "<int:offer_id>")
+        .replace("{campaign}", "<int:campaign_id>")
+        .replace("{need}", "<int:need_id>")
+        .replace("{request}", "<int:request_id>")
+        .replace("/status/closed", "/status/<status>")
         .replace("/import/members", "/import/<kind>")
         for p in POSTS
     }
@@ -57,9 +72,13 @@ def test_a_post_without_csrf_token_is_refused(client, make, csrf_on, path, role)
     client.login_as(user)
     member = user.member or make.member()
     offer = make.offer()
+    campaign = make.campaign()
+    need = make.need(campaign, member, offer.part)
+    request = need_service.request_part(campaign, member, "Pneu", 1, None, at=campaign.opened_at)
+    db.session.commit()
     url = path.format(
         member=member.id, user=user.id, supplier=offer.supplier_id, part=offer.part_id,
-        offer=offer.id,
+        offer=offer.id, campaign=campaign.id, need=need.id, request=request.id,
     )  # fmt: skip
     response = client.post(url, data={"name": "x", "email": "x@example.org"})
     assert response.status_code == 400

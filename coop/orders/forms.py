@@ -5,7 +5,7 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import DateField, IntegerField, SelectField, StringField, TextAreaField, TimeField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from coop.accounts.forms import Normalised, strip, upper
 from coop.csv_import import fraction
@@ -66,7 +66,7 @@ class NeedForm(FlaskForm):
         _l("Pièce"), validators=[DataRequired()], filters=[strip],
         description=_l("Tapez la désignation, la référence (SKU) ou le code EAN."),
     )  # fmt: skip
-    quantity = IntegerField(_l("Quantité"), validators=[DataRequired(), NumberRange(min=1)])
+    quantity = IntegerField(_l("Quantité"), validators=[InputRequired(), NumberRange(min=1)])
     tolerance = IntegerField(
         _l("Tolérance (unités en plus acceptées)"), default=0,
         validators=[Optional(), NumberRange(min=0)],
@@ -94,7 +94,9 @@ class PartRequestForm(FlaskForm):
         filters=[strip],
         description=_l("Marque, modèle, dimensions : de quoi la trouver chez un fournisseur."),
     )  # fmt: skip
-    request_quantity = IntegerField(_l("Quantité"), validators=[DataRequired(), NumberRange(min=1)])
+    request_quantity = IntegerField(
+        _l("Quantité"), validators=[InputRequired(), NumberRange(min=1)]
+    )
     request_note = TextAreaField(_l("Note"), validators=[Optional(), Length(max=1000)])
 
 

@@ -73,11 +73,11 @@ def post_need(campaign: Campaign, member: Member, part: Part, terms: NeedTerms, 
     _refuse(check_terms(terms, campaign))
     if not part.is_active:
         raise DomainError(f"La pièce {part.sku} n'est plus au catalogue.", field="part")
-    need = Need(campaign=campaign, member=member, part=part)
-    db.session.add(need)
+    ref = terms.ref or _next_ref(campaign, member)
+    _refuse_duplicate_ref(campaign.id, member.id, ref)
+    need = Need(campaign=campaign, member=member, part=part, ref=ref)
     _apply(need, terms)
-    need.ref = terms.ref or _next_ref(campaign, member)
-    _refuse_duplicate_ref(need)
+    db.session.add(need)
     db.session.flush()
     return need
 
@@ -87,10 +87,11 @@ def update_need(need: Need, part: Part, terms: NeedTerms, *, at) -> Need:
     lock_campaign(need.campaign)
     ensure_open(need.campaign, at)
     _refuse(check_terms(terms, need.campaign))
+    ref = terms.ref or need.ref
+    _refuse_duplicate_ref(need.campaign_id, need.member_id, ref, except_id=need.id)
     need.part = part
+    need.ref = ref
     _apply(need, terms)
-    need.ref = terms.ref or need.ref
-    _refuse_duplicate_ref(need)
     db.session.flush()
     return need
 
@@ -158,17 +159,16 @@ def _refuse(problems: list[tuple[str, str]]) -> None:
         raise DomainError(message, field=field)
 
 
-def _refuse_duplicate_ref(need: Need) -> None:
-    clash = db.session.scalar(
-        select(Need.id).where(
-            Need.campaign_id == need.campaign_id,
-            Need.member_id == need.member_id,
-            Need.ref == need.ref,
-            Need.id != need.id if need.id else True,
-        )
+def _refuse_duplicate_ref(
+    campaign_id: int, member_id: int, ref: str, except_id: int | None = None
+) -> None:
+    stmt = select(Need.id).where(
+        Need.campaign_id == campaign_id, Need.member_id == member_id, Need.ref == ref
     )
-    if clash:
-        raise DomainError(f"Vous avez déjà un besoin de référence {need.ref}.", field="ref")
+    if except_id is not None:
+        stmt = stmt.where(Need.id != except_id)
+    if db.session.scalar(stmt):
+        raise DomainError(f"Vous avez déjà un besoin de référence {ref}.", field="ref")
 
 
 def _next_ref(campaign: Campaign, member: Member) -> str:

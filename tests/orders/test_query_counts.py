@@ -1,0 +1,49 @@
+"""The shop's needs page and the manager's demand view run a fixed number of queries."""
+
+import pytest
+from sqlalchemy import event
+
+from coop.accounts.models import Role
+from coop.extensions import db
+
+
+class QueryCounter:
+    def __init__(self):
+        self.count = 0
+
+    def __call__(self, *args, **kwargs):
+        self.count += 1
+
+
+def queries_for(client, url: str) -> int:
+    counter = QueryCounter()
+    db.session.expire_all()  # every request starts cold, as in production
+    engine = db.engines[None].engine
+    event.listen(engine, "before_cursor_execute", counter)
+    try:
+        assert client.get(url).status_code == 200
+    finally:
+        event.remove(engine, "before_cursor_execute", counter)
+    return counter.count
+
+
+def grow(make, campaign, shop, parts, shops):
+    for part in parts:
+        make.offer(part=part, tiers=((1, "5.00"), (20, "4.00")), pack_size=2)
+        make.need(campaign, shop, part, quantity=3)
+        for other in shops:
+            make.need(campaign, other, part, quantity=2)
+
+
+@pytest.mark.parametrize("url", ["/campaigns/{id}/needs", "/campaigns/{id}/demand"])
+def test_query_count_does_not_grow_with_the_rows(client, make, url):
+    campaign = make.campaign()
+    user = make.user(Role.MEMBER)
+    others = [make.member() for _ in range(3)]
+    grow(make, campaign, user.member, [make.part() for _ in range(2)], others)
+    viewer = user if "needs" in url else make.user(Role.MANAGER)
+    client.login_as(viewer)
+    small = queries_for(client, url.format(id=campaign.id))
+    grow(make, campaign, user.member, [make.part() for _ in range(6)], others + [make.member()])
+    large = queries_for(client, url.format(id=campaign.id))
+    assert small == large
