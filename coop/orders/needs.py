@@ -4,7 +4,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import selectinload
 
 from coop.accounts.models import Member
@@ -110,13 +110,14 @@ def ensure_owner(need: Need, member: Member | None) -> None:
         raise NotAllowed("Ce besoin n'est pas le vôtre.")
 
 
-def member_needs(campaign: Campaign, member: Member) -> list[Need]:
-    return db.session.scalars(
+def member_needs(campaign: Campaign, member: Member) -> Select:
+    """A shop's needs in a campaign, oldest first."""
+    return (
         select(Need)
         .where(Need.campaign_id == campaign.id, Need.member_id == member.id)
         .options(selectinload(Need.part))
         .order_by(Need.created_at, Need.id)
-    ).all()
+    )
 
 
 def request_part(campaign: Campaign, member: Member, description: str, quantity: int,

@@ -14,7 +14,7 @@ from decimal import Decimal
 from coop.suppliers.pricing import Terms, Tier, tier_for
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class OfferSignal:
     key: Hashable  # the caller's handle on the offer
     pack_size: int

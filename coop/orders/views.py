@@ -27,7 +27,7 @@ from coop.orders.forms import (
 )
 from coop.orders.importing import NEED_COLUMNS, import_needs
 from coop.orders.models import Campaign, CampaignStatus, Need, PartRequest
-from coop.pages import form_error, paginate
+from coop.pages import form_error, paginate, paginate_list
 from coop.suppliers.catalogue import find_part, part_choices
 from coop.suppliers.origin import Origin
 
@@ -139,8 +139,10 @@ def change_status(campaign_id: int, status: str):
 def demand(campaign_id: int):
     campaign = db.get_or_404(Campaign, campaign_id)
     rows = demand_service.demand(campaign)
+    query = request.args.get("q", "").strip().lower()
+    shown = [r for r in rows if query in r.part.sku.lower() or query in r.part.name.lower()]
     return render_template(
-        "orders/demand.html", campaign=campaign, rows=rows,
+        "orders/demand.html", campaign=campaign, rows=rows, page=paginate_list(shown), q=query,
         without_offer=[r for r in rows if not r.signal.offers],
         silent=demand_service.members_without_needs(campaign),
         requests=demand_service.open_requests(campaign),
@@ -161,7 +163,7 @@ def demand_csv(campaign_id: int):
         offer = row.offers[best.key] if best else None
         writer.writerow([
             row.part.sku, row.part.name, row.signal.shops, row.signal.requested,
-            row.signal.tolerance, offer.supplier.code if offer else "",
+            row.signal.tolerance, offer.supplier_code if offer else "",
             best.orderable if best else 0,
             f"{best.unit_price:.4f}".replace(".", ",") if best else "",
             best.missing_for_pack if best else "",
@@ -342,11 +344,12 @@ def _own_need(need_id: int) -> Need:
 
 
 def _needs_context(campaign: Campaign) -> dict:
-    own = need_service.member_needs(campaign, current_user.member)
-    signals = {d.part.id: d for d in demand_service.demand(campaign, {n.part_id for n in own})}
+    page = paginate(need_service.member_needs(campaign, current_user.member), per_page=50)
+    parts = {n.part_id for n in page.items}
+    signals = {d.part.id: d for d in demand_service.demand(campaign, parts)}
     return {
         "campaign": campaign,
-        "own_needs": own,
+        "page": page,
         "signals": signals,
         "open_for_needs": campaign.accepts_needs_at(clock.now()),
     }
@@ -415,11 +418,8 @@ def _by_supplier(rows) -> list[tuple]:
         best = row.signal.best
         if best is None:
             continue
-        supplier = row.offers[best.key].supplier
-        parts, units, amount = totals.get(supplier, (0, 0, 0))
-        totals[supplier] = (
-            parts + 1,
-            units + best.orderable,
-            amount + best.orderable * best.unit_price,
-        )
-    return sorted(((s, *v) for s, v in totals.items()), key=lambda t: -t[3])
+        offer = row.offers[best.key]
+        key = (offer.supplier_id, offer.supplier_name)
+        parts, units, amount = totals.get(key, (0, 0, 0))
+        totals[key] = (parts + 1, units + best.orderable, amount + best.orderable * best.unit_price)
+    return sorted(((*k, *v) for k, v in totals.items()), key=lambda t: -t[4])

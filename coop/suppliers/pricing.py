@@ -14,7 +14,7 @@ from coop.money import UNIT_PRICE, quantize
 Tier = tuple[int, Decimal]  # (min_qty, unit_price)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Terms:
     """The plain values of one offer that pricing needs."""
 
