@@ -14,16 +14,16 @@ from sqlalchemy import event, insert
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from coop import create_app  # noqa: E402
-from coop.accounts.auth import create_user  # noqa: E402
-from coop.accounts.models import Member, Role  # noqa: E402
-from coop.clock import now, today  # noqa: E402
-from coop.extensions import db  # noqa: E402
-from coop.orders.campaigns import create_campaign  # noqa: E402
-from coop.orders.models import Need  # noqa: E402
-from coop.suppliers.catalogue import save_offer  # noqa: E402
-from coop.suppliers.models import Part, Supplier  # noqa: E402
-from tests.conftest import app_config, fresh_database  # noqa: E402
+from coop import create_app
+from coop.accounts.auth import create_user
+from coop.accounts.models import Member, Role
+from coop.clock import now, today
+from coop.extensions import db
+from coop.orders.campaigns import create_campaign
+from coop.orders.models import Need
+from coop.suppliers.catalogue import save_offer
+from coop.suppliers.models import Part, Supplier
+from tests.conftest import app_config, fresh_database
 
 SHOPS, NEEDS_PER_SHOP, RUNS = 100, 300, 15
 PASSWORD = "bench password 123"
@@ -93,10 +93,12 @@ def main() -> None:
             campaign_id = seed()
             print(f"{backend}: seeded {SHOPS} shops x {NEEDS_PER_SHOP} needs in "
                   f"{time.perf_counter() - start:.1f} s")  # fmt: skip
-        for label, email, url in (
-            ("shop's needs page (300 needs)", "shop@bench.example", f"/campaigns/{campaign_id}/needs"),
-            ("manager's demand view", "manager@bench.example", f"/campaigns/{campaign_id}/demand"),
-        ):
+        pages = (
+            ("shop's needs page (300 needs)", "shop@bench.example", "needs"),
+            ("manager's demand view", "manager@bench.example", "demand"),
+        )
+        for label, email, page in pages:
+            url = f"/campaigns/{campaign_id}/{page}"
             median, best, queries = measure(app, email, url)
             print(f"{label:<32} median {median:6.1f} ms  best {best:6.1f} ms  {queries} queries")
         with app.app_context():

@@ -74,7 +74,7 @@ MATRIX = {
         "GET",
         "/campaigns/{campaign}/import",
         only("member", "manager", "admin"),
-    ),  # fmt: skip
+    ),
 }
 
 

@@ -6,8 +6,8 @@ from decimal import Decimal
 import pytest
 
 from coop.accounts.auth import create_user
-from coop.accounts.models import Role
 from coop.accounts.members import create_member
+from coop.accounts.models import Role
 from coop.clock import now, today
 from coop.extensions import db
 from coop.orders.campaigns import create_campaign
@@ -21,7 +21,7 @@ pytestmark = pytest.mark.browser
 def test_a_shop_posts_a_need_and_the_pack_counter_moves(page, live_app):
     base = live_app.config["LIVE_URL"]
     with live_app.app_context():
-        shop = create_member(code="VELO01", name="Atelier Vélo Croix-Rousse")
+        create_member(code="VELO01", name="Atelier Vélo Croix-Rousse")
         other = create_member(code="VELO02", name="Cycles Guillotière")
         create_user("atelier@avcr.example", "Sam", Role.MEMBER, PASSWORD, member_code="VELO01")
         supplier = save_supplier(None, code="TAICHUNG", name="Taichung Cycle", country="TW")
@@ -41,7 +41,8 @@ def test_a_shop_posts_a_need_and_the_pack_counter_moves(page, live_app):
     assert page.get_by_text("Besoin ajouté : 7 × Chambre à air 700x25.").is_visible()
     row = page.locator("#needs-table tbody tr").first
     assert row.get_by_text("colis en cours 7/10, manque 3").is_visible()
-    assert row.get_by_text("3 unités de plus pour atteindre le minimum de Taichung Cycle").is_visible()
+    minimum = "3 unités de plus pour atteindre le minimum de Taichung Cycle"
+    assert row.get_by_text(minimum).is_visible()
 
     with live_app.app_context():  # another shop posts meanwhile
         post_need(db.session.get(type(campaign), campaign_id), db.session.merge(other),
@@ -49,5 +50,6 @@ def test_a_shop_posts_a_need_and_the_pack_counter_moves(page, live_app):
         db.session.commit()
     # The counters refresh in place (htmx polls the live rows) without reloading the page.
     page.evaluate("htmx.trigger(document.querySelector('[hx-get]'), 'refresh')")
-    page.locator("#needs-table").get_by_text("1 colis plein · colis en cours 2/10, manque 8").wait_for()
+    moved = "1 colis plein · colis en cours 2/10, manque 8"
+    page.locator("#needs-table").get_by_text(moved).wait_for()
     assert page.locator("#needs-table").get_by_text("3,00 €").is_visible()

@@ -64,7 +64,8 @@ def test_bad_need_rows_are_all_reported(setup):
         "line 2, column member_code: adhérent NOPE inconnu ou inactif",
         "line 3, column sku: pièce NONE absente du catalogue",
         "line 4, column quantity: doit être au moins 1",
-        "line 5, column min_quantity: Le minimum accepté ne peut pas dépasser la quantité demandée.",
+        "line 5, column min_quantity: "
+        "Le minimum accepté ne peut pas dépasser la quantité demandée.",
         "line 6, column needed_by: La date souhaitée précède la date de commande "
         f"({setup.order_date:%d/%m/%Y}).",
         "line 7, column tolerance: doit être au moins 0",

@@ -44,6 +44,6 @@ def test_query_count_does_not_grow_with_the_rows(client, make, url):
     viewer = user if "needs" in url else make.user(Role.MANAGER)
     client.login_as(viewer)
     small = queries_for(client, url.format(id=campaign.id))
-    grow(make, campaign, user.member, [make.part() for _ in range(6)], others + [make.member()])
+    grow(make, campaign, user.member, [make.part() for _ in range(6)], [*others, make.member()])
     large = queries_for(client, url.format(id=campaign.id))
     assert small == large
