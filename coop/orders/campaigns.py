@@ -57,12 +57,13 @@ def create_campaign(
     if db.session.scalar(select(Campaign.id).where(Campaign.code == code)):
         raise DomainError(f"La campagne {code} existe déjà.", field="code")
     campaign = Campaign(code=code, status=CampaignStatus.DRAFT)
-    db.session.add(campaign)
     update_campaign(
         campaign, title=title, order_date=order_date, opens_at=opens_at, closes_at=closes_at,
         delivery_on=delivery_on, delivery_mode=delivery_mode, fee_rate=fee_rate,
         penalties=penalties or {}, at=at,
     )  # fmt: skip
+    db.session.add(campaign)  # only once its terms are valid: a refusal leaves nothing behind
+    db.session.flush()
     if not draft:
         change_status(campaign, CampaignStatus.OPEN, at=at)
     return campaign

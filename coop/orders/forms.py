@@ -8,9 +8,9 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from coop.accounts.forms import Normalised, strip, upper
-from coop.csv_import import fraction
 from coop.money import parse_decimal
-from coop.orders.models import DeliveryMode
+from coop.orders.models import DEFAULT_PENALTIES, DeliveryMode
+from coop.suppliers.origin import Origin
 
 
 def positive_price(value: str):
@@ -20,9 +20,17 @@ def positive_price(value: str):
     return price
 
 
+def _default_penalty(origin: Origin) -> str:
+    """spec/pooling.md's default, in percent as the form shows it."""
+    return f"{(DEFAULT_PENALTIES[origin] * 100).normalize():f}"
+
+
 def percent_as_fraction(value: str):
     """`2` or `2,5` (percent) -> 0.02 / 0.025."""
-    return fraction(str(parse_decimal(value) / 100))
+    percent = parse_decimal(value)
+    if not 0 <= percent < 100:
+        raise ValueError("un pourcentage entre 0 et 100 est attendu")
+    return percent / 100
 
 
 class CampaignForm(FlaskForm):
@@ -47,17 +55,29 @@ class CampaignForm(FlaskForm):
         validators=[Optional(), Normalised(percent_as_fraction)], filters=[strip],
     )  # fmt: skip
     penalty_local = StringField(
-        _l("Local"), validators=[Optional(), Normalised(percent_as_fraction)]
+        _l("Local"),
+        default=_default_penalty(Origin.LOCAL),
+        validators=[Optional(), Normalised(percent_as_fraction)],
     )
     penalty_france = StringField(
-        _l("France"), validators=[Optional(), Normalised(percent_as_fraction)]
+        _l("France"),
+        default=_default_penalty(Origin.FRANCE),
+        validators=[Optional(), Normalised(percent_as_fraction)],
     )
     penalty_europe = StringField(
-        _l("Europe"), validators=[Optional(), Normalised(percent_as_fraction)]
+        _l("Europe"),
+        default=_default_penalty(Origin.EUROPE),
+        validators=[Optional(), Normalised(percent_as_fraction)],
     )
-    penalty_asia = StringField(_l("Asie"), validators=[Optional(), Normalised(percent_as_fraction)])
+    penalty_asia = StringField(
+        _l("Asie"),
+        default=_default_penalty(Origin.ASIA),
+        validators=[Optional(), Normalised(percent_as_fraction)],
+    )
     penalty_other = StringField(
-        _l("Autre"), validators=[Optional(), Normalised(percent_as_fraction)]
+        _l("Autre"),
+        default=_default_penalty(Origin.OTHER),
+        validators=[Optional(), Normalised(percent_as_fraction)],
     )
 
 

@@ -57,6 +57,7 @@ def create_campaign():
                 at=clock.now(), **_campaign_terms(form),
             )  # fmt: skip
         except DomainError as error:
+            db.session.rollback()
             form_error(form, error)
         else:
             db.session.commit()
@@ -93,6 +94,7 @@ def edit_campaign(campaign_id: int):
                 at=clock.now(), **_campaign_terms(form),
             )  # fmt: skip
         except DomainError as error:
+            db.session.rollback()
             form_error(form, error)
         else:
             db.session.commit()

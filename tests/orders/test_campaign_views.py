@@ -1,0 +1,73 @@
+"""The manager runs a campaign from the screens."""
+
+from datetime import UTC, timedelta
+
+from sqlalchemy import select
+
+from coop import mail
+from coop.accounts.models import Role
+from coop.clock import today
+from coop.extensions import db
+from coop.orders.models import Campaign, CampaignStatus
+
+
+def test_manager_creates_opens_edits_and_closes_a_campaign(client, make):
+    make.user(Role.MEMBER, email="shop@example.org")
+    client.login_as(make.user(Role.MANAGER))
+    order_on, closes_on = today() + timedelta(days=20), today() + timedelta(days=10)
+    response = client.post("/campaigns/new", data={
+        "code": "2027-01", "title": "Janvier", "closes_on": closes_on.isoformat(),
+        "closes_time": "17:30", "order_date": order_on.isoformat(), "delivery_mode": "hub",
+        "fee_percent": "2,5", "penalty_local": "0", "penalty_france": "0",
+        "penalty_europe": "3", "penalty_asia": "15", "penalty_other": "10",
+    })  # fmt: skip
+    assert response.status_code == 302
+    campaign = db.session.scalar(select(Campaign))
+    assert (campaign.status, str(campaign.fee_rate), str(campaign.penalty_asia)) == (
+        CampaignStatus.DRAFT, "0.0250", "0.1500",
+    )  # fmt: skip
+    local_close = campaign.closes_at.astimezone(UTC)
+    assert local_close.minute == 30
+
+    sent = mail.sent_messages()
+    sent.clear()
+    assert "Tous les ateliers actifs recevront un e-mail" in client.get(
+        f"/campaigns/{campaign.id}/status/open").text  # fmt: skip
+    client.post(f"/campaigns/{campaign.id}/status/open")
+    assert campaign.status is CampaignStatus.OPEN
+    assert [m["To"] for m in sent] == ["shop@example.org"]
+
+    page = client.get(f"/campaigns/{campaign.id}/edit").text
+    assert 'value="2,5"' in page and 'value="15"' in page
+    client.post(f"/campaigns/{campaign.id}/status/closed")
+    assert campaign.status is CampaignStatus.CLOSED
+    assert "Rouvrir" in client.get(f"/campaigns/{campaign.id}").text
+
+
+def test_bad_campaign_forms_say_what_is_wrong_and_write_nothing(client, make):
+    client.login_as(make.user(Role.MANAGER))
+    response = client.post("/campaigns/new", data={
+        "code": "X", "title": "X", "order_date": (today() - timedelta(days=1)).isoformat(),
+        "closes_on": today().isoformat(), "delivery_mode": "hub", "fee_percent": "150",
+    })  # fmt: skip
+    assert "Un pourcentage entre 0 et 100 est attendu." in response.text
+    assert db.session.scalar(select(Campaign)) is None
+    response = client.post("/campaigns/new", data={
+        "code": "X", "title": "X", "order_date": (today() + timedelta(days=1)).isoformat(),
+        "closes_on": (today() + timedelta(days=5)).isoformat(), "delivery_mode": "hub",
+    })  # fmt: skip
+    assert "La date de commande ne peut pas précéder la clôture." in response.text
+    assert db.session.scalar(select(Campaign)) is None
+
+
+def test_the_demand_view_exports_csv(client, make):
+    campaign = make.campaign()
+    part = make.part(sku="TUB-700")
+    make.offer(part=part, tiers=((10, "3.00"),), pack_size=10)
+    make.need(campaign, part=part, quantity=12)
+    client.login_as(make.user(Role.TREASURER))
+    response = client.get(f"/campaigns/{campaign.id}/demand.csv")
+    lines = response.data.decode("utf-8-sig").splitlines()
+    assert lines[0].startswith("sku;name;shops;requested")
+    assert lines[1].split(";")[:8] == ["TUB-700", part.name, "1", "12", "0", lines[1].split(";")[5],
+                                       "10", "3,0000"]  # fmt: skip
