@@ -57,12 +57,10 @@ class _Quantized(TypeDecorator):
     def process_result_value(self, value, dialect):
         if value is None:
             return None
-        # Numeric's own result processing already yields a Decimal at the column's
-        # scale on both backends; re-quantizing every value cost ~50 ms per page.
-        if (
-            isinstance(value, Decimal)
-            and value.as_tuple().exponent == self.exponent.as_tuple().exponent
-        ):
+        # A NUMERIC(p, s) value comes back as a Decimal at scale s on both backends
+        # (PostgreSQL natively, SQLAlchemy's processor on SQLite): nothing to do.
+        # Checking or re-quantizing each one cost tens of ms on the demand view.
+        if isinstance(value, Decimal):
             return value
         return quantize(Decimal(str(value)), self.exponent)
 

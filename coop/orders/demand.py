@@ -68,7 +68,7 @@ def usable_offers(part_ids, day: date) -> dict[int, list[OfferInfo]]:
             (Offer.valid_until.is_(None)) | (Offer.valid_until >= day),
         )
         .order_by(Offer.part_id, Offer.id, PriceTier.min_qty)
-    )
+    ).all()  # one fetchall: iterating the cursor fetched row by row
     grouped: dict[int, list] = {}
     current, tiers = None, []
     for row in rows:
