@@ -46,29 +46,33 @@ def usable_offers(part_ids, day: date) -> dict[int, list[OfferInfo]]:
     One query of plain rows: at 300 parts x 3 offers, loading ORM objects
     doubled the demand view's time.
     """
-    rows = db.session.connection().execute(
-        select(
-            Offer.id,
-            Offer.part_id,
-            Offer.pack_size,
-            Offer.moq,
-            Offer.made_in,
-            Supplier.id,
-            Supplier.code,
-            Supplier.name,
-            Supplier.is_local,
-            PriceTier.min_qty,
-            PriceTier.unit_price,
+    rows = (
+        db.session.connection()
+        .execute(
+            select(
+                Offer.id,
+                Offer.part_id,
+                Offer.pack_size,
+                Offer.moq,
+                Offer.made_in,
+                Supplier.id,
+                Supplier.code,
+                Supplier.name,
+                Supplier.is_local,
+                PriceTier.min_qty,
+                PriceTier.unit_price,
+            )
+            .join(Supplier, Offer.supplier_id == Supplier.id)
+            .join(PriceTier, (PriceTier.offer_id == Offer.id) & PriceTier.valid_to.is_(None))
+            .where(
+                Offer.part_id.in_(part_ids),
+                Supplier.is_active.is_(True),
+                (Offer.valid_until.is_(None)) | (Offer.valid_until >= day),
+            )
+            .order_by(Offer.part_id, Offer.id, PriceTier.min_qty)
         )
-        .join(Supplier, Offer.supplier_id == Supplier.id)
-        .join(PriceTier, (PriceTier.offer_id == Offer.id) & PriceTier.valid_to.is_(None))
-        .where(
-            Offer.part_id.in_(part_ids),
-            Supplier.is_active.is_(True),
-            (Offer.valid_until.is_(None)) | (Offer.valid_until >= day),
-        )
-        .order_by(Offer.part_id, Offer.id, PriceTier.min_qty)
-    ).all()  # one fetchall: iterating the cursor fetched row by row
+        .all()
+    )  # one fetchall: iterating the cursor fetched row by row
     grouped: dict[int, list] = {}
     current, tiers = None, []
     for row in rows:
