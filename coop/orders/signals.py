@@ -36,7 +36,6 @@ class OfferSignal:
 class PartSignal:
     requested: int
     tolerance: int
-    shops: int
     offers: list[OfferSignal]
 
     @property
@@ -84,11 +83,10 @@ def offer_signal(key: Hashable, requested: int, tolerance: int, terms: Terms) ->
 
 
 def part_signal(
-    requested: int, tolerance: int, shops: int, offers: Sequence[tuple[Hashable, Terms]]
+    requested: int, tolerance: int, offers: Sequence[tuple[Hashable, Terms]]
 ) -> PartSignal:
     return PartSignal(
         requested=requested,
         tolerance=tolerance,
-        shops=shops,
         offers=[offer_signal(key, requested, tolerance, terms) for key, terms in offers],
     )

@@ -143,8 +143,10 @@ def demand(campaign_id: int):
     rows = demand_service.demand(campaign)
     query = request.args.get("q", "").strip().lower()
     shown = [r for r in rows if query in r.part.sku.lower() or query in r.part.name.lower()]
+    page = paginate_list(shown)
+    shops = demand_service.shops_per_part(campaign, [d.part.id for d in page.items])
     return render_template(
-        "orders/demand.html", campaign=campaign, rows=rows, page=paginate_list(shown), q=query,
+        "orders/demand.html", campaign=campaign, rows=rows, page=page, q=query, shops=shops,
         without_offer=[r for r in rows if not r.signal.offers],
         silent=demand_service.members_without_needs(campaign),
         requests=demand_service.open_requests(campaign),
@@ -160,11 +162,12 @@ def demand_csv(campaign_id: int):
     writer = csv.writer(out, delimiter=";")
     writer.writerow(["sku", "name", "shops", "requested", "tolerance", "best_supplier",
                      "orderable", "unit_price_eur", "missing_for_pack"])  # fmt: skip
+    shops = demand_service.shops_per_part(campaign)
     for row in demand_service.demand(campaign):
         best = row.signal.best
         offer = row.offers[best.key] if best else None
         writer.writerow([
-            row.part.sku, row.part.name, row.signal.shops, row.signal.requested,
+            row.part.sku, row.part.name, shops.get(row.part.id, 0), row.signal.requested,
             row.signal.tolerance, offer.supplier_code if offer else "",
             best.orderable if best else 0,
             f"{best.unit_price:.4f}".replace(".", ",") if best else "",
@@ -353,6 +356,7 @@ def _needs_context(campaign: Campaign) -> dict:
         "campaign": campaign,
         "page": page,
         "signals": signals,
+        "shops": demand_service.shops_per_part(campaign, parts),
         "open_for_needs": campaign.accepts_needs_at(clock.now()),
     }
 
