@@ -64,6 +64,7 @@ MATRIX = {
     "campaigns.change_status": ("GET", "/campaigns/{campaign}/status/closed", MEMBER_EDIT),
     "campaigns.demand": ("GET", "/campaigns/{campaign}/demand", STAFF_READ),
     "campaigns.demand_csv": ("GET", "/campaigns/{campaign}/demand.csv", STAFF_READ),
+    "campaigns.demand_by_supplier": ("GET", "/campaigns/{campaign}/demand/suppliers", STAFF_READ),
     "campaigns.convert_request": ("GET", "/requests/{request}/convert", MEMBER_EDIT),
     "campaigns.needs": ("GET", "/campaigns/{campaign}/needs", only("member")),
     "campaigns.needs_signals": ("GET", "/campaigns/{campaign}/needs/signals", only("member")),

@@ -7,7 +7,7 @@ needs, so the shop's page and the manager's view stay fast at 30,000 needs.
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import exists, func, select
+from sqlalchemy import Select, exists, func, select
 from sqlalchemy.orm import selectinload
 
 from coop.accounts.models import Member
@@ -109,7 +109,7 @@ def demand(campaign: Campaign, part_ids=None) -> list[PartDemand]:
     totals = {row[0]: row[1:] for row in db.session.execute(stmt)}
     parts = {p.id: p for p in db.session.scalars(select(Part).where(Part.id.in_(totals)))}
     wanted = (
-        select(Need.part_id).where(Need.campaign_id == campaign.id)
+        demanded_parts(campaign).with_only_columns(Part.id).order_by(None)
         if part_ids is None
         else list(totals)
     )
@@ -121,6 +121,33 @@ def demand(campaign: Campaign, part_ids=None) -> list[PartDemand]:
         result.append(PartDemand(parts[part_id], signal, {o.id: o for o in part_offers}))
     result.sort(key=lambda d: d.part.sku)
     return result
+
+
+def demanded_parts(campaign: Campaign, query: str = "") -> Select:
+    """Parts requested in the campaign, by SKU, optionally matching a search."""
+    # EXISTS probes the (campaign, part) index once per part instead of
+    # reading every need of the campaign.
+    requested = exists().where(Need.campaign_id == campaign.id, Need.part_id == Part.id)
+    stmt = select(Part).where(requested).order_by(Part.sku)
+    if query.strip():
+        pattern = f"%{query.strip()}%"
+        stmt = stmt.where(Part.sku.ilike(pattern) | Part.name.ilike(pattern))
+    return stmt
+
+
+def parts_without_offer(campaign: Campaign) -> list[Part]:
+    """Requested parts that no usable offer covers: the manager must find a supplier."""
+    usable = (
+        select(Offer.id)
+        .join(Supplier, Offer.supplier_id == Supplier.id)
+        .join(PriceTier, (PriceTier.offer_id == Offer.id) & PriceTier.valid_to.is_(None))
+        .where(
+            Offer.part_id == Part.id,
+            Supplier.is_active.is_(True),
+            (Offer.valid_until.is_(None)) | (Offer.valid_until >= campaign.order_date),
+        )
+    )
+    return db.session.scalars(demanded_parts(campaign).where(~usable.exists())).all()
 
 
 def shops_per_part(campaign: Campaign, part_ids=None) -> dict[int, int]:

@@ -4,7 +4,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, Enum, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import CheckConstraint, Enum, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from coop.accounts.models import Member
@@ -142,6 +142,8 @@ class Need(Base):
 
     __table_args__ = (
         UniqueConstraint("campaign_id", "member_id", "ref", name="uq_needs_member_ref"),
+        # The demand views group and filter a campaign's needs by part.
+        Index("ix_needs_campaign_part", "campaign_id", "part_id"),
         CheckConstraint("quantity >= 1", name="quantity_positive"),
         CheckConstraint("tolerance >= 0", name="tolerance_not_negative"),
         CheckConstraint("min_quantity >= 1 AND min_quantity <= quantity",

@@ -2,6 +2,7 @@
 
 import csv
 import io
+from decimal import Decimal
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request
 from flask import url_for as url
@@ -27,7 +28,7 @@ from coop.orders.forms import (
 )
 from coop.orders.importing import NEED_COLUMNS, import_needs
 from coop.orders.models import Campaign, CampaignStatus, Need, PartRequest
-from coop.pages import form_error, paginate, paginate_list
+from coop.pages import form_error, paginate
 from coop.suppliers.catalogue import find_part, part_choices
 from coop.suppliers.origin import Origin
 
@@ -139,19 +140,31 @@ def change_status(campaign_id: int, status: str):
 @bp.route("/campaigns/<int:campaign_id>/demand")
 @roles_required(*STAFF_ROLES)
 def demand(campaign_id: int):
+    """Demand per part: one page of parts, their signals computed for that page only."""
     campaign = db.get_or_404(Campaign, campaign_id)
-    rows = demand_service.demand(campaign)
-    query = request.args.get("q", "").strip().lower()
-    shown = [r for r in rows if query in r.part.sku.lower() or query in r.part.name.lower()]
-    page = paginate_list(shown)
-    shops = demand_service.shops_per_part(campaign, [d.part.id for d in page.items])
+    query = request.args.get("q", "").strip()
+    page = paginate(demand_service.demanded_parts(campaign, query))
+    part_ids = [p.id for p in page.items]
+    signals = {d.part.id: d for d in demand_service.demand(campaign, part_ids)}
     return render_template(
-        "orders/demand.html", campaign=campaign, rows=rows, page=page, q=query, shops=shops,
-        without_offer=[r for r in rows if not r.signal.offers],
+        "orders/demand.html", campaign=campaign, page=page, signals=signals, q=query,
+        shops=demand_service.shops_per_part(campaign, part_ids),
+        without_offer=demand_service.parts_without_offer(campaign),
         silent=demand_service.members_without_needs(campaign),
         requests=demand_service.open_requests(campaign),
-        by_supplier=_by_supplier(rows),
     )  # fmt: skip
+
+
+@bp.route("/campaigns/<int:campaign_id>/demand/suppliers")
+@roles_required(*STAFF_ROLES)
+def demand_by_supplier(campaign_id: int):
+    """Demand per supplier: every part counted at its best offer today."""
+    campaign = db.get_or_404(Campaign, campaign_id)
+    by_supplier = _by_supplier(demand_service.demand(campaign))
+    total = sum((row[4] for row in by_supplier), Decimal("0.00"))
+    return render_template(
+        "orders/demand_suppliers.html", campaign=campaign, by_supplier=by_supplier, total=total
+    )
 
 
 @bp.route("/campaigns/<int:campaign_id>/demand.csv")
@@ -349,7 +362,7 @@ def _own_need(need_id: int) -> Need:
 
 
 def _needs_context(campaign: Campaign) -> dict:
-    page = paginate(need_service.member_needs(campaign, current_user.member), per_page=50)
+    page = paginate(need_service.member_needs(campaign, current_user.member))
     parts = {n.part_id for n in page.items}
     signals = {d.part.id: d for d in demand_service.demand(campaign, parts)}
     return {

@@ -71,3 +71,20 @@ def test_the_demand_view_exports_csv(client, make):
     assert lines[0].startswith("sku;name;shops;requested")
     assert lines[1].split(";")[:8] == ["TUB-700", part.name, "1", "12", "0", lines[1].split(";")[5],
                                        "10", "3,0000"]  # fmt: skip
+
+
+def test_demand_per_supplier_counts_each_part_at_its_best_offer(client, make):
+    campaign = make.campaign()
+    lyon, taiwan = make.supplier(name="Lyon Pneu", is_local=True), make.supplier(country="TW")
+    tube, tyre = make.part(), make.part()
+    make.offer(taiwan, tube, tiers=((10, "3.00"),), pack_size=10)
+    make.offer(lyon, tube, tiers=((1, "4.00"),))
+    make.offer(lyon, tyre, tiers=((1, "20.00"),))
+    make.need(campaign, part=tube, quantity=12)  # Taiwan: 10 at 3.00 beats Lyon at 4.00
+    make.need(campaign, part=tyre, quantity=2)  # Lyon: 2 x 20.00
+    client.login_as(make.user(Role.MANAGER))
+    page = client.get(f"/campaigns/{campaign.id}/demand/suppliers").text
+    assert "30,00\xa0€" in page and "40,00\xa0€" in page
+    assert "70,00\xa0€" in page  # the total
+    per_part = client.get(f"/campaigns/{campaign.id}/demand").text
+    assert tube.sku in per_part and tyre.sku in per_part

@@ -35,7 +35,9 @@ def grow(make, campaign, shop, parts, shops):
             make.need(campaign, other, part, quantity=2)
 
 
-@pytest.mark.parametrize("url", ["/campaigns/{id}/needs", "/campaigns/{id}/demand"])
+@pytest.mark.parametrize(
+    "url", ["/campaigns/{id}/needs", "/campaigns/{id}/demand", "/campaigns/{id}/demand/suppliers"]
+)
 def test_query_count_does_not_grow_with_the_rows(client, make, url):
     campaign = make.campaign()
     user = make.user(Role.MEMBER)
