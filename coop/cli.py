@@ -1,5 +1,6 @@
 """The `coop` command: thin wrappers over the services (spec/formats.md)."""
 
+import json
 import sys
 from decimal import Decimal
 
@@ -17,6 +18,7 @@ from coop.imports import IMPORTERS, run_import
 from coop.orders import campaigns
 from coop.orders.importing import import_needs
 from coop.orders.models import CampaignStatus
+from coop.orders.pool_run import plan_as_json, pool_campaign
 from coop.suppliers.origin import Origin
 
 
@@ -36,6 +38,7 @@ def register(app: Flask) -> None:
     app.cli.add_command(import_file)
     app.cli.add_command(user)
     app.cli.add_command(campaign)
+    app.cli.add_command(pool)
 
 
 def _fail(error: DomainError) -> None:
@@ -223,3 +226,37 @@ def _move(code: str, status: str) -> None:
         _fail(error)
     db.session.commit()
     click.echo(f"Campaign {moved.code} is {moved.status}.")
+
+
+@click.command("pool")
+@click.argument("code")
+@click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON (spec/pooling.md).")
+@click.option(
+    "--time-limit",
+    type=click.FloatRange(min=0.1),
+    default=30.0,
+    show_default=True,
+    help="Seconds the solver may search before reporting its best plan and gap.",
+)
+def pool(code: str, as_json: bool, time_limit: float) -> None:
+    """The pooled plan of a closed campaign; changes nothing."""
+    try:
+        target = campaigns.get_campaign(code)
+        plan = pool_campaign(target, time_limit=time_limit)
+    except DomainError as error:
+        _fail(error)
+    if as_json:
+        click.echo(json.dumps(plan_as_json(target, plan), ensure_ascii=False, indent=2))
+        return
+    click.echo(f"{target.code}: {plan.status}"
+               + (f" (gap {plan.gap:.4%})" if plan.status != "optimal" else ""))  # fmt: skip
+    click.echo(f"  unserved units  {plan.unserved_units}")
+    for label, amount in (("goods", plan.goods), ("shipping", plan.shipping_total),
+                          ("total cost", plan.total_cost), ("penalties", plan.penalty_total),
+                          ("objective", plan.objective)):  # fmt: skip
+        click.echo(f"  {label:<15} {amount:>12.2f} EUR")
+    click.echo(f"  {'supplier':<14} {'lines':>5} {'goods EUR':>12} {'shipping EUR':>13}")
+    for code_ in sorted({line.offer.supplier for line in plan.lines}):
+        lines = [line for line in plan.lines if line.offer.supplier == code_]
+        goods = sum(line.amount for line in lines)
+        click.echo(f"  {code_:<14} {len(lines):>5} {goods:>12.2f} {plan.shipping[code_]:>13.2f}")

@@ -1,0 +1,86 @@
+"""Pooling engine on generated campaigns: time, proven gap, and size of the model.
+
+Sizes from the pooling issue: S (40 shops, 600 needs), M (100 shops, 3,000 needs,
+300 parts, 20 suppliers), L (1,000 shops, 30,000 needs, 3,000 parts, 100 suppliers).
+Usage: .venv/bin/python bench/bench_pooling.py S [M L] [--time-limit 120]
+"""
+
+import argparse
+import random
+import sys
+import time
+from datetime import date, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from coop.orders.pooling import NeedIn, OfferIn, Settings, SupplierIn, solve
+from coop.suppliers.origin import Origin
+
+SIZES = {"S": (40, 600, 60, 8), "M": (100, 3000, 300, 20), "L": (1000, 30000, 3000, 100)}
+ORIGINS = [Origin.LOCAL, Origin.FRANCE, Origin.EUROPE, Origin.EUROPE, Origin.ASIA, Origin.ASIA]
+PENALTIES = {Origin.LOCAL: Decimal(0), Origin.FRANCE: Decimal(0), Origin.EUROPE: Decimal("0.03"),
+             Origin.ASIA: Decimal("0.10"), Origin.OTHER: Decimal("0.10")}  # fmt: skip
+ORDER_DATE = date(2026, 12, 7)
+
+
+def generate(size: str, seed: int = 7):
+    shops, lines, parts, supplier_count = SIZES[size]
+    rng = random.Random(seed)
+    suppliers = []
+    for s in range(supplier_count):
+        fee = Decimal(rng.choice([0, 9, 15, 25, 60, 145]))
+        threshold = Decimal(rng.choice([150, 300, 800])) if rng.random() < 0.6 else None
+        suppliers.append((SupplierIn(f"S{s:03d}", fee, threshold), rng.choice(ORIGINS)))
+    offers, oid = [], 0
+    for p in range(parts):
+        base = Decimal(rng.randint(150, 6000)) / 100
+        for s_in, origin in rng.sample(suppliers, rng.randint(1, 3)):
+            factor = {Origin.ASIA: Decimal("0.8"), Origin.LOCAL: Decimal("1.15")}.get(origin, 1)
+            pack = rng.choice([1, 1, 2, 5, 10, 20, 50]) if origin is Origin.ASIA else \
+                rng.choice([1, 1, 1, 2, 5])  # fmt: skip
+            tiers = [(pack, (base * factor).quantize(Decimal("0.01")))]
+            for step in (5, 20):
+                cheaper = (tiers[-1][1] * Decimal("0.93")).quantize(Decimal("0.01"))
+                tiers.append((pack * step, cheaper))
+            asian = origin is Origin.ASIA
+            lead = rng.choice([30, 45, 60]) if asian else rng.choice([2, 5, 10])
+            moq = rng.choice([0, 0, pack * 2])
+            offers.append(
+                OfferIn(oid, s_in.code, f"P{p:04d}", tuple(tiers), origin, pack_size=pack,
+                        moq=moq, lead_time_days=lead)
+            )  # fmt: skip
+            oid += 1
+    needs = []
+    for i in range(lines):
+        qty = rng.choice([1, 2, 2, 3, 4, 5, 6, 10, 12, 20])
+        needs.append(NeedIn(
+            i, f"M{rng.randrange(shops):04d}", str(i), f"P{rng.randrange(parts):04d}", qty,
+            tolerance=rng.choice([0, 0, 1, 2, 5]),
+            min_quantity=rng.choice([None, None, max(1, qty // 2)]),
+            needed_by=(ORDER_DATE + timedelta(days=rng.choice([20, 40, 90]))
+                       if rng.random() < 0.3 else None),
+            rank=i,
+        ))  # fmt: skip
+    return needs, offers, [s for s, _ in suppliers]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("sizes", nargs="+", choices=list(SIZES))
+    parser.add_argument("--time-limit", type=float, default=120)
+    args = parser.parse_args()
+    for size in args.sizes:
+        needs, offers, suppliers = generate(size)
+        start = time.perf_counter()
+        plan = solve(needs, offers, suppliers,
+                     Settings(ORDER_DATE, PENALTIES, time_limit=args.time_limit))  # fmt: skip
+        elapsed = time.perf_counter() - start
+        print(f"{size}: {len(needs)} needs, {len(offers)} offers -> {plan.status}, "
+              f"gap {plan.gap:.2e}, {elapsed:.1f} s, unserved {plan.unserved_units} units, "
+              f"cost {plan.total_cost} EUR, objective {plan.objective} EUR")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
