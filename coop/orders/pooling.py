@@ -231,19 +231,25 @@ def solve(
         if len(tiers) > 1:
             h.addConstr(h.qsum(tiers) <= 1)
 
+    # One allocation per need and offer (not per tier): the line's tier is the
+    # offer's, and a shop capping the price may only join a line whose tier it accepts.
     z, a, w = {}, {}, {}
+    allocations_of = defaultdict(list)
     for n in hard:
         top = n.quantity + n.tolerance
-        chosen = []
+        tiers_of = defaultdict(list)
         for offer, j in candidates[n.id]:
-            if (offer.id, j) not in y:
-                continue
-            key = (n.id, offer.id, j)
+            if (offer.id, j) in y:
+                tiers_of[offer.id].append(j)
+        chosen = []
+        for offer_id, js in tiers_of.items():
+            key = (n.id, offer_id)
             z[key] = h.addBinary()
             a[key] = h.addIntegral(lb=0, ub=top)
             h.addConstr(a[key] <= top * z[key])
             h.addConstr(a[key] >= n.minimum * z[key])
-            h.addConstr(z[key] <= y[offer.id, j])
+            h.addConstr(z[key] <= h.qsum(y[offer_id, j] for j in js))
+            allocations_of[offer_id].append(a[key])
             chosen.append(key)
         w[n.id] = h.addVariable(lb=0, ub=n.quantity)
         if chosen:
@@ -252,13 +258,16 @@ def solve(
         else:
             h.addConstr(w[n.id] <= 0)
 
-    for (offer_id, j), packs in k.items():
-        assigned = [a[key] for key in a if key[1] == offer_id and key[2] == j]
-        pack = used_offers[offer_id].pack_size
-        if assigned:
-            h.addConstr(h.qsum(assigned) == pack * packs)  # no surplus beyond tolerances
+    for offer in used_offers.values():
+        packs = [k[offer.id, j] for j in range(len(offer.tiers)) if (offer.id, j) in k]
+        if not packs:
+            continue
+        if allocations_of[offer.id]:
+            # No surplus beyond tolerances: the shops take every unit of the line.
+            h.addConstr(h.qsum(allocations_of[offer.id]) == offer.pack_size * h.qsum(packs))
         else:
-            h.addConstr(packs <= 0)
+            for packs_at_tier in packs:
+                h.addConstr(packs_at_tier <= 0)
 
     goods = {}
     for (offer_id, j), packs in k.items():
@@ -308,7 +317,8 @@ def solve(
         ranked = sorted(hard, key=lambda n: n.rank)
         weight = {n.id: len(ranked) - i for i, n in enumerate(ranked)}
         snapshot = _values(h, y, k, a)
-        h.setOptionValue("time_limit", budget())
+        # The tie-break is a nicety: it may not eat more than a fifth of the budget.
+        h.setOptionValue("time_limit", min(budget(), settings.time_limit / 5))
         h.maximize(h.qsum(weight[nid] * var for nid, var in w.items()))
         if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
             chosen_values = snapshot
@@ -324,11 +334,12 @@ def solve(
 
 def _values(h, y, k, a) -> dict:
     """The integer solution, read once: allocations by (need, offer, tier)."""
+    tier_of = {offer_id: j for (offer_id, j), var in y.items() if h.val(var) > 0.5}
     solution = {}
-    for key, var in a.items():
+    for (need_id, offer_id), var in a.items():
         units = round(h.val(var))
         if units > 0:
-            solution[key] = units
+            solution[need_id, offer_id, tier_of[offer_id]] = units
     return solution
 
 
