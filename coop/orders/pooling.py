@@ -411,3 +411,51 @@ def explain(allocation: Allocation, offers: Sequence[OfferIn], plan: Plan, setti
     if floor == offer.pack_size:
         return f"pack of {offer.pack_size} is {short} units short"
     return f"minimum order of {floor} is {short} units short"
+
+
+# --- an independent check of every rule -----------------------------------------------------
+
+
+def check_plan(plan: Plan, settings: Settings) -> list[str]:
+    """Every way `plan` breaks spec/pooling.md's rules; empty when it keeps them all.
+
+    Written apart from the model, on the plan's plain values, so that a modelling
+    mistake cannot hide behind the solver.
+    """
+    problems = []
+    line_units: dict[int, int] = defaultdict(int)
+    for allocation in plan.allocations:
+        need, offer, units = allocation.need, allocation.offer, allocation.allocated
+        label = f"need {need.member}/{need.ref}"
+        if offer is None:
+            if units:
+                problems.append(f"{label}: units without an offer")
+            continue
+        if offer.part != need.part:
+            problems.append(f"{label}: offer {offer.id} is for another part")
+        if not offer_is_valid(offer, settings):
+            problems.append(f"{label}: offer {offer.id} not valid on the order date")
+        if not delivers_in_time(need, offer, settings):
+            problems.append(f"{label}: offer {offer.id} delivers too late")
+        if not need.minimum <= units <= need.quantity + need.tolerance:
+            problems.append(f"{label}: {units} units outside [minimum, quantity + tolerance]")
+        if need.max_unit_price is not None and allocation.tier[1] > need.max_unit_price:
+            problems.append(f"{label}: price {allocation.tier[1]} above the shop's maximum")
+        line_units[offer.id] += units
+    lines = {line.offer.id: line for line in plan.lines}
+    for offer_id, units in line_units.items():
+        line = lines.get(offer_id)
+        if line is None or line.quantity != units:
+            problems.append(f"offer {offer_id}: line does not match its allocations")
+            continue
+        offer, quantity = line.offer, line.quantity
+        if quantity % offer.pack_size:
+            problems.append(f"offer {offer_id}: {quantity} is not whole packs of {offer.pack_size}")
+        if quantity < offer.moq:
+            problems.append(f"offer {offer_id}: {quantity} below the MOQ {offer.moq}")
+        reached = [t for t in offer.tiers if t[0] <= quantity]
+        if not reached or reached[-1] != line.tier:
+            problems.append(f"offer {offer_id}: tier {line.tier} is not the one {quantity} reaches")
+    if len(lines) != len(line_units):
+        problems.append("a line has no allocation")
+    return problems

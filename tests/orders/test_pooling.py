@@ -4,10 +4,21 @@ from datetime import date
 from decimal import Decimal
 from itertools import product
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from coop.orders.pooling import NeedIn, OfferIn, Settings, SupplierIn, eligible_tiers, solve
+from coop.orders import pooling
+from coop.orders.pooling import (
+    Allocation,
+    NeedIn,
+    OfferIn,
+    Plan,
+    Settings,
+    SupplierIn,
+    check_plan,
+    eligible_tiers,
+)
 from coop.suppliers.origin import Origin
 
 D = Decimal
@@ -15,6 +26,13 @@ ORDER_DATE = date(2026, 12, 7)
 PENALTIES = {Origin.LOCAL: D(0), Origin.FRANCE: D(0), Origin.EUROPE: D("0.03"),
              Origin.ASIA: D("0.10"), Origin.OTHER: D("0.10")}  # fmt: skip
 SETTINGS = Settings(order_date=ORDER_DATE, penalties=PENALTIES, time_limit=10)
+
+
+def solve(needs, offers, suppliers, cfg):
+    """The engine, with every plan it returns checked by the independent checker."""
+    plan = pooling.solve(needs, offers, suppliers, cfg)
+    assert check_plan(plan, cfg) == []
+    return plan
 
 
 def need(i, qty, part="P", **kw):
@@ -220,3 +238,15 @@ def test_the_engine_matches_brute_force(quantities, offer_terms):
         + plan.shipping_total
     )
     assert abs(engine_cost - cost) < D("0.000001")
+
+
+@pytest.mark.parametrize(
+    ("units", "pack", "problem"),
+    [(7, 5, "whole packs"), (12, 1, "outside [minimum, quantity + tolerance]")],
+)
+def test_the_checker_catches_broken_plans(units, pack, problem):
+    o = offer(1, "S", [(1, "2")], pack_size=pack)
+    n = need(1, 10)
+    plan = Plan("optimal", 0.0, [Allocation(n, o, o.tiers[0], units)],
+                [pooling.Line(o, o.tiers[0], units)])  # fmt: skip
+    assert any(problem in p for p in check_plan(plan, SETTINGS))
