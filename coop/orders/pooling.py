@@ -303,10 +303,14 @@ def solve(
     h.maximize(served)
     served_proven = h.getModelStatus() == highspy.HighsModelStatus.kOptimal
     best_served = round(h.getInfo().objective_function_value)
+    start = h.getSolution()
     h.addConstr(served >= best_served)
     # 2. Then the cheapest, origin penalties included.
     cost = h.qsum(list(goods.values()) + shipping_terms + penalty_terms)
     h.setOptionValue("time_limit", budget())
+    # The first stage's plan serves as many units: a valid start for the second, so a
+    # time limit always leaves a plan to report, with its proven gap.
+    h.setSolution(start)
     h.minimize(cost)
     optimal = served_proven and h.getModelStatus() == highspy.HighsModelStatus.kOptimal
     gap = 0.0 if optimal else float(h.getInfo().mip_gap)
