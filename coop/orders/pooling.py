@@ -70,6 +70,8 @@ class Settings:
     order_date: date
     penalties: dict[Origin, Decimal]
     time_limit: float = 30.0
+    # The cost gap below which a plan counts as proven optimal (the pooling issue's bar).
+    relative_gap: float = 1e-4
 
 
 @dataclass
@@ -205,7 +207,6 @@ def solve(
         # One time limit for the whole run, shared by the three lexicographic stages.
         return max(0.1, deadline - time.monotonic())
 
-    h.setOptionValue("mip_rel_gap", 1e-6)
     h.setOptionValue("threads", 1)
 
     used_offers = {o.id: o for n in hard for o, _ in candidates[n.id]}
@@ -299,7 +300,11 @@ def solve(
 
     # 1. Serve as many requested units as possible.
     served = h.qsum(w.values())
-    h.setOptionValue("time_limit", budget())
+    # Half the budget at most, so that the cost stage always gets time too.
+    h.setOptionValue("time_limit", min(budget(), settings.time_limit / 2))
+    # Units are whole: a bound less than one unit away proves the count.
+    h.setOptionValue("mip_rel_gap", 0.0)
+    h.setOptionValue("mip_abs_gap", 0.999)
     h.maximize(served)
     served_proven = h.getModelStatus() == highspy.HighsModelStatus.kOptimal
     best_served = round(h.getInfo().objective_function_value)
@@ -308,6 +313,8 @@ def solve(
     # 2. Then the cheapest, origin penalties included.
     cost = h.qsum(list(goods.values()) + shipping_terms + penalty_terms)
     h.setOptionValue("time_limit", budget())
+    h.setOptionValue("mip_abs_gap", 1e-6)
+    h.setOptionValue("mip_rel_gap", settings.relative_gap)
     # The first stage's plan serves as many units: a valid start for the second, so a
     # time limit always leaves a plan to report, with its proven gap.
     h.setSolution(start)
