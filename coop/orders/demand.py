@@ -6,12 +6,14 @@ needs, so the shop's page and the manager's view stay fast at 30,000 needs.
 
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 
 from sqlalchemy import Select, exists, func, select
 from sqlalchemy.orm import selectinload
 
 from coop.accounts.models import Member
 from coop.extensions import db
+from coop.money import quantize
 from coop.orders.models import Campaign, Need, PartRequest, RequestStatus
 from coop.orders.signals import PartSignal, part_signal
 from coop.suppliers.models import Offer, Part, PriceTier, Supplier
@@ -188,3 +190,20 @@ def campaign_counts(campaign: Campaign) -> tuple[int, int]:
         )
     ).one()
     return int(row[0]), int(row[1])
+
+
+def by_supplier(rows: list[PartDemand]) -> list[tuple]:
+    """Indicative goods per supplier, each part counted at its best offer:
+    (supplier id, name, parts, orderable units, amount), largest amount first.
+    Each part's line is rounded to the cent before adding, as on an order."""
+    totals: dict[tuple[int, str], tuple[int, int, Decimal]] = {}
+    for row in rows:
+        best = row.signal.best
+        if best is None:
+            continue
+        offer = row.offers[best.key]
+        key = (offer.supplier_id, offer.supplier_name)
+        parts, units, amount = totals.get(key, (0, 0, Decimal("0.00")))
+        line = quantize(best.orderable * best.unit_price)
+        totals[key] = (parts + 1, units + best.orderable, amount + line)
+    return sorted(((*key, *value) for key, value in totals.items()), key=lambda t: -t[4])

@@ -160,7 +160,7 @@ def demand(campaign_id: int):
 def demand_by_supplier(campaign_id: int):
     """Demand per supplier: every part counted at its best offer today."""
     campaign = db.get_or_404(Campaign, campaign_id)
-    by_supplier = _by_supplier(demand_service.demand(campaign))
+    by_supplier = demand_service.by_supplier(demand_service.demand(campaign))
     total = sum((row[4] for row in by_supplier), Decimal("0.00"))
     return render_template(
         "orders/demand_suppliers.html", campaign=campaign, by_supplier=by_supplier, total=total
@@ -428,17 +428,3 @@ def _fill_campaign_form(form: CampaignForm, campaign: Campaign) -> None:
 
 def _percent(rate) -> str:
     return f"{(rate * 100).normalize():f}".replace(".", ",")
-
-
-def _by_supplier(rows) -> list[tuple]:
-    """Indicative goods per supplier: each part counted at its best offer."""
-    totals: dict = {}
-    for row in rows:
-        best = row.signal.best
-        if best is None:
-            continue
-        offer = row.offers[best.key]
-        key = (offer.supplier_id, offer.supplier_name)
-        parts, units, amount = totals.get(key, (0, 0, 0))
-        totals[key] = (parts + 1, units + best.orderable, amount + best.orderable * best.unit_price)
-    return sorted(((*k, *v) for k, v in totals.items()), key=lambda t: -t[4])
