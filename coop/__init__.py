@@ -95,6 +95,8 @@ def _init_i18n(app: Flask) -> None:
 def _register_blueprints(app: Flask) -> None:
     from coop import home, imports
     from coop.accounts import views as accounts
+    from coop.orders import order_views as purchase_orders
+    from coop.orders import pooling_views as pooling
     from coop.orders import views as campaigns
     from coop.suppliers import views as catalogue
 
@@ -106,6 +108,8 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(imports.bp)
     app.register_blueprint(catalogue.bp)
     app.register_blueprint(campaigns.bp)
+    app.register_blueprint(pooling.bp)
+    app.register_blueprint(purchase_orders.bp)
 
 
 def _register_cli(app: Flask) -> None:

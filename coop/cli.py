@@ -18,7 +18,13 @@ from coop.imports import IMPORTERS, run_import
 from coop.orders import campaigns
 from coop.orders.importing import import_needs
 from coop.orders.models import CampaignStatus
-from coop.orders.pool_run import plan_as_json, pool_campaign
+from coop.orders.pool_run import (
+    DEFAULT_TIME_LIMIT,
+    Options,
+    plan_as_json,
+    pool_and_commit,
+    pool_campaign,
+)
 from coop.suppliers.origin import Origin
 
 
@@ -234,17 +240,34 @@ def _move(code: str, status: str) -> None:
 @click.option(
     "--time-limit",
     type=click.FloatRange(min=0.1),
-    default=30.0,
+    default=DEFAULT_TIME_LIMIT,
     show_default=True,
     help="Seconds the solver may search before reporting its best plan and gap.",
 )
-def pool(code: str, as_json: bool, time_limit: float) -> None:
-    """The pooled plan of a closed campaign; changes nothing."""
+@click.option("--commit", is_flag=True, help="Store the plan as draft purchase orders.")
+def pool(code: str, as_json: bool, time_limit: float, commit: bool) -> None:
+    """The pooled plan of a closed campaign; with --commit, its draft purchase orders."""
+    options = Options(time_limit=time_limit)
     try:
         target = campaigns.get_campaign(code)
-        plan = pool_campaign(target, time_limit=time_limit)
+        if commit:
+            plan, orders = pool_and_commit(target, options)
+        else:
+            plan = pool_campaign(target, options)
     except DomainError as error:
+        db.session.rollback()
         _fail(error)
+    if commit:
+        db.session.commit()
+    _print_plan(target, plan, as_json)
+    if commit:
+        # stdout carries only the plan with --json: the receipt goes to stderr then.
+        click.echo(f"Committed: {len(orders)} draft purchase orders "
+                   f"({', '.join(o.number for o in orders) or 'none'}); "
+                   f"campaign {target.code} is {target.status}.", err=as_json)  # fmt: skip
+
+
+def _print_plan(target, plan, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(plan_as_json(target, plan), ensure_ascii=False, indent=2))
         return

@@ -54,7 +54,20 @@ DEFAULTS = {
     "COOP_SMTP_USER": None,
     "COOP_SMTP_PASSWORD": None,
     "COOP_BASE_URL": "http://127.0.0.1:5000",
+    # The coop's identity on its documents (purchase orders, invoices).
+    "COOP_NAME": "Coopérative vélo Lyon",
+    "COOP_ADDRESS": "12 rue Paul Bert\n69003 Lyon",
+    "COOP_HUB_ADDRESS": "Lieu totem de la coopérative\n45 rue de Gerland\n69007 Lyon",
+    "COOP_SIRET": "81234567600017",
+    "COOP_EMAIL": "contact@coop-velo-lyon.example",
+    "COOP_PHONE": "04 78 00 00 00",
+    # Long work (a pooling run) goes to a background thread; tests run it inline.
+    "COOP_JOBS_INLINE": False,
 }
+
+IDENTITY_SETTINGS = (
+    "COOP_NAME", "COOP_ADDRESS", "COOP_HUB_ADDRESS", "COOP_SIRET", "COOP_EMAIL", "COOP_PHONE",
+)  # fmt: skip
 
 
 def load(instance_path: Path) -> dict:
@@ -94,4 +107,9 @@ def load(instance_path: Path) -> dict:
         "COOP_SMTP_STARTTLS": _flag("COOP_SMTP_STARTTLS"),
         "COOP_SMTP_USER": os.environ.get("COOP_SMTP_USER"),
         "COOP_SMTP_PASSWORD": os.environ.get("COOP_SMTP_PASSWORD"),
+        # Addresses in the environment write their line breaks as `\\n`.
+        **{
+            name: os.environ.get(name, DEFAULTS[name]).replace("\\n", "\n")
+            for name in IDENTITY_SETTINGS
+        },
     }

@@ -33,6 +33,16 @@ def money(amount: Decimal | None) -> str:
     return format_currency(amount, "EUR")
 
 
+def unit_price(amount: Decimal | None) -> str:
+    """`21,9000 €`: a unit price to the four decimals suppliers quote."""
+    if amount is None:
+        return ""
+    if not isinstance(amount, Decimal):
+        raise TypeError(f"unit_price must be a Decimal, not {type(amount).__name__}")
+    pattern = get_locale().currency_formats["standard"].pattern.replace("0.00", "0.0000")
+    return format_currency(amount, "EUR", format=pattern, currency_digits=False)
+
+
 def day(value: date | datetime | None) -> str:
     """`07/12/2026`: dates in Lyon's calendar."""
     if value is None:
@@ -72,8 +82,15 @@ def rate(value: Decimal | None) -> str:
     return format_percent(value, "#,##0.##\u00a0%")
 
 
+def number(value) -> str:
+    """A plain number the reader's way: `1,37` in French."""
+    return format_decimal(value)
+
+
 def register_filters(app: Flask) -> None:
+    app.add_template_filter(number, "number")
     app.add_template_filter(money, "money")
+    app.add_template_filter(unit_price, "unit_price")
     app.add_template_filter(day, "day")
     app.add_template_filter(moment, "moment")
     app.add_template_filter(country, "country")

@@ -19,8 +19,18 @@ from coop.clock import now
 _OUTBOX_KEY = "coop_outbox"
 
 
-def queue(to: str, subject: str, template: str, **context) -> None:
-    """Prepare a French e-mail (text and HTML parts) to send after the commit."""
+def queue(
+    to: str,
+    subject: str,
+    template: str,
+    *,
+    attachments: list[tuple[str, bytes, str]] | None = None,
+    **context,
+) -> None:
+    """Prepare a French e-mail (text and HTML parts, files attached) to send after the commit.
+
+    `attachments` are (filename, content, mimetype) triples, such as a PDF purchase order.
+    """
     message = EmailMessage()
     message["From"] = current_app.config["COOP_MAIL_FROM"]
     message["To"] = to
@@ -30,6 +40,9 @@ def queue(to: str, subject: str, template: str, **context) -> None:
         message.set_content(render_template(f"mail/{template}.txt", **context))
         html = render_template(f"mail/{template}.html", **context)
     message.add_alternative(html, subtype="html")
+    for filename, content, mimetype in attachments or ():
+        maintype, _, subtype = mimetype.partition("/")
+        message.add_attachment(content, maintype=maintype, subtype=subtype, filename=filename)
     from coop.extensions import db
 
     db.session.info.setdefault(_OUTBOX_KEY, []).append(message)

@@ -50,6 +50,7 @@ def app_config(database_url: str, **overrides) -> dict:
         "COOP_DEMO": False,
         "COOP_MAIL_BACKEND": "memory",
         "COOP_BASE_URL": "http://coop.test",
+        "COOP_JOBS_INLINE": True,
     }
     config.update(overrides)
     return config

@@ -6,7 +6,7 @@ from sqlalchemy import select
 from coop.accounts.models import Role
 from coop.extensions import db
 from coop.orders import needs as need_service
-from coop.orders.models import Need, PartRequest
+from coop.orders.models import DeliveryMode, Need, PartRequest, PoolingRun, PurchaseOrder
 from coop.suppliers.models import Offer
 
 OK, FORBIDDEN, LOGIN, LOGGED_OUT = "ok", 403, "login", "logged out"
@@ -22,6 +22,7 @@ def only(*roles):
 
 
 STAFF_READ = only("manager", "treasurer", "admin")
+ORDER_NUMBER = "BC-2026-00001"
 MEMBER_EDIT = only("manager", "admin")
 
 # endpoint -> (method, path with {own}/{other}/{user} placeholders, expected per role)
@@ -65,6 +66,12 @@ MATRIX = {
     "campaigns.demand": ("GET", "/campaigns/{campaign}/demand", STAFF_READ),
     "campaigns.demand_csv": ("GET", "/campaigns/{campaign}/demand.csv", STAFF_READ),
     "campaigns.demand_by_supplier": ("GET", "/campaigns/{campaign}/demand/suppliers", STAFF_READ),
+    "purchase_orders.list_orders": ("GET", "/purchase-orders", STAFF_READ),
+    "purchase_orders.show_order": ("GET", "/purchase-orders/{order}", STAFF_READ),
+    "purchase_orders.download_order_pdf": ("GET", "/purchase-orders/{order}.pdf", STAFF_READ),
+    "purchase_orders.send_order": ("GET", "/purchase-orders/{order}/send", MEMBER_EDIT),
+    "purchase_orders.confirm_order": ("POST", "/purchase-orders/{order}/confirm", MEMBER_EDIT),
+    "purchase_orders.cancel_order": ("GET", "/purchase-orders/{order}/cancel", MEMBER_EDIT),
     "campaigns.convert_request": ("GET", "/requests/{request}/convert", MEMBER_EDIT),
     "campaigns.needs": ("GET", "/campaigns/{campaign}/needs", only("member")),
     "campaigns.needs_signals": ("GET", "/campaigns/{campaign}/needs/signals", only("member")),
@@ -76,6 +83,11 @@ MATRIX = {
         "/campaigns/{campaign}/import",
         only("member", "manager", "admin"),
     ),
+    "pooling.show": ("GET", "/campaigns/{campaign}/pooling", STAFF_READ),
+    "pooling.start": ("POST", "/campaigns/{campaign}/pooling/runs", MEMBER_EDIT),
+    "pooling.progress": ("GET", "/campaigns/{campaign}/pooling/runs/{run}/progress", STAFF_READ),
+    "pooling.commit": ("GET", "/campaigns/{campaign}/pooling/runs/{run}/commit", MEMBER_EDIT),
+    "pooling.undo": ("GET", "/campaigns/{campaign}/pooling/undo", MEMBER_EDIT),
 }
 
 
@@ -89,6 +101,9 @@ def world(make):
     campaign = make.campaign()
     make.need(campaign, own, offer.part)
     need_service.request_part(campaign, own, "Pneu 650B", 2, None, at=campaign.opened_at)
+    db.session.add(PoolingRun(campaign=campaign, options={}))
+    db.session.add(PurchaseOrder(number=ORDER_NUMBER, campaign=campaign, supplier=offer.supplier,
+                                 delivery_mode=DeliveryMode.HUB))  # fmt: skip
     db.session.commit()
     return own, other, users
 
@@ -101,6 +116,7 @@ def ids(own, users) -> dict:
         "own": own.id, "user": users["manager"].id, "supplier": offer.supplier_id,
         "part": offer.part_id, "offer": offer.id, "campaign": need.campaign_id,
         "need": need.id, "request": db.session.scalars(select(PartRequest.id)).first(),
+        "run": db.session.scalars(select(PoolingRun.id)).first(), "order": ORDER_NUMBER,
     }  # fmt: skip
 
 

@@ -7,6 +7,7 @@ from coop.accounts.models import Role
 from coop.errors import ConfigurationError
 from coop.extensions import db
 from coop.orders import needs as need_service
+from coop.orders.models import PoolingRun
 
 POSTS = [
     "/login",
@@ -39,6 +40,12 @@ POSTS = [
     "/needs/{need}/edit",
     "/needs/{need}/withdraw",
     "/campaigns/{campaign}/import",
+    "/purchase-orders/{order}/send",
+    "/purchase-orders/{order}/confirm",
+    "/purchase-orders/{order}/cancel",
+    "/campaigns/{campaign}/pooling/runs",
+    "/campaigns/{campaign}/pooling/runs/{run}/commit",
+    "/campaigns/{campaign}/pooling/undo",
 ]
 
 
@@ -58,6 +65,8 @@ def test_every_post_route_is_listed(app):
         .replace("{campaign}", "<int:campaign_id>")
         .replace("{need}", "<int:need_id>")
         .replace("{request}", "<int:request_id>")
+        .replace("{order}", "<number>")
+        .replace("{run}", "<int:run_id>")
         .replace("/status/closed", "/status/<status>")
         .replace("/import/members", "/import/<kind>")
         for p in POSTS
@@ -75,10 +84,13 @@ def test_a_post_without_csrf_token_is_refused(client, make, csrf_on, path, role)
     campaign = make.campaign()
     need = make.need(campaign, member, offer.part)
     request = need_service.request_part(campaign, member, "Pneu", 1, None, at=campaign.opened_at)
+    run = PoolingRun(campaign=campaign, options={})
+    db.session.add(run)
     db.session.commit()
     url = path.format(
         member=member.id, user=user.id, supplier=offer.supplier_id, part=offer.part_id,
-        offer=offer.id, campaign=campaign.id, need=need.id, request=request.id,
+        offer=offer.id, campaign=campaign.id, need=need.id, request=request.id, run=run.id,
+        order="BC-2026-00001",
     )  # fmt: skip
     response = client.post(url, data={"name": "x", "email": "x@example.org"})
     assert response.status_code == 400

@@ -128,13 +128,14 @@ def change_status(campaign: Campaign, target: CampaignStatus, *, at: datetime) -
             field="closes_at",
         )
     reopening = campaign.status is CampaignStatus.CLOSED
+    unpooling = campaign.status is CampaignStatus.POOLED
     campaign.status = target
     if target is CampaignStatus.OPEN:
         campaign.opened_at = at
         campaign.closed_at = None
         if not reopening:
             notifications.campaign_opened(campaign)
-    elif target is CampaignStatus.CLOSED:
+    elif target is CampaignStatus.CLOSED and not unpooling:
         campaign.closed_at = at
         notifications.campaign_closed(campaign)
     db.session.flush()

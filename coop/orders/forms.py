@@ -1,5 +1,7 @@
 """Forms of campaigns, needs and part requests."""
 
+from decimal import Decimal
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
@@ -33,27 +35,14 @@ def percent_as_fraction(value: str):
     return percent / 100
 
 
-class CampaignForm(FlaskForm):
-    code = StringField(
-        _l("Code"), validators=[DataRequired(), Length(max=20)], filters=[strip, upper],
-        description=_l("Par exemple 2026-12."),
-    )  # fmt: skip
-    title = StringField(_l("Titre"), validators=[DataRequired(), Length(max=200)], filters=[strip])
-    closes_on = DateField(_l("Clôture le"), validators=[Optional()])
-    closes_time = TimeField(_l("à"), default=None, validators=[Optional()])
-    order_date = DateField(_l("Date de commande aux fournisseurs"), validators=[DataRequired()])
-    delivery_on = DateField(_l("Livraison visée le"), validators=[Optional()])
-    delivery_mode = SelectField(
-        _l("Livraison"),
-        choices=[
-            SelectChoice(DeliveryMode.HUB.value, _l("au lieu totem (plateforme)")),
-            SelectChoice(DeliveryMode.SHOPS.value, _l("dans chaque atelier")),
-        ],
-    )
-    fee_percent = StringField(
-        _l("Frais de service de la coop (%)"), default="0",
-        validators=[Optional(), Normalised(percent_as_fraction)], filters=[strip],
-    )  # fmt: skip
+def as_percent(rate: Decimal) -> str:
+    """0.025 -> `2,5`, as the forms show a rate."""
+    return f"{(rate * 100).normalize():f}".replace(".", ",")
+
+
+class PenaltiesForm(FlaskForm):
+    """Origin penalties in percent (spec/pooling.md): used to choose, never billed."""
+
     penalty_local = StringField(
         _l("Local"),
         default=_default_penalty(Origin.LOCAL),
@@ -79,6 +68,38 @@ class CampaignForm(FlaskForm):
         default=_default_penalty(Origin.OTHER),
         validators=[Optional(), Normalised(percent_as_fraction)],
     )
+
+    def penalties(self) -> dict[Origin, Decimal]:
+        """The rates typed, as fractions; a blank field keeps its default."""
+        rates = {origin: getattr(self, f"penalty_{origin.value}").data for origin in Origin}
+        return {origin: rate for origin, rate in rates.items() if rate not in (None, "")}
+
+    def fill_penalties(self, rates: dict[Origin, Decimal]) -> None:
+        for origin, rate in rates.items():
+            getattr(self, f"penalty_{origin.value}").data = as_percent(rate)
+
+
+class CampaignForm(PenaltiesForm):
+    code = StringField(
+        _l("Code"), validators=[DataRequired(), Length(max=20)], filters=[strip, upper],
+        description=_l("Par exemple 2026-12."),
+    )  # fmt: skip
+    title = StringField(_l("Titre"), validators=[DataRequired(), Length(max=200)], filters=[strip])
+    closes_on = DateField(_l("Clôture le"), validators=[Optional()])
+    closes_time = TimeField(_l("à"), default=None, validators=[Optional()])
+    order_date = DateField(_l("Date de commande aux fournisseurs"), validators=[DataRequired()])
+    delivery_on = DateField(_l("Livraison visée le"), validators=[Optional()])
+    delivery_mode = SelectField(
+        _l("Livraison"),
+        choices=[
+            SelectChoice(DeliveryMode.HUB.value, _l("au lieu totem (plateforme)")),
+            SelectChoice(DeliveryMode.SHOPS.value, _l("dans chaque atelier")),
+        ],
+    )
+    fee_percent = StringField(
+        _l("Frais de service de la coop (%)"), default="0",
+        validators=[Optional(), Normalised(percent_as_fraction)], filters=[strip],
+    )  # fmt: skip
 
 
 class NeedForm(FlaskForm):
@@ -126,3 +147,13 @@ class ConvertRequestForm(FlaskForm):
 
 class NeedsImportForm(FlaskForm):
     file = FileField(_l("Fichier CSV"), validators=[FileRequired(_l("Choisissez un fichier."))])
+
+
+class PoolingForm(PenaltiesForm):
+    """The manager's choices for one run of the pooling engine."""
+
+    time_limit = IntegerField(
+        _l("Temps de calcul maximum (secondes)"), default=30,
+        validators=[InputRequired(), NumberRange(min=1, max=600)],
+        description=_l("Au-delà, le meilleur plan trouvé est présenté avec son écart prouvé."),
+    )  # fmt: skip

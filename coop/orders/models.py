@@ -4,13 +4,23 @@ from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, Enum, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    Enum,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from coop.accounts.models import Member
+from coop.accounts.models import Member, User
 from coop.clock import now
-from coop.db import Base, Rate, UnitPrice, UTCDateTime
-from coop.suppliers.models import Part
+from coop.db import Base, Money, Rate, UnitPrice, UTCDateTime
+from coop.money import quantize
+from coop.suppliers.models import Offer, Part, Supplier
 from coop.suppliers.origin import Origin
 
 
@@ -30,7 +40,8 @@ TRANSITIONS: dict[CampaignStatus, frozenset[CampaignStatus]] = {
     CampaignStatus.DRAFT: frozenset({CampaignStatus.OPEN}),
     CampaignStatus.OPEN: frozenset({CampaignStatus.CLOSED}),
     CampaignStatus.CLOSED: frozenset({CampaignStatus.OPEN, CampaignStatus.POOLED}),
-    CampaignStatus.POOLED: frozenset({CampaignStatus.ORDERED}),
+    # Back to closed only by undoing the pooling while every purchase order is a draft.
+    CampaignStatus.POOLED: frozenset({CampaignStatus.ORDERED, CampaignStatus.CLOSED}),
     CampaignStatus.ORDERED: frozenset({CampaignStatus.RECEIVED}),
     CampaignStatus.RECEIVED: frozenset({CampaignStatus.INVOICED}),
     CampaignStatus.INVOICED: frozenset({CampaignStatus.ARCHIVED}),
@@ -133,12 +144,16 @@ class Need(Base):
     max_unit_price: Mapped[Decimal | None] = mapped_column(UnitPrice)
     ref: Mapped[str] = mapped_column(String(40))
     note: Mapped[str | None] = mapped_column(Text)
+    # Why the committed plan left it unserved or partly served: {"code": ..., "params": {...}}
+    # (coop.orders.pooling.Reason), shown to the shop in its language.
+    pooling_reason: Mapped[dict | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now, onupdate=now)
 
     campaign: Mapped[Campaign] = relationship(back_populates="needs")
     member: Mapped[Member] = relationship()
     part: Mapped[Part] = relationship()
+    allocation: Mapped["Allocation | None"] = relationship(back_populates="need")
 
     __table_args__ = (
         UniqueConstraint("campaign_id", "member_id", "ref", name="uq_needs_member_ref"),
@@ -183,3 +198,158 @@ class PartRequest(Base):
     need: Mapped[Need | None] = relationship()
 
     __table_args__ = (CheckConstraint("quantity >= 1", name="quantity_positive"),)
+
+
+class RunStatus(StrEnum):
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+
+
+class PoolingRun(Base):
+    """One run of the pooling engine on a closed campaign, with the manager's choices.
+
+    The plan is kept as the manager saw it, so that committing it creates exactly
+    the purchase orders that were reviewed, whatever the solver would find next time.
+    """
+
+    __tablename__ = "pooling_runs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"), index=True)
+    status: Mapped[RunStatus] = mapped_column(_checked(RunStatus), default=RunStatus.RUNNING)
+    # Time limit, penalties, excluded suppliers, pinned needs and parts.
+    options: Mapped[dict] = mapped_column(JSON, default=dict)
+    progress: Mapped[Decimal] = mapped_column(Rate, default=Decimal("0"))
+    message: Mapped[str | None] = mapped_column(String(200))
+    result: Mapped[dict | None] = mapped_column(JSON)
+    error: Mapped[str | None] = mapped_column(Text)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    committed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    campaign: Mapped[Campaign] = relationship()
+    created_by: Mapped[User | None] = relationship()
+
+
+class OrderStatus(StrEnum):
+    DRAFT = "draft"
+    SENT = "sent"
+    CONFIRMED = "confirmed"
+    PARTLY_RECEIVED = "partly_received"
+    RECEIVED = "received"
+    CLOSED = "closed"
+    CANCELLED = "cancelled"
+
+
+# A purchase order can be cancelled until goods arrive; receiving moves it on (issue 7).
+ORDER_TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
+    OrderStatus.DRAFT: frozenset({OrderStatus.SENT, OrderStatus.CANCELLED}),
+    OrderStatus.SENT: frozenset({OrderStatus.CONFIRMED, OrderStatus.CANCELLED}),
+    OrderStatus.CONFIRMED: frozenset(
+        {OrderStatus.PARTLY_RECEIVED, OrderStatus.RECEIVED, OrderStatus.CANCELLED}
+    ),
+    OrderStatus.PARTLY_RECEIVED: frozenset({OrderStatus.RECEIVED, OrderStatus.CLOSED}),
+    OrderStatus.RECEIVED: frozenset({OrderStatus.CLOSED}),
+    OrderStatus.CLOSED: frozenset(),
+    OrderStatus.CANCELLED: frozenset(),
+}
+
+
+class PurchaseOrder(Base):
+    """A bon de commande: one per supplier and campaign, from the committed plan."""
+
+    __tablename__ = "purchase_orders"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(20), unique=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"), index=True)
+    supplier_id: Mapped[int] = mapped_column(ForeignKey("suppliers.id"), index=True)
+    status: Mapped[OrderStatus] = mapped_column(_checked(OrderStatus), default=OrderStatus.DRAFT)
+    # The fee the plan charges: zero when the goods reach the free-shipping threshold.
+    shipping_fee: Mapped[Decimal] = mapped_column(Money, default=Decimal("0.00"))
+    delivery_mode: Mapped[DeliveryMode] = mapped_column(_checked(DeliveryMode))
+    requested_delivery_on: Mapped[date | None]
+    note: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    campaign: Mapped[Campaign] = relationship()
+    supplier: Mapped[Supplier] = relationship()
+    lines: Mapped[list["OrderLine"]] = relationship(
+        back_populates="order", order_by="OrderLine.id", cascade="all, delete-orphan"
+    )
+
+    __table_args__ = (CheckConstraint("shipping_fee >= 0", name="shipping_fee_not_negative"),)
+
+    @property
+    def goods(self) -> Decimal:
+        return sum((line.amount for line in self.lines), Decimal("0.00"))
+
+    @property
+    def total(self) -> Decimal:
+        return self.goods + self.shipping_fee
+
+    def can_become(self, status: OrderStatus) -> bool:
+        return status in ORDER_TRANSITIONS[self.status]
+
+    def __repr__(self) -> str:
+        return f"<PurchaseOrder {self.number} {self.status}>"
+
+
+class OrderLine(Base):
+    """A line of a purchase order: one offer, at the tier its pooled quantity reaches."""
+
+    __tablename__ = "order_lines"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("purchase_orders.id"), index=True)
+    offer_id: Mapped[int] = mapped_column(ForeignKey("offers.id"))
+    part_id: Mapped[int] = mapped_column(ForeignKey("parts.id"))
+    # Copied from the offer when the plan is committed: the order says what was agreed.
+    supplier_ref: Mapped[str | None] = mapped_column(String(60))
+    description: Mapped[str] = mapped_column(String(200))
+    pack_size: Mapped[int] = mapped_column(default=1)
+    quantity: Mapped[int]
+    unit_price: Mapped[Decimal] = mapped_column(UnitPrice)
+    tier_min_qty: Mapped[int]
+
+    order: Mapped[PurchaseOrder] = relationship(back_populates="lines")
+    offer: Mapped[Offer] = relationship()
+    part: Mapped[Part] = relationship()
+    allocations: Mapped[list["Allocation"]] = relationship(back_populates="line")
+
+    __table_args__ = (
+        CheckConstraint("quantity >= 1", name="quantity_positive"),
+        CheckConstraint("unit_price >= 0", name="unit_price_not_negative"),
+        CheckConstraint("pack_size >= 1", name="pack_size_positive"),
+    )
+
+    @property
+    def amount(self) -> Decimal:
+        """The supplier's line, rounded once (spec/pooling.md)."""
+        return quantize(self.unit_price * self.quantity)
+
+
+class Allocation(Base):
+    """What a need gets from an order line: its units at the line's unit price."""
+
+    __tablename__ = "allocations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    need_id: Mapped[int] = mapped_column(ForeignKey("needs.id"), unique=True)
+    line_id: Mapped[int] = mapped_column(ForeignKey("order_lines.id"), index=True)
+    quantity: Mapped[int]
+
+    need: Mapped[Need] = relationship(back_populates="allocation")
+    line: Mapped[OrderLine] = relationship(back_populates="allocations")
+
+    __table_args__ = (CheckConstraint("quantity >= 1", name="quantity_positive"),)
+
+    @property
+    def amount(self) -> Decimal:
+        """The shop's goods, rounded half-up per line (spec/pooling.md)."""
+        return quantize(self.line.unit_price * self.quantity)

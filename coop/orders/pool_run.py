@@ -1,25 +1,100 @@
-"""Run the pooling engine on a campaign from the database, and report it as the spec says."""
+"""Run the pooling engine on a campaign from the database, keep the run, report it.
 
-from sqlalchemy import select
+A run is stored with the manager's choices and the plan as it was found, so
+the review page, the comparison between runs and the commit all read the same
+plan, whatever the solver would find the next time.
+"""
+
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import timedelta
+from decimal import Decimal
+
+from flask import current_app
+from sqlalchemy import select, update
 from sqlalchemy.orm import selectinload
 
+from coop.clock import now
 from coop.errors import DomainError
 from coop.extensions import db
-from coop.orders.models import Campaign, CampaignStatus, Need
-from coop.orders.pooling import NeedIn, OfferIn, Plan, Settings, SupplierIn, solve
+from coop.money import quantize
+from coop.orders.cost_split import shipping_shares
+from coop.orders.models import Campaign, CampaignStatus, Need, PoolingRun, RunStatus
+from coop.orders.pooling import (
+    NeedIn,
+    OfferIn,
+    Plan,
+    Settings,
+    SupplierIn,
+    greedy,
+    solo_cost,
+    solve,
+)
 from coop.suppliers.models import Offer, Supplier
 from coop.suppliers.origin import Origin
 
 POOLABLE = frozenset({CampaignStatus.CLOSED, CampaignStatus.POOLED})
+DEFAULT_TIME_LIMIT = 30.0
+ZERO = Decimal("0.00")
 
 
-def pool_campaign(campaign: Campaign, time_limit: float = 30.0) -> Plan:
-    """The pooled plan of a closed campaign (changes nothing)."""
+@dataclass(frozen=True)
+class Options:
+    """What the manager may change between two runs."""
+
+    time_limit: float = DEFAULT_TIME_LIMIT
+    penalties: dict[Origin, Decimal] = field(default_factory=dict)  # empty: the campaign's
+    excluded_suppliers: frozenset[str] = frozenset()
+    pinned_needs: dict[int, str] = field(default_factory=dict)  # need id -> supplier code
+    pinned_parts: dict[str, str] = field(default_factory=dict)  # part SKU -> supplier code
+
+    def as_json(self) -> dict:
+        return {
+            "time_limit": self.time_limit,
+            "penalties": {o.value: str(rate) for o, rate in self.penalties.items()},
+            "excluded_suppliers": sorted(self.excluded_suppliers),
+            "pinned_needs": {str(k): v for k, v in sorted(self.pinned_needs.items())},
+            "pinned_parts": dict(sorted(self.pinned_parts.items())),
+        }
+
+    @classmethod
+    def from_json(cls, data: dict) -> "Options":
+        return cls(
+            time_limit=float(data.get("time_limit", DEFAULT_TIME_LIMIT)),
+            penalties={Origin(k): Decimal(v) for k, v in data.get("penalties", {}).items()},
+            excluded_suppliers=frozenset(data.get("excluded_suppliers", ())),
+            pinned_needs={int(k): v for k, v in data.get("pinned_needs", {}).items()},
+            pinned_parts=dict(data.get("pinned_parts", {})),
+        )
+
+    def penalties_changed(self, campaign: Campaign) -> bool:
+        return any(rate != campaign.penalty(o) for o, rate in self.penalties.items())
+
+    def constrains(self, campaign: Campaign) -> bool:
+        """Whether these choices may cost something compared with the campaign's own rules."""
+        return bool(self.penalties_changed(campaign) or self.excluded_suppliers
+                    or self.pinned_needs or self.pinned_parts)  # fmt: skip
+
+
+@dataclass
+class Inputs:
+    needs: list[NeedIn]
+    offers: list[OfferIn]
+    suppliers: list[SupplierIn]
+    settings: Settings
+
+
+def check_poolable(campaign: Campaign) -> None:
     if campaign.status not in POOLABLE:
         raise DomainError(
             f"La campagne {campaign.code} doit être close pour être mutualisée "
             f"(statut : {campaign.status})."
         )
+
+
+def load_inputs(campaign: Campaign, options: Options) -> Inputs:
+    """The engine's plain inputs for a campaign, with the manager's choices applied."""
     needs = db.session.scalars(
         select(Need)
         .where(Need.campaign_id == campaign.id)
@@ -33,10 +108,12 @@ def pool_campaign(campaign: Campaign, time_limit: float = 30.0) -> Plan:
         .where(Offer.part_id.in_(part_ids), Supplier.is_active.is_(True))
         .options(selectinload(Offer.tiers), selectinload(Offer.supplier),
                  selectinload(Offer.part))
+        .order_by(Offer.id)
     ).all()  # fmt: skip
-    suppliers = {o.supplier for o in offers}
-    return solve(
-        [
+    suppliers = sorted({o.supplier for o in offers}, key=lambda s: s.code)
+    penalties = {origin: campaign.penalty(origin) for origin in Origin} | options.penalties
+    return Inputs(
+        needs=[
             NeedIn(
                 id=n.id, member=n.member.code, ref=n.ref, part=n.part.sku, quantity=n.quantity,
                 tolerance=n.tolerance, min_quantity=n.min_quantity, needed_by=n.needed_by,
@@ -44,7 +121,7 @@ def pool_campaign(campaign: Campaign, time_limit: float = 30.0) -> Plan:
             )
             for rank, n in enumerate(needs)
         ],
-        [
+        offers=[
             OfferIn(
                 id=o.id, supplier=o.supplier.code, part=o.part.sku,
                 tiers=tuple((t.min_qty, t.unit_price) for t in o.tiers), origin=o.origin,
@@ -53,13 +130,209 @@ def pool_campaign(campaign: Campaign, time_limit: float = 30.0) -> Plan:
             )
             for o in offers
         ],
-        [SupplierIn(s.code, s.shipping_fee, s.free_shipping_over) for s in suppliers],
-        Settings(
+        suppliers=[SupplierIn(s.code, s.shipping_fee, s.free_shipping_over) for s in suppliers],
+        settings=Settings(
             order_date=campaign.order_date,
-            penalties={origin: campaign.penalty(origin) for origin in Origin},
-            time_limit=time_limit,
+            penalties=penalties,
+            time_limit=options.time_limit,
+            excluded_suppliers=options.excluded_suppliers,
+            pinned_needs=options.pinned_needs,
+            pinned_parts=options.pinned_parts,
         ),
     )  # fmt: skip
+
+
+def pool_campaign(campaign: Campaign, options: Options | None = None, on_progress=None) -> Plan:
+    """The pooled plan of a closed campaign (changes nothing)."""
+    check_poolable(campaign)
+    inputs = load_inputs(campaign, options or Options())
+    return solve(inputs.needs, inputs.offers, inputs.suppliers, inputs.settings,
+                 on_progress=on_progress)  # fmt: skip
+
+
+def pool_and_commit(campaign: Campaign, options: Options, user=None):
+    """Solve and commit in one go (`coop pool --commit`): the plan and its purchase orders."""
+    from coop.orders.purchasing import commit_run
+
+    check_poolable(campaign)
+    inputs = load_inputs(campaign, options)
+    plan = solve(inputs.needs, inputs.offers, inputs.suppliers, inputs.settings)
+    run = start_run(campaign, options, user=user)
+    finish_run(run, plan, inputs)
+    return plan, commit_run(run)
+
+
+# --- runs ------------------------------------------------------------------------------------
+
+
+def start_run(campaign: Campaign, options: Options, user=None) -> PoolingRun:
+    """A new run of a closed campaign, to execute now or in the background."""
+    check_poolable(campaign)
+    run = PoolingRun(campaign=campaign, options=options.as_json(), created_by=user,
+                     status=RunStatus.RUNNING, message="En attente du solveur…")  # fmt: skip
+    db.session.add(run)
+    db.session.flush()
+    return run
+
+
+def execute_run(run_id: int) -> None:
+    """Solve a started run, writing its progress as it goes; commits (a job of its own)."""
+    run = db.session.get(PoolingRun, run_id)
+    try:
+        options = Options.from_json(run.options)
+        inputs = load_inputs(run.campaign, options)
+        last_write = 0.0
+
+        def progress(done: float, message: str) -> None:
+            nonlocal last_write
+            # A progress bar needs a write a second, not one per solver event.
+            if time.monotonic() - last_write < 0.5 and done < 1:
+                return
+            last_write = time.monotonic()
+            db.session.execute(
+                update(PoolingRun)
+                .where(PoolingRun.id == run_id)
+                .values(progress=quantize(Decimal(str(min(max(done, 0), 1))), Decimal("0.0001")),
+                        message=message[:200])
+            )  # fmt: skip
+            db.session.commit()
+
+        plan = solve(inputs.needs, inputs.offers, inputs.suppliers, inputs.settings,
+                     on_progress=progress)  # fmt: skip
+        run = db.session.get(PoolingRun, run_id)
+        finish_run(run, plan, inputs)
+    except Exception:
+        current_app.logger.exception("pooling run %s failed", run_id)
+        db.session.rollback()
+        run = db.session.get(PoolingRun, run_id)
+        run.status = RunStatus.FAILED
+        run.error = "Le calcul a échoué : l'équipe technique a été prévenue."
+        run.finished_at = now()
+    db.session.commit()
+
+
+def finish_run(run: PoolingRun, plan: Plan, inputs: Inputs) -> None:
+    """Store a solved plan on its run, with the greedy rule's plan to compare."""
+    baseline = greedy(inputs.needs, inputs.offers, inputs.suppliers, inputs.settings)
+    run.result = plan_record(plan, baseline, inputs)
+    run.status = RunStatus.DONE
+    run.progress = Decimal(1)
+    run.message = None
+    run.finished_at = now()
+    db.session.flush()
+
+
+def run_is_stale(run: PoolingRun) -> bool:
+    """A run still 'running' long after its time limit died with its process."""
+    limit = float(run.options.get("time_limit", DEFAULT_TIME_LIMIT))
+    return run.status is RunStatus.RUNNING and now() - run.created_at > timedelta(
+        seconds=3 * limit + 120
+    )
+
+
+def latest_runs(campaign: Campaign, limit: int = 10) -> list[PoolingRun]:
+    return db.session.scalars(
+        select(PoolingRun)
+        .where(PoolingRun.campaign_id == campaign.id)
+        .order_by(PoolingRun.created_at.desc(), PoolingRun.id.desc())
+        .limit(limit)
+    ).all()
+
+
+def get_run(campaign: Campaign, run_id: int) -> PoolingRun | None:
+    run = db.session.get(PoolingRun, run_id)
+    return run if run is not None and run.campaign_id == campaign.id else None
+
+
+def reference_run(run: PoolingRun) -> PoolingRun | None:
+    """The latest finished run before `run` made without the manager's choices."""
+    candidates = db.session.scalars(
+        select(PoolingRun)
+        .where(PoolingRun.campaign_id == run.campaign_id, PoolingRun.status == RunStatus.DONE,
+               PoolingRun.id != run.id)
+        .order_by(PoolingRun.created_at.desc(), PoolingRun.id.desc())
+    ).all()  # fmt: skip
+    for candidate in candidates:
+        if not Options.from_json(candidate.options).constrains(run.campaign):
+            return candidate
+    return None
+
+
+# --- the stored plan -------------------------------------------------------------------------
+
+
+def _money(amount: Decimal) -> str:
+    return f"{amount:.2f}"
+
+
+def plan_record(plan: Plan, baseline: Plan, inputs: Inputs) -> dict:
+    """The plan as stored with its run: every need's decision and money, and comparisons.
+
+    Per need: goods rounded to the cent, the share of its supplier's fee (largest
+    remainder, pro rata to goods) and what it would cost bought alone (spec/pooling.md).
+    """
+    goods_by_supplier: dict[str, dict[int, Decimal]] = defaultdict(dict)
+    for allocation in plan.allocations:
+        if allocation.offer is not None:
+            goods_by_supplier[allocation.offer.supplier][allocation.need.id] = quantize(
+                allocation.tier[1] * allocation.allocated
+            )
+    shares: dict[int, Decimal] = {}
+    for code, goods in goods_by_supplier.items():
+        shares |= shipping_shares(goods, plan.shipping[code])
+    allocations = []
+    alone = {"needs": 0, "solo": ZERO, "pooled": ZERO}
+    for allocation in plan.allocations:
+        need = allocation.need
+        solo = solo_cost(need, inputs.offers, inputs.suppliers, inputs.settings)
+        item = {
+            "need": need.id,
+            "offer": allocation.offer.id if allocation.offer else None,
+            "supplier": allocation.offer.supplier if allocation.offer else None,
+            "units": allocation.allocated,
+            "why": {"code": allocation.why.code, "params": allocation.why.params}
+            if allocation.why else None,
+            "solo": _money(solo[0]) if solo else None,
+        }  # fmt: skip
+        if allocation.offer is not None:
+            goods = goods_by_supplier[allocation.offer.supplier][need.id]
+            item |= {
+                "tier_min_qty": allocation.tier[0],
+                "unit_price": f"{allocation.tier[1]:.4f}",
+                "goods": _money(goods),
+                "shipping_share": _money(shares[need.id]),
+            }
+            if solo:
+                alone["needs"] += 1
+                alone["solo"] += solo[0]
+                alone["pooled"] += goods + shares[need.id]
+        allocations.append(item)
+    requested = sum(n.quantity for n in inputs.needs)
+    return {
+        "status": plan.status,
+        "gap": plan.gap,
+        "seconds": round(plan.seconds, 2),
+        "requested_units": requested,
+        "unserved_units": plan.unserved_units,
+        "goods": _money(plan.goods),
+        "shipping": _money(plan.shipping_total),
+        "total": _money(plan.total_cost),
+        "penalty": _money(plan.penalty_total),
+        "objective": _money(plan.objective),
+        "shipping_by_supplier": {code: _money(fee) for code, fee in plan.shipping.items()},
+        "allocations": allocations,
+        "greedy": {
+            "unserved_units": baseline.unserved_units,
+            "total": _money(baseline.total_cost),
+            "objective": _money(baseline.objective),
+        },
+        "alone": {
+            "needs": alone["needs"],
+            "solo": _money(alone["solo"]),
+            "pooled": _money(alone["pooled"]),
+            "savings": _money(alone["solo"] - alone["pooled"]),
+        },
+    }
 
 
 def plan_as_json(campaign: Campaign, plan: Plan) -> dict:

@@ -7,24 +7,39 @@ objective is lexicographic: first serve as many requested units as possible,
 then minimise goods + shipping + origin penalties, then prefer the needs
 posted earlier. Amounts are recomputed exactly with Decimal from the integer
 solution; the solver's floating point only chooses.
+
+The campaign is cut into independent pieces before anything is solved:
+
+- units served depend on nothing but the part (shipping never changes what
+  can be served), so the first stage is solved part by part, most parts by
+  the greedy rule alone when it serves every requested unit;
+- parts are linked to each other only through a supplier whose shipping
+  charge depends on the plan. A supplier without a fee, or one that every plan
+  must use (it alone offers a part that has to be served) and that either has
+  no free-shipping threshold or is sure to reach it, charges the same in every
+  plan: it links nothing. The second stage is solved per connected component
+  of what remains, usually a single part.
 """
 
+import math
 import os
 import sys
 import time
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from decimal import Decimal
+from decimal import ROUND_FLOOR, Decimal
 
 import highspy
 
-from coop.money import quantize
+from coop.money import CENT, quantize
 from coop.suppliers.origin import Origin
+from coop.suppliers.pricing import Terms, smallest_order, tier_for
 
 ZERO = Decimal("0.00")
+INF = highspy.kHighsInf
 
 
 @dataclass(frozen=True)
@@ -43,6 +58,11 @@ class NeedIn:
     @property
     def minimum(self) -> int:
         return self.min_quantity or self.quantity
+
+    @property
+    def top(self) -> int:
+        """The most units the shop takes: its quantity plus its tolerance."""
+        return self.quantity + self.tolerance
 
 
 @dataclass(frozen=True)
@@ -72,6 +92,50 @@ class Settings:
     time_limit: float = 30.0
     # The cost gap below which a plan counts as proven optimal (the pooling issue's bar).
     relative_gap: float = 1e-4
+    # The manager's controls: suppliers never used; a need, or every need of a part,
+    # served only by one supplier (the need's pin wins over its part's).
+    excluded_suppliers: frozenset[str] = frozenset()
+    pinned_needs: Mapping[int, str] = field(default_factory=dict)
+    pinned_parts: Mapping[str, str] = field(default_factory=dict)
+
+    def pin(self, need: "NeedIn") -> str | None:
+        """The supplier the manager requires for this need, if any."""
+        return self.pinned_needs.get(need.id) or self.pinned_parts.get(need.part)
+
+
+@dataclass(frozen=True)
+class Reason:
+    """Why a need is not (fully) served: a code and JSON-ready params, for any language.
+
+    The JSON report speaks English (spec/pooling.md's wording, `english()`); the web
+    UI translates from the code and params.
+    """
+
+    code: str
+    params: dict = field(default_factory=dict)
+
+    def english(self) -> str:
+        p = self.params
+        match self.code:
+            case "partly_served":
+                return f"partly served: {p['allocated']} of {p['quantity']}, pack of {p['pack']}"
+            case "no_offer":
+                return "no offer for this part"
+            case "no_valid_offer":
+                return f"no offer valid on {p['date']}"
+            case "too_late":
+                return f"no offer delivers before {p['date']}"
+            case "over_max_price":
+                return f"cheapest tier {p['cheapest']} > your max {p['max']}"
+            case "pack_short":
+                return f"pack of {p['pack']} is {p['short']} units short"
+            case "minimum_short":
+                return f"minimum order of {p['minimum']} is {p['short']} units short"
+            case "costs_units_elsewhere":
+                return "not served: serving it would cost more units elsewhere"
+            case "excluded":
+                return "excluded by the manager's choices"
+        raise ValueError(f"unknown reason code {self.code!r}")
 
 
 @dataclass
@@ -80,11 +144,15 @@ class Allocation:
     offer: OfferIn | None = None
     tier: tuple[int, Decimal] | None = None
     allocated: int = 0
-    reason: str | None = None
+    why: Reason | None = None
 
     @property
     def served(self) -> int:
         return min(self.allocated, self.need.quantity)
+
+    @property
+    def reason(self) -> str | None:
+        return self.why.english() if self.why else None
 
 
 @dataclass
@@ -100,12 +168,18 @@ class Line:
 
 @dataclass
 class Plan:
-    status: str  # optimal or feasible
+    # optimal: units and cost proven (cost to the settings' relative gap); feasible: a time
+    # limit stopped the solver, `gap` is the proven relative gap on the objective for the
+    # units served (see `units_proven`); greedy: the greedy rule, gap nan.
+    status: str
     gap: float
     allocations: list[Allocation]
     lines: list[Line]
     shipping: dict[str, Decimal] = field(default_factory=dict)  # by supplier code
     penalties: dict[Origin, Decimal] = field(default_factory=dict)
+    seconds: float = 0.0  # wall time of the solve
+    bound: Decimal | None = None  # proven lower bound on `objective`, rounded down
+    units_proven: bool = True  # False when a time limit left the served units unproven
 
     @property
     def unserved_units(self) -> int:
@@ -152,16 +226,218 @@ def delivers_in_time(need: NeedIn, offer: OfferIn, settings: Settings) -> bool:
     return settings.order_date + timedelta(days=offer.lead_time_days) <= need.needed_by
 
 
+def allowed(need: NeedIn, offer: OfferIn, settings: Settings) -> bool:
+    """The manager's controls: no excluded supplier, and the pinned one when there is a pin."""
+    if offer.supplier in settings.excluded_suppliers:
+        return False
+    pin = settings.pin(need)
+    return pin is None or offer.supplier == pin
+
+
 def eligible_tiers(need: NeedIn, offer: OfferIn, settings: Settings) -> list[int]:
     """Indexes of the offer's tiers this need may be bought at (spec/pooling.md)."""
     if offer.part != need.part or not offer_is_valid(offer, settings):
         return []
-    if not delivers_in_time(need, offer, settings):
+    if not delivers_in_time(need, offer, settings) or not allowed(need, offer, settings):
         return []
     return [
         j for j, (_, price) in enumerate(offer.tiers)
         if need.max_unit_price is None or price <= need.max_unit_price
     ]  # fmt: skip
+
+
+Candidates = dict[int, dict[int, list[int]]]  # need id -> offer id -> eligible tier indexes
+
+
+def by_part(items) -> dict[str, list]:
+    grouped = defaultdict(list)
+    for item in items:
+        grouped[item.part].append(item)
+    return grouped
+
+
+def candidates(needs: Sequence[NeedIn], offers: Sequence[OfferIn], settings: Settings):
+    """Every need's eligible offers and tiers (offers looked up by part, not all scanned)."""
+    offers_of = by_part(offers)
+    result: Candidates = {}
+    for n in needs:
+        result[n.id] = {}
+        for o in offers_of.get(n.part, ()):
+            tiers = eligible_tiers(n, o, settings)
+            if tiers:
+                result[n.id][o.id] = tiers
+    return result
+
+
+# --- the greedy rule -------------------------------------------------------------------------
+
+
+def greedy(
+    needs: Sequence[NeedIn],
+    offers: Sequence[OfferIn],
+    suppliers: Sequence[SupplierIn],
+    settings: Settings,
+) -> Plan:
+    """The plan of the rule "cheapest offer at the pooled quantity, part by part".
+
+    What a careful buyer would do by hand, and the yardstick the optimiser is measured
+    against. For each part, every offer is priced at the quantity all the needs it may
+    serve would pool on it (whole packs, MOQ and tiers, within the tolerances); the offer
+    serving the most units, then the cheapest with its origin penalty, takes them; the
+    needs left over try the remaining offers. Shipping is ignored. Its plan has status
+    "greedy" and gap nan: nothing is proven about it.
+    """
+    start = time.monotonic()
+    eligible = candidates(needs, offers, settings)
+    offers_by_id = {o.id: o for o in offers}
+    solution = {}
+    for part_needs in by_part(needs).values():
+        solution.update(_greedy_part(part_needs, offers_by_id, eligible, settings))
+    suppliers_by_code = {s.code: s for s in suppliers}
+    plan = _plan_from(solution, needs, offers, suppliers_by_code, settings, "greedy", math.nan)
+    plan.seconds = time.monotonic() - start
+    return plan
+
+
+def _greedy_part(needs, offers_by_id, eligible, settings) -> dict[int, tuple[int, int, int]]:
+    """The greedy rule on one part: need id -> (offer id, tier index, units)."""
+    remaining = sorted((n for n in needs if eligible[n.id]), key=lambda n: n.rank)
+    open_offers = sorted({oid for n in remaining for oid in eligible[n.id]})
+    result = {}
+    while remaining and open_offers:
+        best = None
+        for offer_id in open_offers:
+            offer = offers_by_id[offer_id]
+            members = [n for n in remaining if offer_id in eligible[n.id]]
+            line = _greedy_line(offer, members, eligible)
+            if line is None:
+                continue
+            j, units = line
+            served = sum(min(u, n.quantity) for n, u in units.items())
+            price = offer.tiers[j][1] * (1 + settings.penalties.get(offer.origin, ZERO))
+            key = (-served, price, offer_id)
+            if best is None or key < best[0]:
+                best = (key, offer_id, j, units)
+        if best is None:
+            break
+        _, offer_id, j, units = best
+        for n, u in units.items():
+            result[n.id] = (offer_id, j, u)
+        remaining = [n for n in remaining if n not in units]
+        open_offers.remove(offer_id)
+    return result
+
+
+def _greedy_line(offer: OfferIn, members: list[NeedIn], eligible) -> tuple | None:
+    """One line of `offer` for some of `members` (by rank): (tier index, {need: units}).
+
+    Needs that keep the line from being whole packs are dropped, the one whose removal
+    serves the most first; needs whose price cap the reached tier breaks leave the line.
+    """
+    while members:
+        quantity = _fit(offer, members)
+        if quantity is None:
+            options = []
+            for i, n in enumerate(members):
+                rest = members[:i] + members[i + 1 :]
+                fitted = _fit(offer, rest)
+                if fitted is not None:
+                    served = min(fitted, sum(m.quantity for m in rest))
+                    options.append((served, n.rank, n))
+            if options:
+                members = [m for m in members if m is not max(options, key=lambda t: t[:2])[2]]
+            else:
+                members = members[:-1]
+            continue
+        j = max(i for i, (min_qty, _) in enumerate(offer.tiers) if min_qty <= quantity)
+        capped = [n for n in members if j not in eligible[n.id][offer.id]]
+        if capped:
+            members = [n for n in members if n not in capped]
+            continue
+        return j, _share(quantity, members)
+    return None
+
+
+def _fit(offer: OfferIn, members: list[NeedIn]) -> int | None:
+    """The line's quantity for these needs: every requested unit if whole packs allow it
+    (the cheapest such quantity, perhaps reaching a better tier with the tolerances), else
+    as many as possible down to the needs' minimums; None when nothing fits."""
+    pack = offer.pack_size
+    floor = max(offer.moq, offer.tiers[0][0], 1)
+    wanted = sum(n.quantity for n in members)
+    top = sum(n.top for n in members)
+    least = max(sum(n.minimum for n in members), floor)
+    full = -(-max(wanted, floor) // pack) * pack
+    if full <= top:
+        options = [full] + [
+            -(-min_qty // pack) * pack for min_qty, _ in offer.tiers if full < min_qty <= top
+        ]
+        options = [x for x in options if x <= top]
+        return min(options, key=lambda x: (tier_for(x, offer.tiers)[1] * x, x))
+    partial = top - top % pack
+    return partial if partial >= least else None
+
+
+def _share(quantity: int, members: list[NeedIn]) -> dict[NeedIn, int]:
+    """Split a line among its needs: extra units to the earliest needs' tolerances, a
+    shortfall taken from the latest needs down to their minimums."""
+    units = {n: n.quantity for n in members}
+    extra = quantity - sum(units.values())
+    order = members if extra > 0 else reversed(members)
+    for n in order:
+        step = min(extra, n.tolerance) if extra > 0 else -min(-extra, n.quantity - n.minimum)
+        units[n] += step
+        extra -= step
+    return units
+
+
+# --- buying alone ------------------------------------------------------------------------
+
+
+def solo_cost(
+    need: NeedIn, offers: Sequence[OfferIn], suppliers: Sequence[SupplierIn], settings: Settings
+) -> tuple[Decimal, OfferIn] | None:
+    """What `need` would cost bought alone (spec/pooling.md, "Savings vs buying alone").
+
+    The cheapest offer it could use under the same rules (validity, lead time, its price
+    cap, the manager's controls), buying the smallest quantity >= its quantity that is whole
+    packs and reaches the MOQ and the lowest tier, plus the supplier's full fee unless the
+    goods alone reach free shipping. None if no offer can serve it alone.
+    """
+    fees = {s.code: s for s in suppliers}
+    best = None
+    for offer in sorted(offers, key=lambda o: o.id):
+        if offer.part != need.part or not offer_is_valid(offer, settings):
+            continue
+        if not delivers_in_time(need, offer, settings) or not allowed(need, offer, settings):
+            continue
+        bought = smallest_order(need.quantity, Terms(offer.pack_size, offer.moq, offer.tiers))
+        _, price = tier_for(bought, offer.tiers)
+        if need.max_unit_price is not None and price > need.max_unit_price:
+            continue
+        goods = quantize(price * bought)
+        supplier = fees[offer.supplier]
+        waived = supplier.free_shipping_over is not None and goods >= supplier.free_shipping_over
+        cost = goods + (ZERO if waived else quantize(supplier.shipping_fee))
+        if best is None or cost < best[0]:
+            best = (cost, offer)
+    return best
+
+
+def solo_total(
+    needs: Sequence[NeedIn],
+    offers: Sequence[OfferIn],
+    suppliers: Sequence[SupplierIn],
+    settings: Settings,
+) -> Decimal:
+    """The sum of the solo costs of the needs that can be bought alone."""
+    offers_of = by_part(offers)
+    total = ZERO
+    for n in needs:
+        solo = solo_cost(n, offers_of.get(n.part, ()), suppliers, settings)
+        if solo is not None:
+            total += solo[0]
+    return total
 
 
 # --- the model -----------------------------------------------------------------------------
@@ -182,183 +458,494 @@ def _quiet():
         os.close(devnull)
 
 
+Assignment = dict[int, tuple[int, int, int]]  # need id -> (offer id, tier index, units)
+
+
+class _Mip:
+    """A MIP written down as plain lists and passed to HiGHS at once (fast: no per-variable
+    calls into highspy)."""
+
+    def __init__(self):
+        self.lower, self.upper, self.cost = [], [], []
+        self.row_lower, self.row_upper = [], []
+        self.starts, self.index, self.value = [0], [], []
+        self.continuous = set()
+
+    def var(self, lower, upper, cost=0.0, integer=True) -> int:
+        self.lower.append(lower)
+        self.upper.append(upper)
+        self.cost.append(cost)
+        if not integer:
+            self.continuous.add(len(self.lower) - 1)
+        return len(self.lower) - 1
+
+    def row(self, terms: dict[int, float], lower: float, upper: float) -> None:
+        self.index.extend(terms)
+        self.value.extend(terms.values())
+        self.starts.append(len(self.index))
+        self.row_lower.append(lower)
+        self.row_upper.append(upper)
+
+    def load(self, h: highspy.Highs, cost: Sequence[float] | None = None) -> None:
+        """Pass the model to `h`, to minimise `cost` (by default each column's own)."""
+        lp = highspy.HighsLp()
+        lp.num_col_, lp.num_row_ = len(self.lower), len(self.row_lower)
+        lp.col_cost_ = self.cost if cost is None else cost
+        lp.col_lower_, lp.col_upper_ = self.lower, self.upper
+        lp.row_lower_, lp.row_upper_ = self.row_lower, self.row_upper
+        matrix = lp.a_matrix_
+        matrix.format_ = highspy.MatrixFormat.kRowwise
+        matrix.num_col_, matrix.num_row_ = lp.num_col_, lp.num_row_
+        matrix.start_, matrix.index_, matrix.value_ = self.starts, self.index, self.value
+        integer, continuous = highspy.HighsVarType.kInteger, highspy.HighsVarType.kContinuous
+        lp.integrality_ = [continuous if c in self.continuous else integer
+                           for c in range(lp.num_col_)]  # fmt: skip
+        h.passModel(lp)
+
+
+class _Model(_Mip):
+    """The MIP of some parts (a piece of the campaign, or one part).
+
+    - per offer and tier: a binary "this tier is the line's" and an integer number of
+      packs, bounded below by the tier threshold and the MOQ and above by the next tier's
+      threshold (all-units pricing, exactly) and by what the shops could take;
+    - per need and offer: a binary "served here" and an integer allocation between the
+      shop's minimum and quantity + tolerance, allowed only if the line's tier is one the
+      shop accepts; at most one offer per need; served units (<= quantity) per need;
+    - each line's allocations add up to its packs exactly: no surplus;
+    - per part, a row "units served >= target" (the first stage's result in the second);
+    - per linking supplier: a binary "used" and a binary "free shipping", the latter only
+      when the goods subtotal reaches the threshold.
+    """
+
+    def __init__(self, needs, offers_by_id, eligible, linking, targets, settings, tiebreak):
+        super().__init__()
+        self.needs = needs
+        self.y, self.k, self.z, self.a, self.w = {}, {}, {}, {}, {}
+        self.used, self.free = {}, {}
+        self.thresholds = {}  # free-shipping threshold by linking supplier
+        self.offers = {}
+        capacity = defaultdict(int)  # most units an offer line could take: all tolerances
+        for n in needs:
+            for offer_id in eligible[n.id]:
+                capacity[offer_id] += n.top
+                self.offers[offer_id] = offers_by_id[offer_id]
+        for offer in self.offers.values():
+            cap = capacity[offer.id]
+            rate = 1 + settings.penalties.get(offer.origin, ZERO)
+            for j, (min_qty, price) in enumerate(offer.tiers):
+                low = max(min_qty, offer.moq, 1)
+                high = cap if j + 1 == len(offer.tiers) else min(cap, offer.tiers[j + 1][0] - 1)
+                high -= high % offer.pack_size
+                if high < low:
+                    continue
+                y = self.y[offer.id, j] = self.var(0, 1)
+                cost = float(price * offer.pack_size * rate)
+                k = self.k[offer.id, j] = self.var(0, high // offer.pack_size, cost)
+                self.row({k: offer.pack_size, y: -low}, 0, INF)
+                self.row({k: offer.pack_size, y: -high}, -INF, 0)
+            tiers = [
+                self.y[offer.id, j] for j in range(len(offer.tiers)) if (offer.id, j) in self.y
+            ]
+            if len(tiers) > 1:
+                self.row(dict.fromkeys(tiers, 1), -INF, 1)
+        line_terms = defaultdict(dict)
+        part_terms = defaultdict(dict)
+        for n in needs:
+            chosen = {}
+            for offer_id, js in eligible[n.id].items():
+                tiers = [self.y[offer_id, j] for j in js if (offer_id, j) in self.y]
+                if not tiers:
+                    continue
+                z = self.z[n.id, offer_id] = self.var(0, 1)
+                a = self.a[n.id, offer_id] = self.var(0, n.top)
+                self.row({a: 1, z: -n.top}, -INF, 0)
+                self.row({a: 1, z: -n.minimum}, 0, INF)
+                self.row({z: 1} | dict.fromkeys(tiers, -1), -INF, 0)
+                line_terms[offer_id][a] = 1
+                chosen[z] = a
+            # Served units; the tie-break's tiny reward goes to the needs posted first.
+            w = self.w[n.id] = self.var(0, n.quantity, -tiebreak.get(n.id, 0.0), integer=False)
+            part_terms[n.part][w] = 1
+            if chosen:
+                self.row(dict.fromkeys(chosen, 1), -INF, 1)
+                self.row({w: 1} | dict.fromkeys(chosen.values(), -1), -INF, 0)
+            else:
+                self.upper[w] = 0
+        for offer in self.offers.values():
+            packs = [
+                self.k[offer.id, j] for j in range(len(offer.tiers)) if (offer.id, j) in self.k
+            ]
+            # No surplus beyond tolerances: the shops take every unit of the line.
+            self.row(line_terms[offer.id] | dict.fromkeys(packs, -offer.pack_size), 0, 0)
+        self.served_rows = {}
+        for part, terms in part_terms.items():
+            self.served_rows[part] = len(self.row_lower)
+            self.row(terms, targets.get(part, 0), INF)
+        for supplier in linking:
+            lines = [(key, k) for key, k in self.k.items()
+                     if self.offers[key[0]].supplier == supplier.code]  # fmt: skip
+            if not lines:
+                continue
+            used = self.used[supplier.code] = self.var(0, 1, float(supplier.shipping_fee))
+            # Per need rather than per line: a need served there means the supplier is used,
+            # which the relaxation cannot dodge with a sliver of a tier.
+            for (_, offer_id), z in self.z.items():
+                if self.offers[offer_id].supplier == supplier.code:
+                    self.row({z: 1, used: -1}, -INF, 0)
+            if supplier.free_shipping_over is not None:
+                free = self.free[supplier.code] = self.var(0, 1, -float(supplier.shipping_fee))
+                self.thresholds[supplier.code] = float(supplier.free_shipping_over)
+                self.row({free: 1, used: -1}, -INF, 0)
+                goods = {k: float(self.offers[o].tiers[j][1] * self.offers[o].pack_size)
+                         for (o, j), k in lines}  # fmt: skip
+                self.row(goods | {free: -self.thresholds[supplier.code]}, 0, INF)
+        # A part that must be served uses one of its suppliers: when all of them link, at
+        # least one is "used" (a cover the relaxation would otherwise spread thin).
+        suppliers_of = defaultdict(set)
+        for n in needs:
+            for offer_id in eligible[n.id]:
+                suppliers_of[n.part].add(self.offers[offer_id].supplier)
+        for part, codes in suppliers_of.items():
+            if targets.get(part, 0) > 0 and codes <= self.used.keys():
+                self.row({self.used[c]: 1 for c in codes}, 1, INF)
+
+    def load_units(self, h: highspy.Highs) -> None:
+        """The first stage: maximise served units (minimise their opposite)."""
+        served = set(self.w.values())
+        self.load(h, [-1.0 if c in served else 0.0 for c in range(len(self.lower))])
+
+    def start_from(self, h: highspy.Highs, assignment: Assignment) -> None:
+        """Hand HiGHS a plan as a starting solution (every column set)."""
+        values = [0.0] * len(self.lower)
+        line = defaultdict(int)
+        for n in self.needs:
+            if n.id not in assignment:
+                continue
+            offer_id, j, units = assignment[n.id]
+            values[self.z[n.id, offer_id]] = 1
+            values[self.a[n.id, offer_id]] = units
+            values[self.w[n.id]] = min(units, n.quantity)
+            line[offer_id, j] += units
+        goods = defaultdict(float)
+        for (offer_id, j), units in line.items():
+            offer = self.offers[offer_id]
+            values[self.y[offer_id, j]] = 1
+            values[self.k[offer_id, j]] = units // offer.pack_size
+            goods[offer.supplier] += float(offer.tiers[j][1] * offer.pack_size) * (
+                units // offer.pack_size
+            )
+            if offer.supplier in self.used:
+                values[self.used[offer.supplier]] = 1
+        for code, free in self.free.items():
+            # Summed with the model's own float coefficients, so HiGHS agrees it is reached.
+            values[free] = float(
+                goods[code] >= self.thresholds[code] and bool(values[self.used[code]])
+            )
+        solution = highspy.HighsSolution()
+        solution.col_value = values
+        solution.value_valid = True
+        h.setSolution(solution)
+
+    def assignment(self, values: Sequence[float]) -> Assignment:
+        """The integer solution, read once: need id -> (offer id, tier index, units)."""
+        tier_of = {offer_id: j for (offer_id, j), col in self.y.items() if values[col] > 0.5}
+        result = {}
+        for (need_id, offer_id), col in self.a.items():
+            units = round(values[col])
+            if units > 0:
+                result[need_id] = (offer_id, tier_of[offer_id], units)
+        return result
+
+
+# --- solving -------------------------------------------------------------------------------
+
+
 def solve(
     needs: Sequence[NeedIn],
     offers: Sequence[OfferIn],
     suppliers: Sequence[SupplierIn],
     settings: Settings,
+    on_progress: Callable[[float, str], None] | None = None,
 ) -> Plan:
-    """The optimal plan under spec/pooling.md, or the best found within the time limit."""
+    """The optimal plan under spec/pooling.md, or the best found within the time limit.
+
+    `on_progress(done, message)` (done in [0, 1], message in French) is called at the start
+    and end of every stage and every solved piece, for a progress bar.
+    """
+    started = time.monotonic()
+    deadline = started + settings.time_limit
+    report = on_progress or (lambda done, message: None)
+    report(0.0, "Préparation")
+    offers_by_id = {o.id: o for o in offers}
     suppliers_by_code = {s.code: s for s in suppliers}
-    candidates = {
-        n.id: [(o, j) for o in offers for j in eligible_tiers(n, o, settings)] for n in needs
-    }
+    eligible = candidates(needs, offers, settings)
     # Presolve: needs nobody can serve never reach the solver.
-    hard = [n for n in needs if candidates[n.id]]
-    if not hard:
-        return _plan_from({}, needs, offers, suppliers_by_code, settings, "optimal", 0.0)
+    parts = by_part(n for n in needs if eligible[n.id])
+    best = {part: _greedy_part(ns, offers_by_id, eligible, settings) for part, ns in parts.items()}
+    targets = {part: _served(best[part], ns) for part, ns in parts.items()}
+    # Where the greedy rule serves every requested unit, the first stage is proven already.
+    open_parts = [p for p, ns in parts.items() if targets[p] < sum(n.quantity for n in ns)]
+    work = sum(len(parts[p]) for p in open_parts) + sum(len(ns) for ns in parts.values())
+    done = 0
 
     with _quiet():
         h = highspy.Highs()
     h.setOptionValue("output_flag", False)
-    deadline = time.monotonic() + settings.time_limit
-
-    def budget() -> float:
-        # One time limit for the whole run, shared by the three lexicographic stages.
-        return max(0.1, deadline - time.monotonic())
-
     h.setOptionValue("threads", 1)
+    # The pieces are small: a smaller cut pool makes their root nodes faster (-25 % on L).
+    h.setOptionValue("mip_pool_soft_limit", 100)
 
-    used_offers = {o.id: o for n in hard for o, _ in candidates[n.id]}
-    capacity = defaultdict(int)  # most units an offer line could take: all tolerances
-    for n in hard:
-        for offer_id in {o.id for o, _ in candidates[n.id]}:
-            capacity[offer_id] += n.quantity + n.tolerance
-
-    y, k = {}, {}  # tier chosen; whole packs bought at it
-    for offer in used_offers.values():
-        cap = capacity[offer.id]
-        for j, (min_qty, _) in enumerate(offer.tiers):
-            low = max(min_qty, offer.moq, 1)
-            high = cap if j + 1 == len(offer.tiers) else min(cap, offer.tiers[j + 1][0] - 1)
-            high -= high % offer.pack_size
-            if high < low:
-                continue
-            y[offer.id, j] = h.addBinary()
-            k[offer.id, j] = h.addIntegral(lb=0, ub=high // offer.pack_size)
-            h.addConstr(offer.pack_size * k[offer.id, j] >= low * y[offer.id, j])
-            h.addConstr(offer.pack_size * k[offer.id, j] <= high * y[offer.id, j])
-        tiers = [y[offer.id, j] for j in range(len(offer.tiers)) if (offer.id, j) in y]
-        if len(tiers) > 1:
-            h.addConstr(h.qsum(tiers) <= 1)
-
-    # One allocation per need and offer (not per tier): the line's tier is the
-    # offer's, and a shop capping the price may only join a line whose tier it accepts.
-    z, a, w = {}, {}, {}
-    allocations_of = defaultdict(list)
-    for n in hard:
-        top = n.quantity + n.tolerance
-        tiers_of = defaultdict(list)
-        for offer, j in candidates[n.id]:
-            if (offer.id, j) in y:
-                tiers_of[offer.id].append(j)
-        chosen = []
-        for offer_id, js in tiers_of.items():
-            key = (n.id, offer_id)
-            z[key] = h.addBinary()
-            a[key] = h.addIntegral(lb=0, ub=top)
-            h.addConstr(a[key] <= top * z[key])
-            h.addConstr(a[key] >= n.minimum * z[key])
-            h.addConstr(z[key] <= h.qsum(y[offer_id, j] for j in js))
-            allocations_of[offer_id].append(a[key])
-            chosen.append(key)
-        w[n.id] = h.addVariable(lb=0, ub=n.quantity)
-        if chosen:
-            h.addConstr(h.qsum(z[key] for key in chosen) <= 1)
-            h.addConstr(w[n.id] <= h.qsum(a[key] for key in chosen))
-        else:
-            h.addConstr(w[n.id] <= 0)
-
-    for offer in used_offers.values():
-        packs = [k[offer.id, j] for j in range(len(offer.tiers)) if (offer.id, j) in k]
-        if not packs:
-            continue
-        if allocations_of[offer.id]:
-            # No surplus beyond tolerances: the shops take every unit of the line.
-            h.addConstr(h.qsum(allocations_of[offer.id]) == offer.pack_size * h.qsum(packs))
-        else:
-            for packs_at_tier in packs:
-                h.addConstr(packs_at_tier <= 0)
-
-    goods = {}
-    for (offer_id, j), packs in k.items():
-        offer = used_offers[offer_id]
-        goods[offer_id, j] = float(offer.tiers[j][1] * offer.pack_size) * packs
-    shipping_terms = []
-    for code in {o.supplier for o in used_offers.values()}:
-        supplier = suppliers_by_code[code]
-        lines = [(key, expr) for key, expr in goods.items() if used_offers[key[0]].supplier == code]
-        if not lines or supplier.shipping_fee <= 0:
-            continue
-        used = h.addBinary()
-        for key, _ in lines:
-            h.addConstr(y[key] <= used)
-        charged = used
-        if supplier.free_shipping_over is not None:
-            free = h.addBinary()
-            h.addConstr(free <= used)
-            h.addConstr(
-                h.qsum(expr for _, expr in lines) >= float(supplier.free_shipping_over) * free
-            )
-            charged = used - free
-        shipping_terms.append(float(supplier.shipping_fee) * charged)
-
-    penalty_terms = [
-        float(settings.penalties.get(used_offers[key[0]].origin, ZERO)) * expr
-        for key, expr in goods.items()
-    ]
-
-    # 1. Serve as many requested units as possible.
-    served = h.qsum(w.values())
+    # 1. Serve as many requested units as possible, part by part (nothing else links them).
     # Half the budget at most, so that the cost stage always gets time too.
-    h.setOptionValue("time_limit", min(budget(), settings.time_limit / 2))
-    # Units are whole: a bound less than one unit away proves the count.
-    h.setOptionValue("mip_rel_gap", 0.0)
-    h.setOptionValue("mip_abs_gap", 0.999)
-    h.maximize(served)
-    served_proven = h.getModelStatus() == highspy.HighsModelStatus.kOptimal
-    best_served = round(h.getInfo().objective_function_value)
-    start = h.getSolution()
-    h.addConstr(served >= best_served)
-    # 2. Then the cheapest, origin penalties included.
-    cost = h.qsum(list(goods.values()) + shipping_terms + penalty_terms)
-    h.setOptionValue("time_limit", budget())
-    h.setOptionValue("mip_abs_gap", 1e-6)
-    h.setOptionValue("mip_rel_gap", settings.relative_gap)
-    # The first stage's plan serves as many units: a valid start for the second, so a
-    # time limit always leaves a plan to report, with its proven gap.
-    h.setSolution(start)
-    h.minimize(cost)
-    optimal = served_proven and h.getModelStatus() == highspy.HighsModelStatus.kOptimal
-    gap = 0.0 if optimal else float(h.getInfo().mip_gap)
-    if optimal:
-        # 3. Among plans as cheap, serve the needs posted first.
-        best_cost = h.getInfo().objective_function_value
-        h.addConstr(cost <= best_cost + 1e-4 + 1e-9 * abs(best_cost))  # well under a cent
-        ranked = sorted(hard, key=lambda n: n.rank)
-        weight = {n.id: len(ranked) - i for i, n in enumerate(ranked)}
-        snapshot = _values(h, y, k, a)
-        # The tie-break is a nicety: it may not eat more than a fifth of the budget.
-        h.setOptionValue("time_limit", min(budget(), settings.time_limit / 5))
-        h.maximize(h.qsum(weight[nid] * var for nid, var in w.items()))
-        if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
-            chosen_values = snapshot
-        else:
-            chosen_values = _values(h, y, k, a)
-    else:
-        chosen_values = _values(h, y, k, a)
-    return _plan_from(
-        chosen_values, needs, offers, suppliers_by_code, settings,
-        "optimal" if optimal else "feasible", gap,
-    )  # fmt: skip
+    units_deadline = started + settings.time_limit / 2
+    units_proven = True
+    left = sum(len(parts[p]) for p in open_parts)
+    for i, part in enumerate(open_parts, 1):
+        size = len(parts[part])
+        report(done / work, f"Unités servies : pièce {i} sur {len(open_parts)}")
+        model = _Model(parts[part], offers_by_id, eligible, [], {}, settings, {})
+        model.load_units(h)
+        model.start_from(h, best[part])
+        # Units are whole: a bound less than one unit away proves the count.
+        _run(h, (units_deadline - time.monotonic()) * size / left, relative_gap=0.0,
+             absolute_gap=0.999)  # fmt: skip
+        found = _found(h, model)
+        if found is not None and _served(found, parts[part]) > targets[part]:
+            best[part], targets[part] = found, _served(found, parts[part])
+        units_proven &= h.getModelStatus() == highspy.HighsModelStatus.kOptimal
+        left -= size
+        done += size
+        report(done / work, f"Unités servies : pièce {i} sur {len(open_parts)}")
+
+    # 2. Then the cheapest, origin penalties included, per independent piece.
+    linking, fixed_shipping = _linking_suppliers(parts, targets, eligible, offers_by_id, suppliers)
+    pieces = _components(parts, targets, eligible, offers_by_id, linking)
+    tiebreak = _tiebreak(needs, offers, suppliers, settings)
+    done += sum(len(ns) for p, ns in parts.items() if targets[p] == 0)
+
+    def model_of(piece_parts, with_shipping):
+        piece_needs = [n for p in piece_parts for n in parts[p]]
+        codes = {offers_by_id[o].supplier for n in piece_needs for o in eligible[n.id]}
+        shipping = [suppliers_by_code[c] for c in sorted(codes & linking)] if with_shipping else []
+        return _Model(piece_needs, offers_by_id, eligible, shipping,
+                      {p: targets[p] for p in piece_parts}, settings, tiebreak)  # fmt: skip
+
+    # A piece of several parts is first solved part by part without its linking fees: a
+    # relaxation (fees are never negative), whose bounds add up to a bound on the piece far
+    # better than its LP, and whose plans make a good start for it.
+    jobs = [(None, [p]) for piece in pieces if len(piece) > 1 for p in piece]
+    jobs += list(enumerate(pieces))
+    relaxed = {}  # part -> (assignment, bound) without linking fees
+    results = {}  # piece index -> (assignment, proven, bound)
+    for attempt in (1, 2):
+        # The pieces a time share left unproven get what the others left over.
+        todo = jobs if attempt == 1 else [(i, pieces[i]) for i in results if not results[i][1]]
+        left = sum(len(parts[p]) for _, ps in todo for p in ps)
+        for count, (i, piece) in enumerate(todo, 1):
+            size = sum(len(parts[p]) for p in piece)
+            label = f"Coût : composante {count} sur {len(todo)}"
+            report(min(done / work, 0.99), label + (" (reprise)" if attempt == 2 else ""))
+            model = model_of(piece, with_shipping=i is not None)
+            # The first stage's plans serve as many units: a valid start, so a time limit
+            # always leaves a plan to report, with its proven gap.
+            if i in results:
+                start = results[i][0]
+            else:
+                start = {nid: v for p in piece for nid, v in relaxed.get(p, (best[p],))[0].items()}
+            found, proven, bound = _solve_model(
+                h, model, start, (deadline - time.monotonic()) * size / left, settings
+            )
+            if i is None:
+                relaxed[piece[0]] = (found, bound)
+            else:
+                if len(piece) > 1 and i not in results:
+                    cover = _cheapest_cover(h, piece, parts, eligible, offers_by_id,
+                                            suppliers_by_code, linking)  # fmt: skip
+                    bound = max(bound, sum(relaxed[p][1] for p in piece) + cover)
+                bound = max(bound, results[i][2] if i in results else 0.0)
+                results[i] = (found, proven, bound)
+            left -= size
+            if attempt == 1:
+                done += size
+            report(min(done / work, 0.99), label)
+    solution: Assignment = {}
+    for assignment, _, _ in results.values():
+        solution.update(assignment)
+    optimal = units_proven and all(proven for _, proven, _ in results.values())
+    bound = float(fixed_shipping) + sum(b for _, _, b in results.values())
+
+    _earliest_first(solution, needs, settings)
+    plan = _plan_from(solution, needs, offers, suppliers_by_code, settings,
+                      "optimal" if optimal else "feasible", 0.0)  # fmt: skip
+    plan.units_proven = units_proven
+    objective = float(plan.objective)
+    plan.gap = max(0.0, (objective - bound) / objective) if objective > 0 else 0.0
+    plan.bound = min(Decimal(bound), plan.objective).quantize(CENT, rounding=ROUND_FLOOR)
+    plan.seconds = time.monotonic() - started
+    report(1.0, "Terminé")
+    return plan
 
 
-def _values(h, y, k, a) -> dict:
-    """The integer solution, read once: allocations by (need, offer, tier)."""
-    tier_of = {offer_id: j for (offer_id, j), var in y.items() if h.val(var) > 0.5}
-    solution = {}
-    for (need_id, offer_id), var in a.items():
-        units = round(h.val(var))
-        if units > 0:
-            solution[need_id, offer_id, tier_of[offer_id]] = units
-    return solution
+def _cheapest_cover(h, piece, parts, eligible, offers_by_id, suppliers_by_code, linking):
+    """A lower bound on a piece's shipping: the cheapest set of linking suppliers without a
+    free-shipping threshold that includes one supplier of every part served only by such
+    suppliers (the others may ship for free, as far as this bound knows)."""
+    charging = {c for c in linking if suppliers_by_code[c].free_shipping_over is None}
+    model = _Mip()
+    used = {}
+    for part in piece:
+        codes = {offers_by_id[o].supplier for n in parts[part] for o in eligible[n.id]}
+        if codes <= charging:
+            for c in codes - used.keys():
+                used[c] = model.var(0, 1, float(suppliers_by_code[c].shipping_fee))
+            model.row({used[c]: 1 for c in codes}, 1, INF)
+    if not used:
+        return 0.0
+    model.load(h)
+    _run(h, 1.0, relative_gap=0.0, absolute_gap=1e-6)
+    return _bound(h)
+
+
+def _solve_model(h, model: _Model, start: Assignment, seconds: float, settings: Settings):
+    """Minimise the cost of `model` from `start`: (best plan, proven, lower bound)."""
+    model.load(h)
+    model.start_from(h, start)
+    _run(h, seconds, relative_gap=settings.relative_gap, absolute_gap=1e-6)
+    found = _found(h, model)
+    bound = h.getInfo().mip_dual_bound
+    proven = h.getModelStatus() == highspy.HighsModelStatus.kOptimal
+    return (
+        start if found is None else found,
+        proven,
+        max(0.0, bound) if math.isfinite(bound) else 0.0,
+    )
+
+
+def _bound(h: highspy.Highs) -> float:
+    """The solver's proven lower bound; costs are never negative, so 0 is one too."""
+    bound = h.getInfo().mip_dual_bound
+    return max(0.0, bound) if math.isfinite(bound) else 0.0
+
+
+def _run(h: highspy.Highs, seconds: float, relative_gap: float, absolute_gap: float) -> None:
+    h.setOptionValue("time_limit", max(0.05, seconds))
+    h.setOptionValue("mip_rel_gap", relative_gap)
+    h.setOptionValue("mip_abs_gap", absolute_gap)
+    h.run()
+
+
+def _found(h: highspy.Highs, model: _Model) -> Assignment | None:
+    """The solver's best plan, or None if it has none (then the start stands)."""
+    if h.getInfo().primal_solution_status != highspy.SolutionStatus.kSolutionStatusFeasible:
+        return None
+    return model.assignment(h.getSolution().col_value)
+
+
+def _served(assignment: Assignment, needs: Sequence[NeedIn]) -> int:
+    return sum(min(assignment[n.id][2], n.quantity) for n in needs if n.id in assignment)
+
+
+def _linking_suppliers(parts, targets, eligible, offers_by_id, suppliers):
+    """The suppliers whose shipping charge depends on the plan, and what the others charge.
+
+    A supplier charges the same in every plan serving the first stage's units when it has
+    no fee, or when it alone can serve a part that must be served (so it is always used)
+    and it either has no free-shipping threshold (always charged) or those forced parts'
+    goods alone, at their cheapest tier, reach it (never charged).
+    """
+    forced_goods = defaultdict(Decimal)
+    for part, part_needs in parts.items():
+        offer_tiers = [
+            (offers_by_id[o], js) for n in part_needs for o, js in eligible[n.id].items()
+        ]
+        codes = {offer.supplier for offer, _ in offer_tiers}
+        if targets[part] > 0 and len(codes) == 1:
+            cheapest = min(offer.tiers[j][1] for offer, js in offer_tiers for j in js)
+            forced_goods[codes.pop()] += targets[part] * cheapest
+    linking, fixed = set(), ZERO
+    for s in suppliers:
+        if s.shipping_fee <= 0:
+            continue
+        if s.code in forced_goods:
+            if s.free_shipping_over is None:
+                fixed += quantize(s.shipping_fee)
+                continue
+            if forced_goods[s.code] >= s.free_shipping_over:
+                continue
+        linking.add(s.code)
+    return linking, fixed
+
+
+def _components(parts, targets, eligible, offers_by_id, linking) -> list[list[str]]:
+    """Parts to serve, grouped by the linking suppliers they may share; smallest first,
+    so that time the small ones leave over goes to the big ones."""
+    parent = {p: p for p in parts if targets[p] > 0}
+
+    def root(p):
+        while parent[p] != p:
+            parent[p] = parent[parent[p]]
+            p = parent[p]
+        return p
+
+    first_part = {}
+    for part in parent:
+        for n in parts[part]:
+            for offer_id in eligible[n.id]:
+                code = offers_by_id[offer_id].supplier
+                if code in linking:
+                    other = first_part.setdefault(code, part)
+                    parent[root(part)] = root(other)
+    pieces = defaultdict(list)
+    for part in parent:
+        pieces[root(part)].append(part)
+    return sorted(pieces.values(), key=lambda ps: (sum(len(parts[p]) for p in ps), ps[0]))
+
+
+def _tiebreak(needs, offers, suppliers, settings) -> dict[int, float]:
+    """A reward per served unit, larger for needs posted earlier, folded into the cost stage.
+
+    Every plan's objective is a whole multiple of g (prices x (1 + penalty rate), and fees,
+    have so many decimals), and the rewards add up to at most g / 4: they choose among plans
+    of equal cost and never trade a cost difference for them.
+    """
+
+    def places(x: Decimal) -> int:
+        return max(0, -x.normalize().as_tuple().exponent)
+
+    price = max((places(p) for o in offers for _, p in o.tiers), default=0)
+    rate = max((places(r) for r in settings.penalties.values()), default=0)
+    fee = max((places(s.shipping_fee) for s in suppliers), default=0)
+    grain = 10.0 ** -max(price + rate, fee)
+    ranked = sorted(needs, key=lambda n: n.rank)
+    per_unit = grain / 4 / max(1, sum(n.quantity for n in needs))
+    return {n.id: per_unit * (len(ranked) - i) / len(ranked) for i, n in enumerate(ranked)}
+
+
+def _earliest_first(solution: Assignment, needs: Sequence[NeedIn], settings: Settings) -> None:
+    """Needs alike in all but their posting are interchangeable: give the better allocations
+    to those posted earlier (an exact tie-break, whatever the solver's tolerances)."""
+    alike = defaultdict(list)
+    for n in needs:
+        key = (n.part, n.quantity, n.tolerance, n.minimum, n.needed_by, n.max_unit_price)
+        alike[(*key, settings.pin(n))].append(n)
+    for group in alike.values():
+        if len(group) < 2:
+            continue
+        taken = [solution.pop(n.id, None) for n in group]
+        taken.sort(
+            key=lambda s: (0, 0, 0) if s is None else (-min(s[2], group[0].quantity), s[2], s[0])
+        )
+        for n, choice in zip(sorted(group, key=lambda n: n.rank), taken, strict=True):
+            if choice is not None:
+                solution[n.id] = choice
 
 
 def _plan_from(solution, needs, offers, suppliers, settings, status, gap) -> Plan:
     offers_by_id = {o.id: o for o in offers}
     allocations = {n.id: Allocation(need=n) for n in needs}
     line_units: dict[tuple[int, int], int] = defaultdict(int)
-    for (need_id, offer_id, j), units in solution.items():
+    for need_id, (offer_id, j, units) in solution.items():
         offer = offers_by_id[offer_id]
         allocation = allocations[need_id]
         allocation.offer, allocation.tier, allocation.allocated = offer, offer.tiers[j], units
@@ -369,59 +956,75 @@ def _plan_from(solution, needs, offers, suppliers, settings, status, gap) -> Pla
     ]
     plan = Plan(status=status, gap=gap, allocations=list(allocations.values()), lines=lines,
                 penalties=dict(settings.penalties))  # fmt: skip
-    for code in sorted({line.offer.supplier for line in lines}):
+    subtotals = defaultdict(lambda: ZERO)
+    for line in lines:
+        subtotals[line.offer.supplier] += line.amount
+    for code in sorted(subtotals):
         supplier = suppliers[code]
-        subtotal = sum((line.amount for line in lines if line.offer.supplier == code), ZERO)
-        free = supplier.free_shipping_over is not None and subtotal >= supplier.free_shipping_over
+        threshold = supplier.free_shipping_over
+        free = threshold is not None and subtotals[code] >= threshold
         plan.shipping[code] = ZERO if free else quantize(supplier.shipping_fee)
+    offers_of = by_part(offers)
+    pending = defaultdict(int)  # units still wanted per part: what a line could be filled with
     for allocation in plan.allocations:
-        allocation.reason = explain(allocation, offers, plan, settings)
+        if allocation.offer is None:
+            pending[allocation.need.part] += allocation.need.top
+    for allocation in plan.allocations:
+        part = allocation.need.part
+        allocation.why = explain(allocation, offers_of.get(part, []), pending[part], settings)
     return plan
 
 
 # --- reasons a person can act on -------------------------------------------------------------
 
 
-def explain(allocation: Allocation, offers: Sequence[OfferIn], plan: Plan, settings: Settings):
-    """Why a need is not (fully) served, in the words of spec/pooling.md; None if it is."""
+def explain(
+    allocation: Allocation, offers: Sequence[OfferIn], pending: int, settings: Settings
+) -> Reason | None:
+    """Why a need is not (fully) served, in the terms of spec/pooling.md; None if it is.
+
+    `offers` are the offers for the need's part (others are ignored) and `pending` the
+    units (quantity + tolerance) of the part's unserved needs, this one included.
+    """
     need = allocation.need
     if allocation.offer is not None:
         if allocation.allocated >= need.quantity:
             return None
-        return (f"partly served: {allocation.allocated} of {need.quantity}, "
-                f"pack of {allocation.offer.pack_size}")  # fmt: skip
+        return Reason("partly_served", {"allocated": allocation.allocated,
+                                        "quantity": need.quantity,
+                                        "pack": allocation.offer.pack_size})  # fmt: skip
     same_part = [o for o in offers if o.part == need.part]
     if not same_part:
-        return "no offer for this part"
+        return Reason("no_offer")
     valid = [o for o in same_part if offer_is_valid(o, settings)]
     if not valid:
-        return f"no offer valid on {settings.order_date.isoformat()}"
+        return Reason("no_valid_offer", {"date": settings.order_date.isoformat()})
     timely = [o for o in valid if delivers_in_time(need, o, settings)]
     if not timely:
-        return f"no offer delivers before {need.needed_by.isoformat()}"
-    priced = [o for o in timely if eligible_tiers(need, o, settings)]
+        return Reason("too_late", {"date": need.needed_by.isoformat()})
+    cap = need.max_unit_price
+    priced = [o for o in timely if cap is None or min(p for _, p in o.tiers) <= cap]
     if not priced:
         cheapest = min(min(p for _, p in o.tiers) for o in timely)
-        return f"cheapest tier {cheapest:.2f} > your max {need.max_unit_price:.2f}"
+        return Reason("over_max_price", {"cheapest": f"{cheapest:.2f}", "max": f"{cap:.2f}"})
+    permitted = [o for o in priced if allowed(need, o, settings)]
+    if not permitted:
+        return Reason("excluded")
     # Reachable in principle: the pack, MOQ or first tier is out of reach with what is left.
-    pending = defaultdict(int)
-    for other in plan.allocations:
-        if other.offer is None and other.need.part == need.part:
-            pending[other.need.part] += other.need.quantity + other.need.tolerance
     best = None
-    for offer in priced:
+    for offer in permitted:
         first = min(offer.tiers[j][0] for j in eligible_tiers(need, offer, settings))
         floor = max(offer.pack_size, offer.moq, first)
         floor += (-floor) % offer.pack_size
-        short = floor - pending[need.part]
+        short = floor - pending
         if best is None or short < best[0]:
             best = (short, offer, floor)
     short, offer, floor = best
     if short <= 0:
-        return "not served: serving it would cost more units elsewhere"
+        return Reason("costs_units_elsewhere")
     if floor == offer.pack_size:
-        return f"pack of {offer.pack_size} is {short} units short"
-    return f"minimum order of {floor} is {short} units short"
+        return Reason("pack_short", {"pack": offer.pack_size, "short": short})
+    return Reason("minimum_short", {"minimum": floor, "short": short})
 
 
 # --- an independent check of every rule -----------------------------------------------------
@@ -448,6 +1051,11 @@ def check_plan(plan: Plan, settings: Settings) -> list[str]:
             problems.append(f"{label}: offer {offer.id} not valid on the order date")
         if not delivers_in_time(need, offer, settings):
             problems.append(f"{label}: offer {offer.id} delivers too late")
+        if offer.supplier in settings.excluded_suppliers:
+            problems.append(f"{label}: supplier {offer.supplier} is excluded")
+        pin = settings.pinned_needs.get(need.id) or settings.pinned_parts.get(need.part)
+        if pin is not None and offer.supplier != pin:
+            problems.append(f"{label}: pinned to {pin}, served by {offer.supplier}")
         if not need.minimum <= units <= need.quantity + need.tolerance:
             problems.append(f"{label}: {units} units outside [minimum, quantity + tolerance]")
         if need.max_unit_price is not None and allocation.tier[1] > need.max_unit_price:

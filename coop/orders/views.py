@@ -19,12 +19,14 @@ from coop.extensions import db
 from coop.orders import campaigns as campaign_service
 from coop.orders import demand as demand_service
 from coop.orders import needs as need_service
+from coop.orders import purchasing
 from coop.orders.forms import (
     CampaignForm,
     ConvertRequestForm,
     NeedForm,
     NeedsImportForm,
     PartRequestForm,
+    as_percent,
 )
 from coop.orders.importing import NEED_COLUMNS, import_needs
 from coop.orders.models import Campaign, CampaignStatus, Need, PartRequest
@@ -377,10 +379,27 @@ def _needs_context(campaign: Campaign) -> dict:
 def _needs_page(campaign: Campaign, form: NeedForm, request_form: PartRequestForm):
     if campaign.status is CampaignStatus.DRAFT:
         abort(404)
+    if campaign.status in POOLED_OR_LATER:
+        return _pooled_needs_page(campaign)
     return render_template(
         "orders/needs.html", form=form, request_form=request_form, parts=part_choices(),
         **_needs_context(campaign),
     )  # fmt: skip
+
+
+POOLED_OR_LATER = frozenset(CampaignStatus) - {
+    CampaignStatus.DRAFT, CampaignStatus.OPEN, CampaignStatus.CLOSED
+}  # fmt: skip
+
+
+def _pooled_needs_page(campaign: Campaign):
+    """After pooling, a shop sees what each of its needs gets, from whom, and why not."""
+    member = current_user.member
+    page = paginate(purchasing.member_outcome(campaign, member))
+    decisions = purchasing.committed_decisions(campaign, member)
+    summary = purchasing.member_summary(campaign, member, decisions)
+    return render_template("orders/needs_pooled.html", campaign=campaign, page=page,
+                           decisions=decisions, summary=summary)  # fmt: skip
 
 
 def _terms(form: NeedForm) -> need_service.NeedTerms:
@@ -402,18 +421,12 @@ def _campaign_terms(form: CampaignForm) -> dict:
         closes_at = clock.from_local(
             form.closes_on.data, time.hour if time else 18, time.minute if time else 0
         )
-    penalties = {
-        origin: getattr(form, f"penalty_{origin.value}").data
-        for origin in Origin
-        if getattr(form, f"penalty_{origin.value}").data is not None
-        and getattr(form, f"penalty_{origin.value}").data != ""
-    }
     return {
         "closes_at": closes_at,
         "delivery_on": form.delivery_on.data,
         "delivery_mode": form.delivery_mode.data,
         "fee_rate": form.fee_percent.data or 0,
-        "penalties": penalties,
+        "penalties": form.penalties(),
     }
 
 
@@ -421,10 +434,5 @@ def _fill_campaign_form(form: CampaignForm, campaign: Campaign) -> None:
     if campaign.closes_at:
         local = clock.to_local(campaign.closes_at)
         form.closes_on.data, form.closes_time.data = local.date(), local.time()
-    form.fee_percent.data = _percent(campaign.fee_rate)
-    for origin in Origin:
-        getattr(form, f"penalty_{origin.value}").data = _percent(campaign.penalty(origin))
-
-
-def _percent(rate) -> str:
-    return f"{(rate * 100).normalize():f}".replace(".", ",")
+    form.fee_percent.data = as_percent(campaign.fee_rate)
+    form.fill_penalties({origin: campaign.penalty(origin) for origin in Origin})

@@ -51,7 +51,7 @@ def browser():
 def live_app(backend, tmp_path):
     """An app on its own empty database, committing for real, served on loopback."""
     with fresh_database(backend, tmp_path) as url:
-        application = create_app(app_config(url, WTF_CSRF_ENABLED=True))
+        application = create_app(app_config(url, WTF_CSRF_ENABLED=True, COOP_JOBS_INLINE=False))
         with application.app_context():
             flask_migrate.upgrade()
         server = make_server("127.0.0.1", 0, application, threaded=True)

@@ -1,0 +1,156 @@
+"""Purchase order pages: staff follow the orders, the manager sends, confirms or cancels them."""
+
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request
+from flask import url_for as url
+from flask_babel import gettext as _
+
+from coop import clock
+from coop.accounts.access import roles_required
+from coop.accounts.forms import ConfirmForm
+from coop.accounts.models import MANAGING_ROLES, STAFF_ROLES
+from coop.errors import DomainError, NotFound
+from coop.extensions import db
+from coop.orders import purchasing
+from coop.orders.campaigns import get_campaign
+from coop.orders.models import OrderStatus, PurchaseOrder
+from coop.pages import paginate
+
+bp = Blueprint("purchase_orders", __name__)
+
+
+@bp.app_template_global()
+def purchase_orders_of(campaign) -> list[PurchaseOrder]:
+    """The campaign page's list of its orders (the campaign views know nothing of orders)."""
+    return purchasing.campaign_orders(campaign)
+
+
+@bp.app_template_global()
+def order_status_label(status: OrderStatus) -> str:
+    return purchasing.ORDER_STATUS_LABELS[status]
+
+
+@bp.route("/purchase-orders")
+@roles_required(*STAFF_ROLES)
+def list_orders():
+    status = request.args.get("status", "")
+    campaign_code = request.args.get("campaign", "").strip()
+    query = request.args.get("q", "").strip()
+    try:
+        campaign = get_campaign(campaign_code) if campaign_code else None
+    except NotFound:
+        campaign = None
+        flash(_("Campagne %(code)s introuvable.", code=campaign_code), "error")
+    chosen = OrderStatus(status) if status in set(OrderStatus) else None
+    page = paginate(purchasing.orders_query(campaign, chosen, query))
+    return render_template(
+        "orders/order_list.html", page=page, status=chosen, campaign=campaign, q=query,
+        labels=purchasing.ORDER_STATUS_LABELS, campaigns=purchasing.ordered_campaigns(),
+    )  # fmt: skip
+
+
+@bp.route("/purchase-orders/<number>")
+@roles_required(*STAFF_ROLES)
+def show_order(number: str):
+    order = _order(number)
+    return render_template(
+        "orders/order_detail.html", order=order, form=ConfirmForm(),
+        labels=purchasing.ORDER_STATUS_LABELS, deliveries=purchasing.order_deliveries(order),
+    )  # fmt: skip
+
+
+@bp.route("/purchase-orders/<number>.pdf")
+@roles_required(*STAFF_ROLES)
+def download_order_pdf(number: str):
+    order = _order(number)
+    return Response(
+        purchasing.render_order_pdf(order),
+        mimetype="application/pdf",
+        headers={"Content-Disposition": f'attachment; filename="{order.number}.pdf"'},
+    )
+
+
+@bp.route("/purchase-orders/<number>/send", methods=["GET", "POST"])
+@roles_required(*MANAGING_ROLES)
+def send_order(number: str):
+    order = _order(number)
+    back = url("purchase_orders.show_order", number=order.number)
+    if not order.can_become(OrderStatus.SENT):
+        flash(_("Le bon de commande %(number)s est %(status)s : il ne peut plus être envoyé.",
+                number=order.number, status=_(purchasing.ORDER_STATUS_LABELS[order.status])),
+              "error")  # fmt: skip
+        return redirect(back)
+    try:
+        recipient = purchasing.order_recipient(order)
+    except DomainError as error:
+        flash(error.message, "error")
+        return redirect(back)
+    form = ConfirmForm()
+    if form.validate_on_submit():
+        try:
+            purchasing.send_order(order, at=clock.now())
+        except DomainError as error:
+            db.session.rollback()
+            flash(error.message, "error")
+        else:
+            db.session.commit()
+            flash(_("Bon de commande %(number)s envoyé à %(email)s.", number=order.number,
+                    email=recipient), "success")  # fmt: skip
+        return redirect(back)
+    return render_template("orders/order_send.html", form=form, order=order,
+                           recipient=recipient, cancel_url=back)  # fmt: skip
+
+
+@bp.route("/purchase-orders/<number>/confirm", methods=["POST"])
+@roles_required(*MANAGING_ROLES)
+def confirm_order(number: str):
+    order = _order(number)
+    if ConfirmForm().validate_on_submit():
+        try:
+            purchasing.change_order_status(order, OrderStatus.CONFIRMED, at=clock.now())
+        except DomainError as error:
+            db.session.rollback()
+            flash(error.message, "error")
+        else:
+            db.session.commit()
+            flash(_("Bon de commande %(number)s confirmé par le fournisseur.",
+                    number=order.number), "success")  # fmt: skip
+    return redirect(url("purchase_orders.show_order", number=order.number))
+
+
+@bp.route("/purchase-orders/<number>/cancel", methods=["GET", "POST"])
+@roles_required(*MANAGING_ROLES)
+def cancel_order(number: str):
+    order = _order(number)
+    back = url("purchase_orders.show_order", number=order.number)
+    form = ConfirmForm()
+    if form.validate_on_submit():
+        try:
+            purchasing.cancel_order(order, at=clock.now())
+        except DomainError as error:
+            db.session.rollback()
+            flash(error.message, "error")
+        else:
+            db.session.commit()
+            flash(_("Bon de commande %(number)s annulé.", number=order.number), "success")
+        return redirect(back)
+    if order.status is OrderStatus.DRAFT:
+        message = _("Le bon de commande %(number)s ne sera pas envoyé. Les besoins qu'il sert "
+                    "restent attribués : pour refaire le plan, défaites la mutualisation.",
+                    number=order.number)  # fmt: skip
+    else:
+        message = _("Attention : %(supplier)s a déjà reçu ce bon de commande. Il sera prévenu "
+                    "de l'annulation par e-mail ; vérifiez avec lui que rien n'est expédié.",
+                    supplier=order.supplier.name)  # fmt: skip
+    title = _("Annuler le bon de commande %(number)s ?", number=order.number)
+    return render_template(
+        "confirm.html", form=form, title=title, message=message,
+        confirm_label=_("Oui, annuler la commande"), cancel_url=back,
+        cancel_label=_("Non, garder la commande"),
+    )  # fmt: skip
+
+
+def _order(number: str) -> PurchaseOrder:
+    try:
+        return purchasing.get_order(number)
+    except NotFound:
+        abort(404)

@@ -1,0 +1,218 @@
+"""What the manager reviews before committing a plan: per supplier, per shop, unserved needs.
+
+Read from the plan stored on a run, joined with the needs and offers it names.
+"""
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from flask_babel import gettext as _
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from coop.extensions import db
+from coop.money import quantize
+from coop.orders.models import Need, PoolingRun
+from coop.suppliers.models import Offer, Supplier
+from coop.suppliers.origin import Origin
+
+ZERO = Decimal("0.00")
+
+
+@dataclass
+class ReviewLine:
+    offer: Offer
+    unit_price: Decimal
+    tier_min_qty: int
+    quantity: int = 0
+    shops: int = 0
+
+    @property
+    def amount(self) -> Decimal:
+        return quantize(self.unit_price * self.quantity)
+
+
+@dataclass
+class SupplierOrder:
+    supplier: Supplier
+    shipping: Decimal
+    lines: list[ReviewLine] = field(default_factory=list)
+
+    @property
+    def goods(self) -> Decimal:
+        return sum((line.amount for line in self.lines), ZERO)
+
+    @property
+    def total(self) -> Decimal:
+        return self.goods + self.shipping
+
+
+@dataclass
+class ShopSummary:
+    code: str
+    name: str
+    requested: int = 0
+    served: int = 0
+    goods: Decimal = ZERO
+    shipping: Decimal = ZERO
+    solo: Decimal = ZERO  # what its served needs would cost bought alone
+    pooled: Decimal = ZERO  # what the same needs cost in the plan
+
+    @property
+    def savings(self) -> Decimal:
+        return self.solo - self.pooled
+
+
+@dataclass
+class NeedDecision:
+    need: Need
+    offer: Offer | None
+    units: int
+    unit_price: Decimal | None
+    why: dict | None
+
+
+@dataclass
+class Review:
+    orders: list[SupplierOrder]
+    shops: list[ShopSummary]
+    decisions: list[NeedDecision]
+    spend_by_origin: dict[Origin, Decimal]
+
+    @property
+    def not_fully_served(self) -> list[NeedDecision]:
+        return [d for d in self.decisions if d.why is not None]
+
+
+def review(run: PoolingRun) -> Review:
+    """The plan of a finished run, arranged for the review page."""
+    result = run.result
+    decisions = result["allocations"]
+    needs = {
+        n.id: n
+        for n in db.session.scalars(
+            select(Need)
+            .where(Need.id.in_([d["need"] for d in decisions]))
+            .options(selectinload(Need.member), selectinload(Need.part))
+        )
+    }
+    offers = {
+        o.id: o
+        for o in db.session.scalars(
+            select(Offer)
+            .where(Offer.id.in_({d["offer"] for d in decisions if d["offer"]}))
+            .options(selectinload(Offer.supplier), selectinload(Offer.part))
+        )
+    }
+    orders: dict[str, SupplierOrder] = {}
+    lines: dict[int, ReviewLine] = {}
+    shops: dict[str, ShopSummary] = {}
+    items = []
+    for decision in decisions:
+        need = needs[decision["need"]]
+        offer = offers.get(decision["offer"])
+        member = need.member
+        shop = shops.setdefault(member.code, ShopSummary(member.code, member.name))
+        shop.requested += need.quantity
+        price = Decimal(decision["unit_price"]) if offer is not None else None
+        items.append(NeedDecision(need, offer, decision["units"], price, decision["why"]))
+        if offer is None:
+            continue
+        shop.served += min(decision["units"], need.quantity)
+        shop.goods += Decimal(decision["goods"])
+        shop.shipping += Decimal(decision["shipping_share"])
+        if decision["solo"] is not None:
+            shop.solo += Decimal(decision["solo"])
+            shop.pooled += Decimal(decision["goods"]) + Decimal(decision["shipping_share"])
+        code = offer.supplier.code
+        order = orders.setdefault(
+            code, SupplierOrder(offer.supplier, Decimal(result["shipping_by_supplier"][code]))
+        )
+        line = lines.get(offer.id)
+        if line is None:
+            line = lines[offer.id] = ReviewLine(offer, price, decision["tier_min_qty"])
+            order.lines.append(line)
+        line.quantity += decision["units"]
+        line.shops += 1
+    spend: dict[Origin, Decimal] = defaultdict(lambda: ZERO)
+    for line in lines.values():
+        spend[line.offer.origin] += line.amount
+    for order in orders.values():
+        order.lines.sort(key=lambda line: line.offer.part.sku)
+    items.sort(key=lambda d: (d.need.member.code, d.need.ref))
+    return Review(
+        orders=sorted(orders.values(), key=lambda o: -o.total),
+        shops=sorted(shops.values(), key=lambda s: s.code),
+        decisions=items,
+        spend_by_origin={o: spend[o] for o in Origin if spend[o]},
+    )
+
+
+MONEY_KEYS = frozenset({"goods", "shipping", "total", "penalty", "objective", "solo", "pooled",
+                        "savings"})  # fmt: skip
+
+
+def totals(result: dict) -> dict:
+    """A stored plan's headline figures, amounts back to Decimal (they are kept as strings)."""
+
+    def convert(values: dict) -> dict:
+        return {
+            key: Decimal(value) if key in MONEY_KEYS and isinstance(value, str)
+            else convert(value) if isinstance(value, dict) and key in ("greedy", "alone")
+            else value
+            for key, value in values.items()
+            if key not in ("allocations", "shipping_by_supplier")
+        }  # fmt: skip
+
+    return convert(result)
+
+
+@dataclass
+class ChoiceCost:
+    """What the manager's choices cost against a run without them."""
+
+    reference_id: int
+    objective: Decimal
+    total: Decimal
+    units: int  # more units served (negative: fewer)
+
+
+def choice_cost(run: PoolingRun, reference: PoolingRun) -> ChoiceCost:
+    mine, theirs = totals(run.result), totals(reference.result)
+    return ChoiceCost(
+        reference_id=reference.id,
+        objective=mine["objective"] - theirs["objective"],
+        total=mine["total"] - theirs["total"],
+        units=theirs["unserved_units"] - mine["unserved_units"],
+    )
+
+
+REASONS = {
+    "partly_served": lambda p: _(
+        "servi en partie : %(allocated)s sur %(quantity)s, conditionnement par %(pack)s",
+        **p,
+    ),
+    "no_offer": lambda p: _("aucune offre pour cette pièce"),
+    "no_valid_offer": lambda p: _("aucune offre valable le %(date)s", **p),
+    "too_late": lambda p: _("aucune offre livrée avant le %(date)s", **p),
+    "over_max_price": lambda p: _(
+        "le palier le moins cher (%(cheapest)s €) dépasse votre prix maximum (%(max)s €)", **p
+    ),
+    "pack_short": lambda p: _("il manque %(short)s unités pour remplir un carton de %(pack)s", **p),
+    "minimum_short": lambda p: _(
+        "il manque %(short)s unités pour atteindre le minimum de commande de %(minimum)s", **p
+    ),
+    "costs_units_elsewhere": lambda p: _(
+        "non servi : le servir priverait d'autres besoins de plus d'unités"
+    ),
+    "excluded": lambda p: _("exclu par les choix de la coopérative"),
+}
+
+
+def describe_reason(why: dict | None) -> str:
+    """A stored reason (coop.orders.pooling.Reason) in the reader's language."""
+    if not why:
+        return ""
+    describe = REASONS.get(why["code"])
+    return describe(why.get("params", {})) if describe else why["code"]

@@ -1,0 +1,217 @@
+"""The manager's review of a pooling: run, compare, adjust, commit."""
+
+from collections import defaultdict
+
+from flask import Blueprint, abort, flash, redirect, render_template, request
+from flask import url_for as url
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from coop import clock
+from coop.accounts.access import roles_required
+from coop.accounts.forms import ConfirmForm
+from coop.accounts.models import MANAGING_ROLES, STAFF_ROLES
+from coop.errors import DomainError
+from coop.extensions import db
+from coop.jobs import run_in_background
+from coop.orders import pool_run, purchasing
+from coop.orders.campaigns import STATUS_LABELS
+from coop.orders.forms import PoolingForm
+from coop.orders.models import Campaign, CampaignStatus, PoolingRun, RunStatus
+from coop.orders.plan_review import choice_cost, describe_reason, review, totals
+from coop.suppliers.origin import Origin
+
+bp = Blueprint("pooling", __name__)
+
+# How long the request waits for a run before showing its progress page instead.
+WAIT_SECONDS = 1.0
+
+
+@bp.app_template_filter("reason")
+def reason_filter(why: dict | None) -> str:
+    return describe_reason(why)
+
+
+@bp.route("/campaigns/<int:campaign_id>/pooling")
+@roles_required(*STAFF_ROLES)
+def show(campaign_id: int):
+    campaign = db.get_or_404(Campaign, campaign_id)
+    runs = pool_run.latest_runs(campaign)
+    run = _chosen_run(campaign, runs)
+    form = PoolingForm(formdata=None)
+    options = pool_run.Options.from_json(run.options) if run else pool_run.Options()
+    form.time_limit.data = int(options.time_limit)
+    form.fill_penalties({o: campaign.penalty(o) for o in Origin} | options.penalties)
+    context = {}
+    if run is not None and run.status is RunStatus.DONE:
+        context["review"] = review(run)
+        context["summary"] = totals(run.result)
+        reference = pool_run.reference_run(run)
+        if reference is not None and options.constrains(campaign):
+            context["cost_of_choices"] = choice_cost(run, reference)
+    history = [
+        (past, totals(past.result) if past.result else None,
+         pool_run.Options.from_json(past.options))
+        for past in runs
+    ]  # fmt: skip
+    return render_template(
+        "orders/pooling.html", campaign=campaign, history=history, run=run, form=form,
+        options=options, choices=_choices(campaign), labels=STATUS_LABELS,
+        view=request.args.get("view", "suppliers"), stale=run and pool_run.run_is_stale(run),
+        **context,
+    )  # fmt: skip
+
+
+def _chosen_run(campaign: Campaign, runs: list[PoolingRun]) -> PoolingRun | None:
+    run_id = request.args.get("run", type=int)
+    if run_id is None:
+        return runs[0] if runs else None
+    run = pool_run.get_run(campaign, run_id)
+    if run is None:
+        abort(404)
+    return run
+
+
+def _choices(campaign: Campaign) -> dict:
+    """What the manager may exclude or pin: suppliers, and parts and needs with a choice."""
+    inputs = pool_run.load_inputs(campaign, pool_run.Options())
+    suppliers_of = defaultdict(set)
+    for offer in inputs.offers:
+        suppliers_of[offer.part].add(offer.supplier)
+    return {
+        "suppliers": sorted({o.supplier for o in inputs.offers}),
+        "parts": {part: sorted(codes) for part, codes in sorted(suppliers_of.items())
+                  if len(codes) > 1},
+        "needs": [(n, sorted(suppliers_of[n.part])) for n in inputs.needs
+                  if len(suppliers_of[n.part]) > 1],
+    }  # fmt: skip
+
+
+@bp.route("/campaigns/<int:campaign_id>/pooling/runs", methods=["POST"])
+@roles_required(*MANAGING_ROLES)
+def start(campaign_id: int):
+    campaign = db.get_or_404(Campaign, campaign_id)
+    form = PoolingForm()
+    back = url("pooling.show", campaign_id=campaign.id)
+    if not form.validate():
+        for errors in form.errors.values():
+            for message in errors:
+                flash(message, "error")
+        return redirect(back)
+    try:
+        options = pool_run.Options(
+            time_limit=float(form.time_limit.data),
+            penalties=form.penalties(),
+            **_read_choices(_choices(campaign)),
+        )
+        run = pool_run.start_run(campaign, options, user=current_user._get_current_object())
+    except DomainError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+        return redirect(back)
+    db.session.commit()
+    thread = run_in_background(pool_run.execute_run, run.id)
+    if thread is not None:
+        # Short runs come back finished; long ones show their progress.
+        thread.join(WAIT_SECONDS)
+    return redirect(url("pooling.show", campaign_id=campaign.id, run=run.id))
+
+
+def _read_choices(choices: dict) -> dict:
+    """Excluded suppliers and pins from the form, each checked against what may be chosen."""
+    allowed = set(choices["suppliers"])
+    excluded = set(request.form.getlist("exclude"))
+    if excluded - allowed:
+        raise DomainError(_("Fournisseur inconnu : %(code)s.", code=min(excluded - allowed)))
+    pinned_parts, pinned_needs = {}, {}
+    for part, codes in choices["parts"].items():
+        code = request.form.get(f"pin_part_{part}", "")
+        if code:
+            if code not in codes:
+                raise DomainError(_("%(code)s ne propose pas la pièce %(part)s.", code=code,
+                                    part=part))  # fmt: skip
+            pinned_parts[part] = code
+    for need, codes in choices["needs"]:
+        code = request.form.get(f"pin_need_{need.id}", "")
+        if code:
+            if code not in codes:
+                raise DomainError(_("%(code)s ne propose pas la pièce %(part)s.", code=code,
+                                    part=need.part))  # fmt: skip
+            pinned_needs[need.id] = code
+    return {"excluded_suppliers": frozenset(excluded), "pinned_parts": pinned_parts,
+            "pinned_needs": pinned_needs}  # fmt: skip
+
+
+@bp.route("/campaigns/<int:campaign_id>/pooling/runs/<int:run_id>/progress")
+@roles_required(*STAFF_ROLES)
+def progress(campaign_id: int, run_id: int):
+    campaign = db.get_or_404(Campaign, campaign_id)
+    run = pool_run.get_run(campaign, run_id)
+    if run is None:
+        abort(404)
+    if run.status is not RunStatus.RUNNING:
+        # htmx reloads the whole page to show the result.
+        return "", 204, {"HX-Refresh": "true"}
+    return render_template("orders/_pooling_progress.html", campaign=campaign, run=run,
+                           stale=pool_run.run_is_stale(run))  # fmt: skip
+
+
+@bp.route("/campaigns/<int:campaign_id>/pooling/runs/<int:run_id>/commit",
+          methods=["GET", "POST"])  # fmt: skip
+@roles_required(*MANAGING_ROLES)
+def commit(campaign_id: int, run_id: int):
+    campaign = db.get_or_404(Campaign, campaign_id)
+    run = pool_run.get_run(campaign, run_id)
+    if run is None:
+        abort(404)
+    back = url("pooling.show", campaign_id=campaign.id, run=run.id)
+    form = ConfirmForm()
+    if form.validate_on_submit():
+        try:
+            orders = purchasing.commit_run(run, at=clock.now())
+        except DomainError as error:
+            db.session.rollback()
+            flash(error.message, "error")
+            return redirect(back)
+        db.session.commit()
+        flash(_("Plan validé : %(count)d bons de commande en brouillon. La campagne %(code)s est "
+                "mutualisée.", count=len(orders), code=campaign.code), "success")  # fmt: skip
+        return redirect(url("campaigns.show_campaign", campaign_id=campaign.id))
+    suppliers = len(run.result["shipping_by_supplier"]) if run.result else 0
+    return render_template(
+        "confirm.html", form=form, cancel_url=back,
+        title=_("Valider ce plan ?"),
+        message=_("%(count)d bons de commande seront créés en brouillon, un par fournisseur, et "
+                  "chaque atelier verra ce qu'il reçoit. Rien n'est envoyé aux fournisseurs "
+                  "avant que vous n'envoyiez chaque bon.", count=suppliers),
+        confirm_label=_("Valider le plan"),
+    )  # fmt: skip
+
+
+@bp.route("/campaigns/<int:campaign_id>/pooling/undo", methods=["GET", "POST"])
+@roles_required(*MANAGING_ROLES)
+def undo(campaign_id: int):
+    campaign = db.get_or_404(Campaign, campaign_id)
+    back = url("campaigns.show_campaign", campaign_id=campaign.id)
+    if campaign.status is not CampaignStatus.POOLED:
+        flash(_("La campagne %(code)s n'est pas mutualisée.", code=campaign.code), "error")
+        return redirect(back)
+    form = ConfirmForm()
+    if form.validate_on_submit():
+        try:
+            purchasing.undo_pooling(campaign, at=clock.now())
+        except DomainError as error:
+            db.session.rollback()
+            flash(error.message, "error")
+            return redirect(back)
+        db.session.commit()
+        flash(_("Mutualisation défaite : les bons de commande en brouillon sont annulés."),
+              "success")  # fmt: skip
+        return redirect(url("pooling.show", campaign_id=campaign.id))
+    return render_template(
+        "confirm.html", form=form, cancel_url=back,
+        title=_("Défaire la mutualisation de %(code)s ?", code=campaign.code),
+        message=_("Les bons de commande en brouillon seront annulés et la campagne redeviendra "
+                  "close : vous pourrez relancer un calcul et valider un autre plan."),
+        confirm_label=_("Défaire la mutualisation"),
+    )  # fmt: skip

@@ -1,0 +1,407 @@
+"""Purchase orders: created from a committed pooling run, then sent, confirmed or cancelled."""
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from flask import current_app, render_template
+from flask_babel import force_locale
+from sqlalchemy import Select, select
+from sqlalchemy.orm import selectinload
+
+from coop import mail
+from coop.accounts.models import Member
+from coop.clock import now, to_local, today
+from coop.errors import DomainError, NotFound
+from coop.extensions import db
+from coop.numbering import next_value
+from coop.orders.campaigns import STATUS_LABELS, change_status
+from coop.orders.models import (
+    Allocation,
+    Campaign,
+    CampaignStatus,
+    DeliveryMode,
+    Need,
+    OrderLine,
+    OrderStatus,
+    PoolingRun,
+    PurchaseOrder,
+    RunStatus,
+)
+from coop.orders.needs import lock_campaign
+from coop.pdf import render_pdf
+from coop.suppliers.models import Offer, Supplier
+
+ORDER_STATUS_LABELS = {
+    OrderStatus.DRAFT: "brouillon",
+    OrderStatus.SENT: "envoyé",
+    OrderStatus.CONFIRMED: "confirmé",
+    OrderStatus.PARTLY_RECEIVED: "reçu en partie",
+    OrderStatus.RECEIVED: "reçu",
+    OrderStatus.CLOSED: "soldé",
+    OrderStatus.CANCELLED: "annulé",
+}
+
+
+def commit_run(run: PoolingRun, *, at: datetime | None = None) -> list[PurchaseOrder]:
+    """Turn a finished run into draft purchase orders, one per supplier; the campaign is pooled.
+
+    The plan committed is the one stored on the run, exactly as the manager reviewed it.
+    """
+    at = at or now()
+    campaign = run.campaign
+    lock_campaign(campaign)
+    if campaign.status is not CampaignStatus.CLOSED:
+        raise DomainError(
+            f"La campagne {campaign.code} est {STATUS_LABELS[campaign.status]} : "
+            "seule une campagne close peut être validée."
+        )
+    if run.status is not RunStatus.DONE:
+        raise DomainError("Ce calcul n'est pas terminé : attendez son résultat.")
+    if campaign.closed_at is not None and run.created_at < campaign.closed_at:
+        raise DomainError(
+            "La campagne a été rouverte depuis ce calcul : relancez la mutualisation."
+        )
+    needs = {
+        n.id: n for n in db.session.scalars(select(Need).where(Need.campaign_id == campaign.id))
+    }
+    decisions = run.result["allocations"]
+    if {d["need"] for d in decisions} != set(needs):
+        raise DomainError("Les besoins ont changé depuis ce calcul : relancez la mutualisation.")
+
+    served = [d for d in decisions if d["offer"] is not None]
+    offers = {
+        o.id: o
+        for o in db.session.scalars(
+            select(Offer)
+            .where(Offer.id.in_({d["offer"] for d in served}))
+            .options(selectinload(Offer.supplier), selectinload(Offer.part))
+        )
+    }
+    by_supplier: dict[int, dict[int, list[dict]]] = defaultdict(lambda: defaultdict(list))
+    for decision in served:
+        offer = offers[decision["offer"]]
+        by_supplier[offer.supplier_id][offer.id].append(decision)
+
+    year = to_local(at).year
+    orders = []
+    for supplier_id in sorted(by_supplier):
+        lines = by_supplier[supplier_id]
+        supplier = offers[next(iter(lines))].supplier
+        order = PurchaseOrder(
+            number=f"BC-{year}-{next_value(f'BC-{year}'):05d}",
+            campaign=campaign,
+            supplier=supplier,
+            shipping_fee=Decimal(run.result["shipping_by_supplier"][supplier.code]),
+            delivery_mode=campaign.delivery_mode,
+            requested_delivery_on=_delivery_date(campaign, [offers[i] for i in lines]),
+            created_at=at,
+        )
+        for offer_id in sorted(lines):
+            offer, group = offers[offer_id], lines[offer_id]
+            line = OrderLine(
+                offer=offer, part=offer.part, supplier_ref=offer.supplier_ref,
+                description=offer.part.name, pack_size=offer.pack_size,
+                quantity=sum(d["units"] for d in group),
+                unit_price=Decimal(group[0]["unit_price"]), tier_min_qty=group[0]["tier_min_qty"],
+            )  # fmt: skip
+            for decision in sorted(group, key=lambda d: d["need"]):
+                line.allocations.append(Allocation(need=needs[decision["need"]],
+                                                   quantity=decision["units"]))  # fmt: skip
+            order.lines.append(line)
+        db.session.add(order)
+        orders.append(order)
+    for decision in decisions:
+        needs[decision["need"]].pooling_reason = decision["why"]
+    run.committed_at = at
+    change_status(campaign, CampaignStatus.POOLED, at=at)
+    db.session.flush()
+    return orders
+
+
+def _delivery_date(campaign: Campaign, offers: list[Offer]):
+    """The campaign's delivery day, or the day the slowest line can arrive."""
+    if campaign.delivery_on is not None:
+        return campaign.delivery_on
+    lead = max((o.effective_lead_time_days or 0 for o in offers), default=0)
+    return campaign.order_date + timedelta(days=lead)
+
+
+def undo_pooling(campaign: Campaign, *, at: datetime | None = None) -> None:
+    """Back to a closed campaign while no purchase order has left the coop."""
+    lock_campaign(campaign)
+    if campaign.status is not CampaignStatus.POOLED:
+        raise DomainError(f"La campagne {campaign.code} n'est pas mutualisée.")
+    orders = campaign_orders(campaign)
+    if any(o.status not in (OrderStatus.DRAFT, OrderStatus.CANCELLED) for o in orders):
+        raise DomainError(
+            "Un bon de commande a déjà été envoyé : annulez-le auprès du fournisseur "
+            "avant de défaire la mutualisation."
+        )
+    for order in orders:
+        for line in order.lines:
+            for allocation in list(line.allocations):
+                db.session.delete(allocation)
+        if order.status is OrderStatus.DRAFT:
+            order.status, order.cancelled_at = OrderStatus.CANCELLED, at or now()
+    for need in db.session.scalars(select(Need).where(Need.campaign_id == campaign.id)):
+        need.pooling_reason = None
+    change_status(campaign, CampaignStatus.CLOSED, at=at or now())
+    db.session.flush()
+
+
+# --- reading --------------------------------------------------------------------------------
+
+
+def orders_query(
+    campaign: Campaign | None = None, status: OrderStatus | None = None, search: str = ""
+) -> Select:
+    """Purchase orders, newest first; `search` matches the number or the supplier's code or name."""
+    query = (
+        select(PurchaseOrder)
+        .join(PurchaseOrder.supplier)
+        .options(selectinload(PurchaseOrder.lines), selectinload(PurchaseOrder.supplier),
+                 selectinload(PurchaseOrder.campaign))
+        .order_by(PurchaseOrder.created_at.desc(), PurchaseOrder.number.desc())
+    )  # fmt: skip
+    if campaign is not None:
+        query = query.where(PurchaseOrder.campaign_id == campaign.id)
+    if status is not None:
+        query = query.where(PurchaseOrder.status == status)
+    if search:
+        pattern = f"%{search.strip()}%"
+        query = query.where(
+            PurchaseOrder.number.ilike(pattern)
+            | Supplier.code.ilike(pattern)
+            | Supplier.name.ilike(pattern)
+        )
+    return query
+
+
+def campaign_orders(campaign: Campaign) -> list[PurchaseOrder]:
+    return db.session.scalars(
+        select(PurchaseOrder)
+        .where(PurchaseOrder.campaign_id == campaign.id)
+        .join(PurchaseOrder.supplier)
+        .options(selectinload(PurchaseOrder.lines).selectinload(OrderLine.allocations))
+        .order_by(Supplier.code)
+    ).all()
+
+
+def ordered_campaigns() -> list[Campaign]:
+    """Campaigns that have purchase orders, newest first (the order list's filter)."""
+    return db.session.scalars(
+        select(Campaign)
+        .where(Campaign.id.in_(select(PurchaseOrder.campaign_id)))
+        .order_by(Campaign.created_at.desc(), Campaign.id.desc())
+    ).all()
+
+
+def get_order(number: str) -> PurchaseOrder:
+    order = db.session.scalar(
+        select(PurchaseOrder)
+        .where(PurchaseOrder.number == number)
+        .options(
+            selectinload(PurchaseOrder.lines)
+            .selectinload(OrderLine.allocations)
+            .selectinload(Allocation.need)
+            .selectinload(Need.member)
+        )
+    )
+    if order is None:
+        raise NotFound(f"Bon de commande {number} introuvable.")
+    return order
+
+
+def member_outcome(campaign: Campaign, member) -> Select:
+    """A shop's needs in a pooled campaign with what each gets, from whom (its own only)."""
+    return (
+        select(Need)
+        .where(Need.campaign_id == campaign.id, Need.member_id == member.id)
+        .options(
+            selectinload(Need.part),
+            selectinload(Need.allocation)
+            .selectinload(Allocation.line)
+            .selectinload(OrderLine.order)
+            .selectinload(PurchaseOrder.supplier),
+            selectinload(Need.allocation)
+            .selectinload(Allocation.line)
+            .selectinload(OrderLine.offer),
+        )
+        .order_by(Need.created_at, Need.id)
+    )
+
+
+def committed_decisions(campaign: Campaign, member) -> dict[int, dict]:
+    """The committed plan's money per need of one shop: goods, shipping share, cost alone."""
+    run = db.session.scalar(
+        select(PoolingRun)
+        .where(PoolingRun.campaign_id == campaign.id, PoolingRun.committed_at.is_not(None))
+        .order_by(PoolingRun.committed_at.desc())
+        .limit(1)
+    )
+    if run is None:
+        return {}
+    own = set(db.session.scalars(
+        select(Need.id).where(Need.campaign_id == campaign.id, Need.member_id == member.id)
+    ))  # fmt: skip
+    money = ("goods", "shipping_share", "solo")
+    return {
+        d["need"]: d | {k: Decimal(d[k]) for k in money if d.get(k) is not None}
+        for d in run.result["allocations"]
+        if d["need"] in own
+    }
+
+
+@dataclass
+class MemberSummary:
+    requested: int = 0
+    served: int = 0
+    goods: Decimal = Decimal("0.00")
+    shipping: Decimal = Decimal("0.00")
+    solo: Decimal = Decimal("0.00")  # its served needs, each bought alone
+    pooled: Decimal = Decimal("0.00")  # the same needs, pooled
+
+    @property
+    def savings(self) -> Decimal:
+        return self.solo - self.pooled
+
+
+def member_summary(campaign: Campaign, member, decisions: dict[int, dict]) -> MemberSummary:
+    """A shop's totals in the committed plan (spec/pooling.md savings vs buying alone)."""
+    summary = MemberSummary()
+    quantities = db.session.execute(
+        select(Need.id, Need.quantity)
+        .where(Need.campaign_id == campaign.id, Need.member_id == member.id)
+    ).all()  # fmt: skip
+    for need_id, quantity in quantities:
+        summary.requested += quantity
+        decision = decisions.get(need_id)
+        if decision is None or decision["offer"] is None:
+            continue
+        goods, share = decision["goods"], decision["shipping_share"]
+        summary.served += min(decision["units"], quantity)
+        summary.goods += goods
+        summary.shipping += share
+        if decision["solo"] is not None:
+            summary.solo += decision["solo"]
+            summary.pooled += goods + share
+    return summary
+
+
+# --- moving an order along ------------------------------------------------------------------
+
+
+def change_order_status(order: PurchaseOrder, target: OrderStatus, *, at: datetime) -> None:
+    """Move a purchase order along ORDER_TRANSITIONS; refuse any other move with the reason."""
+    db.session.execute(
+        select(PurchaseOrder.id).where(PurchaseOrder.id == order.id).with_for_update()
+    )
+    db.session.refresh(order)
+    if not order.can_become(target):
+        raise DomainError(
+            f"Le bon de commande {order.number} est {ORDER_STATUS_LABELS[order.status]} : "
+            f"il ne peut pas devenir « {ORDER_STATUS_LABELS[target]} »."
+        )
+    order.status = target
+    if target is OrderStatus.SENT:
+        order.sent_at = at
+    elif target is OrderStatus.CONFIRMED:
+        order.confirmed_at = at
+    elif target is OrderStatus.CANCELLED:
+        order.cancelled_at = at
+    campaign = order.campaign
+    if target is OrderStatus.SENT and campaign.status is CampaignStatus.POOLED:
+        # The first order out commits the coop: the campaign is ordered.
+        change_status(campaign, CampaignStatus.ORDERED, at=at)
+    db.session.flush()
+
+
+def cancel_order(order: PurchaseOrder, *, at: datetime) -> None:
+    """Cancel an order until goods arrive; a supplier who already had it is told by e-mail."""
+    change_order_status(order, OrderStatus.CANCELLED, at=at)
+    if order.sent_at is not None and order.supplier.email:
+        mail.queue(
+            order.supplier.email,
+            f"Annulation du bon de commande {order.number} – {_coop()['name']}",
+            "purchase_order_cancelled",
+            order=order,
+            coop=_coop(),
+        )
+
+
+# --- the document and sending it -----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """What one shop receives from an order delivered to the shops."""
+
+    member: Member
+    items: list[tuple[OrderLine, int]]
+
+
+def order_deliveries(order: PurchaseOrder) -> list[Delivery]:
+    """Per shop, the lines and units it receives, shops by name."""
+    by_member: dict[int, list[tuple[OrderLine, int]]] = defaultdict(list)
+    members: dict[int, Member] = {}
+    for line in order.lines:
+        for allocation in line.allocations:
+            member = allocation.need.member
+            members[member.id] = member
+            by_member[member.id].append((line, allocation.quantity))
+    ordered = sorted(members.values(), key=lambda m: (m.name.casefold(), m.code))
+    return [Delivery(m, by_member[m.id]) for m in ordered]
+
+
+def order_recipient(order: PurchaseOrder) -> str:
+    """The address the order is e-mailed to; refused when the supplier has none."""
+    if not order.supplier.email:
+        raise DomainError(
+            f"Le fournisseur {order.supplier.name} n'a pas d'adresse e-mail : "
+            "ajoutez-la à sa fiche avant d'envoyer le bon de commande."
+        )
+    return order.supplier.email
+
+
+def render_order_pdf(order: PurchaseOrder) -> bytes:
+    """The bon de commande as a PDF, in French whatever the reader's language."""
+    with force_locale("fr"):
+        html = render_template(
+            "orders/order_pdf.html",
+            order=order,
+            coop=_coop(),
+            deliveries=order_deliveries(order) if order.delivery_mode is DeliveryMode.SHOPS else [],
+            issued_on=to_local(order.sent_at).date() if order.sent_at else today(),
+        )
+    return render_pdf(html)
+
+
+def send_order(order: PurchaseOrder, *, at: datetime) -> None:
+    """Mark the order sent and e-mail it to the supplier as a PDF, once the transaction commits."""
+    recipient = order_recipient(order)
+    change_order_status(order, OrderStatus.SENT, at=at)
+    # Rendered now, not after the commit: the PDF attached is the order as it was sent.
+    pdf = render_order_pdf(order)
+    mail.queue(
+        recipient,
+        f"Bon de commande {order.number} – {_coop()['name']}",
+        "purchase_order",
+        attachments=[(f"{order.number}.pdf", pdf, "application/pdf")],
+        order=order,
+        coop=_coop(),
+    )
+
+
+def _coop() -> dict:
+    """The coop's identity printed on its documents (COOP_* settings)."""
+    config = current_app.config
+    return {
+        "name": config["COOP_NAME"],
+        "address": config["COOP_ADDRESS"],
+        "hub_address": config["COOP_HUB_ADDRESS"],
+        "siret": config["COOP_SIRET"],
+        "email": config["COOP_EMAIL"],
+        "phone": config["COOP_PHONE"],
+    }
