@@ -115,8 +115,21 @@ def update_campaign(
     return campaign
 
 
-def change_status(campaign: Campaign, target: CampaignStatus, *, at: datetime) -> Campaign:
-    """Move a campaign along TRANSITIONS; refuse any other move with the reason."""
+def change_status(
+    campaign: Campaign, target: CampaignStatus, *, at: datetime, unpooling: bool = False
+) -> Campaign:
+    """Move a campaign along TRANSITIONS; refuse any other move with the reason.
+
+    A pooled campaign goes back to closed only through `purchasing.undo_pooling`
+    (`unpooling=True`), which cancels its draft purchase orders first.
+    """
+    if campaign.status is CampaignStatus.POOLED and target is CampaignStatus.CLOSED and not (
+        unpooling
+    ):
+        raise DomainError(
+            f"La campagne {campaign.code} est mutualisée : défaites la mutualisation "
+            "depuis sa page Mutualisation."
+        )
     if not campaign.can_become(target):
         raise DomainError(
             f"La campagne {campaign.code} est {STATUS_LABELS[campaign.status]} : "
@@ -188,4 +201,7 @@ def open_campaigns() -> list[Campaign]:
 
 
 def allowed_moves(campaign: Campaign) -> frozenset[CampaignStatus]:
+    """The moves the campaign page offers (undoing a pooling has its own page)."""
+    if campaign.status is CampaignStatus.POOLED:
+        return TRANSITIONS[campaign.status] - {CampaignStatus.CLOSED}
     return TRANSITIONS[campaign.status]

@@ -7,7 +7,15 @@ from sqlalchemy import func, select
 
 from coop.accounts.models import Member
 from coop.extensions import db
-from coop.orders.models import Campaign, CampaignStatus, Need, PartRequest, RequestStatus
+from coop.orders.models import (
+    Campaign,
+    CampaignStatus,
+    Need,
+    OrderStatus,
+    PartRequest,
+    PurchaseOrder,
+    RequestStatus,
+)
 
 ACTIVE = (CampaignStatus.DRAFT, CampaignStatus.OPEN, CampaignStatus.CLOSED)
 IN_PROGRESS = (
@@ -66,6 +74,7 @@ class ManagerDecisions:
     open: list[CampaignLine]
     to_pool: list[CampaignLine]  # closed, waiting for the pooling
     drafts: list[Campaign]
+    to_send: list[tuple[Campaign, int]]  # pooled, with purchase orders still in draft
 
 
 def manager_decisions(at: datetime) -> ManagerDecisions:
@@ -103,4 +112,13 @@ def manager_decisions(at: datetime) -> ManagerDecisions:
         open=[line(c) for c in open_now if not (c.closes_at and c.closes_at <= at)],
         to_pool=[line(c) for c in active if c.status is CampaignStatus.CLOSED],
         drafts=[c for c in active if c.status is CampaignStatus.DRAFT],
+        to_send=db.session.execute(
+            select(Campaign, func.count(PurchaseOrder.id))
+            .join(PurchaseOrder, PurchaseOrder.campaign_id == Campaign.id)
+            .where(PurchaseOrder.status == OrderStatus.DRAFT)
+            .group_by(Campaign.id)
+            .order_by(Campaign.order_date)
+        )
+        .tuples()
+        .all(),
     )

@@ -19,12 +19,6 @@ bp = Blueprint("purchase_orders", __name__)
 
 
 @bp.app_template_global()
-def purchase_orders_of(campaign) -> list[PurchaseOrder]:
-    """The campaign page's list of its orders (the campaign views know nothing of orders)."""
-    return purchasing.campaign_orders(campaign)
-
-
-@bp.app_template_global()
 def order_status_label(status: OrderStatus) -> str:
     return purchasing.ORDER_STATUS_LABELS[status]
 

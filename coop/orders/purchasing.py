@@ -147,7 +147,7 @@ def undo_pooling(campaign: Campaign, *, at: datetime | None = None) -> None:
             order.status, order.cancelled_at = OrderStatus.CANCELLED, at or now()
     for need in db.session.scalars(select(Need).where(Need.campaign_id == campaign.id)):
         need.pooling_reason = None
-    change_status(campaign, CampaignStatus.CLOSED, at=at or now())
+    change_status(campaign, CampaignStatus.CLOSED, at=at or now(), unpooling=True)
     db.session.flush()
 
 

@@ -79,6 +79,7 @@ def show_campaign(campaign_id: int):
         "orders/campaign_detail.html", campaign=campaign, needs=needs, shops=shops,
         labels=campaign_service.STATUS_LABELS, moves=campaign_service.allowed_moves(campaign),
         requests=demand_service.open_requests(campaign), form=ConfirmForm(),
+        orders=purchasing.campaign_orders(campaign),
         origins=list(Origin),
     )  # fmt: skip
 

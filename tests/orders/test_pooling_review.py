@@ -272,3 +272,30 @@ def test_pool_commit_from_the_command_line(runner, pooled_case):
     assert campaign.status is CampaignStatus.POOLED
     again = runner.invoke(args=["pool", "2026-12", "--commit"])
     assert again.exit_code == 1 and "seule une campagne close" in again.output
+
+
+def test_a_pooled_campaign_is_not_closed_again_by_the_status_buttons(client, make, pooled_case):
+    campaign, _, _ = pooled_case
+    run = pool_run.start_run(campaign, pool_run.Options(time_limit=10))
+    pool_run.execute_run(run.id)
+    commit_run(db.session.get(PoolingRun, run.id))
+    db.session.commit()
+    client.login_as(make.user(Role.MANAGER))
+    assert "Clore maintenant" not in client.get(f"/campaigns/{campaign.id}").text
+    client.post(f"/campaigns/{campaign.id}/status/closed")
+    assert campaign.status is CampaignStatus.POOLED
+    assert db.session.scalar(select(func.count(Allocation.id))) == 2
+
+
+def test_the_managers_home_lists_what_to_pool_then_what_to_send(client, make, pooled_case):
+    campaign, _, _ = pooled_case
+    client.login_as(make.user(Role.MANAGER))
+    home = client.get("/").text
+    assert "à mutualiser" in home and f"/campaigns/{campaign.id}/pooling" in home
+    run = pool_run.start_run(campaign, pool_run.Options(time_limit=10))
+    pool_run.execute_run(run.id)
+    commit_run(db.session.get(PoolingRun, run.id))
+    db.session.commit()
+    home = client.get("/").text
+    assert "à mutualiser" not in home
+    assert "1 bon de commande à envoyer" in home
