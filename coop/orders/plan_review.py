@@ -5,6 +5,7 @@ Read from the plan stored on a run, joined with the needs and offers it names.
 
 from collections import defaultdict
 from dataclasses import dataclass, field
+from datetime import date
 from decimal import Decimal
 
 from flask_babel import gettext as _
@@ -12,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from coop.extensions import db
+from coop.i18n import day, money
 from coop.money import quantize
 from coop.orders.models import Need, PoolingRun
 from coop.suppliers.models import Offer, Supplier
@@ -194,10 +196,12 @@ REASONS = {
         **p,
     ),
     "no_offer": lambda p: _("aucune offre pour cette pièce"),
-    "no_valid_offer": lambda p: _("aucune offre valable le %(date)s", **p),
-    "too_late": lambda p: _("aucune offre livrée avant le %(date)s", **p),
+    "no_valid_offer": lambda p: _("aucune offre valable le %(date)s", date=_day(p["date"])),
+    "too_late": lambda p: _("aucune offre livrée avant le %(date)s", date=_day(p["date"])),
     "over_max_price": lambda p: _(
-        "le palier le moins cher (%(cheapest)s €) dépasse votre prix maximum (%(max)s €)", **p
+        "le palier le moins cher (%(cheapest)s) dépasse votre prix maximum (%(max)s)",
+        cheapest=money(Decimal(p["cheapest"])),
+        max=money(Decimal(p["max"])),
     ),
     "pack_short": lambda p: _("il manque %(short)s unités pour remplir un carton de %(pack)s", **p),
     "minimum_short": lambda p: _(
@@ -208,6 +212,10 @@ REASONS = {
     ),
     "excluded": lambda p: _("exclu par les choix de la coopérative"),
 }
+
+
+def _day(iso: str) -> str:
+    return day(date.fromisoformat(iso))
 
 
 def describe_reason(why: dict | None) -> str:

@@ -19,6 +19,7 @@ from coop.orders.models import (
     PurchaseOrder,
     RunStatus,
 )
+from coop.orders.plan_review import describe_reason
 from coop.orders.purchasing import commit_run, undo_pooling
 
 D = Decimal
@@ -299,3 +300,16 @@ def test_the_managers_home_lists_what_to_pool_then_what_to_send(client, make, po
     home = client.get("/").text
     assert "à mutualiser" not in home
     assert "1 bon de commande à envoyer" in home
+
+
+@pytest.mark.parametrize("why, text", [
+    ({"code": "too_late", "params": {"date": "2026-12-01"}},
+     "aucune offre livrée avant le 01/12/2026"),
+    ({"code": "over_max_price", "params": {"cheapest": "12.40", "max": "11.00"}},
+     "le palier le moins cher (12,40\\xa0€) dépasse votre prix maximum (11,00\\xa0€)"),
+    ({"code": "minimum_short", "params": {"minimum": 20, "short": 4}},
+     "il manque 4 unités pour atteindre le minimum de commande de 20"),
+])  # fmt: skip
+def test_reasons_read_in_french(app, why, text):
+    with app.test_request_context():
+        assert describe_reason(why) == text.replace("\\xa0", "\xa0")
