@@ -14,9 +14,11 @@ from coop.accounts.models import Member, Role, User
 from coop.clock import from_local, now, today
 from coop.extensions import db
 from coop.imports import run_import
-from coop.orders.campaigns import create_campaign
-from coop.orders.models import Need
+from coop.orders.campaigns import change_status, create_campaign
+from coop.orders.models import CampaignStatus, Need, PurchaseOrder
 from coop.orders.needs import NeedTerms, post_need
+from coop.orders.pool_run import Options, pool_and_commit
+from coop.orders.purchasing import send_order
 from coop.suppliers.models import Offer, Part, Supplier
 
 # The demo catalogue is kept as the CSV files a manager would import: they double
@@ -142,8 +144,39 @@ def seed(rng_seed: int = 2026) -> list[tuple[str, str, str]]:
         email = f"atelier@{_slug(shop.name)}.example"
         create_user(email, person, Role.MEMBER, DEMO_PASSWORD, shop.code)
         logins.append((f"member {shop.code}", email, DEMO_PASSWORD))
+    _seed_pooled_campaign(rng, shops)
     _seed_campaign(rng, shops)
     return logins
+
+
+def _seed_pooled_campaign(rng: random.Random, shops: list[Member]) -> None:
+    """Last month's campaign, closed and pooled: purchase orders, one of them sent.
+
+    The demo logins have needs in it, so a shop sees what pooling brought it.
+    """
+    start = today() - timedelta(days=31)  # always the month before this one
+    campaign = create_campaign(
+        f"{start:%Y}-{start:%m}", f"Commande groupée de {_month_name(start.month)}",
+        start + timedelta(days=12), at=now(), delivery_on=start + timedelta(days=30),
+        fee_rate=Decimal("0.02"),
+    )  # fmt: skip
+    _post_needs(rng, campaign, shops[:30])
+    change_status(campaign, CampaignStatus.CLOSED, at=now())
+    _, orders = pool_and_commit(campaign, Options(time_limit=20))
+    send_order(next(o for o in orders if o.supplier.email), at=now())
+
+
+def _post_needs(rng: random.Random, campaign, shops: list[Member]) -> None:
+    parts = db.session.scalars(select(Part).order_by(Part.sku)).all()
+    popular = rng.sample(parts, 45)
+    for shop in shops:
+        for part in rng.sample(popular, rng.randint(2, 7)):
+            quantity = rng.choice((1, 2, 2, 3, 4, 5, 6, 10, 12))
+            post_need(
+                campaign, shop, part,
+                NeedTerms(quantity=quantity, tolerance=rng.choice((0, 0, 1, 2, 5))),
+                at=now(),
+            )  # fmt: skip
 
 
 def _seed_campaign(rng: random.Random, shops: list[Member]) -> None:
@@ -155,16 +188,8 @@ def _seed_campaign(rng: random.Random, shops: list[Member]) -> None:
         start + timedelta(days=12), at=now(), closes_at=cutoff,
         delivery_on=start + timedelta(days=30), fee_rate=Decimal("0.02"),
     )  # fmt: skip
-    parts = db.session.scalars(select(Part).order_by(Part.sku)).all()
-    popular = rng.sample(parts, 45)
-    for shop in shops[3:34]:  # the three demo logins start with an empty list to fill
-        for part in rng.sample(popular, rng.randint(2, 7)):
-            quantity = rng.choice((1, 2, 2, 3, 4, 5, 6, 10, 12))
-            post_need(
-                campaign, shop, part,
-                NeedTerms(quantity=quantity, tolerance=rng.choice((0, 0, 1, 2, 5))),
-                at=now(),
-            )  # fmt: skip
+    # The three demo logins start this one with an empty list to fill.
+    _post_needs(rng, campaign, shops[3:34])
 
 
 def _month_name(month: int) -> str:
@@ -178,8 +203,9 @@ def summary() -> str:
 
     return (
         f"{count(Member)} member shops, {count(User)} user accounts, {count(Supplier)} "
-        f"suppliers, {count(Part)} parts, {count(Offer)} offers, an open campaign with "
-        f"{count(Need)} needs"
+        f"suppliers, {count(Part)} parts, {count(Offer)} offers, and {count(Need)} needs in two "
+        f"campaigns: last month's, pooled into {count(PurchaseOrder)} purchase orders, and an "
+        f"open one"
     )
 
 

@@ -2,6 +2,7 @@ from sqlalchemy import func, select
 
 from coop.accounts.models import Member, Role, User
 from coop.extensions import db
+from coop.orders.models import Campaign, CampaignStatus, OrderStatus, PurchaseOrder
 
 
 def test_user_create_reads_the_password_from_stdin(runner, make):
@@ -70,6 +71,11 @@ def test_seed_demo_creates_forty_valid_shops_and_logins_once(runner):
     assert result.exit_code == 0, result.output
     assert "40 member shops" in result.output
     assert "gerance@coop-velo-lyon.example" in result.output
+    # Last month's campaign is pooled, with one order sent; this month's is open.
+    statuses = db.session.scalars(select(Campaign.status).order_by(Campaign.order_date)).all()
+    assert statuses == [CampaignStatus.ORDERED, CampaignStatus.OPEN]
+    orders = db.session.scalars(select(PurchaseOrder.status)).all()
+    assert orders.count(OrderStatus.SENT) == 1 and orders.count(OrderStatus.DRAFT) >= 3
     from coop import identifiers
 
     sirets = db.session.scalars(select(Member.siret).where(Member.siret.is_not(None))).all()
