@@ -123,8 +123,10 @@ def change_status(
     A pooled campaign goes back to closed only through `purchasing.undo_pooling`
     (`unpooling=True`), which cancels its draft purchase orders first.
     """
-    if campaign.status is CampaignStatus.POOLED and target is CampaignStatus.CLOSED and not (
-        unpooling
+    if (
+        campaign.status is CampaignStatus.POOLED
+        and target is CampaignStatus.CLOSED
+        and not (unpooling)
     ):
         raise DomainError(
             f"La campagne {campaign.code} est mutualisée : défaites la mutualisation "
