@@ -142,13 +142,18 @@ def _read_choices(choices: dict) -> dict:
             "pinned_needs": pinned_needs}  # fmt: skip
 
 
-@bp.route("/campaigns/<int:campaign_id>/pooling/runs/<int:run_id>/progress")
-@roles_required(*STAFF_ROLES)
-def progress(campaign_id: int, run_id: int):
+def _campaign_run_or_404(campaign_id: int, run_id: int) -> tuple[Campaign, PoolingRun]:
     campaign = db.get_or_404(Campaign, campaign_id)
     run = pool_run.get_run(campaign, run_id)
     if run is None:
         abort(404)
+    return campaign, run
+
+
+@bp.route("/campaigns/<int:campaign_id>/pooling/runs/<int:run_id>/progress")
+@roles_required(*STAFF_ROLES)
+def progress(campaign_id: int, run_id: int):
+    campaign, run = _campaign_run_or_404(campaign_id, run_id)
     if run.status is not RunStatus.RUNNING:
         # htmx reloads the whole page to show the result.
         return "", 204, {"HX-Refresh": "true"}
@@ -160,10 +165,7 @@ def progress(campaign_id: int, run_id: int):
           methods=["GET", "POST"])  # fmt: skip
 @roles_required(*MANAGING_ROLES)
 def commit(campaign_id: int, run_id: int):
-    campaign = db.get_or_404(Campaign, campaign_id)
-    run = pool_run.get_run(campaign, run_id)
-    if run is None:
-        abort(404)
+    campaign, run = _campaign_run_or_404(campaign_id, run_id)
     back = url("pooling.show", campaign_id=campaign.id, run=run.id)
     form = ConfirmForm()
     if form.validate_on_submit():

@@ -313,3 +313,17 @@ def test_the_managers_home_lists_what_to_pool_then_what_to_send(client, make, po
 def test_reasons_read_in_french(app, why, text):
     with app.test_request_context():
         assert describe_reason(why) == text.replace("\\xa0", "\xa0")
+
+
+def test_a_run_is_reached_only_through_its_own_campaign(client, make, pooled_case):
+    campaign, _, _ = pooled_case
+    other = make.campaign()
+    run = pool_run.start_run(campaign, pool_run.Options(time_limit=10))
+    pool_run.execute_run(run.id)
+    client.login_as(make.user(Role.MANAGER))
+    for path in (f"/campaigns/{other.id}/pooling?run={run.id}",
+                 f"/campaigns/{other.id}/pooling/runs/{run.id}/progress",
+                 f"/campaigns/{other.id}/pooling/runs/{run.id}/commit"):  # fmt: skip
+        assert client.get(path).status_code == 404
+    assert client.post(f"/campaigns/{other.id}/pooling/runs/{run.id}/commit").status_code == 404
+    assert campaign.status is CampaignStatus.CLOSED
