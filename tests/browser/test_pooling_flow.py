@@ -13,6 +13,7 @@ from coop.clock import now, today
 from coop.extensions import db
 from coop.orders.campaigns import change_status, create_campaign
 from coop.orders.models import CampaignStatus
+from coop.orders import pooling_views
 from coop.orders.needs import NeedTerms, post_need
 from coop.suppliers.catalogue import save_offer, save_part, save_supplier
 from tests.browser.test_member_flow import PASSWORD, log_in
@@ -20,7 +21,7 @@ from tests.browser.test_member_flow import PASSWORD, log_in
 pytestmark = pytest.mark.browser
 
 
-def test_the_manager_pools_commits_and_the_shop_sees_its_share(page, live_app):
+def test_the_manager_pools_commits_and_the_shop_sees_its_share(page, live_app, monkeypatch):
     base = live_app.config["LIVE_URL"]
     with live_app.app_context():
         shops = [create_member(code=f"VELO0{i}", name=f"Atelier {i}") for i in (1, 2)]
@@ -46,9 +47,12 @@ def test_the_manager_pools_commits_and_the_shop_sees_its_share(page, live_app):
     log_in(page, base, "gerance@coop.example")
     page.goto(f"{base}/campaigns/{campaign_id}")
     page.get_by_role("link", name="Mutualisation").click()
+    # Answer at once, as for a long run: the page shows the progress bar, polls, and
+    # reloads itself when the background run is done.
+    monkeypatch.setattr(pooling_views, "WAIT_SECONDS", 0)
     page.get_by_role("button", name="Lancer le calcul").click()
-    # Short runs come back finished; a long one would show its progress bar and refresh.
     page.get_by_text("Optimal", exact=True).wait_for()
+    monkeypatch.undo()
     orders = page.locator(".supplier-order")
     assert orders.count() == 1 and "Lyon Pneus" in orders.first.inner_text()
     assert "102,00\xa0€" in page.locator(".grid").first.inner_text()
