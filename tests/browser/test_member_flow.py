@@ -1,6 +1,7 @@
 """The manager creates a member; that member's user logs in and sees its profile."""
 
 import pytest
+from playwright.sync_api import expect
 
 from coop.accounts.auth import create_user
 from coop.accounts.models import Role
@@ -32,30 +33,31 @@ def test_manager_creates_a_member_whose_user_then_sees_its_profile(page, live_ap
     page.get_by_label("Raison sociale").fill("Atelier Vélo Croix-Rousse")
     page.get_by_label("SIRET").fill("732 829 320 00075")  # a typo: wrong check digit
     page.get_by_role("button", name="Enregistrer").click()
-    assert page.get_by_text("clé de contrôle fausse").is_visible()
+    expect(page.get_by_text("clé de contrôle fausse")).to_be_visible()
     assert page.get_by_label("Raison sociale").input_value() == "Atelier Vélo Croix-Rousse"
     page.get_by_label("SIRET").fill("732 829 320 00074")
     page.get_by_label("Adresse de facturation").fill("12 rue d'Austerlitz")
     page.get_by_label("Code postal", exact=True).fill("69004")
     page.get_by_label("Ville", exact=True).fill("Lyon")
     page.get_by_role("button", name="Enregistrer").click()
-    assert page.get_by_text("Adhérent VELO01 créé.").is_visible()
+    expect(page.get_by_text("Adhérent VELO01 créé.")).to_be_visible()
 
     page.get_by_role("link", name="Adhérents").first.click()
     page.get_by_label("Rechercher").fill("croix")
     page.get_by_role("button", name="Filtrer").click()
+    page.wait_for_url("**q=croix**")
     row = page.get_by_role("row").filter(has_text="VELO01")
-    assert row.get_by_text("Atelier Vélo Croix-Rousse").is_visible()
+    row.get_by_text("Atelier Vélo Croix-Rousse").wait_for()  # the filtered list, not the old one
     page.get_by_role("button", name="Déconnexion").click()
 
     with live_app.app_context():
         create_user("atelier@avcr.example", "Sam", Role.MEMBER, PASSWORD, member_code="VELO01")
         db.session.commit()
     log_in(page, base, "atelier@avcr.example")
-    assert page.get_by_role("heading", name="Bonjour, Atelier Vélo Croix-Rousse").is_visible()
+    expect(page.get_by_role("heading", name="Bonjour, Atelier Vélo Croix-Rousse")).to_be_visible()
     page.get_by_role("link", name="Mon atelier").first.click()
-    assert page.get_by_text("73282932000074").is_visible()
-    assert page.get_by_text("69004 Lyon").is_visible()
+    expect(page.get_by_text("73282932000074")).to_be_visible()
+    expect(page.get_by_text("69004 Lyon")).to_be_visible()
     # The manager's pages stay closed to a shop.
     response = page.goto(f"{base}/members/")
     assert response.status == 403

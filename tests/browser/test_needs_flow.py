@@ -4,6 +4,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from playwright.sync_api import expect
 
 from coop.accounts.auth import create_user
 from coop.accounts.members import create_member
@@ -38,11 +39,11 @@ def test_a_shop_posts_a_need_and_the_pack_counter_moves(page, live_app):
     page.get_by_role("combobox", name="Pièce", exact=True).fill("Chambre à air 700x25 (TUB-700)")
     page.locator("form", has_text="Ajouter un besoin").get_by_label("Quantité").fill("7")
     page.get_by_role("button", name="Ajouter", exact=True).click()
-    assert page.get_by_text("Besoin ajouté : 7 × Chambre à air 700x25.").is_visible()
+    expect(page.get_by_text("Besoin ajouté : 7 × Chambre à air 700x25.")).to_be_visible()
     row = page.locator("#needs-table tbody tr").first
-    assert row.get_by_text("colis en cours 7/10, manque 3").is_visible()
+    expect(row.get_by_text("colis en cours 7/10, manque 3")).to_be_visible()
     minimum = "3 unités de plus pour atteindre le minimum de Taichung Cycle"
-    assert row.get_by_text(minimum).is_visible()
+    expect(row.get_by_text(minimum)).to_be_visible()
 
     with live_app.app_context():  # another shop posts meanwhile
         post_need(db.session.get(type(campaign), campaign_id), db.session.merge(other),
@@ -52,4 +53,4 @@ def test_a_shop_posts_a_need_and_the_pack_counter_moves(page, live_app):
     page.evaluate("htmx.trigger(document.querySelector('[hx-get]'), 'refresh')")
     moved = "1 colis plein · colis en cours 2/10, manque 8"
     page.locator("#needs-table").get_by_text(moved).wait_for()
-    assert page.locator("#needs-table").get_by_text("3,00 €").is_visible()
+    expect(page.locator("#needs-table").get_by_text("3,00 €")).to_be_visible()

@@ -5,15 +5,16 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from playwright.sync_api import expect
 
 from coop.accounts.auth import create_user
 from coop.accounts.members import create_member
 from coop.accounts.models import Role
 from coop.clock import now, today
 from coop.extensions import db
+from coop.orders import pooling_views
 from coop.orders.campaigns import change_status, create_campaign
 from coop.orders.models import CampaignStatus
-from coop.orders import pooling_views
 from coop.orders.needs import NeedTerms, post_need
 from coop.suppliers.catalogue import save_offer, save_part, save_supplier
 from tests.browser.test_member_flow import PASSWORD, log_in
@@ -68,7 +69,7 @@ def test_the_manager_pools_commits_and_the_shop_sees_its_share(page, live_app, m
     page.get_by_role("link", name="1", exact=True).click()
     page.get_by_role("link", name="Valider ce plan et créer les bons de commande").click()
     page.get_by_role("button", name="Valider le plan").click()
-    assert page.get_by_text("Plan validé : 1 bons de commande en brouillon.").is_visible()
+    expect(page.get_by_text("Plan validé : 1 bons de commande en brouillon.")).to_be_visible()
 
     page.get_by_role("button", name="Déconnexion").click()
     log_in(page, base, "atelier@velo01.example")

@@ -1,6 +1,7 @@
 """The manager uploads a supplier's price list, fixes the reported error, imports it."""
 
 import pytest
+from playwright.sync_api import expect
 
 from coop.accounts.auth import create_user
 from coop.accounts.models import Role
@@ -34,16 +35,16 @@ def test_manager_fixes_a_price_list_and_imports_it(page, live_app, tmp_path):
     page.get_by_label("Fichier CSV").set_input_files(bad)
     page.get_by_role("button", name="Importer").click()
 
-    assert page.get_by_text("1 erreur dans le fichier").is_visible()
+    expect(page.get_by_text("1 erreur dans le fichier")).to_be_visible()
     error_row = page.get_by_role("row").filter(has_text="unit_price_eur")
-    assert error_row.get_by_role("cell", name="3", exact=True).is_visible()
-    assert error_row.get_by_text("nombre attendu, pas '21,9O'").is_visible()
+    expect(error_row.get_by_role("cell", name="3", exact=True)).to_be_visible()
+    expect(error_row.get_by_text("nombre attendu, pas '21,9O'")).to_be_visible()
 
     page.get_by_label("Fichier CSV").set_input_files(good)
     page.get_by_role("button", name="Importer").click()
-    assert page.get_by_text("Import réussi : 1 créé(s), 0 mis à jour.").is_visible()
+    expect(page.get_by_text("Import réussi : 1 créé(s), 0 mis à jour.")).to_be_visible()
 
     page.get_by_role("link", name="TYR-700X28").click()
     offers = page.get_by_role("table").first
-    assert offers.get_by_text("Lyon Pneu").is_visible()
-    assert offers.get_by_text("21,90 €").is_visible()
+    expect(offers.get_by_text("Lyon Pneu")).to_be_visible()
+    expect(offers.get_by_text("21,90 €")).to_be_visible()
