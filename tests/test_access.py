@@ -88,6 +88,7 @@ MATRIX = {
     "pooling.progress": ("GET", "/campaigns/{campaign}/pooling/runs/{run}/progress", STAFF_READ),
     "pooling.commit": ("GET", "/campaigns/{campaign}/pooling/runs/{run}/commit", MEMBER_EDIT),
     "pooling.undo": ("GET", "/campaigns/{campaign}/pooling/undo", MEMBER_EDIT),
+    "pooling.need_pins": ("GET", "/campaigns/{campaign}/pooling/need-pins", MEMBER_EDIT),
 }
 
 

@@ -12,11 +12,12 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from coop.accounts.models import Member
 from coop.extensions import db
 from coop.i18n import day, money
 from coop.money import quantize
 from coop.orders.models import Need, PoolingRun
-from coop.suppliers.models import Offer, Supplier
+from coop.suppliers.models import Offer, Part, Supplier
 from coop.suppliers.origin import Origin
 
 ZERO = Decimal("0.00")
@@ -66,9 +67,22 @@ class ShopSummary:
         return self.solo - self.pooled
 
 
+@dataclass(frozen=True)
+class NeedRow:
+    """The few columns of a need the review shows: thousands of rows, no whole objects."""
+
+    id: int
+    ref: str
+    quantity: int
+    member_code: str
+    member_name: str
+    sku: str
+    part_name: str
+
+
 @dataclass
 class NeedDecision:
-    need: Need
+    need: NeedRow
     offer: Offer | None
     units: int
     unit_price: Decimal | None
@@ -92,13 +106,15 @@ def review(run: PoolingRun) -> Review:
     result = run.result
     decisions = result["allocations"]
     needs = {
-        n.id: n
-        for n in db.session.scalars(
-            select(Need)
-            .where(Need.id.in_([d["need"] for d in decisions]))
-            .options(selectinload(Need.member), selectinload(Need.part))
+        row.id: NeedRow(*row)
+        for row in db.session.execute(
+            select(Need.id, Need.ref, Need.quantity, Member.code, Member.name, Part.sku,
+                   Part.name)
+            .join(Member, Need.member_id == Member.id)
+            .join(Part, Need.part_id == Part.id)
+            .where(Need.campaign_id == run.campaign_id)
         )
-    }
+    }  # fmt: skip
     offers = {
         o.id: o
         for o in db.session.scalars(
@@ -114,8 +130,7 @@ def review(run: PoolingRun) -> Review:
     for decision in decisions:
         need = needs[decision["need"]]
         offer = offers.get(decision["offer"])
-        member = need.member
-        shop = shops.setdefault(member.code, ShopSummary(member.code, member.name))
+        shop = shops.setdefault(need.member_code, ShopSummary(need.member_code, need.member_name))
         shop.requested += need.quantity
         price = Decimal(decision["unit_price"]) if offer is not None else None
         items.append(NeedDecision(need, offer, decision["units"], price, decision["why"]))
@@ -142,7 +157,7 @@ def review(run: PoolingRun) -> Review:
         spend[line.offer.origin] += line.amount
     for order in orders.values():
         order.lines.sort(key=lambda line: line.offer.part.sku)
-    items.sort(key=lambda d: (d.need.member.code, d.need.ref))
+    items.sort(key=lambda d: (d.need.member_code, d.need.ref))
     return Review(
         orders=sorted(orders.values(), key=lambda o: -o.total),
         shops=sorted(shops.values(), key=lambda s: s.code),

@@ -15,6 +15,7 @@ from flask import current_app
 from sqlalchemy import select, update
 from sqlalchemy.orm import selectinload
 
+from coop.accounts.models import Member
 from coop.clock import now
 from coop.errors import DomainError
 from coop.extensions import db
@@ -31,7 +32,7 @@ from coop.orders.pooling import (
     solo_cost,
     solve,
 )
-from coop.suppliers.models import Offer, Supplier
+from coop.suppliers.models import Offer, Part, Supplier
 from coop.suppliers.origin import Origin
 
 POOLABLE = frozenset({CampaignStatus.CLOSED, CampaignStatus.POOLED})
@@ -140,6 +141,47 @@ def load_inputs(campaign: Campaign, options: Options) -> Inputs:
             pinned_parts=options.pinned_parts,
         ),
     )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class PinnableNeed:
+    id: int
+    member: str
+    ref: str
+    part: str
+    quantity: int
+
+
+def choices(campaign: Campaign) -> dict:
+    """What the manager may exclude or pin: suppliers, and the parts and needs with a choice.
+
+    Plain columns, not whole objects: a campaign has thousands of needs.
+    """
+    offered = db.session.execute(
+        select(Part.sku, Supplier.code)
+        .join(Offer, Offer.part_id == Part.id)
+        .join(Supplier, Offer.supplier_id == Supplier.id)
+        .where(Supplier.is_active.is_(True),
+               Part.id.in_(select(Need.part_id).where(Need.campaign_id == campaign.id)))
+        .distinct()
+    ).all()  # fmt: skip
+    suppliers_of = defaultdict(set)
+    for sku, code in offered:
+        suppliers_of[sku].add(code)
+    needs = db.session.execute(
+        select(Need.id, Member.code, Need.ref, Part.sku, Need.quantity)
+        .join(Member, Need.member_id == Member.id)
+        .join(Part, Need.part_id == Part.id)
+        .where(Need.campaign_id == campaign.id)
+        .order_by(Member.code, Need.ref)
+    ).all()
+    return {
+        "suppliers": sorted({code for _, code in offered}),
+        "parts": {sku: sorted(codes) for sku, codes in sorted(suppliers_of.items())
+                  if len(codes) > 1},
+        "needs": [(PinnableNeed(*row), sorted(suppliers_of[row[3]])) for row in needs
+                  if len(suppliers_of[row[3]]) > 1],
+    }  # fmt: skip
 
 
 def pool_campaign(campaign: Campaign, options: Options | None = None, on_progress=None) -> Plan:

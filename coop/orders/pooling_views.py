@@ -1,7 +1,5 @@
 """The manager's review of a pooling: run, compare, adjust, commit."""
 
-from collections import defaultdict
-
 from flask import Blueprint, abort, flash, redirect, render_template, request
 from flask import url_for as url
 from flask_babel import gettext as _
@@ -56,10 +54,21 @@ def show(campaign_id: int):
     ]  # fmt: skip
     return render_template(
         "orders/pooling.html", campaign=campaign, history=history, run=run, form=form,
-        options=options, choices=_choices(campaign), labels=STATUS_LABELS,
+        options=options, choices=pool_run.choices(campaign), labels=STATUS_LABELS,
         view=request.args.get("view", "suppliers"), stale=run and pool_run.run_is_stale(run),
         **context,
     )  # fmt: skip
+
+
+@bp.route("/campaigns/<int:campaign_id>/pooling/need-pins")
+@roles_required(*MANAGING_ROLES)
+def need_pins(campaign_id: int):
+    """The per-need pins, loaded when the manager opens them: thousands of rows otherwise."""
+    campaign = db.get_or_404(Campaign, campaign_id)
+    run = _chosen_run(campaign, [])
+    options = pool_run.Options.from_json(run.options) if run else pool_run.Options()
+    needs = pool_run.choices(campaign)["needs"]
+    return render_template("orders/_pooling_need_pins.html", needs=needs, options=options)
 
 
 def _chosen_run(campaign: Campaign, runs: list[PoolingRun]) -> PoolingRun | None:
@@ -70,21 +79,6 @@ def _chosen_run(campaign: Campaign, runs: list[PoolingRun]) -> PoolingRun | None
     if run is None:
         abort(404)
     return run
-
-
-def _choices(campaign: Campaign) -> dict:
-    """What the manager may exclude or pin: suppliers, and parts and needs with a choice."""
-    inputs = pool_run.load_inputs(campaign, pool_run.Options())
-    suppliers_of = defaultdict(set)
-    for offer in inputs.offers:
-        suppliers_of[offer.part].add(offer.supplier)
-    return {
-        "suppliers": sorted({o.supplier for o in inputs.offers}),
-        "parts": {part: sorted(codes) for part, codes in sorted(suppliers_of.items())
-                  if len(codes) > 1},
-        "needs": [(n, sorted(suppliers_of[n.part])) for n in inputs.needs
-                  if len(suppliers_of[n.part]) > 1],
-    }  # fmt: skip
 
 
 @bp.route("/campaigns/<int:campaign_id>/pooling/runs", methods=["POST"])
@@ -102,7 +96,7 @@ def start(campaign_id: int):
         options = pool_run.Options(
             time_limit=float(form.time_limit.data),
             penalties=form.penalties(),
-            **_read_choices(_choices(campaign)),
+            **_read_choices(pool_run.choices(campaign)),
         )
         run = pool_run.start_run(campaign, options, user=current_user._get_current_object())
     except DomainError as error:

@@ -146,6 +146,12 @@ def test_the_cost_of_the_managers_choices_is_shown(client, make, pooled_case):
     pinned = latest_run(campaign)
     decisions = {a["need"]: a for a in pinned.result["allocations"]}
     assert decisions[need_id]["supplier"] == "ASIA"
+    # The next run's form carries the pin, whether or not the manager opens the table.
+    page = client.get(f"/campaigns/{campaign.id}/pooling?run={pinned.id}").text
+    assert f'<input type="hidden" name="pin_need_{need_id}" value="ASIA">' in page
+    table = client.get(f"/campaigns/{campaign.id}/pooling/need-pins?run={pinned.id}").text
+    assert f'name="pin_need_{need_id}"><option value="">' in table
+    assert "<option selected>ASIA</option>" in table
 
 
 @pytest.mark.parametrize("form, message", [

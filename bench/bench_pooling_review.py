@@ -1,0 +1,135 @@
+"""The pooling as the manager lives it, on a size-M campaign stored in the database.
+
+Times a run (load, solve, greedy, the stored record), the review page's three
+views, the commit into purchase orders, and a shop's page after pooling.
+Usage: .venv/bin/python bench/bench_pooling_review.py [S|M]
+(COOP_BENCH_DATABASE_URL=postgresql+psycopg://... for PostgreSQL)
+"""
+
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import flask_migrate
+from sqlalchemy import insert, select
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.bench_pooling import ORDER_DATE, generate
+from coop import create_app
+from coop.accounts.auth import create_user
+from coop.accounts.models import Member, Role
+from coop.clock import now
+from coop.extensions import db
+from coop.orders import pool_run
+from coop.orders.campaigns import change_status, create_campaign
+from coop.orders.models import Campaign, CampaignStatus, Need, PoolingRun
+from coop.orders.purchasing import commit_run
+from coop.suppliers.catalogue import save_offer
+from coop.suppliers.models import Part, Supplier
+from coop.suppliers.origin import Origin
+from tests.conftest import app_config, fresh_database
+
+PASSWORD = "bench password 123"
+COUNTRY = {Origin.LOCAL: "FR", Origin.FRANCE: "FR", Origin.EUROPE: "DE", Origin.ASIA: "TW",
+           Origin.OTHER: "US"}  # fmt: skip
+RUNS = 5
+
+
+def seed(size: str) -> int:
+    needs, offers, suppliers = generate(size)
+    origin_of = {o.supplier: o.origin for o in offers}
+    moment = now()
+    rows = {}
+    for s in suppliers:
+        origin = origin_of.get(s.code, Origin.FRANCE)
+        rows[s.code] = Supplier(
+            code=s.code, name=f"Supplier {s.code}", country=COUNTRY[origin],
+            is_local=origin is Origin.LOCAL, shipping_fee=s.shipping_fee,
+            free_shipping_over=s.free_shipping_over, email=f"{s.code.lower()}@bench.example",
+        )  # fmt: skip
+    db.session.add_all(rows.values())
+    skus = sorted({o.part for o in offers} | {n.part for n in needs})
+    db.session.execute(insert(Part), [
+        {"sku": sku, "name": f"Part {sku}", "unit": "piece", "is_active": True,
+         "created_at": moment, "updated_at": moment} for sku in skus
+    ])  # fmt: skip
+    parts = {p.sku: p for p in db.session.scalars(select(Part))}
+    for o in offers:
+        save_offer(None, supplier=rows[o.supplier], part=parts[o.part], tiers=list(o.tiers),
+                   pack_size=o.pack_size, moq=o.moq, lead_time_days=o.lead_time_days)  # fmt: skip
+    codes = sorted({n.member for n in needs})
+    db.session.execute(insert(Member), [
+        {"code": code, "name": f"Shop {code}", "is_active": True, "created_at": moment,
+         "updated_at": moment} for code in codes
+    ])  # fmt: skip
+    members = {m.code: m.id for m in db.session.scalars(select(Member))}
+    campaign = create_campaign("BENCH", "Bench", ORDER_DATE, at=moment)
+    db.session.execute(insert(Need), [
+        {"campaign_id": campaign.id, "member_id": members[n.member], "part_id": parts[n.part].id,
+         "quantity": n.quantity, "tolerance": n.tolerance, "min_quantity": n.minimum,
+         "needed_by": n.needed_by, "ref": n.ref, "created_at": moment, "updated_at": moment}
+        for n in needs
+    ])  # fmt: skip
+    change_status(campaign, CampaignStatus.CLOSED, at=now())
+    create_user("shop@bench.example", "Shop", Role.MEMBER, PASSWORD, member_code=codes[0])
+    create_user("manager@bench.example", "Manager", Role.MANAGER, PASSWORD)
+    db.session.commit()
+    return campaign.id
+
+
+def timed(label: str, action) -> object:
+    start = time.perf_counter()
+    result = action()
+    print(f"{label:<34} {time.perf_counter() - start:7.2f} s")
+    return result
+
+
+def page(app, email: str, url: str, label: str) -> None:
+    client = app.test_client()
+    client.post("/login", data={"email": email, "password": PASSWORD})
+    times, size = [], 0
+    for _ in range(RUNS):
+        start = time.perf_counter()
+        response = client.get(url)
+        times.append((time.perf_counter() - start) * 1000)
+        assert response.status_code == 200, response.status_code
+        size = len(response.data)
+    print(f"{label:<34} {statistics.median(times):7.0f} ms median, {size / 1024:5.0f} KiB")
+
+
+def main() -> None:
+    size = sys.argv[1] if len(sys.argv) > 1 else "M"
+    backend = "postgresql" if os.environ.get("COOP_BENCH_DATABASE_URL") else "sqlite"
+    if backend == "postgresql":
+        os.environ["COOP_TEST_DATABASE_URL"] = os.environ["COOP_BENCH_DATABASE_URL"]
+    with tempfile.TemporaryDirectory() as tmp, fresh_database(backend, Path(tmp)) as url:
+        app = create_app(app_config(url, COOP_PASSWORD_HASH_METHOD="pbkdf2:sha256:1000"))
+        with app.app_context():
+            flask_migrate.upgrade()
+            campaign_id = timed(f"{backend}: seed size {size}", lambda: seed(size))
+            campaign = db.session.get(Campaign, campaign_id)
+            run = pool_run.start_run(campaign, pool_run.Options(time_limit=60))
+            db.session.commit()
+            timed("run (solve, greedy, record)", lambda: pool_run.execute_run(run.id))
+            run = db.session.get(PoolingRun, run.id)
+            print(f"{'':<34} {run.result['status']}, {len(run.result['allocations'])} needs, "
+                  f"solver {run.result['seconds']} s")  # fmt: skip
+        base = f"/campaigns/{campaign_id}/pooling?run={run.id}"
+        for view in ("suppliers", "shops", "unserved"):
+            page(app, "manager@bench.example", f"{base}&view={view}", f"review page, {view}")
+        with app.app_context():
+            run = db.session.get(PoolingRun, run.id)
+            orders = timed("commit into purchase orders", lambda: commit_run(run))
+            db.session.commit()
+            print(f"{'':<34} {len(orders)} purchase orders")
+        page(app, "shop@bench.example", f"/campaigns/{campaign_id}/needs", "a shop's page, pooled")
+        with app.app_context():
+            db.engine.dispose()
+
+
+if __name__ == "__main__":
+    main()
