@@ -20,7 +20,7 @@ from coop.clock import now
 from coop.errors import DomainError
 from coop.extensions import db
 from coop.money import quantize
-from coop.orders.cost_split import shipping_shares
+from coop.orders.cost_split import Delivered, split_costs
 from coop.orders.models import Campaign, CampaignStatus, Need, PoolingRun, RunStatus
 from coop.orders.pooling import (
     NeedIn,
@@ -311,17 +311,17 @@ def plan_record(plan: Plan, baseline: Plan, inputs: Inputs) -> dict:
     """The plan as stored with its run: every need's decision and money, and comparisons.
 
     Per need: goods rounded to the cent, the share of its supplier's fee (largest
-    remainder, pro rata to goods) and what it would cost bought alone (spec/pooling.md).
+    remainder, pro rata to goods: coop.orders.cost_split) and what it would cost
+    bought alone (spec/pooling.md).
     """
-    goods_by_supplier: dict[str, dict[int, Decimal]] = defaultdict(dict)
-    for allocation in plan.allocations:
-        if allocation.offer is not None:
-            goods_by_supplier[allocation.offer.supplier][allocation.need.id] = quantize(
-                allocation.tier[1] * allocation.allocated
-            )
-    shares: dict[int, Decimal] = {}
-    for code, goods in goods_by_supplier.items():
-        shares |= shipping_shares(goods, plan.shipping[code])
+    # The plan's split, exactly as the delivery issue's cost split would make it if
+    # everything arrived: the estimate shops and the manager see before ordering.
+    split = split_costs(
+        [Delivered(need=a.need.id, member=a.need.member, supplier=a.offer.supplier,
+                   units=a.allocated, unit_price=a.tier[1])
+         for a in plan.allocations if a.offer is not None],
+        plan.shipping,
+    ).needs  # fmt: skip
     allocations = []
     alone = {"needs": 0, "solo": ZERO, "pooled": ZERO}
     for allocation in plan.allocations:
@@ -337,17 +337,17 @@ def plan_record(plan: Plan, baseline: Plan, inputs: Inputs) -> dict:
             "solo": _money(solo[0]) if solo else None,
         }  # fmt: skip
         if allocation.offer is not None:
-            goods = goods_by_supplier[allocation.offer.supplier][need.id]
+            goods, share = split[need.id].goods, split[need.id].shipping
             item |= {
                 "tier_min_qty": allocation.tier[0],
                 "unit_price": f"{allocation.tier[1]:.4f}",
                 "goods": _money(goods),
-                "shipping_share": _money(shares[need.id]),
+                "shipping_share": _money(share),
             }
             if solo:
                 alone["needs"] += 1
                 alone["solo"] += solo[0]
-                alone["pooled"] += goods + shares[need.id]
+                alone["pooled"] += goods + share
         allocations.append(item)
     requested = sum(n.quantity for n in inputs.needs)
     return {
