@@ -4,7 +4,10 @@ the greedy rule and buying alone would cost against the engine's plan.
 Sizes from the pooling issue: S (40 shops, 600 needs), M (100 shops, 3,000 needs,
 300 parts, 20 suppliers), L (1,000 shops, 30,000 needs, 3,000 parts, 100 suppliers).
 Each size runs in a fresh process, so that its peak memory is its own.
-Usage: .venv/bin/python bench/bench_pooling.py S [M L] [--time-limit 120]
+`--linked` is the harder variant: every supplier charges a fee, most with a free-shipping
+threshold, and every part has 2 or 3 offers, so no supplier is forced and the parts are
+all linked through shipping (one component in M).
+Usage: .venv/bin/python bench/bench_pooling.py S [M L] [--time-limit 120] [--linked]
 """
 
 import argparse
@@ -29,18 +32,22 @@ PENALTIES = {Origin.LOCAL: Decimal(0), Origin.FRANCE: Decimal(0), Origin.EUROPE:
 ORDER_DATE = date(2026, 12, 7)
 
 
-def generate(size: str, seed: int = 7):
+def generate(size: str, seed: int = 7, linked: bool = False):
     shops, lines, parts, supplier_count = SIZES[size]
     rng = random.Random(seed)
     suppliers = []
     for s in range(supplier_count):
-        fee = Decimal(rng.choice([0, 9, 15, 25, 60, 145]))
-        threshold = Decimal(rng.choice([150, 300, 800])) if rng.random() < 0.6 else None
+        if linked:
+            fee = Decimal(rng.choice([9, 15, 25, 60, 145]))
+            threshold = Decimal(rng.choice([150, 300, 800])) if rng.random() < 0.8 else None
+        else:
+            fee = Decimal(rng.choice([0, 9, 15, 25, 60, 145]))
+            threshold = Decimal(rng.choice([150, 300, 800])) if rng.random() < 0.6 else None
         suppliers.append((SupplierIn(f"S{s:03d}", fee, threshold), rng.choice(ORIGINS)))
     offers, oid = [], 0
     for p in range(parts):
         base = Decimal(rng.randint(150, 6000)) / 100
-        for s_in, origin in rng.sample(suppliers, rng.randint(1, 3)):
+        for s_in, origin in rng.sample(suppliers, rng.randint(2 if linked else 1, 3)):
             factor = {Origin.ASIA: Decimal("0.8"), Origin.LOCAL: Decimal("1.15")}.get(origin, 1)
             pack = rng.choice([1, 1, 2, 5, 10, 20, 50]) if origin is Origin.ASIA else \
                 rng.choice([1, 1, 1, 2, 5])  # fmt: skip
@@ -74,14 +81,15 @@ def percent(value: Decimal, reference: Decimal) -> str:
     return f"{(value - reference) * 100 / reference:+.2f} %"
 
 
-def run(size: str, time_limit: float) -> None:
-    needs, offers, suppliers = generate(size)
+def run(size: str, time_limit: float, linked: bool) -> None:
+    needs, offers, suppliers = generate(size, linked=linked)
     settings = Settings(ORDER_DATE, PENALTIES, time_limit=time_limit)
     start = time.perf_counter()
     plan = solve(needs, offers, suppliers, settings)
     elapsed = time.perf_counter() - start
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
-    print(f"{size}: {len(needs)} needs, {len(offers)} offers -> {plan.status}, "
+    name = f"{size} linked" if linked else size
+    print(f"{name}: {len(needs)} needs, {len(offers)} offers -> {plan.status}, "
           f"gap {plan.gap:.2e}, {elapsed:.1f} s, peak {peak:.0f} MiB, "
           f"unserved {plan.unserved_units} units, cost {plan.total_cost} EUR, "
           f"objective {plan.objective} EUR (bound {plan.bound})")  # fmt: skip
@@ -104,10 +112,11 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("sizes", nargs="+", choices=list(SIZES))
     parser.add_argument("--time-limit", type=float, default=120)
+    parser.add_argument("--linked", action="store_true", help="no forced supplier (see above)")
     args = parser.parse_args()
     spawn = multiprocessing.get_context("spawn")
     for size in args.sizes:
-        child = spawn.Process(target=run, args=(size, args.time_limit))
+        child = spawn.Process(target=run, args=(size, args.time_limit, args.linked))
         child.start()
         child.join()
 

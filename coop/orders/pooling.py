@@ -18,7 +18,9 @@ The campaign is cut into independent pieces before anything is solved:
   must use (it alone offers a part that has to be served) and that either has
   no free-shipping threshold or is sure to reach it, charges the same in every
   plan: it links nothing. The second stage is solved per connected component
-  of what remains, usually a single part.
+  of what remains, usually a single part. A component of several parts gets
+  each part's proven cost floors (alone, and without each fee-charging
+  supplier): without them its relaxation cannot prove what a fee is worth.
 """
 
 import math
@@ -520,12 +522,19 @@ class _Model(_Mip):
     - per part, a row "units served >= target" (the first stage's result in the second);
     - per linking supplier: a binary "used", set by every need served there, and a binary
       "free shipping", only when the goods subtotal reaches the threshold; a part that
-      must be served by linking suppliers only uses at least one of them.
+      must be served by linking suppliers only uses at least one of them;
+    - per part with `floors`, proven lower bounds on its cost (`_floors`): at least its
+      bound with every supplier, and at least its bound without the suppliers `codes`
+      unless one of them is used (none of them can be used at all when that bound is INF).
+      The relaxation of a part alone is weak (all-units tiers, packs), and these rows give
+      it the part's integer optimum: what it takes to prove a linked piece.
     """
 
-    def __init__(self, needs, offers_by_id, eligible, linking, targets, settings, tiebreak):
+    def __init__(
+        self, needs, offers_by_id, eligible, linking, targets, settings, tiebreak, floors=None
+    ):
         super().__init__()
-        self.needs = needs
+        self.needs, self.eligible = needs, eligible
         self.y, self.k, self.z, self.a, self.w = {}, {}, {}, {}, {}
         self.used, self.free = {}, {}
         self.thresholds = {}  # free-shipping threshold by linking supplier
@@ -612,6 +621,22 @@ class _Model(_Mip):
         for part, codes in suppliers_of.items():
             if targets.get(part, 0) > 0 and codes <= self.used.keys():
                 self.row({self.used[c]: 1 for c in codes}, 1, INF)
+        part_cost = defaultdict(dict)  # the part's share of the objective, column by column
+        for (offer_id, _), k in self.k.items():
+            part_cost[self.offers[offer_id].part][k] = self.cost[k]
+        for n in needs:
+            part_cost[n.part][self.w[n.id]] = self.cost[self.w[n.id]]
+        for part, bounds in (floors or {}).items():
+            anyhow = bounds.get(frozenset(), -INF)
+            for codes, bound in bounds.items():
+                used = {self.used[c]: 1 for c in codes if c in self.used}
+                if bound == INF:
+                    self.row(used, 1, INF)
+                elif not codes:
+                    self.row(part_cost[part], bound, INF)
+                elif bound > anyhow:
+                    slack = dict.fromkeys(used, bound - anyhow)
+                    self.row(part_cost[part] | slack, bound, INF)
 
     def load_units(self, h: highspy.Highs) -> None:
         """The first stage: maximise served units (minimise their opposite)."""
@@ -727,53 +752,95 @@ def solve(
     tiebreak = _tiebreak(needs, offers, suppliers, settings)
     done += sum(len(ns) for p, ns in parts.items() if targets[p] == 0)
 
-    def model_of(piece_parts, with_shipping):
+    def model_of(piece_parts, with_shipping, without=frozenset()):
         piece_needs = [n for p in piece_parts for n in parts[p]]
         codes = {offers_by_id[o].supplier for n in piece_needs for o in eligible[n.id]}
         shipping = [suppliers_by_code[c] for c in sorted(codes & linking)] if with_shipping else []
-        return _Model(piece_needs, offers_by_id, eligible, shipping,
-                      {p: targets[p] for p in piece_parts}, settings, tiebreak)  # fmt: skip
+        usable = {n.id: {o: js for o, js in eligible[n.id].items()
+                          if offers_by_id[o].supplier not in without}
+                   for n in piece_needs}  # fmt: skip
+        # The floors only bound a piece's cost with its fees (their rows use "used").
+        piece_floors = {p: floors[p] for p in piece_parts if with_shipping and p in floors}
+        return _Model(piece_needs, offers_by_id, usable, shipping,
+                      {p: targets[p] for p in piece_parts}, settings, tiebreak,
+                      piece_floors)  # fmt: skip
 
     # A piece of several parts is first solved part by part without its linking fees: a
     # relaxation (fees are never negative), whose bounds add up to a bound on the piece far
-    # better than its LP, and whose plans make a good start for it.
-    jobs = [(None, [p]) for piece in pieces if len(piece) > 1 for p in piece]
-    jobs += list(enumerate(pieces))
-    relaxed = {}  # part -> (assignment, bound) without linking fees
+    # better than its LP, and whose plans make a good start for it. Each such part is also
+    # solved without the fee-charging suppliers it could do without (`_floors`).
+    charging = {c for c in linking if suppliers_by_code[c].free_shipping_over is None}
+    part_jobs = []  # (part, suppliers left out)
+    for piece in pieces:
+        if len(piece) > 1:
+            for p in piece:
+                codes = {offers_by_id[o].supplier for n in parts[p] for o in eligible[n.id]}
+                part_jobs += [(p, without) for without in _floors(codes & charging)]
+    relaxed = {}  # (part, suppliers left out) -> (assignment, proven)
+    floors = defaultdict(dict)  # part -> suppliers left out -> lower bound on its cost, or INF
     results = {}  # piece index -> (assignment, proven, bound)
-    for attempt in (1, 2):
-        # The pieces a time share left unproven get what the others left over.
-        todo = jobs if attempt == 1 else [(i, pieces[i]) for i in results if not results[i][1]]
-        left = sum(len(parts[p]) for _, ps in todo for p in ps)
-        for count, (i, piece) in enumerate(todo, 1):
-            size = sum(len(parts[p]) for p in piece)
-            label = f"Coût : composante {count} sur {len(todo)}"
-            report(min(done / work, 0.99), label + (" (reprise)" if attempt == 2 else ""))
-            model = model_of(piece, with_shipping=i is not None)
-            # The first stage's plans serve as many units: a valid start, so a time limit
-            # always leaves a plan to report, with its proven gap.
-            if i in results:
-                start = results[i][0]
-            else:
-                start = {}
-                for p in piece:
-                    start.update(relaxed[p][0] if p in relaxed else best[p])
-            found, proven, bound = _solve_model(
-                h, model, start, (deadline - time.monotonic()) * size / left, settings
-            )
-            if i is None:
-                relaxed[piece[0]] = (found, bound)
-            else:
-                if len(piece) > 1 and i not in results:
-                    cover = _cheapest_cover(h, piece, parts, eligible, offers_by_id,
-                                            suppliers_by_code, linking, deadline)  # fmt: skip
-                    bound = max(bound, sum(relaxed[p][1] for p in piece) + cover)
-                bound = max(bound, results[i][2] if i in results else 0.0)
-                results[i] = (found, proven, bound)
-            left -= size
-            if attempt == 1:
-                done += size
-            report(min(done / work, 0.99), label)
+
+    def solve_part(key, seconds) -> None:
+        part, without = key
+        model = model_of([part], with_shipping=False, without=without)
+        if key in relaxed:
+            start = relaxed[key][0]
+        elif without:
+            start = _greedy_part(parts[part], offers_by_id, model.eligible, settings)
+        else:
+            start = best[part]
+        found, proven, bound = _solve_model(h, model, start, seconds, settings)
+        infeasible = h.getModelStatus() == highspy.HighsModelStatus.kInfeasible
+        relaxed[key] = (found, proven or infeasible)
+        floors[part][without] = INF if infeasible else max(bound, floors[part].get(without, 0.0))
+
+    def solve_piece(i, seconds) -> None:
+        piece = pieces[i]
+        model = model_of(piece, with_shipping=True)
+        # The first stage's plans serve as many units: a valid start, so a time limit
+        # always leaves a plan to report, with its proven gap.
+        if i in results:
+            start = results[i][0]
+        else:
+            start = {}
+            for p in piece:
+                start.update(relaxed[p, frozenset()][0] if (p, frozenset()) in relaxed else best[p])
+        found, proven, bound = _solve_model(h, model, start, seconds, settings)
+        if len(piece) > 1 and i not in results:
+            cover = _cheapest_cover(h, piece, parts, eligible, offers_by_id, suppliers_by_code,
+                                    linking, deadline)  # fmt: skip
+            bound = max(bound, sum(floors[p][frozenset()] for p in piece) + cover)
+        bound = max(bound, results[i][2] if i in results else 0.0)
+        results[i] = (found, proven, bound)
+
+    # The parts' solves get their share of the time (by needs) and the pieces the rest; in
+    # each, what a time share left unproven gets a second go with what the others left over.
+    part_size = sum(len(parts[p]) for p, _ in part_jobs)
+    piece_size = sum(len(parts[p]) for piece in pieces for p in piece)
+    share = piece_size / max(1, part_size + piece_size)
+    parts_until = deadline - (deadline - time.monotonic()) * share
+    stages = (
+        (part_jobs, solve_part, lambda key: relaxed[key][1], lambda key: len(parts[key[0]]),
+         parts_until),
+        (list(range(len(pieces))), solve_piece, lambda i: results[i][1],
+         lambda i: sum(len(parts[p]) for p in pieces[i]), deadline),
+    )  # fmt: skip
+    for jobs, solve_one, proven, size_of, until in stages:
+        for attempt in (1, 2):
+            if attempt == 2:
+                jobs = [job for job in jobs if not proven(job)]
+                if time.monotonic() >= until:
+                    break
+            left = sum(size_of(job) for job in jobs)
+            for count, job in enumerate(jobs, 1):
+                size = size_of(job)
+                label = f"Coût : composante {count} sur {len(jobs)}"
+                report(min(done / work, 0.99), label + (" (reprise)" if attempt == 2 else ""))
+                solve_one(job, (until - time.monotonic()) * size / left)
+                left -= size
+                if attempt == 1:
+                    done += size
+                report(min(done / work, 0.99), label)
     solution: Assignment = {}
     for assignment, _, _ in results.values():
         solution.update(assignment)
@@ -790,6 +857,17 @@ def solve(
     plan.seconds = time.monotonic() - started
     report(1.0, "Terminé")
     return plan
+
+
+def _floors(codes: set[str]) -> list[frozenset[str]]:
+    """The supplier sets a part of a linked piece is solved without, for its cost floors:
+    none (its bound with every supplier), then each fee-charging supplier it may use
+    alone, and all of them at once. The floor "unless one of them is used" is what tells
+    the relaxation that avoiding a supplier's fee costs more elsewhere."""
+    sets = [frozenset()] + [frozenset([c]) for c in sorted(codes)]
+    if len(codes) > 1:
+        sets.append(frozenset(codes))
+    return sets
 
 
 def _cheapest_cover(h, piece, parts, eligible, offers_by_id, suppliers_by_code, linking, deadline):

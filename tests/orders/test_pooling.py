@@ -346,6 +346,20 @@ def test_a_supplier_every_plan_uses_charges_its_fee_once():
     assert plan.bound <= plan.objective
 
 
+def test_a_fee_charging_supplier_a_part_cannot_do_without_links_the_parts():
+    # A (fee 20) and B (fee 30) both sell P, but B only in packs of 20: P needs A, so A's
+    # fee is paid and Q goes to A too (10.00 against C's 12.00). P's floor without A is
+    # "impossible", which the piece's model must read as "A is used", not as infeasible.
+    offers = [offer(1, "A", [(1, "10")], part="P"), offer(2, "A", [(1, "10")], part="Q"),
+              offer(3, "B", [(20, "5")], part="P", pack_size=20),
+              offer(4, "C", [(1, "12")], part="Q")]  # fmt: skip
+    suppliers = [SupplierIn("A", D("20")), SupplierIn("B", D("30")), SupplierIn("C")]
+    plan = solve([need(1, 10, part="P"), need(2, 10, part="Q")], offers, suppliers, SETTINGS)
+    assert plan.status == "optimal"
+    assert {a.offer.supplier for a in plan.allocations} == {"A"}
+    assert plan.objective == D("226.00") and plan.bound <= plan.objective
+
+
 def test_a_time_limit_still_leaves_a_checked_plan():
     needs = [need(i, 1 + i % 7, part=f"P{i % 13}", tolerance=i % 3) for i in range(120)]
     tiers = [(1, "3.10"), (12, "2.70"), (40, "2.55")]
