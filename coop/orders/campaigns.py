@@ -9,7 +9,9 @@ from coop.clock import to_local
 from coop.errors import DomainError, NotFound
 from coop.extensions import db
 from coop.orders import notifications
+from coop.orders.cost_split import SplitKey
 from coop.orders.models import TRANSITIONS, Campaign, CampaignStatus, DeliveryMode
+from coop.orders.shortage import ShortageRule
 from coop.suppliers.origin import Origin
 
 STATUS_LABELS = {
@@ -48,6 +50,8 @@ def create_campaign(
     delivery_mode: DeliveryMode = DeliveryMode.HUB,
     fee_rate: Decimal = Decimal("0"),
     penalties: dict[Origin, Decimal] | None = None,
+    shortage_rule: ShortageRule = ShortageRule.PRO_RATA,
+    shipping_key: SplitKey = SplitKey.VALUE,
     draft: bool = False,
 ) -> Campaign:
     """Create a campaign, open at once unless `draft` (spec/formats.md)."""
@@ -60,7 +64,7 @@ def create_campaign(
     update_campaign(
         campaign, title=title, order_date=order_date, opens_at=opens_at, closes_at=closes_at,
         delivery_on=delivery_on, delivery_mode=delivery_mode, fee_rate=fee_rate,
-        penalties=penalties or {}, at=at,
+        penalties=penalties or {}, shortage_rule=shortage_rule, shipping_key=shipping_key, at=at,
     )  # fmt: skip
     db.session.add(campaign)  # only once its terms are valid: a refusal leaves nothing behind
     db.session.flush()
@@ -80,6 +84,8 @@ def update_campaign(
     delivery_mode: DeliveryMode,
     fee_rate: Decimal,
     penalties: dict[Origin, Decimal],
+    shortage_rule: ShortageRule = ShortageRule.PRO_RATA,
+    shipping_key: SplitKey = SplitKey.VALUE,
     at: datetime,
 ) -> Campaign:
     """Change a campaign's terms while it is a draft or open."""
@@ -111,6 +117,8 @@ def update_campaign(
     campaign.delivery_on = delivery_on
     campaign.delivery_mode = DeliveryMode(delivery_mode)
     campaign.fee_rate = fee_rate
+    campaign.shortage_rule = ShortageRule(shortage_rule)
+    campaign.shipping_key = SplitKey(shipping_key)
     db.session.flush()
     return campaign
 

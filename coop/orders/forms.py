@@ -11,7 +11,9 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 
 from coop.accounts.forms import Normalised, strip, upper
 from coop.money import parse_decimal
+from coop.orders.cost_split import SplitKey
 from coop.orders.models import DEFAULT_PENALTIES, DeliveryMode
+from coop.orders.shortage import ShortageRule
 from coop.suppliers.origin import Origin
 
 
@@ -94,6 +96,24 @@ class CampaignForm(PenaltiesForm):
         choices=[
             SelectChoice(DeliveryMode.HUB.value, _l("au lieu totem (plateforme)")),
             SelectChoice(DeliveryMode.SHOPS.value, _l("dans chaque atelier")),
+        ],
+    )
+    shortage_rule = SelectField(
+        _l("Livraison incomplète d'un fournisseur"),
+        default=ShortageRule.PRO_RATA.value,
+        choices=[
+            SelectChoice(ShortageRule.PRO_RATA.value, _l("partagée au prorata des quantités")),
+            SelectChoice(ShortageRule.FIRST_POSTED.value, _l("premier posté, premier servi")),
+        ],
+        description=_l("Les unités demandées passent toujours avant les unités de tolérance."),
+    )
+    shipping_key = SelectField(
+        _l("Frais de port répartis"),
+        default=SplitKey.VALUE.value,
+        choices=[
+            SelectChoice(SplitKey.VALUE.value, _l("au prorata de la valeur des marchandises")),
+            SelectChoice(SplitKey.QUANTITY.value, _l("au prorata des quantités")),
+            SelectChoice(SplitKey.WEIGHT.value, _l("au prorata du poids")),
         ],
     )
     fee_percent = StringField(

@@ -20,6 +20,8 @@ from coop.accounts.models import Member, User
 from coop.clock import now
 from coop.db import Base, Money, Rate, UnitPrice, UTCDateTime
 from coop.money import quantize
+from coop.orders.cost_split import SplitKey
+from coop.orders.shortage import ShortageRule
 from coop.suppliers.models import Offer, Part, Supplier
 from coop.suppliers.origin import Origin
 
@@ -99,6 +101,11 @@ class Campaign(Base):
     penalty_europe: Mapped[Decimal] = mapped_column(Rate, default=DEFAULT_PENALTIES[Origin.EUROPE])
     penalty_asia: Mapped[Decimal] = mapped_column(Rate, default=DEFAULT_PENALTIES[Origin.ASIA])
     penalty_other: Mapped[Decimal] = mapped_column(Rate, default=DEFAULT_PENALTIES[Origin.OTHER])
+    # How a short delivery is shared, and the key for each supplier's shipping fee.
+    shortage_rule: Mapped[ShortageRule] = mapped_column(
+        _checked(ShortageRule), default=ShortageRule.PRO_RATA
+    )
+    shipping_key: Mapped[SplitKey] = mapped_column(_checked(SplitKey), default=SplitKey.VALUE)
     reminder_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     opened_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -318,6 +325,7 @@ class OrderLine(Base):
     tier_min_qty: Mapped[int]
 
     order: Mapped[PurchaseOrder] = relationship(back_populates="lines")
+    receipts: Mapped[list["ReceiptLine"]] = relationship(back_populates="line")
     offer: Mapped[Offer] = relationship()
     part: Mapped[Part] = relationship()
     allocations: Mapped[list["Allocation"]] = relationship(back_populates="line")
@@ -343,13 +351,103 @@ class Allocation(Base):
     need_id: Mapped[int] = mapped_column(ForeignKey("needs.id"), unique=True)
     line_id: Mapped[int] = mapped_column(ForeignKey("order_lines.id"), index=True)
     quantity: Mapped[int]
+    # The units the shop gets of what arrived (coop.orders.shortage); None until
+    # anything of its line is received.
+    received: Mapped[int | None]
 
     need: Mapped[Need] = relationship(back_populates="allocation")
     line: Mapped[OrderLine] = relationship(back_populates="allocations")
 
-    __table_args__ = (CheckConstraint("quantity >= 1", name="quantity_positive"),)
+    __table_args__ = (
+        CheckConstraint("quantity >= 1", name="quantity_positive"),
+        CheckConstraint(
+            "received >= 0 AND received <= quantity", name="received_within_allocation"
+        ),
+    )
 
     @property
     def amount(self) -> Decimal:
         """The shop's goods, rounded half-up per line (spec/pooling.md)."""
         return quantize(self.line.unit_price * self.quantity)
+
+
+class Receipt(Base):
+    """Goods arriving from a supplier: one delivery note, at the hub or at a shop."""
+
+    __tablename__ = "receipts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("purchase_orders.id"), index=True)
+    received_on: Mapped[date]
+    delivery_note_ref: Mapped[str | None] = mapped_column(String(60))
+    # Set when the supplier delivered straight to a shop rather than to the hub.
+    member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
+    note: Mapped[str | None] = mapped_column(Text)
+    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
+
+    order: Mapped[PurchaseOrder] = relationship()
+    member: Mapped[Member | None] = relationship()
+    recorded_by: Mapped[User | None] = relationship()
+    lines: Mapped[list["ReceiptLine"]] = relationship(
+        back_populates="receipt", cascade="all, delete-orphan"
+    )
+
+
+class ReceiptLine(Base):
+    """Units of one order line in a receipt: good ones, and damaged ones (not usable)."""
+
+    __tablename__ = "receipt_lines"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    receipt_id: Mapped[int] = mapped_column(ForeignKey("receipts.id"), index=True)
+    line_id: Mapped[int] = mapped_column(ForeignKey("order_lines.id"), index=True)
+    received: Mapped[int] = mapped_column(default=0)
+    damaged: Mapped[int] = mapped_column(default=0)
+
+    receipt: Mapped[Receipt] = relationship(back_populates="lines")
+    line: Mapped[OrderLine] = relationship(back_populates="receipts")
+
+    __table_args__ = (
+        CheckConstraint("received >= 0", name="received_not_negative"),
+        CheckConstraint("damaged >= 0", name="damaged_not_negative"),
+    )
+
+
+class Charge(Base):
+    """A cost the manager adds after the fact (customs, a courier, a pallet fee), split by a key."""
+
+    __tablename__ = "charges"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"), index=True)
+    label: Mapped[str] = mapped_column(String(200))
+    amount: Mapped[Decimal] = mapped_column(Money)
+    key: Mapped[SplitKey] = mapped_column(_checked(SplitKey), default=SplitKey.VALUE)
+    # Only that supplier's needs share it; all the campaign's needs otherwise.
+    supplier_id: Mapped[int | None] = mapped_column(ForeignKey("suppliers.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
+
+    campaign: Mapped[Campaign] = relationship()
+    supplier: Mapped[Supplier | None] = relationship()
+
+
+class Handover(Base):
+    """A shop took its goods from the hub (or was delivered): who, when."""
+
+    __tablename__ = "handovers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"))
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
+    handed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    taken_by: Mapped[str] = mapped_column(String(120))
+    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    note: Mapped[str | None] = mapped_column(Text)
+
+    campaign: Mapped[Campaign] = relationship()
+    member: Mapped[Member] = relationship()
+
+    __table_args__ = (
+        UniqueConstraint("campaign_id", "member_id", name="uq_handovers_campaign_member"),
+    )

@@ -428,6 +428,8 @@ def _campaign_terms(form: CampaignForm) -> dict:
         "delivery_mode": form.delivery_mode.data,
         "fee_rate": form.fee_percent.data or 0,
         "penalties": form.penalties(),
+        "shortage_rule": form.shortage_rule.data,
+        "shipping_key": form.shipping_key.data,
     }
 
 

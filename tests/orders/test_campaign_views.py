@@ -20,9 +20,11 @@ def test_manager_creates_opens_edits_and_closes_a_campaign(client, make):
         "closes_time": "17:30", "order_date": order_on.isoformat(), "delivery_mode": "hub",
         "fee_percent": "2,5", "penalty_local": "0", "penalty_france": "0",
         "penalty_europe": "3", "penalty_asia": "15", "penalty_other": "10",
+        "shortage_rule": "first_posted", "shipping_key": "quantity",
     })  # fmt: skip
     assert response.status_code == 302
     campaign = db.session.scalar(select(Campaign))
+    assert (campaign.shortage_rule, campaign.shipping_key) == ("first_posted", "quantity")
     assert (campaign.status, str(campaign.fee_rate), str(campaign.penalty_asia)) == (
         CampaignStatus.DRAFT, "0.0250", "0.1500",
     )  # fmt: skip
