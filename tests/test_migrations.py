@@ -27,3 +27,43 @@ def test_upgrade_to_head_matches_the_models_and_downgrade_empties(backend, tmp_p
             with db.engine.connect() as connection:
                 assert set(sa.inspect(connection).get_table_names()) == {"alembic_version"}
             db.engine.dispose()
+
+
+def test_upgrading_a_database_with_data_keeps_it(backend, tmp_path):
+    """Upgrades rebuild tables on SQLite: shops' data and the rows pointing at it survive."""
+    with fresh_database(backend, tmp_path) as url:
+        app = create_app(app_config(url))
+        with app.app_context():
+            flask_migrate.upgrade(revision="a330f5d3a2ac")
+            with db.engine.begin() as connection:
+                connection.exec_driver_sql(
+                    "INSERT INTO members (id, code, name, is_active, created_at, updated_at) "
+                    "VALUES (1, 'VELO01', 'Atelier', true, '2026-11-01', '2026-11-01')"
+                )
+                connection.exec_driver_sql(
+                    "INSERT INTO parts (id, sku, name, unit, vat_rate, is_active, created_at, "
+                    "updated_at) VALUES (1, 'P1', 'Pneu', 'piece', 0.2, true, '2026-11-01', "
+                    "'2026-11-01')"
+                )
+                connection.exec_driver_sql(
+                    "INSERT INTO campaigns (id, code, title, status, order_date, delivery_mode, "
+                    "fee_rate, penalty_local, penalty_france, penalty_europe, penalty_asia, "
+                    "penalty_other, created_at) VALUES (1, 'C1', 'C', 'open', '2026-12-07', "
+                    "'hub', 0, 0, 0, 0.03, 0.1, 0.1, '2026-11-01')"
+                )
+                connection.exec_driver_sql(
+                    "INSERT INTO needs (campaign_id, member_id, part_id, quantity, tolerance, "
+                    "min_quantity, ref, created_at, updated_at) VALUES (1, 1, 1, 3, 0, 3, '1', "
+                    "'2026-11-01', '2026-11-01')"
+                )
+            flask_migrate.upgrade()
+            with db.engine.connect() as connection:
+                row = connection.exec_driver_sql(
+                    "SELECT c.shortage_rule, c.shipping_key, n.quantity FROM campaigns c "
+                    "JOIN needs n ON n.campaign_id = c.id"
+                ).one()
+                assert tuple(row) == ("pro_rata", "value", 3)
+                if backend == "sqlite":
+                    fk = connection.exec_driver_sql("PRAGMA foreign_keys").scalar()
+                    assert fk == 1  # back on for the app's connections
+            db.engine.dispose()
