@@ -16,6 +16,11 @@ from flask_babel import (
 LANGUAGES = {"fr": "Français", "en": "English"}
 
 
+def N_(message: str) -> str:
+    """Mark a French label for translation where it is defined; translate it where shown."""
+    return message
+
+
 def select_locale() -> str:
     """The language the user picked, else French (the coop's language)."""
     chosen = session.get("lang") if has_request_context() else None

@@ -17,7 +17,7 @@ def load(path):
 
 def source_messages():
     """Every translatable string in the code and templates, as `make messages` finds them."""
-    keywords = {**DEFAULT_KEYWORDS, "_l": None, "lazy_gettext": None}
+    keywords = {**DEFAULT_KEYWORDS, "_l": None, "lazy_gettext": None, "N_": None}
     method_map = [("coop/**.py", "python"), ("templates/**.html", "jinja2")]
     for _, _, message, _, _ in extract_from_dir(ROOT, method_map, keywords=keywords):
         yield message[0] if isinstance(message, tuple) else message

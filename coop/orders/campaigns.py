@@ -8,6 +8,7 @@ from sqlalchemy import select
 from coop.clock import to_local
 from coop.errors import DomainError, NotFound
 from coop.extensions import db
+from coop.i18n import N_
 from coop.orders import notifications
 from coop.orders.cost_split import SplitKey
 from coop.orders.models import TRANSITIONS, Campaign, CampaignStatus, DeliveryMode
@@ -15,14 +16,14 @@ from coop.orders.shortage import ShortageRule
 from coop.suppliers.origin import Origin
 
 STATUS_LABELS = {
-    CampaignStatus.DRAFT: "brouillon",
-    CampaignStatus.OPEN: "ouverte",
-    CampaignStatus.CLOSED: "close",
-    CampaignStatus.POOLED: "mutualisée",
-    CampaignStatus.ORDERED: "commandée",
-    CampaignStatus.RECEIVED: "reçue",
-    CampaignStatus.INVOICED: "facturée",
-    CampaignStatus.ARCHIVED: "archivée",
+    CampaignStatus.DRAFT: N_("brouillon"),
+    CampaignStatus.OPEN: N_("ouverte"),
+    CampaignStatus.CLOSED: N_("close"),
+    CampaignStatus.POOLED: N_("mutualisée"),
+    CampaignStatus.ORDERED: N_("commandée"),
+    CampaignStatus.RECEIVED: N_("reçue"),
+    CampaignStatus.INVOICED: N_("facturée"),
+    CampaignStatus.ARCHIVED: N_("archivée"),
 }
 EDITABLE = frozenset({CampaignStatus.DRAFT, CampaignStatus.OPEN})
 REMINDER_BEFORE = timedelta(hours=48)

@@ -15,6 +15,7 @@ from coop.accounts.models import Member
 from coop.clock import now, to_local, today
 from coop.errors import DomainError, NotFound
 from coop.extensions import db
+from coop.i18n import N_
 from coop.numbering import next_value
 from coop.orders.campaigns import STATUS_LABELS, change_status
 from coop.orders.models import (
@@ -34,13 +35,13 @@ from coop.pdf import render_pdf
 from coop.suppliers.models import Offer, Supplier
 
 ORDER_STATUS_LABELS = {
-    OrderStatus.DRAFT: "brouillon",
-    OrderStatus.SENT: "envoyé",
-    OrderStatus.CONFIRMED: "confirmé",
-    OrderStatus.PARTLY_RECEIVED: "reçu en partie",
-    OrderStatus.RECEIVED: "reçu",
-    OrderStatus.CLOSED: "soldé",
-    OrderStatus.CANCELLED: "annulé",
+    OrderStatus.DRAFT: N_("brouillon"),
+    OrderStatus.SENT: N_("envoyé"),
+    OrderStatus.CONFIRMED: N_("confirmé"),
+    OrderStatus.PARTLY_RECEIVED: N_("reçu en partie"),
+    OrderStatus.RECEIVED: N_("reçu"),
+    OrderStatus.CLOSED: N_("soldé"),
+    OrderStatus.CANCELLED: N_("annulé"),
 }
 
 
