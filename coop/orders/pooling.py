@@ -495,7 +495,8 @@ class _Mip:
         """Pass the model to `h`, to minimise `cost` (by default each column's own)."""
         lp = highspy.HighsLp()
         lp.num_col_, lp.num_row_ = len(self.lower), len(self.row_lower)
-        lp.col_cost_ = self.cost if cost is None else cost
+        self.loaded_cost = self.cost if cost is None else list(cost)
+        lp.col_cost_ = self.loaded_cost
         lp.col_lower_, lp.col_upper_ = self.lower, self.upper
         lp.row_lower_, lp.row_upper_ = self.row_lower, self.row_upper
         matrix = lp.a_matrix_
@@ -734,10 +735,9 @@ def solve(
         report(done / work, f"Unités servies : pièce {i} sur {len(open_parts)}")
         model = _Model(parts[part], offers_by_id, eligible, [], {}, settings, {})
         model.load_units(h)
-        model.start_from(h, best[part])
         # Units are whole: a bound less than one unit away proves the count.
-        _run(h, (units_deadline - time.monotonic()) * size / left, relative_gap=0.0,
-             absolute_gap=0.999)  # fmt: skip
+        _run_from(h, model, best[part], (units_deadline - time.monotonic()) * size / left,
+                  relative_gap=0.0, absolute_gap=0.999)  # fmt: skip
         found = _found(h, model)
         if found is not None and _served(found, parts[part]) > targets[part]:
             best[part], targets[part] = found, _served(found, parts[part])
@@ -893,8 +893,7 @@ def _cheapest_cover(h, piece, parts, eligible, offers_by_id, suppliers_by_code, 
 def _solve_model(h, model: _Model, start: Assignment, seconds: float, settings: Settings):
     """Minimise the cost of `model` from `start`: (best plan, proven, lower bound)."""
     model.load(h)
-    model.start_from(h, start)
-    _run(h, seconds, relative_gap=settings.relative_gap, absolute_gap=1e-6)
+    _run_from(h, model, start, seconds, relative_gap=settings.relative_gap, absolute_gap=1e-6)
     found = _found(h, model)
     proven = h.getModelStatus() == highspy.HighsModelStatus.kOptimal
     return start if found is None else found, proven, _bound(h)
@@ -904,6 +903,33 @@ def _bound(h: highspy.Highs) -> float:
     """The solver's proven lower bound; costs are never negative, so 0 is one too."""
     bound = h.getInfo().mip_dual_bound
     return max(0.0, bound) if math.isfinite(bound) else 0.0
+
+
+def _run_from(
+    h: highspy.Highs,
+    model: _Mip,
+    start: Assignment,
+    seconds: float,
+    relative_gap: float,
+    absolute_gap: float,
+) -> None:
+    """Solve the loaded `model` from the plan `start`.
+
+    HiGHS (1.16) can report the optimum's objective yet hand back the start's values,
+    when presolve solves the model outright. A solution whose own cost disagrees with
+    the reported objective is not trusted: the model is solved again without the start.
+    """
+    started = time.monotonic()
+    model.start_from(h, start)
+    _run(h, seconds, relative_gap, absolute_gap)
+    info = h.getInfo()
+    if info.primal_solution_status != highspy.SolutionStatus.kSolutionStatusFeasible:
+        return
+    value = math.fsum(c * x for c, x in zip(model.loaded_cost, h.getSolution().col_value,
+                                            strict=True))  # fmt: skip
+    if abs(value - info.objective_function_value) > 1e-6 * max(1.0, abs(value)):
+        model.load(h, model.loaded_cost)
+        _run(h, seconds - (time.monotonic() - started), relative_gap, absolute_gap)
 
 
 def _run(h: highspy.Highs, seconds: float, relative_gap: float, absolute_gap: float) -> None:

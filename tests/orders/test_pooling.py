@@ -592,3 +592,13 @@ def test_reasons_carry_their_params():
     capped = solve([need(1, 5, max_unit_price=D("11"))], [offer(1, "S", [(1, "12.4")])],
                    free("S"), SETTINGS)  # fmt: skip
     assert by_need(capped)[1].why == Reason("over_max_price", {"cheapest": "12.40", "max": "11.00"})
+
+
+def test_a_plan_solved_by_presolve_is_read_back_right():
+    # HiGHS 1.16 returned the starting plan's values (3 x 1.10 = 3.30) with the optimum's
+    # objective when presolve solved the model: 1 unit at 1.00 and 2 at 1.10 = 3.20.
+    needs = [need(0, 1), need(1, 2, tolerance=1)]
+    offers = [offer(0, "S0", [(1, "1.0"), (3, "1.2")], origin=Origin.LOCAL),
+              offer(1, "S1", [(2, "1.1")], origin=Origin.LOCAL)]  # fmt: skip
+    plan = solve(needs, offers, free("S0", "S1"), SETTINGS)
+    assert (plan.status, plan.total_cost) == ("optimal", D("3.20"))
