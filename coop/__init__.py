@@ -95,8 +95,11 @@ def _init_i18n(app: Flask) -> None:
 def _register_blueprints(app: Flask) -> None:
     from coop import home, imports
     from coop.accounts import views as accounts
+    from coop.orders import dispatch_views as dispatch
     from coop.orders import order_views as purchase_orders
     from coop.orders import pooling_views as pooling
+    from coop.orders import receiving_views as receiving
+    from coop.orders import statement_views as statements
     from coop.orders import views as campaigns
     from coop.suppliers import views as catalogue
 
@@ -110,6 +113,9 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(campaigns.bp)
     app.register_blueprint(pooling.bp)
     app.register_blueprint(purchase_orders.bp)
+    app.register_blueprint(dispatch.bp)
+    app.register_blueprint(receiving.bp)
+    app.register_blueprint(statements.bp)
 
 
 def _register_cli(app: Flask) -> None:

@@ -12,6 +12,7 @@ from coop.accounts.views import safe_next
 from coop.extensions import db
 from coop.i18n import LANGUAGES
 from coop.orders import campaigns as campaign_service
+from coop.orders import dispatch
 from coop.orders import home as orders_home
 from coop.pages import paginate
 
@@ -26,6 +27,7 @@ def index():
             "home/member.html", member=current_user.member,
             to_post=orders_home.shop_open_campaigns(current_user.member, clock.now()),
             coming=orders_home.shop_coming_campaigns(current_user.member),
+            handovers=dispatch.member_handovers(current_user.member),
             labels=campaign_service.STATUS_LABELS,
         )  # fmt: skip
     if current_user.role is Role.ADMIN:

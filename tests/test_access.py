@@ -1,12 +1,14 @@
 """Who may reach what: every route x every role, refusals included."""
 
+from decimal import Decimal
+
 import pytest
 from sqlalchemy import select
 
 from coop.accounts.models import Role
 from coop.extensions import db
 from coop.orders import needs as need_service
-from coop.orders.models import DeliveryMode, Need, PartRequest, PoolingRun, PurchaseOrder
+from coop.orders.models import Charge, DeliveryMode, Need, PartRequest, PoolingRun, PurchaseOrder
 from coop.suppliers.models import Offer
 
 OK, FORBIDDEN, LOGIN, LOGGED_OUT = "ok", 403, "login", "logged out"
@@ -72,6 +74,8 @@ MATRIX = {
     "purchase_orders.send_order": ("GET", "/purchase-orders/{order}/send", MEMBER_EDIT),
     "purchase_orders.confirm_order": ("POST", "/purchase-orders/{order}/confirm", MEMBER_EDIT),
     "purchase_orders.cancel_order": ("GET", "/purchase-orders/{order}/cancel", MEMBER_EDIT),
+    "receiving.receive": ("GET", "/purchase-orders/{order}/receive", MEMBER_EDIT),
+    "receiving.close_short": ("GET", "/purchase-orders/{order}/close-short", MEMBER_EDIT),
     "campaigns.convert_request": ("GET", "/requests/{request}/convert", MEMBER_EDIT),
     "campaigns.needs": ("GET", "/campaigns/{campaign}/needs", only("member")),
     "campaigns.needs_signals": ("GET", "/campaigns/{campaign}/needs/signals", only("member")),
@@ -89,6 +93,29 @@ MATRIX = {
     "pooling.commit": ("GET", "/campaigns/{campaign}/pooling/runs/{run}/commit", MEMBER_EDIT),
     "pooling.undo": ("GET", "/campaigns/{campaign}/pooling/undo", MEMBER_EDIT),
     "pooling.need_pins": ("GET", "/campaigns/{campaign}/pooling/need-pins", MEMBER_EDIT),
+    "dispatch.board": ("GET", "/campaigns/{campaign}/dispatch", STAFF_READ),
+    "dispatch.picking": ("GET", "/campaigns/{campaign}/dispatch/{shop}", STAFF_READ),
+    "dispatch.picking_pdf": ("GET", "/campaigns/{campaign}/dispatch/{shop}.pdf", STAFF_READ),
+    "dispatch.confirm_handover": (
+        "POST",
+        "/campaigns/{campaign}/dispatch/{shop}/handover",
+        MEMBER_EDIT,
+    ),
+    "statements.charges": ("GET", "/campaigns/{campaign}/charges", MEMBER_EDIT),
+    "statements.edit_charge": ("GET", "/campaigns/{campaign}/charges/{charge}/edit", MEMBER_EDIT),
+    "statements.delete_charge": (
+        "GET",
+        "/campaigns/{campaign}/charges/{charge}/delete",
+        MEMBER_EDIT,
+    ),
+    "statements.shipping_key": ("POST", "/campaigns/{campaign}/shipping-key", MEMBER_EDIT),
+    "statements.statement": ("GET", "/campaigns/{campaign}/statement", everyone_logged_in()),
+    "statements.statement_csv": (
+        "GET",
+        "/campaigns/{campaign}/statement.csv",
+        everyone_logged_in(),
+    ),
+    "statements.results": ("GET", "/campaigns/{campaign}/results", STAFF_READ),
 }
 
 
@@ -105,6 +132,7 @@ def world(make):
     db.session.add(PoolingRun(campaign=campaign, options={}))
     db.session.add(PurchaseOrder(number=ORDER_NUMBER, campaign=campaign, supplier=offer.supplier,
                                  delivery_mode=DeliveryMode.HUB))  # fmt: skip
+    db.session.add(Charge(campaign=campaign, label="Douane", amount=Decimal("10.00")))
     db.session.commit()
     return own, other, users
 
@@ -118,6 +146,7 @@ def ids(own, users) -> dict:
         "part": offer.part_id, "offer": offer.id, "campaign": need.campaign_id,
         "need": need.id, "request": db.session.scalars(select(PartRequest.id)).first(),
         "run": db.session.scalars(select(PoolingRun.id)).first(), "order": ORDER_NUMBER,
+        "shop": own.code, "charge": db.session.scalars(select(Charge.id)).first(),
     }  # fmt: skip
 
 

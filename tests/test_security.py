@@ -43,9 +43,16 @@ POSTS = [
     "/purchase-orders/{order}/send",
     "/purchase-orders/{order}/confirm",
     "/purchase-orders/{order}/cancel",
+    "/purchase-orders/{order}/receive",
+    "/purchase-orders/{order}/close-short",
     "/campaigns/{campaign}/pooling/runs",
     "/campaigns/{campaign}/pooling/runs/{run}/commit",
     "/campaigns/{campaign}/pooling/undo",
+    "/campaigns/{campaign}/dispatch/{shop}/handover",
+    "/campaigns/{campaign}/charges",
+    "/campaigns/{campaign}/charges/{charge}/edit",
+    "/campaigns/{campaign}/charges/{charge}/delete",
+    "/campaigns/{campaign}/shipping-key",
 ]
 
 
@@ -67,6 +74,8 @@ def test_every_post_route_is_listed(app):
         .replace("{request}", "<int:request_id>")
         .replace("{order}", "<number>")
         .replace("{run}", "<int:run_id>")
+        .replace("{shop}", "<member_code>")
+        .replace("{charge}", "<int:charge_id>")
         .replace("/status/closed", "/status/<status>")
         .replace("/import/members", "/import/<kind>")
         for p in POSTS
@@ -90,7 +99,7 @@ def test_a_post_without_csrf_token_is_refused(client, make, csrf_on, path, role)
     url = path.format(
         member=member.id, user=user.id, supplier=offer.supplier_id, part=offer.part_id,
         offer=offer.id, campaign=campaign.id, need=need.id, request=request.id, run=run.id,
-        order="BC-2026-00001",
+        order="BC-2026-00001", shop=member.code, charge=1,
     )  # fmt: skip
     response = client.post(url, data={"name": "x", "email": "x@example.org"})
     assert response.status_code == 400

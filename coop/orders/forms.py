@@ -5,7 +5,15 @@ from decimal import Decimal
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
-from wtforms import DateField, IntegerField, SelectField, StringField, TextAreaField, TimeField
+from wtforms import (
+    DateField,
+    DateTimeLocalField,
+    IntegerField,
+    SelectField,
+    StringField,
+    TextAreaField,
+    TimeField,
+)
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
@@ -177,3 +185,30 @@ class PoolingForm(PenaltiesForm):
         validators=[InputRequired(), NumberRange(min=1, max=600)],
         description=_l("Au-delà, le meilleur plan trouvé est présenté avec son écart prouvé."),
     )  # fmt: skip
+
+
+class HandoverForm(FlaskForm):
+    """Who took a shop's goods at the hub (or received them at the shop), and when."""
+
+    taken_by = StringField(
+        _l("Nom de la personne"), filters=[strip],
+        validators=[DataRequired(_l("Indiquez le nom de la personne.")), Length(max=120)],
+        render_kw={"autocomplete": "off"},
+    )  # fmt: skip
+    handed_at = DateTimeLocalField(
+        _l("Date et heure"), format="%Y-%m-%dT%H:%M",
+        validators=[InputRequired(_l("Indiquez la date et l'heure de la remise."))],
+    )  # fmt: skip
+    note = TextAreaField(_l("Note"), validators=[Optional(), Length(max=1000)], filters=[strip])
+
+
+class ReceiptForm(FlaskForm):
+    """A delivery note's header; the units per line are read from the table's inputs."""
+
+    received_on = DateField(_l("Date de réception"), validators=[InputRequired()])
+    delivery_note_ref = StringField(
+        _l("Référence du bon de livraison"), validators=[Optional(), Length(max=60)],
+        filters=[strip], description=_l("Telle qu'imprimée sur le bon du fournisseur."),
+    )  # fmt: skip
+    member = SelectField(_l("Atelier livré"), choices=[], validate_choice=False)
+    note = TextAreaField(_l("Note"), validators=[Optional(), Length(max=1000)], filters=[strip])

@@ -250,10 +250,18 @@ class OrderStatus(StrEnum):
     CANCELLED = "cancelled"
 
 
-# A purchase order can be cancelled until goods arrive; receiving moves it on (issue 7).
+# A purchase order can be cancelled until goods arrive; receiving moves it on
+# (coop.orders.receiving), even when the supplier never confirmed it.
 ORDER_TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
     OrderStatus.DRAFT: frozenset({OrderStatus.SENT, OrderStatus.CANCELLED}),
-    OrderStatus.SENT: frozenset({OrderStatus.CONFIRMED, OrderStatus.CANCELLED}),
+    OrderStatus.SENT: frozenset(
+        {
+            OrderStatus.CONFIRMED,
+            OrderStatus.PARTLY_RECEIVED,
+            OrderStatus.RECEIVED,
+            OrderStatus.CANCELLED,
+        }
+    ),
     OrderStatus.CONFIRMED: frozenset(
         {OrderStatus.PARTLY_RECEIVED, OrderStatus.RECEIVED, OrderStatus.CANCELLED}
     ),
@@ -341,6 +349,25 @@ class OrderLine(Base):
         """The supplier's line, rounded once (spec/pooling.md)."""
         return quantize(self.unit_price * self.quantity)
 
+    # What arrived so far, over all its receipts (coop.orders.receiving).
+    @property
+    def received_units(self) -> int:
+        """Good units received: only these are shared among the shops."""
+        return sum(r.received for r in self.receipts)
+
+    @property
+    def damaged_units(self) -> int:
+        return sum(r.damaged for r in self.receipts)
+
+    @property
+    def missing_units(self) -> int:
+        return max(0, self.quantity - self.received_units)
+
+    @property
+    def surplus_units(self) -> int:
+        """Good units beyond the order: the coop's stock, billed to no shop."""
+        return max(0, self.received_units - self.quantity)
+
 
 class Allocation(Base):
     """What a need gets from an order line: its units at the line's unit price."""
@@ -369,6 +396,11 @@ class Allocation(Base):
     def amount(self) -> Decimal:
         """The shop's goods, rounded half-up per line (spec/pooling.md)."""
         return quantize(self.line.unit_price * self.quantity)
+
+    @property
+    def short_units(self) -> int:
+        """Units of its allocation the shop has not got (0 until anything of its line arrives)."""
+        return 0 if self.received is None else self.quantity - self.received
 
 
 class Receipt(Base):

@@ -10,7 +10,7 @@ from coop.accounts.forms import ConfirmForm
 from coop.accounts.models import MANAGING_ROLES, STAFF_ROLES
 from coop.errors import DomainError, NotFound
 from coop.extensions import db
-from coop.orders import purchasing
+from coop.orders import purchasing, receiving
 from coop.orders.campaigns import get_campaign
 from coop.orders.models import OrderStatus, PurchaseOrder
 from coop.pages import paginate
@@ -49,6 +49,7 @@ def show_order(number: str):
     return render_template(
         "orders/order_detail.html", order=order, form=ConfirmForm(),
         labels=purchasing.ORDER_STATUS_LABELS, deliveries=purchasing.order_deliveries(order),
+        receipts=receiving.order_receipts(order), can_receive=receiving.can_receive(order),
     )  # fmt: skip
 
 

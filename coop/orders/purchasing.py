@@ -319,9 +319,27 @@ def change_order_status(order: PurchaseOrder, target: OrderStatus, *, at: dateti
     db.session.flush()
 
 
+SETTLED = frozenset({OrderStatus.RECEIVED, OrderStatus.CLOSED, OrderStatus.CANCELLED})
+
+
+def settle_campaign(campaign: Campaign, *, at: datetime) -> None:
+    """An ordered campaign is received once every order is received, closed or cancelled."""
+    if campaign.status is not CampaignStatus.ORDERED:
+        return
+    statuses = set(db.session.scalars(
+        select(PurchaseOrder.status).where(PurchaseOrder.campaign_id == campaign.id)
+    ))  # fmt: skip
+    if statuses <= SETTLED and statuses - {OrderStatus.CANCELLED}:
+        change_status(campaign, CampaignStatus.RECEIVED, at=at)
+
+
 def cancel_order(order: PurchaseOrder, *, at: datetime) -> None:
     """Cancel an order until goods arrive; a supplier who already had it is told by e-mail."""
+    # The campaign first, as a receipt does: whichever settles the campaign last sees
+    # the other's order status.
+    lock_campaign(order.campaign)
     change_order_status(order, OrderStatus.CANCELLED, at=at)
+    settle_campaign(order.campaign, at=at)
     if order.sent_at is not None and order.supplier.email:
         mail.queue(
             order.supplier.email,

@@ -1,0 +1,138 @@
+"""Receiving pages: the manager records what a supplier delivered, or closes an order short."""
+
+from flask import Blueprint, abort, flash, redirect, render_template, request
+from flask import url_for as url
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from coop import clock
+from coop.accounts.access import roles_required
+from coop.accounts.forms import ConfirmForm
+from coop.accounts.models import MANAGING_ROLES
+from coop.errors import DomainError, NotFound
+from coop.extensions import db
+from coop.orders import purchasing, receiving
+from coop.orders.forms import ReceiptForm
+from coop.orders.models import DeliveryMode, OrderStatus, PurchaseOrder
+
+bp = Blueprint("receiving", __name__)
+
+
+@bp.app_template_global()
+def shortage_rule_label(rule) -> str:
+    return _(receiving.SHORTAGE_RULE_LABELS[rule])
+
+
+@bp.route("/purchase-orders/<number>/receive", methods=["GET", "POST"])
+@roles_required(*MANAGING_ROLES)
+def receive(number: str):
+    order = _order(number)
+    back = url("purchase_orders.show_order", number=order.number)
+    if not receiving.can_receive(order):
+        flash(_("Le bon de commande %(number)s est %(status)s : il ne peut pas être réceptionné.",
+                number=order.number, status=_(purchasing.ORDER_STATUS_LABELS[order.status])),
+              "error")  # fmt: skip
+        return redirect(back)
+    members = receiving.served_members(order) if order.delivery_mode is DeliveryMode.SHOPS else []
+    form = ReceiptForm(received_on=clock.today())
+    form.member.choices = [("", _("Aucun : livraison groupée, partagée entre les ateliers"))] + [
+        (str(m.id), f"{m.name} ({m.code})") for m in members
+    ]
+    line_errors: dict[str, str] = {}
+    if form.validate_on_submit():
+        quantities, line_errors = _typed_quantities(order)
+        if not line_errors:
+            try:
+                receipt = receiving.record_receipt(
+                    order, received_on=form.received_on.data,
+                    delivery_note_ref=form.delivery_note_ref.data,
+                    quantities=quantities, member=_member(form, members),
+                    note=form.note.data, by=current_user, at=clock.now(),
+                )  # fmt: skip
+            except DomainError as error:
+                db.session.rollback()
+                _show(error, form, line_errors)
+            else:
+                good = sum(line.received for line in receipt.lines)
+                db.session.commit()
+                flash(_("Réception enregistrée sur %(number)s : %(good)d unités en bon état.",
+                        number=order.number, good=good), "success")  # fmt: skip
+                return redirect(back)
+    return render_template(
+        "orders/receipt_form.html", form=form, order=order, line_errors=line_errors,
+        typed=request.form, cancel_url=back,
+    )  # fmt: skip
+
+
+@bp.route("/purchase-orders/<number>/close-short", methods=["GET", "POST"])
+@roles_required(*MANAGING_ROLES)
+def close_short(number: str):
+    order = _order(number)
+    back = url("purchase_orders.show_order", number=order.number)
+    form = ConfirmForm()
+    if form.validate_on_submit():
+        try:
+            receiving.close_short(order, at=clock.now())
+        except DomainError as error:
+            db.session.rollback()
+            flash(error.message, "error")
+        else:
+            db.session.commit()
+            flash(_("Bon de commande %(number)s soldé : le reste ne sera pas livré.",
+                    number=order.number), "success")  # fmt: skip
+        return redirect(back)
+    if order.status is not OrderStatus.PARTLY_RECEIVED:
+        flash(_("Seul un bon de commande reçu en partie peut être soldé."), "error")
+        return redirect(back)
+    missing = sum(line.missing_units for line in order.lines)
+    message = _("%(supplier)s ne livrera pas les %(missing)d unités manquantes. Les ateliers "
+                "gardent ce qui est arrivé, partagé selon la règle de la campagne, et ne paient "
+                "que cela. C'est définitif.",
+                supplier=order.supplier.name, missing=missing)  # fmt: skip
+    return render_template(
+        "confirm.html", form=form, title=_("Solder le bon de commande %(number)s ?",
+                                           number=order.number),
+        message=message, confirm_label=_("Oui, solder la commande"), cancel_url=back,
+        cancel_label=_("Non, attendre la suite"),
+    )  # fmt: skip
+
+
+def _typed_quantities(order: PurchaseOrder) -> tuple[dict[int, tuple[int, int]], dict[str, str]]:
+    """The units typed per line (blank is 0), and what is not a whole number."""
+    quantities, errors = {}, {}
+    for line in order.lines:
+        units = []
+        for kind in ("good", "damaged"):
+            name = f"{kind}_{line.id}"
+            text = request.form.get(name, "").strip()
+            try:
+                units.append(int(text) if text else 0)
+            except ValueError:
+                errors[name] = _("Nombre entier attendu.")
+                units.append(0)
+        quantities[line.id] = tuple(units)
+    return quantities, errors
+
+
+def _member(form: ReceiptForm, members):
+    chosen = {str(m.id): m for m in members}.get(form.member.data or "")
+    if form.member.data and chosen is None:
+        raise DomainError(_("Choisissez un atelier de la liste."), field="member")
+    return chosen
+
+
+def _show(error: DomainError, form: ReceiptForm, line_errors: dict[str, str]) -> None:
+    """A refusal next to its field when it has one, else at the top of the page."""
+    if error.field in form:
+        form[error.field].errors = [*form[error.field].errors, error.message]
+    elif error.field:
+        line_errors[error.field] = error.message
+    else:
+        flash(error.message, "error")
+
+
+def _order(number: str) -> PurchaseOrder:
+    try:
+        return purchasing.get_order(number)
+    except NotFound:
+        abort(404)

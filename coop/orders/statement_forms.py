@@ -1,0 +1,44 @@
+"""Forms of the cost split: extra charges and the campaign's shipping key."""
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import SelectField, StringField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, Length
+
+from coop.accounts.forms import Normalised, strip
+from coop.money import parse_decimal
+from coop.orders.cost_split import SplitKey
+
+
+def key_choices() -> list[SelectChoice]:
+    return [
+        SelectChoice(SplitKey.VALUE.value, _l("au prorata de la valeur des marchandises")),
+        SelectChoice(SplitKey.QUANTITY.value, _l("au prorata des quantités")),
+        SelectChoice(SplitKey.WEIGHT.value, _l("au prorata du poids")),
+    ]
+
+
+class ChargeForm(FlaskForm):
+    """A cost added after the fact: customs, a courier from the hub, a pallet fee."""
+
+    label = StringField(
+        _l("Libellé"), validators=[DataRequired(_l("Donnez un libellé au frais.")),
+                                   Length(max=200)], filters=[strip],
+        description=_l("Tel que les ateliers le liront : « Douane », « Coursier »…"),
+    )  # fmt: skip
+    amount = StringField(
+        _l("Montant HT (€)"),
+        validators=[DataRequired(_l("Indiquez le montant.")), Normalised(parse_decimal)],
+        filters=[strip],
+        description=_l("Négatif pour une remise obtenue après coup."),
+    )
+    key = SelectField(_l("Réparti"), choices=key_choices(), default=SplitKey.VALUE.value)
+    supplier = SelectField(
+        _l("Concerne"), choices=[], validate_choice=False,
+        description=_l("Seuls les besoins servis par ce fournisseur partagent le frais."),
+    )  # fmt: skip
+
+
+class ShippingKeyForm(FlaskForm):
+    key = SelectField(_l("Frais de port répartis"), choices=key_choices())

@@ -1,0 +1,239 @@
+"""The cost split's pages: the manager's extra charges, each shop's statement, the results."""
+
+import csv
+import io
+
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request
+from flask import url_for as url
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from coop.accounts.access import ensure_can_access, roles_required
+from coop.accounts.forms import ConfirmForm
+from coop.accounts.models import MANAGING_ROLES, STAFF_ROLES
+from coop.errors import DomainError, NotFound
+from coop.extensions import db
+from coop.i18n import money
+from coop.orders import statements
+from coop.orders.campaigns import STATUS_LABELS
+from coop.orders.models import Campaign
+from coop.orders.statement_forms import ChargeForm, ShippingKeyForm
+from coop.pages import form_error, paginate_list
+
+bp = Blueprint("statements", __name__)
+
+
+# --- manager: extra charges -----------------------------------------------------------------
+
+
+@bp.route("/campaigns/<int:campaign_id>/charges", methods=["GET", "POST"])
+@roles_required(*MANAGING_ROLES)
+def charges(campaign_id: int):
+    campaign = db.get_or_404(Campaign, campaign_id)
+    form = _charge_form(campaign)
+    if form.validate_on_submit():
+        try:
+            statements.add_charge(campaign, _terms(campaign, form))
+        except DomainError as error:
+            db.session.rollback()
+            form_error(form, error)
+        else:
+            db.session.commit()
+            flash(_("Frais « %(label)s » ajouté et réparti.", label=form.label.data), "success")
+            return redirect(url("statements.charges", campaign_id=campaign.id))
+    return _charges_page(campaign, form)
+
+
+@bp.route("/campaigns/<int:campaign_id>/charges/<int:charge_id>/edit", methods=["GET", "POST"])
+@roles_required(*MANAGING_ROLES)
+def edit_charge(campaign_id: int, charge_id: int):
+    campaign = db.get_or_404(Campaign, campaign_id)
+    charge = _charge(campaign, charge_id)
+    form = _charge_form(campaign)
+    if request.method == "GET":
+        form.label.data, form.amount.data = charge.label, f"{charge.amount}".replace(".", ",")
+        form.key.data = charge.key.value
+        form.supplier.data = str(charge.supplier_id or "")
+    if form.validate_on_submit():
+        try:
+            statements.update_charge(charge, _terms(campaign, form))
+        except DomainError as error:
+            db.session.rollback()
+            form_error(form, error)
+        else:
+            db.session.commit()
+            flash(_("Frais « %(label)s » enregistré.", label=charge.label), "success")
+            return redirect(url("statements.charges", campaign_id=campaign.id))
+    return render_template("orders/charge_form.html", campaign=campaign, charge=charge, form=form)
+
+
+@bp.route("/campaigns/<int:campaign_id>/charges/<int:charge_id>/delete", methods=["GET", "POST"])
+@roles_required(*MANAGING_ROLES)
+def delete_charge(campaign_id: int, charge_id: int):
+    campaign = db.get_or_404(Campaign, campaign_id)
+    charge = _charge(campaign, charge_id)
+    back = url("statements.charges", campaign_id=campaign.id)
+    form = ConfirmForm()
+    if form.validate_on_submit():
+        label = charge.label
+        try:
+            statements.delete_charge(charge)
+        except DomainError as error:
+            db.session.rollback()
+            flash(error.message, "error")
+        else:
+            db.session.commit()
+            flash(_("Frais « %(label)s » supprimé.", label=label), "success")
+        return redirect(back)
+    return render_template(
+        "confirm.html", form=form, cancel_url=back,
+        title=_("Supprimer le frais « %(label)s » ?", label=charge.label),
+        message=_("Ses %(amount)s ne seront plus répartis sur les ateliers de la campagne.",
+                  amount=money(charge.amount)),
+        confirm_label=_("Oui, supprimer le frais"), cancel_label=_("Non, le garder"),
+    )  # fmt: skip
+
+
+@bp.route("/campaigns/<int:campaign_id>/shipping-key", methods=["POST"])
+@roles_required(*MANAGING_ROLES)
+def shipping_key(campaign_id: int):
+    campaign = db.get_or_404(Campaign, campaign_id)
+    form = ShippingKeyForm()
+    if form.validate_on_submit():
+        try:
+            statements.set_shipping_key(campaign, form.key.data)
+        except DomainError as error:
+            db.session.rollback()
+            flash(error.message, "error")
+        else:
+            db.session.commit()
+            flash(_("Frais de port désormais répartis %(key)s.",
+                    key=_(statements.KEY_LABELS[campaign.shipping_key])), "success")  # fmt: skip
+    else:
+        flash(_("Clé de répartition inconnue."), "error")
+    return redirect(url("statements.charges", campaign_id=campaign.id))
+
+
+def _charges_page(campaign: Campaign, form: ChargeForm):
+    context = {
+        "campaign": campaign, "form": form, "split": None, "problem": None, "shares": {},
+        "unweighed": [], "chargeable": campaign.status in statements.CHARGEABLE,
+        "charges_list": statements.campaign_charges(campaign),
+        "key_labels": statements.KEY_LABELS, "labels": STATUS_LABELS,
+        "key_form": ShippingKeyForm(key=campaign.shipping_key.value),
+    }  # fmt: skip
+    try:
+        statements.ensure_pooled(campaign)
+        split = statements.build_split(campaign)
+    except DomainError as error:
+        context["problem"] = error.message
+    else:
+        context |= {"split": split, "shares": statements.charge_shares(split),
+                    "unweighed": statements.parts_without_weight(split)}  # fmt: skip
+    return render_template("orders/charges.html", **context)
+
+
+def _charge_form(campaign: Campaign) -> ChargeForm:
+    form = ChargeForm()
+    form.supplier.choices = [("", _("Toute la campagne"))] + [
+        (str(s.id), s.name) for s in statements.campaign_suppliers(campaign)
+    ]
+    return form
+
+
+def _terms(campaign: Campaign, form: ChargeForm) -> statements.ChargeTerms:
+    supplier = statements.campaign_supplier(campaign, form.supplier.data)
+    return statements.ChargeTerms(form.label.data, form.amount.data, form.key.data, supplier)
+
+
+def _charge(campaign: Campaign, charge_id: int):
+    try:
+        return statements.get_charge(campaign, charge_id)
+    except NotFound:
+        abort(404)
+
+
+# --- a shop's statement ---------------------------------------------------------------------
+
+
+@bp.route("/campaigns/<int:campaign_id>/statement")
+@login_required
+def statement(campaign_id: int):
+    campaign = db.get_or_404(Campaign, campaign_id)
+    member, members = _statement_member(campaign)
+    if member is None:
+        flash(_("Aucun atelier n'a posté de besoin dans cette campagne."), "info")
+        return redirect(url("campaigns.show_campaign", campaign_id=campaign.id))
+    try:
+        result = statements.member_statement(campaign, member)
+    except DomainError as error:
+        flash(error.message, "info")
+        return redirect(_campaign_page(campaign))
+    page = paginate_list(result.lines)
+    return render_template("orders/statement.html", campaign=campaign, statement=result,
+                           page=page, members=members)  # fmt: skip
+
+
+@bp.route("/campaigns/<int:campaign_id>/statement.csv")
+@login_required
+def statement_csv(campaign_id: int):
+    campaign = db.get_or_404(Campaign, campaign_id)
+    member, _members = _statement_member(campaign)
+    if member is None:
+        abort(404)
+    try:
+        result = statements.member_statement(campaign, member)
+    except DomainError as error:
+        flash(error.message, "info")
+        return redirect(_campaign_page(campaign))
+    out = io.StringIO()
+    csv.writer(out, delimiter=";", lineterminator="\r\n").writerows(
+        statements.statement_rows(result)
+    )
+    filename = f"releve-{campaign.code}-{member.code}.csv"
+    return Response(
+        "\ufeff" + out.getvalue(),  # the BOM lets Excel read UTF-8
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+def _statement_member(campaign: Campaign):
+    """The shop whose statement is asked: a member user's own, any for staff (?member=CODE)."""
+    code = request.args.get("member", "").strip()
+    if not current_user.is_staff:
+        member = current_user.member
+        if code and code.upper() != member.code:
+            abort(403)
+        return member, []
+    members = statements.statement_members(campaign)
+    if code:
+        try:
+            member = statements.find_member(code)
+        except NotFound:
+            abort(404)
+        ensure_can_access(member)
+        return member, members
+    return (members[0] if members else None), members
+
+
+def _campaign_page(campaign: Campaign) -> str:
+    if current_user.is_staff:
+        return url("campaigns.show_campaign", campaign_id=campaign.id)
+    return url("campaigns.needs", campaign_id=campaign.id)
+
+
+# --- staff: the campaign's results ----------------------------------------------------------
+
+
+@bp.route("/campaigns/<int:campaign_id>/results")
+@roles_required(*STAFF_ROLES)
+def results(campaign_id: int):
+    campaign = db.get_or_404(Campaign, campaign_id)
+    try:
+        outcome = statements.campaign_results(campaign)
+    except DomainError as error:
+        flash(error.message, "info")
+        return redirect(url("campaigns.show_campaign", campaign_id=campaign.id))
+    return render_template("orders/results.html", campaign=campaign, results=outcome,
+                           page=paginate_list(outcome.shops))  # fmt: skip
