@@ -234,63 +234,6 @@ def member_outcome(campaign: Campaign, member) -> Select:
     )
 
 
-def committed_decisions(campaign: Campaign, member) -> dict[int, dict]:
-    """The committed plan's money per need of one shop: goods, shipping share, cost alone."""
-    run = db.session.scalar(
-        select(PoolingRun)
-        .where(PoolingRun.campaign_id == campaign.id, PoolingRun.committed_at.is_not(None))
-        .order_by(PoolingRun.committed_at.desc())
-        .limit(1)
-    )
-    if run is None:
-        return {}
-    own = set(db.session.scalars(
-        select(Need.id).where(Need.campaign_id == campaign.id, Need.member_id == member.id)
-    ))  # fmt: skip
-    money = ("goods", "shipping_share", "solo")
-    return {
-        d["need"]: d | {k: Decimal(d[k]) for k in money if d.get(k) is not None}
-        for d in run.result["allocations"]
-        if d["need"] in own
-    }
-
-
-@dataclass
-class MemberSummary:
-    requested: int = 0
-    served: int = 0
-    goods: Decimal = Decimal("0.00")
-    shipping: Decimal = Decimal("0.00")
-    solo: Decimal = Decimal("0.00")  # its served needs, each bought alone
-    pooled: Decimal = Decimal("0.00")  # the same needs, pooled
-
-    @property
-    def savings(self) -> Decimal:
-        return self.solo - self.pooled
-
-
-def member_summary(campaign: Campaign, member, decisions: dict[int, dict]) -> MemberSummary:
-    """A shop's totals in the committed plan (spec/pooling.md savings vs buying alone)."""
-    summary = MemberSummary()
-    quantities = db.session.execute(
-        select(Need.id, Need.quantity)
-        .where(Need.campaign_id == campaign.id, Need.member_id == member.id)
-    ).all()  # fmt: skip
-    for need_id, quantity in quantities:
-        summary.requested += quantity
-        decision = decisions.get(need_id)
-        if decision is None or decision["offer"] is None:
-            continue
-        goods, share = decision["goods"], decision["shipping_share"]
-        summary.served += min(decision["units"], quantity)
-        summary.goods += goods
-        summary.shipping += share
-        if decision["solo"] is not None:
-            summary.solo += decision["solo"]
-            summary.pooled += goods + share
-    return summary
-
-
 # --- moving an order along ------------------------------------------------------------------
 
 

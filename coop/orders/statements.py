@@ -367,6 +367,18 @@ class Statement:
         return self.goods + self.shipping + self.charges
 
     @property
+    def requested_units(self) -> int:
+        return sum(line.requested for line in self.lines)
+
+    @property
+    def served_units(self) -> int:
+        """Requested units served: received once known, allocated until then."""
+        return sum(
+            min(line.allocated if line.received is None else line.received, line.requested)
+            for line in self.lines
+        )
+
+    @property
     def total(self) -> Decimal:
         """Excl. VAT: goods, shipping, other charges and the coop's fee."""
         return self.subtotal + self.fee

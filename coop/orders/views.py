@@ -19,7 +19,7 @@ from coop.extensions import db
 from coop.orders import campaigns as campaign_service
 from coop.orders import demand as demand_service
 from coop.orders import needs as need_service
-from coop.orders import purchasing
+from coop.orders import purchasing, statements
 from coop.orders.forms import (
     CampaignForm,
     ConvertRequestForm,
@@ -397,10 +397,15 @@ def _pooled_needs_page(campaign: Campaign):
     """After pooling, a shop sees what each of its needs gets, from whom, and why not."""
     member = current_user.member
     page = paginate(purchasing.member_outcome(campaign, member))
-    decisions = purchasing.committed_decisions(campaign, member)
-    summary = purchasing.member_summary(campaign, member, decisions)
+    try:
+        statement = statements.member_statement(campaign, member)
+    except DomainError as error:
+        # The split cannot be made yet (e.g. a weight key over parts without weight).
+        statement = None
+        flash(error.message, "warning")
+    lines = {line.need.id: line for line in statement.lines} if statement else {}
     return render_template("orders/needs_pooled.html", campaign=campaign, page=page,
-                           decisions=decisions, summary=summary)  # fmt: skip
+                           statement=statement, lines=lines)  # fmt: skip
 
 
 def _terms(form: NeedForm) -> need_service.NeedTerms:
