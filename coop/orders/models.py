@@ -483,3 +483,37 @@ class Handover(Base):
     __table_args__ = (
         UniqueConstraint("campaign_id", "member_id", name="uq_handovers_campaign_member"),
     )
+
+
+class SplitAmount(Base):
+    """An amount shared out onto needs once a campaign is received: a fee or a charge.
+
+    Written after its shares; the database refuses it unless they add up to it to the
+    cent (a trigger, see the migration), and neither moves afterwards: the stored split
+    is rewritten whole, amounts first deleted.
+    """
+
+    __tablename__ = "split_amounts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"))
+    source: Mapped[str] = mapped_column(String(40))  # "shipping:<supplier code>" or "charge:<id>"
+    amount: Mapped[Decimal] = mapped_column(Money)
+
+    __table_args__ = (
+        UniqueConstraint("campaign_id", "source", name="uq_split_amounts_campaign_source"),
+    )
+
+
+class SplitShare(Base):
+    """One need's share of a SplitAmount."""
+
+    __tablename__ = "split_shares"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"))
+    source: Mapped[str] = mapped_column(String(40))
+    need_id: Mapped[int] = mapped_column(ForeignKey("needs.id"))
+    amount: Mapped[Decimal] = mapped_column(Money)
+
+    __table_args__ = (Index("ix_split_shares_campaign_source", "campaign_id", "source"),)

@@ -1,6 +1,7 @@
 """Purchase orders: created from a committed pooling run, then sent, confirmed or cancelled."""
 
 from collections import defaultdict
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -17,6 +18,7 @@ from coop.errors import DomainError, NotFound
 from coop.extensions import db
 from coop.i18n import N_
 from coop.numbering import next_value
+from coop.orders import statements
 from coop.orders.campaigns import STATUS_LABELS, change_status
 from coop.orders.models import (
     Allocation,
@@ -274,6 +276,10 @@ def settle_campaign(campaign: Campaign, *, at: datetime) -> None:
     ))  # fmt: skip
     if statuses <= SETTLED and statuses - {OrderStatus.CANCELLED}:
         change_status(campaign, CampaignStatus.RECEIVED, at=at)
+        # A split that cannot be made yet (a weight key over parts without weight) is
+        # stored once the manager fixes it: receiving goods must not wait for it.
+        with suppress(DomainError):
+            statements.store_split(campaign)
 
 
 def cancel_order(order: PurchaseOrder, *, at: datetime) -> None:

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import selectinload
 
 from coop.accounts.models import Member
@@ -37,6 +37,8 @@ from coop.orders.models import (
     OrderStatus,
     PoolingRun,
     PurchaseOrder,
+    SplitAmount,
+    SplitShare,
 )
 from coop.orders.needs import lock_campaign
 from coop.suppliers.models import Offer, Part, Supplier
@@ -282,6 +284,49 @@ def verify_split(
             raise UnbalancedSplit(
                 f"charge {charge.id}: shares {charged[charge.id]} != amount {charge.amount}"
             )
+
+
+# --- the stored split, checked by the database -----------------------------------------------
+# From the moment a campaign is received until it is invoiced, the stored split is rewritten
+# whenever it can change (charges, the shipping key); the database refuses every fee and
+# charge row whose shares do not add up to it to the cent (triggers, see the migration).
+
+
+def store_split(campaign: Campaign) -> None:
+    """Rewrite the campaign's stored split from its current data."""
+    cs = build_split(campaign)
+    # Amounts first: while one exists its shares may not move (database triggers).
+    db.session.execute(delete(SplitAmount).where(SplitAmount.campaign_id == campaign.id))
+    db.session.execute(delete(SplitShare).where(SplitShare.campaign_id == campaign.id))
+    shares, amounts = [], []
+    supplier_of = {item.need.id: item.supplier.code for item in cs.items if item.units}
+    for supplier, fee in cs.shipping_fees.items():
+        source = f"shipping:{supplier}"
+        amounts.append({"campaign_id": campaign.id, "source": source, "amount": fee})
+        shares += [
+            {"campaign_id": campaign.id, "source": source, "need_id": need, "amount": cost.shipping}
+            for need, cost in cs.split.needs.items()
+            if supplier_of.get(need) == supplier
+        ]
+    for charge in cs.charges:
+        source = f"charge:{charge.id}"
+        amounts.append({"campaign_id": campaign.id, "source": source, "amount": charge.amount})
+        shares += [
+            {"campaign_id": campaign.id, "source": source, "need_id": need,
+             "amount": cost.charges[charge.id]}
+            for need, cost in cs.split.needs.items()
+            if charge.id in cost.charges
+        ]  # fmt: skip
+    if shares:
+        db.session.execute(SplitShare.__table__.insert(), shares)
+    for amount in amounts:  # one by one: the trigger checks each against its shares
+        db.session.execute(SplitAmount.__table__.insert(), [amount])
+
+
+def refresh_stored_split(campaign: Campaign) -> None:
+    """Keep the stored split current while the campaign is received and not yet invoiced."""
+    if campaign.status is CampaignStatus.RECEIVED:
+        store_split(campaign)
 
 
 # --- a shop's statement -------------------------------------------------------------------
@@ -786,6 +831,7 @@ def add_charge(campaign: Campaign, terms: ChargeTerms) -> Charge:
                     key=terms.key, supplier=terms.supplier)  # fmt: skip
     db.session.add(charge)
     db.session.flush()
+    refresh_stored_split(campaign)
     return charge
 
 
@@ -806,6 +852,7 @@ def update_charge(charge: Charge, terms: ChargeTerms) -> None:
     charge.label, charge.amount, charge.key = terms.label, terms.amount, terms.key
     charge.supplier = terms.supplier
     db.session.flush()
+    refresh_stored_split(campaign)
 
 
 def delete_charge(charge: Charge) -> None:
@@ -814,6 +861,7 @@ def delete_charge(charge: Charge) -> None:
     ensure_chargeable(charge.campaign)
     db.session.delete(charge)
     db.session.flush()
+    refresh_stored_split(charge.campaign)
 
 
 def set_shipping_key(campaign: Campaign, key: str) -> None:
@@ -827,6 +875,7 @@ def set_shipping_key(campaign: Campaign, key: str) -> None:
     build_split(campaign, shipping_key=key)
     campaign.shipping_key = key
     db.session.flush()
+    refresh_stored_split(campaign)
 
 
 def get_charge(campaign: Campaign, charge_id: int) -> Charge:
