@@ -21,12 +21,18 @@ def test_the_manager_receives_a_line_short_and_the_shop_sees_what_it_lost(page, 
         order, needs = one_line_order(factories, THREE_SHOPS)
         number, campaign_id, line = order.number, order.campaign_id, order.lines[0]
         description, shop_name = line.description, needs[0].member.name
+        shop_code = needs[0].member.code
         create_user("gerance@coop.example", "Camille", Role.MANAGER, PASSWORD)
         create_user("atelier@premier.example", "Sam", Role.MEMBER, PASSWORD,
                     member_code=needs[0].member.code)  # fmt: skip
         db.session.commit()
 
     log_in(page, base, "gerance@coop.example")
+    # The shop's statement before anything arrives: an estimate on the allocated units.
+    statement_url = f"{base}/campaigns/{campaign_id}/statement?member={shop_code}"
+    page.goto(statement_url)
+    expect(page.get_by_text("Estimation :")).to_be_visible()
+    before = page.locator(".stat").first.inner_text()
     page.goto(f"{base}/purchase-orders/{number}")
     page.get_by_role("link", name="Réceptionner").click()
     heading = page.get_by_role("heading", name=f"Réceptionner le bon de commande {number}")
@@ -45,6 +51,10 @@ def test_the_manager_receives_a_line_short_and_the_shop_sees_what_it_lost(page, 
     first_shop_row = page.locator("#shares tbody tr").filter(has_text=shop_name)
     expect(first_shop_row.locator("td")).to_have_text([shop_name, description, "10", "4", "6"])
     _screenshot(page, "order_after_short_receipt")
+    # Its statement now bills the 4 units it got, not the 10 it was allocated.
+    page.goto(statement_url)
+    expect(page.locator(".stat").first).not_to_have_text(before)
+    _screenshot(page, "statement_after_short_receipt")
 
     page.get_by_role("button", name="Déconnexion").click()
     log_in(page, base, "atelier@premier.example")
