@@ -95,6 +95,7 @@ def _init_i18n(app: Flask) -> None:
 def _register_blueprints(app: Flask) -> None:
     from coop import home, imports
     from coop.accounts import views as accounts
+    from coop.invoicing import models as _invoicing  # noqa: F401  (its tables, before its pages)
     from coop.orders import dispatch_views as dispatch
     from coop.orders import order_views as purchase_orders
     from coop.orders import pooling_views as pooling

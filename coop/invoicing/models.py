@@ -1,0 +1,218 @@
+"""The coop's legal identity, invoices and credit notes (spec/invoicing.md).
+
+An issued invoice is a snapshot: parties, lines and totals are copied at issue
+time and never change. The model refuses updates and deletes, and database
+triggers (see the migration) refuse them too. Its PDF, rendered once after the
+commit, lives in its own insert-only table with its SHA-256.
+"""
+
+from datetime import date, datetime
+from decimal import Decimal
+from enum import StrEnum
+
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    Enum,
+    ForeignKey,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+    event,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from coop.accounts.models import Member, User
+from coop.clock import now
+from coop.db import Base, Money, Rate, UnitPrice, UTCDateTime
+from coop.errors import DomainError
+from coop.orders.models import Campaign
+
+
+class CoopIdentity(Base):
+    """The coop's own legal identity and invoicing terms: one row, edited by the admin."""
+
+    __tablename__ = "coop_identity"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    legal_form: Mapped[str | None] = mapped_column(
+        String(100)
+    )  # e.g. "SCIC SAS à capital variable"
+    siren: Mapped[str] = mapped_column(String(9))
+    vat_number: Mapped[str | None] = mapped_column(String(20))
+    address: Mapped[str] = mapped_column(String(300))
+    postcode: Mapped[str] = mapped_column(String(10))
+    city: Mapped[str] = mapped_column(String(100))
+    country: Mapped[str] = mapped_column(String(2), default="FR")
+    email: Mapped[str | None] = mapped_column(String(254))
+    phone: Mapped[str | None] = mapped_column(String(30))
+    iban: Mapped[str | None] = mapped_column(String(34))
+    bic: Mapped[str | None] = mapped_column(String(11))
+    payment_terms_days: Mapped[int] = mapped_column(default=30)
+    # Late-payment penalty (Code de commerce L441-10): ECB rate + 10 points by default.
+    late_payment_rate: Mapped[str] = mapped_column(
+        String(200), default="taux directeur de la BCE majoré de 10 points"
+    )
+    logo: Mapped[bytes | None] = mapped_column(LargeBinary)  # PNG or SVG, small
+    logo_type: Mapped[str | None] = mapped_column(String(40))
+    # Accounts for the FEC export (spec/invoicing.md).
+    account_customers: Mapped[str] = mapped_column(String(10), default="411")
+    account_goods: Mapped[str] = mapped_column(String(10), default="707")
+    account_shipping: Mapped[str] = mapped_column(String(10), default="7085")
+    account_fee: Mapped[str] = mapped_column(String(10), default="706")
+    account_vat: Mapped[str] = mapped_column(String(10), default="44571")
+    account_bank: Mapped[str] = mapped_column(String(10), default="512")
+    account_bank_fees: Mapped[str] = mapped_column(String(10), default="627")
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now, onupdate=now)
+
+    __table_args__ = (
+        CheckConstraint("id = 1", name="single_row"),
+        CheckConstraint("payment_terms_days >= 0", name="terms_not_negative"),
+    )
+
+
+class InvoiceKind(StrEnum):
+    INVOICE = "invoice"  # type 380
+    CREDIT_NOTE = "credit_note"  # type 381
+
+
+class LineKind(StrEnum):
+    GOODS = "goods"
+    SHIPPING = "shipping"
+    CHARGE = "charge"
+    FEE = "fee"  # the coop's service fee
+
+
+def _checked(enum) -> Enum:
+    return Enum(
+        enum,
+        name=enum.__name__.lower(),
+        native_enum=False,
+        create_constraint=True,
+        length=20,
+        values_callable=lambda members: [m.value for m in members],
+    )
+
+
+class Invoice(Base):
+    """An invoice or a credit note, issued once and never changed."""
+
+    __tablename__ = "invoices"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # FA-2026-000123, AV-2026-000007: at most 35 characters (spec/invoicing.md).
+    number: Mapped[str] = mapped_column(String(35), unique=True)
+    kind: Mapped[InvoiceKind] = mapped_column(_checked(InvoiceKind))
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"), index=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
+    # A credit note cites the invoice it corrects.
+    credited_invoice_id: Mapped[int | None] = mapped_column(ForeignKey("invoices.id"))
+    issued_on: Mapped[date]
+    due_on: Mapped[date]
+    # Seller, buyer, addresses, references, payment terms and legal mentions, as issued.
+    snapshot: Mapped[dict] = mapped_column(JSON)
+    total_excl_vat: Mapped[Decimal] = mapped_column(Money)
+    total_vat: Mapped[Decimal] = mapped_column(Money)
+    total_incl_vat: Mapped[Decimal] = mapped_column(Money)
+    # The structured reference a bank transfer carries (matched by the payments issue).
+    payment_reference: Mapped[str] = mapped_column(String(35), unique=True)
+    issued_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
+
+    campaign: Mapped[Campaign] = relationship()
+    member: Mapped[Member] = relationship()
+    issued_by: Mapped[User | None] = relationship()
+    credited_invoice: Mapped["Invoice | None"] = relationship(remote_side=[id])
+    lines: Mapped[list["InvoiceLine"]] = relationship(
+        back_populates="invoice", order_by="InvoiceLine.position"
+    )
+    vat: Mapped[list["InvoiceVat"]] = relationship(
+        back_populates="invoice", order_by="InvoiceVat.rate"
+    )
+    document: Mapped["InvoiceDocument | None"] = relationship(back_populates="invoice")
+
+    __table_args__ = (
+        CheckConstraint(
+            "ROUND(total_incl_vat, 2) = ROUND(total_excl_vat + total_vat, 2)", name="totals_add_up"
+        ),
+        CheckConstraint(
+            "(kind = 'credit_note') = (credited_invoice_id IS NOT NULL)",
+            name="credit_note_cites_its_invoice",
+        ),
+        CheckConstraint("due_on >= issued_on", name="due_after_issue"),
+    )
+
+    def __repr__(self) -> str:
+        return f"<Invoice {self.number}>"
+
+
+class InvoiceLine(Base):
+    """A line as issued: quantity x unit price = amount, rounded to the cent per line."""
+
+    __tablename__ = "invoice_lines"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    invoice_id: Mapped[int] = mapped_column(ForeignKey("invoices.id"), index=True)
+    position: Mapped[int]
+    kind: Mapped[LineKind] = mapped_column(_checked(LineKind))
+    description: Mapped[str] = mapped_column(Text)
+    reference: Mapped[str | None] = mapped_column(String(60))  # part SKU, the shop's own ref
+    quantity: Mapped[Decimal] = mapped_column(UnitPrice)  # units (goods) or 1 (shares)
+    unit_price: Mapped[Decimal] = mapped_column(UnitPrice)
+    vat_rate: Mapped[Decimal] = mapped_column(Rate)
+    amount_excl_vat: Mapped[Decimal] = mapped_column(Money)
+    need_id: Mapped[int | None] = mapped_column(ForeignKey("needs.id"))
+
+    invoice: Mapped[Invoice] = relationship(back_populates="lines")
+
+    __table_args__ = (UniqueConstraint("invoice_id", "position", name="uq_invoice_lines_position"),)
+
+
+class InvoiceVat(Base):
+    """VAT per rate, computed once per rate on the sum of its lines (BR-CO-17), half up."""
+
+    __tablename__ = "invoice_vat"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    invoice_id: Mapped[int] = mapped_column(ForeignKey("invoices.id"), index=True)
+    rate: Mapped[Decimal] = mapped_column(Rate)
+    base: Mapped[Decimal] = mapped_column(Money)
+    amount: Mapped[Decimal] = mapped_column(Money)
+
+    invoice: Mapped[Invoice] = relationship(back_populates="vat")
+
+    __table_args__ = (UniqueConstraint("invoice_id", "rate", name="uq_invoice_vat_rate"),)
+
+
+class InvoiceDocument(Base):
+    """The PDF (PDF/A-3b with its Factur-X XML), rendered once and served byte-identical."""
+
+    __tablename__ = "invoice_documents"
+
+    invoice_id: Mapped[int] = mapped_column(ForeignKey("invoices.id"), primary_key=True)
+    pdf: Mapped[bytes] = mapped_column(LargeBinary)
+    sha256: Mapped[str] = mapped_column(String(64))
+    rendered_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
+
+    invoice: Mapped[Invoice] = relationship(back_populates="document")
+
+
+IMMUTABLE = (Invoice, InvoiceLine, InvoiceVat, InvoiceDocument)
+
+
+@event.listens_for(Invoice, "before_update")
+@event.listens_for(InvoiceLine, "before_update")
+@event.listens_for(InvoiceVat, "before_update")
+@event.listens_for(InvoiceDocument, "before_update")
+def _refuse_update(mapper, connection, target):
+    raise DomainError("Une facture émise ne se modifie pas : émettez un avoir.")
+
+
+@event.listens_for(Invoice, "before_delete")
+@event.listens_for(InvoiceLine, "before_delete")
+@event.listens_for(InvoiceVat, "before_delete")
+@event.listens_for(InvoiceDocument, "before_delete")
+def _refuse_delete(mapper, connection, target):
+    raise DomainError("Une facture émise ne se supprime pas : émettez un avoir.")
