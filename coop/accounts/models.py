@@ -4,7 +4,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from flask_login import UserMixin
-from sqlalchemy import CheckConstraint, Enum, ForeignKey, String
+from sqlalchemy import CheckConstraint, Enum, ForeignKey, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from coop.clock import now
@@ -109,3 +109,46 @@ class LoginThrottle(Base):
     failures: Mapped[int] = mapped_column(default=0)
     first_failure_at: Mapped[datetime] = mapped_column(UTCDateTime)
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class CoopIdentity(Base):
+    """The coop's own legal identity and invoicing terms: one row, edited by the admin."""
+
+    __tablename__ = "coop_identity"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    legal_form: Mapped[str | None] = mapped_column(
+        String(100)
+    )  # e.g. "SCIC SAS à capital variable"
+    siren: Mapped[str] = mapped_column(String(9))
+    vat_number: Mapped[str | None] = mapped_column(String(20))
+    address: Mapped[str] = mapped_column(String(300))
+    postcode: Mapped[str] = mapped_column(String(10))
+    city: Mapped[str] = mapped_column(String(100))
+    country: Mapped[str] = mapped_column(String(2), default="FR")
+    email: Mapped[str | None] = mapped_column(String(254))
+    phone: Mapped[str | None] = mapped_column(String(30))
+    iban: Mapped[str | None] = mapped_column(String(34))
+    bic: Mapped[str | None] = mapped_column(String(11))
+    payment_terms_days: Mapped[int] = mapped_column(default=30)
+    # Late-payment penalty (Code de commerce L441-10): ECB rate + 10 points by default.
+    late_payment_rate: Mapped[str] = mapped_column(
+        String(200), default="taux directeur de la BCE majoré de 10 points"
+    )
+    logo: Mapped[bytes | None] = mapped_column(LargeBinary)  # PNG or SVG, small
+    logo_type: Mapped[str | None] = mapped_column(String(40))
+    # Accounts for the FEC export (spec/invoicing.md).
+    account_customers: Mapped[str] = mapped_column(String(10), default="411")
+    account_goods: Mapped[str] = mapped_column(String(10), default="707")
+    account_shipping: Mapped[str] = mapped_column(String(10), default="7085")
+    account_fee: Mapped[str] = mapped_column(String(10), default="706")
+    account_vat: Mapped[str] = mapped_column(String(10), default="44571")
+    account_bank: Mapped[str] = mapped_column(String(10), default="512")
+    account_bank_fees: Mapped[str] = mapped_column(String(10), default="627")
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now, onupdate=now)
+
+    __table_args__ = (
+        CheckConstraint("id = 1", name="single_row"),
+        CheckConstraint("payment_terms_days >= 0", name="terms_not_negative"),
+    )
