@@ -8,8 +8,10 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 from stdnum import luhn
+from stdnum.fr import siren as stdnum_siren
 
 from coop.accounts.auth import create_user
+from coop.accounts.identity import save_identity
 from coop.accounts.models import Member, Role, User
 from coop.clock import from_local, now, today
 from coop.extensions import db
@@ -106,6 +108,7 @@ def _code(name: str, taken: set[str]) -> str:
 
 def seed(rng_seed: int = 2026) -> list[tuple[str, str, str]]:
     """Create the demo shops, catalogue and accounts; return (role, e-mail, password)."""
+    _seed_identity()
     for kind in ("suppliers", "parts", "offers"):
         run_import(kind, (DEMO_DATA / f"{kind}.csv").read_bytes())
     rng = random.Random(rng_seed)
@@ -147,6 +150,37 @@ def seed(rng_seed: int = 2026) -> list[tuple[str, str, str]]:
     _seed_pooled_campaign(rng, shops)
     _seed_campaign(rng, shops)
     return logins
+
+
+def _seed_identity() -> None:
+    """The coop's identity as the admin would enter it: numbers that pass their checks."""
+    siren = "812345676"
+    save_identity(
+        {
+            "name": "Coopérative vélo Lyon",
+            "legal_form": "SCIC SAS à capital variable",
+            "siren": siren,
+            "vat_number": "FR" + stdnum_siren.to_tva(siren),
+            "address": "12 rue Paul Bert",
+            "postcode": "69003",
+            "city": "Lyon",
+            "country": "FR",
+            "email": "contact@coop-velo-lyon.example",
+            "phone": "04 78 00 00 00",
+            "iban": "FR76 3000 6000 0112 3456 7890 189",
+            "bic": "AGRIFRPP",
+            "payment_terms_days": "30",
+            "late_payment_rate": "taux directeur de la BCE majoré de 10 points",
+            "account_customers": "411",
+            "account_goods": "707",
+            "account_shipping": "7085",
+            "account_fee": "706",
+            "account_vat": "44571",
+            "account_bank": "512",
+            "account_bank_fees": "627",
+            "logo": (DEMO_DATA / "logo.svg").read_bytes(),
+        }
+    )
 
 
 def _seed_pooled_campaign(rng: random.Random, shops: list[Member]) -> None:

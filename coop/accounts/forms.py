@@ -2,9 +2,20 @@
 
 from collections.abc import Callable
 
+import pycountry
+from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField
+from flask_wtf.file import FileField
+from werkzeug.datastructures import FileStorage
+from wtforms import (
+    BooleanField,
+    EmailField,
+    PasswordField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
@@ -27,6 +38,17 @@ class Normalised:
         except ValueError as exc:
             message = str(exc)
             raise ValidationError(message[:1].upper() + message[1:] + ".") from None
+
+
+def country_choices(blank_label=None) -> list[SelectChoice]:
+    names = get_locale().territories
+    choices = sorted(
+        (SelectChoice(c.alpha_2, names.get(c.alpha_2, c.name)) for c in pycountry.countries),
+        key=lambda choice: choice.label,
+    )
+    if blank_label is not None:
+        choices.insert(0, SelectChoice("", blank_label))
+    return choices
 
 
 def strip(value):
@@ -153,3 +175,78 @@ class NewUserForm(UserForm):
         _l("Mot de passe initial"),
         validators=[DataRequired(), Length(min=MIN_PASSWORD_LENGTH)],
     )
+
+
+class Mandatory:
+    """Marks a field required (the asterisk) while the service does the checking, in French."""
+
+    field_flags = {"required": True}
+
+    def __call__(self, form, field):
+        pass
+
+
+def _text(label, description=None, required=False):
+    return StringField(
+        label,
+        validators=[Mandatory()] if required else [],
+        filters=[strip],
+        description=description,
+    )
+
+
+class IdentityForm(FlaskForm):
+    """The coop's identity; `coop.accounts.identity.save_identity` validates every field."""
+
+    name = _text(_l("Raison sociale"), required=True)
+    legal_form = _text(_l("Forme juridique"), _l("Par exemple : SCIC SAS à capital variable."))
+    siren = _text(_l("SIREN"), _l("9 chiffres."), required=True)
+    vat_number = _text(
+        _l("N° de TVA intracommunautaire"), _l("FR, une clé de 2 chiffres, puis le SIREN.")
+    )
+    address = TextAreaField(
+        _l("Adresse"),
+        validators=[Mandatory()],
+        filters=[strip],
+        description=_l("Rue, bâtiment : 3 lignes au plus."),
+        render_kw={"rows": 2},
+    )
+    postcode = _text(_l("Code postal"), required=True)
+    city = _text(_l("Ville"), required=True)
+    # The service checks the code: an unknown one gets a French message, not WTForms'.
+    country = SelectField(_l("Pays"), default="FR", validate_choice=False)
+    email = _text(
+        _l("E-mail de contact"),
+        _l("Imprimé sur les documents."),
+        required=True,
+    )
+    phone = _text(_l("Téléphone"))
+    iban = _text(_l("IBAN"), _l("Imprimé sur les factures pour les virements."))
+    bic = _text(_l("BIC"), _l("8 ou 11 caractères."))
+    payment_terms_days = _text(
+        _l("Délai de paiement (jours)"),
+        _l("À compter de la date de facture ; 0 pour un paiement à réception."),
+        required=True,
+    )
+    late_payment_rate = _text(
+        _l("Taux des pénalités de retard"),
+        _l("Au moins trois fois le taux d'intérêt légal (Code de commerce, art. L441-10)."),
+        required=True,
+    )
+    account_customers = _text(_l("Clients"), _l("Usuel : 411."), required=True)
+    account_goods = _text(_l("Ventes de marchandises"), _l("Usuel : 707."), required=True)
+    account_shipping = _text(_l("Port refacturé"), _l("Usuel : 7085."), required=True)
+    account_fee = _text(_l("Frais de service"), _l("Usuel : 706."), required=True)
+    account_vat = _text(_l("TVA collectée"), _l("Usuel : 44571."), required=True)
+    account_bank = _text(_l("Banque"), _l("Usuel : 512."), required=True)
+    account_bank_fees = _text(_l("Frais bancaires (Stripe)"), _l("Usuel : 627."), required=True)
+    logo = FileField(_l("Nouveau logo"), description=_l("PNG ou SVG, 200 Ko au plus."))
+    remove_logo = BooleanField(_l("Retirer le logo actuel"))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.country.choices = country_choices()
+        # Built from the saved identity, the field would hold the stored logo's bytes:
+        # only a file sent with this request is a new logo.
+        if not isinstance(self.logo.data, FileStorage):
+            self.logo.data = None

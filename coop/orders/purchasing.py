@@ -12,6 +12,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import selectinload
 
 from coop import mail
+from coop.accounts.identity import coop_identity, logo_data_url, postal_address
 from coop.accounts.models import Member
 from coop.clock import now, to_local, today
 from coop.errors import DomainError, NotFound
@@ -363,13 +364,16 @@ def send_order(order: PurchaseOrder, *, at: datetime) -> None:
 
 
 def _coop() -> dict:
-    """The coop's identity printed on its documents (COOP_* settings)."""
-    config = current_app.config
+    """The coop's identity printed on its documents (the admin's settings; the hub from config)."""
+    identity = coop_identity()
     return {
-        "name": config["COOP_NAME"],
-        "address": config["COOP_ADDRESS"],
-        "hub_address": config["COOP_HUB_ADDRESS"],
-        "siret": config["COOP_SIRET"],
-        "email": config["COOP_EMAIL"],
-        "phone": config["COOP_PHONE"],
+        "name": identity.name,
+        "legal_form": identity.legal_form,
+        "address": postal_address(identity),
+        "hub_address": current_app.config["COOP_HUB_ADDRESS"],
+        "siren": identity.siren,
+        "vat_number": identity.vat_number,
+        "email": identity.email or "",
+        "phone": identity.phone or "",
+        "logo": logo_data_url(identity),
     }

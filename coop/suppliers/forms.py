@@ -2,8 +2,6 @@
 
 from decimal import Decimal
 
-import pycountry
-from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
@@ -27,7 +25,7 @@ from wtforms.validators import (
 )
 
 from coop import identifiers
-from coop.accounts.forms import Normalised, strip, upper
+from coop.accounts.forms import Normalised, country_choices, strip, upper
 from coop.money import parse_decimal
 from coop.suppliers.catalogue import CATEGORIES
 
@@ -35,17 +33,6 @@ TIER_ROWS = 6
 UNITS = {"piece": _l("pièce"), "paire": _l("paire"), "metre": _l("mètre"), "lot": _l("lot")}
 # The French VAT rates (CGI art. 278 to 281 nonies); parts are almost always at 20 %.
 VAT_RATES = {"0.2000": "20 %", "0.1000": "10 %", "0.0550": "5,5 %", "0.0210": "2,1 %"}
-
-
-def country_choices(blank_label=None) -> list[SelectChoice]:
-    names = get_locale().territories
-    choices = sorted(
-        (SelectChoice(c.alpha_2, names.get(c.alpha_2, c.name)) for c in pycountry.countries),
-        key=lambda choice: choice.label,
-    )
-    if blank_label is not None:
-        choices.insert(0, SelectChoice("", blank_label))
-    return choices
 
 
 def money_amount(value: str) -> Decimal:
