@@ -94,8 +94,11 @@ def _init_i18n(app: Flask) -> None:
 
 def _register_blueprints(app: Flask) -> None:
     from coop import home, imports
+    from coop.accounts import identity_views as identity
     from coop.accounts import views as accounts
-    from coop.invoicing import models as _invoicing  # noqa: F401  (its tables, before its pages)
+    from coop.invoicing import document_views as invoice_documents
+    from coop.invoicing import export_views as invoice_exports
+    from coop.invoicing import views as invoicing
     from coop.orders import dispatch_views as dispatch
     from coop.orders import order_views as purchase_orders
     from coop.orders import pooling_views as pooling
@@ -109,6 +112,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(accounts.shop)
     app.register_blueprint(accounts.members)
     app.register_blueprint(accounts.users)
+    app.register_blueprint(identity.bp)
     app.register_blueprint(imports.bp)
     app.register_blueprint(catalogue.bp)
     app.register_blueprint(campaigns.bp)
@@ -117,6 +121,9 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(dispatch.bp)
     app.register_blueprint(receiving.bp)
     app.register_blueprint(statements.bp)
+    app.register_blueprint(invoicing.bp)
+    app.register_blueprint(invoice_documents.bp)
+    app.register_blueprint(invoice_exports.bp)
 
 
 def _register_cli(app: Flask) -> None:

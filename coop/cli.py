@@ -15,6 +15,7 @@ from coop.csv_import import fraction
 from coop.errors import DomainError, InvalidRows
 from coop.extensions import db
 from coop.imports import IMPORTERS, run_import
+from coop.invoicing import exports
 from coop.orders import campaigns
 from coop.orders.importing import import_needs
 from coop.orders.models import CampaignStatus
@@ -45,6 +46,8 @@ def register(app: Flask) -> None:
     app.cli.add_command(user)
     app.cli.add_command(campaign)
     app.cli.add_command(pool)
+    app.cli.add_command(export)
+    app.cli.add_command(invoices)
 
 
 def _fail(error: DomainError) -> None:
@@ -283,3 +286,48 @@ def _print_plan(target, plan, as_json: bool) -> None:
         lines = [line for line in plan.lines if line.offer.supplier == code_]
         goods = sum(line.amount for line in lines)
         click.echo(f"  {code_:<14} {len(lines):>5} {goods:>12.2f} {plan.shipping[code_]:>13.2f}")
+
+
+@click.group()
+def export() -> None:
+    """Exports to the accountant."""
+
+
+@export.command("fec")
+@click.option("--from", "date_from", required=True, type=click.DateTime(["%Y-%m-%d"]))
+@click.option("--to", "date_to", required=True, type=click.DateTime(["%Y-%m-%d"]))
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, writable=True),
+    help="File to write (default: SIRENFECAAAAMMJJ.txt in the current directory).",
+)
+def export_fec(date_from, date_to, out: str | None) -> None:
+    """Write the FEC (sales journal) of the invoices issued from --from to --to, inclusive."""
+    try:
+        filename, content = exports.fec(date_from.date(), date_to.date())
+    except DomainError as error:
+        _fail(error)
+    with open(out or filename, "wb") as file:
+        file.write(content)
+    click.echo(f"FEC written to {out or filename}.")
+
+
+@click.group()
+def invoices() -> None:
+    """Issue invoices."""
+
+
+@invoices.command("issue")
+@click.argument("code")
+def issue_invoices(code: str) -> None:
+    """Issue the missing invoices of received campaign CODE, one transaction each."""
+    from coop.invoicing import issuing
+    from coop.invoicing.documents import render_pending_documents
+
+    try:
+        issued = issuing.issue_invoices(campaigns.get_campaign(code), by=None, at=now())
+    except DomainError as error:
+        _fail(error)
+    for invoice in issued:
+        click.echo(f"{invoice.number}  {invoice.member.code:<12} {invoice.total_incl_vat:>12} EUR")
+    click.echo(f"{len(issued)} invoice(s) issued; {render_pending_documents()} PDF(s) rendered.")

@@ -11,6 +11,7 @@ from coop.accounts.models import Member, Role, User
 from coop.accounts.views import safe_next
 from coop.extensions import db
 from coop.i18n import LANGUAGES
+from coop.invoicing import issuing
 from coop.orders import campaigns as campaign_service
 from coop.orders import dispatch
 from coop.orders import home as orders_home
@@ -46,7 +47,13 @@ def index():
         select(func.count()).select_from(Member).where(Member.is_active.is_(True))
     )
     if current_user.role is Role.TREASURER:
-        return render_template("home/treasurer.html", incomplete=incomplete, active_count=active)
+        on = clock.today()
+        owed = issuing.invoices_totals(issuing.invoices_query(issuing.InvoiceFilters(), on=on),
+                                       on=on)  # fmt: skip
+        return render_template(
+            "home/treasurer.html", incomplete=incomplete, active_count=active, owed=owed,
+            to_invoice=orders_home.campaigns_to_invoice(),
+        )  # fmt: skip
     return render_template(
         "home/manager.html", incomplete=incomplete, active_count=active,
         decisions=orders_home.manager_decisions(clock.now()),

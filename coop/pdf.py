@@ -7,11 +7,14 @@ the static folder, `ftp:`...) is refused before any file is opened or any
 connection made; WeasyPrint logs the refusal and renders without the resource.
 """
 
+import io
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from flask import current_app
-from weasyprint import HTML
+from weasyprint import HTML, Attachment
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
 _TYPES = {
@@ -62,12 +65,42 @@ class StaticOnlyFetcher(URLFetcher):
         return path
 
 
-def render_pdf(html: str, *, static_folder: Path | str | None = None) -> bytes:
-    """The PDF of `html`; relative URLs point into the static folder, nothing else is read."""
+@dataclass(frozen=True)
+class EmbeddedFile:
+    """A file carried inside the PDF (PDF/A-3 allows any), given as bytes, never as a URL."""
+
+    name: str
+    data: bytes
+    description: str | None = None
+    relationship: str = "Unspecified"  # ISO 32000-2 7.11.3: Data, Source, Alternative...
+
+
+def render_pdf(
+    html: str,
+    *,
+    static_folder: Path | str | None = None,
+    pdf_variant: str | None = None,
+    attachments: Sequence[EmbeddedFile] = (),
+) -> bytes:
+    """The PDF of `html`; relative URLs point into the static folder, nothing else is read.
+
+    `pdf_variant` is WeasyPrint's (e.g. "pdf/a-3b"); `attachments` are embedded as given.
+    """
     root = Path(static_folder or current_app.static_folder)
-    document = HTML(
-        string=html,
-        base_url=root.resolve().as_uri() + "/",
-        url_fetcher=StaticOnlyFetcher(root),
-    )
-    return document.write_pdf()
+    fetcher = StaticOnlyFetcher(root)
+    document = HTML(string=html, base_url=root.resolve().as_uri() + "/", url_fetcher=fetcher)
+    options = {"pdf_variant": pdf_variant} if pdf_variant else {}
+    embedded = [
+        # From bytes in memory: the fetcher is passed only so that no default one exists.
+        Attachment(
+            file_obj=io.BytesIO(item.data),
+            url_fetcher=fetcher,
+            name=item.name,
+            description=item.description,
+            relationship=item.relationship,
+        )
+        for item in attachments
+    ]
+    if embedded:
+        options["attachments"] = embedded
+    return document.write_pdf(**options)

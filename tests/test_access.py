@@ -7,9 +7,11 @@ from sqlalchemy import select
 
 from coop.accounts.models import Role
 from coop.extensions import db
+from coop.invoicing.models import Invoice
 from coop.orders import needs as need_service
 from coop.orders.models import Charge, DeliveryMode, Need, PartRequest, PoolingRun, PurchaseOrder
 from coop.suppliers.models import Offer
+from tests.invoicing import factories as invoice_factories
 
 OK, FORBIDDEN, LOGIN, LOGGED_OUT = "ok", 403, "login", "logged out"
 ROLES = ("anonymous", "member", "manager", "treasurer", "admin")
@@ -26,6 +28,7 @@ def only(*roles):
 STAFF_READ = only("manager", "treasurer", "admin")
 ORDER_NUMBER = "BC-2026-00001"
 MEMBER_EDIT = only("manager", "admin")
+PERIOD = "date_from=2026-11-01&date_to=2026-11-30"
 
 # endpoint -> (method, path with {own}/{other}/{user} placeholders, expected per role)
 MATRIX = {
@@ -46,6 +49,7 @@ MATRIX = {
     "users.create_user": ("GET", "/users/new", only("admin")),
     "users.edit_user": ("GET", "/users/{user}/edit", only("admin")),
     "users.set_user_password": ("POST", "/users/{user}/password", only("admin")),
+    "identity.edit_identity": ("GET", "/settings/identity", only("admin")),
     "imports.upload": ("GET", "/import/offers", MEMBER_EDIT),
     "catalogue.list_suppliers": ("GET", "/suppliers/", everyone_logged_in()),
     "catalogue.show_supplier": ("GET", "/suppliers/{supplier}", everyone_logged_in()),
@@ -116,6 +120,28 @@ MATRIX = {
         everyone_logged_in(),
     ),
     "statements.results": ("GET", "/campaigns/{campaign}/results", STAFF_READ),
+    "invoicing.preview": ("GET", "/campaigns/{campaign}/invoices/preview", STAFF_READ),
+    "invoicing.issue": ("GET", "/campaigns/{campaign}/invoices/issue", only("treasurer", "admin")),
+    "invoicing.progress": ("GET", "/campaigns/{campaign}/invoices/progress", STAFF_READ),
+    "invoicing.list_invoices": ("GET", "/invoices", everyone_logged_in()),
+    "invoicing.show_invoice": ("GET", "/invoices/{invoice}", everyone_logged_in()),
+    "invoice_documents.download_invoice_pdf": (
+        "GET",
+        "/invoices/{invoice}.pdf",
+        everyone_logged_in(),
+    ),
+    "invoice_exports.index": ("GET", "/exports", only("treasurer", "admin")),
+    "invoice_exports.download_fec": ("GET", "/exports/fec?" + PERIOD, only("treasurer", "admin")),
+    "invoice_exports.download_csv": (
+        "GET",
+        "/exports/invoices.csv?" + PERIOD,
+        only("treasurer", "admin"),
+    ),
+    "invoice_exports.download_zip": (
+        "GET",
+        "/exports/invoices.zip?" + PERIOD,
+        only("treasurer", "admin"),
+    ),
 }
 
 
@@ -134,6 +160,7 @@ def world(make):
                                  delivery_mode=DeliveryMode.HUB))  # fmt: skip
     db.session.add(Charge(campaign=campaign, label="Douane", amount=Decimal("10.00")))
     db.session.commit()
+    invoice_factories.document(invoice_factories.invoice(own, campaign))
     return own, other, users
 
 
@@ -147,6 +174,7 @@ def ids(own, users) -> dict:
         "need": need.id, "request": db.session.scalars(select(PartRequest.id)).first(),
         "run": db.session.scalars(select(PoolingRun.id)).first(), "order": ORDER_NUMBER,
         "shop": own.code, "charge": db.session.scalars(select(Charge.id)).first(),
+        "invoice": db.session.scalars(select(Invoice.number)).first(),
     }  # fmt: skip
 
 

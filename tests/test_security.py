@@ -22,6 +22,7 @@ POSTS = [
     "/users/new",
     "/users/{user}/edit",
     "/users/{user}/password",
+    "/settings/identity",
     "/import/members",
     "/suppliers/new",
     "/suppliers/{supplier}/edit",
@@ -53,6 +54,7 @@ POSTS = [
     "/campaigns/{campaign}/charges/{charge}/edit",
     "/campaigns/{campaign}/charges/{charge}/delete",
     "/campaigns/{campaign}/shipping-key",
+    "/campaigns/{campaign}/invoices/issue",
 ]
 
 

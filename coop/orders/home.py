@@ -122,3 +122,12 @@ def manager_decisions(at: datetime) -> ManagerDecisions:
         .tuples()
         .all(),
     )
+
+
+def campaigns_to_invoice() -> list[Campaign]:
+    """Received campaigns: the treasurer's next invoices."""
+    return db.session.scalars(
+        select(Campaign)
+        .where(Campaign.status == CampaignStatus.RECEIVED)
+        .order_by(Campaign.order_date)
+    ).all()

@@ -1,0 +1,121 @@
+"""The invoices' pages: preview and issue a campaign's invoices, the list, one invoice."""
+
+from flask import Blueprint, abort, flash, redirect, render_template, request
+from flask import url_for as url
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from coop.accounts.access import ensure_can_access, roles_required
+from coop.accounts.forms import ConfirmForm
+from coop.accounts.models import STAFF_ROLES, Role
+from coop.clock import now, to_local, today
+from coop.errors import DomainError, NotFound
+from coop.extensions import db
+from coop.i18n import money
+from coop.invoicing import issuing
+from coop.invoicing.documents import render_pending_documents
+from coop.jobs import run_in_background
+from coop.orders.models import Campaign
+from coop.pages import paginate
+
+bp = Blueprint("invoicing", __name__)
+
+ISSUERS = (Role.TREASURER, Role.ADMIN)
+# Above this many shops the batch runs in the background, with a progress page.
+INLINE_BATCH = 20
+
+
+@bp.route("/campaigns/<int:campaign_id>/invoices/preview")
+@roles_required(*STAFF_ROLES)
+def preview(campaign_id: int):
+    campaign = db.get_or_404(Campaign, campaign_id)
+    drafts, problem = [], None
+    try:
+        drafts = issuing.preview_invoices(campaign, on=to_local(now()).date())
+    except DomainError as error:
+        problem = error.message
+    done = issuing.invoiced_member_ids(campaign)
+    return render_template(
+        "invoicing/invoice_preview.html", campaign=campaign, drafts=drafts, problem=problem,
+        done=done, pending=[d for d in drafts if d.member.id not in done],
+        grand_total=sum((d.total_incl_vat for d in drafts), issuing.ZERO),
+        can_issue=current_user.role in ISSUERS,
+    )  # fmt: skip
+
+
+@bp.route("/campaigns/<int:campaign_id>/invoices/issue", methods=["GET", "POST"])
+@roles_required(*ISSUERS)
+def issue(campaign_id: int):
+    campaign = db.get_or_404(Campaign, campaign_id)
+    back = url("invoicing.preview", campaign_id=campaign.id)
+    try:
+        pending = issuing.pending_drafts(campaign, on=to_local(now()).date())
+    except DomainError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+        return redirect(back)
+    form = ConfirmForm()
+    if form.validate_on_submit():
+        at = now()
+        if len(pending) > INLINE_BATCH:
+            run_in_background(issuing.issue_job, campaign.id, current_user.id, at)
+            return redirect(url("invoicing.progress", campaign_id=campaign.id))
+        try:
+            issued = issuing.issue_invoices(campaign, by=current_user, at=at)
+        except DomainError as error:
+            db.session.rollback()
+            flash(error.message, "error")
+            return redirect(back)
+        run_in_background(render_pending_documents)
+        flash(_("%(n)d facture(s) émise(s).", n=len(issued)), "success")
+        return redirect(url("invoicing.list_invoices", campaign=campaign.id))
+    return render_template(
+        "confirm.html", form=form, cancel_url=back,
+        title=_("Émettre les %(n)d factures de la campagne %(code)s ?", n=len(pending),
+                code=campaign.code),
+        message=_("Une facture émise ne se modifie plus et ne se supprime pas : une erreur se "
+                  "corrige par un avoir. Total TTC : %(total)s.",
+                  total=money(sum((d.total_incl_vat for d in pending), issuing.ZERO))),
+        confirm_label=_("Confirmer et émettre"), cancel_label=_("Revenir à l'aperçu"),
+    )  # fmt: skip
+
+
+@bp.route("/campaigns/<int:campaign_id>/invoices/progress")
+@roles_required(*STAFF_ROLES)
+def progress(campaign_id: int):
+    campaign = db.get_or_404(Campaign, campaign_id)
+    done, total = issuing.issuing_progress(campaign)
+    template = "invoicing/_progress.html" if request.headers.get("HX-Request") else (
+        "invoicing/invoice_progress.html"
+    )  # fmt: skip
+    return render_template(template, campaign=campaign, done=done, total=total)
+
+
+@bp.route("/invoices")
+@login_required
+def list_invoices():
+    filters = issuing.InvoiceFilters(
+        campaign_id=request.args.get("campaign", type=int),
+        member_id=request.args.get("shop", type=int) if current_user.is_staff else None,
+        status="overdue" if request.args.get("status") == "overdue" else "issued",
+        number=(request.args.get("q") or "").strip()[:35],
+    )
+    member = None if current_user.is_staff else current_user.member
+    query = issuing.invoices_query(filters, on=today(), member=member)
+    return render_template(
+        "invoicing/invoice_list.html", page=paginate(query), filters=filters,
+        totals=issuing.invoices_totals(query, on=today()), today=today(),
+        campaigns=issuing.invoiced_campaigns(),
+        members=issuing.invoiced_members() if current_user.is_staff else [],
+    )  # fmt: skip
+
+
+@bp.route("/invoices/<number>")
+@login_required
+def show_invoice(number: str):
+    try:
+        invoice = issuing.find_invoice(number)
+    except NotFound:
+        abort(404)
+    ensure_can_access(invoice.member)
+    return render_template("invoicing/invoice_detail.html", invoice=invoice, s=invoice.snapshot)

@@ -1,0 +1,261 @@
+"""Invoice PDFs: Factur-X PDF/A-3 with every French mention, stored once, served as stored."""
+
+import base64
+import hashlib
+import io
+import socket
+from decimal import Decimal
+
+import facturx
+import pytest
+from lxml import etree
+from pypdf import PdfReader
+from sqlalchemy import func, select
+
+from coop.accounts.models import CoopIdentity, Role
+from coop.extensions import db
+from coop.invoicing import documents
+from coop.invoicing.models import InvoiceDocument, InvoiceKind
+from coop.pdf import StaticOnlyFetcher
+from tests.invoicing import factories as invoices
+
+RAM = "{urn:un:unece:uncefact:data:standard:ReusableAggregateBusinessInformationEntity:100}"
+
+
+@pytest.fixture
+def shop(make):
+    return make.member(name="Atelier du Guidon", vat_number="FR12345678901",
+                       delivery_address="3 quai Rambaud", delivery_postcode="69002",
+                       delivery_city="Lyon")  # fmt: skip
+
+
+@pytest.fixture
+def invoice(make, shop):
+    return invoices.invoice(shop, make.campaign(code="PRINTEMPS26", title="Pneus de printemps"))
+
+
+@pytest.fixture
+def fetched(monkeypatch):
+    """The URLs the PDF fetcher was asked for, and every network attempt."""
+    calls = []
+    fetch = StaticOnlyFetcher.fetch
+
+    def recording(self, url, headers=None):
+        try:
+            response = fetch(self, url, headers)
+        except Exception as error:
+            calls.append((url, type(error).__name__))
+            raise
+        calls.append((url, "served"))
+        return response
+
+    def refuse(*args, **kwargs):
+        calls.append((args, "network"))
+        raise OSError("network disabled in this test")
+
+    monkeypatch.setattr(StaticOnlyFetcher, "fetch", recording)
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket, "getaddrinfo", refuse)
+    return calls
+
+
+def text_of(data: bytes) -> str:
+    text = "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(data)).pages)
+    return " ".join(text.replace("\u202f", " ").replace("\u00a0", " ").split())
+
+
+def embedded_xml(data: bytes) -> bytes:
+    filename, xml = facturx.get_xml_from_pdf(data, check_xsd=False)
+    assert filename == "factur-x.xml"
+    return xml
+
+
+def xpath_text(xml: bytes, path: str) -> list[str]:
+    return [e.text for e in etree.fromstring(xml).iter(f"{RAM}{path}")]
+
+
+def test_the_xml_is_en16931_and_says_what_the_invoice_says(invoice):
+    xml = documents.factur_x_xml(invoice)
+    assert facturx.xml_check_xsd(xml, flavor="factur-x", level="en16931")
+    root = etree.fromstring(xml)
+    assert facturx.get_level(root) == "en16931"
+    assert xpath_text(xml, "TypeCode")[0] == "380"
+    assert xpath_text(xml, "ID")[1] == invoice.number
+    # Seller and buyer SIREN, scheme 0002.
+    legal_ids = [e for e in root.iter(f"{RAM}ID") if e.get("schemeID") == "0002"]
+    assert [e.text for e in legal_ids] == ["732829320", invoice.member.siret[:9]]
+    vat_ids = [e.text for e in root.iter(f"{RAM}ID") if e.get("schemeID") == "VA"]
+    assert vat_ids == ["FR44732829320", "FR12345678901"]
+    assert xpath_text(xml, "TaxBasisTotalAmount") == ["127.50"]
+    assert xpath_text(xml, "TaxTotalAmount") == ["21.15"]
+    assert xpath_text(xml, "GrandTotalAmount") == ["148.65"]
+    assert xpath_text(xml, "DuePayableAmount") == ["148.65"]
+    assert xpath_text(xml, "LineTotalAmount")[-1] == "127.50"
+    assert xpath_text(xml, "BasisAmount") == ["30.00", "97.50"]
+    assert xpath_text(xml, "CalculatedAmount") == ["1.65", "19.50"]
+    assert xpath_text(xml, "RateApplicablePercent")[-2:] == ["5.50", "20.00"]
+    assert xpath_text(xml, "IBANID") == ["FR7630006000011234567890189"]
+    assert [e.text for e in root.iter(f"{RAM}TypeCode")][-0] == "380"
+    assert "58" in xpath_text(xml, "TypeCode")
+    assert xpath_text(xml, "PaymentReference") == [invoice.payment_reference]
+    assert xpath_text(xml, "LineOne")[-1] == "3 quai Rambaud"  # delivery address
+    notes = dict(zip(xpath_text(xml, "SubjectCode"), xpath_text(xml, "Content"), strict=True))
+    assert notes["PMT"].startswith("Indemnité forfaitaire pour frais de recouvrement : 40 €")
+    assert "BCE" in notes["PMD"]
+    assert notes["AAB"] == "Pas d'escompte pour paiement anticipé."
+    due = root.find(f".//{RAM}DueDateDateTime")
+    assert due[0].text == "20270106"
+
+
+def test_a_credit_note_is_type_381_and_cites_its_invoice(make, shop, invoice):
+    credit = invoices.invoice(shop, invoice.campaign, kind=InvoiceKind.CREDIT_NOTE,
+                              credited=invoice, lines=invoices.LINES[:1])  # fmt: skip
+    xml = documents.factur_x_xml(credit)
+    assert xpath_text(xml, "TypeCode")[0] == "381"
+    cited = etree.fromstring(xml).find(f".//{RAM}InvoiceReferencedDocument")
+    assert cited.find(f"{RAM}IssuerAssignedID").text == invoice.number
+    assert cited.find(f"{RAM}FormattedIssueDateTime")[0].text == "20261207"
+    text = text_of(documents.render_invoice_pdf(credit))
+    assert "AVOIR" in text.upper()
+    assert f"Avoir sur la facture N° {invoice.number} du 07/12/2026" in text
+    assert "105,12 €" in text  # 87,60 + 20 % VAT
+
+
+def test_the_pdf_is_a_factur_x_pdf_a_3(invoice):
+    data = documents.render_invoice_pdf(invoice)
+    assert data.startswith(b"%PDF")
+    reader = PdfReader(io.BytesIO(data))
+    xmp_text = reader.trailer["/Root"]["/Metadata"].get_object().get_data().decode()
+    assert "<pdfaid:part>3</pdfaid:part>" in xmp_text or 'pdfaid:part="3"' in xmp_text
+    assert "urn:factur-x:pdfa:CrossIndustryDocument:invoice:1p0#" in xmp_text
+    xml = embedded_xml(data)
+    assert facturx.xml_check_xsd(xml, flavor="factur-x", level="en16931")
+    assert xpath_text(xml, "ID")[1] == invoice.number
+    assert xpath_text(xml, "GrandTotalAmount") == ["148.65"]
+    files = reader.attachments
+    assert list(files) == ["factur-x.xml"]
+    catalog = reader.trailer["/Root"]
+    assert [spec.get_object()["/AFRelationship"] for spec in catalog["/AF"]] == ["/Data"]
+
+
+def test_the_pdf_shows_every_legal_mention(invoice):
+    text = text_of(documents.render_invoice_pdf(invoice))
+    expected = [
+        "FACTURE", f"N° {invoice.number}", "Facture de biens et de services",
+        # Seller
+        "Coop Vélo Lyon", "SCIC SAS à capital variable", "12 rue Paul Bert", "69003 Lyon",
+        "SIREN 732829320", "FR44732829320",
+        # Buyer, billing and delivery
+        "Atelier du Guidon", invoice.member.address, f"SIRET {invoice.member.siret}",
+        f"SIREN {invoice.member.siret[:9]}", "FR12345678901", "3 quai Rambaud",
+        # Dates and order reference
+        "Date d'émission 07/12/2026", "Date d'échéance 06/01/2027", "PRINTEMPS26",
+        "Pneus de printemps",
+        # Lines: quantity, description, unit price, VAT rate, amount
+        "Pneu Schwalbe Marathon 700x35", "PNEU-700-35", "21,9000 €", "87,60 €",
+        "Manuel de réparation vélo", "15,0000 €", "5,5 %", "20 %",
+        # Totals and VAT per rate
+        "Total HT 127,50 €", "TVA 5,5 % 1,65 €", "TVA 20 % 19,50 €", "Total TTC 148,65 €",
+        # Payment terms
+        "Pas d'escompte pour paiement anticipé",
+        "En cas de retard de paiement, pénalités exigibles",
+        "taux directeur de la BCE majoré de 10 points",
+        "Indemnité forfaitaire pour frais de recouvrement : 40 €",
+        "FR76 3000 6000 0112 3456 7890 189", "AGRIFRPPXXX", invoice.payment_reference,
+    ]  # fmt: skip
+    missing = [mention for mention in expected if mention not in text]
+    assert missing == []
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        '<img src="http://example.com/x.png">Pneu piégé',
+        '<a href="file:///etc/passwd">Pneu piégé</a><link rel="stylesheet" href="file:///etc/passwd">',
+    ],
+)
+def test_typed_markup_is_shown_as_text_and_fetches_nothing(make, shop, fetched, name):
+    lines = (("goods", name, None, "1", "10.0000", "0.2000"),)
+    row = invoices.invoice(shop, make.campaign(), lines=lines)
+    data = documents.render_invoice_pdf(row)
+    assert all(outcome == "served" for _, outcome in fetched), fetched
+    assert {url.rsplit("/", 1)[-1] for url, _ in fetched} <= {"pdf.css", "invoice_pdf.css"}
+    assert "Pneu piégé" in text_of(data)
+    assert b"/URI" not in data  # the markup is text, not a link
+
+
+def test_the_coop_logo_is_embedded_from_a_data_url_only(make, shop, fetched):
+    pixel = base64.b64decode(
+        "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
+    )
+    db.session.add(CoopIdentity(id=1, name="Coop Vélo Lyon", siren="732829320",
+                                address="12 rue Paul Bert", postcode="69003", city="Lyon",
+                                logo=pixel, logo_type="image/png"))  # fmt: skip
+    db.session.commit()
+    row = invoices.invoice(shop, make.campaign())
+    data = documents.render_invoice_pdf(row)
+    assert [outcome for url, outcome in fetched if url.startswith("data:")] == ["served"]
+    xobjects = PdfReader(io.BytesIO(data)).pages[0]["/Resources"]["/XObject"].values()
+    assert [x.get_object()["/Subtype"] for x in xobjects] == ["/Image"]
+
+
+def test_a_delivery_at_the_billing_address_is_not_repeated(make):
+    shop = make.member(delivery_address=None)
+    row = invoices.invoice(shop, make.campaign())
+    assert b"ShipToTradeParty" not in documents.factur_x_xml(row)
+    assert "Identique à l'adresse de facturation" in text_of(documents.render_invoice_pdf(row))
+
+
+def test_the_pdf_is_stored_once_with_its_sha256(invoice, monkeypatch):
+    document = documents.render_and_store(invoice)
+    db.session.commit()
+    assert document.sha256 == hashlib.sha256(document.pdf).hexdigest()
+
+    def never(invoice):
+        raise AssertionError("rendered twice")
+
+    monkeypatch.setattr(documents, "render_invoice_pdf", never)
+    assert documents.render_and_store(invoice) is document
+    assert documents.render_pending_documents() == 0
+
+
+def test_pending_documents_are_rendered_and_committed_one_by_one(make, shop, invoice):
+    other = invoices.invoice(shop, invoice.campaign)
+    assert documents.render_pending_documents() == 2
+    stored = db.session.scalar(select(func.count()).select_from(InvoiceDocument))
+    assert stored == 2
+    assert db.session.get(InvoiceDocument, other.id).pdf.startswith(b"%PDF")
+
+
+def test_the_stored_pdf_is_served_byte_identical(client, make, shop, invoice):
+    document = documents.render_and_store(invoice)
+    db.session.commit()
+    client.login_as(make.user(Role.MEMBER, member=shop))
+    first = client.get(f"/invoices/{invoice.number}.pdf")
+    second = client.get(f"/invoices/{invoice.number}.pdf")
+    assert first.status_code == 200
+    assert first.mimetype == "application/pdf"
+    assert first.headers["Content-Disposition"] == f'attachment; filename="{invoice.number}.pdf"'
+    assert first.data == second.data == document.pdf
+    assert hashlib.sha256(first.data).hexdigest() == document.sha256
+    client.login_as(make.user(Role.TREASURER))
+    assert client.get(f"/invoices/{invoice.number}.pdf").data == document.pdf
+
+
+def test_a_member_cannot_download_another_shops_invoice(client, make, invoice):
+    documents.render_and_store(invoice)
+    db.session.commit()
+    client.login_as(make.user(Role.MEMBER))
+    response = client.get(f"/invoices/{invoice.number}.pdf")
+    assert response.status_code == 403
+    assert b"%PDF" not in response.data
+
+
+def test_an_invoice_not_rendered_yet_is_a_404(client, make, invoice):
+    client.login_as(make.user(Role.TREASURER))
+    assert client.get(f"/invoices/{invoice.number}.pdf").status_code == 404
+    assert client.get("/invoices/FA-1999-000001.pdf").status_code == 404
+
+
+def test_amounts_are_exact(invoice):
+    assert invoice.total_incl_vat == Decimal("148.65")

@@ -1,0 +1,311 @@
+"""The accountant's exports on a hand-computed example: FEC, CSV, ZIP, CLI and page."""
+
+import csv
+import io
+import zipfile
+from datetime import date
+from decimal import Decimal
+
+import pytest
+
+from coop.accounts.models import CoopIdentity, Role
+from coop.errors import DomainError
+from coop.extensions import db
+from coop.invoicing import exports
+from coop.invoicing.models import InvoiceDocument, InvoiceKind, LineKind
+from tests.invoicing import factories as invoicing
+
+HEADER = (
+    "JournalCode\tJournalLib\tEcritureNum\tEcritureDate\tCompteNum\tCompteLib\tCompAuxNum\t"
+    "CompAuxLib\tPieceRef\tPieceDate\tEcritureLib\tDebit\tCredit\tEcritureLet\tDateLet\t"
+    "ValidDate\tMontantdevise\tIdevise"
+)
+NOVEMBER = (date(2026, 11, 1), date(2026, 11, 30))
+PDF = b"%PDF-1.7 test"
+
+# Invoice 1, two VAT rates. 20 %: 125,00 + 8,40 + 3,10 + 2,92 = 139,42 -> VAT 27,884 = 27,88;
+# 5,5 %: 21,00 -> VAT 1,155 = 1,16 (half up). Excl. 160,42 + VAT 29,04 = 189,46.
+FIRST = (
+    (LineKind.GOODS, "Pneu 700x25", "PN-700", "10", "12.5000", "0.2000"),
+    (LineKind.GOODS, "Manuel d'atelier", "LIVRE", "1", "21.0000", "0.0550"),
+    (LineKind.SHIPPING, "Port fournisseur (quote-part)", None, "1", "8.4000", "0.2000"),
+    (LineKind.CHARGE, "Douane", None, "1", "3.1000", "0.2000"),
+    (LineKind.FEE, "Frais de service de la coopérative", None, "1", "2.9200", "0.2000"),
+)
+# Invoice 2: 60,00 + 1,20 = 61,20 -> VAT 12,24 -> 73,44.
+SECOND = (
+    (LineKind.GOODS, "Chaîne 11 vitesses", "CH-11", "2", "30.0000", "0.2000"),
+    (LineKind.FEE, "Frais de service de la coopérative", None, "1", "1.2000", "0.2000"),
+)
+# Credit note on invoice 1: two tyres back, 25,00 + VAT 5,00 = 30,00.
+CREDIT = ((LineKind.GOODS, "Pneu 700x25 (retour)", "PN-700", "2", "12.5000", "0.2000"),)
+
+
+@pytest.fixture
+def example(make):
+    first_shop = make.member(code="VELO01", name="Atelier Vélo Croix-Rousse")
+    second_shop = make.member(code="VELO02", name="Cycles Gerland")
+    campaign = make.campaign(code="AUT26")
+    other_campaign = make.campaign(code="HIV26")
+    first = invoicing.invoice(first_shop, campaign, lines=FIRST, issued_on=date(2026, 11, 10))
+    second = invoicing.invoice(second_shop, campaign, lines=SECOND, issued_on=date(2026, 11, 12))
+    credit = invoicing.invoice(first_shop, campaign, kind=InvoiceKind.CREDIT_NOTE, credited=first,
+                               lines=CREDIT, issued_on=date(2026, 11, 15))  # fmt: skip
+    # Outside November and outside the campaign: in no export below.
+    later = invoicing.invoice(second_shop, other_campaign, lines=SECOND,
+                              issued_on=date(2026, 12, 1))  # fmt: skip
+    return campaign, first, second, credit, later
+
+
+def fec_rows(first, second, credit) -> list[str]:
+    """The expected FEC rows, written out by hand."""
+    a, b, c = first.number, second.number, credit.number
+    croix_rousse = "VELO01\tAtelier Vélo Croix-Rousse"
+    return [
+        f"VE\tVentes\t1\t20261110\t411\tClients\t{croix_rousse}\t{a}\t20261110\t"
+        f"Facture {a} VELO01\t189,46\t0,00\t\t\t20261110\t\t",
+        f"VE\tVentes\t1\t20261110\t707\tVentes de marchandises\t\t\t{a}\t20261110\t"
+        f"Facture {a} VELO01\t0,00\t146,00\t\t\t20261110\t\t",
+        f"VE\tVentes\t1\t20261110\t7085\tPorts et frais accessoires facturés\t\t\t{a}\t20261110\t"
+        f"Facture {a} VELO01\t0,00\t11,50\t\t\t20261110\t\t",
+        f"VE\tVentes\t1\t20261110\t706\tPrestations de services\t\t\t{a}\t20261110\t"
+        f"Facture {a} VELO01\t0,00\t2,92\t\t\t20261110\t\t",
+        f"VE\tVentes\t1\t20261110\t44571\tTVA collectée\t\t\t{a}\t20261110\t"
+        f"Facture {a} VELO01\t0,00\t29,04\t\t\t20261110\t\t",
+        f"VE\tVentes\t2\t20261112\t411\tClients\tVELO02\tCycles Gerland\t{b}\t20261112\t"
+        f"Facture {b} VELO02\t73,44\t0,00\t\t\t20261112\t\t",
+        f"VE\tVentes\t2\t20261112\t707\tVentes de marchandises\t\t\t{b}\t20261112\t"
+        f"Facture {b} VELO02\t0,00\t60,00\t\t\t20261112\t\t",
+        f"VE\tVentes\t2\t20261112\t706\tPrestations de services\t\t\t{b}\t20261112\t"
+        f"Facture {b} VELO02\t0,00\t1,20\t\t\t20261112\t\t",
+        f"VE\tVentes\t2\t20261112\t44571\tTVA collectée\t\t\t{b}\t20261112\t"
+        f"Facture {b} VELO02\t0,00\t12,24\t\t\t20261112\t\t",
+        f"VE\tVentes\t3\t20261115\t411\tClients\t{croix_rousse}\t{c}\t20261115\t"
+        f"Avoir {c} VELO01\t0,00\t30,00\t\t\t20261115\t\t",
+        f"VE\tVentes\t3\t20261115\t707\tVentes de marchandises\t\t\t{c}\t20261115\t"
+        f"Avoir {c} VELO01\t25,00\t0,00\t\t\t20261115\t\t",
+        f"VE\tVentes\t3\t20261115\t44571\tTVA collectée\t\t\t{c}\t20261115\t"
+        f"Avoir {c} VELO01\t5,00\t0,00\t\t\t20261115\t\t",
+    ]
+
+
+def amount(text: str) -> Decimal:
+    return Decimal(text.replace(",", "."))
+
+
+# --- FEC ------------------------------------------------------------------------------------
+
+
+def test_the_fec_of_the_example_is_exactly_the_hand_computed_file(example):
+    _, first, second, credit, _ = example
+    filename, content = exports.fec(*NOVEMBER)
+    assert filename == "812345676FEC20261130.txt"
+    text = content.decode("iso-8859-15")
+    assert text.endswith("\r\n")
+    lines = text.split("\r\n")[:-1]
+    assert lines[0] == HEADER
+    assert lines[1:] == fec_rows(first, second, credit)
+
+
+def test_every_fec_entry_is_balanced_and_numbered_without_gaps(example):
+    _, content = exports.fec(*NOVEMBER)
+    rows = [line.split("\t") for line in content.decode("iso-8859-15").split("\r\n")[1:-1]]
+    assert all(len(row) == 18 for row in rows)
+    numbers = [int(row[2]) for row in rows]
+    assert sorted(set(numbers)) == list(range(1, max(numbers) + 1))
+    assert numbers == sorted(numbers)
+    for number in set(numbers):
+        entry = [row for row in rows if int(row[2]) == number]
+        assert sum(amount(r[11]) for r in entry) == sum(amount(r[12]) for r in entry)
+
+
+def test_the_fec_is_latin9_with_transliterated_typography(make):
+    shop = make.member(code="VELO09", name="L’Atelier — Vélo 🚲")
+    invoicing.invoice(shop, make.campaign(), lines=SECOND, issued_on=date(2026, 11, 3))
+    _, content = exports.fec(*NOVEMBER)
+    assert "VELO09\tL'Atelier - Vélo ?\t".encode("iso-8859-15") in content
+
+
+def test_the_fec_takes_its_accounts_and_siren_from_the_identity_settings(example):
+    db.session.add(CoopIdentity(
+        id=1, name="Coop", siren="732829320", address="1 rue X", postcode="69003", city="Lyon",
+        account_customers="41100000", account_goods="70700000", account_shipping="70850000",
+        account_fee="70600000", account_vat="44571200",
+    ))  # fmt: skip
+    db.session.commit()
+    filename, content = exports.fec(*NOVEMBER)
+    assert filename == "732829320FEC20261130.txt"
+    accounts = {line.split("\t")[4] for line in content.decode("iso-8859-15").split("\r\n")[1:-1]}
+    assert accounts == {"41100000", "70700000", "70850000", "70600000", "44571200"}
+
+
+def test_an_empty_period_gives_the_header_alone(example):
+    _, content = exports.fec(date(2025, 1, 1), date(2025, 1, 31))
+    assert content == (HEADER + "\r\n").encode()
+
+
+def test_a_period_ending_before_it_starts_is_refused(db_session):
+    with pytest.raises(DomainError, match="date de début"):
+        exports.fec(date(2026, 11, 30), date(2026, 11, 1))
+
+
+# --- CSV and ZIP ----------------------------------------------------------------------------
+
+
+def test_the_csv_has_one_row_per_line_with_its_invoice_totals(example):
+    _, first, second, credit, _ = example
+    filename, content = exports.invoices_csv(exports.Selection(*NOVEMBER))
+    assert filename == "factures-20261101-20261130.csv"
+    assert content.startswith(b"\xef\xbb\xbf")
+    rows = list(csv.reader(io.StringIO(content.decode("utf-8-sig")), delimiter=";"))
+    a, b, c = first.number, second.number, credit.number
+    croix_rousse = ["VELO01", "Atelier Vélo Croix-Rousse"]
+    totals_a, totals_b = ["160,42", "29,04", "189,46"], ["61,20", "12,24", "73,44"]
+    assert rows == [
+        list(exports.CSV_HEADER),
+        [a, "Facture", "10/11/2026", *croix_rousse, "Marchandises", "Pneu 700x25", "10",
+         "12,50", "20", "125,00", *totals_a],
+        [a, "Facture", "10/11/2026", *croix_rousse, "Marchandises", "Manuel d'atelier", "1",
+         "21,00", "5,5", "21,00", *totals_a],
+        [a, "Facture", "10/11/2026", *croix_rousse, "Port", "Port fournisseur (quote-part)",
+         "1", "8,40", "20", "8,40", *totals_a],
+        [a, "Facture", "10/11/2026", *croix_rousse, "Frais", "Douane", "1", "3,10", "20", "3,10",
+         *totals_a],
+        [a, "Facture", "10/11/2026", *croix_rousse, "Commission",
+         "Frais de service de la coopérative", "1", "2,92", "20", "2,92", *totals_a],
+        [b, "Facture", "12/11/2026", "VELO02", "Cycles Gerland", "Marchandises",
+         "Chaîne 11 vitesses", "2", "30,00", "20", "60,00", *totals_b],
+        [b, "Facture", "12/11/2026", "VELO02", "Cycles Gerland", "Commission",
+         "Frais de service de la coopérative", "1", "1,20", "20", "1,20", *totals_b],
+        [c, "Avoir", "15/11/2026", *croix_rousse, "Marchandises", "Pneu 700x25 (retour)", "2",
+         "12,50", "20", "25,00", "25,00", "5,00", "30,00"],
+    ]  # fmt: skip
+    assert content.count(b"\r\n") == len(rows)
+
+
+def test_the_csv_of_a_campaign_ignores_the_period(example):
+    campaign = example[0]
+    filename, content = exports.invoices_csv(exports.Selection(campaign=campaign))
+    assert filename == "factures-AUT26.csv"
+    rows = csv.reader(io.StringIO(content.decode("utf-8-sig")), delimiter=";")
+    numbers = {row[0] for row in rows}
+    assert numbers == {"Numéro", example[1].number, example[2].number, example[3].number}
+
+
+def test_the_zip_holds_the_stored_pdfs_and_lists_the_missing_ones(example):
+    _, first, second, credit, _ = example
+    for invoice in (first, credit):
+        db.session.add(InvoiceDocument(invoice_id=invoice.id, pdf=PDF, sha256="0" * 64))
+    db.session.commit()
+    filename, content = exports.invoices_zip(exports.Selection(*NOVEMBER))
+    assert filename == "factures-20261101-20261130.zip"
+    with zipfile.ZipFile(io.BytesIO(content)) as archive:
+        assert sorted(archive.namelist()) == sorted(
+            [f"{first.number}.pdf", f"{credit.number}.pdf", "README.txt"]
+        )
+        assert archive.read(f"{first.number}.pdf") == PDF
+        readme = archive.read("README.txt").decode("utf-8")
+    assert "2 PDF sur 3 document(s)" in readme
+    assert f"- {second.number} du 12/11/2026, VELO02" in readme
+    assert first.number not in readme
+
+
+def test_a_selection_needs_a_period_or_a_campaign(db_session):
+    with pytest.raises(DomainError, match="période ou une campagne"):
+        exports.Selection(date(2026, 11, 1), None)
+
+
+# --- CLI ------------------------------------------------------------------------------------
+
+
+def test_cli_writes_the_fec_under_its_legal_name(runner, example, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(args=["export", "fec", "--from", "2026-11-01", "--to", "2026-11-30"])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "812345676FEC20261130.txt").read_bytes() == exports.fec(*NOVEMBER)[1]
+
+
+def test_cli_writes_the_fec_where_asked(runner, example, tmp_path):
+    out = tmp_path / "fec.txt"
+    result = runner.invoke(args=["export", "fec", "--from", "2026-11-01", "--to", "2026-11-30",
+                                 "--out", str(out)])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert out.read_bytes().startswith(HEADER.encode())
+
+
+def test_cli_refuses_a_period_ending_before_it_starts(runner, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(args=["export", "fec", "--from", "2026-12-01", "--to", "2026-11-30"])
+    assert result.exit_code == 1
+    assert "La date de début doit être antérieure ou égale à la date de fin" in result.output
+    assert list(tmp_path.iterdir()) == []
+
+
+# --- the treasurer's page -------------------------------------------------------------------
+
+
+def test_the_page_proposes_the_current_month(client, make, monkeypatch):
+    monkeypatch.setattr("coop.invoicing.export_forms.today", lambda: date(2026, 2, 14))
+    client.login_as(make.user(Role.TREASURER))
+    page = client.get("/exports").text
+    assert 'value="2026-02-01"' in page
+    assert 'value="2026-02-28"' in page
+    assert "/exports/fec" in page and "/exports/invoices.csv" in page
+
+
+def test_the_treasurer_downloads_the_three_exports(client, make, example):
+    client.login_as(make.user(Role.TREASURER))
+    period = "date_from=2026-11-01&date_to=2026-11-30"
+    fec = client.get(f"/exports/fec?{period}&campaign=")
+    assert fec.status_code == 200
+    assert fec.data == exports.fec(*NOVEMBER)[1]
+    assert 'filename="812345676FEC20261130.txt"' in fec.headers["Content-Disposition"]
+    by_campaign = client.get(f"/exports/invoices.csv?{period}&campaign={example[0].id}")
+    assert 'filename="factures-AUT26.csv"' in by_campaign.headers["Content-Disposition"]
+    archive = client.get(f"/exports/invoices.zip?{period}")
+    assert archive.mimetype == "application/zip"
+
+
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        ("date_from=2026-11-30&date_to=2026-11-01", "La date de fin doit suivre la date de début"),
+        ("date_from=&date_to=2026-11-30", "Indiquez la date de début"),
+        ("date_from=31/02/2026&date_to=2026-11-30", "Date invalide"),
+    ],
+)
+def test_a_bad_period_is_shown_next_to_the_field_in_french(client, make, query, message):
+    client.login_as(make.user(Role.TREASURER))
+    for endpoint in ("fec", "invoices.csv", "invoices.zip"):
+        response = client.get(f"/exports/{endpoint}?{query}")
+        assert response.status_code == 422
+        assert message in response.text
+        assert 'class="error"' in response.text
+
+
+def test_a_campaign_needs_no_period_except_for_the_fec(client, make, example):
+    client.login_as(make.user(Role.ADMIN))
+    no_period = f"date_from=&date_to=&campaign={example[0].id}"
+    assert client.get(f"/exports/invoices.csv?{no_period}").status_code == 200
+    assert client.get(f"/exports/fec?{no_period}").status_code == 422
+    unknown = client.get("/exports/invoices.zip?campaign=999999")
+    assert unknown.status_code == 422
+    assert "Campagne inconnue" in unknown.text
+
+
+@pytest.mark.parametrize("role", [Role.MEMBER, Role.MANAGER])
+def test_only_the_treasurer_and_the_admin_export(client, make, role):
+    client.login_as(make.user(role))
+    assert client.get("/exports").status_code == 403
+    assert client.get("/exports/fec?date_from=2026-11-01&date_to=2026-11-30").status_code == 403
+
+
+def test_anonymous_is_sent_to_login(client):
+    assert client.get("/exports/fec").location.startswith("/login")
+
+
+def test_the_exports_link_shows_for_the_treasurer_only(client, make):
+    client.login_as(make.user(Role.MANAGER))
+    assert "/exports" not in client.get("/").text
+    client.login_as(make.user(Role.TREASURER))
+    assert 'href="/exports"' in client.get("/").text
