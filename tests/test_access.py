@@ -125,6 +125,7 @@ MATRIX = {
     "invoicing.progress": ("GET", "/campaigns/{campaign}/invoices/progress", STAFF_READ),
     "invoicing.list_invoices": ("GET", "/invoices", everyone_logged_in()),
     "invoicing.show_invoice": ("GET", "/invoices/{invoice}", everyone_logged_in()),
+    "invoicing.credit": ("GET", "/invoices/{invoice}/credit", only("treasurer", "admin")),
     "invoice_documents.download_invoice_pdf": (
         "GET",
         "/invoices/{invoice}.pdf",

@@ -55,6 +55,7 @@ POSTS = [
     "/campaigns/{campaign}/charges/{charge}/delete",
     "/campaigns/{campaign}/shipping-key",
     "/campaigns/{campaign}/invoices/issue",
+    "/invoices/{invoice}/credit",
 ]
 
 
@@ -75,6 +76,7 @@ def test_every_post_route_is_listed(app):
         .replace("{need}", "<int:need_id>")
         .replace("{request}", "<int:request_id>")
         .replace("{order}", "<number>")
+        .replace("{invoice}", "<number>")
         .replace("{run}", "<int:run_id>")
         .replace("{shop}", "<member_code>")
         .replace("{charge}", "<int:charge_id>")
@@ -101,7 +103,7 @@ def test_a_post_without_csrf_token_is_refused(client, make, csrf_on, path, role)
     url = path.format(
         member=member.id, user=user.id, supplier=offer.supplier_id, part=offer.part_id,
         offer=offer.id, campaign=campaign.id, need=need.id, request=request.id, run=run.id,
-        order="BC-2026-00001", shop=member.code, charge=1,
+        order="BC-2026-00001", shop=member.code, charge=1, invoice="FA-2026-000001",
     )  # fmt: skip
     response = client.post(url, data={"name": "x", "email": "x@example.org"})
     assert response.status_code == 400

@@ -17,6 +17,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from sqlalchemy import case, func, select
+from sqlalchemy.orm import aliased
 from stdnum import iso11649
 from stdnum.iso7064 import mod_97_10
 
@@ -397,17 +398,24 @@ AGING = (("not_due", N_("Non échues")), ("0-30", N_("0 à 30 jours")),
          ("31-60", N_("31 à 60 jours")), ("60+", N_("Plus de 60 jours")))  # fmt: skip
 
 
+STATUSES = {"issued": N_("Émises"), "overdue": N_("Échues"),
+            "credited": N_("Entièrement créditées"), "credit_notes": N_("Avoirs")}  # fmt: skip
+
+
 @dataclass(frozen=True)
 class InvoiceFilters:
     campaign_id: int | None = None
     member_id: int | None = None
-    status: str = "issued"  # issued | overdue
+    status: str = "issued"  # one of STATUSES
     number: str = ""
 
 
 def invoices_query(filters: InvoiceFilters, *, on: date, member: Member | None = None):
     """The invoices matching `filters` (only `member`'s when given), newest first."""
-    query = select(Invoice).where(Invoice.kind == InvoiceKind.INVOICE)
+    if filters.status == "credit_notes":
+        query = select(Invoice).where(Invoice.kind == InvoiceKind.CREDIT_NOTE)
+    else:
+        query = select(Invoice).where(Invoice.kind == InvoiceKind.INVOICE)
     if member is not None:
         query = query.where(Invoice.member_id == member.id)
     if filters.campaign_id:
@@ -416,6 +424,14 @@ def invoices_query(filters: InvoiceFilters, *, on: date, member: Member | None =
         query = query.where(Invoice.member_id == filters.member_id)
     if filters.status == "overdue":
         query = query.where(Invoice.due_on < on)
+    if filters.status == "credited":
+        notes = aliased(Invoice)
+        credited = (
+            select(func.coalesce(func.sum(notes.total_incl_vat), 0))
+            .where(notes.credited_invoice_id == Invoice.id)
+            .scalar_subquery()
+        )
+        query = query.where(credited >= Invoice.total_incl_vat)
     if filters.number:
         query = query.where(Invoice.number.ilike(f"%{filters.number.strip()}%"))
     return query.order_by(Invoice.issued_on.desc(), Invoice.number.desc())

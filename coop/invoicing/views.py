@@ -12,8 +12,9 @@ from coop.clock import now, to_local, today
 from coop.errors import DomainError, NotFound
 from coop.extensions import db
 from coop.i18n import money
-from coop.invoicing import issuing
+from coop.invoicing import crediting, issuing
 from coop.invoicing.documents import render_pending_documents
+from coop.invoicing.forms import CreditForm
 from coop.jobs import run_in_background
 from coop.orders.models import Campaign
 from coop.pages import paginate
@@ -97,13 +98,14 @@ def list_invoices():
     filters = issuing.InvoiceFilters(
         campaign_id=request.args.get("campaign", type=int),
         member_id=request.args.get("shop", type=int) if current_user.is_staff else None,
-        status="overdue" if request.args.get("status") == "overdue" else "issued",
+        status=status if (status := request.args.get("status")) in issuing.STATUSES else "issued",
         number=(request.args.get("q") or "").strip()[:35],
     )
     member = None if current_user.is_staff else current_user.member
     query = issuing.invoices_query(filters, on=today(), member=member)
     return render_template(
         "invoicing/invoice_list.html", page=paginate(query), filters=filters,
+        statuses=issuing.STATUSES,
         totals=issuing.invoices_totals(query, on=today()), today=today(),
         campaigns=issuing.invoiced_campaigns(),
         members=issuing.invoiced_members() if current_user.is_staff else [],
@@ -118,4 +120,42 @@ def show_invoice(number: str):
     except NotFound:
         abort(404)
     ensure_can_access(invoice.member)
-    return render_template("invoicing/invoice_detail.html", invoice=invoice, s=invoice.snapshot)
+    return render_template(
+        "invoicing/invoice_detail.html", invoice=invoice, s=invoice.snapshot,
+        credit_notes=crediting.credit_notes_of(invoice),
+        remaining=crediting.remaining_creditable(invoice),
+        can_credit=current_user.role in ISSUERS,
+    )  # fmt: skip
+
+
+@bp.route("/invoices/<number>/credit", methods=["GET", "POST"])
+@roles_required(*ISSUERS)
+def credit(number: str):
+    try:
+        invoice = issuing.find_invoice(number)
+    except NotFound:
+        abort(404)
+    back = url("invoicing.show_invoice", number=invoice.number)
+    form = CreditForm()
+    remaining = crediting.remaining_quantities(invoice)
+    chosen = {line.id: request.form.get(f"qty-{line.id}", "") for line in invoice.lines}
+    if form.validate_on_submit():
+        try:
+            note = crediting.credit_invoice(
+                invoice, reason=form.reason.data, by=current_user, at=now(),
+                lines=chosen if form.mode.data == "lines" else None,
+                amount=(form.amount.data if form.amount.data is not None else 0)
+                if form.mode.data == "amount" else None,
+            )  # fmt: skip
+            db.session.commit()
+        except DomainError as error:
+            db.session.rollback()
+            getattr(form, error.field or "mode").errors = [error.message]
+        else:
+            run_in_background(render_pending_documents)
+            flash(_("Avoir %(number)s émis.", number=note.number), "success")
+            return redirect(url("invoicing.show_invoice", number=note.number))
+    return render_template(
+        "invoicing/credit_note_form.html", form=form, invoice=invoice, remaining=remaining,
+        chosen=chosen, left=crediting.remaining_creditable(invoice), cancel_url=back,
+    )  # fmt: skip

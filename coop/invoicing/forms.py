@@ -1,0 +1,31 @@
+"""The treasurer's credit note form: in full, chosen lines or an amount, and why."""
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, DecimalField, RadioField, TextAreaField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, InputRequired, Length, Optional
+
+
+class CreditForm(FlaskForm):
+    """The line quantities come as `qty-<line id>` fields, one per line of the invoice."""
+
+    mode = RadioField(
+        _l("Avoir"),
+        choices=[SelectChoice("full", _l("Total : tout ce qui reste à créditer")),
+                 SelectChoice("lines", _l("Partiel : les quantités choisies ci-dessous")),
+                 SelectChoice("amount", _l("Partiel : un montant HT"))],
+        default="full", validators=[InputRequired()],
+    )  # fmt: skip
+    amount = DecimalField(
+        _l("Montant HT"), places=2, validators=[Optional()],
+        description=_l("Au taux de TVA principal de la facture."),
+    )  # fmt: skip
+    reason = TextAreaField(
+        _l("Motif"), validators=[DataRequired(_l("Indiquez le motif de l'avoir.")),
+                                 Length(max=500)],
+    )  # fmt: skip
+    confirm = BooleanField(
+        _l("Je confirme : un avoir émis ne se modifie plus et ne se supprime pas."),
+        validators=[DataRequired(_l("Cochez la case pour confirmer."))],
+    )
