@@ -2,8 +2,9 @@
 
 from datetime import UTC, datetime
 from decimal import Decimal
+from enum import StrEnum
 
-from sqlalchemy import DateTime, MetaData, Numeric
+from sqlalchemy import DateTime, Enum, MetaData, Numeric
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
 
@@ -87,3 +88,15 @@ class Rate(_Quantized):
     impl = Numeric(6, 4)
     exponent = RATE
     cache_ok = True
+
+
+def checked_enum(enum: type[StrEnum]) -> Enum:
+    """A status column: the enum's values as text, with a CHECK constraint on both databases."""
+    return Enum(
+        enum,
+        name=enum.__name__.lower(),
+        native_enum=False,
+        create_constraint=True,
+        length=20,
+        values_callable=lambda members: [m.value for m in members],
+    )

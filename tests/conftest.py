@@ -72,6 +72,25 @@ def app(backend, tmp_path_factory):
             db.engine.dispose()
 
 
+@pytest.fixture
+def committing_app(backend, tmp_path):
+    """An app on its own database whose sessions really commit, for tests across threads.
+
+    PostgreSQL only: the row locks under test mean nothing to SQLite, which serialises
+    writers anyway.
+    """
+    if backend != "postgresql":
+        pytest.skip("row locks need PostgreSQL: SQLite serialises writers")
+    with fresh_database(backend, tmp_path) as url:
+        application = create_app(app_config(url))
+        with application.app_context():
+            flask_migrate.upgrade()
+        yield application
+        with application.app_context():
+            db.session.remove()
+            db.engine.dispose()
+
+
 class Client(FlaskClient):
     """A test client whose requests share the test's app context and transaction."""
 

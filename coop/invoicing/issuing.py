@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
-from sqlalchemy import case, func, select
+from sqlalchemy import case, func, select, type_coerce
 from sqlalchemy.orm import aliased
 from stdnum import iso11649
 from stdnum.iso7064 import mod_97_10
@@ -24,6 +24,7 @@ from stdnum.iso7064 import mod_97_10
 from coop.accounts.identity import coop_identity
 from coop.accounts.models import CoopIdentity, Member, User
 from coop.clock import to_local, today
+from coop.db import Money
 from coop.errors import DomainError, NotFound
 from coop.extensions import db
 from coop.i18n import N_
@@ -241,6 +242,20 @@ def _delivered_on(campaign: Campaign) -> date | None:
     )
 
 
+def buyer_snapshot(member: Member) -> dict:
+    """The shop as an invoice names it, copied at issue time."""
+    return {
+        "code": member.code, "name": member.name, "siret": member.siret,
+        "siren": (member.siret or "")[:9] or None, "vat_number": member.vat_number,
+        "address": member.address, "postcode": member.postcode, "city": member.city,
+        "country": "FR", "email": member.email,
+        # Printed only when it differs from the billing address (CGI ann. II 242 nonies A).
+        "delivery_address": member.delivery_address,
+        "delivery_postcode": member.delivery_postcode,
+        "delivery_city": member.delivery_city,
+    }  # fmt: skip
+
+
 def _snapshot(
     campaign: Campaign, draft: DraftInvoice, seller: CoopIdentity, reference: str
 ) -> dict:
@@ -256,16 +271,7 @@ def _snapshot(
             "email": seller.email, "phone": seller.phone, "iban": seller.iban, "bic": seller.bic,
             "late_payment_rate": seller.late_payment_rate,
         },
-        "buyer": {
-            "code": member.code, "name": member.name, "siret": member.siret,
-            "siren": (member.siret or "")[:9] or None, "vat_number": member.vat_number,
-            "address": member.address, "postcode": member.postcode, "city": member.city,
-            "country": "FR", "email": member.email,
-            # Printed only when it differs from the billing address (CGI ann. II 242 nonies A).
-            "delivery_address": member.delivery_address,
-            "delivery_postcode": member.delivery_postcode,
-            "delivery_city": member.delivery_city,
-        },
+        "buyer": buyer_snapshot(member),
         "references": {
             "campaign_code": campaign.code, "campaign_title": campaign.title,
             "shop_references": draft.shop_refs,
@@ -447,19 +453,21 @@ def invoices_totals(query, *, on: date) -> dict:
         & (sub.c.due_on >= on - timedelta(days=60)),
         "60+": sub.c.due_on < on - timedelta(days=60),
     }
-    columns = [
-        func.count(), func.coalesce(func.sum(sub.c.total_excl_vat), 0),
-        func.coalesce(func.sum(sub.c.total_vat), 0),
-        func.coalesce(func.sum(sub.c.total_incl_vat), 0),
-    ]  # fmt: skip
+
+    def total(expression):
+        # Read back through the Money type: the one place a sum becomes Decimal cents.
+        return type_coerce(func.coalesce(func.sum(expression), 0), Money)
+
+    columns = [func.count(), total(sub.c.total_excl_vat), total(sub.c.total_vat),
+               total(sub.c.total_incl_vat)]  # fmt: skip
     for condition in late.values():
-        columns.append(func.coalesce(func.sum(case((condition, sub.c.total_incl_vat), else_=0)), 0))
+        columns.append(total(case((condition, sub.c.total_incl_vat), else_=0)))
         columns.append(func.coalesce(func.sum(case((condition, 1), else_=0)), 0))
     row = db.session.execute(select(*columns)).one()
-    money = [quantize(Decimal(str(v))) for v in row[1:4]]
+    money = list(row[1:4])
     buckets = []
     for n, (key, label) in enumerate(AGING):
-        buckets.append((key, label, quantize(Decimal(str(row[4 + 2 * n]))), int(row[5 + 2 * n])))
+        buckets.append((key, label, row[4 + 2 * n], int(row[5 + 2 * n])))
     return {"count": row[0], "excl": money[0], "vat": money[1], "incl": money[2],
             "aging": buckets}  # fmt: skip
 

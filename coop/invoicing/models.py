@@ -13,7 +13,6 @@ from enum import StrEnum
 from sqlalchemy import (
     JSON,
     CheckConstraint,
-    Enum,
     ForeignKey,
     LargeBinary,
     String,
@@ -25,7 +24,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from coop.accounts.models import Member, User
 from coop.clock import now
-from coop.db import Base, Money, Rate, UnitPrice, UTCDateTime
+from coop.db import Base, Money, Rate, UnitPrice, UTCDateTime, checked_enum
 from coop.errors import DomainError
 from coop.orders.models import Campaign
 
@@ -42,17 +41,6 @@ class LineKind(StrEnum):
     FEE = "fee"  # the coop's service fee
 
 
-def _checked(enum) -> Enum:
-    return Enum(
-        enum,
-        name=enum.__name__.lower(),
-        native_enum=False,
-        create_constraint=True,
-        length=20,
-        values_callable=lambda members: [m.value for m in members],
-    )
-
-
 class Invoice(Base):
     """An invoice or a credit note, issued once and never changed."""
 
@@ -61,7 +49,7 @@ class Invoice(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     # FA-2026-000123, AV-2026-000007: at most 35 characters (spec/invoicing.md).
     number: Mapped[str] = mapped_column(String(35), unique=True)
-    kind: Mapped[InvoiceKind] = mapped_column(_checked(InvoiceKind))
+    kind: Mapped[InvoiceKind] = mapped_column(checked_enum(InvoiceKind))
     campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"), index=True)
     member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
     # A credit note cites the invoice it corrects.
@@ -113,7 +101,7 @@ class InvoiceLine(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     invoice_id: Mapped[int] = mapped_column(ForeignKey("invoices.id"), index=True)
     position: Mapped[int]
-    kind: Mapped[LineKind] = mapped_column(_checked(LineKind))
+    kind: Mapped[LineKind] = mapped_column(checked_enum(LineKind))
     description: Mapped[str] = mapped_column(Text)
     reference: Mapped[str | None] = mapped_column(String(60))  # part SKU, the shop's own ref
     quantity: Mapped[Decimal] = mapped_column(UnitPrice)  # units (goods) or 1 (shares)

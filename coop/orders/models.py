@@ -7,7 +7,6 @@ from enum import StrEnum
 from sqlalchemy import (
     JSON,
     CheckConstraint,
-    Enum,
     ForeignKey,
     Index,
     String,
@@ -18,7 +17,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from coop.accounts.models import Member, User
 from coop.clock import now
-from coop.db import Base, Money, Rate, UnitPrice, UTCDateTime
+from coop.db import Base, Money, Rate, UnitPrice, UTCDateTime, checked_enum
 from coop.money import quantize
 from coop.orders.cost_split import SplitKey
 from coop.orders.shortage import ShortageRule
@@ -66,17 +65,6 @@ DEFAULT_PENALTIES = {
 }
 
 
-def _checked(enum) -> Enum:
-    return Enum(
-        enum,
-        name=enum.__name__.lower(),
-        native_enum=False,
-        create_constraint=True,
-        length=20,
-        values_callable=lambda members: [m.value for m in members],
-    )
-
-
 class Campaign(Base):
     """A campagne d'achats groupés: open for needs until its cutoff, then pooled."""
 
@@ -86,14 +74,14 @@ class Campaign(Base):
     code: Mapped[str] = mapped_column(String(20), unique=True)
     title: Mapped[str] = mapped_column(String(200))
     status: Mapped[CampaignStatus] = mapped_column(
-        _checked(CampaignStatus), default=CampaignStatus.DRAFT
+        checked_enum(CampaignStatus), default=CampaignStatus.DRAFT
     )
     opens_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     closes_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     order_date: Mapped[date]
     delivery_on: Mapped[date | None]
     delivery_mode: Mapped[DeliveryMode] = mapped_column(
-        _checked(DeliveryMode), default=DeliveryMode.HUB
+        checked_enum(DeliveryMode), default=DeliveryMode.HUB
     )
     fee_rate: Mapped[Decimal] = mapped_column(Rate, default=Decimal("0"))
     penalty_local: Mapped[Decimal] = mapped_column(Rate, default=DEFAULT_PENALTIES[Origin.LOCAL])
@@ -103,9 +91,9 @@ class Campaign(Base):
     penalty_other: Mapped[Decimal] = mapped_column(Rate, default=DEFAULT_PENALTIES[Origin.OTHER])
     # How a short delivery is shared, and the key for each supplier's shipping fee.
     shortage_rule: Mapped[ShortageRule] = mapped_column(
-        _checked(ShortageRule), default=ShortageRule.PRO_RATA
+        checked_enum(ShortageRule), default=ShortageRule.PRO_RATA
     )
-    shipping_key: Mapped[SplitKey] = mapped_column(_checked(SplitKey), default=SplitKey.VALUE)
+    shipping_key: Mapped[SplitKey] = mapped_column(checked_enum(SplitKey), default=SplitKey.VALUE)
     reminder_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     opened_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -195,7 +183,7 @@ class PartRequest(Base):
     quantity: Mapped[int]
     note: Mapped[str | None] = mapped_column(Text)
     status: Mapped[RequestStatus] = mapped_column(
-        _checked(RequestStatus), default=RequestStatus.OPEN
+        checked_enum(RequestStatus), default=RequestStatus.OPEN
     )
     need_id: Mapped[int | None] = mapped_column(ForeignKey("needs.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
@@ -224,7 +212,7 @@ class PoolingRun(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"), index=True)
-    status: Mapped[RunStatus] = mapped_column(_checked(RunStatus), default=RunStatus.RUNNING)
+    status: Mapped[RunStatus] = mapped_column(checked_enum(RunStatus), default=RunStatus.RUNNING)
     # Time limit, penalties, excluded suppliers, pinned needs and parts.
     options: Mapped[dict] = mapped_column(JSON, default=dict)
     progress: Mapped[Decimal] = mapped_column(Rate, default=Decimal("0"))
@@ -281,10 +269,12 @@ class PurchaseOrder(Base):
     number: Mapped[str] = mapped_column(String(20), unique=True)
     campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"), index=True)
     supplier_id: Mapped[int] = mapped_column(ForeignKey("suppliers.id"), index=True)
-    status: Mapped[OrderStatus] = mapped_column(_checked(OrderStatus), default=OrderStatus.DRAFT)
+    status: Mapped[OrderStatus] = mapped_column(
+        checked_enum(OrderStatus), default=OrderStatus.DRAFT
+    )
     # The fee the plan charges: zero when the goods reach the free-shipping threshold.
     shipping_fee: Mapped[Decimal] = mapped_column(Money, default=Decimal("0.00"))
-    delivery_mode: Mapped[DeliveryMode] = mapped_column(_checked(DeliveryMode))
+    delivery_mode: Mapped[DeliveryMode] = mapped_column(checked_enum(DeliveryMode))
     requested_delivery_on: Mapped[date | None]
     note: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
@@ -455,7 +445,7 @@ class Charge(Base):
     campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"), index=True)
     label: Mapped[str] = mapped_column(String(200))
     amount: Mapped[Decimal] = mapped_column(Money)
-    key: Mapped[SplitKey] = mapped_column(_checked(SplitKey), default=SplitKey.VALUE)
+    key: Mapped[SplitKey] = mapped_column(checked_enum(SplitKey), default=SplitKey.VALUE)
     # Only that supplier's needs share it; all the campaign's needs otherwise.
     supplier_id: Mapped[int | None] = mapped_column(ForeignKey("suppliers.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)

@@ -62,15 +62,7 @@ def invoice(member, campaign, *, kind=InvoiceKind.INVOICE, credited=None, lines=
     # The shape coop.invoicing.issuing gives the snapshot.
     snapshot = {
         "seller": dict(SELLER, late_payment_rate=rate),
-        "buyer": {
-            "code": member.code, "name": member.name, "siret": member.siret,
-            "siren": (member.siret or "")[:9] or None, "vat_number": member.vat_number,
-            "address": member.address, "postcode": member.postcode, "city": member.city,
-            "country": "FR", "email": member.email,
-            "delivery_address": member.delivery_address,
-            "delivery_postcode": member.delivery_postcode,
-            "delivery_city": member.delivery_city,
-        },
+        "buyer": issuing.buyer_snapshot(member),
         "references": {
             "campaign_code": campaign.code, "campaign_title": campaign.title,
             "shop_references": sorted({r for _, _, r, *_ in lines if r}),

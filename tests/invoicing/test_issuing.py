@@ -4,12 +4,10 @@ import threading
 from datetime import timedelta
 from decimal import Decimal
 
-import flask_migrate
 import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import DatabaseError
 
-from coop import create_app
 from coop.accounts.models import Role
 from coop.clock import now, to_local
 from coop.errors import DomainError
@@ -22,7 +20,6 @@ from coop.orders.campaigns import change_status
 from coop.orders.cost_split import SplitKey
 from coop.orders.models import CampaignStatus
 from tests import factories
-from tests.conftest import app_config, fresh_database
 from tests.orders.test_statements import build_world
 
 D = Decimal
@@ -213,21 +210,6 @@ def test_the_database_refuses_to_change_an_issued_invoice(make, statement):
 
 
 # --- two issuers at once (PostgreSQL) -----------------------------------------------------------
-
-
-@pytest.fixture
-def committing_app(backend, tmp_path):
-    """An app on its own database whose sessions really commit, for tests across threads."""
-    if backend != "postgresql":
-        pytest.skip("row locks need PostgreSQL: SQLite serialises writers")
-    with fresh_database(backend, tmp_path) as url:
-        application = create_app(app_config(url))
-        with application.app_context():
-            flask_migrate.upgrade()
-        yield application
-        with application.app_context():
-            db.session.remove()
-            db.engine.dispose()
 
 
 def test_two_issuers_at_once_take_consecutive_numbers_without_gap_or_duplicate(committing_app):

@@ -5,11 +5,9 @@ import threading
 from datetime import timedelta
 from decimal import Decimal
 
-import flask_migrate
 import pytest
 from sqlalchemy import func, select
 
-from coop import create_app
 from coop.accounts.models import Role
 from coop.clock import now, today
 from coop.errors import DomainError
@@ -26,7 +24,6 @@ from coop.orders.models import (
 )
 from coop.orders.shortage import ShortageRule
 from tests import factories
-from tests.conftest import app_config, fresh_database
 from tests.orders.test_purchase_orders import build_plan, close, committed, served, stored_run
 
 # Three shops on one line of 2 packs of 10, in posting order: (quantity, tolerance, allocated).
@@ -283,21 +280,6 @@ def test_closing_short_makes_the_shares_final_and_receives_the_campaign(make):
 
 
 # --- two receipts at once -----------------------------------------------------------------------
-
-
-@pytest.fixture
-def committing_app(backend, tmp_path):
-    """An app on its own database whose sessions really commit, for tests across threads."""
-    if backend != "postgresql":
-        pytest.skip("row locks need PostgreSQL: SQLite ignores SELECT … FOR UPDATE")
-    with fresh_database(backend, tmp_path) as url:
-        application = create_app(app_config(url))
-        with application.app_context():
-            flask_migrate.upgrade()
-        yield application
-        with application.app_context():
-            db.session.remove()
-            db.engine.dispose()
 
 
 def test_two_receipts_on_the_same_line_at_once_both_count(committing_app):
