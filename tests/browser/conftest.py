@@ -47,6 +47,26 @@ def browser():
         chromium.close()
 
 
+def closing_early(app):
+    """Read each response whole and close it before the server writes it.
+
+    Werkzeug's development server closes a response only after draining the
+    socket, and skips the close when the browser resets the connection while it
+    drains (a page closed with its favicon in flight): the static file's handle
+    then leaks and pytest reports it. Test infrastructure only.
+    """
+
+    def wsgi(environ, start_response):
+        iterable = app(environ, start_response)
+        try:
+            return [b"".join(iterable)]
+        finally:
+            if hasattr(iterable, "close"):
+                iterable.close()
+
+    return wsgi
+
+
 @pytest.fixture
 def live_app(backend, tmp_path):
     """An app on its own empty database, committing for real, served on loopback."""
@@ -54,7 +74,7 @@ def live_app(backend, tmp_path):
         application = create_app(app_config(url, WTF_CSRF_ENABLED=True, COOP_JOBS_INLINE=False))
         with application.app_context():
             flask_migrate.upgrade()
-        server = make_server("127.0.0.1", 0, application, threaded=True)
+        server = make_server("127.0.0.1", 0, closing_early(application), threaded=True)
         thread = threading.Thread(target=server.serve_forever, daemon=True)
         thread.start()
         application.config["LIVE_URL"] = f"http://127.0.0.1:{server.server_port}"
