@@ -137,6 +137,8 @@ class CoopIdentity(Base):
     account_vat: Mapped[str] = mapped_column(String(10), default="44571")
     account_bank: Mapped[str] = mapped_column(String(10), default="512")
     account_bank_fees: Mapped[str] = mapped_column(String(10), default="627")
+    # Payment reminders go out this many days after the due date (comma-separated).
+    reminder_days: Mapped[str] = mapped_column(String(40), default="7,21,45")
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now, onupdate=now)
 
     __table_args__ = (

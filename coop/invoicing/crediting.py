@@ -24,6 +24,7 @@ from coop.invoicing.issuing import ZERO, DraftLine, vat_breakdown
 from coop.invoicing.models import Invoice, InvoiceKind, InvoiceLine, InvoiceVat, LineKind
 from coop.money import quantize
 from coop.numbering import next_value
+from coop.payments import ledger
 
 FREE_AMOUNT_LABEL = "Remise / régularisation"
 
@@ -220,4 +221,5 @@ def credit_invoice(
     note.vat = [InvoiceVat(rate=rate, base=base, amount=amt) for rate, base, amt in vat]
     db.session.add(note)
     db.session.flush()
+    ledger.settle(invoice.member)  # what was paid beyond the new amount becomes credit
     return note

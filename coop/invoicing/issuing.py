@@ -36,6 +36,7 @@ from coop.orders.campaigns import change_status
 from coop.orders.models import Campaign, CampaignStatus, PurchaseOrder, Receipt
 from coop.orders.needs import lock_campaign
 from coop.orders.statements import CampaignSplit, build_split
+from coop.payments import ledger
 
 log = logging.getLogger(__name__)
 
@@ -349,6 +350,7 @@ def issue_one(campaign: Campaign, member: Member, *, by: User | None, at: dateti
     invoice.vat = [InvoiceVat(rate=v.rate, base=v.base, amount=v.amount) for v in draft.vat]
     db.session.add(invoice)
     db.session.flush()
+    ledger.settle(member)  # the shop's credit, if any, pays the new invoice
     if set(drafts) <= invoiced_member_ids(campaign):
         change_status(campaign, CampaignStatus.INVOICED, at=at)
     return invoice

@@ -1,0 +1,1 @@
+"""Payments: Stripe Checkout and webhooks, bank transfers, the ledger, reminders."""
