@@ -1,6 +1,7 @@
 """Credit notes: in full, by lines or by an amount, never beyond what was invoiced."""
 
 import io
+import threading
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -166,3 +167,47 @@ def test_fully_credited_invoices_can_be_listed(client, make, invoice):
     client.login_as(make.user(Role.TREASURER))
     listing = client.get("/invoices?status=credited").text
     assert invoice.number in listing and other.number not in listing
+
+
+# --- two treasurers at once (PostgreSQL) --------------------------------------------------------
+
+
+def test_two_treasurers_crediting_at_once_never_credit_more_than_invoiced(committing_app):
+    from tests import factories
+
+    with committing_app.app_context():
+        invoice_id = invoices.invoice(factories.member(), factories.campaign()).id
+        db.session.remove()
+    start = threading.Barrier(2)
+    credited, refused, failures = [], [], []
+
+    def credit():
+        with committing_app.app_context():
+            try:
+                invoice = db.session.get(Invoice, invoice_id)
+                start.wait(timeout=10)
+                note = crediting.credit_invoice(
+                    invoice, amount=Decimal("100.00"), reason="Geste commercial", by=None, at=AT
+                )
+                db.session.commit()
+                credited.append(note.number)
+            except DomainError as error:
+                refused.append(error.message)
+            except Exception as error:
+                failures.append(error)
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=credit) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert failures == []
+    assert credited == ["AV-2026-000001"]
+    assert len(refused) == 1
+    with committing_app.app_context():
+        notes = db.session.scalars(
+            select(Invoice).where(Invoice.kind == InvoiceKind.CREDIT_NOTE)
+        ).all()
+        assert [n.total_excl_vat for n in notes] == [Decimal("100.00")]
