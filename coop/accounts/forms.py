@@ -233,6 +233,10 @@ class IdentityForm(FlaskForm):
         _l("Au moins trois fois le taux d'intérêt légal (Code de commerce, art. L441-10)."),
         required=True,
     )
+    reminder_days = _text(
+        _l("Relances (jours après l'échéance)"),
+        _l("Par exemple 7, 21, 45 : 6 relances au plus, 365 jours au plus. Vide : 7, 21, 45."),
+    )
     account_customers = _text(_l("Clients"), _l("Usuel : 411."), required=True)
     account_goods = _text(_l("Ventes de marchandises"), _l("Usuel : 707."), required=True)
     account_shipping = _text(_l("Port refacturé"), _l("Usuel : 7085."), required=True)

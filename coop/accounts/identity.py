@@ -3,6 +3,7 @@
 import base64
 import re
 from collections.abc import Callable, Mapping
+from itertools import pairwise
 from xml.etree import ElementTree
 
 import pycountry
@@ -28,6 +29,9 @@ ACCOUNT_FIELDS = (
     "account_bank",
     "account_bank_fees",
 )
+# Payment reminders: a few steps, each within a year of the due date.
+MAX_REMINDER_STEPS = 6
+MAX_REMINDER_DAYS = 365
 REQUIRED_FIELDS = frozenset(
     {"name", "siren", "address", "postcode", "city", "country", "email",
      "payment_terms_days", "late_payment_rate", *ACCOUNT_FIELDS}
@@ -160,6 +164,25 @@ def _account(value: str) -> str:
     return value
 
 
+def reminder_steps(text: str) -> list[int]:
+    """`7, 21,45` -> [7, 21, 45]: the days after the due date when reminders go out."""
+    parts = [part.strip() for part in text.split(",")]
+    if not all(part.isascii() and part.isdigit() for part in parts):
+        raise ValueError("indiquez des nombres de jours séparés par des virgules, comme 7, 21, 45")
+    steps = [int(part) for part in parts]
+    if len(steps) > MAX_REMINDER_STEPS:
+        raise ValueError(f"{MAX_REMINDER_STEPS} relances au plus")
+    if not all(1 <= step <= MAX_REMINDER_DAYS for step in steps):
+        raise ValueError(f"chaque relance part de 1 à {MAX_REMINDER_DAYS} jours après l'échéance")
+    if any(later <= earlier for earlier, later in pairwise(steps)):
+        raise ValueError("les jours vont en croissant, sans doublon")
+    return steps
+
+
+def _reminder_days(value: str) -> str:
+    return ",".join(str(step) for step in reminder_steps(value))
+
+
 def _vat_number(value: str, clean: dict) -> str:
     vat = identifiers.vat_number(value)
     siren = clean.get("siren")
@@ -195,8 +218,11 @@ _CHECKS: dict[str, Callable] = {
     "bic": identifiers.bic,
     "payment_terms_days": _payment_terms,
     "late_payment_rate": _text,
+    "reminder_days": _reminder_days,
     **dict.fromkeys(ACCOUNT_FIELDS, _account),
 }
+# Left blank, these go back to their usual value rather than to nothing.
+_BLANK_DEFAULTS = {"reminder_days": CoopIdentity.__table__.c.reminder_days.default.arg}
 _TAKES_CLEAN = frozenset({_vat_number, _postcode})
 
 
@@ -205,7 +231,7 @@ def _checked(name: str, raw, check: Callable, clean: dict):
     if not value:
         if name in REQUIRED_FIELDS:
             raise ValueError("ce champ est obligatoire")
-        return None
+        return _BLANK_DEFAULTS.get(name)
     value = check(value, clean) if check in _TAKES_CLEAN else check(value)
     limit = getattr(CoopIdentity.__table__.c[name].type, "length", None)
     if limit and len(value) > limit:

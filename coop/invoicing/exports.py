@@ -8,6 +8,11 @@ amounts with a decimal comma and no thousands separator, dates AAAAMMJJ (III).
 The characters must belong to "ASCII, ISO 8859-15 ou EBCDIC" (III 1°): the
 file is ISO 8859-15, which holds every French letter and the euro sign; the
 few characters it lacks (typographic quotes, emoji) are transliterated.
+
+The file holds the sales journal (VE: invoices and credit notes issued in the
+period), then the bank journal (BQ: payments received and refunds paid in the
+period), numbered in that order without gaps. Lines on the customers' account
+(411) are lettered when they settle each other (see `lettering`).
 """
 
 import csv
@@ -15,7 +20,7 @@ import io
 import unicodedata
 import zipfile
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
 
@@ -29,6 +34,14 @@ from coop.extensions import db
 from coop.invoicing.models import Invoice, InvoiceDocument, InvoiceKind, LineKind
 from coop.money import quantize
 from coop.orders.models import Campaign
+from coop.payments.models import (
+    METHOD_LABELS,
+    Payment,
+    PaymentAllocation,
+    PaymentStatus,
+    Refund,
+    RefundStatus,
+)
 
 FEC_COLUMNS = (
     "JournalCode", "JournalLib", "EcritureNum", "EcritureDate", "CompteNum", "CompteLib",
@@ -37,6 +50,7 @@ FEC_COLUMNS = (
 )  # fmt: skip
 FEC_ENCODING = "iso-8859-15"
 SALES_JOURNAL = ("VE", "Ventes")
+BANK_JOURNAL = ("BQ", "Banque")
 ZERO = Decimal("0.00")
 
 
@@ -81,6 +95,8 @@ class Posting:
     debit: Decimal = ZERO
     credit: Decimal = ZERO
     auxiliary: tuple[str, str] = ("", "")  # (CompAuxNum, CompAuxLib)
+    lettering: str = ""  # EcritureLet: the same code on the 411 lines that settle each other
+    lettered_on: date | None = None  # DateLet: the day the last of them was booked
 
 
 @dataclass(frozen=True)
@@ -93,8 +109,9 @@ class Entry:
     piece_on: date
     label: str
     postings: tuple[Posting, ...]
-    lettering: str = ""
-    lettered_on: date | None = None
+    # What the entry books on the customers' account, for lettering: ("I", invoice id),
+    # ("P", payment id) or ("R", refund id).
+    source: tuple[str, int] | None = None
 
 
 def check_period(date_from: date, date_to: date) -> None:
@@ -109,12 +126,11 @@ def check_period(date_from: date, date_to: date) -> None:
 
 
 def fec(date_from: date, date_to: date) -> tuple[str, bytes]:
-    """The FEC of the invoices and credit notes issued in the period: (file name, bytes)."""
+    """The FEC of the period's invoices, credit notes, payments and refunds: (file name, bytes)."""
     check_period(date_from, date_to)
     ledger = coop_ledger()
-    entries = [sales_entry(invoice) for invoice in _invoices(date_from, date_to)]
-    # The bank journal (payments issue) adds its entries here, then all are numbered.
-    entries.sort(key=lambda entry: entry.on)
+    sales = [sales_entry(invoice) for invoice in _invoices(date_from, date_to)]
+    entries = _lettered(sales + bank_entries(date_from, date_to), lettering(date_to))
     lines = ["\t".join(FEC_COLUMNS)]
     for number, entry in enumerate(entries, start=1):
         lines.extend(_fec_lines(number, entry, ledger))
@@ -146,9 +162,177 @@ def sales_entry(invoice: Invoice) -> Entry:
         journal=SALES_JOURNAL, on=invoice.issued_on, piece_ref=invoice.number,
         piece_on=invoice.issued_on, postings=tuple(postings),
         label=f"{'Avoir' if sign < 0 else 'Facture'} {invoice.number} {member.code}",
+        source=("I", invoice.id),
     )  # fmt: skip
     _check_balanced(entry)
     return entry
+
+
+def bank_entries(date_from: date, date_to: date) -> list[Entry]:
+    """The bank journal: each payment received and each refund paid in the period, by day."""
+    payments = db.session.scalars(
+        select(Payment)
+        .options(
+            joinedload(Payment.member),
+            selectinload(Payment.allocations).joinedload(PaymentAllocation.invoice),
+        )
+        .where(Payment.status == PaymentStatus.SUCCEEDED,
+               Payment.received_on.between(date_from, date_to))
+    ).all()  # fmt: skip
+    refunds = db.session.scalars(
+        select(Refund)
+        .options(joinedload(Refund.payment).joinedload(Payment.member),
+                 joinedload(Refund.credit_note))
+        .where(Refund.status == RefundStatus.SUCCEEDED,
+               Refund.refunded_on.between(date_from, date_to))
+    ).all()  # fmt: skip
+    entries = [payment_entry(p) for p in payments] + [refund_entry(r) for r in refunds]
+    entries.sort(key=lambda entry: (entry.on, entry.source))
+    return entries
+
+
+def payment_entry(payment: Payment) -> Entry:
+    """Money received: debit the bank (net of Stripe's fees) and the fees, credit the shop."""
+    member = payment.member
+    numbers = sorted({a.invoice.number for a in payment.allocations})
+    postings = []
+    if payment.amount > payment.fees:
+        postings.append(_posting("bank", payment.amount - payment.fees))
+    if payment.fees:
+        postings.append(_posting("bank_fees", payment.fees))
+    postings.append(_posting("customers", -payment.amount, auxiliary=(member.code, member.name)))
+    entry = Entry(
+        journal=BANK_JOURNAL, on=payment.received_on, piece_ref=f"REG-{payment.id:06d}",
+        piece_on=payment.received_on, postings=tuple(postings),
+        label=" ".join(["Règlement", _lower_first(METHOD_LABELS[payment.method]), member.code,
+                        *numbers]),
+        source=("P", payment.id),
+    )  # fmt: skip
+    _check_balanced(entry)
+    return entry
+
+
+def _lower_first(text: str) -> str:
+    return text[:1].lower() + text[1:]
+
+
+def refund_entry(refund: Refund) -> Entry:
+    """Money paid back to a shop: the payment's entry mirrored, without fees."""
+    member = refund.payment.member
+    note = [f"avoir {refund.credit_note.number}"] if refund.credit_note else []
+    entry = Entry(
+        journal=BANK_JOURNAL, on=refund.refunded_on, piece_ref=f"RMB-{refund.id:06d}",
+        piece_on=refund.refunded_on,
+        postings=(
+            _posting("customers", refund.amount, auxiliary=(member.code, member.name)),
+            _posting("bank", -refund.amount),
+        ),
+        label=" ".join(["Remboursement", member.code, *note]),
+        source=("R", refund.id),
+    )  # fmt: skip
+    _check_balanced(entry)
+    return entry
+
+
+# --- lettering ------------------------------------------------------------------------------
+
+
+def lettering(date_to: date) -> dict[tuple[str, int], tuple[str, date]]:
+    """The letter code and lettering day of each 411 line that is settled, as of `date_to`.
+
+    Invoices, credit notes, payments and refunds booked up to `date_to` are linked
+    when one settles the other (a payment's allocations, a credit note and its
+    invoice, a refund and its payment or credit note). A linked group whose 411
+    debits equal its credits is settled: its lines share a code, and DateLet is
+    the day its last line was booked. Codes go AA, AB… in the order the groups
+    were settled over the whole history, so a period exported again, or the next
+    one, keeps the codes already given.
+    """
+    amounts: dict[tuple[str, int], Decimal] = {}  # + debit, - credit on 411
+    days: dict[tuple[str, int], date] = {}
+    links: list[tuple[tuple[str, int], tuple[str, int]]] = []
+    for id_, kind, total, issued_on, credited_id in db.session.execute(
+        select(Invoice.id, Invoice.kind, Invoice.total_incl_vat, Invoice.issued_on,
+               Invoice.credited_invoice_id).where(Invoice.issued_on <= date_to)
+    ):  # fmt: skip
+        amounts["I", id_] = -total if kind is InvoiceKind.CREDIT_NOTE else total
+        days["I", id_] = issued_on
+        if credited_id is not None:
+            links.append((("I", id_), ("I", credited_id)))
+    for id_, amount, received_on in db.session.execute(
+        select(Payment.id, Payment.amount, Payment.received_on)
+        .where(Payment.status == PaymentStatus.SUCCEEDED, Payment.received_on <= date_to)
+    ):  # fmt: skip
+        amounts["P", id_], days["P", id_] = -amount, received_on
+    for payment_id, invoice_id in db.session.execute(
+        select(PaymentAllocation.payment_id, PaymentAllocation.invoice_id)
+    ):
+        links.append((("P", payment_id), ("I", invoice_id)))
+    for id_, amount, refunded_on, payment_id, note_id in db.session.execute(
+        select(Refund.id, Refund.amount, Refund.refunded_on, Refund.payment_id,
+               Refund.credit_note_id)
+        .where(Refund.status == RefundStatus.SUCCEEDED, Refund.refunded_on <= date_to)
+    ):  # fmt: skip
+        amounts["R", id_], days["R", id_] = amount, refunded_on
+        links.append((("R", id_), ("P", payment_id)))
+        if note_id is not None:
+            links.append((("R", id_), ("I", note_id)))
+    groups = _linked(amounts, links)
+    settled = [g for g in groups if len(g) > 1 and sum(amounts[k] for k in g) == 0]
+    settled.sort(key=lambda group: (max(days[k] for k in group), min(group)))
+    codes = {}
+    for n, group in enumerate(settled):
+        code, day = letter_code(n), max(days[k] for k in group)
+        codes.update(dict.fromkeys(group, (code, day)))
+    return codes
+
+
+def _linked(items, links) -> list[list]:
+    """The groups of `items` that `links` connect (union-find), links to unknown items ignored."""
+    parent = {item: item for item in items}
+
+    def root(item):
+        while parent[item] != item:
+            parent[item] = parent[parent[item]]
+            item = parent[item]
+        return item
+
+    for a, b in links:
+        if a in parent and b in parent:
+            parent[root(a)] = root(b)
+    groups: dict = {}
+    for item in items:
+        groups.setdefault(root(item), []).append(item)
+    return list(groups.values())
+
+
+def letter_code(n: int) -> str:
+    """0 -> AA, 1 -> AB, ..., 675 -> ZZ, 676 -> AAA: two letters, then three, and so on."""
+    width = 2
+    while n >= 26**width:
+        n -= 26**width
+        width += 1
+    letters = []
+    for _ in range(width):
+        n, rest = divmod(n, 26)
+        letters.append(chr(ord("A") + rest))
+    return "".join(reversed(letters))
+
+
+def _lettered(entries: list[Entry], codes: dict) -> list[Entry]:
+    """`entries` with their 411 line lettered where `codes` says it is settled."""
+    done = []
+    for entry in entries:
+        if entry.source not in codes:
+            done.append(entry)
+            continue
+        code, day = codes[entry.source]
+        postings = tuple(
+            replace(p, lettering=code, lettered_on=day) if p.account == "customers" else p
+            for p in entry.postings
+        )
+        done.append(replace(entry, postings=postings))
+    return done
 
 
 def _posting(account: str, debit_minus_credit: Decimal, **values) -> Posting:
@@ -178,7 +362,7 @@ def _fec_lines(number: int, entry: Entry, ledger: Ledger) -> Iterator[str]:
             getattr(ledger, posting.account), ACCOUNT_LABELS[posting.account],
             aux_number, aux_label, entry.piece_ref, _fec_date(entry.piece_on), entry.label,
             _fec_amount(posting.debit), _fec_amount(posting.credit),
-            entry.lettering, _fec_date(entry.lettered_on), _fec_date(entry.on), "", "",
+            posting.lettering, _fec_date(posting.lettered_on), _fec_date(entry.on), "", "",
         )  # fmt: skip
         yield "\t".join(_fec_text(value) for value in values)
 

@@ -17,7 +17,6 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from sqlalchemy import case, func, select, type_coerce
-from sqlalchemy.orm import aliased
 from stdnum import iso11649
 from stdnum.iso7064 import mod_97_10
 
@@ -37,6 +36,7 @@ from coop.orders.models import Campaign, CampaignStatus, PurchaseOrder, Receipt
 from coop.orders.needs import lock_campaign
 from coop.orders.statements import CampaignSplit, build_split
 from coop.payments import ledger
+from coop.payments.models import Payment, PaymentStatus, checkout_session_invoices
 
 log = logging.getLogger(__name__)
 
@@ -406,7 +406,11 @@ AGING = (("not_due", N_("Non échues")), ("0-30", N_("0 à 30 jours")),
          ("31-60", N_("31 à 60 jours")), ("60+", N_("Plus de 60 jours")))  # fmt: skip
 
 
-STATUSES = {"issued": N_("Émises"), "overdue": N_("Échues"),
+# The filters of the list. "to_pay" and "overdue" cut across the states: something still
+# due (overdue: and its due date passed); the others are one state of ledger.Balance each.
+STATUSES = {"issued": N_("Émises"), "to_pay": N_("Reste à payer"),
+            "pending": N_("Paiement en cours"), "partly_paid": N_("Partiellement payées"),
+            "paid": N_("Payées"), "overdue": N_("Échues impayées"),
             "credited": N_("Entièrement créditées"), "credit_notes": N_("Avoirs")}  # fmt: skip
 
 
@@ -416,6 +420,28 @@ class InvoiceFilters:
     member_id: int | None = None
     status: str = "issued"  # one of STATUSES
     number: str = ""
+
+
+def _cents(expression):
+    # SQLite keeps NUMERIC as REAL: 148.65 - 100.00 - 48.65 is 7e-15 there, not 0.
+    return func.round(expression, 2)
+
+
+def due_column(invoice=Invoice):
+    """What `invoice` still owes, never below zero (an excess is the shop's credit)."""
+    outstanding = _cents(ledger.outstanding_column(invoice))
+    return type_coerce(case((outstanding > 0, outstanding), else_=0), Money)
+
+
+def state_column(invoice=Invoice):
+    """ledger.Balance.state in SQL, so that the list filters on the state its badge shows."""
+    return case(
+        (_cents(ledger.credited_column(invoice) - invoice.total_incl_vat) >= 0, "credited"),
+        (_cents(ledger.outstanding_column(invoice)) <= 0, "paid"),
+        (ledger.pending_column(invoice), "pending"),
+        (_cents(ledger.paid_column(invoice)) > 0, "partly_paid"),
+        else_="open",
+    )
 
 
 def invoices_query(filters: InvoiceFilters, *, on: date, member: Member | None = None):
@@ -430,24 +456,25 @@ def invoices_query(filters: InvoiceFilters, *, on: date, member: Member | None =
         query = query.where(Invoice.campaign_id == filters.campaign_id)
     if filters.member_id:
         query = query.where(Invoice.member_id == filters.member_id)
+    if filters.status in ("to_pay", "overdue"):
+        query = query.where(_cents(ledger.outstanding_column()) > 0)
     if filters.status == "overdue":
         query = query.where(Invoice.due_on < on)
-    if filters.status == "credited":
-        notes = aliased(Invoice)
-        credited = (
-            select(func.coalesce(func.sum(notes.total_incl_vat), 0))
-            .where(notes.credited_invoice_id == Invoice.id)
-            .scalar_subquery()
-        )
-        query = query.where(credited >= Invoice.total_incl_vat)
+    if filters.status in ("pending", "partly_paid", "paid", "credited"):
+        query = query.where(state_column() == filters.status)
     if filters.number:
         query = query.where(Invoice.number.ilike(f"%{filters.number.strip()}%"))
     return query.order_by(Invoice.issued_on.desc(), Invoice.number.desc())
 
 
 def invoices_totals(query, *, on: date) -> dict:
-    """Totals of the invoices `query` selects, and their amounts by days past due."""
-    sub = query.order_by(None).subquery()
+    """What the invoices `query` selects were invoiced, what they still owe, and how late.
+
+    The aging buckets sum what is still due (a paid or credited invoice is in none);
+    a credit note owes nothing.
+    """
+    due = case((Invoice.kind == InvoiceKind.INVOICE, due_column()), else_=0)
+    sub = query.order_by(None).add_columns(due.label("due")).subquery()
     late = {
         "not_due": sub.c.due_on >= on,
         "0-30": (sub.c.due_on < on) & (sub.c.due_on >= on - timedelta(days=30)),
@@ -461,17 +488,33 @@ def invoices_totals(query, *, on: date) -> dict:
         return type_coerce(func.coalesce(func.sum(expression), 0), Money)
 
     columns = [func.count(), total(sub.c.total_excl_vat), total(sub.c.total_vat),
-               total(sub.c.total_incl_vat)]  # fmt: skip
+               total(sub.c.total_incl_vat), total(sub.c.due)]  # fmt: skip
     for condition in late.values():
-        columns.append(total(case((condition, sub.c.total_incl_vat), else_=0)))
-        columns.append(func.coalesce(func.sum(case((condition, 1), else_=0)), 0))
+        owing = condition & (sub.c.due > ZERO)
+        columns.append(total(case((owing, sub.c.due), else_=0)))
+        columns.append(func.coalesce(func.sum(case((owing, 1), else_=0)), 0))
     row = db.session.execute(select(*columns)).one()
-    money = list(row[1:4])
     buckets = []
     for n, (key, label) in enumerate(AGING):
-        buckets.append((key, label, row[4 + 2 * n], int(row[5 + 2 * n])))
-    return {"count": row[0], "excl": money[0], "vat": money[1], "incl": money[2],
+        buckets.append((key, label, row[5 + 2 * n], int(row[6 + 2 * n])))
+    return {"count": row[0], "excl": row[1], "vat": row[2], "incl": row[3], "due": row[4],
             "aging": buckets}  # fmt: skip
+
+
+def pending_payments(invoice: Invoice) -> list[Payment]:
+    """The payments meant for `invoice` that are initiated but not settled yet (SEPA)."""
+    return db.session.scalars(
+        select(Payment)
+        .join(
+            checkout_session_invoices,
+            checkout_session_invoices.c.checkout_session_id == Payment.checkout_session_id,
+        )
+        .where(
+            checkout_session_invoices.c.invoice_id == invoice.id,
+            Payment.status == PaymentStatus.PENDING,
+        )
+        .order_by(Payment.received_on, Payment.id)
+    ).all()
 
 
 def find_invoice(number: str) -> Invoice:

@@ -15,9 +15,12 @@ from coop.i18n import money
 from coop.invoicing import crediting, issuing
 from coop.invoicing.documents import render_pending_documents
 from coop.invoicing.forms import CreditForm
+from coop.invoicing.models import InvoiceKind
 from coop.jobs import run_in_background
 from coop.orders.models import Campaign
 from coop.pages import paginate
+from coop.payments import ledger
+from coop.payments.models import METHOD_LABELS
 
 bp = Blueprint("invoicing", __name__)
 
@@ -103,9 +106,12 @@ def list_invoices():
     )
     member = None if current_user.is_staff else current_user.member
     query = issuing.invoices_query(filters, on=today(), member=member)
+    page = paginate(query)
     return render_template(
-        "invoicing/invoice_list.html", page=paginate(query), filters=filters,
-        statuses=issuing.STATUSES,
+        "invoicing/invoice_list.html", page=page, filters=filters,
+        statuses=issuing.STATUSES, balances=ledger.balances(
+            [i for i in page.items if i.kind is InvoiceKind.INVOICE]
+        ),
         totals=issuing.invoices_totals(query, on=today()), today=today(),
         campaigns=issuing.invoiced_campaigns(),
         members=issuing.invoiced_members() if current_user.is_staff else [],
@@ -120,11 +126,16 @@ def show_invoice(number: str):
     except NotFound:
         abort(404)
     ensure_can_access(invoice.member)
+    is_invoice = invoice.kind is InvoiceKind.INVOICE
     return render_template(
         "invoicing/invoice_detail.html", invoice=invoice, s=invoice.snapshot,
         credit_notes=crediting.credit_notes_of(invoice),
         remaining=crediting.remaining_creditable(invoice),
         can_credit=current_user.role in ISSUERS,
+        balance=ledger.balance(invoice) if is_invoice else None,
+        payments=ledger.payments_of(invoice) if is_invoice else [],
+        pending=issuing.pending_payments(invoice) if is_invoice else [],
+        method_labels=METHOD_LABELS, today=today(),
     )  # fmt: skip
 
 

@@ -240,9 +240,13 @@ class BankLine(Base):
     # What the matcher proposes; the treasurer confirms or picks another.
     proposed_invoice_id: Mapped[int | None] = mapped_column(ForeignKey("invoices.id"))
     proposal_reason: Mapped[str | None] = mapped_column(String(40))
+    # Who set the line aside, and when (empty for debits, ignored at import).
+    ignored_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    ignored_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     bank_import: Mapped[BankImport] = relationship(back_populates="lines")
     proposed_invoice: Mapped[Invoice | None] = relationship()
+    ignored_by: Mapped[User | None] = relationship()
     payment: Mapped[Payment | None] = relationship(
         primaryjoin="Payment.bank_line_id == BankLine.id", viewonly=True, uselist=False
     )

@@ -11,7 +11,6 @@ from alembic import op
 
 import coop.db
 
-
 # revision identifiers, used by Alembic.
 revision = "5bc636a824a4"
 down_revision = "f0a946306ddd"

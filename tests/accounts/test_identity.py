@@ -45,6 +45,7 @@ def valid(**changes) -> dict:
         "account_vat": "44571",
         "account_bank": "512",
         "account_bank_fees": "627",
+        "reminder_days": "7, 21, 45",
     }
     values.update(changes)
     return values
@@ -146,6 +147,13 @@ def test_the_admin_saves_a_valid_identity(client, admin):
         ("account_customers", "411-A", "Un numéro de compte ne contient que des chiffres"),
         ("account_bank", "51", "Un numéro de compte ne contient que des chiffres"),
         ("account_vat", "", "Ce champ est obligatoire."),
+        ("reminder_days", "7 puis 21", "Indiquez des nombres de jours séparés par des virgules"),
+        ("reminder_days", "7,,21", "Indiquez des nombres de jours séparés par des virgules"),
+        ("reminder_days", "0,7", "Chaque relance part de 1 à 365 jours après l&#39;échéance."),
+        ("reminder_days", "7,400", "Chaque relance part de 1 à 365 jours après l&#39;échéance."),
+        ("reminder_days", "21,7", "Les jours vont en croissant, sans doublon."),
+        ("reminder_days", "7,7", "Les jours vont en croissant, sans doublon."),
+        ("reminder_days", "1,2,3,4,5,6,7", "6 relances au plus."),
     ],
 )
 def test_a_bad_field_is_refused_next_to_it_and_nothing_is_written(
@@ -157,6 +165,20 @@ def test_a_bad_field_is_refused_next_to_it_and_nothing_is_written(
     assert f'id="{field}-error"' in response.text
     assert "Rien n'a été enregistré" in response.text.replace("&#39;", "'")
     assert saved_count() == 0
+
+
+def test_the_reminder_steps_are_stored_tidy_and_blank_means_the_usual_ones(db_session):
+    assert save_identity(valid(reminder_days=" 5 ,15,30,60,90, 365")).reminder_days == (
+        "5,15,30,60,90,365"
+    )
+    assert save_identity(valid(reminder_days="")).reminder_days == "7,21,45"
+    assert coop_identity().reminder_days == "7,21,45"
+
+
+def test_the_admin_sees_and_changes_the_reminder_steps(client, admin):
+    assert 'value="7,21,45"' in client.get(URL).text
+    assert client.post(URL, data=valid(reminder_days="10, 30")).status_code == 302
+    assert db.session.get(CoopIdentity, 1).reminder_days == "10,30"
 
 
 def test_what_was_typed_stays_in_the_form_after_an_error(client, admin):

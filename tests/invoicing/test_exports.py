@@ -13,6 +13,8 @@ from coop.errors import DomainError
 from coop.extensions import db
 from coop.invoicing import exports
 from coop.invoicing.models import InvoiceDocument, InvoiceKind, LineKind
+from coop.payments import ledger
+from coop.payments.models import Method, PaymentStatus
 from tests.invoicing import factories as invoicing
 
 HEADER = (
@@ -147,6 +149,164 @@ def test_an_empty_period_gives_the_header_alone(example):
 def test_a_period_ending_before_it_starts_is_refused(db_session):
     with pytest.raises(DomainError, match="date de début"):
         exports.fec(date(2026, 11, 30), date(2026, 11, 1))
+
+
+# --- the bank journal and lettering ---------------------------------------------------------
+
+
+@pytest.fixture
+def settled(example):
+    """The example's money: a card payment with fees, a refund, a partial transfer.
+
+    VELO01 pays invoice 1 in full by card on 11/11 (189,46, of which Stripe keeps
+    1,5 % + 0,25 = 3,09); the credit note of 15/11 leaves 30,00 of it unused, paid
+    back on 18/11: invoice 1, its credit note, the payment and the refund settle each
+    other. VELO02 pays 50,00 of its 73,44 by transfer on 20/11: not settled.
+    """
+    _, first, second, credit, _ = example
+    card = ledger.record_payment(
+        first.member, Decimal("189.46"), method=Method.CARD, received_on=date(2026, 11, 11),
+        fees=Decimal("3.09"), invoices=[first], stripe_payment_intent_id="pi_1",
+    )  # fmt: skip
+    refund = ledger.record_refund(card, Decimal("30.00"), on=date(2026, 11, 18), credit_note=credit)
+    transfer = ledger.record_payment(
+        second.member, Decimal("50.00"), method=Method.TRANSFER, received_on=date(2026, 11, 20),
+        invoices=[second],
+    )  # fmt: skip
+    db.session.commit()
+    return card, refund, transfer
+
+
+def lettered(rows: list[str], lines: dict[int, tuple[str, str]]) -> list[str]:
+    """`rows` with EcritureLet and DateLet set on the rows at the given positions."""
+    out = []
+    for n, row in enumerate(rows):
+        cells = row.split("\t")
+        if n in lines:
+            cells[13], cells[14] = lines[n]
+        out.append("\t".join(cells))
+    return out
+
+
+def test_the_bank_journal_follows_the_sales_journal_lettered_with_the_invoices(example, settled):
+    _, first, second, credit, _ = example
+    card, refund, transfer = settled
+    a, b, c = first.number, second.number, credit.number
+    croix_rousse, gerland = "VELO01\tAtelier Vélo Croix-Rousse", "VELO02\tCycles Gerland"
+    p1, r1, p2 = f"REG-{card.id:06d}", f"RMB-{refund.id:06d}", f"REG-{transfer.id:06d}"
+    # Invoice 1 (its 411 line is row 0) and its credit note (row 9) are settled on 18/11.
+    sales = lettered(fec_rows(first, second, credit), {0: ("AA", "20261118"),
+                                                       9: ("AA", "20261118")})  # fmt: skip
+    bank = [
+        f"BQ\tBanque\t4\t20261111\t512\tBanque\t\t\t{p1}\t20261111\t"
+        f"Règlement carte VELO01 {a}\t186,37\t0,00\t\t\t20261111\t\t",
+        f"BQ\tBanque\t4\t20261111\t627\tServices bancaires et assimilés\t\t\t{p1}\t20261111\t"
+        f"Règlement carte VELO01 {a}\t3,09\t0,00\t\t\t20261111\t\t",
+        f"BQ\tBanque\t4\t20261111\t411\tClients\t{croix_rousse}\t{p1}\t20261111\t"
+        f"Règlement carte VELO01 {a}\t0,00\t189,46\tAA\t20261118\t20261111\t\t",
+        f"BQ\tBanque\t5\t20261118\t411\tClients\t{croix_rousse}\t{r1}\t20261118\t"
+        f"Remboursement VELO01 avoir {c}\t30,00\t0,00\tAA\t20261118\t20261118\t\t",
+        f"BQ\tBanque\t5\t20261118\t512\tBanque\t\t\t{r1}\t20261118\t"
+        f"Remboursement VELO01 avoir {c}\t0,00\t30,00\t\t\t20261118\t\t",
+        f"BQ\tBanque\t6\t20261120\t512\tBanque\t\t\t{p2}\t20261120\t"
+        f"Règlement virement VELO02 {b}\t50,00\t0,00\t\t\t20261120\t\t",
+        f"BQ\tBanque\t6\t20261120\t411\tClients\t{gerland}\t{p2}\t20261120\t"
+        f"Règlement virement VELO02 {b}\t0,00\t50,00\t\t\t20261120\t\t",
+    ]
+    _, content = exports.fec(*NOVEMBER)
+    lines = content.decode("iso-8859-15").split("\r\n")[:-1]
+    assert lines[0] == HEADER
+    assert lines[1:] == sales + bank
+
+
+def test_the_file_with_the_bank_journal_is_balanced_and_gapless(example, settled):
+    _, content = exports.fec(*NOVEMBER)
+    rows = [line.split("\t") for line in content.decode("iso-8859-15").split("\r\n")[1:-1]]
+    assert all(len(row) == 18 for row in rows)
+    numbers = [int(row[2]) for row in rows]
+    assert numbers == sorted(numbers) and sorted(set(numbers)) == list(range(1, 7))
+    for number in set(numbers):
+        entry = [row for row in rows if int(row[2]) == number]
+        assert sum(amount(r[11]) for r in entry) == sum(amount(r[12]) for r in entry)
+    assert sum(amount(r[11]) for r in rows) == sum(amount(r[12]) for r in rows)
+    # Lettered lines balance on the customers' account, code by code.
+    for code in {row[13] for row in rows if row[13]}:
+        group = [row for row in rows if row[13] == code]
+        assert {row[4] for row in group} == {"411"}
+        assert sum(amount(r[11]) for r in group) == sum(amount(r[12]) for r in group)
+
+
+def test_a_failed_or_pending_payment_is_not_in_the_bank_journal(example):
+    _, first, *_ = example
+    pending = ledger.record_payment(
+        first.member, Decimal("100.00"), method=Method.SEPA_DEBIT, received_on=date(2026, 11, 20),
+        status=PaymentStatus.PENDING,
+    )  # fmt: skip
+    failed = ledger.record_payment(
+        first.member, Decimal("100.00"), method=Method.SEPA_DEBIT, received_on=date(2026, 11, 21),
+        status=PaymentStatus.PENDING,
+    )  # fmt: skip
+    ledger.mark_failed(failed)
+    db.session.commit()
+    _, content = exports.fec(*NOVEMBER)
+    assert b"BQ\t" not in content
+    ledger.mark_succeeded(pending, on=date(2026, 11, 25))
+    db.session.commit()
+    _, content = exports.fec(*NOVEMBER)
+    assert content.count(b"BQ\tBanque\t4\t20261125\t") == 2  # 512 and 411
+
+
+def test_an_invoice_settled_in_the_next_period_is_lettered_there_and_codes_are_kept(
+    example, settled
+):
+    _, first, second, credit, later = example
+    card, refund, transfer = settled
+    # VELO02 pays the rest of invoice 2 (23,44) and the December invoice (73,44) on 03/12.
+    december = ledger.record_payment(
+        second.member, Decimal("96.88"), method=Method.TRANSFER, received_on=date(2026, 12, 3),
+        invoices=[second, later],
+    )  # fmt: skip
+    db.session.commit()
+    november = exports.fec(*NOVEMBER)[1]
+    assert november == exports.fec(*NOVEMBER)[1]  # the same file, asked again later
+    assert b"\tAB\t" not in november  # on 30/11, invoice 2 was not settled yet
+
+    def groups(content: bytes) -> dict:
+        found = {}
+        for row in (line.split("\t") for line in content.decode("iso-8859-15").split("\r\n")):
+            if len(row) == 18 and row[13] and row[13] != "EcritureLet":
+                found.setdefault((row[13], row[14]), set()).add(row[8])
+        return found
+
+    first_group = {first.number, credit.number, f"REG-{card.id:06d}", f"RMB-{refund.id:06d}"}
+    assert groups(november) == {("AA", "20261118"): first_group}
+    assert groups(exports.fec(date(2026, 11, 1), date(2026, 12, 31))[1]) == {
+        ("AA", "20261118"): first_group,
+        ("AB", "20261203"): {second.number, later.number, f"REG-{transfer.id:06d}",
+                             f"REG-{december.id:06d}"},
+    }  # fmt: skip
+    # December alone: the payment's line carries the code its invoices got.
+    assert groups(exports.fec(date(2026, 12, 1), date(2026, 12, 31))[1]) == {
+        ("AB", "20261203"): {later.number, f"REG-{december.id:06d}"},
+    }
+
+
+def test_letter_codes_run_from_aa_to_zz_then_three_letters():
+    assert [exports.letter_code(n) for n in (0, 1, 25, 26, 675, 676, 677)] == [
+        "AA", "AB", "AZ", "BA", "ZZ", "AAA", "AAB",
+    ]  # fmt: skip
+
+
+def test_the_bank_accounts_come_from_the_identity_settings(example, settled):
+    db.session.add(CoopIdentity(
+        id=1, name="Coop", siren="732829320", address="1 rue X", postcode="69003", city="Lyon",
+        account_customers="41100000", account_bank="51210000", account_bank_fees="62780000",
+    ))  # fmt: skip
+    db.session.commit()
+    _, content = exports.fec(*NOVEMBER)
+    bank = [line.split("\t") for line in content.decode("iso-8859-15").split("\r\n")
+            if line.startswith("BQ\t")]  # fmt: skip
+    assert {row[4] for row in bank} == {"41100000", "51210000", "62780000"}
 
 
 # --- CSV and ZIP ----------------------------------------------------------------------------
