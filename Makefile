@@ -4,8 +4,12 @@ VENV := .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 5000
-# `make run` is the local demo: a SQLite file in instance/, a generated secret key.
-DEMO_ENV := COOP_DEMO=1
+# The local Stripe fake the demo pays through (coop/payments/stripe_fake.py).
+STRIPE_FAKE_PORT ?= 5010
+# `make run` is the local demo: a SQLite file in instance/, a generated secret key, online
+# payment through the local Stripe fake.
+DEMO_ENV := COOP_DEMO=1 COOP_BASE_URL=http://$(HOST):$(PORT) \
+	COOP_STRIPE_API_BASE=http://127.0.0.1:$(STRIPE_FAKE_PORT)
 
 .PHONY: install install-test run test test-fast lint format translations messages clean
 
@@ -30,7 +34,9 @@ install-test: install $(VENV)/.test-deps
 run: install
 	$(DEMO_ENV) $(BIN)/coop db upgrade
 	$(DEMO_ENV) $(BIN)/coop seed-demo --if-empty
-	@echo "coop is served on http://$(HOST):$(PORT)  (Ctrl+C to stop)"
+	@echo "coop is served on http://$(HOST):$(PORT), its Stripe fake on http://127.0.0.1:$(STRIPE_FAKE_PORT)  (Ctrl+C stops both)"
+	@$(DEMO_ENV) $(BIN)/coop stripe-fake serve --port $(STRIPE_FAKE_PORT) & fake=$$!; \
+	trap 'kill $$fake 2>/dev/null' EXIT INT TERM; \
 	$(DEMO_ENV) $(BIN)/coop run --host $(HOST) --port $(PORT)
 
 # Set COOP_TEST_DATABASE_URL=postgresql+psycopg://... to run every database test on PostgreSQL too.

@@ -99,12 +99,16 @@ def _register_blueprints(app: Flask) -> None:
     from coop.invoicing import document_views as invoice_documents
     from coop.invoicing import export_views as invoice_exports
     from coop.invoicing import views as invoicing
+    from coop.negotiation import views as negotiation
     from coop.orders import dispatch_views as dispatch
     from coop.orders import order_views as purchase_orders
     from coop.orders import pooling_views as pooling
     from coop.orders import receiving_views as receiving
     from coop.orders import statement_views as statements
     from coop.orders import views as campaigns
+    from coop.payments import reminder_views as reminders
+    from coop.payments import stripe_views as online_payments
+    from coop.payments import views as payments
     from coop.suppliers import views as catalogue
 
     app.register_blueprint(accounts.auth)
@@ -124,6 +128,11 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(invoicing.bp)
     app.register_blueprint(invoice_documents.bp)
     app.register_blueprint(invoice_exports.bp)
+    app.register_blueprint(payments.bp)
+    app.register_blueprint(reminders.bp)
+    app.register_blueprint(online_payments.bp)
+    app.register_blueprint(negotiation.bp)
+    app.register_blueprint(negotiation.supplier_bp)
 
 
 def _register_cli(app: Flask) -> None:

@@ -1,14 +1,15 @@
 """The `coop` command: thin wrappers over the services (spec/formats.md)."""
 
 import json
+import logging
 import sys
 from decimal import Decimal
 
 import click
-from flask import Flask
+from flask import Flask, current_app
 from flask.cli import FlaskGroup
 
-from coop import demo
+from coop import demo, jobs
 from coop.accounts.auth import create_user as create_account
 from coop.clock import now, parse_local
 from coop.csv_import import fraction
@@ -16,6 +17,7 @@ from coop.errors import DomainError, InvalidRows
 from coop.extensions import db
 from coop.imports import IMPORTERS, run_import
 from coop.invoicing import exports
+from coop.negotiation.cli import rfq
 from coop.orders import campaigns
 from coop.orders.importing import import_needs
 from coop.orders.models import CampaignStatus
@@ -26,6 +28,7 @@ from coop.orders.pool_run import (
     pool_and_commit,
     pool_campaign,
 )
+from coop.payments.stripe_fake import SENDABLE, StripeFakeError, ask_to_send
 from coop.suppliers.origin import Origin
 
 
@@ -48,6 +51,10 @@ def register(app: Flask) -> None:
     app.cli.add_command(pool)
     app.cli.add_command(export)
     app.cli.add_command(invoices)
+    app.cli.add_command(rfq)
+    app.cli.add_command(reminders)
+    app.cli.add_command(worker)
+    app.cli.add_command(stripe_fake)
 
 
 def _fail(error: DomainError) -> None:
@@ -302,7 +309,7 @@ def export() -> None:
     help="File to write (default: SIRENFECAAAAMMJJ.txt in the current directory).",
 )
 def export_fec(date_from, date_to, out: str | None) -> None:
-    """Write the FEC (sales journal) of the invoices issued from --from to --to, inclusive."""
+    """Write the FEC (sales and bank journals) of the period from --from to --to, inclusive."""
     try:
         filename, content = exports.fec(date_from.date(), date_to.date())
     except DomainError as error:
@@ -331,3 +338,119 @@ def issue_invoices(code: str) -> None:
     for invoice in issued:
         click.echo(f"{invoice.number}  {invoice.member.code:<12} {invoice.total_incl_vat:>12} EUR")
     click.echo(f"{len(issued)} invoice(s) issued; {render_pending_documents()} PDF(s) rendered.")
+
+
+@click.group()
+def reminders() -> None:
+    """Payment reminders (relances)."""
+
+
+@reminders.command("send")
+@click.option("--date", "day", type=click.DateTime(["%Y-%m-%d"]),
+              help="The day to send for (default: today, Lyon time).")  # fmt: skip
+@click.option("--dry-run", is_flag=True, help="List what would go out; send and record nothing.")
+def send_reminders(day, dry_run: bool) -> None:
+    """Send the payment reminders due: once a day, from cron."""
+    from coop.clock import today
+    from coop.payments import reminders as service
+
+    on = day.date() if day else today()
+    due = service.due_reminders(on)
+    if dry_run:
+        db.session.rollback()
+        sent = [r for r in due if r.to]
+    else:
+        sent = service.send_due_reminders(on)
+        db.session.commit()
+    for r in sent:
+        late = f"{r.row.due:>10} EUR due, {r.row.days_late} days late"
+        click.echo(f"{r.invoice.number}  {r.invoice.member.code:<12} J+{r.row.due_step:<4} "
+                   f"{late} -> {', '.join(r.to)}")  # fmt: skip
+    for r in (r for r in due if not r.to):
+        click.echo(f"{r.invoice.number}  {r.invoice.member.code:<12} skipped: no e-mail address")
+    verb = "would be sent (dry run)" if dry_run else "sent"
+    click.echo(f"{len(sent)} reminder(s) {verb} for {on:%Y-%m-%d}.")
+
+
+@click.command("worker")
+@click.option("--burst", is_flag=True, help="Run the jobs already queued, then stop.")
+def worker(burst: bool) -> None:
+    """Run the background jobs (invoice batches, PDFs, pooling runs) queued on Redis."""
+    app = current_app._get_current_object()
+    if not app.config["COOP_REDIS_URL"]:
+        raise click.ClickException(
+            "COOP_REDIS_URL is not set: without it the web process runs its background jobs "
+            "in threads and there is nothing to serve. Set it (e.g. redis://127.0.0.1:6379/0) "
+            "for the web app and the worker alike."
+        )
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    jobs.work(app, burst=burst)
+
+
+@click.group("stripe-fake")
+def stripe_fake() -> None:
+    """The local Stripe fake, for development and demos: no real payment."""
+
+
+@stripe_fake.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=int, default=5010, show_default=True)
+@click.option("--webhook-url", help="Where to send the signed events [default: the app's].")
+@click.option("--webhook-delay", type=click.FloatRange(min=0), default=1.0, show_default=True,
+              help="Seconds between a payment and its events.")  # fmt: skip
+@click.option("--sepa-delay", type=click.FloatRange(min=0), default=10.0, show_default=True,
+              help="Seconds a SEPA debit stays processing before it settles or fails.")  # fmt: skip
+@click.option("--sepa-manual", is_flag=True,
+              help="SEPA debits settle only when `coop stripe-fake send` says so.")  # fmt: skip
+def stripe_fake_serve(host, port, webhook_url, webhook_delay, sepa_delay, sepa_manual) -> None:
+    """Serve the fake Stripe API and payment page; events go, signed, to the app's webhook."""
+    from werkzeug.serving import make_server
+
+    from coop.payments.stripe_fake import StripeFake
+
+    config = current_app.config
+    if not config["COOP_STRIPE_WEBHOOK_SECRET"]:
+        raise click.ClickException(
+            "COOP_STRIPE_WEBHOOK_SECRET is not set: the fake signs its events with it and the "
+            "app checks them with it. Set it for both (COOP_DEMO=1 sets a demo one)."
+        )
+    url = f"http://{host}:{port}"
+    webhook_url = webhook_url or (
+        config["COOP_BASE_URL"].rstrip("/") + current_app.url_map.bind("").build("stripe.webhook")
+    )
+    fake = StripeFake(
+        webhook_url=webhook_url, webhook_secret=config["COOP_STRIPE_WEBHOOK_SECRET"],
+        public_url=url, webhook_delay=webhook_delay, sepa_delay=None if sepa_manual else sepa_delay,
+    )  # fmt: skip
+    try:
+        server = make_server(host, port, fake, threaded=True)
+    except OSError as error:
+        raise click.ClickException(f"cannot serve on {url}: {error}") from None
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    click.echo(f"Stripe fake on {url}; signed events to {webhook_url}.")
+    if (config["COOP_STRIPE_API_BASE"] or "").rstrip("/") != url:
+        click.echo(f"The app must reach it: set COOP_STRIPE_API_BASE={url}.", err=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+
+
+@stripe_fake.command("send")
+@click.argument("event_type", metavar="EVENT_TYPE", type=click.Choice(SENDABLE))
+@click.option("--session", "session_id", required=True, help="The Checkout Session: cs_test_...")
+def stripe_fake_send(event_type: str, session_id: str) -> None:
+    """Have the running fake apply EVENT_TYPE to a session and send it, signed, to the app."""
+    config = current_app.config
+    if not (config["COOP_STRIPE_API_BASE"] and config["COOP_STRIPE_SECRET_KEY"]):
+        raise click.ClickException(
+            "COOP_STRIPE_API_BASE and COOP_STRIPE_SECRET_KEY name the fake and its key: set them."
+        )
+    try:
+        sent = ask_to_send(config["COOP_STRIPE_API_BASE"], config["COOP_STRIPE_SECRET_KEY"],
+                           session_id, event_type)  # fmt: skip
+    except StripeFakeError as error:
+        raise click.ClickException(error.message) from None
+    click.echo(f"{sent['event']} {sent['type']} sent; the app answered {sent['delivery']}.")

@@ -61,8 +61,24 @@ DEFAULTS = {
     "COOP_SIRET": "81234567600017",
     "COOP_EMAIL": "contact@coop-velo-lyon.example",
     "COOP_PHONE": "04 78 00 00 00",
-    # Long work (a pooling run) goes to a background thread; tests run it inline.
+    # Long work (a pooling run, a batch of invoices) goes to a background thread, or to
+    # an RQ queue on Redis served by `coop worker` when COOP_REDIS_URL is set; tests run
+    # it inline.
     "COOP_JOBS_INLINE": False,
+    "COOP_REDIS_URL": None,
+    "COOP_JOBS_QUEUE": "coop",
+    # Online payment (Stripe Checkout): offered only when a secret key is set.
+    # COOP_STRIPE_API_BASE points the SDK elsewhere (the local fake); None is Stripe's own.
+    "COOP_STRIPE_SECRET_KEY": None,
+    "COOP_STRIPE_WEBHOOK_SECRET": None,
+    "COOP_STRIPE_API_BASE": None,
+}
+
+# The demo pays through the local Stripe fake (`coop stripe-fake serve`, started by `make run`).
+DEMO_STRIPE = {
+    "COOP_STRIPE_SECRET_KEY": "sk_test_coop_demo",
+    "COOP_STRIPE_WEBHOOK_SECRET": "whsec_coop_demo",
+    "COOP_STRIPE_API_BASE": "http://127.0.0.1:5010",
 }
 
 IDENTITY_SETTINGS = (
@@ -107,9 +123,19 @@ def load(instance_path: Path) -> dict:
         "COOP_SMTP_STARTTLS": _flag("COOP_SMTP_STARTTLS"),
         "COOP_SMTP_USER": os.environ.get("COOP_SMTP_USER"),
         "COOP_SMTP_PASSWORD": os.environ.get("COOP_SMTP_PASSWORD"),
+        "COOP_REDIS_URL": os.environ.get("COOP_REDIS_URL") or None,
+        "COOP_JOBS_QUEUE": os.environ.get("COOP_JOBS_QUEUE") or DEFAULTS["COOP_JOBS_QUEUE"],
+        **_stripe_settings(demo),
         # Addresses in the environment write their line breaks as `\\n`.
         **{
             name: os.environ.get(name, DEFAULTS[name]).replace("\\n", "\n")
             for name in IDENTITY_SETTINGS
         },
     }
+
+
+def _stripe_settings(demo: bool) -> dict:
+    """Stripe's settings from the environment; the demo's default to the local fake."""
+    if demo and not os.environ.get("COOP_STRIPE_SECRET_KEY"):
+        return {name: os.environ.get(name) or value for name, value in DEMO_STRIPE.items()}
+    return {name: os.environ.get(name) or None for name in DEMO_STRIPE}

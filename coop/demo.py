@@ -16,11 +16,20 @@ from coop.accounts.models import Member, Role, User
 from coop.clock import from_local, now, today
 from coop.extensions import db
 from coop.imports import run_import
+from coop.invoicing.documents import render_pending_documents
+from coop.invoicing.issuing import issue_invoices
+from coop.invoicing.models import Invoice
+from coop.money import quantize
+from coop.negotiation.rfqs import campaign_demand, create_rfq, send_rfq
 from coop.orders.campaigns import change_status, create_campaign
-from coop.orders.models import CampaignStatus, Need, PurchaseOrder
+from coop.orders.models import CampaignStatus, Need, OrderStatus, PurchaseOrder
 from coop.orders.needs import NeedTerms, post_need
 from coop.orders.pool_run import Options, pool_and_commit
-from coop.orders.purchasing import send_order
+from coop.orders.purchasing import change_order_status, send_order
+from coop.orders.receiving import record_receipt
+from coop.payments.bank import import_statement
+from coop.payments.ledger import record_payment
+from coop.payments.models import Method, Payment
 from coop.suppliers.models import Offer, Part, Supplier
 
 # The demo catalogue is kept as the CSV files a manager would import: they double
@@ -147,6 +156,7 @@ def seed(rng_seed: int = 2026) -> list[tuple[str, str, str]]:
         email = f"atelier@{_slug(shop.name)}.example"
         create_user(email, person, Role.MEMBER, DEMO_PASSWORD, shop.code)
         logins.append((f"member {shop.code}", email, DEMO_PASSWORD))
+    _seed_invoiced_campaign(rng, shops)
     _seed_pooled_campaign(rng, shops)
     _seed_campaign(rng, shops)
     return logins
@@ -181,6 +191,54 @@ def _seed_identity() -> None:
             "logo": (DEMO_DATA / "logo.svg").read_bytes(),
         }
     )
+
+
+def _seed_invoiced_campaign(rng: random.Random, shops: list[Member]) -> None:
+    """The campaign of two months ago: received, invoiced, partly paid.
+
+    The demo shops have invoices to pay online; the treasurer has payments, a
+    bank statement to reconcile and overdue invoices to remind.
+    """
+    start = today() - timedelta(days=62)
+    campaign = create_campaign(
+        f"{start:%Y}-{start:%m}", f"Commande groupée de {_month_name(start.month)}",
+        start + timedelta(days=12), at=from_local(start), delivery_on=start + timedelta(days=30),
+        fee_rate=Decimal("0.02"),
+    )  # fmt: skip
+    _post_needs(rng, campaign, shops[:12])
+    change_status(campaign, CampaignStatus.CLOSED, at=from_local(start + timedelta(days=12)))
+    _, orders = pool_and_commit(campaign, Options(time_limit=20))
+    sent, arrived = from_local(start + timedelta(days=14)), start + timedelta(days=26)
+    for order in orders:
+        change_order_status(order, OrderStatus.SENT, at=sent)
+        quantities = {line.id: (line.quantity, 0) for line in order.lines}
+        record_receipt(order, received_on=arrived, delivery_note_ref=f"BL-{order.number}",
+                       quantities=quantities, at=from_local(arrived))  # fmt: skip
+    db.session.commit()
+    treasurer = db.session.scalar(select(User).where(User.role == Role.TREASURER))
+    invoices = issue_invoices(campaign, by=treasurer, at=from_local(arrived + timedelta(days=2)))
+    render_pending_documents()
+    # Three shops paid by transfer, one only in part; a bank statement brings two more
+    # transfers (one short) and a line the treasurer will ignore.
+    for invoice, share in zip(invoices[2:5], ("1", "1", "0.5"), strict=True):
+        amount = quantize(invoice.total_incl_vat * Decimal(share))
+        record_payment(invoice.member, amount, method=Method.TRANSFER, invoices=[invoice],
+                       received_on=arrived + timedelta(days=20), reference="VIR SEPA RECU",
+                       by=treasurer)  # fmt: skip
+    db.session.commit()
+    on = f"{today() - timedelta(days=3):%d/%m/%Y}"
+    exact, short = invoices[5], invoices[6]
+    statement = "\r\n".join([
+        "Date;Libellé;Débit Euros;Crédit Euros;",
+        f"{on};VIR SEPA RECU /DE {exact.member.name.upper()} /REF {exact.payment_reference};;"
+        f"{exact.total_incl_vat:.2f};".replace(".", ","),
+        f"{on};VIR SEPA RECU /DE {short.member.name.upper()} /MOTIF {short.number};;"
+        f"{short.total_incl_vat - 20:.2f};".replace(".", ","),
+        f"{on};VIR SEPA RECU /DE DECATHLON PRO /MOTIF AVOIR 2291;;64,90;",
+        f"{on};PRLV SEPA ORANGE SA FACTURE BOX;39,99;;",
+    ])  # fmt: skip
+    import_statement(statement.encode("cp1252"), "releve-demo.csv", by=treasurer)
+    db.session.commit()
 
 
 def _seed_pooled_campaign(rng: random.Random, shops: list[Member]) -> None:
@@ -224,6 +282,11 @@ def _seed_campaign(rng: random.Random, shops: list[Member]) -> None:
     )  # fmt: skip
     # The three demo logins start this one with an empty list to fill.
     _post_needs(rng, campaign, shops[3:34])
+    # The manager asks for quotes on the three parts most asked for; no supplier answered yet.
+    top = sorted(campaign_demand(campaign), key=lambda d: (-d.requested, d.part.sku))[:3]
+    rfq = create_rfq(f"Devis : {campaign.title}", start + timedelta(days=7),
+                     [(d.part, d.requested) for d in top], at=now(), campaign=campaign)  # fmt: skip
+    send_rfq(rfq, at=now())
 
 
 def _month_name(month: int) -> str:
@@ -237,9 +300,10 @@ def summary() -> str:
 
     return (
         f"{count(Member)} member shops, {count(User)} user accounts, {count(Supplier)} "
-        f"suppliers, {count(Part)} parts, {count(Offer)} offers, and {count(Need)} needs in two "
-        f"campaigns: last month's, pooled into {count(PurchaseOrder)} purchase orders, and an "
-        f"open one"
+        f"suppliers, {count(Part)} parts, {count(Offer)} offers, and {count(Need)} needs in "
+        f"three campaigns: one delivered and invoiced ({count(Invoice)} invoices, "
+        f"{count(Payment)} payments, a bank statement to reconcile), last month's pooled, and "
+        f"an open one; {count(PurchaseOrder)} purchase orders in all"
     )
 
 

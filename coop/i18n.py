@@ -3,7 +3,7 @@
 from datetime import date, datetime
 from decimal import Decimal
 
-from flask import Flask, has_request_context, request, session
+from flask import Flask, g, has_request_context, request, session
 from flask_babel import (
     format_currency,
     format_date,
@@ -22,10 +22,18 @@ def N_(message: str) -> str:
 
 
 def select_locale() -> str:
-    """The language the user picked, else French (the coop's language)."""
-    chosen = session.get("lang") if has_request_context() else None
-    if chosen in LANGUAGES:
-        return chosen
+    """The language the user picked, else the link's (`?lang=en`), else French (the coop's).
+
+    Pages for people without an account (a supplier's quote link) set
+    `g.follow_browser_language`: the browser's Accept-Language then comes before French.
+    """
+    if not has_request_context():
+        return "fr"
+    for chosen in (session.get("lang"), request.args.get("lang")):
+        if chosen in LANGUAGES:
+            return chosen
+    if g.get("follow_browser_language"):
+        return request.accept_languages.best_match(LANGUAGES) or "fr"
     return "fr"
 
 

@@ -8,12 +8,20 @@ from sqlalchemy import select
 from coop.accounts.models import Role
 from coop.extensions import db
 from coop.invoicing.models import Invoice
+from coop.negotiation.links import token_for
+from coop.negotiation.models import Invitation
 from coop.orders import needs as need_service
 from coop.orders.models import Charge, DeliveryMode, Need, PartRequest, PoolingRun, PurchaseOrder
+from coop.payments import bank
+from coop.payments.models import BankLine
 from coop.suppliers.models import Offer
 from tests.invoicing import factories as invoice_factories
+from tests.negotiation import factories as negotiation_factories
 
 OK, FORBIDDEN, LOGIN, LOGGED_OUT = "ok", 403, "login", "logged out"
+# No login and no role: the request's own signature decides (Stripe's webhook; no secret
+# is configured in tests, so it refuses everyone alike).
+SIGNED = "signed"
 ROLES = ("anonymous", "member", "manager", "treasurer", "admin")
 
 
@@ -132,6 +140,36 @@ MATRIX = {
         everyone_logged_in(),
     ),
     "invoice_exports.index": ("GET", "/exports", only("treasurer", "admin")),
+    "payments.list_payments": ("GET", "/payments", only("treasurer", "admin")),
+    "payments.bank_queue": ("GET", "/payments/bank", only("treasurer", "admin")),
+    "payments.bank_line": ("GET", "/payments/bank/lines/{line}", only("treasurer", "admin")),
+    "payments.confirm_line": (
+        "POST",
+        "/payments/bank/lines/{line}/confirm",
+        only("treasurer", "admin"),
+    ),
+    "payments.ignore_line": (
+        "POST",
+        "/payments/bank/lines/{line}/ignore",
+        only("treasurer", "admin"),
+    ),
+    "payments.unignore_line": (
+        "POST",
+        "/payments/bank/lines/{line}/unignore",
+        only("treasurer", "admin"),
+    ),
+    "payments.confirm_all": ("GET", "/payments/bank/confirm-all", only("treasurer", "admin")),
+    "payments.rematch": ("POST", "/payments/bank/rematch", only("treasurer", "admin")),
+    # A shop reads its own account (another shop's is refused: tests/payments).
+    "payments.account": ("GET", "/payments/accounts/{own}", only("member", "treasurer", "admin")),
+    "stripe.pay": ("GET", "/payments/pay", only("member")),
+    "stripe.checkout_return": ("GET", "/payments/return", only("member")),
+    "stripe.refund": ("POST", "/members/{own}/refund", only("treasurer", "admin")),
+    "stripe.webhook": ("POST", "/stripe/webhook", dict.fromkeys(ROLES, SIGNED)),
+    "reminders.index": ("GET", "/reminders", only("treasurer", "admin")),
+    "reminders.send": ("GET", "/reminders/send", only("treasurer", "admin")),
+    "reminders.pause": ("GET", "/reminders/shops/{shop}/pause", only("treasurer", "admin")),
+    "reminders.resume": ("POST", "/reminders/shops/{shop}/resume", only("treasurer", "admin")),
     "invoice_exports.download_fec": ("GET", "/exports/fec?" + PERIOD, only("treasurer", "admin")),
     "invoice_exports.download_csv": (
         "GET",
@@ -142,6 +180,29 @@ MATRIX = {
         "GET",
         "/exports/invoices.zip?" + PERIOD,
         only("treasurer", "admin"),
+    ),
+    "rfqs.list_rfqs": ("GET", "/rfqs/", STAFF_READ),
+    "rfqs.create_rfq": ("GET", "/rfqs/new", MEMBER_EDIT),
+    "rfqs.show_rfq": ("GET", "/rfqs/{rfq}", STAFF_READ),
+    "rfqs.choose_suppliers": ("POST", "/rfqs/{rfq}/suppliers", MEMBER_EDIT),
+    "rfqs.edit_rfq": ("GET", "/rfqs/{rfq}/edit", MEMBER_EDIT),
+    "rfqs.send_rfq": ("GET", "/rfqs/{rfq}/send", MEMBER_EDIT),
+    "rfqs.close_rfq": ("GET", "/rfqs/{rfq}/close", MEMBER_EDIT),
+    "rfqs.matrix": ("GET", "/rfqs/{rfq}/matrix", STAFF_READ),
+    "rfqs.award": ("POST", "/rfqs/{rfq}/award", MEMBER_EDIT),
+    "rfqs.thread": ("GET", "/rfqs/{rfq}/suppliers/{invitation}", STAFF_READ),
+    "rfqs.post_message": ("POST", "/rfqs/{rfq}/suppliers/{invitation}/message", MEMBER_EDIT),
+    "rfqs.counter_propose": ("POST", "/rfqs/{rfq}/suppliers/{invitation}/counter", MEMBER_EDIT),
+    "rfqs.revoke_link": ("GET", "/rfqs/{rfq}/suppliers/{invitation}/revoke", MEMBER_EDIT),
+    "rfqs.renew_link": ("POST", "/rfqs/{rfq}/suppliers/{invitation}/renew", MEMBER_EDIT),
+    # A supplier's page opens with its private link alone, whoever holds it.
+    "supplier_quotes.answer": ("GET", "/q/{token}", everyone_logged_in(anonymous=OK)),
+    "supplier_quotes.download_csv": ("GET", "/q/{token}/rfq.csv", everyone_logged_in(anonymous=OK)),
+    "supplier_quotes.upload_csv": ("POST", "/q/{token}/upload", everyone_logged_in(anonymous=OK)),
+    "supplier_quotes.post_supplier_message": (
+        "POST",
+        "/q/{token}/message",
+        everyone_logged_in(anonymous=OK),
     ),
 }
 
@@ -162,6 +223,9 @@ def world(make):
     db.session.add(Charge(campaign=campaign, label="Douane", amount=Decimal("10.00")))
     db.session.commit()
     invoice_factories.document(invoice_factories.invoice(own, campaign))
+    bank.import_statement("Date;Libellé;Montant\n05/12/2026;VIR;10,00\n".encode(), "r.csv", by=None)
+    db.session.commit()
+    negotiation_factories.sent_rfq(parts=[offer.part])
     return own, other, users
 
 
@@ -169,6 +233,7 @@ def ids(own, users) -> dict:
     """The ids a route's placeholders take: the member user's own shop and need."""
     offer = db.session.scalars(select(Offer)).first()
     need = db.session.scalars(select(Need)).first()
+    invitation = db.session.scalars(select(Invitation)).first()
     return {
         "own": own.id, "user": users["manager"].id, "supplier": offer.supplier_id,
         "part": offer.part_id, "offer": offer.id, "campaign": need.campaign_id,
@@ -176,6 +241,8 @@ def ids(own, users) -> dict:
         "run": db.session.scalars(select(PoolingRun.id)).first(), "order": ORDER_NUMBER,
         "shop": own.code, "charge": db.session.scalars(select(Charge.id)).first(),
         "invoice": db.session.scalars(select(Invoice.number)).first(),
+        "line": db.session.scalars(select(BankLine.id)).first(),
+        "rfq": invitation.rfq_id, "invitation": invitation.id, "token": token_for(invitation),
     }  # fmt: skip
 
 
@@ -201,6 +268,8 @@ def test_route_access(client, world, endpoint, role):
     elif outcome == LOGIN:
         assert response.status_code == 302
         assert response.location.startswith("/login")
+    elif outcome == SIGNED:
+        assert response.status_code == 503
     elif outcome == FORBIDDEN:
         assert response.status_code == 403
         assert "Accès refusé" in response.text

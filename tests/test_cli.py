@@ -2,7 +2,9 @@ from sqlalchemy import func, select
 
 from coop.accounts.models import Member, Role, User
 from coop.extensions import db
+from coop.invoicing.models import Invoice
 from coop.orders.models import Campaign, CampaignStatus, OrderStatus, PurchaseOrder
+from coop.payments.models import BankLine, Payment
 
 
 def test_user_create_reads_the_password_from_stdin(runner, make):
@@ -71,11 +73,19 @@ def test_seed_demo_creates_forty_valid_shops_and_logins_once(runner):
     assert result.exit_code == 0, result.output
     assert "40 member shops" in result.output
     assert "gerance@coop-velo-lyon.example" in result.output
-    # Last month's campaign is pooled, with one order sent; this month's is open.
+    # Two months ago: received and invoiced; last month's campaign is pooled, with one
+    # order sent; this month's is open.
     statuses = db.session.scalars(select(Campaign.status).order_by(Campaign.order_date)).all()
-    assert statuses == [CampaignStatus.ORDERED, CampaignStatus.OPEN]
+    assert statuses == [CampaignStatus.INVOICED, CampaignStatus.ORDERED, CampaignStatus.OPEN]
     orders = db.session.scalars(select(PurchaseOrder.status)).all()
     assert orders.count(OrderStatus.SENT) == 1 and orders.count(OrderStatus.DRAFT) >= 3
+    assert orders.count(OrderStatus.RECEIVED) >= 3
+    # Its invoices are issued with their PDFs, some paid, a bank statement waits.
+    invoices = db.session.scalars(select(Invoice)).all()
+    assert len(invoices) == 12 and all(i.document is not None for i in invoices)
+    assert db.session.scalar(select(func.count()).select_from(Payment)) == 3
+    queue = db.session.scalars(select(BankLine.status)).all()
+    assert sorted(queue) == ["ignored", "unmatched", "unmatched", "unmatched"]
     from coop import identifiers
 
     sirets = db.session.scalars(select(Member.siret).where(Member.siret.is_not(None))).all()

@@ -56,7 +56,35 @@ POSTS = [
     "/campaigns/{campaign}/shipping-key",
     "/campaigns/{campaign}/invoices/issue",
     "/invoices/{invoice}/credit",
+    "/payments",
+    "/payments/bank",
+    "/payments/bank/lines/{line}",
+    "/payments/bank/lines/{line}/confirm",
+    "/payments/bank/lines/{line}/ignore",
+    "/payments/bank/lines/{line}/unignore",
+    "/payments/bank/confirm-all",
+    "/payments/bank/rematch",
+    "/rfqs/new",
+    "/rfqs/{rfq}/suppliers",
+    "/rfqs/{rfq}/edit",
+    "/rfqs/{rfq}/send",
+    "/rfqs/{rfq}/close",
+    "/rfqs/{rfq}/award",
+    "/rfqs/{rfq}/suppliers/{invitation}/message",
+    "/rfqs/{rfq}/suppliers/{invitation}/counter",
+    "/rfqs/{rfq}/suppliers/{invitation}/revoke",
+    "/rfqs/{rfq}/suppliers/{invitation}/renew",
+    "/q/{token}",
+    "/q/{token}/upload",
+    "/q/{token}/message",
+    "/reminders/send",
+    "/reminders/shops/{shop}/pause",
+    "/reminders/shops/{shop}/resume",
+    "/payments/pay",
+    "/members/{member}/refund",
 ]
+# POSTs that no browser form sends: each proves where it comes from another way.
+CSRF_EXEMPT = ["/stripe/webhook"]  # Stripe signs its events (tests/payments/test_webhooks.py)
 
 
 @pytest.fixture
@@ -80,9 +108,13 @@ def test_every_post_route_is_listed(app):
         .replace("{run}", "<int:run_id>")
         .replace("{shop}", "<member_code>")
         .replace("{charge}", "<int:charge_id>")
+        .replace("{line}", "<int:line_id>")
+        .replace("{rfq}", "<int:rfq_id>")
+        .replace("{invitation}", "<int:invitation_id>")
+        .replace("{token}", "<token>")
         .replace("/status/closed", "/status/<status>")
         .replace("/import/members", "/import/<kind>")
-        for p in POSTS
+        for p in POSTS + CSRF_EXEMPT
     }
     assert posting == listed
 
@@ -103,11 +135,20 @@ def test_a_post_without_csrf_token_is_refused(client, make, csrf_on, path, role)
     url = path.format(
         member=member.id, user=user.id, supplier=offer.supplier_id, part=offer.part_id,
         offer=offer.id, campaign=campaign.id, need=need.id, request=request.id, run=run.id,
-        order="BC-2026-00001", shop=member.code, charge=1, invoice="FA-2026-000001",
+        order="BC-2026-00001", shop=member.code, charge=1, invoice="FA-2026-000001", line=1, rfq=1,
+        invitation=1, token="not-a-token",
     )  # fmt: skip
     response = client.post(url, data={"name": "x", "email": "x@example.org"})
     assert response.status_code == 400
     assert "Le formulaire a expiré" in response.text
+
+
+def test_the_stripe_webhook_needs_no_csrf_token_but_a_signature(client, csrf_on, app,
+                                                                 monkeypatch):  # fmt: skip
+    monkeypatch.setitem(app.config, "COOP_STRIPE_WEBHOOK_SECRET", "whsec_test")
+    response = client.post("/stripe/webhook", data="{}", content_type="application/json")
+    assert response.status_code == 400
+    assert response.text == "invalid payload or signature"
 
 
 def test_forms_carry_a_csrf_token(client, csrf_on, make):
