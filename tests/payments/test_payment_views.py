@@ -285,6 +285,7 @@ def test_the_treasurer_reads_a_shops_account(as_treasurer, shop, invoice):
 def test_a_shop_reads_its_own_account_but_not_another(client, make, shop, invoice):
     user = make.user(Role.MEMBER, member=shop)
     client.login_as(user)
+    assert f'href="/payments/accounts/{shop.id}"' in client.get("/invoices").text
     own = client.get(f"/payments/accounts/{shop.id}")
     assert own.status_code == 200
     assert invoice.number in own.text
