@@ -16,12 +16,13 @@ from flask import render_template
 from flask_babel import force_locale
 from lxml import etree
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from coop.accounts.identity import logo_data_url
 from coop.accounts.models import CoopIdentity
 from coop.extensions import db
 from coop.invoicing.models import Invoice, InvoiceDocument, InvoiceKind, LineKind
-from coop.pdf import render_pdf
+from coop.pdf import PdfRenderer
 
 logger = logging.getLogger(__name__)
 
@@ -193,11 +194,15 @@ def _sorted_mentions(snapshot: dict) -> dict[str, str]:
     return found
 
 
-def _logo(seller: dict) -> str | None:
-    """The coop's logo as a data: URL: from the snapshot, else the current identity's."""
+def _logo(seller: dict, current: str | None) -> str | None:
+    """The coop's logo as a data: URL: from the snapshot, else the `current` identity's."""
     logo = seller.get("logo")
     if isinstance(logo, str) and logo.startswith("data:image/"):
         return logo
+    return current
+
+
+def _current_logo() -> str | None:
     identity = db.session.get(CoopIdentity, 1)
     return logo_data_url(identity) if identity is not None else None
 
@@ -226,6 +231,10 @@ def invoice_facts(invoice: Invoice) -> Facts:
     A credit note whose amounts were stored negative is shown and exported with
     positive amounts: type 381 already says that they are owed back (EN 16931).
     """
+    return _facts(invoice, _current_logo())
+
+
+def _facts(invoice: Invoice, current_logo: str | None) -> Facts:
     snapshot = invoice.snapshot or {}
     seller_data = snapshot.get("seller") or {}
     buyer_data = snapshot.get("buyer") or {}
@@ -302,7 +311,7 @@ def invoice_facts(invoice: Invoice) -> Facts:
         credited_issued_on=credited.issued_on
         if credited
         else _date(credited_data.get("issued_on")),
-        logo=_logo(seller_data),
+        logo=_logo(seller_data, current_logo),
     )
 
 
@@ -482,14 +491,25 @@ def factur_x_xml(invoice: Invoice) -> bytes:
 # --- PDF ------------------------------------------------------------------------------
 
 
-def render_invoice_pdf(invoice: Invoice) -> bytes:
-    """The invoice as a Factur-X PDF/A-3b: the French document with its XML embedded."""
-    facts = invoice_facts(invoice)
-    xml = _build_xml(facts)
+def _html(facts: Facts) -> str:
     # The document is French whatever the language of whoever triggered the rendering.
     with force_locale("fr"):
-        html = render_template("invoicing/invoice_pdf.html", f=facts)
-    pdf = render_pdf(html, pdf_variant="pdf/a-3b")
+        return render_template("invoicing/invoice_pdf.html", f=facts)
+
+
+def invoice_html(invoice: Invoice) -> str:
+    """The HTML the invoice's PDF is rendered from."""
+    return _html(invoice_facts(invoice))
+
+
+def render_invoice_pdf(invoice: Invoice) -> bytes:
+    """The invoice as a Factur-X PDF/A-3b: the French document with its XML embedded."""
+    return _factur_x_pdf(invoice_facts(invoice), PdfRenderer())
+
+
+def _factur_x_pdf(facts: Facts, renderer: PdfRenderer) -> bytes:
+    xml = _build_xml(facts)
+    pdf = renderer.render(_html(facts), pdf_variant="pdf/a-3b")
     title = f"{'Avoir' if facts.is_credit_note else 'Facture'} {facts.number}"
     return facturx.generate_from_binary(
         pdf,
@@ -508,18 +528,27 @@ def render_invoice_pdf(invoice: Invoice) -> bytes:
     )
 
 
+def _store(invoice_id: int, pdf: bytes) -> InvoiceDocument:
+    document = InvoiceDocument(
+        invoice_id=invoice_id, pdf=pdf, sha256=hashlib.sha256(pdf).hexdigest()
+    )
+    db.session.add(document)
+    return document
+
+
 def render_and_store(invoice: Invoice) -> InvoiceDocument:
     """The invoice's stored PDF, rendered and inserted the first time only (flushes)."""
     existing = db.session.get(InvoiceDocument, invoice.id)
     if existing is not None:
         return existing
-    pdf = render_invoice_pdf(invoice)
-    document = InvoiceDocument(
-        invoice_id=invoice.id, pdf=pdf, sha256=hashlib.sha256(pdf).hexdigest()
-    )
-    db.session.add(document)
+    document = _store(invoice.id, render_invoice_pdf(invoice))
     db.session.flush()
     return document
+
+
+# Invoices read together by render_pending_documents (a few queries per chunk, not several
+# per invoice); each PDF is still committed on its own.
+CHUNK = 100
 
 
 def render_pending_documents() -> int:
@@ -530,15 +559,44 @@ def render_pending_documents() -> int:
         .where(InvoiceDocument.invoice_id.is_(None))
         .order_by(Invoice.id)
     ).all()
+    # One renderer for the batch: fonts loaded and the logo decoded once, not per invoice.
+    renderer = PdfRenderer()
     rendered = 0
-    for invoice_id in pending:
-        try:
-            render_and_store(db.session.get(Invoice, invoice_id))
-            db.session.commit()
-            rendered += 1
-        except Exception:
-            # Another worker may have stored it first (primary key), or the rendering
-            # failed: the others still get their PDF; the next run retries this one.
-            db.session.rollback()
-            logger.exception("invoice %s: PDF not stored", invoice_id)
+    for start in range(0, len(pending), CHUNK):
+        chunk = pending[start : start + CHUNK]
+        # Plain values, read before the first commit expires the rows they come from.
+        facts = _pending_facts(chunk)
+        for invoice_id in chunk:
+            if invoice_id not in facts:
+                continue
+            try:
+                _store(invoice_id, _factur_x_pdf(facts[invoice_id], renderer))
+                db.session.commit()
+                rendered += 1
+            except Exception:
+                # Another worker may have stored it first (primary key), or the rendering
+                # failed: the others still get their PDF; the next run retries this one.
+                db.session.rollback()
+                logger.exception("invoice %s: PDF not stored", invoice_id)
     return rendered
+
+
+def _pending_facts(invoice_ids: list[int]) -> dict[int, Facts]:
+    invoices = db.session.scalars(
+        select(Invoice)
+        .where(Invoice.id.in_(invoice_ids))
+        .options(
+            selectinload(Invoice.lines),
+            selectinload(Invoice.vat),
+            selectinload(Invoice.campaign),
+            selectinload(Invoice.credited_invoice),
+        )
+    )
+    logo = _current_logo()  # once, not once per invoice
+    facts = {}
+    for invoice in invoices:
+        try:
+            facts[invoice.id] = _facts(invoice, logo)
+        except Exception:
+            logger.exception("invoice %s: PDF not stored", invoice.id)
+    return facts

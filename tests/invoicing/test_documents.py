@@ -8,6 +8,7 @@ from decimal import Decimal
 
 import facturx
 import pytest
+import sqlalchemy as sa
 from lxml import etree
 from pypdf import PdfReader
 from sqlalchemy import func, select
@@ -184,7 +185,8 @@ def test_typed_markup_is_shown_as_text_and_fetches_nothing(make, shop, fetched, 
     assert b"/URI" not in data  # the markup is text, not a link
 
 
-def test_the_coop_logo_is_embedded_from_a_data_url_only(make, shop, fetched):
+def with_a_logo() -> None:
+    """The coop's identity with a one-pixel PNG logo."""
     pixel = base64.b64decode(
         "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
     )
@@ -192,6 +194,10 @@ def test_the_coop_logo_is_embedded_from_a_data_url_only(make, shop, fetched):
                                 address="12 rue Paul Bert", postcode="69003", city="Lyon",
                                 logo=pixel, logo_type="image/png"))  # fmt: skip
     db.session.commit()
+
+
+def test_the_coop_logo_is_embedded_from_a_data_url_only(make, shop, fetched):
+    with_a_logo()
     row = invoices.invoice(shop, make.campaign())
     data = documents.render_invoice_pdf(row)
     assert [outcome for url, outcome in fetched if url.startswith("data:")] == ["served"]
@@ -259,3 +265,56 @@ def test_an_invoice_not_rendered_yet_is_a_404(client, make, invoice):
 
 def test_amounts_are_exact(invoice):
     assert invoice.total_incl_vat == Decimal("148.65")
+
+
+def test_a_batch_renders_each_invoice_with_its_own_facts_and_the_logo_every_time(make, shop):
+    with_a_logo()
+    campaign = make.campaign()
+    rows = [invoices.invoice(shop, campaign), invoices.invoice(make.member(), campaign)]
+    # One renderer for the batch: fonts and the decoded logo are reused, never the content.
+    assert documents.render_pending_documents() == 2
+    for row in rows:
+        data = db.session.get(InvoiceDocument, row.id).pdf
+        assert xpath_text(embedded_xml(data), "ID")[1] == row.number
+        assert f"N° {row.number}" in text_of(data)
+        assert row.member.name in text_of(data)
+        xobjects = PdfReader(io.BytesIO(data)).pages[0]["/Resources"]["/XObject"].values()
+        assert [x.get_object()["/Subtype"] for x in xobjects] == ["/Image"]
+
+
+def test_pending_documents_are_read_in_a_few_queries_whatever_their_number(make, shop,
+                                                                          monkeypatch):  # fmt: skip
+    campaign = make.campaign()
+    monkeypatch.setattr(documents, "_factur_x_pdf", lambda facts, renderer: b"%PDF stand-in")
+
+    def selects_to_render(count: int) -> int:
+        for _ in range(count):
+            invoices.invoice(shop, campaign)
+        statements = []
+
+        def record(conn, cursor, statement, *args):
+            statements.append(statement)
+
+        sa.event.listen(db.engine, "before_cursor_execute", record)
+        try:
+            assert documents.render_pending_documents() == count
+        finally:
+            sa.event.remove(db.engine, "before_cursor_execute", record)
+        return sum(s.lstrip().upper().startswith("SELECT") for s in statements)
+
+    assert selects_to_render(1) == selects_to_render(5)
+
+
+def test_an_invoice_that_fails_to_render_leaves_the_others_stored(make, shop, monkeypatch):
+    campaign = make.campaign()
+    first, second, third = (invoices.invoice(shop, campaign) for _ in range(3))
+
+    def render(facts, renderer):
+        if facts.number == second.number:
+            raise RuntimeError("the renderer failed")
+        return b"%PDF stand-in"
+
+    monkeypatch.setattr(documents, "_factur_x_pdf", render)
+    assert documents.render_pending_documents() == 2
+    stored = db.session.scalars(select(InvoiceDocument.invoice_id)).all()
+    assert sorted(stored) == sorted([first.id, third.id])
