@@ -36,7 +36,6 @@ from coop.orders.models import Campaign, CampaignStatus, PurchaseOrder, Receipt
 from coop.orders.needs import lock_campaign
 from coop.orders.statements import CampaignSplit, build_split
 from coop.payments import ledger
-from coop.payments.models import Payment, PaymentStatus, checkout_session_invoices
 
 log = logging.getLogger(__name__)
 
@@ -119,11 +118,11 @@ class DraftInvoice:
         return sorted({line.reference for line in self.lines if line.reference})
 
 
-def _lines_of(cs: CampaignSplit, member: Member) -> list[DraftLine]:
+def _lines_of(cs: CampaignSplit, member: Member, items: list) -> list[DraftLine]:
     goods, shipping = [], defaultdict(lambda: ZERO)
     charges: dict[int, Decimal] = defaultdict(lambda: ZERO)
     suppliers = {}
-    for item in cs.items:
+    for item in items:
         cost = cs.cost(item.need.id)
         if item.need.member_id != member.id or cost is None:
             continue
@@ -201,9 +200,12 @@ def preview_invoices(campaign: Campaign, *, on: date) -> list[DraftInvoice]:
     _ensure_not_estimated(cs)
     due_on = on + timedelta(days=identity().payment_terms_days)
     members = {i.need.member_id: i.need.member for i in cs.items if cs.cost(i.need.id)}
+    items = defaultdict(list)  # each shop's, in one pass over the campaign
+    for item in cs.items:
+        items[item.need.member_id].append(item)
     drafts = []
     for member in sorted(members.values(), key=lambda m: (m.name.casefold(), m.code)):
-        lines = _lines_of(cs, member)
+        lines = _lines_of(cs, member, items[member.id])
         if any(line.amount_excl_vat for line in lines):
             drafts.append(
                 DraftInvoice(member, lines, on, due_on, problem=legal_data_problem(member))
@@ -309,12 +311,20 @@ def pending_drafts(campaign: Campaign, *, on: date) -> list[DraftInvoice]:
     return drafts
 
 
-def issue_one(campaign: Campaign, member: Member, *, by: User | None, at: datetime) -> Invoice:
+def issue_one(
+    campaign: Campaign,
+    member: Member,
+    *,
+    by: User | None,
+    at: datetime,
+    drafts: dict[int, DraftInvoice] | None = None,
+) -> Invoice:
     """Issue `member`'s invoice for a received campaign (the caller commits).
 
     The campaign's row is locked first: two issuers of the same campaign wait for each
     other, and the second finds the invoice already there. Once every shop with anything
     to pay has its invoice, the campaign becomes invoiced in the same transaction.
+    `drafts`: every shop's, by member id, as a batch previewed them (else previewed here).
     """
     lock_campaign(campaign)
     on = to_local(at).date()
@@ -324,7 +334,8 @@ def issue_one(campaign: Campaign, member: Member, *, by: User | None, at: dateti
     ))  # fmt: skip
     if existing is not None:
         return existing
-    drafts = {d.member.id: d for d in preview_invoices(campaign, on=on)}
+    if drafts is None:
+        drafts = {d.member.id: d for d in preview_invoices(campaign, on=on)}
     draft = drafts.get(member.id)
     if draft is None:
         raise DomainError(f"L'atelier {member.name} n'a rien à payer dans cette campagne.")
@@ -366,10 +377,12 @@ def issue_invoices(campaign: Campaign, *, by: User | None, at: datetime) -> list
     """
     _ensure_received(campaign)
     drafts = pending_drafts(campaign, on=to_local(at).date())
+    # The split once for the batch, not once per invoice (it is the whole campaign's).
+    everyone = {d.member.id: d for d in preview_invoices(campaign, on=to_local(at).date())}
     issued = []
     for draft in drafts:
         try:
-            issued.append(issue_one(campaign, draft.member, by=by, at=at))
+            issued.append(issue_one(campaign, draft.member, by=by, at=at, drafts=everyone))
             db.session.commit()
         except Exception:
             db.session.rollback()
@@ -499,22 +512,6 @@ def invoices_totals(query, *, on: date) -> dict:
         buckets.append((key, label, row[5 + 2 * n], int(row[6 + 2 * n])))
     return {"count": row[0], "excl": row[1], "vat": row[2], "incl": row[3], "due": row[4],
             "aging": buckets}  # fmt: skip
-
-
-def pending_payments(invoice: Invoice) -> list[Payment]:
-    """The payments meant for `invoice` that are initiated but not settled yet (SEPA)."""
-    return db.session.scalars(
-        select(Payment)
-        .join(
-            checkout_session_invoices,
-            checkout_session_invoices.c.checkout_session_id == Payment.checkout_session_id,
-        )
-        .where(
-            checkout_session_invoices.c.invoice_id == invoice.id,
-            Payment.status == PaymentStatus.PENDING,
-        )
-        .order_by(Payment.received_on, Payment.id)
-    ).all()
 
 
 def find_invoice(number: str) -> Invoice:

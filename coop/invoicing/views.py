@@ -134,7 +134,7 @@ def show_invoice(number: str):
         can_credit=current_user.role in ISSUERS,
         balance=ledger.balance(invoice) if is_invoice else None,
         payments=ledger.payments_of(invoice) if is_invoice else [],
-        pending=issuing.pending_payments(invoice) if is_invoice else [],
+        pending=ledger.pending_payments(invoice) if is_invoice else [],
         method_labels=METHOD_LABELS, today=today(),
     )  # fmt: skip
 

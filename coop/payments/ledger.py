@@ -71,19 +71,29 @@ def outstanding_column(invoice=Invoice):
     return invoice.total_incl_vat - credited_column(invoice) - paid_column(invoice)
 
 
-def pending_column(invoice=Invoice):
-    """True while a payment meant for `invoice` is initiated but not settled (SEPA)."""
-    return exists(
-        select(Payment.id)
+def _pending(invoice_id):
+    """The payments meant for the invoice `invoice_id` and not settled yet (SEPA)."""
+    return (
+        select(Payment)
         .join(
             checkout_session_invoices,
             checkout_session_invoices.c.checkout_session_id == Payment.checkout_session_id,
         )
         .where(
-            checkout_session_invoices.c.invoice_id == invoice.id,
+            checkout_session_invoices.c.invoice_id == invoice_id,
             Payment.status == PaymentStatus.PENDING,
         )
     )
+
+
+def pending_column(invoice=Invoice):
+    """True while a payment meant for `invoice` is initiated but not settled (SEPA)."""
+    return exists(_pending(invoice.id).with_only_columns(Payment.id))
+
+
+def pending_payments(invoice: Invoice) -> list[Payment]:
+    """The payments meant for `invoice` that are initiated but not settled yet (SEPA)."""
+    return db.session.scalars(_pending(invoice.id).order_by(Payment.received_on, Payment.id)).all()
 
 
 STATES = {"open": N_("À payer"), "pending": N_("Paiement en cours"),
