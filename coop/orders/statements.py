@@ -17,6 +17,7 @@ from sqlalchemy.orm import selectinload
 from coop.accounts.models import Member
 from coop.errors import DomainError, NotFound
 from coop.extensions import db
+from coop.invoicing.models import Invoice
 from coop.money import quantize
 from coop.orders.cost_split import (
     ZERO,
@@ -743,6 +744,12 @@ def ensure_chargeable(campaign: Campaign) -> None:
         raise DomainError(
             f"La campagne {campaign.code} n'est pas encore mutualisée : les frais "
             "s'ajoutent une fois les commandes groupées préparées."
+        )
+    if db.session.scalar(select(Invoice.id).where(Invoice.campaign_id == campaign.id).limit(1)):
+        # Some shops hold invoices issued on the current split: it must not move under them.
+        raise DomainError(
+            f"La facturation de la campagne {campaign.code} a commencé : ses frais ne "
+            "changent plus. Corrigez par un avoir."
         )
 
 

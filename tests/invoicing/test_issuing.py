@@ -151,6 +151,17 @@ def test_a_shop_without_siret_or_address_is_refused_by_name_and_nothing_is_issue
     assert invoices_of(w.campaign) == []
 
 
+def test_once_a_shop_is_invoiced_the_campaigns_charges_no_longer_move(make):
+    w = received(make)
+    issuing.issue_one(w.campaign, w.shops["A"], by=None, at=now())
+    db.session.commit()
+    terms = statements.ChargeTerms("Palette", D("30.00"), SplitKey.QUANTITY)
+    with pytest.raises(DomainError, match=r"facturation de la campagne .* a commencé"):
+        statements.add_charge(w.campaign, terms)
+    db.session.rollback()
+    assert [c.label for c in statements.campaign_charges(w.campaign)] == ["Coursier"]
+
+
 def test_rerunning_issues_only_what_is_missing(make):
     w = received(make)
     first = issuing.issue_one(w.campaign, w.shops["B"], by=None, at=now())
