@@ -2,6 +2,7 @@
 
 from datetime import UTC, timedelta
 
+import pytest
 from sqlalchemy import select
 
 from coop import mail
@@ -90,3 +91,11 @@ def test_demand_per_supplier_counts_each_part_at_its_best_offer(client, make):
     assert "70,00\xa0€" in page  # the total
     per_part = client.get(f"/campaigns/{campaign.id}/demand").text
     assert tube.sku in per_part and tyre.sku in per_part
+
+
+@pytest.mark.parametrize(("role", "offered"), [(Role.MANAGER, True), (Role.TREASURER, False)])
+def test_the_manager_asks_for_quotes_from_the_demand(client, make, role, offered):
+    campaign = make.campaign()
+    client.login_as(make.user(role))
+    page = client.get(f"/campaigns/{campaign.id}/demand").text
+    assert (f'href="/rfqs/new?campaign={campaign.id}"' in page) is offered
