@@ -3,6 +3,7 @@ is set, on PostgreSQL too; each test runs in a transaction rolled back at the en
 (SAVEPOINT mode, so app code may commit)."""
 
 import os
+import threading
 import uuid
 from contextlib import contextmanager
 from pathlib import Path
@@ -14,6 +15,7 @@ from flask import g
 from flask.testing import FlaskClient
 
 from coop import create_app
+from coop.errors import DomainError
 from coop.extensions import db
 from tests import factories
 
@@ -89,6 +91,36 @@ def committing_app(backend, tmp_path):
         with application.app_context():
             db.session.remove()
             db.engine.dispose()
+
+
+def at_once(app, work, times: int = 2) -> tuple[list, list[str]]:
+    """Run `work(start)` in `times` threads, each in its own app context and session.
+
+    `work` reads what it needs, calls `start()` so that all threads go on together,
+    then does the one thing under test and commits. Returns what each returned and
+    the messages of the DomainErrors refused; any other error fails the test.
+    """
+    barrier = threading.Barrier(times)
+    done, refused, failures = [], [], []
+
+    def run():
+        with app.app_context():
+            try:
+                done.append(work(lambda: barrier.wait(timeout=10)))
+            except DomainError as error:
+                refused.append(error.message)
+            except Exception as error:
+                failures.append(error)
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=run) for _ in range(times)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert failures == []
+    return done, refused
 
 
 class Client(FlaskClient):

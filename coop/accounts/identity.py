@@ -94,6 +94,22 @@ def postal_address(identity: CoopIdentity) -> str:
     return "\n".join(line for line in lines if line.strip())
 
 
+def letterhead() -> dict:
+    """The coop as its documents and e-mails show it (the admin's settings; the hub from config)."""
+    identity = coop_identity()
+    return {
+        "name": identity.name,
+        "legal_form": identity.legal_form,
+        "address": postal_address(identity),
+        "hub_address": current_app.config["COOP_HUB_ADDRESS"],
+        "siren": identity.siren,
+        "vat_number": identity.vat_number,
+        "email": identity.email or "",
+        "phone": identity.phone or "",
+        "logo": logo_data_url(identity),
+    }
+
+
 def logo_data_url(identity: CoopIdentity) -> str | None:
     """The logo as a `data:` URL: the only kind of image a PDF may embed (coop/pdf.py)."""
     if not identity.logo or identity.logo_type not in (PNG, SVG):

@@ -27,8 +27,9 @@ from wtforms.widgets import HiddenInput
 from coop.accounts.forms import country_choices, strip
 from coop.money import parse_decimal
 from coop.negotiation.negotiating import Proposal
-from coop.negotiation.quoting import AnswerInput, shown_answer, typed_price
+from coop.negotiation.quoting import AnswerInput, shown_answer
 from coop.suppliers.forms import TierForm
+from coop.suppliers.pricing import typed_price
 
 TIER_ROWS = 4
 # More lines than an RFQ can have: a forged form cannot make the server build thousands.

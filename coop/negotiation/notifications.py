@@ -7,21 +7,9 @@ Milan. Every one is queued (coop.mail) and leaves only once the transaction comm
 from flask import current_app
 
 from coop import mail
-from coop.accounts.identity import coop_identity, postal_address
+from coop.accounts.identity import letterhead
 from coop.negotiation.links import link_url
 from coop.negotiation.models import Invitation, NegotiationMessage, RfqLine
-
-
-def letterhead() -> dict:
-    """The coop as the supplier's e-mails and page show it."""
-    identity = coop_identity()
-    return {
-        "name": identity.name,
-        "address": postal_address(identity),
-        "email": identity.email or "",
-        "phone": identity.phone or "",
-        "siren": identity.siren,
-    }
 
 
 def _to_supplier(invitation: Invitation, subject: str, template: str, **context) -> None:

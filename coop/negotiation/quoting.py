@@ -11,7 +11,6 @@ import io
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from decimal import Decimal
 
 from coop import csv_import as c
 from coop.clock import to_local
@@ -29,7 +28,7 @@ from coop.negotiation.models import (
 from coop.negotiation.rfqs import MAX_MESSAGE_LENGTH, lock_rfq, log_entry, record_answer
 from coop.suppliers.importing import OFFER_COLUMNS
 from coop.suppliers.origin import country_code
-from coop.suppliers.pricing import Tier, validate_tiers
+from coop.suppliers.pricing import Tier, typed_price, validate_tiers
 
 
 @dataclass
@@ -379,15 +378,6 @@ def _group_answer(quote: Quote, group: list[c.Row]) -> tuple[AnswerInput | None,
 
 def _column(attribute: str) -> str:
     return "unit_price_eur" if attribute == "tiers" else attribute
-
-
-def typed_price(price: Decimal | None) -> str:
-    """A unit price as a person types it, in French: `16,80`, `2,4375`."""
-    if price is None:
-        return ""
-    cents = price.quantize(Decimal("0.01"))
-    shown = cents if cents == price else price.normalize()
-    return f"{shown:f}".replace(".", ",")
 
 
 def _cell(value) -> str:

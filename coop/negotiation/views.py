@@ -8,10 +8,11 @@ from flask_login import current_user
 from coop import clock, i18n
 from coop.accounts.access import roles_required
 from coop.accounts.forms import ConfirmForm
+from coop.accounts.identity import letterhead
 from coop.accounts.models import MANAGING_ROLES, STAFF_ROLES
 from coop.errors import DomainError, InvalidRows
 from coop.extensions import db
-from coop.negotiation import awarding, negotiating, notifications, quoting
+from coop.negotiation import awarding, negotiating, quoting
 from coop.negotiation import rfqs as rfq_service
 from coop.negotiation.forms import (
     CounterProposalForm,
@@ -421,7 +422,7 @@ def _link_refused(refused: LinkRefused):
     code = 404 if refused.state is LinkState.INVALID else 410
     return render_template(
         "negotiation/link_refused.html", state=refused.state,
-        coop_email=notifications.letterhead()["email"],
+        coop_email=letterhead()["email"],
     ), code  # fmt: skip
 
 
@@ -494,7 +495,7 @@ def _supplier_page(token, invitation, form, *, errors=(), status=200, upload=Non
         "negotiation/quote_page.html", token=token, invitation=invitation, rfq=invitation.rfq,
         form=form, upload_form=upload or UploadForm(),
         message_form=message or SupplierMessageForm(), errors=list(errors), lang=_lang(),
-        proposals=negotiating.latest_proposals(invitation), coop=notifications.letterhead(),
+        proposals=negotiating.latest_proposals(invitation), coop=letterhead(),
         quotes={q.id: q for q in invitation.quotes},
     ), status  # fmt: skip
 

@@ -6,13 +6,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from flask import current_app, render_template
+from flask import render_template
 from flask_babel import force_locale
 from sqlalchemy import Select, select
 from sqlalchemy.orm import selectinload
 
 from coop import mail
-from coop.accounts.identity import coop_identity, logo_data_url, postal_address
+from coop.accounts.identity import letterhead
 from coop.accounts.models import Member
 from coop.clock import now, to_local, today
 from coop.errors import DomainError, NotFound
@@ -293,10 +293,10 @@ def cancel_order(order: PurchaseOrder, *, at: datetime) -> None:
     if order.sent_at is not None and order.supplier.email:
         mail.queue(
             order.supplier.email,
-            f"Annulation du bon de commande {order.number} – {_coop()['name']}",
+            f"Annulation du bon de commande {order.number} – {letterhead()['name']}",
             "purchase_order_cancelled",
             order=order,
-            coop=_coop(),
+            coop=letterhead(),
         )
 
 
@@ -340,7 +340,7 @@ def render_order_pdf(order: PurchaseOrder) -> bytes:
         html = render_template(
             "orders/order_pdf.html",
             order=order,
-            coop=_coop(),
+            coop=letterhead(),
             deliveries=order_deliveries(order) if order.delivery_mode is DeliveryMode.SHOPS else [],
             issued_on=to_local(order.sent_at).date() if order.sent_at else today(),
         )
@@ -355,25 +355,9 @@ def send_order(order: PurchaseOrder, *, at: datetime) -> None:
     pdf = render_order_pdf(order)
     mail.queue(
         recipient,
-        f"Bon de commande {order.number} – {_coop()['name']}",
+        f"Bon de commande {order.number} – {letterhead()['name']}",
         "purchase_order",
         attachments=[(f"{order.number}.pdf", pdf, "application/pdf")],
         order=order,
-        coop=_coop(),
+        coop=letterhead(),
     )
-
-
-def _coop() -> dict:
-    """The coop's identity printed on its documents (the admin's settings; the hub from config)."""
-    identity = coop_identity()
-    return {
-        "name": identity.name,
-        "legal_form": identity.legal_form,
-        "address": postal_address(identity),
-        "hub_address": current_app.config["COOP_HUB_ADDRESS"],
-        "siren": identity.siren,
-        "vat_number": identity.vat_number,
-        "email": identity.email or "",
-        "phone": identity.phone or "",
-        "logo": logo_data_url(identity),
-    }

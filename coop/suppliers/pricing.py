@@ -86,3 +86,12 @@ def buy(needed: int, terms: Terms) -> Purchase | None:
 def premium_percent(price: Decimal, reference: Decimal) -> Decimal:
     """How much dearer `price` is than `reference`, in percent, to one decimal."""
     return quantize((price - reference) * 100 / reference, Decimal("0.1"))
+
+
+def typed_price(price: Decimal | None) -> str:
+    """A stored unit price as a person would type it, in French: `16,80`, `2,4375`."""
+    if price is None:
+        return ""
+    cents = price.quantize(Decimal("0.01"))
+    shown = cents if cents == price else price.normalize()
+    return f"{shown:f}".replace(".", ",")

@@ -21,6 +21,7 @@ from coop.suppliers.comparison import compare
 from coop.suppliers.forms import TIER_ROWS, UNITS, OfferForm, PartForm, SupplierForm
 from coop.suppliers.models import Offer, Part, Supplier
 from coop.suppliers.origin import Origin
+from coop.suppliers.pricing import typed_price
 
 bp = Blueprint("catalogue", __name__)
 
@@ -264,14 +265,7 @@ def _fill_tiers(form: OfferForm, offer: Offer) -> None:
         form.tiers.append_entry()
     for row, tier in zip(form.tiers, offer.tiers, strict=False):
         row.min_qty.data = tier.min_qty
-        row.unit_price.data = _typed_price(tier.unit_price)
-
-
-def _typed_price(price: Decimal) -> str:
-    """A stored unit price as a person would type it: `16,80`, `2,4375`."""
-    cents = price.quantize(Decimal("0.01"))
-    shown = cents if cents == price else price.normalize()
-    return f"{shown:f}".replace(".", ",")
+        row.unit_price.data = typed_price(tier.unit_price)
 
 
 def _offer_values(form: OfferForm) -> dict:

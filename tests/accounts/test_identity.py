@@ -9,6 +9,7 @@ from coop.accounts.identity import (
     LOGO_MAX_BYTES,
     InvalidIdentity,
     coop_identity,
+    letterhead,
     postal_address,
     save_identity,
 )
@@ -311,7 +312,7 @@ def test_the_purchase_order_pdf_prints_the_saved_identity(make):
     for expected in ("Les Rayons Lyonnais", "8 quai Perrache", "SIREN 812345676", "FR19812345676"):
         assert expected in text, expected
     assert "Coopérative vélo Lyon" not in text
-    coop = purchasing._coop()
+    coop = letterhead()
     assert coop["logo"].startswith("data:image/png;base64,")
     assert coop["hub_address"].startswith("Lieu totem")
 

@@ -1,7 +1,6 @@
 """Credit notes: in full, by lines or by an amount, never beyond what was invoiced."""
 
 import io
-import threading
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -14,6 +13,7 @@ from coop.errors import DomainError
 from coop.extensions import db
 from coop.invoicing import crediting, documents
 from coop.invoicing.models import Invoice, InvoiceKind
+from tests.conftest import at_once
 from tests.invoicing import factories as invoices
 
 AT = datetime(2026, 12, 10, 9, 0, tzinfo=UTC)
@@ -178,32 +178,17 @@ def test_two_treasurers_crediting_at_once_never_credit_more_than_invoiced(commit
     with committing_app.app_context():
         invoice_id = invoices.invoice(factories.member(), factories.campaign()).id
         db.session.remove()
-    start = threading.Barrier(2)
-    credited, refused, failures = [], [], []
 
-    def credit():
-        with committing_app.app_context():
-            try:
-                invoice = db.session.get(Invoice, invoice_id)
-                start.wait(timeout=10)
-                note = crediting.credit_invoice(
-                    invoice, amount=Decimal("100.00"), reason="Geste commercial", by=None, at=AT
-                )
-                db.session.commit()
-                credited.append(note.number)
-            except DomainError as error:
-                refused.append(error.message)
-            except Exception as error:
-                failures.append(error)
-            finally:
-                db.session.remove()
+    def credit(start):
+        invoice = db.session.get(Invoice, invoice_id)
+        start()
+        note = crediting.credit_invoice(
+            invoice, amount=Decimal("100.00"), reason="Geste commercial", by=None, at=AT
+        )
+        db.session.commit()
+        return note.number
 
-    threads = [threading.Thread(target=credit) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert failures == []
+    credited, refused = at_once(committing_app, credit)
     assert credited == ["AV-2026-000001"]
     assert len(refused) == 1
     with committing_app.app_context():

@@ -1,6 +1,5 @@
 """Bank statements: French exports read, lines kept once, transfers matched to invoices."""
 
-import threading
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -14,6 +13,7 @@ from coop.extensions import db
 from coop.invoicing.models import InvoiceKind
 from coop.payments import bank, ledger
 from coop.payments.models import BankImport, BankLine, BankLineStatus, Method, Payment
+from tests.conftest import at_once
 from tests.invoicing import factories as invoices
 
 DATA = Path(__file__).parent / "data"
@@ -459,29 +459,15 @@ def test_two_treasurers_confirming_one_line_at_once_record_one_payment(committin
         import_(statement(f"05/12/2026;VIR {invoice.payment_reference};148,65"))
         line_id = only_line().id
         db.session.remove()
-    start = threading.Barrier(2)
-    confirmed, refused, failures = [], [], []
 
-    def confirm():
-        with committing_app.app_context():
-            try:
-                line = db.session.get(BankLine, line_id)
-                start.wait(timeout=10)
-                confirmed.append(bank.confirm(line, by=None).id)
-                db.session.commit()
-            except DomainError as error:
-                refused.append(error.message)
-            except Exception as error:
-                failures.append(error)
-            finally:
-                db.session.remove()
+    def confirm(start):
+        line = db.session.get(BankLine, line_id)
+        start()
+        payment = bank.confirm(line, by=None)
+        db.session.commit()
+        return payment.id
 
-    threads = [threading.Thread(target=confirm) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert failures == []
+    confirmed, refused = at_once(committing_app, confirm)
     assert (len(confirmed), refused) == (1, ["Cette ligne est déjà rapprochée d'un paiement."])
     with committing_app.app_context():
         assert count(Payment) == 1
