@@ -15,7 +15,6 @@ period), numbered in that order without gaps. Lines on the customers' account
 (411) are lettered when they settle each other (see `lettering`).
 """
 
-import csv
 import io
 import unicodedata
 import zipfile
@@ -29,6 +28,7 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from coop.accounts.identity import coop_identity
 from coop.clock import today
+from coop.csv_export import Figure, french_csv, safe_cell
 from coop.errors import DomainError
 from coop.extensions import db
 from coop.invoicing.models import Invoice, InvoiceDocument, InvoiceKind, LineKind
@@ -371,12 +371,20 @@ def _fec_date(day: date | None) -> str:
     return f"{day:%Y%m%d}" if day else ""
 
 
-def _fec_amount(amount: Decimal) -> str:
-    return f"{quantize(amount):f}".replace(".", ",")
+def _fec_amount(amount: Decimal) -> Figure:
+    return Figure(f"{quantize(amount):f}".replace(".", ","))
 
 
 def _fec_text(value: str) -> str:
-    return " ".join(value.split()) if any(c in value for c in "\t\r\n") else value
+    """A field as the FEC holds it: on one line, and no text a spreadsheet would run.
+
+    Tabs and line breaks in a value would break the record (I 4°): they become
+    spaces. The accountant may open the file in a spreadsheet: a label such as a
+    shop's name is neutralised as in every file the app writes; amounts stay as they are.
+    """
+    if isinstance(value, Figure):
+        return value
+    return safe_cell(" ".join(value.split()) if any(c in value for c in "\t\r\n") else value)
 
 
 # Characters French text uses that ISO 8859-15 lacks.
@@ -461,12 +469,10 @@ class Selection:
 
 def invoices_csv(selection: Selection) -> tuple[str, bytes]:
     """One row per invoice line with its invoice's totals, the French way: (file name, bytes)."""
-    out = io.StringIO()
-    writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
-    writer.writerow(CSV_HEADER)
+    rows = [CSV_HEADER]
     for invoice in selection.invoices():
         for line in invoice.lines:
-            writer.writerow((
+            rows.append((
                 invoice.number, KIND_LABELS[invoice.kind], f"{invoice.issued_on:%d/%m/%Y}",
                 *_buyer(invoice), LINE_LABELS[line.kind],
                 line.description, _decimal(line.quantity, places=0),
@@ -474,8 +480,7 @@ def invoices_csv(selection: Selection) -> tuple[str, bytes]:
                 _decimal(line.amount_excl_vat), _decimal(invoice.total_excl_vat),
                 _decimal(invoice.total_vat), _decimal(invoice.total_incl_vat),
             ))  # fmt: skip
-    # The BOM lets Excel read UTF-8.
-    return f"factures-{selection.slug}.csv", ("\ufeff" + out.getvalue()).encode("utf-8")
+    return f"factures-{selection.slug}.csv", french_csv(rows).encode("utf-8")
 
 
 def _buyer(invoice: Invoice) -> tuple[str, str]:
@@ -484,12 +489,12 @@ def _buyer(invoice: Invoice) -> tuple[str, str]:
     return buyer.get("code") or invoice.member.code, buyer.get("name") or invoice.member.name
 
 
-def _decimal(value: Decimal, places: int = 2) -> str:
+def _decimal(value: Decimal, places: int = 2) -> Figure:
     """`1234,5` -> `1234,50`: a decimal comma, no thousands separator, no trailing noise."""
     text = f"{value.normalize():f}"
     whole, _, fraction = text.partition(".")
     fraction = fraction.ljust(places, "0")
-    return f"{whole},{fraction}" if fraction else whole
+    return Figure(f"{whole},{fraction}" if fraction else whole)
 
 
 def invoices_zip(selection: Selection) -> tuple[str, bytes]:

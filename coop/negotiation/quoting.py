@@ -5,15 +5,14 @@ tiers strictly increasing with positive prices (the catalogue's own check),
 whole packs, a known country, a validity not already past.
 """
 
-import csv
 import dataclasses
-import io
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from coop import csv_import as c
 from coop.clock import to_local
+from coop.csv_export import Figure, as_typed, french_csv
 from coop.errors import DomainError, FieldError, InvalidRows
 from coop.extensions import db
 from coop.negotiation import notifications
@@ -228,7 +227,7 @@ def record_visit(invitation: Invitation, at: datetime) -> None:
 # The offers file of spec/formats.md, plus what a supplier needs to read and answer an RFQ.
 # Uploading accepts a plain offers file too; prices may be left empty on lines not answered yet.
 _OFFERS = {column.name: column for column in OFFER_COLUMNS}
-QUOTE_COLUMNS = (
+_QUOTE_COLUMNS = (
     dataclasses.replace(_OFFERS["supplier_code"], required=False),
     _OFFERS["sku"],
     c.Column("part_name", c.text(200)),
@@ -245,6 +244,12 @@ QUOTE_COLUMNS = (
     c.Column("alternative", c.text(200)),
     c.Column("comment", c.text(4000)),
 )
+# The file goes out with a quote before any text a spreadsheet would run (csv_export):
+# it comes back without it.
+QUOTE_COLUMNS = tuple(
+    dataclasses.replace(column, parse=lambda cell, parse=column.parse: parse(as_typed(cell)))
+    for column in _QUOTE_COLUMNS
+)
 # Every row of one line must agree on these; only min_qty and unit_price_eur differ.
 LINE_TERMS = ("supplier_ref", "made_in", "pack_size", "moq", "lead_time_days", "valid_until",
               "declined", "alternative", "comment")  # fmt: skip
@@ -258,9 +263,7 @@ def answerable_quotes(invitation: Invitation) -> list[Quote]:
 
 def rfq_csv(invitation: Invitation) -> bytes:
     """The supplier's RFQ lines as a CSV file to fill in and upload back (Excel, French)."""
-    out = io.StringIO()
-    writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
-    writer.writerow([column.name for column in QUOTE_COLUMNS])
+    rows = [[column.name for column in QUOTE_COLUMNS]]
     code = invitation.supplier.code
     for quote in sorted(answerable_quotes(invitation), key=lambda q: q.line.part.sku):
         part, answer = quote.line.part, shown_answer(quote)
@@ -269,7 +272,7 @@ def rfq_csv(invitation: Invitation) -> bytes:
             (answer.made_in if answer else None) or invitation.supplier.country,
             answer.pack_size if answer else 1,
             answer.moq if answer else 0,
-            _cell(answer.lead_time_days) if answer else "",
+            answer.lead_time_days if answer else "",
             answer.valid_until.isoformat() if answer and answer.valid_until else "",
             ("oui" if answer.is_declined else "non") if answer else "non",
             (answer.alternative or "") if answer else "",
@@ -277,9 +280,10 @@ def rfq_csv(invitation: Invitation) -> bytes:
         ]
         tiers = answer.tier_values if answer and not answer.is_declined else []
         for min_qty, price in tiers or [("", None)]:
-            writer.writerow([code, part.sku, part.name, quote.line.quantity, min_qty,
-                             typed_price(price), *terms])  # fmt: skip
-    return ("\ufeff" + out.getvalue()).encode("utf-8")
+            price_cell = Figure(typed_price(price)) if price is not None else ""
+            rows.append([code, part.sku, part.name, quote.line.quantity, min_qty, price_cell,
+                         *terms])  # fmt: skip
+    return french_csv(rows).encode("utf-8")
 
 
 def import_answers_csv(invitation: Invitation, data: bytes, *, at: datetime) -> int:
@@ -378,10 +382,6 @@ def _group_answer(quote: Quote, group: list[c.Row]) -> tuple[AnswerInput | None,
 
 def _column(attribute: str) -> str:
     return "unit_price_eur" if attribute == "tiers" else attribute
-
-
-def _cell(value) -> str:
-    return "" if value is None else str(value)
 
 
 def _clean(value: str | None) -> str | None:

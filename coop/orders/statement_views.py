@@ -1,8 +1,5 @@
 """The cost split's pages: the manager's extra charges, each shop's statement, the results."""
 
-import csv
-import io
-
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request
 from flask import url_for as url
 from flask_babel import gettext as _
@@ -11,6 +8,7 @@ from flask_login import current_user, login_required
 from coop.accounts.access import ensure_can_access, roles_required
 from coop.accounts.forms import ConfirmForm
 from coop.accounts.models import MANAGING_ROLES, STAFF_ROLES
+from coop.csv_export import french_csv
 from coop.errors import DomainError, NotFound
 from coop.extensions import db
 from coop.i18n import money
@@ -186,13 +184,9 @@ def statement_csv(campaign_id: int):
     except DomainError as error:
         flash(error.message, "info")
         return redirect(_campaign_page(campaign))
-    out = io.StringIO()
-    csv.writer(out, delimiter=";", lineterminator="\r\n").writerows(
-        statements.statement_rows(result)
-    )
     filename = f"releve-{campaign.code}-{member.code}.csv"
     return Response(
-        "\ufeff" + out.getvalue(),  # the BOM lets Excel read UTF-8
+        french_csv(statements.statement_rows(result)),
         mimetype="text/csv",
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )

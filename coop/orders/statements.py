@@ -15,6 +15,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import selectinload
 
 from coop.accounts.models import Member
+from coop.csv_export import Figure
 from coop.errors import DomainError, NotFound
 from coop.extensions import db
 from coop.invoicing.models import Invoice
@@ -519,10 +520,10 @@ ORIGIN_LABELS = {
 
 def _fr(value: Decimal | None) -> str:
     """A decimal with a comma, no thousands separator: what French Excel reads as a number."""
-    return "" if value is None else f"{value}".replace(".", ",")
+    return "" if value is None else Figure(f"{value:f}".replace(".", ","))
 
 
-def statement_rows(statement: Statement) -> list[list[str]]:
+def statement_rows(statement: Statement) -> list[list]:
     """The statement as CSV rows (French: decimal comma), the header first, totals last."""
     rows = [CSV_HEADER]
     for line in statement.lines:
@@ -531,8 +532,7 @@ def statement_rows(statement: Statement) -> list[list[str]]:
             line.need.ref, line.need.part.sku, line.need.part.name,
             item.supplier.name if served else "",
             ORIGIN_LABELS[item.origin] if served else "",
-            str(line.requested), str(line.allocated),
-            "" if line.received is None else str(line.received),
+            line.requested, line.allocated, "" if line.received is None else line.received,
             _fr(line.unit_price), _fr(line.goods), _fr(line.shipping), _fr(line.charges),
             _fr(line.total), _fr(item.solo if line.savings is not None else None),
             _fr(line.savings), "oui" if item.is_estimate and served else "",

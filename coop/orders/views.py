@@ -1,7 +1,5 @@
 """Campaign pages: the manager runs campaigns, shops post their needs."""
 
-import csv
-import io
 from decimal import Decimal
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request
@@ -14,6 +12,7 @@ from coop import clock
 from coop.accounts.access import roles_required
 from coop.accounts.forms import ConfirmForm
 from coop.accounts.models import MANAGING_ROLES, STAFF_ROLES, Role
+from coop.csv_export import Figure, french_csv
 from coop.errors import DomainError, InvalidRows, NotAllowed
 from coop.extensions import db
 from coop.orders import campaigns as campaign_service
@@ -174,23 +173,21 @@ def demand_by_supplier(campaign_id: int):
 @roles_required(*STAFF_ROLES)
 def demand_csv(campaign_id: int):
     campaign = db.get_or_404(Campaign, campaign_id)
-    out = io.StringIO()
-    writer = csv.writer(out, delimiter=";")
-    writer.writerow(["sku", "name", "shops", "requested", "tolerance", "best_supplier",
-                     "orderable", "unit_price_eur", "missing_for_pack"])  # fmt: skip
+    rows = [["sku", "name", "shops", "requested", "tolerance", "best_supplier", "orderable",
+             "unit_price_eur", "missing_for_pack"]]  # fmt: skip
     shops = demand_service.shops_per_part(campaign)
     for row in demand_service.demand(campaign):
         best = row.signal.best
         offer = row.offers[best.key] if best else None
-        writer.writerow([
+        rows.append([
             row.part.sku, row.part.name, shops.get(row.part.id, 0), row.signal.requested,
             row.signal.tolerance, offer.supplier_code if offer else "",
             best.orderable if best else 0,
-            f"{best.unit_price:.4f}".replace(".", ",") if best else "",
+            Figure(f"{best.unit_price:.4f}".replace(".", ",")) if best else "",
             best.missing_for_pack if best else "",
         ])  # fmt: skip
     return Response(
-        "\ufeff" + out.getvalue(),
+        french_csv(rows),
         mimetype="text/csv",
         headers={"Content-Disposition": f"attachment; filename=demande-{campaign.code}.csv"},
     )

@@ -375,6 +375,46 @@ def test_a_selection_needs_a_period_or_a_campaign(db_session):
         exports.Selection(date(2026, 11, 1), None)
 
 
+# --- text a spreadsheet would run -----------------------------------------------------------
+
+
+@pytest.fixture
+def hostile(make):
+    shop = make.member(code="-VELO", name='=HYPERLINK("http://evil.example";"Atelier")')
+    lines = ((LineKind.GOODS, "@SUM(1+1)*cmd|' /C calc'!A0", "PN", "3", "12.5000", "0.2000"),)
+    invoice = invoicing.invoice(shop, make.campaign(code="AUT26"), lines=lines,
+                                issued_on=date(2026, 11, 10))  # fmt: skip
+    return invoice
+
+
+def test_the_fec_quotes_a_shop_name_a_spreadsheet_would_run_and_keeps_the_amounts(
+    client, make, hostile
+):
+    client.login_as(make.user(Role.TREASURER))
+    response = client.get("/exports/fec?date_from=2026-11-01&date_to=2026-11-30")
+    lines = response.data.decode("iso-8859-15").split("\r\n")
+    n = hostile.number
+    assert lines[1] == (
+        f"VE\tVentes\t1\t20261110\t411\tClients\t'-VELO\t"
+        f'\'=HYPERLINK("http://evil.example";"Atelier")\t{n}\t20261110\t'
+        f"Facture {n} -VELO\t45,00\t0,00\t\t\t20261110\t\t"
+    )
+    assert [line.split("\t")[11:13] for line in lines[2:4]] == [["0,00", "37,50"], ["0,00", "7,50"]]
+
+
+def test_the_invoices_csv_quotes_text_a_spreadsheet_would_run_and_keeps_the_numbers(
+    client, make, hostile
+):
+    client.login_as(make.user(Role.TREASURER))
+    response = client.get("/exports/invoices.csv?date_from=2026-11-01&date_to=2026-11-30")
+    rows = list(csv.reader(io.StringIO(response.data.decode("utf-8-sig")), delimiter=";"))
+    assert rows[1] == [
+        hostile.number, "Facture", "10/11/2026", "'-VELO",
+        "'=HYPERLINK(\"http://evil.example\";\"Atelier\")", "Marchandises",
+        "'@SUM(1+1)*cmd|' /C calc'!A0", "3", "12,50", "20", "37,50", "37,50", "7,50", "45,00",
+    ]  # fmt: skip
+
+
 # --- CLI ------------------------------------------------------------------------------------
 
 

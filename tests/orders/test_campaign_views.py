@@ -1,5 +1,7 @@
 """The manager runs a campaign from the screens."""
 
+import csv
+import io
 from datetime import UTC, timedelta
 
 import pytest
@@ -74,6 +76,20 @@ def test_the_demand_view_exports_csv(client, make):
     assert lines[0].startswith("sku;name;shops;requested")
     assert lines[1].split(";")[:8] == ["TUB-700", part.name, "1", "12", "0", lines[1].split(";")[5],
                                        "10", "3,0000"]  # fmt: skip
+
+
+def test_the_demand_csv_quotes_a_part_name_a_spreadsheet_would_run_and_keeps_the_numbers(
+    client, make
+):
+    campaign = make.campaign()
+    part = make.part(sku="TUB-700", name="@SUM(1+1)*cmd|' /C calc'!A0")
+    make.offer(make.supplier(code="-LYON"), part, tiers=((10, "3.00"),), pack_size=10)
+    make.need(campaign, part=part, quantity=12)
+    client.login_as(make.user(Role.MANAGER))
+    response = client.get(f"/campaigns/{campaign.id}/demand.csv")
+    rows = list(csv.reader(io.StringIO(response.data.decode("utf-8-sig")), delimiter=";"))
+    assert rows[1] == ["TUB-700", "'@SUM(1+1)*cmd|' /C calc'!A0", "1", "12", "0", "'-LYON", "10",
+                       "3,0000", "8"]  # fmt: skip
 
 
 def test_demand_per_supplier_counts_each_part_at_its_best_offer(client, make):

@@ -23,6 +23,7 @@ from coop.orders.models import (
     Charge,
     Need,
     OrderStatus,
+    PoolingRun,
     PurchaseOrder,
 )
 from coop.suppliers.models import Supplier
@@ -396,6 +397,27 @@ def test_the_statement_csv_is_french_excel_ready(client, make, world):
         ["Frais de service de la coop", *blank, "", "", "", "3,62", "", "", ""],
         ["Total HT", *blank, "", "", "", "223,40", "", "", ""],
     ]  # fmt: skip
+
+
+def test_a_need_ref_a_spreadsheet_would_run_is_quoted_and_a_negative_saving_stays_a_number(
+    client, make, world
+):
+    world.needs["a_tyre"].ref = "=cmd|' /C calc'!A0"
+    run = db.session.scalar(select(PoolingRun).where(PoolingRun.campaign_id == world.campaign.id))
+    allocations = [dict(d) for d in run.result["allocations"]]
+    for decision in allocations:
+        if decision["need"] == world.needs["a_tyre"].id:
+            decision["solo"] = "100.00"  # cheaper alone than pooled: a negative saving
+    run.result = {**run.result, "allocations": allocations}
+    db.session.commit()
+    shop, staff = make.user(Role.MEMBER, member=world.shops["A"]), manager(make)
+    for user, query in ((shop, ""), (staff, "?member=SHOPA")):
+        client.login_as(user)
+        response = client.get(f"/campaigns/{world.campaign.id}/statement.csv{query}")
+        rows = list(csv.reader(io.StringIO(response.data.decode("utf-8-sig")), delimiter=";"))
+        assert rows[1][:3] == ["'=cmd|' /C calc'!A0", "PNEU-700", "Pneu 700x32C"]
+        assert rows[1][8:15] == ["21,9000", "131,40", "0,00", "0,00", "131,40", "100,00",
+                                 "-31,40"]  # fmt: skip
 
 
 def test_the_results_page_shows_totals_and_charts(client, make, world):
