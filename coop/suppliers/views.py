@@ -5,7 +5,7 @@ from decimal import Decimal
 from flask import Blueprint, abort, flash, redirect, render_template, request
 from flask import url_for as url
 from flask_babel import gettext as _
-from flask_login import login_required
+from flask_login import current_user, login_required
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
@@ -71,6 +71,8 @@ def show_supplier(supplier_id: int):
     return render_template(
         "suppliers/supplier_detail.html", supplier=supplier, offers=offers, form=ConfirmForm(),
         today=clock.today(),
+        # The notes are the staff's own (terms being negotiated, contacts): never a shop's.
+        notes=supplier.notes if current_user.is_staff else None,
     )  # fmt: skip
 
 

@@ -167,3 +167,21 @@ def test_deactivating_a_supplier_asks_first(client, manager, make):
     client.post(f"/suppliers/{supplier.id}/deactivate")
     assert not supplier.is_active
     assert supplier.code not in client.get("/suppliers/").text
+
+
+@pytest.mark.parametrize(
+    ("role", "shown"),
+    [(Role.MEMBER, False), (Role.MANAGER, True), (Role.TREASURER, True), (Role.ADMIN, True)],
+)
+def test_a_suppliers_internal_notes_are_for_the_staff_only(client, make, role, shown):
+    note = "Négocier : marge de 15 % possible, contact perso 06 12 34 56 78"
+    supplier = make.supplier(name="Lyon Pneu", notes=note)
+    part = make.part()
+    make.offer(supplier, part)
+    client.login_as(make.user(role, member=make.member() if role is Role.MEMBER else None))
+    pages = [client.get(f"/suppliers/{supplier.id}"), client.get(f"/parts/{part.id}"),
+             client.get("/suppliers/"), client.get(f"/suppliers/?q={supplier.name}")]  # fmt: skip
+    assert [page.status_code for page in pages] == [200] * 4
+    assert "Lyon Pneu" in pages[0].text
+    assert (note in pages[0].text) is shown
+    assert all(note not in page.text for page in pages[1:])
