@@ -169,12 +169,16 @@ def demand_by_supplier(campaign_id: int):
     )
 
 
+DEMAND_CSV_COLUMNS = (
+    "sku name shops requested tolerance best_supplier orderable unit_price_eur missing_for_pack"
+).split()
+
+
 @bp.route("/campaigns/<int:campaign_id>/demand.csv")
 @roles_required(*STAFF_ROLES)
 def demand_csv(campaign_id: int):
     campaign = db.get_or_404(Campaign, campaign_id)
-    rows = [["sku", "name", "shops", "requested", "tolerance", "best_supplier", "orderable",
-             "unit_price_eur", "missing_for_pack"]]  # fmt: skip
+    rows = [DEMAND_CSV_COLUMNS]
     shops = demand_service.shops_per_part(campaign)
     for row in demand_service.demand(campaign):
         best = row.signal.best
