@@ -284,7 +284,8 @@ class NegotiationMessage(Base):
     """One entry of the thread between the coop and one supplier on one RFQ.
 
     Written by a coop user (`author`), by the supplier through its link
-    (`by_supplier`), or by the app itself (reminders): neither.
+    (`by_supplier`, with the address it came from), or by the app itself
+    (reminders): neither.
     """
 
     __tablename__ = "negotiation_messages"
@@ -295,6 +296,9 @@ class NegotiationMessage(Base):
     by_supplier: Mapped[bool] = mapped_column(default=False)
     author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     body: Mapped[str | None] = mapped_column(Text)
+    # Where an entry written through the supplier's link came from: the connection's
+    # address, as the server saw it (no header the sender could write is trusted).
+    remote_addr: Mapped[str | None] = mapped_column(String(64))
     # A counter-proposal reopens the supplier's link until then.
     answer_by: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)

@@ -77,12 +77,14 @@ def save_answers(
     at: datetime,
     submit: bool = False,
     note: str | None = None,
+    remote_addr: str | None = None,
 ) -> NegotiationMessage | None:
     """Keep the supplier's answers as its draft; with `submit`, send them to the coop.
 
     Only the invitation's own open lines can be answered: any other line, be it
     another supplier's, is refused. Submitting needs every open line priced or
-    declined; it closes those lines and adds the answer to the thread.
+    declined; it closes those lines and adds the answer to the thread, with the
+    time and the address (`remote_addr`) it came from.
     """
     lock_rfq(invitation.rfq)
     if not invitation.rfq.is_negotiable:
@@ -120,8 +122,7 @@ def save_answers(
     db.session.flush()
     if not submit:
         return None
-    message = log_entry(invitation, MessageKind.ANSWER, at, body=note)
-    message.by_supplier = True
+    message = _supplier_entry(invitation, MessageKind.ANSWER, at, note, remote_addr)
     for quote in (q for q in invitation.quotes if q.is_open):
         draft = quote.draft
         draft.submitted_at, draft.message = at, message
@@ -201,17 +202,27 @@ def shown_answer(quote: Quote) -> QuoteAnswer | None:
     return quote.draft or quote.current
 
 
-def post_supplier_message(invitation: Invitation, body: str, *, at: datetime):
-    """A message from the supplier to the coop, added to the thread."""
+def post_supplier_message(
+    invitation: Invitation, body: str, *, at: datetime, remote_addr: str | None = None
+):
+    """A message from the supplier to the coop, added to the thread with where it came from."""
     body = (body or "").strip()
     if not body:
         raise DomainError("Écrivez votre message.", field="body")
     if len(body) > MAX_MESSAGE_LENGTH:
         raise DomainError(f"{MAX_MESSAGE_LENGTH} caractères au plus.", field="body")
-    message = log_entry(invitation, MessageKind.MESSAGE, at, body=body)
-    message.by_supplier = True
+    message = _supplier_entry(invitation, MessageKind.MESSAGE, at, body, remote_addr)
     db.session.flush()
     notifications.supplier_wrote(message)
+    return message
+
+
+def _supplier_entry(invitation, kind, at, body, remote_addr) -> NegotiationMessage:
+    """A thread entry the supplier wrote through its link: a bearer link, so the coop
+    keeps when and from which address each one came."""
+    message = log_entry(invitation, kind, at, body=body)
+    message.by_supplier = True
+    message.remote_addr = remote_addr[:64] if remote_addr else None
     return message
 
 
@@ -281,8 +292,9 @@ def rfq_csv(invitation: Invitation) -> bytes:
         tiers = answer.tier_values if answer and not answer.is_declined else []
         for min_qty, price in tiers or [("", None)]:
             price_cell = Figure(typed_price(price)) if price is not None else ""
-            rows.append([code, part.sku, part.name, quote.line.quantity, min_qty, price_cell,
-                         *terms])  # fmt: skip
+            rows.append(
+                [code, part.sku, part.name, quote.line.quantity, min_qty, price_cell, *terms]
+            )
     return french_csv(rows).encode("utf-8")
 
 

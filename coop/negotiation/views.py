@@ -449,7 +449,12 @@ def answer(token: str):
         submit = request.form.get("action") == "submit"
         try:
             quoting.save_answers(
-                invitation, form.inputs(), at=at, submit=submit, note=form.note.data
+                invitation,
+                form.inputs(),
+                at=at,
+                submit=submit,
+                note=form.note.data,
+                remote_addr=request.remote_addr,
             )
         except quoting.InvalidAnswers as invalid:
             db.session.rollback()
@@ -545,7 +550,9 @@ def post_supplier_message(token: str):
     message = SupplierMessageForm()
     if message.validate_on_submit():
         try:
-            quoting.post_supplier_message(invitation, message.body.data, at=at)
+            quoting.post_supplier_message(
+                invitation, message.body.data, at=at, remote_addr=request.remote_addr
+            )
         except DomainError as error:
             db.session.rollback()
             form_error(message, error)

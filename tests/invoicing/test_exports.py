@@ -382,8 +382,9 @@ def test_a_selection_needs_a_period_or_a_campaign(db_session):
 def hostile(make):
     shop = make.member(code="-VELO", name='=HYPERLINK("http://evil.example";"Atelier")')
     lines = ((LineKind.GOODS, "@SUM(1+1)*cmd|' /C calc'!A0", "PN", "3", "12.5000", "0.2000"),)
-    invoice = invoicing.invoice(shop, make.campaign(code="AUT26"), lines=lines,
-                                issued_on=date(2026, 11, 10))  # fmt: skip
+    invoice = invoicing.invoice(
+        shop, make.campaign(code="AUT26"), lines=lines, issued_on=date(2026, 11, 10)
+    )
     return invoice
 
 
@@ -409,10 +410,21 @@ def test_the_invoices_csv_quotes_text_a_spreadsheet_would_run_and_keeps_the_numb
     response = client.get("/exports/invoices.csv?date_from=2026-11-01&date_to=2026-11-30")
     rows = list(csv.reader(io.StringIO(response.data.decode("utf-8-sig")), delimiter=";"))
     assert rows[1] == [
-        hostile.number, "Facture", "10/11/2026", "'-VELO",
-        "'=HYPERLINK(\"http://evil.example\";\"Atelier\")", "Marchandises",
-        "'@SUM(1+1)*cmd|' /C calc'!A0", "3", "12,50", "20", "37,50", "37,50", "7,50", "45,00",
-    ]  # fmt: skip
+        hostile.number,
+        "Facture",
+        "10/11/2026",
+        "'-VELO",
+        '\'=HYPERLINK("http://evil.example";"Atelier")',
+        "Marchandises",
+        "'@SUM(1+1)*cmd|' /C calc'!A0",
+        "3",
+        "12,50",
+        "20",
+        "37,50",
+        "37,50",
+        "7,50",
+        "45,00",
+    ]
 
 
 # --- CLI ------------------------------------------------------------------------------------

@@ -126,20 +126,33 @@ def test_the_rfq_file_quotes_text_a_spreadsheet_would_run_and_reads_it_back_as_t
     supplier = make.supplier(code="-LYON", email="devis@lyonpneu.example")
     part = make.part(sku="-TYR", name="=cmd|' /C calc'!A0")
     invitation = nf.sent_rfq(parts=[part], suppliers=[supplier], quantities=[120]).invitations[0]
-    typed = {"supplier_ref": "+LP-28", "alternative": '=HYPERLINK("http://evil.example")',
-             "comment": "-- livraison en deux fois"}  # fmt: skip
+    typed = {
+        "supplier_ref": "+LP-28",
+        "alternative": '=HYPERLINK("http://evil.example")',
+        "comment": "-- livraison en deux fois",
+    }
     nf.answer(invitation, tiers=((1, "12.50"), (100, "11.20")), submit=False, **typed)
     data = client.get(f"/q/{token_for(invitation)}/rfq.csv").data
     table = rows(data)
-    assert [(r["supplier_code"], r["sku"], r["part_name"], r["requested_qty"], r["min_qty"],
-             r["unit_price_eur"]) for r in table] == [
+    assert [
+        (
+            r["supplier_code"],
+            r["sku"],
+            r["part_name"],
+            r["requested_qty"],
+            r["min_qty"],
+            r["unit_price_eur"],
+        )
+        for r in table
+    ] == [
         ("'-LYON", "'-TYR", "'=cmd|' /C calc'!A0", "120", "1", "12,50"),
         ("'-LYON", "'-TYR", "'=cmd|' /C calc'!A0", "120", "100", "11,20"),
-    ]  # fmt: skip
+    ]
     assert {name: table[0][name] for name in typed} == {
-        "supplier_ref": "'+LP-28", "alternative": "'=HYPERLINK(\"http://evil.example\")",
+        "supplier_ref": "'+LP-28",
+        "alternative": '\'=HYPERLINK("http://evil.example")',
         "comment": "'-- livraison en deux fois",
-    }  # fmt: skip
+    }
     assert quoting.import_answers_csv(invitation, data, at=now()) == 1
     draft = invitation.quotes[0].draft
     assert (draft.supplier_ref, draft.alternative, draft.comment) == tuple(typed.values())

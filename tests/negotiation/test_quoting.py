@@ -185,3 +185,38 @@ def test_the_page_says_what_is_wrong_next_to_the_line_and_keeps_the_typing(clien
     assert response.status_code == 422
     assert "strictement croissantes" in response.text
     assert lyon.quotes[0].draft is None and lyon.submitted_at is None
+
+
+def test_an_answer_and_a_message_through_the_link_record_the_address_they_came_from(
+    client, make, sent
+):
+    rfq, lyon, _ = sent
+    url = f"/q/{token_for(lyon)}"
+    answers = {
+        "TYR-1": {"tiers-0-min_qty": "1", "tiers-0-unit_price": "12,50"},
+        "TYR-2": {"declined": "y"},
+    }
+    # The address is the connection's: a header the sender writes proves nothing.
+    origin = {
+        "environ_base": {"REMOTE_ADDR": "203.0.113.7"},
+        "headers": {"X-Forwarded-For": "198.51.100.1", "X-Real-IP": "198.51.100.2"},
+    }
+    assert client.post(url, data=_form(lyon, "submit", **answers), **origin).status_code == 302
+    assert (
+        client.post(
+            f"{url}/message",
+            data={"body": "Livrable en 2 fois."},
+            environ_base={"REMOTE_ADDR": "2001:db8::42"},
+        ).status_code
+        == 302
+    )
+    answer, message = [m for m in lyon.messages if m.by_supplier]
+    assert (answer.kind, answer.remote_addr) == (MessageKind.ANSWER, "203.0.113.7")
+    assert answer.created_at == lyon.submitted_at == lyon.quotes[0].current.submitted_at
+    assert (message.kind, message.remote_addr) == (MessageKind.MESSAGE, "2001:db8::42")
+    assert [m.remote_addr for m in lyon.messages if not m.by_supplier] == [None]  # the sending
+    assert "203.0.113.7" not in client.get(url).text  # the supplier's own page
+    client.login_as(make.user(Role.MANAGER))
+    thread = client.get(f"/rfqs/{rfq.id}/suppliers/{lyon.id}").text
+    assert "depuis 203.0.113.7" in thread and "depuis 2001:db8::42" in thread
+    assert "198.51.100" not in thread

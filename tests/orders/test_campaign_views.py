@@ -88,8 +88,17 @@ def test_the_demand_csv_quotes_a_part_name_a_spreadsheet_would_run_and_keeps_the
     client.login_as(make.user(Role.MANAGER))
     response = client.get(f"/campaigns/{campaign.id}/demand.csv")
     rows = list(csv.reader(io.StringIO(response.data.decode("utf-8-sig")), delimiter=";"))
-    assert rows[1] == ["TUB-700", "'@SUM(1+1)*cmd|' /C calc'!A0", "1", "12", "0", "'-LYON", "10",
-                       "3,0000", "8"]  # fmt: skip
+    assert rows[1] == [
+        "TUB-700",
+        "'@SUM(1+1)*cmd|' /C calc'!A0",
+        "1",
+        "12",
+        "0",
+        "'-LYON",
+        "10",
+        "3,0000",
+        "8",
+    ]
 
 
 def test_demand_per_supplier_counts_each_part_at_its_best_offer(client, make):

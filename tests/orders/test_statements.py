@@ -416,8 +416,7 @@ def test_a_need_ref_a_spreadsheet_would_run_is_quoted_and_a_negative_saving_stay
         response = client.get(f"/campaigns/{world.campaign.id}/statement.csv{query}")
         rows = list(csv.reader(io.StringIO(response.data.decode("utf-8-sig")), delimiter=";"))
         assert rows[1][:3] == ["'=cmd|' /C calc'!A0", "PNEU-700", "Pneu 700x32C"]
-        assert rows[1][8:15] == ["21,9000", "131,40", "0,00", "0,00", "131,40", "100,00",
-                                 "-31,40"]  # fmt: skip
+        assert rows[1][8:15] == ["21,9000", "131,40", "0,00", "0,00", "131,40", "100,00", "-31,40"]
 
 
 def test_the_results_page_shows_totals_and_charts(client, make, world):

@@ -179,8 +179,12 @@ def test_a_suppliers_internal_notes_are_for_the_staff_only(client, make, role, s
     part = make.part()
     make.offer(supplier, part)
     client.login_as(make.user(role, member=make.member() if role is Role.MEMBER else None))
-    pages = [client.get(f"/suppliers/{supplier.id}"), client.get(f"/parts/{part.id}"),
-             client.get("/suppliers/"), client.get(f"/suppliers/?q={supplier.name}")]  # fmt: skip
+    pages = [
+        client.get(f"/suppliers/{supplier.id}"),
+        client.get(f"/parts/{part.id}"),
+        client.get("/suppliers/"),
+        client.get(f"/suppliers/?q={supplier.name}"),
+    ]
     assert [page.status_code for page in pages] == [200] * 4
     assert "Lyon Pneu" in pages[0].text
     assert (note in pages[0].text) is shown
