@@ -1,14 +1,17 @@
 """Passwords, logins and user accounts."""
 
-from datetime import timedelta
+from datetime import datetime, timedelta
+from functools import partial
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import case, delete, literal, select
+from sqlalchemy.dialects import postgresql, sqlite
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from coop import identifiers
 from coop.accounts.models import LoginThrottle, Member, Role, User
 from coop.clock import now
+from coop.db import UTCDateTime
 from coop.errors import DomainError
 from coop.extensions import db
 
@@ -43,11 +46,11 @@ def _dummy_hash() -> str:
 
 
 def authenticate(email: str, password: str) -> User:
-    """Check a login; count failures per address and lock it after too many."""
+    """Check a login; count attempts per address and lock it after too many failures."""
     key = email.strip().lower()
     moment = now()
-    throttle = db.session.get(LoginThrottle, key, with_for_update=True)
-    if throttle and throttle.locked_until and throttle.locked_until > moment:
+    throttle = _count_attempt(key, moment)
+    if throttle.failures > current_app.config["COOP_LOGIN_MAX_FAILURES"]:
         minutes = max(1, int((throttle.locked_until - moment).total_seconds() // 60) + 1)
         raise LoginRefused(
             f"Trop de tentatives échouées pour cette adresse. Réessayez dans {minutes} minute(s)."
@@ -55,33 +58,62 @@ def authenticate(email: str, password: str) -> User:
     user = db.session.scalar(select(User).where(User.email == key))
     password_ok = check_password_hash(user.password_hash if user else _dummy_hash(), password)
     if not (user and password_ok):
-        _record_failure(key, throttle, moment)
         raise LoginRefused("Adresse e-mail ou mot de passe incorrect.")
+    db.session.execute(delete(LoginThrottle).where(LoginThrottle.email == key))
     if not user.is_active:
         raise LoginRefused("Ce compte est désactivé. Contactez la coopérative.")
     if user.member is not None and not user.member.is_active:
         raise LoginRefused("Votre atelier n'est plus actif. Contactez la coopérative.")
-    if throttle:
-        db.session.delete(throttle)
     user.last_login_at = moment
     db.session.flush()
     return user
 
 
-def _record_failure(key: str, throttle: LoginThrottle | None, moment) -> None:
+def _count_attempt(key: str, moment: datetime) -> LoginThrottle:
+    """Count one attempt for `key` before its password is checked, in one atomic upsert.
+
+    Counting first bounds the guesses however many arrive at once: each attempt gets its
+    own number, and only the first COOP_LOGIN_MAX_FAILURES of a window check a password;
+    a success deletes the row. The reaching of the limit locks the address for a window.
+    Being the transaction's first statement matters on SQLite: a write that follows a
+    read there fails at once ("database is locked") instead of waiting its turn.
+    """
     config = current_app.config
     window = timedelta(minutes=config["COOP_LOGIN_LOCK_MINUTES"])
-    if throttle is None:
-        throttle = LoginThrottle(email=key, failures=0, first_failure_at=moment)
-        db.session.add(throttle)
-    elif moment - throttle.first_failure_at > window:
-        throttle.failures = 0
-        throttle.first_failure_at = moment
-        throttle.locked_until = None
-    throttle.failures += 1
-    if throttle.failures >= config["COOP_LOGIN_MAX_FAILURES"]:
-        throttle.locked_until = moment + window
-    db.session.flush()
+    limit = config["COOP_LOGIN_MAX_FAILURES"]
+    lock = moment + window
+    first_lock = lock if limit <= 1 else None
+    row = LoginThrottle.__table__.c
+    when = partial(literal, type_=UTCDateTime())
+    # A new window starts once the lock is over, or, short of a lock, once the window is.
+    starts_over = case(
+        (row.locked_until.is_(None), row.first_failure_at <= when(moment - window)),
+        else_=row.locked_until <= when(moment),
+    )
+    insert = _dialect_insert()(LoginThrottle).values(
+        email=key, failures=1, first_failure_at=moment, locked_until=first_lock
+    )
+    upsert = insert.on_conflict_do_update(
+        index_elements=[row.email],
+        set_={
+            "failures": case((starts_over, 1), else_=row.failures + 1),
+            "first_failure_at": case((starts_over, when(moment)), else_=row.first_failure_at),
+            "locked_until": case(
+                (starts_over, when(first_lock)),
+                (row.failures + 1 == limit, when(lock)),
+                else_=row.locked_until,
+            ),
+        },
+    )
+    return db.session.scalars(
+        upsert.returning(LoginThrottle), execution_options={"populate_existing": True}
+    ).one()
+
+
+def _dialect_insert():
+    if db.session.get_bind().dialect.name == "postgresql":
+        return postgresql.insert
+    return sqlite.insert
 
 
 def create_user(
