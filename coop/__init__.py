@@ -64,11 +64,11 @@ def _make_sqlite_transactional(engine) -> None:
 
 
 def _init_security(app: Flask) -> None:
-    from coop.accounts.views import load_user
+    from coop.accounts.auth import user_for_session
 
     ext.csrf.init_app(app)
     ext.login_manager.init_app(app)
-    ext.login_manager.user_loader(load_user)
+    ext.login_manager.user_loader(user_for_session)
     ext.login_manager.login_view = "auth.login"
     ext.login_manager.login_message = None
     app.after_request(_security_headers)

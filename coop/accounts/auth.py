@@ -180,7 +180,10 @@ def update_user(
         raise DomainError(
             "Vous ne pouvez pas retirer vos propres droits d'administration.", field="role"
         )
-    user.member = _member_for_role(role, member_code)
+    member = _member_for_role(role, member_code)
+    if (role, member, is_active) != (user.role, user.member, user.is_active):
+        end_sessions(user)  # sessions opened under the old rights end with them
+    user.member = member
     user.name = name.strip() or user.email
     user.role = role
     user.is_active = is_active
@@ -189,9 +192,30 @@ def update_user(
 
 
 def set_password(user: User, password: str) -> None:
+    """Replace a password; whoever held the old one is logged out everywhere."""
     check_password_strength(password)
     user.password_hash = hash_password(password)
+    end_sessions(user)
+
+
+def end_sessions(user: User) -> None:
+    """Log a user out everywhere: every session cookie issued so far is refused from now on."""
+    user.session_version = User.session_version + 1
     db.session.flush()
+
+
+def user_for_session(session_id: str) -> User | None:
+    """The user a session belongs to, if that session is still valid (Flask-Login's loader)."""
+    try:
+        user_id, version = map(int, session_id.split(":"))
+    except ValueError:  # a session from before session versions
+        return None
+    user = db.session.get(User, user_id)
+    if user is None or user.session_version != version or not user.is_active:
+        return None
+    if user.member is not None and not user.member.is_active:
+        return None
+    return user
 
 
 def change_own_password(user: User, current: str, new: str) -> None:

@@ -33,16 +33,6 @@ members = Blueprint("members", __name__, url_prefix="/members")
 users = Blueprint("users", __name__, url_prefix="/users")
 
 
-def load_user(user_id: str) -> User | None:
-    """Flask-Login's loader: a disabled account or shop ends the session."""
-    user = db.session.get(User, int(user_id))
-    if user is None or not user.is_active:
-        return None
-    if user.member is not None and not user.member.is_active:
-        return None
-    return user
-
-
 def safe_next(target: str | None) -> str:
     """Only redirect to a path on this site after login."""
     if target:
@@ -79,10 +69,27 @@ def login():
 def logout():
     form = ConfirmForm()
     if form.validate_on_submit():
+        if current_user.is_authenticated:
+            # A copy of this session's cookie must not outlive the logout: end them all.
+            auth_service.end_sessions(current_user)
+            db.session.commit()
         logout_user()
         session.clear()
         flash(_("Vous êtes déconnecté·e."), "info")
     return redirect(url("auth.login"))
+
+
+@auth.route("/account/logout-everywhere", methods=["POST"])
+@login_required
+def logout_everywhere():
+    if ConfirmForm().validate_on_submit():
+        auth_service.end_sessions(current_user)
+        db.session.commit()
+        logout_user()
+        session.clear()
+        flash(_("Vous êtes déconnecté·e de tous vos appareils."), "info")
+        return redirect(url("auth.login"))
+    return redirect(url("auth.change_password"))
 
 
 @auth.route("/account/password", methods=["GET", "POST"])
@@ -98,6 +105,7 @@ def change_password():
             form_error(form, error)
         else:
             db.session.commit()
+            login_user(current_user._get_current_object())  # this session goes on, not others
             flash(_("Mot de passe modifié."), "success")
             return redirect(url("home.index"))
     return render_template("accounts/password_form.html", form=form)
@@ -305,8 +313,21 @@ def set_user_password(user_id: int):
     if form.validate_on_submit():
         auth_service.set_password(user, form.password.data)
         db.session.commit()
+        if user.id == current_user.id:
+            login_user(user)  # this session goes on; the others have ended
         flash(_("Nouveau mot de passe enregistré pour %(email)s.", email=user.email), "success")
         return redirect(url("users.edit_user", user_id=user.id))
     for error in form.password.errors:
         flash(error, "error")
+    return redirect(url("users.edit_user", user_id=user.id))
+
+
+@users.route("/<int:user_id>/logout-everywhere", methods=["POST"])
+@roles_required(Role.ADMIN)
+def logout_user_everywhere(user_id: int):
+    user = db.get_or_404(User, user_id)
+    if ConfirmForm().validate_on_submit():
+        auth_service.end_sessions(user)
+        db.session.commit()
+        flash(_("%(email)s est déconnecté·e de tous ses appareils.", email=user.email), "success")
     return redirect(url("users.edit_user", user_id=user.id))
