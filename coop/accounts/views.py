@@ -1,7 +1,5 @@
 """Login, home pages per role, member shops and user accounts."""
 
-from urllib.parse import urlsplit
-
 from flask import Blueprint, flash, redirect, render_template, request, session
 from flask import url_for as url
 from flask_babel import gettext as _
@@ -25,21 +23,12 @@ from coop.accounts.forms import (
 from coop.accounts.models import MANAGING_ROLES, STAFF_ROLES, Member, Role, User
 from coop.errors import DomainError
 from coop.extensions import db
-from coop.pages import form_error, paginate
+from coop.pages import form_error, paginate, safe_next
 
 auth = Blueprint("auth", __name__)
 shop = Blueprint("shop", __name__)
 members = Blueprint("members", __name__, url_prefix="/members")
 users = Blueprint("users", __name__, url_prefix="/users")
-
-
-def safe_next(target: str | None) -> str:
-    """Only redirect to a path on this site after login."""
-    if target:
-        parts = urlsplit(target)
-        if not parts.scheme and not parts.netloc and target.startswith("/"):
-            return target
-    return url("home.index")
 
 
 # --- login -----------------------------------------------------------------
@@ -61,7 +50,7 @@ def login():
             session.clear()
             session.permanent = True  # expires after COOP_SESSION_HOURS
             login_user(user)
-            return redirect(safe_next(request.args.get("next")))
+            return redirect(safe_next(request.args.get("next"), url("home.index")))
     return render_template("accounts/login.html", form=form)
 
 
