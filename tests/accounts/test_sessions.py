@@ -41,13 +41,14 @@ def test_a_new_login_after_a_logout_works(client, make):
 def test_changing_ones_password_ends_the_other_sessions_but_keeps_this_one(app, client, make):
     user = make.user()
     elsewhere = logged_in(app.test_client(), user)
-    logged_in(client, user)
+    copy = copy_of(logged_in(client, user), app)
     response = client.post(
         "/account/password", data={"current_password": PASSWORD, "password": "another long one"}
     )
     assert response.status_code == 302
     assert is_logged_in(client)
     assert not is_logged_in(elsewhere)
+    assert not is_logged_in(copy)
 
 
 def test_an_admin_setting_a_password_ends_the_users_sessions(app, client, make):
