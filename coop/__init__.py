@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from flask import Flask
+from flask import Flask, current_app, request
 from sqlalchemy import event
 
 from coop import config
@@ -64,17 +64,26 @@ def _make_sqlite_transactional(engine) -> None:
 
 
 def _init_security(app: Flask) -> None:
-    from coop.accounts.views import load_user
+    from coop.accounts.auth import user_for_session
 
     ext.csrf.init_app(app)
     ext.login_manager.init_app(app)
-    ext.login_manager.user_loader(load_user)
+    ext.login_manager.user_loader(user_for_session)
     ext.login_manager.login_view = "auth.login"
     ext.login_manager.login_message = None
     app.after_request(_security_headers)
 
 
 def _security_headers(response):
+    if request.endpoint != "static":
+        # Pages and documents show one shop's or the coop's data: no copy in a browser's
+        # history or a proxy for the next person at a shared computer.
+        response.headers["Cache-Control"] = "no-store"
+    if current_app.config.get("SESSION_COOKIE_SECURE"):
+        # Cookies only go over HTTPS (production, config.load): tell browsers to use it only.
+        response.headers.setdefault(
+            "Strict-Transport-Security", "max-age=31536000; includeSubDomains"
+        )
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("X-Frame-Options", "DENY")
     response.headers.setdefault("Referrer-Policy", "same-origin")

@@ -1,6 +1,6 @@
 """Each role's home page: the first question it answers, across the domains."""
 
-from flask import Blueprint, redirect, render_template, request, session
+from flask import Blueprint, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import func, select
 
@@ -8,14 +8,13 @@ from coop import clock
 from coop.accounts import members as member_service
 from coop.accounts.forms import ROLE_LABELS, ConfirmForm
 from coop.accounts.models import Member, Role, User
-from coop.accounts.views import safe_next
 from coop.extensions import db
 from coop.i18n import LANGUAGES
 from coop.invoicing import issuing
 from coop.orders import campaigns as campaign_service
 from coop.orders import dispatch
 from coop.orders import home as orders_home
-from coop.pages import paginate
+from coop.pages import paginate, safe_next
 
 bp = Blueprint("home", __name__)
 
@@ -67,4 +66,4 @@ def set_language():
     lang = request.form.get("lang")
     if form.validate_on_submit() and lang in LANGUAGES:
         session["lang"] = lang
-    return redirect(safe_next(request.form.get("next")))
+    return redirect(safe_next(request.form.get("next"), url_for("home.index")))

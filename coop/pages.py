@@ -1,6 +1,8 @@
-"""Small helpers every blueprint's views share: pagination and form errors."""
+"""Small helpers every blueprint's views share: pagination, form errors, safe redirects."""
 
-from flask import current_app, flash
+from urllib.parse import urlsplit
+
+from flask import current_app, flash, request
 from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy import Select
 
@@ -37,3 +39,23 @@ def form_error(form, error: DomainError) -> None:
         field.errors = [*field.errors, error.message]
     else:
         flash(error.message, "error")
+
+
+def safe_next(target: str | None, fallback: str) -> str:
+    """`target` as a path if it is a page of this site (a `next` argument, a Referer), else
+    `fallback`: never a redirect to another site.
+
+    Browsers read `//host`, `/\\host` and paths with tabs or line breaks in them (which they
+    drop) as another site's address, so anything but a plain path starting with one `/` is
+    refused. A full address on this very host (a Referer) is cut down to its path.
+    """
+    if not target or "\\" in target or any(c.isspace() or not c.isprintable() for c in target):
+        return fallback
+    parts = urlsplit(target)
+    is_address = parts.scheme or parts.netloc or target.startswith("//")
+    on_this_host = parts.scheme in ("http", "https") and parts.netloc == request.host
+    if is_address and not on_this_host:
+        return fallback
+    if not parts.path.startswith("/") or parts.path.startswith("//"):
+        return fallback
+    return parts.path + (f"?{parts.query}" if parts.query else "")

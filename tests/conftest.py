@@ -134,7 +134,7 @@ class Client(FlaskClient):
 
     def login_as(self, user) -> None:
         with self.session_transaction() as session:
-            session["_user_id"] = str(user.id)
+            session["_user_id"] = user.get_id()
             session["_fresh"] = True
 
 

@@ -1,14 +1,17 @@
 """Passwords, logins and user accounts."""
 
-from datetime import timedelta
+from datetime import datetime, timedelta
+from functools import partial
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import case, delete, literal, select
+from sqlalchemy.dialects import postgresql, sqlite
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from coop import identifiers
 from coop.accounts.models import LoginThrottle, Member, Role, User
 from coop.clock import now
+from coop.db import UTCDateTime
 from coop.errors import DomainError
 from coop.extensions import db
 
@@ -43,11 +46,11 @@ def _dummy_hash() -> str:
 
 
 def authenticate(email: str, password: str) -> User:
-    """Check a login; count failures per address and lock it after too many."""
+    """Check a login; count attempts per address and lock it after too many failures."""
     key = email.strip().lower()
     moment = now()
-    throttle = db.session.get(LoginThrottle, key, with_for_update=True)
-    if throttle and throttle.locked_until and throttle.locked_until > moment:
+    throttle = _count_attempt(key, moment)
+    if throttle.failures > current_app.config["COOP_LOGIN_MAX_FAILURES"]:
         minutes = max(1, int((throttle.locked_until - moment).total_seconds() // 60) + 1)
         raise LoginRefused(
             f"Trop de tentatives échouées pour cette adresse. Réessayez dans {minutes} minute(s)."
@@ -55,33 +58,62 @@ def authenticate(email: str, password: str) -> User:
     user = db.session.scalar(select(User).where(User.email == key))
     password_ok = check_password_hash(user.password_hash if user else _dummy_hash(), password)
     if not (user and password_ok):
-        _record_failure(key, throttle, moment)
         raise LoginRefused("Adresse e-mail ou mot de passe incorrect.")
+    db.session.execute(delete(LoginThrottle).where(LoginThrottle.email == key))
     if not user.is_active:
         raise LoginRefused("Ce compte est désactivé. Contactez la coopérative.")
     if user.member is not None and not user.member.is_active:
         raise LoginRefused("Votre atelier n'est plus actif. Contactez la coopérative.")
-    if throttle:
-        db.session.delete(throttle)
     user.last_login_at = moment
     db.session.flush()
     return user
 
 
-def _record_failure(key: str, throttle: LoginThrottle | None, moment) -> None:
+def _count_attempt(key: str, moment: datetime) -> LoginThrottle:
+    """Count one attempt for `key` before its password is checked, in one atomic upsert.
+
+    Counting first bounds the guesses however many arrive at once: each attempt gets its
+    own number, and only the first COOP_LOGIN_MAX_FAILURES of a window check a password;
+    a success deletes the row. The reaching of the limit locks the address for a window.
+    Being the transaction's first statement matters on SQLite: a write that follows a
+    read there fails at once ("database is locked") instead of waiting its turn.
+    """
     config = current_app.config
     window = timedelta(minutes=config["COOP_LOGIN_LOCK_MINUTES"])
-    if throttle is None:
-        throttle = LoginThrottle(email=key, failures=0, first_failure_at=moment)
-        db.session.add(throttle)
-    elif moment - throttle.first_failure_at > window:
-        throttle.failures = 0
-        throttle.first_failure_at = moment
-        throttle.locked_until = None
-    throttle.failures += 1
-    if throttle.failures >= config["COOP_LOGIN_MAX_FAILURES"]:
-        throttle.locked_until = moment + window
-    db.session.flush()
+    limit = config["COOP_LOGIN_MAX_FAILURES"]
+    lock = moment + window
+    first_lock = lock if limit <= 1 else None
+    row = LoginThrottle.__table__.c
+    when = partial(literal, type_=UTCDateTime())
+    # A new window starts once the lock is over, or, short of a lock, once the window is.
+    starts_over = case(
+        (row.locked_until.is_(None), row.first_failure_at <= when(moment - window)),
+        else_=row.locked_until <= when(moment),
+    )
+    insert = _dialect_insert()(LoginThrottle).values(
+        email=key, failures=1, first_failure_at=moment, locked_until=first_lock
+    )
+    upsert = insert.on_conflict_do_update(
+        index_elements=[row.email],
+        set_={
+            "failures": case((starts_over, 1), else_=row.failures + 1),
+            "first_failure_at": case((starts_over, when(moment)), else_=row.first_failure_at),
+            "locked_until": case(
+                (starts_over, when(first_lock)),
+                (row.failures + 1 == limit, when(lock)),
+                else_=row.locked_until,
+            ),
+        },
+    )
+    return db.session.scalars(
+        upsert.returning(LoginThrottle), execution_options={"populate_existing": True}
+    ).one()
+
+
+def _dialect_insert():
+    if db.session.get_bind().dialect.name == "postgresql":
+        return postgresql.insert
+    return sqlite.insert
 
 
 def create_user(
@@ -148,7 +180,10 @@ def update_user(
         raise DomainError(
             "Vous ne pouvez pas retirer vos propres droits d'administration.", field="role"
         )
-    user.member = _member_for_role(role, member_code)
+    member = _member_for_role(role, member_code)
+    if (role, member, is_active) != (user.role, user.member, user.is_active):
+        end_sessions(user)  # sessions opened under the old rights end with them
+    user.member = member
     user.name = name.strip() or user.email
     user.role = role
     user.is_active = is_active
@@ -157,9 +192,30 @@ def update_user(
 
 
 def set_password(user: User, password: str) -> None:
+    """Replace a password; whoever held the old one is logged out everywhere."""
     check_password_strength(password)
     user.password_hash = hash_password(password)
+    end_sessions(user)
+
+
+def end_sessions(user: User) -> None:
+    """Log a user out everywhere: every session cookie issued so far is refused from now on."""
+    user.session_version = User.session_version + 1
     db.session.flush()
+
+
+def user_for_session(session_id: str) -> User | None:
+    """The user a session belongs to, if that session is still valid (Flask-Login's loader)."""
+    try:
+        user_id, version = map(int, session_id.split(":"))
+    except ValueError:  # a session from before session versions
+        return None
+    user = db.session.get(User, user_id)
+    if user is None or user.session_version != version or not user.is_active:
+        return None
+    if user.member is not None and not user.member.is_active:
+        return None
+    return user
 
 
 def change_own_password(user: User, current: str, new: str) -> None:

@@ -2,6 +2,7 @@
 
 from sqlalchemy import Select, or_, select
 
+from coop.accounts.auth import end_sessions
 from coop.accounts.models import Member
 from coop.errors import DomainError, NotFound
 from coop.extensions import db
@@ -76,7 +77,10 @@ def update_member(member: Member, fields=MEMBER_FIELDS, **values) -> Member:
 
 
 def set_member_active(member: Member, active: bool) -> Member:
-    """Deactivate (its users can no longer log in) or reactivate a member shop."""
+    """Deactivate (its users are logged out for good) or reactivate a member shop."""
+    if member.is_active and not active:
+        for user in member.users:
+            end_sessions(user)
     member.is_active = active
     db.session.flush()
     return member

@@ -74,10 +74,16 @@ class User(UserMixin, Base):
     member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"), index=True)
     password_hash: Mapped[str] = mapped_column(String(255))
     is_active: Mapped[bool] = mapped_column(default=True)
+    # Part of every session's id: raising it ends all the user's sessions (coop.accounts.auth).
+    session_version: Mapped[int] = mapped_column(default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     member: Mapped[Member | None] = relationship(back_populates="users")
+
+    def get_id(self) -> str:
+        """Flask-Login's id for the session: a session of an older version is refused."""
+        return f"{self.id}:{self.session_version}"
 
     @property
     def is_staff(self) -> bool:

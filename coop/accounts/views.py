@@ -1,7 +1,5 @@
 """Login, home pages per role, member shops and user accounts."""
 
-from urllib.parse import urlsplit
-
 from flask import Blueprint, flash, redirect, render_template, request, session
 from flask import url_for as url
 from flask_babel import gettext as _
@@ -25,31 +23,12 @@ from coop.accounts.forms import (
 from coop.accounts.models import MANAGING_ROLES, STAFF_ROLES, Member, Role, User
 from coop.errors import DomainError
 from coop.extensions import db
-from coop.pages import form_error, paginate
+from coop.pages import form_error, paginate, safe_next
 
 auth = Blueprint("auth", __name__)
 shop = Blueprint("shop", __name__)
 members = Blueprint("members", __name__, url_prefix="/members")
 users = Blueprint("users", __name__, url_prefix="/users")
-
-
-def load_user(user_id: str) -> User | None:
-    """Flask-Login's loader: a disabled account or shop ends the session."""
-    user = db.session.get(User, int(user_id))
-    if user is None or not user.is_active:
-        return None
-    if user.member is not None and not user.member.is_active:
-        return None
-    return user
-
-
-def safe_next(target: str | None) -> str:
-    """Only redirect to a path on this site after login."""
-    if target:
-        parts = urlsplit(target)
-        if not parts.scheme and not parts.netloc and target.startswith("/"):
-            return target
-    return url("home.index")
 
 
 # --- login -----------------------------------------------------------------
@@ -71,7 +50,7 @@ def login():
             session.clear()
             session.permanent = True  # expires after COOP_SESSION_HOURS
             login_user(user)
-            return redirect(safe_next(request.args.get("next")))
+            return redirect(safe_next(request.args.get("next"), url("home.index")))
     return render_template("accounts/login.html", form=form)
 
 
@@ -79,10 +58,27 @@ def login():
 def logout():
     form = ConfirmForm()
     if form.validate_on_submit():
+        if current_user.is_authenticated:
+            # A copy of this session's cookie must not outlive the logout: end them all.
+            auth_service.end_sessions(current_user)
+            db.session.commit()
         logout_user()
         session.clear()
         flash(_("Vous êtes déconnecté·e."), "info")
     return redirect(url("auth.login"))
+
+
+@auth.route("/account/logout-everywhere", methods=["POST"])
+@login_required
+def logout_everywhere():
+    if ConfirmForm().validate_on_submit():
+        auth_service.end_sessions(current_user)
+        db.session.commit()
+        logout_user()
+        session.clear()
+        flash(_("Vous êtes déconnecté·e de tous vos appareils."), "info")
+        return redirect(url("auth.login"))
+    return redirect(url("auth.change_password"))
 
 
 @auth.route("/account/password", methods=["GET", "POST"])
@@ -98,6 +94,7 @@ def change_password():
             form_error(form, error)
         else:
             db.session.commit()
+            login_user(current_user._get_current_object())  # this session goes on, not others
             flash(_("Mot de passe modifié."), "success")
             return redirect(url("home.index"))
     return render_template("accounts/password_form.html", form=form)
@@ -305,8 +302,21 @@ def set_user_password(user_id: int):
     if form.validate_on_submit():
         auth_service.set_password(user, form.password.data)
         db.session.commit()
+        if user.id == current_user.id:
+            login_user(user)  # this session goes on; the others have ended
         flash(_("Nouveau mot de passe enregistré pour %(email)s.", email=user.email), "success")
         return redirect(url("users.edit_user", user_id=user.id))
     for error in form.password.errors:
         flash(error, "error")
+    return redirect(url("users.edit_user", user_id=user.id))
+
+
+@users.route("/<int:user_id>/logout-everywhere", methods=["POST"])
+@roles_required(Role.ADMIN)
+def logout_user_everywhere(user_id: int):
+    user = db.get_or_404(User, user_id)
+    if ConfirmForm().validate_on_submit():
+        auth_service.end_sessions(user)
+        db.session.commit()
+        flash(_("%(email)s est déconnecté·e de tous ses appareils.", email=user.email), "success")
     return redirect(url("users.edit_user", user_id=user.id))

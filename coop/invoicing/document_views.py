@@ -20,6 +20,5 @@ def download_invoice_pdf(number: str):
     document = db.session.get(InvoiceDocument, invoice.id) or abort(404)
     response = Response(document.pdf, mimetype="application/pdf")
     response.headers["Content-Disposition"] = f'attachment; filename="{invoice.number}.pdf"'
-    response.headers["Cache-Control"] = "private, no-cache"
     response.set_etag(document.sha256)
     return response

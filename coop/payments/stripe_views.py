@@ -1,7 +1,6 @@
 """Paying invoices online (Stripe Checkout), Stripe's webhook, paying a shop's credit back."""
 
 import logging
-from urllib.parse import urlsplit
 
 import stripe
 from flask import (
@@ -27,6 +26,7 @@ from coop.errors import DomainError, NotAllowed, NotFound
 from coop.extensions import csrf, db
 from coop.i18n import money
 from coop.invoicing.models import Invoice
+from coop.pages import safe_next
 from coop.payments import checkout, ledger, stripe_client, webhooks
 from coop.payments.refund_forms import RefundForm
 from coop.payments.refunds import refund_credit
@@ -180,7 +180,4 @@ def refund(member_id: int):
 
 def _back(member: Member) -> str:
     """The page the form was on (this site's only), else the shop's account."""
-    parts = urlsplit(request.referrer or "")
-    if parts.netloc == request.host and parts.path.startswith("/"):
-        return parts.path + (f"?{parts.query}" if parts.query else "")
-    return url("payments.account", member_id=member.id)
+    return safe_next(request.referrer, url("payments.account", member_id=member.id))

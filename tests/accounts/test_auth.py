@@ -1,11 +1,15 @@
 from datetime import timedelta
 
+import flask_migrate
 import pytest
 from werkzeug.security import check_password_hash
 
+from coop import create_app
 from coop.accounts import auth
 from coop.accounts.models import LoginThrottle, Role
 from coop.extensions import db
+from tests import factories
+from tests.conftest import app_config, at_once, fresh_database
 from tests.factories import PASSWORD
 
 
@@ -56,6 +60,19 @@ def test_the_lock_expires_and_a_success_clears_the_count(client, make):
     db.session.flush()
     assert login(client, user.email).status_code == 302
     assert db.session.get(LoginThrottle, user.email) is None
+
+
+def test_failures_older_than_the_window_start_a_new_count(client, make):
+    user = make.user()
+    for _ in range(4):
+        login(client, user.email, "wrong password")
+    throttle = db.session.get(LoginThrottle, user.email)
+    throttle.first_failure_at -= timedelta(minutes=16)
+    db.session.flush()
+    for _ in range(4):
+        login(client, user.email, "wrong password")
+    assert db.session.get(LoginThrottle, user.email).failures == 4
+    assert login(client, user.email).status_code == 302
 
 
 def test_unknown_addresses_are_throttled_too(client):
@@ -141,3 +158,34 @@ def test_session_cookie_is_http_only(client, make):
     cookie = response.headers["Set-Cookie"]
     assert "HttpOnly" in cookie
     assert "SameSite=Lax" in cookie
+
+
+@pytest.fixture
+def racing_app(backend, tmp_path):
+    """An app on its own database (a real file on SQLite) whose requests really commit."""
+    with fresh_database(backend, tmp_path) as url:
+        application = create_app(app_config(url))
+        with application.app_context():
+            flask_migrate.upgrade()
+        yield application
+        with application.app_context():
+            db.session.remove()
+            db.engine.dispose()
+
+
+def test_twenty_wrong_passwords_at_once_check_only_five_and_lock_the_address(racing_app):
+    with racing_app.app_context():
+        email = factories.user(Role.MANAGER).email
+
+    def wrong_password(start):
+        client = racing_app.test_client()
+        start()
+        response = login(client, email, "wrong password")
+        assert response.status_code == 200
+        return "Trop de tentatives" in response.text
+
+    done, _ = at_once(racing_app, wrong_password, times=20)
+    assert sorted(done) == [False] * 5 + [True] * 15
+    with racing_app.app_context():
+        assert db.session.get(LoginThrottle, email).failures == 20
+        assert "Trop de tentatives" in login(racing_app.test_client(), email).text
