@@ -1,7 +1,7 @@
 """users: a session version, so that sessions can be ended
 
 Revision ID: 5e55c0de7a11
-Revises: 352250eadcfb
+Revises: 181446674924
 Create Date: 2026-12-06 10:00:00.000000
 
 """
@@ -11,7 +11,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "5e55c0de7a11"
-down_revision = "352250eadcfb"
+down_revision = "181446674924"
 branch_labels = None
 depends_on = None
 
