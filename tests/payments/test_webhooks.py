@@ -30,6 +30,7 @@ from tests.payments.stripe_helpers import (
     WEBHOOK_SECRET,
     apply,
     deliver,
+    deliver_text,
     pay,
     sdk,
     serving,
@@ -133,6 +134,83 @@ def test_a_session_that_is_not_ours_is_acknowledged_once(client, world):
     assert deliver(client, event).text == "not ours"
     assert deliver(client, event).text == "already applied"
     assert count(Payment) == 0
+
+
+# --- signed, but not an event we can read: 400, logged, nothing written ------------------------
+
+
+def _without(mapping: dict, key: str) -> dict:
+    return {k: v for k, v in mapping.items() if k != key}
+
+
+def _carrying(event: dict, obj) -> dict:
+    return dict(event, data={"object": obj})
+
+
+MALFORMED = {
+    "a JSON array": lambda e: json.dumps([e]),
+    "a JSON string": lambda e: json.dumps(e["id"]),
+    "not JSON at all": lambda e: "{" + json.dumps(e),
+    "no id": lambda e: json.dumps(_without(e, "id")),
+    "an id that is a number": lambda e: json.dumps(dict(e, id=12)),
+    "no type": lambda e: json.dumps(_without(e, "type")),
+    "no data": lambda e: json.dumps(_without(e, "data")),
+    "no data.object": lambda e: json.dumps(dict(e, data={})),
+    "data.object is a list": lambda e: json.dumps(_carrying(e, [e["data"]["object"]])),
+    "data.object is a charge": lambda e: json.dumps(
+        _carrying(e, dict(e["data"]["object"], object="charge"))
+    ),
+    "data.object has no id": lambda e: json.dumps(
+        _carrying(e, _without(e["data"]["object"], "id"))
+    ),
+    "data.object's id is 300 characters long": lambda e: json.dumps(
+        _carrying(e, dict(e["data"]["object"], id="cs_" + "x" * 297))
+    ),
+    "a refunded charge without its payment intent": lambda e: json.dumps(
+        dict(e, type="charge.refunded", data={"object": {"id": "ch_1", "object": "charge"}})
+    ),
+    "a dispute whose payment intent is a number": lambda e: json.dumps(
+        dict(
+            e,
+            type="charge.dispute.created",
+            data={"object": {"id": "dp_1", "object": "dispute", "payment_intent": 7}},
+        )
+    ),
+}
+
+
+@pytest.mark.parametrize("shape", MALFORMED)
+def test_a_signed_event_that_cannot_be_read_is_refused_and_writes_nothing(
+    client, world, shape, caplog
+):
+    event = paid(world)
+    response = deliver_text(client, MALFORMED[shape](event))
+    assert (response.status_code, response.text) == (400, "malformed event")
+    assert count(StripeEvent) == count(Payment) == 0
+    assert states(world) == ["open", "open"]
+    assert "refused" in caplog.text
+    # Stripe's good copy of the event, sent again, is applied as usual.
+    assert deliver(client, event).text == "payment recorded"
+
+
+def test_a_malformed_event_is_logged_with_its_id(client, world, caplog):
+    event = dict(paid(world), data={})
+    response = deliver(client, event)
+    assert (response.status_code, response.text) == (400, "malformed event")
+    assert f"Stripe event {event['id']} refused: the event has no data.object" in caplog.text
+    assert count(StripeEvent) == 0
+
+
+def test_a_malformed_event_without_an_id_is_logged_as_such(client, world, caplog):
+    response = deliver_text(client, json.dumps([paid(world)]))
+    assert (response.status_code, response.text) == (400, "malformed event")
+    assert "Stripe event (no id) refused: the event is not a JSON object" in caplog.text
+
+
+def test_an_event_of_a_type_we_ignore_need_not_carry_an_object(client, world):
+    response = deliver(client, {"id": "evt_1", "object": "event", "type": "customer.created"})
+    assert (response.status_code, response.text) == (200, "ignored")
+    assert count(StripeEvent) == 0
 
 
 # --- SEPA Direct Debit: settled days later, in any order -----------------------------------------
