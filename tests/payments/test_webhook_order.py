@@ -1,29 +1,24 @@
 """Stripe's events in every order, and twice: the ledger ends the same whatever the order."""
 
-import threading
-import time
 from decimal import Decimal
 from itertools import permutations
 
 import pytest
 from sqlalchemy import select
 
-from coop.accounts.models import Role
 from coop.extensions import db
-from coop.payments import checkout, ledger
+from coop.payments import ledger
 from coop.payments.models import Dispute, Method, Payment, PaymentStatus, Refund, RefundStatus
-from coop.payments.stripe_fake import StripeFake
-from tests import factories
 from tests.invoicing import factories as invoices
 from tests.payments.stripe_helpers import (
-    SECRET_KEY,
-    WEBHOOK_SECRET,
     apply,
+    committed_checkout,
     deliver,
+    deliver_at_once,
     pay,
     sdk,
-    serving,
     shop_paying_two_invoices,
+    slow_stripe,
     stripe_online,
 )
 
@@ -179,51 +174,15 @@ def test_a_refund_of_a_session_of_another_app_is_acknowledged_and_nothing_record
 
 def test_a_refund_and_its_payment_delivered_at_once_record_both_once(committing_app):
     """PostgreSQL: both events lock the session's row; the second sees what the first did."""
-    fake = StripeFake(
-        webhook_url=None, webhook_secret=WEBHOOK_SECRET, webhook_delay=0, sepa_delay=None
-    )
-
-    def slow_stripe(environ, start_response):
-        time.sleep(0.2)  # each delivery holds its locks while it reads Stripe
-        return fake(environ, start_response)
-
-    with serving(slow_stripe) as url:
-        fake.public_url = url
-        committing_app.config.update(
-            COOP_STRIPE_SECRET_KEY=SECRET_KEY,
-            COOP_STRIPE_WEBHOOK_SECRET=WEBHOOK_SECRET,
-            COOP_STRIPE_API_BASE=url,
-        )
-        with committing_app.app_context():
-            member = factories.member()
-            invoice = invoices.invoice(member, factories.campaign())
-            session = checkout.start_checkout(
-                member,
-                [invoice.id],
-                by=factories.user(Role.MEMBER, member=member),
-                success_url="http://coop.test/{CHECKOUT_SESSION_ID}",
-                cancel_url="http://coop.test",
-            )
-            db.session.commit()
-            stripe_id, invoice_id = session.stripe_id, invoice.id
-            db.session.remove()
+    # Each delivery holds its locks while it reads Stripe.
+    with slow_stripe(committing_app, 0.2) as fake:
+        stripe_id, invoice_id = committed_checkout(committing_app)
         pay(fake, stripe_id)
         completed = fake.events[-1]
         intent = fake.objects[stripe_id]["payment_intent"]
         sdk(fake).v1.refunds.create({"payment_intent": intent, "amount": 5000})
         fake.wait_until_idle()
-        refunded, start, answers = fake.events[-1], threading.Barrier(2), []
-
-        def deliver_now(event):
-            client = committing_app.test_client()
-            start.wait(timeout=10)
-            answers.append(deliver(client, event))
-
-        threads = [threading.Thread(target=deliver_now, args=(e,)) for e in (completed, refunded)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(timeout=60)
+        answers = deliver_at_once(committing_app, [completed, fake.events[-1]])
     assert sorted(a.status_code for a in answers) == [200, 200]
     with committing_app.app_context():
         payment = db.session.scalars(select(Payment)).one()

@@ -1,7 +1,6 @@
 """Stripe's webhook: signed, applied once, in any order, and never lost on a failure."""
 
 import json
-import threading
 import time
 from decimal import Decimal
 
@@ -11,7 +10,7 @@ from sqlalchemy.exc import OperationalError
 
 from coop.accounts.models import Role
 from coop.extensions import db
-from coop.payments import checkout, ledger
+from coop.payments import ledger
 from coop.payments.models import (
     Dispute,
     Method,
@@ -22,19 +21,17 @@ from coop.payments.models import (
     RefundStatus,
     StripeEvent,
 )
-from coop.payments.stripe_fake import StripeFake
-from tests import factories
 from tests.invoicing import factories as invoices
 from tests.payments.stripe_helpers import (
-    SECRET_KEY,
-    WEBHOOK_SECRET,
     apply,
+    committed_checkout,
     deliver,
+    deliver_at_once,
     deliver_text,
     pay,
     sdk,
-    serving,
     shop_paying_two_invoices,
+    slow_stripe,
     stripe_online,
 )
 
@@ -332,41 +329,11 @@ def test_when_stripe_cannot_be_read_again_the_event_waits_for_its_retry(
 
 def test_two_deliveries_of_one_event_at_once_pay_once(committing_app):
     """PostgreSQL: the second insert of the event id waits for the first, then fails on it."""
-    fake = StripeFake(webhook_url=None, webhook_secret=WEBHOOK_SECRET, webhook_delay=0,
-                      sepa_delay=None)  # fmt: skip
-
-    def slow_stripe(environ, start_response):
-        time.sleep(0.3)  # the first delivery holds its event row while it reads Stripe
-        return fake(environ, start_response)
-
-    with serving(slow_stripe) as url:
-        fake.public_url = url
-        committing_app.config.update(COOP_STRIPE_SECRET_KEY=SECRET_KEY,
-                                     COOP_STRIPE_WEBHOOK_SECRET=WEBHOOK_SECRET,
-                                     COOP_STRIPE_API_BASE=url)  # fmt: skip
-        with committing_app.app_context():
-            member = factories.member()
-            invoice = invoices.invoice(member, factories.campaign())
-            session = checkout.start_checkout(
-                member, [invoice.id], by=factories.user(Role.MEMBER, member=member),
-                success_url="http://coop.test/{CHECKOUT_SESSION_ID}", cancel_url="http://coop.test",
-            )  # fmt: skip
-            db.session.commit()
-            stripe_id, invoice_id = session.stripe_id, invoice.id
-            db.session.remove()
+    # The first delivery holds its event row while it reads Stripe.
+    with slow_stripe(committing_app, 0.3) as fake:
+        stripe_id, invoice_id = committed_checkout(committing_app)
         pay(fake, stripe_id)
-        event, start, answers = fake.events[-1], threading.Barrier(2), []
-
-        def deliver_now():
-            client = committing_app.test_client()
-            start.wait(timeout=10)
-            answers.append(deliver(client, event))
-
-        threads = [threading.Thread(target=deliver_now) for _ in range(2)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(timeout=60)
+        answers = deliver_at_once(committing_app, [fake.events[-1]] * 2)
     assert sorted((a.status_code, a.text) for a in answers) == [
         (200, "already applied"), (200, "payment recorded")
     ]  # fmt: skip
