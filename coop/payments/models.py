@@ -3,7 +3,9 @@
 A payment (Stripe card or SEPA Direct Debit, bank transfer, cheque) belongs to
 a shop and is allocated to one or more of its invoices. What is not allocated
 is the shop's credit, used on its next invoice (see ledger.settle). Refunds
-and disputes are recorded against the payment they concern, never lost.
+and disputes are recorded against the payment they concern, never lost; what
+Stripe moved that does not fit (another currency, another amount) is kept as
+an anomaly for the treasurer instead.
 
 Stripe's side: each Checkout Session we create is kept with the invoices it
 pays; each webhook event id is stored, under a unique key, in the transaction
@@ -184,6 +186,48 @@ class Dispute(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
 
     payment: Mapped[Payment] = relationship(back_populates="disputes")
+
+
+class AnomalyKind(StrEnum):
+    """What Stripe told us that the ledger must not take as it is."""
+
+    PAYMENT_CURRENCY = "payment_currency"  # a session's payment in another currency than EUR
+    PAYMENT_AMOUNT = "payment_amount"  # a payment of another amount than its session's
+    REFUND_CURRENCY = "refund_currency"
+    REFUND_TOO_LARGE = "refund_too_large"  # more than what the payment has left to pay back
+    REFUND_UNRECORDED = "refund_unrecorded"  # of a payment we did not record (an anomaly)
+    DISPUTE_CURRENCY = "dispute_currency"
+    DISPUTE_UNRECORDED = "dispute_unrecorded"
+
+
+class PaymentAnomaly(Base):
+    """Money Stripe moved that we did not record, kept for the treasurer to sort out on Stripe.
+
+    Once per Stripe object and kind: the same event again, or another event about the same
+    payment, finds the anomaly already there.
+    """
+
+    __tablename__ = "payment_anomalies"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[AnomalyKind] = mapped_column(checked_enum(AnomalyKind))
+    # Stripe's id of the payment intent, refund or dispute: what the treasurer looks up.
+    stripe_id: Mapped[str] = mapped_column(String(255))
+    member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"), index=True)
+    checkout_session_id: Mapped[int | None] = mapped_column(ForeignKey("checkout_sessions.id"))
+    payment_id: Mapped[int | None] = mapped_column(ForeignKey("payments.id"))
+    # What Stripe says, in the smallest unit of its currency (cents for EUR and USD).
+    amount_minor: Mapped[int]
+    currency: Mapped[str] = mapped_column(String(3))
+    # What we expected, in euros: the session's amount, what the payment had left to refund.
+    expected: Mapped[Decimal | None] = mapped_column(Money)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
+
+    member: Mapped[Member | None] = relationship()
+    checkout_session: Mapped[CheckoutSession | None] = relationship()
+    payment: Mapped[Payment | None] = relationship()
+
+    __table_args__ = (UniqueConstraint("kind", "stripe_id", name="uq_payment_anomaly_object"),)
 
 
 class StripeEvent(Base):

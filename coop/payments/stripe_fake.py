@@ -1,8 +1,9 @@
 """A local stand-in for the part of Stripe the coop uses, for development and tests.
 
 It answers, in Stripe's JSON shapes and to Stripe's form-encoded requests, just the
-calls the app makes: Checkout Sessions create and retrieve, PaymentIntents
-retrieve (with `expand`), Refunds create and list. POSTs honour `Idempotency-Key`
+calls the app makes: Checkout Sessions create, retrieve and list (by payment
+intent), PaymentIntents retrieve (with `expand`), Refunds create and list, Disputes
+retrieve. POSTs honour `Idempotency-Key`
 (the same key gives back the same object; with other parameters, Stripe's
 `idempotency_error`). Each session's `url` is a page of this server, "Paiement de
 test", whose buttons complete the session the way Stripe would and then send the
@@ -118,10 +119,12 @@ class StripeFake:
         )
         self._routes = Map([
             Rule("/v1/checkout/sessions", methods=["POST"], endpoint="create_session"),
+            Rule("/v1/checkout/sessions", methods=["GET"], endpoint="list_sessions"),
             Rule("/v1/checkout/sessions/<id>", methods=["GET"], endpoint="retrieve"),
             Rule("/v1/payment_intents/<id>", methods=["GET"], endpoint="retrieve"),
             Rule("/v1/refunds", methods=["POST"], endpoint="create_refund"),
             Rule("/v1/refunds", methods=["GET"], endpoint="list_refunds"),
+            Rule("/v1/disputes/<id>", methods=["GET"], endpoint="retrieve"),
             Rule("/checkout/<id>", methods=["GET"], endpoint="checkout_page"),
             Rule("/checkout/<id>", methods=["POST"], endpoint="checkout_pay"),
             Rule("/_fake/sessions/<id>/events", methods=["POST"], endpoint="send_event"),
@@ -215,10 +218,26 @@ class StripeFake:
     def retrieve(self, request: Request, id: str) -> Response:
         with self._lock:
             found = self.objects.get(id)
-            if found is None or not request.path.startswith(_PATHS[found["object"]]):
+            path = _PATHS.get(found["object"]) if found else None
+            if path is None or not request.path.startswith(path):
                 raise StripeFakeError(404, f"No such object: '{id}'")
             expand = decode_form(request.args.items(multi=True)).get("expand") or []
             return _json(self._expanded(found, expand))
+
+    def list_sessions(self, request: Request) -> Response:
+        """The sessions, newest first; `payment_intent=pi_...` finds the one it belongs to."""
+        wanted = decode_form(request.args.items(multi=True))
+        with self._lock:
+            sessions = [
+                self._public(o)
+                for o in self.objects.values()
+                if o["object"] == "checkout.session"
+                and o["payment_intent"] == wanted.get("payment_intent", o["payment_intent"])
+            ]
+        sessions.sort(key=lambda session: session["created"], reverse=True)
+        return _json(
+            {"object": "list", "url": "/v1/checkout/sessions", "has_more": False, "data": sessions}
+        )
 
     def create_refund(self, request: Request) -> Response:
         return self._idempotent(request, self._new_refund)
@@ -481,7 +500,11 @@ class StripeFake:
         return shown
 
 
-_PATHS = {"checkout.session": "/v1/checkout/sessions/", "payment_intent": "/v1/payment_intents/"}
+_PATHS = {
+    "checkout.session": "/v1/checkout/sessions/",
+    "payment_intent": "/v1/payment_intents/",
+    "dispute": "/v1/disputes/",
+}
 
 
 def _new_id(prefix: str) -> str:

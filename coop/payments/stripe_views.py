@@ -113,27 +113,37 @@ def webhook():
         log.error("Stripe webhook refused: COOP_STRIPE_WEBHOOK_SECRET is not set, so no event "
                   "can be verified; nothing applied")  # fmt: skip
         return _plain("webhook secret not configured", 503)
+    body = request.get_data()
     try:
-        event = stripe.Webhook.construct_event(
-            request.get_data(), request.headers.get("Stripe-Signature"), secret,
-            tolerance=SIGNATURE_TOLERANCE,
-        )  # fmt: skip
-    except (ValueError, stripe.SignatureVerificationError) as error:
+        stripe.WebhookSignature.verify_header(
+            body, request.headers.get("Stripe-Signature"), secret, SIGNATURE_TOLERANCE
+        )
+    except (ValueError, stripe.SignatureVerificationError) as error:  # ValueError: not UTF-8
         log.warning("Stripe webhook refused: %s", error)
         return _plain("invalid payload or signature", 400)
-    payload = event.to_dict()
     try:
-        outcome = webhooks.apply_event(payload)
+        event = webhooks.read_event(body)
+        outcome = webhooks.apply_event(event)
         db.session.commit()
+    except webhooks.MalformedEvent as error:
+        db.session.rollback()
+        # Signed but unreadable: not a temporary failure, so not a 5xx (nothing was written).
+        log.warning(
+            "Stripe event %s refused: %s; nothing applied",
+            error.event_id or "(no id)",
+            error.problem,
+        )
+        return _plain("malformed event", 400)
     except webhooks.AlreadyApplied:
         db.session.rollback()
         outcome = "already applied"
     except (SQLAlchemyError, stripe.StripeError, DomainError):
         db.session.rollback()
-        log.exception("Stripe event %s (%s) not applied; Stripe will send it again",
-                      payload["id"], payload["type"])  # fmt: skip
+        log.exception(
+            "Stripe event %s (%s) not applied; Stripe will send it again", event.id, event.type
+        )
         return _plain("temporary failure: send it again later", 503)
-    log.info("Stripe event %s (%s): %s", payload["id"], payload["type"], outcome)
+    log.info("Stripe event %s (%s): %s", event.id, event.type, outcome)
     return _plain(outcome, 200)
 
 

@@ -19,7 +19,7 @@ from coop.extensions import db
 from coop.i18n import N_, money
 from coop.invoicing.issuing import find_invoice
 from coop.pages import form_error, paginate
-from coop.payments import bank, ledger, listing
+from coop.payments import anomalies, bank, ledger, listing
 from coop.payments.forms import AssignForm, BankImportForm, PaymentForm, invoice_numbers
 from coop.payments.models import (
     BANK_LINE_STATUS_LABELS,
@@ -79,6 +79,7 @@ def list_payments():
     query = listing.payments_query(filters)
     return render_template(
         "payments/payment_list.html", page=paginate(query), filters=filters, form=form,
+        anomalies=anomalies.anomalies(filters.member_id), describe=anomalies.describe,
         totals=listing.payments_totals(query), members=listing.members_with_invoices_or_payments(),
         methods=METHOD_LABELS, statuses=PAYMENT_STATUS_LABELS, unallocated=ledger.unallocated,
     ), 422 if form.errors else 200  # fmt: skip
@@ -310,6 +311,8 @@ def account(member_id: int):
     return render_template(
         "payments/account.html", member=member, summary=summary, credit=summary.credit,
         is_treasury=is_treasury, form=RefundForm(member=member) if is_treasury else None,
+        anomalies=anomalies.anomalies(member.id) if is_treasury else [],
+        describe=anomalies.describe,
         methods=METHOD_LABELS, statuses=PAYMENT_STATUS_LABELS,
         refund_statuses=REFUND_STATUS_LABELS, unallocated=ledger.unallocated,
     )  # fmt: skip

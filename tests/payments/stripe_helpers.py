@@ -2,6 +2,7 @@
 
 import json
 import threading
+import time
 from contextlib import contextmanager
 from types import SimpleNamespace
 
@@ -13,8 +14,10 @@ from werkzeug.wrappers import Response
 
 from coop.accounts.models import Role
 from coop.extensions import db
+from coop.payments import checkout
 from coop.payments.models import CheckoutSession
 from coop.payments.stripe_fake import StripeFake
+from tests import factories
 from tests.invoicing import factories as invoices
 
 SECRET_KEY = "sk_test_coop"
@@ -102,6 +105,17 @@ def deliver(client, event: dict, *, secret=WEBHOOK_SECRET, timestamp=None, paylo
                        headers={"Stripe-Signature": signature})  # fmt: skip
 
 
+def deliver_text(client, text: str):
+    """POST any body, validly signed: what Stripe's key would sign, however it is shaped."""
+    signature = stripe.WebhookSignature.generate_signature_header(text, WEBHOOK_SECRET)
+    return client.post(
+        "/stripe/webhook",
+        data=text.encode(),
+        content_type="application/json",
+        headers={"Stripe-Signature": signature},
+    )
+
+
 def shop_paying_two_invoices(client, make, fake) -> SimpleNamespace:
     """A shop with two invoices whose user asked to pay both online."""
     member = make.member()
@@ -111,3 +125,62 @@ def shop_paying_two_invoices(client, make, fake) -> SimpleNamespace:
     client.post("/payments/pay", data={"invoice": [i.id for i in pair]})
     session = db.session.scalars(select(CheckoutSession)).one()
     return SimpleNamespace(member=member, invoices=pair, session=session, fake=fake)
+
+
+# --- PostgreSQL tests across threads (the `committing_app` fixture) ------------------------------
+
+
+@contextmanager
+def slow_stripe(app, delay: float):
+    """A fake answering each call `delay` seconds late, so a delivery holds its locks meanwhile."""
+    fake = StripeFake(
+        webhook_url=None, webhook_secret=WEBHOOK_SECRET, webhook_delay=0, sepa_delay=None
+    )
+
+    def late(environ, start_response):
+        time.sleep(delay)
+        return fake(environ, start_response)
+
+    with serving(late) as url:
+        fake.public_url = url
+        app.config.update(
+            COOP_STRIPE_SECRET_KEY=SECRET_KEY,
+            COOP_STRIPE_WEBHOOK_SECRET=WEBHOOK_SECRET,
+            COOP_STRIPE_API_BASE=url,
+        )
+        yield fake
+
+
+def committed_checkout(app) -> tuple[str, int]:
+    """A shop's invoice and the Checkout Session paying it, committed: their Stripe id and id."""
+    with app.app_context():
+        member = factories.member()
+        invoice = invoices.invoice(member, factories.campaign())
+        session = checkout.start_checkout(
+            member,
+            [invoice.id],
+            by=factories.user(Role.MEMBER, member=member),
+            success_url="http://coop.test/{CHECKOUT_SESSION_ID}",
+            cancel_url="http://coop.test",
+        )
+        db.session.commit()
+        stripe_id, invoice_id = session.stripe_id, invoice.id
+        db.session.remove()
+    return stripe_id, invoice_id
+
+
+def deliver_at_once(app, events: list[dict]) -> list:
+    """Deliver `events` from as many threads, all at the same moment; the answers."""
+    start, answers = threading.Barrier(len(events)), []
+
+    def deliver_now(event):
+        client = app.test_client()
+        start.wait(timeout=10)
+        answers.append(deliver(client, event))
+
+    threads = [threading.Thread(target=deliver_now, args=(event,)) for event in events]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    return answers

@@ -1,7 +1,6 @@
 """Stripe's webhook: signed, applied once, in any order, and never lost on a failure."""
 
 import json
-import threading
 import time
 from decimal import Decimal
 
@@ -11,7 +10,7 @@ from sqlalchemy.exc import OperationalError
 
 from coop.accounts.models import Role
 from coop.extensions import db
-from coop.payments import checkout, ledger
+from coop.payments import ledger
 from coop.payments.models import (
     Dispute,
     Method,
@@ -22,18 +21,17 @@ from coop.payments.models import (
     RefundStatus,
     StripeEvent,
 )
-from coop.payments.stripe_fake import StripeFake
-from tests import factories
 from tests.invoicing import factories as invoices
 from tests.payments.stripe_helpers import (
-    SECRET_KEY,
-    WEBHOOK_SECRET,
     apply,
+    committed_checkout,
     deliver,
+    deliver_at_once,
+    deliver_text,
     pay,
     sdk,
-    serving,
     shop_paying_two_invoices,
+    slow_stripe,
     stripe_online,
 )
 
@@ -133,6 +131,83 @@ def test_a_session_that_is_not_ours_is_acknowledged_once(client, world):
     assert deliver(client, event).text == "not ours"
     assert deliver(client, event).text == "already applied"
     assert count(Payment) == 0
+
+
+# --- signed, but not an event we can read: 400, logged, nothing written ------------------------
+
+
+def _without(mapping: dict, key: str) -> dict:
+    return {k: v for k, v in mapping.items() if k != key}
+
+
+def _carrying(event: dict, obj) -> dict:
+    return dict(event, data={"object": obj})
+
+
+MALFORMED = {
+    "a JSON array": lambda e: json.dumps([e]),
+    "a JSON string": lambda e: json.dumps(e["id"]),
+    "not JSON at all": lambda e: "{" + json.dumps(e),
+    "no id": lambda e: json.dumps(_without(e, "id")),
+    "an id that is a number": lambda e: json.dumps(dict(e, id=12)),
+    "no type": lambda e: json.dumps(_without(e, "type")),
+    "no data": lambda e: json.dumps(_without(e, "data")),
+    "no data.object": lambda e: json.dumps(dict(e, data={})),
+    "data.object is a list": lambda e: json.dumps(_carrying(e, [e["data"]["object"]])),
+    "data.object is a charge": lambda e: json.dumps(
+        _carrying(e, dict(e["data"]["object"], object="charge"))
+    ),
+    "data.object has no id": lambda e: json.dumps(
+        _carrying(e, _without(e["data"]["object"], "id"))
+    ),
+    "data.object's id is 300 characters long": lambda e: json.dumps(
+        _carrying(e, dict(e["data"]["object"], id="cs_" + "x" * 297))
+    ),
+    "a refunded charge without its payment intent": lambda e: json.dumps(
+        dict(e, type="charge.refunded", data={"object": {"id": "ch_1", "object": "charge"}})
+    ),
+    "a dispute whose payment intent is a number": lambda e: json.dumps(
+        dict(
+            e,
+            type="charge.dispute.created",
+            data={"object": {"id": "dp_1", "object": "dispute", "payment_intent": 7}},
+        )
+    ),
+}
+
+
+@pytest.mark.parametrize("shape", MALFORMED)
+def test_a_signed_event_that_cannot_be_read_is_refused_and_writes_nothing(
+    client, world, shape, caplog
+):
+    event = paid(world)
+    response = deliver_text(client, MALFORMED[shape](event))
+    assert (response.status_code, response.text) == (400, "malformed event")
+    assert count(StripeEvent) == count(Payment) == 0
+    assert states(world) == ["open", "open"]
+    assert "refused" in caplog.text
+    # Stripe's good copy of the event, sent again, is applied as usual.
+    assert deliver(client, event).text == "payment recorded"
+
+
+def test_a_malformed_event_is_logged_with_its_id(client, world, caplog):
+    event = dict(paid(world), data={})
+    response = deliver(client, event)
+    assert (response.status_code, response.text) == (400, "malformed event")
+    assert f"Stripe event {event['id']} refused: the event has no data.object" in caplog.text
+    assert count(StripeEvent) == 0
+
+
+def test_a_malformed_event_without_an_id_is_logged_as_such(client, world, caplog):
+    response = deliver_text(client, json.dumps([paid(world)]))
+    assert (response.status_code, response.text) == (400, "malformed event")
+    assert "Stripe event (no id) refused: the event is not a JSON object" in caplog.text
+
+
+def test_an_event_of_a_type_we_ignore_need_not_carry_an_object(client, world):
+    response = deliver(client, {"id": "evt_1", "object": "event", "type": "customer.created"})
+    assert (response.status_code, response.text) == (200, "ignored")
+    assert count(StripeEvent) == 0
 
 
 # --- SEPA Direct Debit: settled days later, in any order -----------------------------------------
@@ -254,41 +329,11 @@ def test_when_stripe_cannot_be_read_again_the_event_waits_for_its_retry(
 
 def test_two_deliveries_of_one_event_at_once_pay_once(committing_app):
     """PostgreSQL: the second insert of the event id waits for the first, then fails on it."""
-    fake = StripeFake(webhook_url=None, webhook_secret=WEBHOOK_SECRET, webhook_delay=0,
-                      sepa_delay=None)  # fmt: skip
-
-    def slow_stripe(environ, start_response):
-        time.sleep(0.3)  # the first delivery holds its event row while it reads Stripe
-        return fake(environ, start_response)
-
-    with serving(slow_stripe) as url:
-        fake.public_url = url
-        committing_app.config.update(COOP_STRIPE_SECRET_KEY=SECRET_KEY,
-                                     COOP_STRIPE_WEBHOOK_SECRET=WEBHOOK_SECRET,
-                                     COOP_STRIPE_API_BASE=url)  # fmt: skip
-        with committing_app.app_context():
-            member = factories.member()
-            invoice = invoices.invoice(member, factories.campaign())
-            session = checkout.start_checkout(
-                member, [invoice.id], by=factories.user(Role.MEMBER, member=member),
-                success_url="http://coop.test/{CHECKOUT_SESSION_ID}", cancel_url="http://coop.test",
-            )  # fmt: skip
-            db.session.commit()
-            stripe_id, invoice_id = session.stripe_id, invoice.id
-            db.session.remove()
+    # The first delivery holds its event row while it reads Stripe.
+    with slow_stripe(committing_app, 0.3) as fake:
+        stripe_id, invoice_id = committed_checkout(committing_app)
         pay(fake, stripe_id)
-        event, start, answers = fake.events[-1], threading.Barrier(2), []
-
-        def deliver_now():
-            client = committing_app.test_client()
-            start.wait(timeout=10)
-            answers.append(deliver(client, event))
-
-        threads = [threading.Thread(target=deliver_now) for _ in range(2)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(timeout=60)
+        answers = deliver_at_once(committing_app, [fake.events[-1]] * 2)
     assert sorted((a.status_code, a.text) for a in answers) == [
         (200, "already applied"), (200, "payment recorded")
     ]  # fmt: skip
