@@ -1,7 +1,7 @@
 """payment anomalies: what Stripe moved that the ledger did not record, for the treasurer
 
 Revision ID: 4e2bffeabc5c
-Revises: 352250eadcfb
+Revises: 5e55c0de7a11
 Create Date: 2026-12-06 12:00:00.000000
 
 """
@@ -13,7 +13,7 @@ import coop.db
 
 # revision identifiers, used by Alembic.
 revision = "4e2bffeabc5c"
-down_revision = "352250eadcfb"
+down_revision = "5e55c0de7a11"
 branch_labels = None
 depends_on = None
 
