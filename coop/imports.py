@@ -11,7 +11,6 @@ from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 
 from coop.accounts.importing import MEMBER_COLUMNS, import_members
@@ -19,6 +18,7 @@ from coop.accounts.models import MANAGING_ROLES, Role
 from coop.csv_import import Column, ImportResult
 from coop.errors import InvalidRows
 from coop.extensions import db
+from coop.forms import CoopForm
 from coop.suppliers import importing as catalogue_imports
 
 
@@ -73,7 +73,7 @@ def run_import(kind: str, data: bytes) -> ImportResult:
     return IMPORTERS[kind].run(data)
 
 
-class ImportForm(FlaskForm):
+class ImportForm(CoopForm):
     file = FileField(_l("Fichier CSV"), validators=[FileRequired(_l("Choisissez un fichier."))])
 
 
