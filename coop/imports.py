@@ -13,6 +13,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from flask_wtf.file import FileField, FileRequired
 
+from coop import submissions
 from coop.accounts.importing import MEMBER_COLUMNS, import_members
 from coop.accounts.models import MANAGING_ROLES, Role
 from coop.csv_import import Column, ImportResult
@@ -91,13 +92,14 @@ def upload(kind: str):
     form = ImportForm()
     errors = []
     if form.validate_on_submit():
+        submissions.claim(form)
         try:
             result = run_import(kind, form.file.data.read())
         except InvalidRows as invalid:
             db.session.rollback()
             errors = invalid.errors
         else:
-            db.session.commit()
+            submissions.commit(form, url_for(importer.back_endpoint))
             flash(
                 _(
                     "Import réussi : %(created)d créé(s), %(updated)d mis à jour.",

@@ -47,11 +47,12 @@ class FormSubmission(Base):
     result_url: Mapped[str] = mapped_column(Text)
 
 
-def claim(form: CoopForm) -> None:
+def claim(form: CoopForm, result: str | None = None) -> None:
     """Take the form's token for this transaction; a token already used replays its result.
 
     Call it after the form validated and before the work: it is the transaction's first
-    write. Aborts the request with a redirect to the first submission's result.
+    write. Aborts the request with a redirect to the first submission's result. Give
+    `result` when it is known before the work and the work commits on its own (a batch).
     """
     token = form.submission_token.data
     if token is None:
@@ -59,7 +60,7 @@ def claim(form: CoopForm) -> None:
     earlier = db.session.get(FormSubmission, token)
     if earlier is not None:
         _replay(earlier)
-    submission = FormSubmission(token=token, user_id=_user_id(), result_url=request.path)
+    submission = FormSubmission(token=token, user_id=_user_id(), result_url=result or request.path)
     try:
         with db.session.begin_nested():
             db.session.add(submission)
