@@ -10,11 +10,14 @@ from coop.accounts.forms import ConfirmForm
 from coop.accounts.models import Role
 from coop.clock import now, today
 from coop.extensions import db
+from coop.negotiation.links import token_for
 from coop.orders.models import Need
 from coop.payments.models import Payment
 from coop.submissions import FormSubmission
+from coop.suppliers.models import Supplier
 from tests import factories
 from tests.conftest import at_once
+from tests.negotiation import factories as negotiation
 
 TOKEN = "first-submission-token-0123456789"
 ALREADY = "Ce formulaire a déjà été envoyé : voici ce qu&#39;il a enregistré la première fois."
@@ -155,6 +158,59 @@ def test_tokens_older_than_a_day_are_purged_by_the_next_submission(as_treasurer,
     db.session.commit()
     as_treasurer.post("/payments", data=payment_data(shop, submission_token=TOKEN))
     assert sorted(db.session.scalars(select(FormSubmission.token))) == [TOKEN, "recent" * 4]
+
+
+def test_a_new_supplier_form_sent_twice_creates_one_and_shows_it(client, make):
+    client.login_as(make.user(Role.MANAGER))
+    data = {"code": "lyonpneu", "name": "Lyon Pneu", "country": "FR", "shipping_fee": "0",
+            "submission_token": TOKEN}  # fmt: skip
+    first = client.post("/suppliers/new", data=data)
+    second = client.post("/suppliers/new", data=data)
+    assert (first.status_code, second.status_code) == (302, 302)
+    assert second.location == first.location
+    assert count(Supplier) == 1
+    assert ALREADY in client.get(second.location).text
+
+
+def test_a_need_withdrawn_twice_shows_the_needs_page_not_a_404(client, make, shop_user):
+    campaign = make.campaign()
+    need = make.need(campaign, shop_user.member)
+    first = client.post(f"/needs/{need.id}/withdraw", data={"submission_token": TOKEN})
+    second = client.post(f"/needs/{need.id}/withdraw", data={"submission_token": TOKEN})
+    assert (first.status_code, second.status_code) == (302, 302)
+    assert second.location == first.location == f"/campaigns/{campaign.id}/needs"
+    assert count(Need) == 0
+
+
+def test_a_suppliers_message_sent_twice_through_its_link_is_posted_once(client, make):
+    supplier = make.supplier(name="Lyon Pneu", email="devis@lyonpneu.example")
+    rfq = negotiation.sent_rfq(suppliers=[supplier])
+    invitation = negotiation.invitation_of(rfq, supplier)
+    url = f"/q/{token_for(invitation)}/message"
+    data = {"body": "Pouvez-vous préciser la tringle ?", "submission_token": TOKEN}
+    first, second = client.post(url, data=data), client.post(url, data=data)
+    assert (first.status_code, second.status_code) == (302, 302)
+    assert second.location == first.location
+    db.session.refresh(invitation)
+    assert [m.body for m in invitation.messages if m.by_supplier] == [data["body"]]
+
+
+@pytest.mark.parametrize(
+    ("role", "path", "expected"),
+    [(Role.MANAGER, "/campaigns/{campaign}/status/closed", "La campagne {code} est close"),
+     (Role.MANAGER, "/suppliers/{supplier}/deactivate", "Lyon Pneu est désactivé"),
+     (Role.MANAGER, "/members/{member}/deactivate", "Atelier Rival est désactivé")],
+)  # fmt: skip
+def test_an_action_that_is_done_once_ends_cleanly_when_sent_twice(client, make, role, path,
+                                                                   expected):  # fmt: skip
+    """Not deduplicated (no token here, as from a script): the second one changes nothing."""
+    client.login_as(make.user(role))
+    campaign = make.campaign()
+    ids = {"campaign": campaign.id, "supplier": make.supplier(name="Lyon Pneu").id,
+           "member": make.member(name="Atelier Rival").id}  # fmt: skip
+    responses = [client.post(path.format(**ids), follow_redirects=True) for _ in range(2)]
+    assert [r.status_code for r in responses] == [200, 200]
+    assert expected.format(code=campaign.code) in responses[0].text
 
 
 # --- the same form twice at the same moment (PostgreSQL) ------------------------------------------

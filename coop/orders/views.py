@@ -307,17 +307,21 @@ def edit_need(need_id: int):
 @bp.route("/needs/<int:need_id>/withdraw", methods=["GET", "POST"])
 @roles_required(Role.MEMBER)
 def withdraw_need(need_id: int):
+    form = ConfirmForm()
+    confirmed = form.validate_on_submit()
+    if confirmed:
+        # Before looking the need up: sent again, the form would find it gone (a 404).
+        submissions.claim(form)
     need = _own_need(need_id)
     back = url("campaigns.needs", campaign_id=need.campaign_id)
-    form = ConfirmForm()
-    if form.validate_on_submit():
+    if confirmed:
         try:
             need_service.withdraw_need(need, at=clock.now())
         except DomainError as error:
             db.session.rollback()
             flash(error.message, "error")
         else:
-            db.session.commit()
+            submissions.commit(form, back)
             flash(_("Besoin retiré."), "success")
         return redirect(back)
     return render_template(
