@@ -11,15 +11,18 @@ from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 
+from coop import submissions
 from coop.accounts.importing import MEMBER_COLUMNS, import_members
 from coop.accounts.models import MANAGING_ROLES, Role
 from coop.csv_import import Column, ImportResult
-from coop.errors import InvalidRows
+from coop.errors import DomainError, InvalidRows
 from coop.extensions import db
+from coop.forms import CoopForm
+from coop.pages import form_error
 from coop.suppliers import importing as catalogue_imports
+from coop.uniqueness import refusing_duplicates
 
 
 @dataclass(frozen=True)
@@ -30,6 +33,8 @@ class Importer:
     run: Callable[[bytes], ImportResult]
     roles: frozenset[Role]
     back_endpoint: str
+    # The unique keys it writes: another import (or form) may write one at the same moment.
+    keys: tuple[str, ...]
 
 
 IMPORTERS: dict[str, Importer] = {
@@ -40,6 +45,7 @@ IMPORTERS: dict[str, Importer] = {
         run=import_members,
         roles=MANAGING_ROLES,
         back_endpoint="members.list_members",
+        keys=("uq_members_code", "uq_members_siret"),
     ),
     "suppliers": Importer(
         kind="suppliers",
@@ -48,6 +54,7 @@ IMPORTERS: dict[str, Importer] = {
         run=catalogue_imports.import_suppliers,
         roles=MANAGING_ROLES,
         back_endpoint="catalogue.list_suppliers",
+        keys=("uq_suppliers_code",),
     ),
     "parts": Importer(
         kind="parts",
@@ -56,6 +63,7 @@ IMPORTERS: dict[str, Importer] = {
         run=catalogue_imports.import_parts,
         roles=MANAGING_ROLES,
         back_endpoint="catalogue.list_parts",
+        keys=("uq_parts_sku", "uq_parts_ean"),
     ),
     "offers": Importer(
         kind="offers",
@@ -64,16 +72,24 @@ IMPORTERS: dict[str, Importer] = {
         run=catalogue_imports.import_offers,
         roles=MANAGING_ROLES,
         back_endpoint="catalogue.list_parts",
+        keys=("uq_offers_supplier_part", "uq_price_tiers_current"),
     ),
 }
 
 
 def run_import(kind: str, data: bytes) -> ImportResult:
-    """Run one import; raises InvalidRows (nothing written) or returns the counts."""
-    return IMPORTERS[kind].run(data)
+    """Run one import; raises InvalidRows or DomainError (nothing written) or returns the counts."""
+    importer = IMPORTERS[kind]
+    raced = _(
+        "Quelqu'un vient d'enregistrer une des lignes de ce fichier en même temps : rien n'a "
+        "été importé. Importez le fichier à nouveau : les lignes déjà présentes seront mises à "
+        "jour."
+    )
+    with refusing_duplicates(**{key: DomainError(raced, field="file") for key in importer.keys}):
+        return importer.run(data)
 
 
-class ImportForm(FlaskForm):
+class ImportForm(CoopForm):
     file = FileField(_l("Fichier CSV"), validators=[FileRequired(_l("Choisissez un fichier."))])
 
 
@@ -91,13 +107,17 @@ def upload(kind: str):
     form = ImportForm()
     errors = []
     if form.validate_on_submit():
+        submissions.claim(form)
         try:
             result = run_import(kind, form.file.data.read())
         except InvalidRows as invalid:
             db.session.rollback()
             errors = invalid.errors
+        except DomainError as error:
+            db.session.rollback()
+            form_error(form, error)
         else:
-            db.session.commit()
+            submissions.commit(form, url_for(importer.back_endpoint))
             flash(
                 _(
                     "Import réussi : %(created)d créé(s), %(updated)d mis à jour.",

@@ -14,6 +14,7 @@ from coop.clock import now
 from coop.db import UTCDateTime
 from coop.errors import DomainError
 from coop.extensions import db
+from coop.uniqueness import refusing_duplicates
 
 MIN_PASSWORD_LENGTH = 10
 
@@ -134,18 +135,20 @@ def create_user(
         choices = ", ".join(r.value for r in Role)
         raise DomainError(f"Rôle inconnu : {role} (choix : {choices}).", field="role") from None
     member = _member_for_role(role, member_code)
+    taken = DomainError(f"Un compte existe déjà pour {email}.", field="email")
     if db.session.scalar(select(User.id).where(User.email == email)):
-        raise DomainError(f"Un compte existe déjà pour {email}.", field="email")
+        raise taken
     check_password_strength(password)
-    user = User(
-        email=email,
-        name=name.strip() or email,
-        role=role,
-        member=member,
-        password_hash=hash_password(password),
-    )
-    db.session.add(user)
-    db.session.flush()
+    with refusing_duplicates(uq_users_email=taken):
+        user = User(
+            email=email,
+            name=name.strip() or email,
+            role=role,
+            member=member,
+            password_hash=hash_password(password),
+        )
+        db.session.add(user)
+        db.session.flush()
     return user
 
 

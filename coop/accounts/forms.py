@@ -5,7 +5,6 @@ from collections.abc import Callable
 import pycountry
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from werkzeug.datastructures import FileStorage
 from wtforms import (
@@ -22,6 +21,7 @@ from wtforms.validators import DataRequired, Length, Optional, ValidationError
 from coop import identifiers
 from coop.accounts.auth import MIN_PASSWORD_LENGTH
 from coop.accounts.models import Role
+from coop.forms import CoopForm
 
 
 class Normalised:
@@ -59,16 +59,16 @@ def upper(value):
     return value.upper() if isinstance(value, str) else value
 
 
-class ConfirmForm(FlaskForm):
+class ConfirmForm(CoopForm):
     """An empty form: the CSRF token of a POST button."""
 
 
-class LoginForm(FlaskForm):
+class LoginForm(CoopForm):
     email = EmailField(_l("Adresse e-mail"), validators=[DataRequired()], filters=[strip])
     password = PasswordField(_l("Mot de passe"), validators=[DataRequired()])
 
 
-class PasswordChangeForm(FlaskForm):
+class PasswordChangeForm(CoopForm):
     current_password = PasswordField(_l("Mot de passe actuel"), validators=[DataRequired()])
     password = PasswordField(
         _l("Nouveau mot de passe"),
@@ -76,14 +76,14 @@ class PasswordChangeForm(FlaskForm):
     )
 
 
-class SetPasswordForm(FlaskForm):
+class SetPasswordForm(CoopForm):
     password = PasswordField(
         _l("Nouveau mot de passe"),
         validators=[DataRequired(), Length(min=MIN_PASSWORD_LENGTH)],
     )
 
 
-class ShopContactForm(FlaskForm):
+class ShopContactForm(CoopForm):
     """What a shop may change itself: contact and delivery details."""
 
     email = StringField(
@@ -151,7 +151,7 @@ ROLE_LABELS = {
 }
 
 
-class UserForm(FlaskForm):
+class UserForm(CoopForm):
     name = StringField(_l("Nom"), validators=[DataRequired(), Length(max=200)], filters=[strip])
     role = SelectField(
         _l("Rôle"), choices=[SelectChoice(r.value, label) for r, label in ROLE_LABELS.items()]
@@ -195,7 +195,7 @@ def _text(label, description=None, required=False):
     )
 
 
-class IdentityForm(FlaskForm):
+class IdentityForm(CoopForm):
     """The coop's identity; `coop.accounts.identity.save_identity` validates every field."""
 
     name = _text(_l("Raison sociale"), required=True)

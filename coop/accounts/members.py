@@ -1,11 +1,13 @@
 """Member shops: find, create, edit, deactivate."""
 
+from flask_babel import gettext as _
 from sqlalchemy import Select, or_, select
 
 from coop.accounts.auth import end_sessions
 from coop.accounts.models import Member
 from coop.errors import DomainError, NotFound
 from coop.extensions import db
+from coop.uniqueness import refusing_duplicates
 
 # What the manager edits; a shop edits only its contact and delivery details.
 MEMBER_FIELDS = (
@@ -63,16 +65,18 @@ def get_member(member_id: int) -> Member:
 def create_member(**values) -> Member:
     """Add a member shop; its code and SIRET must be new."""
     member = Member(is_active=True)
-    _assign(member, values, MEMBER_FIELDS)
-    db.session.add(member)
-    db.session.flush()
+    with _refusing_taken_keys(values):
+        _assign(member, values, MEMBER_FIELDS)
+        db.session.add(member)
+        db.session.flush()
     return member
 
 
 def update_member(member: Member, fields=MEMBER_FIELDS, **values) -> Member:
     """Change a member's details (only `fields` are taken from `values`)."""
-    _assign(member, values, fields)
-    db.session.flush()
+    with _refusing_taken_keys(values):
+        _assign(member, values, fields)
+        db.session.flush()
     return member
 
 
@@ -84,6 +88,19 @@ def set_member_active(member: Member, active: bool) -> Member:
     member.is_active = active
     db.session.flush()
     return member
+
+
+def _refusing_taken_keys(values: dict):
+    """The code or SIRET another manager saved for another shop at the same moment."""
+    code = (values.get("code") or "").strip().upper()
+    return refusing_duplicates(
+        uq_members_code=DomainError(
+            _("Le code %(code)s est déjà pris par un autre adhérent.", code=code), field="code"
+        ),
+        uq_members_siret=DomainError(
+            _("Ce SIRET est déjà celui d'un autre adhérent."), field="siret"
+        ),
+    )
 
 
 def _assign(member: Member, values: dict, fields) -> None:

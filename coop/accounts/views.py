@@ -6,6 +6,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import select
 
+from coop import submissions
 from coop.accounts import auth as auth_service
 from coop.accounts import members as member_service
 from coop.accounts.access import ensure_can_access, roles_required
@@ -141,14 +142,17 @@ def list_members():
 def create_member():
     form = MemberForm()
     if form.validate_on_submit():
+        submissions.claim(form)
         try:
             member = member_service.create_member(**_member_values(form))
         except DomainError as error:
+            db.session.rollback()
             form_error(form, error)
         else:
-            db.session.commit()
+            result = url("members.show_member", member_id=member.id)
+            submissions.commit(form, result)
             flash(_("Adhérent %(code)s créé.", code=member.code), "success")
-            return redirect(url("members.show_member", member_id=member.id))
+            return redirect(result)
     return render_template("accounts/member_form.html", form=form, member=None)
 
 
@@ -248,6 +252,7 @@ def create_user():
         form.role.data = Role.MEMBER.value
         form.member_code.data = request.args["member"]
     if form.validate_on_submit():
+        submissions.claim(form)
         try:
             user = auth_service.create_user(
                 form.email.data,
@@ -258,9 +263,10 @@ def create_user():
             )
             user.is_active = form.is_active.data
         except DomainError as error:
+            db.session.rollback()
             form_error(form, error)
         else:
-            db.session.commit()
+            submissions.commit(form, url("users.list_users"))
             flash(_("Compte %(email)s créé.", email=user.email), "success")
             return redirect(url("users.list_users"))
     return render_template("accounts/user_form.html", form=form, user=None)

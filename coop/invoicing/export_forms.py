@@ -3,11 +3,11 @@
 import calendar
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import DateField, SelectField
 from wtforms.validators import ValidationError
 
 from coop.clock import today
+from coop.forms import CoopForm
 
 
 def _first_of_month():
@@ -35,7 +35,7 @@ class FrenchDateField(DateField):
             raise ValueError(_l("Date invalide : attendu JJ/MM/AAAA.")) from None
 
 
-class ExportForm(FlaskForm):
+class ExportForm(CoopForm):
     """Read from the query string: downloads change nothing, so no CSRF token is needed."""
 
     class Meta:

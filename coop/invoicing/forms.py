@@ -1,13 +1,14 @@
 """The treasurer's credit note form: in full, chosen lines or an amount, and why."""
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, DecimalField, RadioField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
+from coop.forms import CoopForm
 
-class CreditForm(FlaskForm):
+
+class CreditForm(CoopForm):
     """The line quantities come as `qty-<line id>` fields, one per line of the invoice."""
 
     mode = RadioField(

@@ -5,6 +5,7 @@ from flask import url_for as url
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from coop import submissions
 from coop.accounts.access import ensure_can_access, roles_required
 from coop.accounts.forms import ConfirmForm
 from coop.accounts.models import STAFF_ROLES, Role
@@ -52,27 +53,36 @@ def preview(campaign_id: int):
 def issue(campaign_id: int):
     campaign = db.get_or_404(Campaign, campaign_id)
     back = url("invoicing.preview", campaign_id=campaign.id)
+    result = url("invoicing.list_invoices", campaign=campaign.id)
+    form = ConfirmForm()
+    confirmed = form.validate_on_submit()
+    if confirmed:
+        # Before the drafts: sent again once issued, the form would find none left. Issuing
+        # commits once per invoice, the token with the first: its result is known now.
+        submissions.claim(form, result)
     try:
         pending = issuing.pending_drafts(campaign, on=to_local(now()).date())
     except DomainError as error:
         db.session.rollback()
         flash(error.message, "error")
         return redirect(back)
-    form = ConfirmForm()
-    if form.validate_on_submit():
+    if confirmed:
         at = now()
         if len(pending) > INLINE_BATCH:
+            progress = url("invoicing.progress", campaign_id=campaign.id)
+            submissions.commit(form, progress)
             run_in_background(issuing.issue_job, campaign.id, current_user.id, at)
-            return redirect(url("invoicing.progress", campaign_id=campaign.id))
+            return redirect(progress)
         try:
             issued = issuing.issue_invoices(campaign, by=current_user, at=at)
         except DomainError as error:
             db.session.rollback()
             flash(error.message, "error")
             return redirect(back)
+        submissions.commit(form, result)
         run_in_background(render_pending_documents)
         flash(_("%(n)d facture(s) émise(s).", n=len(issued)), "success")
-        return redirect(url("invoicing.list_invoices", campaign=campaign.id))
+        return redirect(result)
     return render_template(
         "confirm.html", form=form, cancel_url=back,
         title=_("Émettre les %(n)d factures de la campagne %(code)s ?", n=len(pending),
@@ -151,6 +161,7 @@ def credit(number: str):
     remaining = crediting.remaining_quantities(invoice)
     chosen = {line.id: request.form.get(f"qty-{line.id}", "") for line in invoice.lines}
     if form.validate_on_submit():
+        submissions.claim(form)
         try:
             note = crediting.credit_invoice(
                 invoice, reason=form.reason.data, by=current_user, at=now(),
@@ -158,7 +169,7 @@ def credit(number: str):
                 amount=(form.amount.data if form.amount.data is not None else 0)
                 if form.mode.data == "amount" else None,
             )  # fmt: skip
-            db.session.commit()
+            submissions.commit(form, url("invoicing.show_invoice", number=note.number))
         except DomainError as error:
             db.session.rollback()
             getattr(form, error.field or "mode").errors = [error.message]

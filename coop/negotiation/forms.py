@@ -1,7 +1,6 @@
 """Forms of the negotiation: the manager's RFQ and thread, the supplier's answer."""
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import (
     BooleanField,
@@ -25,6 +24,7 @@ from wtforms.validators import (
 from wtforms.widgets import HiddenInput
 
 from coop.accounts.forms import country_choices, strip
+from coop.forms import CoopForm
 from coop.money import parse_decimal
 from coop.negotiation.negotiating import Proposal
 from coop.negotiation.quoting import AnswerInput, shown_answer
@@ -36,7 +36,7 @@ TIER_ROWS = 4
 MAX_LINES = 500
 
 
-class RfqEditForm(FlaskForm):
+class RfqEditForm(CoopForm):
     title = StringField(
         _l("Titre"), validators=[DataRequired(), Length(max=200)], filters=[strip],
         description=_l("Par exemple « Pneus et chambres à air, campagne de décembre »."),
@@ -59,7 +59,7 @@ class RfqForm(RfqEditForm):
     )  # fmt: skip
 
 
-class MessageForm(FlaskForm):
+class MessageForm(CoopForm):
     body = TextAreaField(_l("Message"), validators=[DataRequired(), Length(max=4000)])
 
 
@@ -85,7 +85,7 @@ class ProposalRowForm(Form):
         positive_price(field)
 
 
-class CounterProposalForm(FlaskForm):
+class CounterProposalForm(CoopForm):
     lines = FieldList(FormField(ProposalRowForm), max_entries=MAX_LINES)
     body = TextAreaField(
         _l("Message"), validators=[Optional(), Length(max=4000)],
@@ -158,7 +158,7 @@ class AnswerForm(Form):
         )
 
 
-class QuoteForm(FlaskForm):
+class QuoteForm(CoopForm):
     lines = FieldList(FormField(AnswerForm), max_entries=MAX_LINES)
     note = TextAreaField(
         _l("Message à la coopérative (facultatif)"), validators=[Optional(), Length(max=4000)]
@@ -195,11 +195,11 @@ def answer_data(quote) -> dict:
     }  # fmt: skip
 
 
-class UploadForm(FlaskForm):
+class UploadForm(CoopForm):
     file = FileField(_l("Fichier CSV"), validators=[FileRequired(_l("Choisissez un fichier."))])
 
 
-class SupplierMessageForm(FlaskForm):
+class SupplierMessageForm(CoopForm):
     body = TextAreaField(
         _l("Votre message à la coopérative"), validators=[DataRequired(), Length(max=4000)]
     )

@@ -5,7 +5,7 @@ from flask import url_for as url
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from coop import clock, i18n
+from coop import clock, i18n, submissions
 from coop.accounts.access import roles_required
 from coop.accounts.forms import ConfirmForm
 from coop.accounts.identity import letterhead
@@ -72,6 +72,7 @@ def create_rfq():
         if campaign is not None:
             form.title.data = campaign.title
     if form.validate_on_submit():
+        submissions.claim(form)
         try:
             lines = _campaign_lines(rows) + rfq_service.parse_part_lines(form.extra_lines.data)
             rfq = rfq_service.create_rfq(
@@ -82,10 +83,11 @@ def create_rfq():
             db.session.rollback()
             form_error(form, error)
         else:
-            db.session.commit()
+            result = url("rfqs.show_rfq", rfq_id=rfq.id)
+            submissions.commit(form, result)
             flash(_("Demande %(number)s préparée : vérifiez les fournisseurs interrogés, "
                     "puis envoyez-la.", number=rfq.number), "success")  # fmt: skip
-            return redirect(url("rfqs.show_rfq", rfq_id=rfq.id))
+            return redirect(result)
     return render_template(
         "negotiation/rfq_form.html", form=form, campaign=campaign, rows=rows,
         campaigns=rfq_service.campaigns_to_quote(),
@@ -239,8 +241,10 @@ def matrix(rfq_id: int):
 def award(rfq_id: int):
     rfq = _rfq(rfq_id)
     back = url("rfqs.matrix", rfq_id=rfq.id)
-    if not ConfirmForm().validate_on_submit():
+    form = ConfirmForm()
+    if not form.validate_on_submit():
         return redirect(back)
+    submissions.claim(form)
     try:
         everything_to = request.form.get("all_to", type=int)
         if everything_to:
@@ -257,7 +261,7 @@ def award(rfq_id: int):
         db.session.rollback()
         flash(error.message, "error")
     else:
-        db.session.commit()
+        submissions.commit(form, back)
         flash(_("%(count)d ligne(s) attribuée(s) : les offres du catalogue sont à jour, "
                 "les anciens tarifs restent dans leur historique.", count=len(awards)),
               "success")  # fmt: skip
@@ -301,16 +305,18 @@ def post_message(rfq_id: int, invitation_id: int):
     invitation = _invitation(rfq, invitation_id)
     form = MessageForm()
     if form.validate_on_submit():
+        submissions.claim(form)
         try:
             negotiating.post_message(invitation, form.body.data, at=clock.now(), by=current_user)
         except DomainError as error:
             db.session.rollback()
             form_error(form, error)
         else:
-            db.session.commit()
+            result = url("rfqs.thread", rfq_id=rfq.id, invitation_id=invitation.id)
+            submissions.commit(form, result)
             flash(_("Message envoyé à %(supplier)s.", supplier=invitation.supplier.name),
                   "success")  # fmt: skip
-            return redirect(url("rfqs.thread", rfq_id=rfq.id, invitation_id=invitation.id))
+            return redirect(result)
     return _thread_page(rfq, invitation, form, _counter_form(invitation))
 
 
@@ -321,6 +327,7 @@ def counter_propose(rfq_id: int, invitation_id: int):
     invitation = _invitation(rfq, invitation_id)
     form = _counter_form(invitation, formdata=request.form)
     if form.validate_on_submit():
+        submissions.claim(form)
         try:
             negotiating.counter_propose(
                 invitation, form.proposals(), answer_by_on=form.answer_by_on.data,
@@ -330,11 +337,12 @@ def counter_propose(rfq_id: int, invitation_id: int):
             db.session.rollback()
             form_error(form, error)
         else:
-            db.session.commit()
+            result = url("rfqs.thread", rfq_id=rfq.id, invitation_id=invitation.id)
+            submissions.commit(form, result)
             flash(_("Contre-proposition envoyée à %(supplier)s : les lignes concernées sont "
                     "rouvertes sur son lien.", supplier=invitation.supplier.name),
                   "success")  # fmt: skip
-            return redirect(url("rfqs.thread", rfq_id=rfq.id, invitation_id=invitation.id))
+            return redirect(result)
     return _thread_page(rfq, invitation, MessageForm(formdata=None), form)
 
 
@@ -370,17 +378,21 @@ def revoke_link(rfq_id: int, invitation_id: int):
 def renew_link(rfq_id: int, invitation_id: int):
     rfq = _rfq(rfq_id)
     invitation = _invitation(rfq, invitation_id)
-    if ConfirmForm().validate_on_submit():
+    back = url("rfqs.thread", rfq_id=rfq.id, invitation_id=invitation.id)
+    form = ConfirmForm()
+    if form.validate_on_submit():
+        # Sent twice, the link would be renewed twice: two e-mails, the first link dead.
+        submissions.claim(form)
         try:
             rfq_service.renew_link(invitation, at=clock.now(), by=current_user)
         except DomainError as error:
             db.session.rollback()
             flash(error.message, "error")
         else:
-            db.session.commit()
+            submissions.commit(form, back)
             flash(_("Nouveau lien envoyé à %(supplier)s ; l'ancien ne fonctionne plus.",
                     supplier=invitation.supplier.name), "success")  # fmt: skip
-    return redirect(url("rfqs.thread", rfq_id=rfq.id, invitation_id=invitation.id))
+    return redirect(back)
 
 
 def _rfq(rfq_id: int) -> Rfq:
@@ -446,6 +458,7 @@ def answer(token: str):
     else:
         form = QuoteForm()
     if form.validate_on_submit():
+        submissions.claim(form)
         submit = request.form.get("action") == "submit"
         try:
             quoting.save_answers(
@@ -466,7 +479,7 @@ def answer(token: str):
             invitation = open_link(token, at)
             form = _answer_form(invitation)
         else:
-            db.session.commit()
+            submissions.commit(form, _here(token))
             if submit:
                 flash(_("Merci : votre réponse est transmise à la coopérative."), "success")
             else:
@@ -523,6 +536,7 @@ def upload_csv(token: str):
     upload = UploadForm()
     errors = []
     if upload.validate_on_submit():
+        submissions.claim(upload)
         try:
             count = quoting.import_answers_csv(invitation, upload.file.data.read(), at=at)
         except InvalidRows as invalid:
@@ -532,7 +546,7 @@ def upload_csv(token: str):
             db.session.rollback()
             flash(error.message, "error")
         else:
-            db.session.commit()
+            submissions.commit(upload, _here(token))
             flash(_("Fichier lu : %(count)d ligne(s) remplie(s) dans votre brouillon. "
                     "Vérifiez-les, puis envoyez votre réponse.", count=count),
                   "success")  # fmt: skip
@@ -549,6 +563,7 @@ def post_supplier_message(token: str):
     invitation = open_link(token, at)
     message = SupplierMessageForm()
     if message.validate_on_submit():
+        submissions.claim(message)
         try:
             quoting.post_supplier_message(
                 invitation, message.body.data, at=at, remote_addr=request.remote_addr
@@ -557,7 +572,7 @@ def post_supplier_message(token: str):
             db.session.rollback()
             form_error(message, error)
         else:
-            db.session.commit()
+            submissions.commit(message, _here(token))
             flash(_("Message envoyé à la coopérative."), "success")
             return redirect(_here(token))
     return _supplier_page(token, invitation, _answer_form(invitation), message=message)

@@ -14,6 +14,7 @@ from coop.orders.cost_split import SplitKey
 from coop.orders.models import TRANSITIONS, Campaign, CampaignStatus, DeliveryMode
 from coop.orders.shortage import ShortageRule
 from coop.suppliers.origin import Origin
+from coop.uniqueness import refusing_duplicates
 
 STATUS_LABELS = {
     CampaignStatus.DRAFT: N_("brouillon"),
@@ -59,16 +60,18 @@ def create_campaign(
     code = code.strip().upper()
     if not code:
         raise DomainError("Le code de la campagne est obligatoire.", field="code")
+    taken = DomainError(f"La campagne {code} existe déjà.", field="code")
     if db.session.scalar(select(Campaign.id).where(Campaign.code == code)):
-        raise DomainError(f"La campagne {code} existe déjà.", field="code")
+        raise taken
     campaign = Campaign(code=code, status=CampaignStatus.DRAFT)
     update_campaign(
         campaign, title=title, order_date=order_date, opens_at=opens_at, closes_at=closes_at,
         delivery_on=delivery_on, delivery_mode=delivery_mode, fee_rate=fee_rate,
         penalties=penalties or {}, shortage_rule=shortage_rule, shipping_key=shipping_key, at=at,
     )  # fmt: skip
-    db.session.add(campaign)  # only once its terms are valid: a refusal leaves nothing behind
-    db.session.flush()
+    with refusing_duplicates(uq_campaigns_code=taken):
+        db.session.add(campaign)  # only once its terms are valid: a refusal leaves nothing behind
+        db.session.flush()
     if not draft:
         change_status(campaign, CampaignStatus.OPEN, at=at)
     return campaign

@@ -5,7 +5,7 @@ from flask import url_for as url
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from coop import clock
+from coop import clock, submissions
 from coop.accounts.access import roles_required
 from coop.accounts.models import MANAGING_ROLES, STAFF_ROLES
 from coop.errors import DomainError, NotFound
@@ -72,6 +72,7 @@ def confirm_handover(campaign_id: int, member_code: str):
     form = HandoverForm()
     if not form.validate_on_submit():
         return _picking_page(picking, form), 422
+    submissions.claim(form)
     handed_at = clock.from_local(form.handed_at.data.date(), form.handed_at.data.hour,
                                  form.handed_at.data.minute)  # fmt: skip
     terms = dict(taken_by=form.taken_by.data, handed_at=handed_at, note=form.note.data,
@@ -88,7 +89,7 @@ def confirm_handover(campaign_id: int, member_code: str):
         form_error(form, error)
         fresh = _picking(campaign_id, member_code)
         return fresh if isinstance(fresh, Response) else (_picking_page(fresh, form), 422)
-    db.session.commit()
+    submissions.commit(form, url("dispatch.board", campaign_id=campaign_id))
     shop = picking.member.name
     if correcting:
         flash(_("Confirmation corrigée pour %(shop)s.", shop=shop), "success")

@@ -3,7 +3,6 @@
 from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import (
     DateField,
@@ -18,6 +17,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from coop.accounts.forms import Normalised, strip, upper
+from coop.forms import CoopForm
 from coop.money import parse_decimal
 from coop.orders.cost_split import SplitKey
 from coop.orders.models import DEFAULT_PENALTIES, DeliveryMode
@@ -50,7 +50,7 @@ def as_percent(rate: Decimal) -> str:
     return f"{(rate * 100).normalize():f}".replace(".", ",")
 
 
-class PenaltiesForm(FlaskForm):
+class PenaltiesForm(CoopForm):
     """Origin penalties in percent (spec/pooling.md): used to choose, never billed."""
 
     penalty_local = StringField(
@@ -130,7 +130,7 @@ class CampaignForm(PenaltiesForm):
     )  # fmt: skip
 
 
-class NeedForm(FlaskForm):
+class NeedForm(CoopForm):
     part = StringField(
         _l("Pièce"), validators=[DataRequired()], filters=[strip],
         description=_l("Tapez la désignation, la référence (SKU) ou le code EAN."),
@@ -157,7 +157,7 @@ class NeedForm(FlaskForm):
     note = TextAreaField(_l("Note"), validators=[Optional(), Length(max=1000)])
 
 
-class PartRequestForm(FlaskForm):
+class PartRequestForm(CoopForm):
     description = StringField(
         _l("Pièce souhaitée (hors catalogue)"), validators=[DataRequired(), Length(max=300)],
         filters=[strip],
@@ -169,11 +169,11 @@ class PartRequestForm(FlaskForm):
     request_note = TextAreaField(_l("Note"), validators=[Optional(), Length(max=1000)])
 
 
-class ConvertRequestForm(FlaskForm):
+class ConvertRequestForm(CoopForm):
     part = StringField(_l("Pièce du catalogue"), validators=[DataRequired()], filters=[strip])
 
 
-class NeedsImportForm(FlaskForm):
+class NeedsImportForm(CoopForm):
     file = FileField(_l("Fichier CSV"), validators=[FileRequired(_l("Choisissez un fichier."))])
 
 
@@ -187,7 +187,7 @@ class PoolingForm(PenaltiesForm):
     )  # fmt: skip
 
 
-class HandoverForm(FlaskForm):
+class HandoverForm(CoopForm):
     """Who took a shop's goods at the hub (or received them at the shop), and when."""
 
     taken_by = StringField(
@@ -202,7 +202,7 @@ class HandoverForm(FlaskForm):
     note = TextAreaField(_l("Note"), validators=[Optional(), Length(max=1000)], filters=[strip])
 
 
-class ReceiptForm(FlaskForm):
+class ReceiptForm(CoopForm):
     """A delivery note's header; the units per line are read from the table's inputs."""
 
     received_on = DateField(_l("Date de réception"), validators=[InputRequired()])

@@ -5,7 +5,7 @@ from flask import url_for as url
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from coop import clock
+from coop import clock, submissions
 from coop.accounts.access import roles_required
 from coop.accounts.forms import ConfirmForm
 from coop.accounts.models import MANAGING_ROLES, STAFF_ROLES
@@ -92,6 +92,7 @@ def start(campaign_id: int):
             for message in errors:
                 flash(message, "error")
         return redirect(back)
+    submissions.claim(form)
     try:
         options = pool_run.Options(
             time_limit=float(form.time_limit.data),
@@ -103,12 +104,13 @@ def start(campaign_id: int):
         db.session.rollback()
         flash(error.message, "error")
         return redirect(back)
-    db.session.commit()
+    result = url("pooling.show", campaign_id=campaign.id, run=run.id)
+    submissions.commit(form, result)
     thread = run_in_background(pool_run.execute_run, run.id)
     if thread is not None:
         # Short runs come back finished; long ones show their progress.
         thread.join(WAIT_SECONDS)
-    return redirect(url("pooling.show", campaign_id=campaign.id, run=run.id))
+    return redirect(result)
 
 
 def _read_choices(choices: dict) -> dict:
@@ -163,13 +165,14 @@ def commit(campaign_id: int, run_id: int):
     back = url("pooling.show", campaign_id=campaign.id, run=run.id)
     form = ConfirmForm()
     if form.validate_on_submit():
+        submissions.claim(form)
         try:
             orders = purchasing.commit_run(run, at=clock.now())
         except DomainError as error:
             db.session.rollback()
             flash(error.message, "error")
             return redirect(back)
-        db.session.commit()
+        submissions.commit(form, url("campaigns.show_campaign", campaign_id=campaign.id))
         flash(_("Plan validé : %(count)d bons de commande en brouillon. La campagne %(code)s est "
                 "mutualisée.", count=len(orders), code=campaign.code), "success")  # fmt: skip
         return redirect(url("campaigns.show_campaign", campaign_id=campaign.id))

@@ -5,7 +5,7 @@ from flask import url_for as url
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from coop import clock
+from coop import clock, submissions
 from coop.accounts.access import roles_required
 from coop.accounts.forms import ConfirmForm
 from coop.accounts.models import MANAGING_ROLES
@@ -40,6 +40,7 @@ def receive(number: str):
     ]
     line_errors: dict[str, str] = {}
     if form.validate_on_submit():
+        submissions.claim(form)
         quantities, line_errors = _typed_quantities(order)
         if not line_errors:
             try:
@@ -54,7 +55,7 @@ def receive(number: str):
                 _show(error, form, line_errors)
             else:
                 good = sum(line.received for line in receipt.lines)
-                db.session.commit()
+                submissions.commit(form, back)
                 flash(_("Réception enregistrée sur %(number)s : %(good)d unités en bon état.",
                         number=order.number, good=good), "success")  # fmt: skip
                 return redirect(back)

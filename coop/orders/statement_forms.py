@@ -1,12 +1,12 @@
 """Forms of the cost split: extra charges and the campaign's shipping key."""
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length
 
 from coop.accounts.forms import Normalised, strip
+from coop.forms import CoopForm
 from coop.money import parse_decimal
 from coop.orders.cost_split import SplitKey
 
@@ -19,7 +19,7 @@ def key_choices() -> list[SelectChoice]:
     ]
 
 
-class ChargeForm(FlaskForm):
+class ChargeForm(CoopForm):
     """A cost added after the fact: customs, a courier from the hub, a pallet fee."""
 
     label = StringField(
@@ -40,5 +40,5 @@ class ChargeForm(FlaskForm):
     )  # fmt: skip
 
 
-class ShippingKeyForm(FlaskForm):
+class ShippingKeyForm(CoopForm):
     key = SelectField(_l("Frais de port répartis"), choices=key_choices())

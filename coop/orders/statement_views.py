@@ -5,6 +5,7 @@ from flask import url_for as url
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from coop import submissions
 from coop.accounts.access import ensure_can_access, roles_required
 from coop.accounts.forms import ConfirmForm
 from coop.accounts.models import MANAGING_ROLES, STAFF_ROLES
@@ -30,15 +31,17 @@ def charges(campaign_id: int):
     campaign = db.get_or_404(Campaign, campaign_id)
     form = _charge_form(campaign)
     if form.validate_on_submit():
+        submissions.claim(form)
         try:
             statements.add_charge(campaign, _terms(campaign, form))
         except DomainError as error:
             db.session.rollback()
             form_error(form, error)
         else:
-            db.session.commit()
+            result = url("statements.charges", campaign_id=campaign.id)
+            submissions.commit(form, result)
             flash(_("Frais « %(label)s » ajouté et réparti.", label=form.label.data), "success")
-            return redirect(url("statements.charges", campaign_id=campaign.id))
+            return redirect(result)
     return _charges_page(campaign, form)
 
 
@@ -69,10 +72,14 @@ def edit_charge(campaign_id: int, charge_id: int):
 @roles_required(*MANAGING_ROLES)
 def delete_charge(campaign_id: int, charge_id: int):
     campaign = db.get_or_404(Campaign, campaign_id)
-    charge = _charge(campaign, charge_id)
     back = url("statements.charges", campaign_id=campaign.id)
     form = ConfirmForm()
-    if form.validate_on_submit():
+    confirmed = form.validate_on_submit()
+    if confirmed:
+        # Before looking the charge up: sent again, the form would find it gone (a 404).
+        submissions.claim(form)
+    charge = _charge(campaign, charge_id)
+    if confirmed:
         label = charge.label
         try:
             statements.delete_charge(charge)
@@ -80,7 +87,7 @@ def delete_charge(campaign_id: int, charge_id: int):
             db.session.rollback()
             flash(error.message, "error")
         else:
-            db.session.commit()
+            submissions.commit(form, back)
             flash(_("Frais « %(label)s » supprimé.", label=label), "success")
         return redirect(back)
     return render_template(

@@ -8,7 +8,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from coop import clock
+from coop import clock, submissions
 from coop.accounts.access import roles_required
 from coop.accounts.forms import ConfirmForm
 from coop.accounts.models import MANAGING_ROLES, STAFF_ROLES, Role
@@ -53,6 +53,7 @@ def list_campaigns():
 def create_campaign():
     form = CampaignForm()
     if form.validate_on_submit():
+        submissions.claim(form)
         try:
             campaign = campaign_service.create_campaign(
                 form.code.data, form.title.data, form.order_date.data, draft=True,
@@ -62,10 +63,11 @@ def create_campaign():
             db.session.rollback()
             form_error(form, error)
         else:
-            db.session.commit()
+            result = url("campaigns.show_campaign", campaign_id=campaign.id)
+            submissions.commit(form, result)
             flash(_("Campagne %(code)s créée en brouillon : ouvrez-la quand elle est prête.",
                     code=campaign.code), "success")  # fmt: skip
-            return redirect(url("campaigns.show_campaign", campaign_id=campaign.id))
+            return redirect(result)
     return render_template("orders/campaign_form.html", form=form, campaign=None)
 
 
@@ -203,16 +205,19 @@ def convert_request(request_id: int):
     part_request = db.get_or_404(PartRequest, request_id)
     form = ConvertRequestForm()
     if form.validate_on_submit():
+        submissions.claim(form)
         try:
             part = find_part(form.part.data)
             need_service.convert_request(part_request, part, at=clock.now())
         except DomainError as error:
+            db.session.rollback()
             form_error(form, error)
         else:
-            db.session.commit()
+            result = url("campaigns.demand", campaign_id=part_request.campaign_id)
+            submissions.commit(form, result)
             flash(_("Demande convertie en besoin pour %(shop)s.",
                     shop=part_request.member.name), "success")  # fmt: skip
-            return redirect(url("campaigns.demand", campaign_id=part_request.campaign_id))
+            return redirect(result)
     return render_template("orders/request_convert.html", form=form, part_request=part_request,
                            parts=part_choices())  # fmt: skip
 
@@ -226,6 +231,7 @@ def needs(campaign_id: int):
     campaign = db.get_or_404(Campaign, campaign_id)
     form = NeedForm()
     if form.validate_on_submit():
+        submissions.claim(form)
         try:
             part = find_part(form.part.data)
             need_service.post_need(campaign, current_user.member, part, _terms(form),
@@ -234,10 +240,11 @@ def needs(campaign_id: int):
             db.session.rollback()
             form_error(form, error)
         else:
-            db.session.commit()
+            result = url("campaigns.needs", campaign_id=campaign.id)
+            submissions.commit(form, result)
             flash(_("Besoin ajouté : %(qty)d × %(part)s.", qty=form.quantity.data,
                     part=part.name), "success")  # fmt: skip
-            return redirect(url("campaigns.needs", campaign_id=campaign.id))
+            return redirect(result)
     return _needs_page(campaign, form, PartRequestForm(prefix="req"))
 
 
@@ -255,6 +262,7 @@ def request_part(campaign_id: int):
     campaign = db.get_or_404(Campaign, campaign_id)
     form = PartRequestForm(prefix="req")
     if form.validate_on_submit():
+        submissions.claim(form)
         try:
             need_service.request_part(
                 campaign, current_user.member, form.description.data,
@@ -264,9 +272,10 @@ def request_part(campaign_id: int):
             db.session.rollback()
             form_error(form, error)
         else:
-            db.session.commit()
+            result = url("campaigns.needs", campaign_id=campaign.id)
+            submissions.commit(form, result)
             flash(_("Demande envoyée à la coopérative : elle cherche la pièce."), "success")
-            return redirect(url("campaigns.needs", campaign_id=campaign.id))
+            return redirect(result)
     return _needs_page(campaign, NeedForm(formdata=None), form)
 
 
@@ -299,17 +308,21 @@ def edit_need(need_id: int):
 @bp.route("/needs/<int:need_id>/withdraw", methods=["GET", "POST"])
 @roles_required(Role.MEMBER)
 def withdraw_need(need_id: int):
+    form = ConfirmForm()
+    confirmed = form.validate_on_submit()
+    if confirmed:
+        # Before looking the need up: sent again, the form would find it gone (a 404).
+        submissions.claim(form)
     need = _own_need(need_id)
     back = url("campaigns.needs", campaign_id=need.campaign_id)
-    form = ConfirmForm()
-    if form.validate_on_submit():
+    if confirmed:
         try:
             need_service.withdraw_need(need, at=clock.now())
         except DomainError as error:
             db.session.rollback()
             flash(error.message, "error")
         else:
-            db.session.commit()
+            submissions.commit(form, back)
             flash(_("Besoin retiré."), "success")
         return redirect(back)
     return render_template(
@@ -330,6 +343,7 @@ def import_campaign_needs(campaign_id: int):
     form = NeedsImportForm()
     errors = []
     if form.validate_on_submit():
+        submissions.claim(form)
         only = current_user.member if current_user.role is Role.MEMBER else None
         try:
             result = import_needs(campaign, form.file.data.read(), at=clock.now(),
@@ -341,12 +355,11 @@ def import_campaign_needs(campaign_id: int):
             db.session.rollback()
             flash(error.message, "error")
         else:
-            db.session.commit()
+            page = "campaigns.needs" if current_user.role is Role.MEMBER else "campaigns.demand"
+            submissions.commit(form, url(page, campaign_id=campaign.id))
             flash(_("Import réussi : %(created)d créé(s), %(updated)d mis à jour.",
                     created=result.created, updated=result.updated), "success")  # fmt: skip
-            if current_user.role is Role.MEMBER:
-                return redirect(url("campaigns.needs", campaign_id=campaign.id))
-            return redirect(url("campaigns.demand", campaign_id=campaign.id))
+            return redirect(url(page, campaign_id=campaign.id))
     return render_template(
         "orders/needs_import.html", form=form, campaign=campaign, errors=errors,
         columns=NEED_COLUMNS,

@@ -4,7 +4,6 @@ import re
 from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import DateField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
@@ -12,6 +11,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, Optional, Va
 
 from coop.accounts.forms import Normalised, strip, upper
 from coop.clock import today
+from coop.forms import CoopForm
 from coop.money import parse_decimal, quantize
 from coop.payments.models import METHOD_LABELS, Method
 
@@ -55,13 +55,13 @@ def not_in_the_future(form, field):
         raise ValidationError(_l("La date ne peut pas être dans le futur."))
 
 
-class BankImportForm(FlaskForm):
+class BankImportForm(CoopForm):
     file = FileField(
         _l("Relevé bancaire (CSV)"), validators=[FileRequired(_l("Choisissez un fichier."))]
     )
 
 
-class PaymentForm(FlaskForm):
+class PaymentForm(CoopForm):
     """A transfer or a cheque received, recorded by hand; the shop's choices come from the view."""
 
     member = SelectField(
@@ -95,7 +95,7 @@ class PaymentForm(FlaskForm):
     )  # fmt: skip
 
 
-class AssignForm(FlaskForm):
+class AssignForm(CoopForm):
     """Match a bank line by hand: to an invoice, or to a shop's account without one."""
 
     invoice = StringField(

@@ -1,7 +1,6 @@
 """The treasurer's form to pay a shop's credit back (templates/payments/_refund_form.html)."""
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from sqlalchemy import select
 from wtforms import SelectField, StringField
 from wtforms.validators import DataRequired
@@ -9,11 +8,12 @@ from wtforms.validators import DataRequired
 from coop.accounts.forms import Normalised, strip
 from coop.accounts.models import Member
 from coop.extensions import db
+from coop.forms import CoopForm
 from coop.invoicing.models import Invoice, InvoiceKind
 from coop.payments.forms import amount_to_the_cent
 
 
-class RefundForm(FlaskForm):
+class RefundForm(CoopForm):
     """`RefundForm(member=shop)` offers the shop's credit notes to cite."""
 
     amount = StringField(

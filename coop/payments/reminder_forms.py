@@ -1,13 +1,13 @@
 """The treasurer's reminder forms: pausing a shop's reminders."""
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import TextAreaField
 
 from coop.accounts.forms import strip
+from coop.forms import CoopForm
 
 
-class PauseForm(FlaskForm):
+class PauseForm(CoopForm):
     """`coop.payments.reminders.pause` checks the note."""
 
     note = TextAreaField(

@@ -18,6 +18,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy.exc import SQLAlchemyError
 
+from coop import submissions
 from coop.accounts.access import roles_required
 from coop.accounts.forms import ConfirmForm
 from coop.accounts.models import Member, Role
@@ -163,10 +164,11 @@ def refund(member_id: int):
         for errors in form.errors.values():
             flash(errors[0], "error")
         return redirect(_back(member))
+    submissions.claim(form)
     note = db.session.get(Invoice, form.credit_note.data) if form.credit_note.data else None
     try:
         refunds = refund_credit(member, form.amount.data, by=current_user, credit_note=note)
-        db.session.commit()
+        submissions.commit(form, _back(member))
     except DomainError as error:
         db.session.rollback()
         flash(error.message, "error")

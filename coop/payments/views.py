@@ -11,6 +11,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from coop import submissions
 from coop.accounts.access import roles_required
 from coop.accounts.forms import ConfirmForm
 from coop.accounts.models import Member, Role
@@ -74,8 +75,10 @@ def list_payments():
     )  # fmt: skip
     form = PaymentForm(member=filters.member_id)
     form.member.choices = [("", _("— choisir —")), *_member_choices()]
-    if form.validate_on_submit() and _record_payment(form):
-        return redirect(url("payments.list_payments"))
+    if form.validate_on_submit():
+        submissions.claim(form)
+        if _record_payment(form):
+            return redirect(url("payments.list_payments"))
     query = listing.payments_query(filters)
     return render_template(
         "payments/payment_list.html", page=paginate(query), filters=filters, form=form,
@@ -94,7 +97,7 @@ def _record_payment(form: PaymentForm) -> bool:
             received_on=form.received_on.data, reference=form.reference.data or None,
             invoices=invoices, by=current_user,
         )  # fmt: skip
-        db.session.commit()
+        submissions.commit(form, url("payments.list_payments"))
     except DomainError as error:
         db.session.rollback()
         form.invoices.errors = [*form.invoices.errors, error.message]
@@ -113,11 +116,12 @@ def bank_queue():
     form = BankImportForm()
     errors = []
     if form.validate_on_submit():
+        submissions.claim(form)
         upload = form.file.data
         try:
             outcome = bank.import_statement(upload.read(), _filename(upload.filename),
                                             by=current_user)  # fmt: skip
-            db.session.commit()
+            submissions.commit(form, url("payments.bank_queue"))
         except InvalidRows as invalid:
             db.session.rollback()
             errors = invalid.errors
@@ -176,11 +180,12 @@ def bank_line(line_id: int):
     form = AssignForm()
     form.member.choices = [("", _("— aucun —")), *_member_choices()]
     if form.validate_on_submit():
+        submissions.claim(form)
         try:
             invoice = find_invoice(form.invoice.data) if form.invoice.data else None
             member = db.session.get(Member, form.member.data) if form.member.data else None
             payment = bank.confirm(line, invoice, member=member, by=current_user)
-            db.session.commit()
+            submissions.commit(form, url("payments.bank_queue"))
         except NotFound:
             db.session.rollback()
             form.invoice.errors = [_("Aucune facture %(number)s.", number=form.invoice.data)]
@@ -216,9 +221,12 @@ def _matched_message(payment) -> str:
 def _decide(line_id: int, decision, back_to: BankLineStatus = BankLineStatus.UNMATCHED):
     """Run one decision on a line; a refusal is flashed (never a 500), then back to the queue."""
     line = _line(line_id)
+    back = url("payments.bank_queue", status=back_to.value)
+    form = ConfirmForm()  # CSRFProtect checked the request; the form carries its token
+    submissions.claim(form)
     try:
         message = decision(line)
-        db.session.commit()
+        submissions.commit(form, back)
     except DomainError as error:
         db.session.rollback()
         flash(error.message, "error")
@@ -228,7 +236,7 @@ def _decide(line_id: int, decision, back_to: BankLineStatus = BankLineStatus.UNM
         flash(_("Cette ligne vient d'être rapprochée par quelqu'un d'autre."), "error")
     else:
         flash(message, "success")
-    return redirect(url("payments.bank_queue", status=back_to.value))
+    return redirect(back)
 
 
 @bp.route("/bank/lines/<int:line_id>/confirm", methods=["POST"])
@@ -263,10 +271,11 @@ def confirm_all():
     """Confirm every exact proposal (the shop's reference, the exact amount), after review."""
     form = ConfirmForm()
     if form.validate_on_submit():
+        submissions.claim(form)
         ids = request.form.getlist("line", type=int)
         try:
             done = bank.confirm_exact(ids, by=current_user)
-            db.session.commit()
+            submissions.commit(form, url("payments.bank_queue"))
         except DomainError as error:
             db.session.rollback()
             flash(error.message, "error")

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import ColumnElement, Select, and_, exists, not_, or_, select
 from sqlalchemy.orm import selectinload
@@ -15,6 +16,7 @@ from coop.extensions import db
 from coop.suppliers.models import Offer, Part, PriceTier, Supplier
 from coop.suppliers.origin import ASIA, EUROPE, ORIGINS_NEAR_FIRST, Origin
 from coop.suppliers.pricing import Tier, validate_tiers
+from coop.uniqueness import refusing_duplicates
 
 SUPPLIER_FIELDS = (
     "code", "name", "country", "city", "is_local", "siret", "vat_number", "email", "phone",
@@ -93,17 +95,19 @@ def save_supplier(supplier: Supplier | None, **values) -> Supplier:
     clash = select(Supplier.id).where(Supplier.code == values["code"])
     if supplier is not None:
         clash = clash.where(Supplier.id != supplier.id)
+    taken = DomainError(f"Le code {values['code']} est déjà pris.", field="code")
     if db.session.scalar(clash):
-        raise DomainError(f"Le code {values['code']} est déjà pris.", field="code")
-    if supplier is None:
-        supplier = Supplier(is_active=True)
-        db.session.add(supplier)
-    for name in SUPPLIER_FIELDS:
-        if name in values:
-            setattr(supplier, name, values[name])
-    if supplier.shipping_fee is None:
-        supplier.shipping_fee = Decimal("0.00")
-    db.session.flush()
+        raise taken
+    with refusing_duplicates(uq_suppliers_code=taken):
+        if supplier is None:
+            supplier = Supplier(is_active=True)
+            db.session.add(supplier)
+        for name in SUPPLIER_FIELDS:
+            if name in values:
+                setattr(supplier, name, values[name])
+        if supplier.shipping_fee is None:
+            supplier.shipping_fee = Decimal("0.00")
+        db.session.flush()
     return supplier
 
 
@@ -156,20 +160,23 @@ def save_part(part: Part | None, **values) -> Part:
         raise DomainError("La référence (SKU) est obligatoire.", field="sku")
     values["sku"] = values["sku"].upper()
     others = (lambda stmt: stmt) if part is None else (lambda stmt: stmt.where(Part.id != part.id))
+    sku_taken = DomainError(f"La référence {values['sku']} existe déjà.", field="sku")
     if db.session.scalar(others(select(Part.id).where(Part.sku == values["sku"]))):
-        raise DomainError(f"La référence {values['sku']} existe déjà.", field="sku")
+        raise sku_taken
     if values.get("ean"):
         holder = db.session.scalar(others(select(Part.sku).where(Part.ean == values["ean"])))
         if holder:
             raise DomainError(f"Ce code EAN est déjà celui de {holder}.", field="ean")
-    if part is None:
-        part = Part(is_active=True)
-        db.session.add(part)
-    for name in PART_FIELDS:
-        if name in values:
-            setattr(part, name, values[name])
-    part.unit = part.unit or "piece"
-    db.session.flush()
+    ean_taken = DomainError(_("Ce code EAN est déjà celui d'une autre pièce."), field="ean")
+    with refusing_duplicates(uq_parts_sku=sku_taken, uq_parts_ean=ean_taken):
+        if part is None:
+            part = Part(is_active=True)
+            db.session.add(part)
+        for name in PART_FIELDS:
+            if name in values:
+                setattr(part, name, values[name])
+        part.unit = part.unit or "piece"
+        db.session.flush()
     return part
 
 
@@ -193,25 +200,32 @@ def save_offer(
     if problems:
         raise DomainError(problems[0][:1].upper() + problems[0][1:] + ".", field="tiers")
     values = _clean(values)
+    taken = DomainError(
+        f"{supplier.name} a déjà une offre pour {part.sku} : modifiez-la.", field="supplier"
+    )
     if offer is None:
         clash = db.session.scalar(
             select(Offer.id).where(Offer.supplier_id == supplier.id, Offer.part_id == part.id)
         )
         if clash:
-            raise DomainError(
-                f"{supplier.name} a déjà une offre pour {part.sku} : modifiez-la.",
-                field="supplier",
-            )
-        offer = Offer(supplier=supplier, part=part)
-        db.session.add(offer)
-    for name in OFFER_FIELDS:
-        if name in values:
-            setattr(offer, name, values[name])
-    offer.made_in = offer.made_in or supplier.country
-    offer.pack_size = offer.pack_size or 1
-    offer.moq = offer.moq or 0
-    db.session.flush()
-    replace_tiers(offer, tiers)
+            raise taken
+    # Two people saving one offer's prices at once: the second saw tiers the first just closed.
+    changed = DomainError(
+        _("Les prix de cette offre viennent d'être modifiés par quelqu'un d'autre : rechargez "
+          "la page pour les voir, puis recommencez."), field="tiers",
+    )  # fmt: skip
+    with refusing_duplicates(uq_offers_supplier_part=taken, uq_price_tiers_current=changed):
+        if offer is None:
+            offer = Offer(supplier=supplier, part=part)
+            db.session.add(offer)
+        for name in OFFER_FIELDS:
+            if name in values:
+                setattr(offer, name, values[name])
+        offer.made_in = offer.made_in or supplier.country
+        offer.pack_size = offer.pack_size or 1
+        offer.moq = offer.moq or 0
+        db.session.flush()
+        replace_tiers(offer, tiers)
     return offer
 
 

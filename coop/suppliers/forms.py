@@ -3,7 +3,6 @@
 from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateField,
@@ -26,6 +25,7 @@ from wtforms.validators import (
 
 from coop import identifiers
 from coop.accounts.forms import Normalised, country_choices, strip, upper
+from coop.forms import CoopForm
 from coop.money import parse_decimal
 from coop.suppliers.catalogue import CATEGORIES
 
@@ -42,7 +42,7 @@ def money_amount(value: str) -> Decimal:
     return amount
 
 
-class SupplierForm(FlaskForm):
+class SupplierForm(CoopForm):
     code = StringField(
         _l("Code fournisseur"),
         validators=[DataRequired(), Length(max=20)],
@@ -92,7 +92,7 @@ class SupplierForm(FlaskForm):
         self.country.choices = country_choices()
 
 
-class PartForm(FlaskForm):
+class PartForm(CoopForm):
     sku = StringField(
         _l("Référence coop (SKU)"),
         validators=[DataRequired(), Length(max=40)],
@@ -143,7 +143,7 @@ class TierForm(Form):
             )
 
 
-class OfferForm(FlaskForm):
+class OfferForm(CoopForm):
     supplier_id = SelectField(_l("Fournisseur"), coerce=int)
     supplier_ref = StringField(
         _l("Référence fournisseur"), validators=[Optional(), Length(max=60)], filters=[strip]

@@ -9,7 +9,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from coop import clock
+from coop import clock, submissions
 from coop.accounts.access import roles_required
 from coop.accounts.forms import ConfirmForm
 from coop.accounts.models import MANAGING_ROLES, STAFF_ROLES
@@ -46,14 +46,17 @@ def list_suppliers():
 def create_supplier():
     form = SupplierForm()
     if form.validate_on_submit():
+        submissions.claim(form)
         try:
             supplier = catalogue.save_supplier(None, **_supplier_values(form))
         except DomainError as error:
+            db.session.rollback()
             form_error(form, error)
         else:
-            db.session.commit()
+            result = url("catalogue.show_supplier", supplier_id=supplier.id)
+            submissions.commit(form, result)
             flash(_("Fournisseur %(code)s créé.", code=supplier.code), "success")
-            return redirect(url("catalogue.show_supplier", supplier_id=supplier.id))
+            return redirect(result)
     return render_template("suppliers/supplier_form.html", form=form, supplier=None)
 
 
@@ -161,14 +164,17 @@ def list_parts():
 def create_part():
     form = PartForm()
     if form.validate_on_submit():
+        submissions.claim(form)
         try:
             part = catalogue.save_part(None, **_part_values(form))
         except DomainError as error:
+            db.session.rollback()
             form_error(form, error)
         else:
-            db.session.commit()
+            result = url("catalogue.show_part", part_id=part.id)
+            submissions.commit(form, result)
             flash(_("Pièce %(sku)s créée.", sku=part.sku), "success")
-            return redirect(url("catalogue.show_part", part_id=part.id))
+            return redirect(result)
     return render_template("suppliers/part_form.html", form=form, part=None)
 
 
@@ -222,17 +228,20 @@ def create_offer(part_id: int):
     ).all()
     form = OfferForm(suppliers=suppliers)
     if form.validate_on_submit():
+        submissions.claim(form)
         supplier = db.session.get(Supplier, form.supplier_id.data)
         try:
             catalogue.save_offer(
                 None, supplier=supplier, part=part, tiers=form.tier_values(), **_offer_values(form)
             )
         except DomainError as error:
+            db.session.rollback()
             form_error(form, error)
         else:
-            db.session.commit()
+            result = url("catalogue.show_part", part_id=part.id)
+            submissions.commit(form, result)
             flash(_("Offre de %(supplier)s ajoutée.", supplier=supplier.name), "success")
-            return redirect(url("catalogue.show_part", part_id=part.id))
+            return redirect(result)
     return render_template("suppliers/offer_form.html", form=form, part=part, offer=None)
 
 

@@ -303,6 +303,16 @@ def test_the_treasurer_previews_confirms_and_issues_from_the_screens(client, mak
     assert number in listing
 
 
+def test_the_issue_confirmation_sent_twice_issues_once_and_shows_the_invoices(client, make):
+    w = received(make)
+    client.login_as(make.user(Role.TREASURER))
+    url, data = f"/campaigns/{w.campaign.id}/invoices/issue", {"submission_token": "x" * 32}
+    first, second = client.post(url, data=data), client.post(url, data=data)
+    assert (first.status_code, second.status_code) == (302, 302)
+    assert second.location == first.location == f"/invoices?campaign={w.campaign.id}"
+    assert len(invoices_of(w.campaign)) == 3
+
+
 def test_a_manager_reads_but_may_not_issue(client, make):
     w = received(make)
     client.login_as(make.user(Role.MANAGER))
