@@ -1,7 +1,7 @@
 """form submissions: one-time tokens, so a form sent twice does its work once
 
 Revision ID: 956748515270
-Revises: 352250eadcfb
+Revises: 4e2bffeabc5c
 Create Date: 2026-12-06 10:00:00.000000
 
 """
@@ -13,7 +13,7 @@ import coop.db
 
 # revision identifiers, used by Alembic.
 revision = "956748515270"
-down_revision = "352250eadcfb"
+down_revision = "4e2bffeabc5c"
 branch_labels = None
 depends_on = None
 
