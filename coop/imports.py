@@ -15,7 +15,7 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 
 from coop.accounts.importing import MEMBER_COLUMNS, import_members
-from coop.accounts.models import MANAGING_ROLES, Role
+from coop.accounts.models import DIRECTORY_ROLES, PURCHASING_ROLES, Role
 from coop.csv_import import Column, ImportResult
 from coop.errors import InvalidRows
 from coop.extensions import db
@@ -38,7 +38,7 @@ IMPORTERS: dict[str, Importer] = {
         title=_l("Adhérents"),
         columns=MEMBER_COLUMNS,
         run=import_members,
-        roles=MANAGING_ROLES,
+        roles=DIRECTORY_ROLES,
         back_endpoint="members.list_members",
     ),
     "suppliers": Importer(
@@ -46,7 +46,7 @@ IMPORTERS: dict[str, Importer] = {
         title=_l("Fournisseurs"),
         columns=catalogue_imports.SUPPLIER_COLUMNS,
         run=catalogue_imports.import_suppliers,
-        roles=MANAGING_ROLES,
+        roles=PURCHASING_ROLES,
         back_endpoint="catalogue.list_suppliers",
     ),
     "parts": Importer(
@@ -54,7 +54,7 @@ IMPORTERS: dict[str, Importer] = {
         title=_l("Pièces du catalogue"),
         columns=catalogue_imports.PART_COLUMNS,
         run=catalogue_imports.import_parts,
-        roles=MANAGING_ROLES,
+        roles=PURCHASING_ROLES,
         back_endpoint="catalogue.list_parts",
     ),
     "offers": Importer(
@@ -62,7 +62,7 @@ IMPORTERS: dict[str, Importer] = {
         title=_l("Offres et tarifs (liste de prix)"),
         columns=catalogue_imports.OFFER_COLUMNS,
         run=catalogue_imports.import_offers,
-        roles=MANAGING_ROLES,
+        roles=PURCHASING_ROLES,
         back_endpoint="catalogue.list_parts",
     ),
 }
@@ -86,7 +86,7 @@ def upload(kind: str):
     importer = IMPORTERS.get(kind)
     if importer is None:
         abort(404)
-    if current_user.role not in importer.roles:
+    if not current_user.has_role(*importer.roles):
         abort(403)
     form = ImportForm()
     errors = []

@@ -10,7 +10,7 @@ from flask_login import current_user, login_required
 
 from coop.accounts.access import ensure_can_access, roles_required
 from coop.accounts.forms import ConfirmForm
-from coop.accounts.models import MANAGING_ROLES, STAFF_ROLES
+from coop.accounts.models import PURCHASING_ROLES, STAFF_ROLES
 from coop.errors import DomainError, NotFound
 from coop.extensions import db
 from coop.i18n import money
@@ -27,7 +27,7 @@ bp = Blueprint("statements", __name__)
 
 
 @bp.route("/campaigns/<int:campaign_id>/charges", methods=["GET", "POST"])
-@roles_required(*MANAGING_ROLES)
+@roles_required(*PURCHASING_ROLES)
 def charges(campaign_id: int):
     campaign = db.get_or_404(Campaign, campaign_id)
     form = _charge_form(campaign)
@@ -45,7 +45,7 @@ def charges(campaign_id: int):
 
 
 @bp.route("/campaigns/<int:campaign_id>/charges/<int:charge_id>/edit", methods=["GET", "POST"])
-@roles_required(*MANAGING_ROLES)
+@roles_required(*PURCHASING_ROLES)
 def edit_charge(campaign_id: int, charge_id: int):
     campaign = db.get_or_404(Campaign, campaign_id)
     charge = _charge(campaign, charge_id)
@@ -68,7 +68,7 @@ def edit_charge(campaign_id: int, charge_id: int):
 
 
 @bp.route("/campaigns/<int:campaign_id>/charges/<int:charge_id>/delete", methods=["GET", "POST"])
-@roles_required(*MANAGING_ROLES)
+@roles_required(*PURCHASING_ROLES)
 def delete_charge(campaign_id: int, charge_id: int):
     campaign = db.get_or_404(Campaign, campaign_id)
     charge = _charge(campaign, charge_id)
@@ -95,7 +95,7 @@ def delete_charge(campaign_id: int, charge_id: int):
 
 
 @bp.route("/campaigns/<int:campaign_id>/shipping-key", methods=["POST"])
-@roles_required(*MANAGING_ROLES)
+@roles_required(*PURCHASING_ROLES)
 def shipping_key(campaign_id: int):
     campaign = db.get_or_404(Campaign, campaign_id)
     form = ShippingKeyForm()

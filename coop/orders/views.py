@@ -13,7 +13,7 @@ from sqlalchemy import select
 from coop import clock
 from coop.accounts.access import roles_required
 from coop.accounts.forms import ConfirmForm
-from coop.accounts.models import MANAGING_ROLES, STAFF_ROLES, Role
+from coop.accounts.models import PURCHASING_ROLES, STAFF_ROLES, Role
 from coop.errors import DomainError, InvalidRows, NotAllowed
 from coop.extensions import db
 from coop.orders import campaigns as campaign_service
@@ -50,7 +50,7 @@ def list_campaigns():
 
 
 @bp.route("/campaigns/new", methods=["GET", "POST"])
-@roles_required(*MANAGING_ROLES)
+@roles_required(*PURCHASING_ROLES)
 def create_campaign():
     form = CampaignForm()
     if form.validate_on_submit():
@@ -85,7 +85,7 @@ def show_campaign(campaign_id: int):
 
 
 @bp.route("/campaigns/<int:campaign_id>/edit", methods=["GET", "POST"])
-@roles_required(*MANAGING_ROLES)
+@roles_required(*PURCHASING_ROLES)
 def edit_campaign(campaign_id: int):
     campaign = db.get_or_404(Campaign, campaign_id)
     form = CampaignForm(obj=campaign)
@@ -108,7 +108,7 @@ def edit_campaign(campaign_id: int):
 
 
 @bp.route("/campaigns/<int:campaign_id>/status/<status>", methods=["GET", "POST"])
-@roles_required(*MANAGING_ROLES)
+@roles_required(*PURCHASING_ROLES)
 def change_status(campaign_id: int, status: str):
     campaign = db.get_or_404(Campaign, campaign_id)
     if status not in {CampaignStatus.OPEN.value, CampaignStatus.CLOSED.value}:
@@ -197,7 +197,7 @@ def demand_csv(campaign_id: int):
 
 
 @bp.route("/requests/<int:request_id>/convert", methods=["GET", "POST"])
-@roles_required(*MANAGING_ROLES)
+@roles_required(*PURCHASING_ROLES)
 def convert_request(request_id: int):
     part_request = db.get_or_404(PartRequest, request_id)
     form = ConvertRequestForm()
@@ -324,12 +324,12 @@ def withdraw_need(need_id: int):
 @login_required
 def import_campaign_needs(campaign_id: int):
     campaign = db.get_or_404(Campaign, campaign_id)
-    if current_user.role not in (Role.MEMBER, *MANAGING_ROLES):
+    if not current_user.has_role(Role.MEMBER, *PURCHASING_ROLES):
         abort(403)
     form = NeedsImportForm()
     errors = []
     if form.validate_on_submit():
-        only = current_user.member if current_user.role is Role.MEMBER else None
+        only = current_user.member if current_user.has_role(Role.MEMBER) else None
         try:
             result = import_needs(campaign, form.file.data.read(), at=clock.now(),
                                   only_member=only)  # fmt: skip
@@ -343,7 +343,7 @@ def import_campaign_needs(campaign_id: int):
             db.session.commit()
             flash(_("Import réussi : %(created)d créé(s), %(updated)d mis à jour.",
                     created=result.created, updated=result.updated), "success")  # fmt: skip
-            if current_user.role is Role.MEMBER:
+            if current_user.has_role(Role.MEMBER):
                 return redirect(url("campaigns.needs", campaign_id=campaign.id))
             return redirect(url("campaigns.demand", campaign_id=campaign.id))
     return render_template(
