@@ -77,7 +77,7 @@ def seed_demo(if_empty: bool) -> None:
     click.echo(f"Demo loaded: {demo.summary()}.")
     click.echo("Demo logins (e-mail / password):")
     for role, email, password in logins:
-        click.echo(f"  {role:<16} {email:<46} {password}")
+        click.echo(f"  {role:<18} {email:<46} {password}")
 
 
 @click.command("import")
@@ -119,12 +119,19 @@ def user() -> None:
 @user.command("create")
 @click.argument("email")
 @click.option(
-    "--role", required=True, type=click.Choice(["member", "manager", "treasurer", "admin"])
+    "--role",
+    "roles",
+    required=True,
+    multiple=True,
+    type=click.Choice(["member", "manager", "treasurer", "admin"]),
+    help="Repeat it for someone with two jobs: --role manager --role treasurer.",
 )
 @click.option("--member", "member_code", help="The shop's code, for a member account.")
 @click.option("--name", default="", help="Full name shown in the app (default: the e-mail).")
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
-def create_user(email: str, role: str, member_code: str | None, name: str, password_stdin: bool):
+def create_user(
+    email: str, roles: tuple[str, ...], member_code: str | None, name: str, password_stdin: bool
+):
     """Create an account; the password is asked for, or read with --password-stdin."""
 
     if password_stdin:
@@ -132,11 +139,11 @@ def create_user(email: str, role: str, member_code: str | None, name: str, passw
     else:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     try:
-        account = create_account(email, name, role, password, member_code=member_code)
+        account = create_account(email, name, roles, password, member_code=member_code)
     except DomainError as error:
         _fail(error)
     db.session.commit()
-    click.echo(f"Created {account.role} account {account.email}.")
+    click.echo(f"Created {'+'.join(sorted(account.roles))} account {account.email}.")
 
 
 @click.group()

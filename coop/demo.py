@@ -145,13 +145,15 @@ def seed(rng_seed: int = 2026) -> list[tuple[str, str, str]]:
     db.session.flush()
 
     logins = []
-    for role, email, name in (
-        (Role.ADMIN, "admin@coop-velo-lyon.example", "Administration"),
-        (Role.MANAGER, "gerance@coop-velo-lyon.example", "Camille Gérante"),
-        (Role.TREASURER, "tresorerie@coop-velo-lyon.example", "Dominique Trésorier"),
+    for roles, email, name in (
+        ((Role.ADMIN,), "admin@coop-velo-lyon.example", "Administration"),
+        ((Role.MANAGER,), "gerance@coop-velo-lyon.example", "Camille Gérante"),
+        ((Role.TREASURER,), "tresorerie@coop-velo-lyon.example", "Dominique Trésorier"),
+        # A small coop's president often holds both jobs: two roles, both menus.
+        ((Role.MANAGER, Role.TREASURER), "bureau@coop-velo-lyon.example", "Alex Président"),
     ):
-        create_user(email, name, role, DEMO_PASSWORD)
-        logins.append((role.value, email, DEMO_PASSWORD))
+        create_user(email, name, roles, DEMO_PASSWORD)
+        logins.append(("+".join(roles), email, DEMO_PASSWORD))
     for shop, person in zip(shops[:3], ("Sam Perrin", "Léa Mercier", "Karim Benali"), strict=True):
         email = f"atelier@{_slug(shop.name)}.example"
         create_user(email, person, Role.MEMBER, DEMO_PASSWORD, shop.code)
@@ -215,7 +217,9 @@ def _seed_invoiced_campaign(rng: random.Random, shops: list[Member]) -> None:
         record_receipt(order, received_on=arrived, delivery_note_ref=f"BL-{order.number}",
                        quantities=quantities, at=from_local(arrived))  # fmt: skip
     db.session.commit()
-    treasurer = db.session.scalar(select(User).where(User.role == Role.TREASURER))
+    treasurer = db.session.scalar(
+        select(User).where(User.email == "tresorerie@coop-velo-lyon.example")
+    )
     invoices = issue_invoices(campaign, by=treasurer, at=from_local(arrived + timedelta(days=2)))
     render_pending_documents()
     # Three shops paid by transfer, one only in part; a bank statement brings two more

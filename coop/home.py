@@ -1,13 +1,14 @@
 """Each role's home page: the first question it answers, across the domains."""
 
-from flask import Blueprint, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, redirect, render_template, request, session, url_for
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from sqlalchemy import func, select
 
 from coop import clock
 from coop.accounts import members as member_service
 from coop.accounts.forms import ROLE_LABELS, ConfirmForm
-from coop.accounts.models import Member, Role, User
+from coop.accounts.models import Member, Role, User, UserRole
 from coop.extensions import db
 from coop.i18n import LANGUAGES
 from coop.invoicing import issuing
@@ -18,11 +19,18 @@ from coop.pages import paginate, safe_next
 
 bp = Blueprint("home", __name__)
 
+# Someone holding several staff roles lands on the first one's home, with a tab for each other.
+HOMES = {
+    Role.MANAGER: _l("Gérance"),
+    Role.TREASURER: _l("Trésorerie"),
+    Role.ADMIN: _l("Administration"),
+}
+
 
 @bp.route("/")
 @login_required
 def index():
-    if current_user.role is Role.MEMBER:
+    if current_user.has_role(Role.MEMBER):
         return render_template(
             "home/member.html", member=current_user.member,
             to_post=orders_home.shop_open_campaigns(current_user.member, clock.now()),
@@ -30,8 +38,14 @@ def index():
             handovers=dispatch.member_handovers(current_user.member),
             labels=campaign_service.STATUS_LABELS,
         )  # fmt: skip
-    if current_user.role is Role.ADMIN:
-        counts = dict(db.session.execute(select(User.role, func.count()).group_by(User.role)).all())
+    homes = {role: label for role, label in HOMES.items() if current_user.has_role(role)}
+    if not homes:
+        abort(403)
+    home = next((role for role in homes if role == request.args.get("role")), next(iter(homes)))
+    tabs = {"homes": homes, "home": home}
+    if home is Role.ADMIN:
+        per_role = select(UserRole.role, func.count()).group_by(UserRole.role)
+        counts = dict(db.session.execute(per_role).all())
         recent = db.session.scalars(
             select(User)
             .where(User.last_login_at.is_not(None))
@@ -39,24 +53,24 @@ def index():
             .limit(8)
         )
         return render_template(
-            "home/admin.html", counts=counts, recent=recent, role_labels=ROLE_LABELS
+            "home/admin.html", counts=counts, recent=recent, role_labels=ROLE_LABELS, **tabs
         )
     incomplete = paginate(member_service.members_missing_billing_details())
     active = db.session.scalar(
         select(func.count()).select_from(Member).where(Member.is_active.is_(True))
     )
-    if current_user.role is Role.TREASURER:
+    if home is Role.TREASURER:
         on = clock.today()
         owed = issuing.invoices_totals(issuing.invoices_query(issuing.InvoiceFilters(), on=on),
                                        on=on)  # fmt: skip
         return render_template(
             "home/treasurer.html", incomplete=incomplete, active_count=active, owed=owed,
-            to_invoice=orders_home.campaigns_to_invoice(),
+            to_invoice=orders_home.campaigns_to_invoice(), **tabs,
         )  # fmt: skip
     return render_template(
         "home/manager.html", incomplete=incomplete, active_count=active,
         decisions=orders_home.manager_decisions(clock.now()),
-        labels=campaign_service.STATUS_LABELS,
+        labels=campaign_service.STATUS_LABELS, **tabs,
     )  # fmt: skip
 
 

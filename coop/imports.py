@@ -15,7 +15,7 @@ from flask_wtf.file import FileField, FileRequired
 
 from coop import submissions
 from coop.accounts.importing import MEMBER_COLUMNS, import_members
-from coop.accounts.models import MANAGING_ROLES, Role
+from coop.accounts.models import DIRECTORY_ROLES, PURCHASING_ROLES, Role
 from coop.csv_import import Column, ImportResult
 from coop.errors import DomainError, InvalidRows
 from coop.extensions import db
@@ -43,7 +43,7 @@ IMPORTERS: dict[str, Importer] = {
         title=_l("Adhérents"),
         columns=MEMBER_COLUMNS,
         run=import_members,
-        roles=MANAGING_ROLES,
+        roles=DIRECTORY_ROLES,
         back_endpoint="members.list_members",
         keys=("uq_members_code", "uq_members_siret"),
     ),
@@ -52,7 +52,7 @@ IMPORTERS: dict[str, Importer] = {
         title=_l("Fournisseurs"),
         columns=catalogue_imports.SUPPLIER_COLUMNS,
         run=catalogue_imports.import_suppliers,
-        roles=MANAGING_ROLES,
+        roles=PURCHASING_ROLES,
         back_endpoint="catalogue.list_suppliers",
         keys=("uq_suppliers_code",),
     ),
@@ -61,7 +61,7 @@ IMPORTERS: dict[str, Importer] = {
         title=_l("Pièces du catalogue"),
         columns=catalogue_imports.PART_COLUMNS,
         run=catalogue_imports.import_parts,
-        roles=MANAGING_ROLES,
+        roles=PURCHASING_ROLES,
         back_endpoint="catalogue.list_parts",
         keys=("uq_parts_sku", "uq_parts_ean"),
     ),
@@ -70,7 +70,7 @@ IMPORTERS: dict[str, Importer] = {
         title=_l("Offres et tarifs (liste de prix)"),
         columns=catalogue_imports.OFFER_COLUMNS,
         run=catalogue_imports.import_offers,
-        roles=MANAGING_ROLES,
+        roles=PURCHASING_ROLES,
         back_endpoint="catalogue.list_parts",
         keys=("uq_offers_supplier_part", "uq_price_tiers_current"),
     ),
@@ -102,7 +102,7 @@ def upload(kind: str):
     importer = IMPORTERS.get(kind)
     if importer is None:
         abort(404)
-    if current_user.role not in importer.roles:
+    if not current_user.has_role(*importer.roles):
         abort(403)
     form = ImportForm()
     errors = []

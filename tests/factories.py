@@ -6,7 +6,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 from coop.accounts.auth import hash_password
-from coop.accounts.models import Member, Role, User
+from coop.accounts.models import Member, Role, User, UserRole
 from coop.clock import now, today
 from coop.demo import fake_siret
 from coop.extensions import db
@@ -44,14 +44,16 @@ def member(**values) -> Member:
     return shop
 
 
-def user(role: Role = Role.MEMBER, member: Member | None = None, **values) -> User:
+def user(*roles: Role, member: Member | None = None, **values) -> User:
+    """An account holding `roles` (the member role, for a new shop, when none is given)."""
     n = next(_counter)
-    if role is Role.MEMBER and member is None:
+    roles = roles or (Role.MEMBER,)
+    if Role.MEMBER in roles and member is None:
         member = globals()["member"]()
     fields = {
         "email": f"user{n}@example.org",
         "name": f"User {n}",
-        "role": role,
+        "role_grants": [UserRole(role=role) for role in roles],
         "member": member,
         "password_hash": hash_password(values.pop("password", PASSWORD)),
         "is_active": True,

@@ -25,7 +25,33 @@ def test_user_create_reads_the_password_from_stdin(runner, make):
     assert result.exit_code == 0, result.output
     user = db.session.scalar(select(User).where(User.email == "shop@example.org"))
     assert user.member is shop
-    assert user.role is Role.MEMBER
+    assert user.roles == {Role.MEMBER}
+    assert "Created member account shop@example.org." in result.output
+
+
+def test_user_create_takes_the_role_option_once_per_job(runner):
+    result = runner.invoke(
+        args="user create bureau@example.org --role manager --role treasurer "
+        "--password-stdin".split(),
+        input="a long enough password\n",
+    )
+    assert result.exit_code == 0, result.output
+    assert "Created manager+treasurer account bureau@example.org." in result.output
+    user = db.session.scalar(select(User).where(User.email == "bureau@example.org"))
+    assert user.roles == {Role.MANAGER, Role.TREASURER}
+    assert user.member is None
+
+
+def test_user_create_refuses_a_shops_account_with_a_staff_role(runner, make):
+    make.member(code="VELO01")
+    result = runner.invoke(
+        args="user create x@example.org --role member --role manager --member VELO01 "
+        "--password-stdin".split(),
+        input="a long enough password\n",
+    )
+    assert result.exit_code == 1
+    assert "Un compte adhérent n'a que ce rôle" in result.output
+    assert db.session.scalar(select(func.count()).select_from(User)) == 0
 
 
 def test_user_create_refuses_bad_input_with_one_line_and_writes_nothing(runner):

@@ -67,3 +67,51 @@ def test_upgrading_a_database_with_data_keeps_it(backend, tmp_path):
                     fk = connection.exec_driver_sql("PRAGMA foreign_keys").scalar()
                     assert fk == 1  # back on for the app's connections
             db.engine.dispose()
+
+
+def test_each_user_keeps_its_role_through_the_upgrade_and_back(backend, tmp_path):
+    with fresh_database(backend, tmp_path) as url:
+        app = create_app(app_config(url))
+        with app.app_context():
+            flask_migrate.upgrade(revision="352250eadcfb")
+            with db.engine.begin() as connection:
+                connection.exec_driver_sql(
+                    "INSERT INTO members (id, code, name, is_active, created_at, updated_at) "
+                    "VALUES (1, 'VELO01', 'Atelier', true, '2026-11-01', '2026-11-01')"
+                )
+                connection.execute(
+                    sa.text(
+                        "INSERT INTO users (id, email, name, role, member_id, password_hash, "
+                        "is_active, created_at) VALUES (:id, :email, 'U', :role, :member, 'x', "
+                        "true, '2026-11-01')"
+                    ),
+                    [
+                        {"id": 1, "email": "u1@example.org", "role": "member", "member": 1},
+                        {"id": 2, "email": "u2@example.org", "role": "treasurer", "member": None},
+                        {"id": 3, "email": "u3@example.org", "role": "admin", "member": None},
+                    ],
+                )
+            flask_migrate.upgrade(revision="db3be280b0ae")
+            with db.engine.begin() as connection:
+                roles = connection.exec_driver_sql(
+                    "SELECT user_id, role FROM user_roles ORDER BY user_id"
+                ).all()
+                assert [tuple(row) for row in roles] == [
+                    (1, "member"),
+                    (2, "treasurer"),
+                    (3, "admin"),
+                ]
+                connection.exec_driver_sql("INSERT INTO user_roles VALUES (2, 'manager')")
+                connection.exec_driver_sql("DELETE FROM user_roles WHERE user_id = 3")
+            flask_migrate.downgrade(revision="-1")
+            with db.engine.connect() as connection:
+                users = connection.exec_driver_sql(
+                    "SELECT id, role, is_active FROM users ORDER BY id"
+                ).all()
+            # One role each again, the widest kept; an account left without any is disabled.
+            assert [tuple(row) for row in users] == [
+                (1, "member", True),
+                (2, "manager", True),
+                (3, "manager", False),
+            ]
+            db.engine.dispose()

@@ -160,8 +160,8 @@ def test_a_member_key_taken_meanwhile_is_its_fields_error(db_session, rival, fie
 
 
 def test_an_email_taken_meanwhile_is_the_email_fields_error(db_session):
-    rival = {"email": "atelier@example.org", "name": "Rival", "role": Role.MANAGER.value,
-             "password_hash": "x", "is_active": True}  # fmt: skip
+    rival = {"email": "atelier@example.org", "name": "Rival", "password_hash": "x",
+             "is_active": True}  # fmt: skip
     with a_rival_writes_first(User, **rival), pytest.raises(DomainError) as raised:
         auth.create_user("atelier@example.org", "Atelier", "manager", factories.PASSWORD)
     assert (raised.value.field, raised.value.message) == (

@@ -1,21 +1,27 @@
 """Who may do what: preconditions stacked on views as decorators."""
 
+from collections.abc import Iterable
 from functools import wraps
 
-from flask import abort
+from flask import abort, request
 from flask_login import current_user, login_required
 
 from coop.accounts.models import Member, Role
 
+READ_METHODS = frozenset({"GET", "HEAD"})
 
-def roles_required(*roles: Role):
-    """Logged in with one of `roles`, else 403 (or the login page when anonymous)."""
+
+def roles_required(*roles: Role, readers: Iterable[Role] = ()):
+    """Logged in holding one of `roles`, or one of `readers` to read only; else 403 (or the
+    login page when anonymous)."""
+    readers = frozenset(readers)
 
     def decorator(view):
         @wraps(view)
         @login_required
         def wrapped(*args, **kwargs):
-            if current_user.role not in roles:
+            reading = request.method in READ_METHODS and current_user.has_role(*readers)
+            if not (reading or current_user.has_role(*roles)):
                 abort(403)
             return view(*args, **kwargs)
 

@@ -1,5 +1,6 @@
 """Passwords, logins and user accounts."""
 
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from functools import partial
 
@@ -9,7 +10,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from coop import identifiers
-from coop.accounts.models import LoginThrottle, Member, Role, User
+from coop.accounts.models import LoginThrottle, Member, Role, User, UserRole
 from coop.clock import now
 from coop.db import UTCDateTime
 from coop.errors import DomainError
@@ -120,7 +121,7 @@ def _dialect_insert():
 def create_user(
     email: str,
     name: str,
-    role: Role | str,
+    roles: Role | str | Iterable[Role | str],
     password: str,
     member_code: str | None = None,
 ) -> User:
@@ -129,12 +130,8 @@ def create_user(
         email = identifiers.email(email).lower()
     except ValueError as exc:
         raise DomainError(str(exc).capitalize() + ".", field="email") from None
-    try:
-        role = Role(role)
-    except ValueError:
-        choices = ", ".join(r.value for r in Role)
-        raise DomainError(f"Rôle inconnu : {role} (choix : {choices}).", field="role") from None
-    member = _member_for_role(role, member_code)
+    roles = _roles(roles)
+    member = _member_for_roles(roles, member_code)
     taken = DomainError(f"Un compte existe déjà pour {email}.", field="email")
     if db.session.scalar(select(User.id).where(User.email == email)):
         raise taken
@@ -143,17 +140,39 @@ def create_user(
         user = User(
             email=email,
             name=name.strip() or email,
-            role=role,
             member=member,
             password_hash=hash_password(password),
+            role_grants=[UserRole(role=role) for role in sorted(roles)],
         )
         db.session.add(user)
         db.session.flush()
     return user
 
 
-def _member_for_role(role: Role, member_code: str | None) -> Member | None:
-    if role is Role.MEMBER:
+def _roles(values: Role | str | Iterable[Role | str]) -> frozenset[Role]:
+    """One role or several; a shop's account holds the member role alone."""
+    roles = set()
+    for value in [values] if isinstance(values, str) else values:
+        try:
+            roles.add(Role(value))
+        except ValueError:
+            choices = ", ".join(r.value for r in Role)
+            raise DomainError(
+                f"Rôle inconnu : {value} (choix : {choices}).", field="roles"
+            ) from None
+    if not roles:
+        raise DomainError("Choisissez au moins un rôle.", field="roles")
+    if Role.MEMBER in roles and len(roles) > 1:
+        raise DomainError(
+            "Un compte adhérent n'a que ce rôle : créez un compte à part pour une fonction "
+            "dans la coopérative.",
+            field="roles",
+        )
+    return frozenset(roles)
+
+
+def _member_for_roles(roles: frozenset[Role], member_code: str | None) -> Member | None:
+    if Role.MEMBER in roles:
         if not member_code:
             raise DomainError("Un compte adhérent doit être rattaché à un atelier.", field="member")
         member = db.session.scalar(select(Member).where(Member.code == member_code.strip().upper()))
@@ -172,23 +191,28 @@ def update_user(
     *,
     actor: User,
     name: str,
-    role: Role | str,
+    roles: Role | str | Iterable[Role | str],
     member_code: str | None,
     is_active: bool,
 ) -> User:
-    """Change an account's name, role, shop or status (admin)."""
-    role = Role(role)
-    if user.id == actor.id and (role is not Role.ADMIN or not is_active):
+    """Change an account's name, roles, shop or status (admin)."""
+    roles = _roles(roles)
+    if user.id == actor.id and (Role.ADMIN not in roles or not is_active):
         # Otherwise the last administrator could lock everyone out of account management.
         raise DomainError(
-            "Vous ne pouvez pas retirer vos propres droits d'administration.", field="role"
+            "Vous ne pouvez pas retirer vos propres droits d'administration.", field="roles"
         )
-    member = _member_for_role(role, member_code)
-    if (role, member, is_active) != (user.role, user.member, user.is_active):
+    member = _member_for_roles(roles, member_code)
+    if (roles, member, is_active) != (user.roles, user.member, user.is_active):
         end_sessions(user)  # sessions opened under the old rights end with them
+    # The database checks every step (a shop's account holds the member role alone):
+    # roles go before the shop changes, the new ones come after.
+    user.role_grants = [grant for grant in user.role_grants if grant.role in roles]
+    db.session.flush()
     user.member = member
+    db.session.flush()
+    user.role_grants.extend(UserRole(role=role) for role in sorted(roles - user.roles))
     user.name = name.strip() or user.email
-    user.role = role
     user.is_active = is_active
     db.session.flush()
     return user

@@ -12,11 +12,13 @@ from wtforms import (
     EmailField,
     PasswordField,
     SelectField,
+    SelectMultipleField,
     StringField,
     TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
+from wtforms.widgets import CheckboxInput, ListWidget
 
 from coop import identifiers
 from coop.accounts.auth import MIN_PASSWORD_LENGTH
@@ -153,8 +155,17 @@ ROLE_LABELS = {
 
 class UserForm(CoopForm):
     name = StringField(_l("Nom"), validators=[DataRequired(), Length(max=200)], filters=[strip])
-    role = SelectField(
-        _l("Rôle"), choices=[SelectChoice(r.value, label) for r, label in ROLE_LABELS.items()]
+    # The service checks the roles (an unknown one, none, member with another) in French.
+    roles = SelectMultipleField(
+        _l("Rôles"),
+        choices=[SelectChoice(r.value, label) for r, label in ROLE_LABELS.items()],
+        validate_choice=False,
+        widget=ListWidget(prefix_label=False),
+        option_widget=CheckboxInput(),
+        description=_l(
+            "Une personne qui tient deux fonctions a deux rôles ; "
+            "un compte adhérent n'a que ce rôle."
+        ),
     )
     member_code = StringField(
         _l("Code de l'atelier"),

@@ -20,8 +20,12 @@ class Role(StrEnum):
 
 # Who sees every shop's data (PRODUCT.md: only the manager and the treasurer).
 STAFF_ROLES = frozenset({Role.MANAGER, Role.TREASURER, Role.ADMIN})
-# Who runs the directory and the catalogue.
-MANAGING_ROLES = frozenset({Role.MANAGER, Role.ADMIN})
+# Who keeps the member directory (adhérents).
+DIRECTORY_ROLES = frozenset({Role.MANAGER, Role.ADMIN})
+# Who buys: campaigns, pooling, purchase orders, receiving, quotes, the catalogue, suppliers.
+PURCHASING_ROLES = frozenset({Role.MANAGER})
+# Who moves money: invoices, credit notes, payments, bank, refunds, reminders, exports.
+TREASURY_ROLES = frozenset({Role.TREASURER})
 
 
 class Member(Base):
@@ -61,16 +65,10 @@ class User(UserMixin, Base):
     """Someone who logs in. A member user acts for exactly one shop."""
 
     __tablename__ = "users"
-    __table_args__ = (
-        CheckConstraint(
-            "(role = 'member') = (member_id IS NOT NULL)", name="member_role_has_member"
-        ),
-    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(String(254), unique=True)
     name: Mapped[str] = mapped_column(String(200))
-    role: Mapped[Role] = mapped_column(checked_enum(Role))
     member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"), index=True)
     password_hash: Mapped[str] = mapped_column(String(255))
     is_active: Mapped[bool] = mapped_column(default=True)
@@ -80,6 +78,18 @@ class User(UserMixin, Base):
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     member: Mapped[Member | None] = relationship(back_populates="users")
+    # Someone with two jobs holds two roles; a shop's account holds the member role alone.
+    role_grants: Mapped[list["UserRole"]] = relationship(
+        cascade="all, delete-orphan", lazy="selectin", order_by="UserRole.role"
+    )
+
+    @property
+    def roles(self) -> frozenset[Role]:
+        return frozenset(grant.role for grant in self.role_grants)
+
+    def has_role(self, *roles: Role | str) -> bool:
+        """Holds at least one of `roles`."""
+        return not self.roles.isdisjoint(roles)
 
     def get_id(self) -> str:
         """Flask-Login's id for the session: a session of an older version is refused."""
@@ -87,14 +97,26 @@ class User(UserMixin, Base):
 
     @property
     def is_staff(self) -> bool:
-        return self.role in STAFF_ROLES
+        return self.has_role(*STAFF_ROLES)
 
     def can_access_member(self, member: Member) -> bool:
         """Staff see every shop; a member user sees only its own."""
         return self.is_staff or self.member_id == member.id
 
     def __repr__(self) -> str:
-        return f"<User {self.email} {self.role}>"
+        return f"<User {self.email} {'+'.join(sorted(self.roles))}>"
+
+
+class UserRole(Base):
+    """One role a user holds. Triggers (see the migration) keep a shop's account to the
+    member role alone, and the member role to accounts of a shop."""
+
+    __tablename__ = "user_roles"
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    role: Mapped[Role] = mapped_column(checked_enum(Role), primary_key=True)
 
 
 class LoginThrottle(Base):

@@ -21,7 +21,7 @@ from coop.accounts.forms import (
     ShopContactForm,
     UserForm,
 )
-from coop.accounts.models import MANAGING_ROLES, STAFF_ROLES, Member, Role, User
+from coop.accounts.models import DIRECTORY_ROLES, STAFF_ROLES, Member, Role, User
 from coop.errors import DomainError
 from coop.extensions import db
 from coop.pages import form_error, paginate, safe_next
@@ -138,7 +138,7 @@ def list_members():
 
 
 @members.route("/new", methods=["GET", "POST"])
-@roles_required(*MANAGING_ROLES)
+@roles_required(*DIRECTORY_ROLES)
 def create_member():
     form = MemberForm()
     if form.validate_on_submit():
@@ -161,13 +161,13 @@ def create_member():
 def show_member(member_id: int):
     member = db.get_or_404(Member, member_id)
     ensure_can_access(member)
-    if current_user.role is Role.MEMBER:
+    if current_user.has_role(Role.MEMBER):
         return redirect(url("shop.my_shop"))
     return render_template("accounts/member_detail.html", member=member, form=ConfirmForm())
 
 
 @members.route("/<int:member_id>/edit", methods=["GET", "POST"])
-@roles_required(*MANAGING_ROLES)
+@roles_required(*DIRECTORY_ROLES)
 def edit_member(member_id: int):
     member = db.get_or_404(Member, member_id)
     form = MemberForm(obj=member)
@@ -184,7 +184,7 @@ def edit_member(member_id: int):
 
 
 @members.route("/<int:member_id>/deactivate", methods=["GET", "POST"])
-@roles_required(*MANAGING_ROLES)
+@roles_required(*DIRECTORY_ROLES)
 def deactivate_member(member_id: int):
     member = db.get_or_404(Member, member_id)
     form = ConfirmForm()
@@ -213,7 +213,7 @@ def deactivate_member(member_id: int):
 
 
 @members.route("/<int:member_id>/reactivate", methods=["POST"])
-@roles_required(*MANAGING_ROLES)
+@roles_required(*DIRECTORY_ROLES)
 def reactivate_member(member_id: int):
     member = db.get_or_404(Member, member_id)
     if ConfirmForm().validate_on_submit():
@@ -249,7 +249,7 @@ def list_users():
 def create_user():
     form = NewUserForm()
     if request.method == "GET" and request.args.get("member"):
-        form.role.data = Role.MEMBER.value
+        form.roles.data = [Role.MEMBER.value]
         form.member_code.data = request.args["member"]
     if form.validate_on_submit():
         submissions.claim(form)
@@ -257,7 +257,7 @@ def create_user():
             user = auth_service.create_user(
                 form.email.data,
                 form.name.data,
-                form.role.data,
+                form.roles.data,
                 form.password.data,
                 member_code=form.member_code.data,
             )
@@ -285,7 +285,7 @@ def edit_user(user_id: int):
                 user,
                 actor=current_user,
                 name=form.name.data,
-                role=form.role.data,
+                roles=form.roles.data,
                 member_code=form.member_code.data,
                 is_active=form.is_active.data,
             )

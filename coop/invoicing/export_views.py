@@ -4,7 +4,7 @@ from flask import Blueprint, Response, render_template, request
 from flask_babel import gettext as _
 
 from coop.accounts.access import roles_required
-from coop.accounts.models import Role
+from coop.accounts.models import TREASURY_ROLES
 from coop.errors import DomainError
 from coop.extensions import db
 from coop.invoicing import exports
@@ -14,7 +14,6 @@ from coop.pages import form_error
 
 bp = Blueprint("invoice_exports", __name__, url_prefix="/exports")
 
-EXPORTING_ROLES = (Role.TREASURER, Role.ADMIN)
 MIMETYPES = {
     "txt": "text/plain; charset=iso-8859-15",
     "csv": "text/csv; charset=utf-8",
@@ -23,13 +22,13 @@ MIMETYPES = {
 
 
 @bp.route("")
-@roles_required(*EXPORTING_ROLES)
+@roles_required(*TREASURY_ROLES)
 def index():
     return render_template("invoicing/exports.html", form=_form())
 
 
 @bp.route("/fec")
-@roles_required(*EXPORTING_ROLES)
+@roles_required(*TREASURY_ROLES)
 def download_fec():
     form = _form(request.args)
     if not form.validate():
@@ -38,13 +37,13 @@ def download_fec():
 
 
 @bp.route("/invoices.csv")
-@roles_required(*EXPORTING_ROLES)
+@roles_required(*TREASURY_ROLES)
 def download_csv():
     return _export(exports.invoices_csv)
 
 
 @bp.route("/invoices.zip")
-@roles_required(*EXPORTING_ROLES)
+@roles_required(*TREASURY_ROLES)
 def download_zip():
     return _export(exports.invoices_zip)
 

@@ -8,7 +8,7 @@ from flask_login import current_user, login_required
 from coop import submissions
 from coop.accounts.access import ensure_can_access, roles_required
 from coop.accounts.forms import ConfirmForm
-from coop.accounts.models import STAFF_ROLES, Role
+from coop.accounts.models import STAFF_ROLES, TREASURY_ROLES
 from coop.clock import now, to_local, today
 from coop.errors import DomainError, NotFound
 from coop.extensions import db
@@ -25,7 +25,6 @@ from coop.payments.models import METHOD_LABELS
 
 bp = Blueprint("invoicing", __name__)
 
-ISSUERS = (Role.TREASURER, Role.ADMIN)
 # Above this many shops the batch runs in the background, with a progress page.
 INLINE_BATCH = 20
 
@@ -44,12 +43,12 @@ def preview(campaign_id: int):
         "invoicing/invoice_preview.html", campaign=campaign, drafts=drafts, problem=problem,
         done=done, pending=[d for d in drafts if d.member.id not in done],
         grand_total=sum((d.total_incl_vat for d in drafts), issuing.ZERO),
-        can_issue=current_user.role in ISSUERS,
+        can_issue=current_user.has_role(*TREASURY_ROLES),
     )  # fmt: skip
 
 
 @bp.route("/campaigns/<int:campaign_id>/invoices/issue", methods=["GET", "POST"])
-@roles_required(*ISSUERS)
+@roles_required(*TREASURY_ROLES)
 def issue(campaign_id: int):
     campaign = db.get_or_404(Campaign, campaign_id)
     back = url("invoicing.preview", campaign_id=campaign.id)
@@ -141,7 +140,7 @@ def show_invoice(number: str):
         "invoicing/invoice_detail.html", invoice=invoice, s=invoice.snapshot,
         credit_notes=crediting.credit_notes_of(invoice),
         remaining=crediting.remaining_creditable(invoice),
-        can_credit=current_user.role in ISSUERS,
+        can_credit=current_user.has_role(*TREASURY_ROLES),
         balance=ledger.balance(invoice) if is_invoice else None,
         payments=ledger.payments_of(invoice) if is_invoice else [],
         pending=ledger.pending_payments(invoice) if is_invoice else [],
@@ -150,7 +149,7 @@ def show_invoice(number: str):
 
 
 @bp.route("/invoices/<number>/credit", methods=["GET", "POST"])
-@roles_required(*ISSUERS)
+@roles_required(*TREASURY_ROLES)
 def credit(number: str):
     try:
         invoice = issuing.find_invoice(number)

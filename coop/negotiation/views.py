@@ -9,7 +9,7 @@ from coop import clock, i18n, submissions
 from coop.accounts.access import roles_required
 from coop.accounts.forms import ConfirmForm
 from coop.accounts.identity import letterhead
-from coop.accounts.models import MANAGING_ROLES, STAFF_ROLES
+from coop.accounts.models import PURCHASING_ROLES, STAFF_ROLES
 from coop.errors import DomainError, InvalidRows
 from coop.extensions import db
 from coop.negotiation import awarding, negotiating, quoting
@@ -62,7 +62,7 @@ def list_rfqs():
 
 
 @bp.route("/new", methods=["GET", "POST"])
-@roles_required(*MANAGING_ROLES)
+@roles_required(*PURCHASING_ROLES)
 def create_rfq():
     campaign = _chosen_campaign()
     rows = rfq_service.campaign_demand(campaign) if campaign else []
@@ -131,7 +131,7 @@ def show_rfq(rfq_id: int):
 
 
 @bp.route("/<int:rfq_id>/suppliers", methods=["POST"])
-@roles_required(*MANAGING_ROLES)
+@roles_required(*PURCHASING_ROLES)
 def choose_suppliers(rfq_id: int):
     rfq = _rfq(rfq_id)
     if ConfirmForm().validate_on_submit():
@@ -152,7 +152,7 @@ def choose_suppliers(rfq_id: int):
 
 
 @bp.route("/<int:rfq_id>/edit", methods=["GET", "POST"])
-@roles_required(*MANAGING_ROLES)
+@roles_required(*PURCHASING_ROLES)
 def edit_rfq(rfq_id: int):
     rfq = _rfq(rfq_id)
     form = RfqEditForm(obj=rfq)
@@ -173,7 +173,7 @@ def edit_rfq(rfq_id: int):
 
 
 @bp.route("/<int:rfq_id>/send", methods=["GET", "POST"])
-@roles_required(*MANAGING_ROLES)
+@roles_required(*PURCHASING_ROLES)
 def send_rfq(rfq_id: int):
     rfq = _rfq(rfq_id)
     back = url("rfqs.show_rfq", rfq_id=rfq.id)
@@ -199,7 +199,7 @@ def send_rfq(rfq_id: int):
 
 
 @bp.route("/<int:rfq_id>/close", methods=["GET", "POST"])
-@roles_required(*MANAGING_ROLES)
+@roles_required(*PURCHASING_ROLES)
 def close_rfq(rfq_id: int):
     rfq = _rfq(rfq_id)
     back = url("rfqs.show_rfq", rfq_id=rfq.id)
@@ -237,7 +237,7 @@ def matrix(rfq_id: int):
 
 
 @bp.route("/<int:rfq_id>/award", methods=["POST"])
-@roles_required(*MANAGING_ROLES)
+@roles_required(*PURCHASING_ROLES)
 def award(rfq_id: int):
     rfq = _rfq(rfq_id)
     back = url("rfqs.matrix", rfq_id=rfq.id)
@@ -299,7 +299,7 @@ def _counter_form(invitation: Invitation, formdata=None) -> CounterProposalForm:
 
 
 @bp.route("/<int:rfq_id>/suppliers/<int:invitation_id>/message", methods=["POST"])
-@roles_required(*MANAGING_ROLES)
+@roles_required(*PURCHASING_ROLES)
 def post_message(rfq_id: int, invitation_id: int):
     rfq = _rfq(rfq_id)
     invitation = _invitation(rfq, invitation_id)
@@ -321,7 +321,7 @@ def post_message(rfq_id: int, invitation_id: int):
 
 
 @bp.route("/<int:rfq_id>/suppliers/<int:invitation_id>/counter", methods=["POST"])
-@roles_required(*MANAGING_ROLES)
+@roles_required(*PURCHASING_ROLES)
 def counter_propose(rfq_id: int, invitation_id: int):
     rfq = _rfq(rfq_id)
     invitation = _invitation(rfq, invitation_id)
@@ -347,7 +347,7 @@ def counter_propose(rfq_id: int, invitation_id: int):
 
 
 @bp.route("/<int:rfq_id>/suppliers/<int:invitation_id>/revoke", methods=["GET", "POST"])
-@roles_required(*MANAGING_ROLES)
+@roles_required(*PURCHASING_ROLES)
 def revoke_link(rfq_id: int, invitation_id: int):
     rfq = _rfq(rfq_id)
     invitation = _invitation(rfq, invitation_id)
@@ -374,7 +374,7 @@ def revoke_link(rfq_id: int, invitation_id: int):
 
 
 @bp.route("/<int:rfq_id>/suppliers/<int:invitation_id>/renew", methods=["POST"])
-@roles_required(*MANAGING_ROLES)
+@roles_required(*PURCHASING_ROLES)
 def renew_link(rfq_id: int, invitation_id: int):
     rfq = _rfq(rfq_id)
     invitation = _invitation(rfq, invitation_id)

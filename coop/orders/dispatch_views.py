@@ -7,7 +7,7 @@ from flask_login import current_user
 
 from coop import clock, submissions
 from coop.accounts.access import roles_required
-from coop.accounts.models import MANAGING_ROLES, STAFF_ROLES
+from coop.accounts.models import PURCHASING_ROLES, STAFF_ROLES
 from coop.errors import DomainError, NotFound
 from coop.extensions import db
 from coop.orders import dispatch
@@ -64,7 +64,7 @@ def picking_pdf(campaign_id: int, member_code: str):
 
 
 @bp.route("/campaigns/<int:campaign_id>/dispatch/<member_code>/handover", methods=["POST"])
-@roles_required(*MANAGING_ROLES)
+@roles_required(*PURCHASING_ROLES)
 def confirm_handover(campaign_id: int, member_code: str):
     picking = _picking(campaign_id, member_code)
     if isinstance(picking, Response):

@@ -14,7 +14,11 @@ def _recipients() -> list[str]:
     return db.session.scalars(
         select(User.email)
         .join(User.member)
-        .where(User.role == Role.MEMBER, User.is_active.is_(True), Member.is_active.is_(True))
+        .where(
+            User.role_grants.any(role=Role.MEMBER),
+            User.is_active.is_(True),
+            Member.is_active.is_(True),
+        )
         .order_by(User.email)
     ).all()
 

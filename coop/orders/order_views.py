@@ -7,7 +7,7 @@ from flask_babel import gettext as _
 from coop import clock
 from coop.accounts.access import roles_required
 from coop.accounts.forms import ConfirmForm
-from coop.accounts.models import MANAGING_ROLES, STAFF_ROLES
+from coop.accounts.models import PURCHASING_ROLES, STAFF_ROLES
 from coop.errors import DomainError, NotFound
 from coop.extensions import db
 from coop.orders import purchasing, receiving
@@ -65,7 +65,7 @@ def download_order_pdf(number: str):
 
 
 @bp.route("/purchase-orders/<number>/send", methods=["GET", "POST"])
-@roles_required(*MANAGING_ROLES)
+@roles_required(*PURCHASING_ROLES)
 def send_order(number: str):
     order = _order(number)
     back = url("purchase_orders.show_order", number=order.number)
@@ -96,7 +96,7 @@ def send_order(number: str):
 
 
 @bp.route("/purchase-orders/<number>/confirm", methods=["POST"])
-@roles_required(*MANAGING_ROLES)
+@roles_required(*PURCHASING_ROLES)
 def confirm_order(number: str):
     order = _order(number)
     if ConfirmForm().validate_on_submit():
@@ -113,7 +113,7 @@ def confirm_order(number: str):
 
 
 @bp.route("/purchase-orders/<number>/cancel", methods=["GET", "POST"])
-@roles_required(*MANAGING_ROLES)
+@roles_required(*PURCHASING_ROLES)
 def cancel_order(number: str):
     order = _order(number)
     back = url("purchase_orders.show_order", number=order.number)

@@ -8,7 +8,7 @@ from flask_login import current_user
 from coop import clock, submissions
 from coop.accounts.access import roles_required
 from coop.accounts.forms import ConfirmForm
-from coop.accounts.models import MANAGING_ROLES, STAFF_ROLES
+from coop.accounts.models import PURCHASING_ROLES, STAFF_ROLES
 from coop.errors import DomainError
 from coop.extensions import db
 from coop.jobs import run_in_background
@@ -61,7 +61,7 @@ def show(campaign_id: int):
 
 
 @bp.route("/campaigns/<int:campaign_id>/pooling/need-pins")
-@roles_required(*MANAGING_ROLES)
+@roles_required(*PURCHASING_ROLES)
 def need_pins(campaign_id: int):
     """The per-need pins, loaded when the manager opens them: thousands of rows otherwise."""
     campaign = db.get_or_404(Campaign, campaign_id)
@@ -82,7 +82,7 @@ def _chosen_run(campaign: Campaign, runs: list[PoolingRun]) -> PoolingRun | None
 
 
 @bp.route("/campaigns/<int:campaign_id>/pooling/runs", methods=["POST"])
-@roles_required(*MANAGING_ROLES)
+@roles_required(*PURCHASING_ROLES)
 def start(campaign_id: int):
     campaign = db.get_or_404(Campaign, campaign_id)
     form = PoolingForm()
@@ -159,7 +159,7 @@ def progress(campaign_id: int, run_id: int):
 
 @bp.route("/campaigns/<int:campaign_id>/pooling/runs/<int:run_id>/commit",
           methods=["GET", "POST"])  # fmt: skip
-@roles_required(*MANAGING_ROLES)
+@roles_required(*PURCHASING_ROLES)
 def commit(campaign_id: int, run_id: int):
     campaign, run = _campaign_run_or_404(campaign_id, run_id)
     back = url("pooling.show", campaign_id=campaign.id, run=run.id)
@@ -188,7 +188,7 @@ def commit(campaign_id: int, run_id: int):
 
 
 @bp.route("/campaigns/<int:campaign_id>/pooling/undo", methods=["GET", "POST"])
-@roles_required(*MANAGING_ROLES)
+@roles_required(*PURCHASING_ROLES)
 def undo(campaign_id: int):
     campaign = db.get_or_404(Campaign, campaign_id)
     back = url("campaigns.show_campaign", campaign_id=campaign.id)

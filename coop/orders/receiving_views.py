@@ -8,7 +8,7 @@ from flask_login import current_user
 from coop import clock, submissions
 from coop.accounts.access import roles_required
 from coop.accounts.forms import ConfirmForm
-from coop.accounts.models import MANAGING_ROLES
+from coop.accounts.models import PURCHASING_ROLES
 from coop.errors import DomainError, NotFound
 from coop.extensions import db
 from coop.orders import purchasing, receiving
@@ -24,7 +24,7 @@ def shortage_rule_label(rule) -> str:
 
 
 @bp.route("/purchase-orders/<number>/receive", methods=["GET", "POST"])
-@roles_required(*MANAGING_ROLES)
+@roles_required(*PURCHASING_ROLES)
 def receive(number: str):
     order = _order(number)
     back = url("purchase_orders.show_order", number=order.number)
@@ -66,7 +66,7 @@ def receive(number: str):
 
 
 @bp.route("/purchase-orders/<number>/close-short", methods=["GET", "POST"])
-@roles_required(*MANAGING_ROLES)
+@roles_required(*PURCHASING_ROLES)
 def close_short(number: str):
     order = _order(number)
     back = url("purchase_orders.show_order", number=order.number)

@@ -8,7 +8,7 @@ from flask_login import current_user, login_required
 from coop import submissions
 from coop.accounts.access import ensure_can_access, roles_required
 from coop.accounts.forms import ConfirmForm
-from coop.accounts.models import MANAGING_ROLES, STAFF_ROLES
+from coop.accounts.models import PURCHASING_ROLES, STAFF_ROLES
 from coop.csv_export import french_csv
 from coop.errors import DomainError, NotFound
 from coop.extensions import db
@@ -26,7 +26,7 @@ bp = Blueprint("statements", __name__)
 
 
 @bp.route("/campaigns/<int:campaign_id>/charges", methods=["GET", "POST"])
-@roles_required(*MANAGING_ROLES)
+@roles_required(*PURCHASING_ROLES)
 def charges(campaign_id: int):
     campaign = db.get_or_404(Campaign, campaign_id)
     form = _charge_form(campaign)
@@ -46,7 +46,7 @@ def charges(campaign_id: int):
 
 
 @bp.route("/campaigns/<int:campaign_id>/charges/<int:charge_id>/edit", methods=["GET", "POST"])
-@roles_required(*MANAGING_ROLES)
+@roles_required(*PURCHASING_ROLES)
 def edit_charge(campaign_id: int, charge_id: int):
     campaign = db.get_or_404(Campaign, campaign_id)
     charge = _charge(campaign, charge_id)
@@ -69,7 +69,7 @@ def edit_charge(campaign_id: int, charge_id: int):
 
 
 @bp.route("/campaigns/<int:campaign_id>/charges/<int:charge_id>/delete", methods=["GET", "POST"])
-@roles_required(*MANAGING_ROLES)
+@roles_required(*PURCHASING_ROLES)
 def delete_charge(campaign_id: int, charge_id: int):
     campaign = db.get_or_404(Campaign, campaign_id)
     back = url("statements.charges", campaign_id=campaign.id)
@@ -100,7 +100,7 @@ def delete_charge(campaign_id: int, charge_id: int):
 
 
 @bp.route("/campaigns/<int:campaign_id>/shipping-key", methods=["POST"])
-@roles_required(*MANAGING_ROLES)
+@roles_required(*PURCHASING_ROLES)
 def shipping_key(campaign_id: int):
     campaign = db.get_or_404(Campaign, campaign_id)
     form = ShippingKeyForm()

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from coop import clock, submissions
 from coop.accounts.access import roles_required
 from coop.accounts.forms import ConfirmForm
-from coop.accounts.models import MANAGING_ROLES, STAFF_ROLES, Role
+from coop.accounts.models import PURCHASING_ROLES, STAFF_ROLES, Role
 from coop.csv_export import Figure, french_csv
 from coop.errors import DomainError, InvalidRows, NotAllowed
 from coop.extensions import db
@@ -49,7 +49,7 @@ def list_campaigns():
 
 
 @bp.route("/campaigns/new", methods=["GET", "POST"])
-@roles_required(*MANAGING_ROLES)
+@roles_required(*PURCHASING_ROLES)
 def create_campaign():
     form = CampaignForm()
     if form.validate_on_submit():
@@ -86,7 +86,7 @@ def show_campaign(campaign_id: int):
 
 
 @bp.route("/campaigns/<int:campaign_id>/edit", methods=["GET", "POST"])
-@roles_required(*MANAGING_ROLES)
+@roles_required(*PURCHASING_ROLES)
 def edit_campaign(campaign_id: int):
     campaign = db.get_or_404(Campaign, campaign_id)
     form = CampaignForm(obj=campaign)
@@ -109,7 +109,7 @@ def edit_campaign(campaign_id: int):
 
 
 @bp.route("/campaigns/<int:campaign_id>/status/<status>", methods=["GET", "POST"])
-@roles_required(*MANAGING_ROLES)
+@roles_required(*PURCHASING_ROLES)
 def change_status(campaign_id: int, status: str):
     campaign = db.get_or_404(Campaign, campaign_id)
     if status not in {CampaignStatus.OPEN.value, CampaignStatus.CLOSED.value}:
@@ -200,7 +200,7 @@ def demand_csv(campaign_id: int):
 
 
 @bp.route("/requests/<int:request_id>/convert", methods=["GET", "POST"])
-@roles_required(*MANAGING_ROLES)
+@roles_required(*PURCHASING_ROLES)
 def convert_request(request_id: int):
     part_request = db.get_or_404(PartRequest, request_id)
     form = ConvertRequestForm()
@@ -338,13 +338,13 @@ def withdraw_need(need_id: int):
 @login_required
 def import_campaign_needs(campaign_id: int):
     campaign = db.get_or_404(Campaign, campaign_id)
-    if current_user.role not in (Role.MEMBER, *MANAGING_ROLES):
+    if not current_user.has_role(Role.MEMBER, *PURCHASING_ROLES):
         abort(403)
     form = NeedsImportForm()
     errors = []
     if form.validate_on_submit():
         submissions.claim(form)
-        only = current_user.member if current_user.role is Role.MEMBER else None
+        only = current_user.member if current_user.has_role(Role.MEMBER) else None
         try:
             result = import_needs(campaign, form.file.data.read(), at=clock.now(),
                                   only_member=only)  # fmt: skip
@@ -355,7 +355,7 @@ def import_campaign_needs(campaign_id: int):
             db.session.rollback()
             flash(error.message, "error")
         else:
-            page = "campaigns.needs" if current_user.role is Role.MEMBER else "campaigns.demand"
+            page = "campaigns.needs" if current_user.has_role(Role.MEMBER) else "campaigns.demand"
             submissions.commit(form, url(page, campaign_id=campaign.id))
             flash(_("Import réussi : %(created)d créé(s), %(updated)d mis à jour.",
                     created=result.created, updated=result.updated), "success")  # fmt: skip

@@ -8,7 +8,7 @@ from flask_login import current_user
 
 from coop.accounts.access import roles_required
 from coop.accounts.forms import ConfirmForm
-from coop.accounts.models import Member, Role
+from coop.accounts.models import TREASURY_ROLES, Member
 from coop.clock import today
 from coop.errors import DomainError, NotFound
 from coop.extensions import db
@@ -19,11 +19,9 @@ from coop.payments.reminder_forms import PauseForm
 
 bp = Blueprint("reminders", __name__, url_prefix="/reminders")
 
-TREASURY = (Role.TREASURER, Role.ADMIN)
-
 
 @bp.route("")
-@roles_required(*TREASURY)
+@roles_required(*TREASURY_ROLES)
 def index():
     on = today()
     overview = reminders.overview(on)
@@ -34,7 +32,7 @@ def index():
 
 
 @bp.route("/send", methods=["GET", "POST"])
-@roles_required(*TREASURY)
+@roles_required(*TREASURY_ROLES)
 def send():
     back = url("reminders.index")
     form = ConfirmForm()
@@ -73,7 +71,7 @@ def _shop(member_code: str) -> Member:
 
 
 @bp.route("/shops/<member_code>/pause", methods=["GET", "POST"])
-@roles_required(*TREASURY)
+@roles_required(*TREASURY_ROLES)
 def pause(member_code: str):
     member = _shop(member_code)
     form = PauseForm(obj=db.session.get(ReminderPause, member.id))
@@ -94,7 +92,7 @@ def pause(member_code: str):
 
 
 @bp.route("/shops/<member_code>/resume", methods=["POST"])
-@roles_required(*TREASURY)
+@roles_required(*TREASURY_ROLES)
 def resume(member_code: str):
     member = _shop(member_code)
     if ConfirmForm().validate_on_submit() and reminders.resume(member):

@@ -172,7 +172,7 @@ def recipients(members: list[Member]) -> dict[int, list[str]]:
     if missing:
         rows = db.session.execute(
             select(User.member_id, User.email)
-            .where(User.member_id.in_(missing), User.role == Role.MEMBER,
+            .where(User.member_id.in_(missing), User.role_grants.any(role=Role.MEMBER),
                    User.is_active.is_(True))
             .order_by(User.email)
         )  # fmt: skip

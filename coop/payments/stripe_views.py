@@ -21,7 +21,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from coop import submissions
 from coop.accounts.access import roles_required
 from coop.accounts.forms import ConfirmForm
-from coop.accounts.models import Member, Role
+from coop.accounts.models import TREASURY_ROLES, Member, Role
 from coop.clock import today
 from coop.errors import DomainError, NotAllowed, NotFound
 from coop.extensions import csrf, db
@@ -156,7 +156,7 @@ def _plain(text: str, status: int) -> Response:
 
 
 @bp.route("/members/<int:member_id>/refund", methods=["POST"])
-@roles_required(Role.TREASURER, Role.ADMIN)
+@roles_required(*TREASURY_ROLES)
 def refund(member_id: int):
     member = db.get_or_404(Member, member_id)
     form = RefundForm(member=member)

@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from coop import submissions
 from coop.accounts.access import roles_required
 from coop.accounts.forms import ConfirmForm
-from coop.accounts.models import Member, Role
+from coop.accounts.models import TREASURY_ROLES, Member, Role
 from coop.errors import DomainError, InvalidRows, NotFound
 from coop.extensions import db
 from coop.i18n import N_, money
@@ -36,7 +36,8 @@ from coop.payments.refund_forms import RefundForm
 
 bp = Blueprint("payments", __name__, url_prefix="/payments")
 
-TREASURY = (Role.TREASURER, Role.ADMIN)
+# The manager reads payments and shops' accounts as it reads invoices; the treasury writes.
+READERS = (Role.MANAGER,)
 REFUND_STATUS_LABELS = {RefundStatus.PENDING: N_("En cours"),
                         RefundStatus.SUCCEEDED: N_("Remboursé"),
                         RefundStatus.FAILED: N_("Échoué")}  # fmt: skip
@@ -66,7 +67,7 @@ def _enum_arg(name: str, enum):
 
 
 @bp.route("", methods=["GET", "POST"])
-@roles_required(*TREASURY)
+@roles_required(*TREASURY_ROLES, readers=READERS)
 def list_payments():
     filters = listing.PaymentFilters(
         member_id=request.args.get("shop", type=int), method=_enum_arg("method", Method),
@@ -111,7 +112,7 @@ def _record_payment(form: PaymentForm) -> bool:
 
 
 @bp.route("/bank", methods=["GET", "POST"])
-@roles_required(*TREASURY)
+@roles_required(*TREASURY_ROLES, readers=READERS)
 def bank_queue():
     form = BankImportForm()
     errors = []
@@ -173,7 +174,7 @@ def _line(line_id: int) -> BankLine:
 
 
 @bp.route("/bank/lines/<int:line_id>", methods=["GET", "POST"])
-@roles_required(*TREASURY)
+@roles_required(*TREASURY_ROLES, readers=READERS)
 def bank_line(line_id: int):
     """One line: its proposal, the shop's open invoices, and the form to match it by hand."""
     line = _line(line_id)
@@ -240,13 +241,13 @@ def _decide(line_id: int, decision, back_to: BankLineStatus = BankLineStatus.UNM
 
 
 @bp.route("/bank/lines/<int:line_id>/confirm", methods=["POST"])
-@roles_required(*TREASURY)
+@roles_required(*TREASURY_ROLES)
 def confirm_line(line_id: int):
     return _decide(line_id, lambda line: _matched_message(bank.confirm(line, by=current_user)))
 
 
 @bp.route("/bank/lines/<int:line_id>/ignore", methods=["POST"])
-@roles_required(*TREASURY)
+@roles_required(*TREASURY_ROLES)
 def ignore_line(line_id: int):
     def decision(line):
         bank.ignore(line, by=current_user)
@@ -256,7 +257,7 @@ def ignore_line(line_id: int):
 
 
 @bp.route("/bank/lines/<int:line_id>/unignore", methods=["POST"])
-@roles_required(*TREASURY)
+@roles_required(*TREASURY_ROLES)
 def unignore_line(line_id: int):
     def decision(line):
         bank.unignore(line)
@@ -266,7 +267,7 @@ def unignore_line(line_id: int):
 
 
 @bp.route("/bank/confirm-all", methods=["GET", "POST"])
-@roles_required(*TREASURY)
+@roles_required(*TREASURY_ROLES)
 def confirm_all():
     """Confirm every exact proposal (the shop's reference, the exact amount), after review."""
     form = ConfirmForm()
@@ -296,7 +297,7 @@ def confirm_all():
 
 
 @bp.route("/bank/rematch", methods=["POST"])
-@roles_required(*TREASURY)
+@roles_required(*TREASURY_ROLES)
 def rematch():
     found = bank.rematch()
     db.session.commit()
@@ -311,10 +312,10 @@ def rematch():
 @bp.route("/accounts/<int:member_id>")
 @login_required
 def account(member_id: int):
-    """A shop's account: the treasurer's, with the refund form; the shop's own, read only."""
+    """A shop's account: the treasurer's, with the refund form; read only for the others."""
     member = db.get_or_404(Member, member_id)
-    is_treasury = current_user.role in TREASURY
-    if not is_treasury and current_user.member_id != member.id:
+    is_treasury = current_user.has_role(*TREASURY_ROLES)
+    if not (is_treasury or current_user.has_role(*READERS) or current_user.member_id == member.id):
         abort(403)
     summary = listing.account(member)
     return render_template(

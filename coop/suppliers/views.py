@@ -12,7 +12,7 @@ from sqlalchemy.orm import selectinload
 from coop import clock, submissions
 from coop.accounts.access import roles_required
 from coop.accounts.forms import ConfirmForm
-from coop.accounts.models import MANAGING_ROLES, STAFF_ROLES
+from coop.accounts.models import PURCHASING_ROLES, STAFF_ROLES
 from coop.errors import DomainError
 from coop.extensions import db
 from coop.pages import form_error, paginate
@@ -42,7 +42,7 @@ def list_suppliers():
 
 
 @bp.route("/suppliers/new", methods=["GET", "POST"])
-@roles_required(*MANAGING_ROLES)
+@roles_required(*PURCHASING_ROLES)
 def create_supplier():
     form = SupplierForm()
     if form.validate_on_submit():
@@ -80,7 +80,7 @@ def show_supplier(supplier_id: int):
 
 
 @bp.route("/suppliers/<int:supplier_id>/edit", methods=["GET", "POST"])
-@roles_required(*MANAGING_ROLES)
+@roles_required(*PURCHASING_ROLES)
 def edit_supplier(supplier_id: int):
     supplier = db.get_or_404(Supplier, supplier_id)
     form = SupplierForm(obj=supplier)
@@ -97,7 +97,7 @@ def edit_supplier(supplier_id: int):
 
 
 @bp.route("/suppliers/<int:supplier_id>/deactivate", methods=["GET", "POST"])
-@roles_required(*MANAGING_ROLES)
+@roles_required(*PURCHASING_ROLES)
 def deactivate_supplier(supplier_id: int):
     supplier = db.get_or_404(Supplier, supplier_id)
     form = ConfirmForm()
@@ -121,7 +121,7 @@ def deactivate_supplier(supplier_id: int):
 
 
 @bp.route("/suppliers/<int:supplier_id>/reactivate", methods=["POST"])
-@roles_required(*MANAGING_ROLES)
+@roles_required(*PURCHASING_ROLES)
 def reactivate_supplier(supplier_id: int):
     supplier = db.get_or_404(Supplier, supplier_id)
     if ConfirmForm().validate_on_submit():
@@ -160,7 +160,7 @@ def list_parts():
 
 
 @bp.route("/parts/new", methods=["GET", "POST"])
-@roles_required(*MANAGING_ROLES)
+@roles_required(*PURCHASING_ROLES)
 def create_part():
     form = PartForm()
     if form.validate_on_submit():
@@ -192,7 +192,7 @@ def show_part(part_id: int):
 
 
 @bp.route("/parts/<int:part_id>/edit", methods=["GET", "POST"])
-@roles_required(*MANAGING_ROLES)
+@roles_required(*PURCHASING_ROLES)
 def edit_part(part_id: int):
     part = db.get_or_404(Part, part_id)
     form = PartForm(obj=part)
@@ -220,7 +220,7 @@ def _part_values(form: PartForm) -> dict:
 
 
 @bp.route("/parts/<int:part_id>/offers/new", methods=["GET", "POST"])
-@roles_required(*MANAGING_ROLES)
+@roles_required(*PURCHASING_ROLES)
 def create_offer(part_id: int):
     part = db.get_or_404(Part, part_id)
     suppliers = db.session.scalars(
@@ -246,7 +246,7 @@ def create_offer(part_id: int):
 
 
 @bp.route("/offers/<int:offer_id>/edit", methods=["GET", "POST"])
-@roles_required(*MANAGING_ROLES)
+@roles_required(*PURCHASING_ROLES)
 def edit_offer(offer_id: int):
     offer = db.get_or_404(Offer, offer_id)
     form = OfferForm(obj=offer, suppliers=[offer.supplier])

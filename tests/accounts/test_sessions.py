@@ -76,10 +76,10 @@ def test_an_admin_changing_the_role_ends_the_users_sessions(app, client, make):
     client.login_as(make.user(Role.ADMIN))
     response = client.post(
         f"/users/{user.id}/edit",
-        data={"name": user.name, "role": "manager", "member_code": "", "is_active": "y"},
+        data={"name": user.name, "roles": "manager", "member_code": "", "is_active": "y"},
     )
     assert response.status_code == 302
-    assert user.role is Role.MANAGER
+    assert user.roles == {Role.MANAGER}
     assert not is_logged_in(theirs)
 
 
@@ -89,7 +89,7 @@ def test_an_admin_renaming_a_user_keeps_their_sessions(app, client, make):
     client.login_as(make.user(Role.ADMIN))
     client.post(
         f"/users/{user.id}/edit",
-        data={"name": "Trésorière", "role": "treasurer", "member_code": "", "is_active": "y"},
+        data={"name": "Trésorière", "roles": "treasurer", "member_code": "", "is_active": "y"},
     )
     assert user.name == "Trésorière"
     assert is_logged_in(theirs)
@@ -99,7 +99,7 @@ def test_a_disabled_then_enabled_account_does_not_get_its_old_sessions_back(app,
     user = make.user(Role.MANAGER)
     theirs = logged_in(app.test_client(), user)
     client.login_as(make.user(Role.ADMIN))
-    edit = {"name": user.name, "role": "manager", "member_code": ""}
+    edit = {"name": user.name, "roles": "manager", "member_code": ""}
     client.post(f"/users/{user.id}/edit", data=edit)
     assert not user.is_active
     assert not is_logged_in(theirs)

@@ -325,7 +325,7 @@ def test_a_refused_issue_shows_a_french_message_and_writes_nothing(client, make)
     w = received(make)
     w.shops["C"].siret = None
     db.session.commit()
-    client.login_as(make.user(Role.ADMIN))
+    client.login_as(make.user(Role.TREASURER))
     response = client.post(f"/campaigns/{w.campaign.id}/invoices/issue", follow_redirects=True)
     assert response.status_code == 200
     assert "renseignez son SIRET" in response.text

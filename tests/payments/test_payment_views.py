@@ -294,24 +294,92 @@ def test_a_shop_reads_its_own_account_but_not_another(client, make, shop, invoic
     assert client.get(f"/payments/accounts/{other.id}").status_code == 403
 
 
-@pytest.mark.parametrize(
-    ("method", "path"),
-    [("GET", "/payments"), ("POST", "/payments"), ("GET", "/payments/bank"),
-     ("POST", "/payments/bank"), ("GET", "/payments/bank/lines/{line}"),
-     ("POST", "/payments/bank/lines/{line}/confirm"),
-     ("POST", "/payments/bank/lines/{line}/ignore"), ("GET", "/payments/bank/confirm-all"),
-     ("POST", "/payments/bank/rematch")],
-)  # fmt: skip
-@pytest.mark.parametrize("role", [Role.MEMBER, Role.MANAGER])
-def test_shops_and_the_manager_cannot_reach_the_bank_or_the_ledger(
-    client, make, invoice, method, path, role
-):
-    bank.import_statement(statement(f"05/12/2026;VIR {invoice.payment_reference};148,65"),
-                          "releve.csv", by=None)  # fmt: skip
+PAGES = [("GET", "/payments"), ("GET", "/payments/bank"), ("GET", "/payments/bank/lines/{line}")]
+WRITES = [
+    ("POST", "/payments"),
+    ("POST", "/payments/bank"),
+    ("POST", "/payments/bank/lines/{line}"),
+    ("POST", "/payments/bank/lines/{line}/confirm"),
+    ("POST", "/payments/bank/lines/{line}/ignore"),
+    ("GET", "/payments/bank/confirm-all"),
+    ("POST", "/payments/bank/confirm-all"),
+    ("POST", "/payments/bank/rematch"),
+]
+
+
+def main_of(page) -> str:
+    """The page without its header, whose logout button is a form too."""
+    return page.text.split("<main", 1)[1].split("</main>", 1)[0]
+
+
+@pytest.fixture
+def line(invoice) -> BankLine:
+    bank.import_statement(
+        statement(f"05/12/2026;VIR {invoice.payment_reference};148,65"), "releve.csv", by=None
+    )
     db.session.commit()
-    line = db.session.scalar(select(BankLine))
+    return db.session.scalar(select(BankLine))
+
+
+@pytest.mark.parametrize(
+    ("role", "method", "path"),
+    [(role, *request) for role in (Role.MEMBER, Role.ADMIN) for request in PAGES + WRITES]
+    + [(Role.MANAGER, *request) for request in WRITES],
+)
+def test_shops_and_the_admin_never_reach_the_bank_or_the_ledger_and_the_manager_only_reads(
+    client, make, invoice, line, role, method, path
+):
     client.login_as(make.user(role))
-    response = client.open(path.format(line=line.id), method=method,
-                           data={"member": invoice.member_id, "amount": "10"})  # fmt: skip
+    response = client.open(
+        path.format(line=line.id),
+        method=method,
+        data={
+            "member": invoice.member_id,
+            "amount": "148,65",
+            "method": "transfer",
+            "received_on": "2026-12-05",
+            "invoice": invoice.number,
+            "line": line.id,
+        },
+    )
     assert response.status_code == 403
     assert (count(Payment), line.status) == (0, BankLineStatus.UNMATCHED)
+
+
+def test_the_manager_reads_the_ledger_the_bank_and_a_shops_account_without_their_forms(
+    client, make, shop, invoice, line
+):
+    ledger.record_payment(
+        shop,
+        Decimal("50.00"),
+        method=Method.CHEQUE,
+        received_on=date(2026, 12, 1),
+        invoices=[invoice],
+    )
+    db.session.commit()
+    client.login_as(make.user(Role.MANAGER))
+    payments = client.get("/payments")
+    assert payments.status_code == 200
+    assert invoice.number in payments.text and "50,00\xa0€" in payments.text
+    assert "Enregistrer le paiement" not in payments.text
+    queue = client.get("/payments/bank")
+    assert queue.status_code == 200
+    assert invoice.payment_reference in queue.text
+    assert "Importer le relevé" not in queue.text and "Ignorer" not in queue.text
+    assert f'action="/payments/bank/lines/{line.id}/confirm"' not in queue.text
+    detail = client.get(f"/payments/bank/lines/{line.id}")
+    assert detail.status_code == 200
+    assert "Rapprocher à la main" not in detail.text
+    assert 'method="post"' not in main_of(detail) and 'method="post"' not in main_of(queue)
+    account = client.get(f"/payments/accounts/{shop.id}")
+    assert account.status_code == 200
+    assert invoice.number in account.text
+    assert "Enregistrer un paiement" not in account.text and "Rembourser" not in account.text
+    assert 'href="/payments"' in client.get("/").text  # in the manager's menu
+
+
+def test_the_treasurer_still_sees_every_form_of_the_bank_queue(as_treasurer, line):
+    queue = as_treasurer.get("/payments/bank").text
+    assert "Importer le relevé" in queue and "Ignorer" in queue
+    assert "Rapprocher à la main" in as_treasurer.get(f"/payments/bank/lines/{line.id}").text
+    assert "Enregistrer le paiement" in as_treasurer.get("/payments").text
