@@ -233,8 +233,8 @@ def _offer_parts(session: Session, offer: Offer) -> list[Part]:
 
 
 def _load_offers(session: Session, parts: set[Part]) -> None:
-    """Load in one query the offers (and their suppliers) of the stored parts, instead of
-    one query per part: an import touches hundreds."""
+    """Load the offers (and their suppliers) of stored parts in one query rather than one
+    per part: a renamed supplier may offer thousands of parts."""
     unloaded = [p.id for p in parts if p.id is not None and "offers" in inspect(p).unloaded]
     for start in range(0, len(unloaded), 500):
         session.scalars(
