@@ -36,6 +36,7 @@ def create_app(test_config: dict | None = None) -> Flask:
 
 def _init_database(app: Flask) -> None:
     from coop import mail  # noqa: F401  (registers sending e-mail after each commit)
+    from coop.suppliers import search  # noqa: F401  (keeps search texts current on flush)
 
     ext.db.init_app(app)
     ext.migrate.init_app(app, ext.db, directory=str(ROOT / "migrations"), render_as_batch=True)

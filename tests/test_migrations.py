@@ -7,6 +7,13 @@ from alembic.migration import MigrationContext
 
 from coop import create_app
 from coop.extensions import db
+from coop.suppliers.models import Part, Supplier
+from coop.suppliers.search import (
+    part_search_text,
+    parts_matching,
+    supplier_search_text,
+    suppliers_matching,
+)
 from tests.conftest import app_config, fresh_database
 
 
@@ -114,4 +121,55 @@ def test_each_user_keeps_its_role_through_the_upgrade_and_back(backend, tmp_path
                 (2, "manager", True),
                 (3, "manager", False),
             ]
+            db.engine.dispose()
+
+
+def test_the_search_texts_are_written_for_the_parts_and_suppliers_already_there(backend, tmp_path):
+    with fresh_database(backend, tmp_path) as url:
+        app = create_app(app_config(url))
+        with app.app_context():
+            flask_migrate.upgrade(revision="352250eadcfb")
+            with db.engine.begin() as connection:
+                connection.exec_driver_sql(
+                    "INSERT INTO suppliers (id, code, name, country, city, is_local, "
+                    "shipping_fee, is_active, created_at, updated_at) VALUES (1, 'FORGESTET', "
+                    "'Forges et Cycles Stéphanois', 'FR', 'Saint-Étienne', true, 15, true, "
+                    "'2026-11-01', '2026-11-01')"
+                )
+                connection.exec_driver_sql(
+                    "INSERT INTO parts (id, sku, name, unit, vat_rate, ean, is_active, created_at, "
+                    "updated_at) VALUES (1, 'BRG-6902-2RS', 'Roulement à billes 6902-2RS', "
+                    "'piece', 0.2, '8594229636642', true, '2026-11-01', '2026-11-01'), "
+                    "(2, 'TOL-CLE', 'Clé à rayons', 'piece', 0.2, NULL, true, '2026-11-01', "
+                    "'2026-11-01')"
+                )
+                connection.exec_driver_sql(
+                    "INSERT INTO offers (id, supplier_id, part_id, supplier_ref, made_in, "
+                    "pack_size, moq, created_at, updated_at) VALUES (1, 1, 1, 'FCS-69022RS', "
+                    "'FR', 1, 0, '2026-11-01', '2026-11-01')"
+                )
+            flask_migrate.upgrade()
+
+            def skus(query: str) -> list[str]:
+                return db.session.scalars(parts_matching(query).with_only_columns(Part.sku)).all()
+
+            assert (
+                skus("roulement 6902")
+                == skus("stephanois")
+                == skus("fcs69022rs")
+                == ["BRG-6902-2RS"]
+            )
+            assert skus("cle rayons") == ["TOL-CLE"]
+            assert db.session.scalars(
+                suppliers_matching("saint etienne").with_only_columns(Supplier.code)
+            ).all() == ["FORGESTET"]
+            # What the migration wrote is what the application would write.
+            part, supplier = db.session.get(Part, 1), db.session.get(Supplier, 1)
+            assert part.search_text == part_search_text(
+                part.name, part.sku, part.ean, [(supplier.code, supplier.name, "FCS-69022RS")]
+            )
+            assert supplier.search_text == supplier_search_text(
+                supplier.code, supplier.name, supplier.city
+            )
+            db.session.remove()
             db.engine.dispose()

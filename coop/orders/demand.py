@@ -19,6 +19,7 @@ from coop.orders.signals import PartSignal, part_signal
 from coop.suppliers.models import Offer, Part, PriceTier, Supplier
 from coop.suppliers.origin import Origin, classify
 from coop.suppliers.pricing import Terms
+from coop.suppliers.search import parts_matching
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,15 +127,11 @@ def demand(campaign: Campaign, part_ids=None) -> list[PartDemand]:
 
 
 def demanded_parts(campaign: Campaign, query: str = "") -> Select:
-    """Parts requested in the campaign, by SKU, optionally matching a search."""
+    """Parts requested in the campaign, by SKU, or matching a search best first."""
     # EXISTS probes the (campaign, part) index once per part instead of
     # reading every need of the campaign.
     requested = exists().where(Need.campaign_id == campaign.id, Need.part_id == Part.id)
-    stmt = select(Part).where(requested).order_by(Part.sku)
-    if query.strip():
-        pattern = f"%{query.strip()}%"
-        stmt = stmt.where(Part.sku.ilike(pattern) | Part.name.ilike(pattern))
-    return stmt
+    return parts_matching(query).where(requested)
 
 
 def parts_without_offer(campaign: Campaign) -> list[Part]:

@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from flask import render_template
 from flask_babel import force_locale
-from sqlalchemy import Select, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import selectinload
 
 from coop import mail
@@ -35,7 +35,12 @@ from coop.orders.models import (
 )
 from coop.orders.needs import lock_campaign
 from coop.pdf import render_pdf
-from coop.suppliers.models import Offer, Supplier
+from coop.suppliers.models import Offer, Part, Supplier
+from coop.suppliers.search import (
+    SearchQuery,
+    begins_a_word,
+    begins_a_word_of_name_or_identifiers,
+)
 
 ORDER_STATUS_LABELS = {
     OrderStatus.DRAFT: N_("brouillon"),
@@ -161,7 +166,8 @@ def undo_pooling(campaign: Campaign, *, at: datetime | None = None) -> None:
 def orders_query(
     campaign: Campaign | None = None, status: OrderStatus | None = None, search: str = ""
 ) -> Select:
-    """Purchase orders, newest first; `search` matches the number or the supplier's code or name."""
+    """Purchase orders, newest first; each word of `search` matches the number, the
+    supplier (code, name, city) or a part on the order (name, SKU, EAN, references)."""
     query = (
         select(PurchaseOrder)
         .join(PurchaseOrder.supplier)
@@ -173,12 +179,20 @@ def orders_query(
         query = query.where(PurchaseOrder.campaign_id == campaign.id)
     if status is not None:
         query = query.where(PurchaseOrder.status == status)
-    if search:
-        pattern = f"%{search.strip()}%"
+    for word in SearchQuery.parse(search).words:
+        on_a_line = (
+            select(OrderLine.id)
+            .join(Part, Part.id == OrderLine.part_id)
+            .where(
+                OrderLine.order_id == PurchaseOrder.id,
+                Part.search_text.like(begins_a_word_of_name_or_identifiers(word)),
+            )
+            .exists()
+        )
         query = query.where(
-            PurchaseOrder.number.ilike(pattern)
-            | Supplier.code.ilike(pattern)
-            | Supplier.name.ilike(pattern)
+            func.lower(PurchaseOrder.number).contains(word, autoescape=True)
+            | Supplier.search_text.like(begins_a_word(word))
+            | on_a_line
         )
     return query
 

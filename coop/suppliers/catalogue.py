@@ -16,6 +16,7 @@ from coop.extensions import db
 from coop.suppliers.models import Offer, Part, PriceTier, Supplier
 from coop.suppliers.origin import ASIA, EUROPE, ORIGINS_NEAR_FIRST, Origin
 from coop.suppliers.pricing import Tier, validate_tiers
+from coop.suppliers.search import SearchQuery, parts_matching, suppliers_matching
 from coop.uniqueness import refusing_duplicates
 
 SUPPLIER_FIELDS = (
@@ -24,6 +25,7 @@ SUPPLIER_FIELDS = (
 )  # fmt: skip
 PART_FIELDS = ("sku", "name", "category", "unit", "weight_g", "vat_rate", "ean")
 OFFER_FIELDS = ("supplier_ref", "made_in", "pack_size", "moq", "lead_time_days", "valid_until")
+CANDIDATES_NAMED = 5  # parts the picker names when what was typed fits several
 
 CATEGORIES = {
     "pneus": _l("Pneus"),
@@ -60,17 +62,12 @@ def origin_clause(origin: Origin) -> ColumnElement[bool]:
 
 
 def search_suppliers(query: str = "", origin: str = "", status: str = "active") -> Select:
-    stmt = select(Supplier).order_by(Supplier.name)
+    """Suppliers by code, name or city (coop.suppliers.search), best match first."""
+    stmt = suppliers_matching(query)
     if status == "active":
         stmt = stmt.where(Supplier.is_active.is_(True))
     elif status == "inactive":
         stmt = stmt.where(Supplier.is_active.is_(False))
-    if query.strip():
-        pattern = f"%{query.strip()}%"
-        stmt = stmt.where(
-            or_(Supplier.code.ilike(pattern), Supplier.name.ilike(pattern),
-                Supplier.city.ilike(pattern))
-        )  # fmt: skip
     if origin in Origin.__members__.values():
         origin = Origin(origin)
         if origin is Origin.LOCAL:
@@ -128,15 +125,13 @@ def search_parts(
     supplier_id: int | None = None,
     status: str = "active",
 ) -> Select:
-    stmt = select(Part).order_by(Part.sku)
+    """Parts by name, SKU, EAN, suppliers' references and names (coop.suppliers.search),
+    best match first, narrowed by category, origin, supplier and status."""
+    stmt = parts_matching(query)
     if status == "active":
         stmt = stmt.where(Part.is_active.is_(True))
     elif status == "inactive":
         stmt = stmt.where(Part.is_active.is_(False))
-    query = query.strip()
-    if query:
-        pattern = f"%{query}%"
-        stmt = stmt.where(or_(Part.sku.ilike(pattern), Part.name.ilike(pattern), Part.ean == query))
     if category:
         stmt = stmt.where(Part.category == category)
     offer_filters = []
@@ -327,28 +322,39 @@ def _clean(values: dict) -> dict:
 
 
 def find_part(text: str) -> Part:
-    """The active part a person means by a SKU, an EAN, a name, or `name (SKU)`."""
+    """The active part a person means by a SKU, an EAN, a supplier's reference, a name,
+    `name (SKU)`, or words enough to single it out."""
     text = (text or "").strip()
     if text.endswith(")") and "(" in text:
         text = text[text.rindex("(") + 1 : -1].strip()
-    candidates = db.session.scalars(
-        select(Part)
-        .where(
-            Part.is_active.is_(True),
-            or_(Part.sku == text.upper(), Part.ean == text, Part.name.ilike(text)),
-        )
-        .limit(2)
-    ).all()
-    if len(candidates) == 1:
-        return candidates[0]
+    query = SearchQuery.parse(text)
+    candidates = []
+    if query:
+        rank = query.rank(Part.search_text)
+        candidates = db.session.execute(
+            select(Part, rank)
+            .where(Part.is_active.is_(True), query.matches(Part.search_text))
+            .order_by(rank, Part.sku)
+            .limit(CANDIDATES_NAMED + 1)
+        ).all()
     if not candidates:
         raise DomainError(
             f"Aucune pièce « {text} » au catalogue : choisissez-la dans la liste, "
             "ou demandez-la comme pièce hors catalogue.",
             field="part",
         )
-    raise DomainError(f"Plusieurs pièces s'appellent « {text} » : précisez la référence.",
-                      field="part")  # fmt: skip
+    exact = [part for part, score in candidates if score == 0]
+    if len(candidates) == 1 or len(exact) == 1:
+        return exact[0] if exact else candidates[0][0]
+    # Name the parts that answer best when several tie, else the best few.
+    best = [part for part, score in candidates if score == candidates[0][1]]
+    named = best if len(best) > 1 else [part for part, _score in candidates]
+    more = " …" if len(named) > CANDIDATES_NAMED else ""
+    skus = ", ".join(part.sku for part in named[:CANDIDATES_NAMED])
+    raise DomainError(
+        f"Plusieurs pièces correspondent à « {text} » : {skus}{more} ; précisez la référence.",
+        field="part",
+    )
 
 
 def part_choices() -> list[tuple[str, str]]:

@@ -30,6 +30,8 @@ class Supplier(Base):
     default_lead_time_days: Mapped[int | None]
     notes: Mapped[str | None] = mapped_column(Text)
     is_active: Mapped[bool] = mapped_column(default=True)
+    # Code, name and city as searched; written on flush by coop.suppliers.search.
+    search_text: Mapped[str] = mapped_column(Text, server_default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now, onupdate=now)
 
@@ -63,6 +65,9 @@ class Part(Base):
     vat_rate: Mapped[Decimal] = mapped_column(Rate, default=Decimal("0.2000"))
     ean: Mapped[str | None] = mapped_column(String(13), unique=True)
     is_active: Mapped[bool] = mapped_column(default=True)
+    # Name, SKU, EAN, suppliers' references and names as searched; written on flush
+    # by coop.suppliers.search.
+    search_text: Mapped[str] = mapped_column(Text, server_default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now, onupdate=now)
 

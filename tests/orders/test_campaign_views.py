@@ -124,3 +124,20 @@ def test_the_manager_asks_for_quotes_from_the_demand(client, make, role, offered
     client.login_as(make.user(role))
     page = client.get(f"/campaigns/{campaign.id}/demand").text
     assert (f'href="/rfqs/new?campaign={campaign.id}"' in page) is offered
+
+
+def test_the_demand_view_finds_requested_parts_without_accents_in_any_order(client, make):
+    campaign = make.campaign()
+    chain = make.part(sku="CHN-11", name="Chaîne 11 vitesses, attache rapide")
+    tyre = make.part(sku="TYR-25", name="Pneu route 700x25C")
+    make.part(sku="BRG-6902", name="Roulement 6902-2RS")  # in the catalogue, not requested
+    for part in (chain, tyre):
+        make.offer(part=part)
+        make.need(campaign, part=part, quantity=2)
+    client.login_as(make.user(Role.MANAGER))
+    page = client.get(f"/campaigns/{campaign.id}/demand?q=CHAINE 11V").text
+    assert "CHN-11" in page and "TYR-25" not in page
+    page = client.get(f"/campaigns/{campaign.id}/demand?q=700x25 pneu").text
+    assert "TYR-25" in page and "CHN-11" not in page
+    page = client.get(f"/campaigns/{campaign.id}/demand?q=roulement").text
+    assert "Aucune pièce demandée ne correspond." in page and "BRG-6902" not in page

@@ -114,6 +114,25 @@ def test_the_part_picker_understands_names_and_refuses_unknown_parts(client, mak
     assert count_needs() == 1
 
 
+def test_the_part_picker_reads_words_without_accents_and_asks_when_several_match(
+    client, make, shop_user
+):
+    campaign = make.campaign()
+    make.part(sku="CHN-11", name="Chaîne 11 vitesses, attache rapide")
+    make.part(sku="CHN-11-AC", name="Chaîne 11 vitesses, anticorrosion", ean="4710243321102")
+    ok = client.post(f"/campaigns/{campaign.id}/needs",
+                     data={"part": "chaine 11v anticorrosion", "quantity": 2})  # fmt: skip
+    assert ok.status_code == 302
+    assert db.session.scalar(select(Need)).part.sku == "CHN-11-AC"
+    several = client.post(f"/campaigns/{campaign.id}/needs",
+                          data={"part": "CHAINE 11V", "quantity": 1})  # fmt: skip
+    assert (
+        "Plusieurs pièces correspondent à « CHAINE 11V » : CHN-11, CHN-11-AC ; "
+        "précisez la référence." in several.text
+    )
+    assert count_needs() == 1
+
+
 def test_a_shop_edits_and_withdraws_its_need(client, make, shop_user):
     campaign = make.campaign()
     need = make.need(campaign, shop_user.member, quantity=2)

@@ -313,6 +313,36 @@ def test_the_manager_lists_filters_and_reads_orders(client, make, plan):
     assert client.get("/purchase-orders/BC-1999-99999").status_code == 404
 
 
+@pytest.mark.parametrize(
+    ("typed", "found"),
+    [
+        ("chaine", "eurochain"),  # a part on its lines, without the accent
+        ("presta CHAMBRE", "lyonpneu"),
+        ("lp-70032", "lyonpneu"),  # the supplier's reference of a line
+        ("LYON pneus", "lyonpneu"),  # the supplier's name
+        ("koln", "eurochain"),  # the supplier's city
+        ("euro 11 vitesses", "eurochain"),
+        ("pneu euro", None),  # no order is from Euro Chain and holds a tyre
+    ],
+)
+def test_the_order_list_finds_orders_by_supplier_part_or_reference(
+    client, make, plan, typed, found
+):
+    orders = dict(zip(("lyonpneu", "eurochain"), committed(plan), strict=True))
+    client.login_as(make.user(Role.MANAGER))
+    page = client.get("/purchase-orders", query_string={"q": typed}).text
+    assert [name for name, order in orders.items() if order.number in page] == (
+        [found] if found else []
+    )
+
+
+def test_the_order_list_finds_an_order_by_its_number_in_lower_case(client, make, plan):
+    lyonpneu_order, eurochain_order = committed(plan)
+    client.login_as(make.user(Role.MANAGER))
+    page = client.get("/purchase-orders", query_string={"q": lyonpneu_order.number.lower()}).text
+    assert lyonpneu_order.number in page and eurochain_order.number not in page
+
+
 def test_the_manager_sends_confirms_and_cancels_from_the_screens(client, make, plan):
     order = committed(plan)[0]
     client.login_as(make.user(Role.MANAGER))
