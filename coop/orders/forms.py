@@ -52,47 +52,47 @@ def as_percent(rate: Decimal) -> str:
 
 
 class PenaltiesForm(FlaskForm):
-    """Origin penalties in percent (spec/pooling.md): used to choose, never billed.
-
-    No Optional() on the rates: a field missing from the request keeps its default text,
-    which Normalised must still turn into a fraction.
-    """
+    """Origin penalties in percent (spec/pooling.md): used to choose, never billed."""
 
     penalty_local = StringField(
         _l("Local"),
         default=_default_penalty(Origin.LOCAL),
-        validators=[Normalised(percent_as_fraction)],
+        validators=[Optional(), Normalised(percent_as_fraction)],
         filters=[strip],
     )
     penalty_france = StringField(
         _l("France"),
         default=_default_penalty(Origin.FRANCE),
-        validators=[Normalised(percent_as_fraction)],
+        validators=[Optional(), Normalised(percent_as_fraction)],
         filters=[strip],
     )
     penalty_europe = StringField(
         _l("Europe"),
         default=_default_penalty(Origin.EUROPE),
-        validators=[Normalised(percent_as_fraction)],
+        validators=[Optional(), Normalised(percent_as_fraction)],
         filters=[strip],
     )
     penalty_asia = StringField(
         _l("Asie"),
         default=_default_penalty(Origin.ASIA),
-        validators=[Normalised(percent_as_fraction)],
+        validators=[Optional(), Normalised(percent_as_fraction)],
         filters=[strip],
     )
     penalty_other = StringField(
         _l("Autre"),
         default=_default_penalty(Origin.OTHER),
-        validators=[Normalised(percent_as_fraction)],
+        validators=[Optional(), Normalised(percent_as_fraction)],
         filters=[strip],
     )
 
     def penalties(self) -> dict[Origin, Decimal]:
-        """The rates typed, as fractions; a blank field keeps its default."""
+        """The rates typed, as fractions; a blank field keeps its default.
+
+        Only a typed rate (or, on an edit, the campaign's own when the field is missing
+        from the request) is a Decimal: otherwise the field holds its default's text.
+        """
         rates = {origin: getattr(self, f"penalty_{origin.value}").data for origin in Origin}
-        return {origin: rate for origin, rate in rates.items() if rate not in (None, "")}
+        return {origin: rate for origin, rate in rates.items() if isinstance(rate, Decimal)}
 
     def fill_penalties(self, rates: dict[Origin, Decimal]) -> None:
         for origin, rate in rates.items():
@@ -141,8 +141,13 @@ class CampaignForm(PenaltiesForm):
     )
     fee_percent = StringField(
         _l("Frais de service de la coop (%)"), default="0",
-        validators=[Normalised(percent_as_fraction)], filters=[strip],
+        validators=[Optional(), Normalised(percent_as_fraction)], filters=[strip],
     )  # fmt: skip
+
+    def fee_rate(self) -> Decimal:
+        """The fee typed, as a fraction; blank (or missing from the request) is no fee."""
+        rate = self.fee_percent.data
+        return rate if isinstance(rate, Decimal) else Decimal(0)
 
 
 class NeedForm(FlaskForm):

@@ -95,7 +95,7 @@ def edit_campaign(campaign_id: int):
         try:
             campaign_service.update_campaign(
                 campaign, title=form.title.data, order_date=form.order_date.data,
-                at=clock.now(), **_campaign_terms(form),
+                opens_at=campaign.opens_at, at=clock.now(), **_campaign_terms(form),
             )  # fmt: skip
         except DomainError as error:
             db.session.rollback()
@@ -431,7 +431,7 @@ def _campaign_terms(form: CampaignForm) -> dict:
         "closes_at": closes_at,
         "delivery_on": form.delivery_on.data,
         "delivery_mode": form.delivery_mode.data,
-        "fee_rate": form.fee_percent.data or Decimal(0),
+        "fee_rate": form.fee_rate(),
         "penalties": form.penalties(),
         "shortage_rule": form.shortage_rule.data,
         "shipping_key": form.shipping_key.data,

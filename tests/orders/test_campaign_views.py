@@ -99,3 +99,21 @@ def test_the_manager_asks_for_quotes_from_the_demand(client, make, role, offered
     client.login_as(make.user(role))
     page = client.get(f"/campaigns/{campaign.id}/demand").text
     assert (f'href="/rfqs/new?campaign={campaign.id}"' in page) is offered
+
+
+def test_the_manager_saves_a_campaign_edited_and_keeps_its_opening(client, make):
+    campaign = make.campaign(title="Décembre")
+    opened = campaign.opens_at
+    client.login_as(make.user(Role.MANAGER))
+    data = {
+        "title": "Décembre, pneus",
+        "order_date": campaign.order_date.isoformat(),
+        "delivery_mode": "hub",
+        "fee_percent": "2",
+        "shortage_rule": "pro_rata",
+        "shipping_key": "value",
+    }
+    response = client.post(f"/campaigns/{campaign.id}/edit", data=data)
+    assert response.status_code == 302
+    assert (campaign.title, str(campaign.fee_rate)) == ("Décembre, pneus", "0.0200")
+    assert campaign.opens_at == opened
