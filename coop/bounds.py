@@ -17,6 +17,8 @@ from coop.money import quantize
 
 # Money: a fee, a charge, a payment, a credit note, a shipping threshold (euros).
 MAX_AMOUNT = Decimal("1000000")
+# A line of a bank statement: what the bank wrote (a loan, a grant…), within its column.
+MAX_BANK_AMOUNT = Decimal("1000000000")
 # A unit price (euros excl. VAT), kept to 1/100 of a cent: the smallest one is that step.
 MAX_UNIT_PRICE = Decimal("10000")
 MIN_UNIT_PRICE = PRICE_STEP
@@ -60,6 +62,7 @@ class Bound:
 
 
 amount = Bound(MAX_AMOUNT, "€")
+bank_amount = Bound(MAX_BANK_AMOUNT, "€")
 quantity = Bound(MAX_QUANTITY, "unités")
 lead_time_days = Bound(MAX_LEAD_TIME_DAYS, "jours")
 weight_g = Bound(MAX_WEIGHT_G, "g")

@@ -642,3 +642,13 @@ def test_a_refusal_of_the_database_is_a_calm_page_and_writes_nothing(
     assert title in response.text
     assert "Rien n'a été enregistré" in response.text
     assert rows_in_every_table() == before
+
+
+@pytest.mark.parametrize("amount", ["9" * 30 + ",00", "99 999 999 999,00"])
+def test_a_bank_statement_with_an_amount_past_its_bound_names_the_line(client, as_role, amount):
+    as_role(Role.TREASURER)
+    content = f"Date;Libellé;Montant\n05/12/2026;VIR ATELIER;{amount}\n"
+    response = upload(client, "/payments/bank", content, "releve.csv")
+    assert response.status_code == 422
+    assert in_table(2, "Montant", "au plus 1 000 000 000 €") in response.text
+    assert count(BankImport) == 0

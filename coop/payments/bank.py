@@ -29,6 +29,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
+from coop import bounds
 from coop.accounts.models import Member, User
 from coop.clock import now
 from coop.csv_import import decode, records
@@ -166,9 +167,10 @@ def parse_amount(cell: str) -> Decimal:
     groups = whole.split(grouping) if grouping else [whole]
     if len(groups) > 1 and (len(groups[0]) > 3 or any(len(g) != 3 for g in groups[1:])):
         raise ValueError(f"montant invalide {shown!r}")
-    return sign * Decimal("".join(groups) + (f".{decimals}" if decimals else "")).quantize(
-        Decimal("0.01")
+    amount = bounds.bank_amount(
+        sign * Decimal("".join(groups) + (f".{decimals}" if decimals else ""))
     )
+    return amount.quantize(Decimal("0.01"))
 
 
 _DATE_PATTERNS = ("%d/%m/%Y", "%Y-%m-%d", "%d/%m/%y", "%d-%m-%Y", "%d.%m.%Y")
