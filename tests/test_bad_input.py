@@ -652,3 +652,32 @@ def test_a_bank_statement_with_an_amount_past_its_bound_names_the_line(client, a
     assert response.status_code == 422
     assert in_table(2, "Montant", "au plus 1 000 000 000 €") in response.text
     assert count(BankImport) == 0
+
+
+# --- the command line --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ["campaign", "create", "C" * 100_000, "--title", "Décembre"],
+            "Le code de la campagne tient en 20 caractères au plus.",
+        ),
+        (
+            ["campaign", "create", "2026-12", "--title", "T" * 100_000],
+            "Le titre tient en 200 caractères au plus.",
+        ),
+        (
+            ["user", "create", "x@example.org", "--role", "admin", "--name", "N" * 100_000],
+            "Le nom tient en 200 caractères au plus.",
+        ),
+    ],
+)
+def test_a_command_with_endless_text_says_why_and_writes_nothing(runner, args, message):
+    before = rows_in_every_table()
+    order_date = ["--order-date", "2026-12-30"] if args[0] == "campaign" else ["--password-stdin"]
+    result = runner.invoke(args=args + order_date, input="correct horse battery staple\n")
+    assert result.exit_code == 1
+    assert f"Error: {message}" in result.output
+    assert rows_in_every_table() == before

@@ -13,6 +13,7 @@ from coop.errors import DomainError
 from coop.extensions import db
 
 MIN_PASSWORD_LENGTH = 10
+MAX_NAME = 200  # the column's size: the command line reaches the service without a form
 
 # A valid hash to compare against when the e-mail is unknown, so that a login
 # for an unknown address takes as long as one for a known address.
@@ -107,7 +108,7 @@ def create_user(
     check_password_strength(password)
     user = User(
         email=email,
-        name=name.strip() or email,
+        name=_name(name) or email,
         role=role,
         member=member,
         password_hash=hash_password(password),
@@ -132,6 +133,13 @@ def _member_for_role(role: Role, member_code: str | None) -> Member | None:
     return None
 
 
+def _name(name: str) -> str:
+    name = name.strip()
+    if len(name) > MAX_NAME:
+        raise DomainError(f"Le nom tient en {MAX_NAME} caractères au plus.", field="name")
+    return name
+
+
 def update_user(
     user: User,
     *,
@@ -149,7 +157,7 @@ def update_user(
             "Vous ne pouvez pas retirer vos propres droits d'administration.", field="role"
         )
     user.member = _member_for_role(role, member_code)
-    user.name = name.strip() or user.email
+    user.name = _name(name) or user.email
     user.role = role
     user.is_active = is_active
     db.session.flush()
