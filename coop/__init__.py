@@ -4,7 +4,7 @@ from pathlib import Path
 
 from flask import Flask, Request
 from sqlalchemy import event
-from werkzeug.datastructures import ImmutableMultiDict
+from werkzeug.datastructures import FileStorage, ImmutableMultiDict
 from werkzeug.routing import IntegerConverter
 
 from coop import bounds, config
@@ -38,7 +38,7 @@ def create_app(test_config: dict | None = None) -> Flask:
 
 
 class TextWithoutNul(ImmutableMultiDict):
-    """Query and form values with their NUL bytes dropped.
+    """Query and form values, and the names of files sent, with their NUL bytes dropped.
 
     No one types a NUL, no text column takes one (PostgreSQL refuses it), and it
     would break a search or a CSV export: dropped once here, for every view.
@@ -50,6 +50,9 @@ class TextWithoutNul(ImmutableMultiDict):
             if any(isinstance(value, str) and "\x00" in value for value in values):
                 cleaned = [v.replace("\x00", "") if isinstance(v, str) else v for v in values]
                 dict.__setitem__(self, key, cleaned)
+            for upload in values:
+                if isinstance(upload, FileStorage) and "\x00" in (upload.filename or ""):
+                    upload.filename = upload.filename.replace("\x00", "")
 
 
 class CleanRequest(Request):

@@ -681,3 +681,11 @@ def test_a_command_with_endless_text_says_why_and_writes_nothing(runner, args, m
     assert result.exit_code == 1
     assert f"Error: {message}" in result.output
     assert rows_in_every_table() == before
+
+
+def test_a_bank_statement_named_with_a_nul_byte_is_imported_under_a_clean_name(client, as_role):
+    as_role(Role.TREASURER)
+    content = "Date;Libellé;Montant\n05/12/2026;VIR ATELIER;10,00\n"
+    response = upload(client, "/payments/bank", content, "releve\x00nov.csv")
+    assert response.status_code == 302
+    assert db.session.scalar(select(BankImport.filename)) == "relevenov.csv"
