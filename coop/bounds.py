@@ -24,6 +24,8 @@ MAX_UNIT_PRICE = Decimal("10000")
 MIN_UNIT_PRICE = PRICE_STEP
 # Units of a part: a need, a tolerance, a pack, a minimum order, a tier, a receipt.
 MAX_QUANTITY = 100_000
+# A rate typed in percent (the coop's fee, an origin penalty): from 0 to less than 100 %.
+MAX_PERCENT = Decimal("100")
 # A delivery lead time (days).
 MAX_LEAD_TIME_DAYS = 365
 # A part's weight (grams): one tonne.
@@ -48,7 +50,8 @@ def shown(number) -> str:
 
 @dataclass(frozen=True)
 class Bound:
-    """Values from `-high` (or 0 when negatives are refused elsewhere) to `high`, in `unit`."""
+    """Values from `-high` to `high`, in `unit`; whether a negative one makes sense (a
+    discount) or not (a quantity) is each field's own rule, checked before."""
 
     high: int | Decimal
     unit: str
@@ -66,6 +69,13 @@ bank_amount = Bound(MAX_BANK_AMOUNT, "€")
 quantity = Bound(MAX_QUANTITY, "unités")
 lead_time_days = Bound(MAX_LEAD_TIME_DAYS, "jours")
 weight_g = Bound(MAX_WEIGHT_G, "g")
+
+
+def percent(value: Decimal) -> Decimal:
+    """A rate typed in percent: 2,5 for 2,5 %."""
+    if not 0 <= value < MAX_PERCENT:
+        raise ValueError("un pourcentage entre 0 et 100 est attendu")
+    return value
 
 
 def unit_price(value: Decimal) -> Decimal:

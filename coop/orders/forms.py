@@ -40,10 +40,7 @@ def _default_penalty(origin: Origin) -> str:
 
 def percent_as_fraction(value: str):
     """`2` or `2,5` (percent) -> 0.02 / 0.025."""
-    percent = parse_decimal(value)
-    if not 0 <= percent < 100:
-        raise ValueError("un pourcentage entre 0 et 100 est attendu")
-    return percent / 100
+    return bounds.percent(parse_decimal(value)) / 100
 
 
 def as_percent(rate: Decimal) -> str:

@@ -90,7 +90,7 @@ class PaymentForm(FlaskForm):
     )  # fmt: skip
     invoices = StringField(
         _l("Factures réglées"), filters=[strip, upper],
-        validators=[Optional(), valid_invoice_numbers],
+        validators=[Optional(), Length(max=2000), valid_invoice_numbers],
         description=_l("Numéros séparés par des virgules ; sinon le paiement règle les factures "
                        "ouvertes de l'atelier, les plus anciennes d'abord, et le reste est gardé "
                        "en crédit."),
