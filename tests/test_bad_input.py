@@ -689,3 +689,13 @@ def test_a_bank_statement_named_with_a_nul_byte_is_imported_under_a_clean_name(c
     response = upload(client, "/payments/bank", content, "releve\x00nov.csv")
     assert response.status_code == 302
     assert db.session.scalar(select(BankImport.filename)) == "relevenov.csv"
+
+
+def test_a_number_below_both_bounds_gets_one_message(client, as_role, make):
+    campaign = make.campaign()
+    make.part(sku="TYR-1")
+    as_role(Role.MEMBER)
+    data = {"part": "TYR-1", "quantity": "-" + DIGITS_20}
+    response = client.post(f"/campaigns/{campaign.id}/needs", data=data)
+    assert "Le nombre doit être au minimum 1." in response.text
+    assert "Au moins -100 000 unités." not in response.text

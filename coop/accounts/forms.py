@@ -37,7 +37,7 @@ class Normalised:
         self.check = check
 
     def __call__(self, form, field):
-        if not field.data:
+        if not field.data or field.errors:  # one message per field: the first problem
             return
         try:
             field.data = self.check(field.data)
