@@ -2,10 +2,12 @@
 
 from pathlib import Path
 
-from flask import Flask, current_app, request
+from flask import Flask, Request, current_app, request
 from sqlalchemy import event
+from werkzeug.datastructures import FileStorage, ImmutableMultiDict
+from werkzeug.routing import IntegerConverter
 
-from coop import config
+from coop import bounds, config
 from coop import extensions as ext
 from coop.errors import register_error_pages
 
@@ -25,6 +27,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.config.from_mapping(config.load(Path(app.instance_path)))
     else:
         app.config.from_mapping(test_config)
+    _init_input(app)
     _init_database(app)
     _init_security(app)
     _init_i18n(app)
@@ -32,6 +35,41 @@ def create_app(test_config: dict | None = None) -> Flask:
     register_error_pages(app)
     _register_cli(app)
     return app
+
+
+class TextWithoutNul(ImmutableMultiDict):
+    """Query and form values, and the names of files sent, with their NUL bytes dropped.
+
+    No one types a NUL, no text column takes one (PostgreSQL refuses it), and it
+    would break a search or a CSV export: dropped once here, for every view.
+    """
+
+    def __init__(self, mapping=None):
+        super().__init__(mapping)
+        for key, values in list(dict.items(self)):
+            if any(isinstance(value, str) and "\x00" in value for value in values):
+                cleaned = [v.replace("\x00", "") if isinstance(v, str) else v for v in values]
+                dict.__setitem__(self, key, cleaned)
+            for upload in values:
+                if isinstance(upload, FileStorage) and "\x00" in (upload.filename or ""):
+                    upload.filename = upload.filename.replace("\x00", "")
+
+
+class CleanRequest(Request):
+    parameter_storage_class = TextWithoutNul
+
+
+class IdConverter(IntegerConverter):
+    """`<int:…>` in a route: past any id (coop.bounds.MAX_ID), the page does not exist."""
+
+    def __init__(self, map, fixed_digits=0, min=None, max=bounds.MAX_ID, signed=False):
+        super().__init__(map, fixed_digits, min, max, signed)
+
+
+def _init_input(app: Flask) -> None:
+    """What every request may carry, checked once before any view reads it."""
+    app.request_class = CleanRequest
+    app.url_map.converters["int"] = IdConverter
 
 
 def _init_database(app: Flask) -> None:
@@ -45,11 +83,20 @@ def _init_database(app: Flask) -> None:
             _make_sqlite_transactional(ext.db.engine)
 
 
+# How long a writer waits for another one before SQLite gives up ("database is locked").
+SQLITE_BUSY_TIMEOUT_MS = 10_000
+
+
 def _make_sqlite_transactional(engine) -> None:
     """Let SQLAlchemy, not pysqlite, own transactions and SAVEPOINTs; enforce foreign keys.
 
     See SQLAlchemy's "Serializable isolation / Savepoints / Transactional DDL"
     recipe for pysqlite: without it, SAVEPOINT and locking misbehave.
+
+    The write-ahead log lets a request commit while a job (a PDF batch) still reads:
+    with the default rollback journal, any open reader blocks every commit. A writer
+    waits for another writer rather than failing at once. An in-memory database keeps
+    its own journal ("memory"), so tests on one still work.
     """
 
     @event.listens_for(engine, "connect")
@@ -57,6 +104,8 @@ def _make_sqlite_transactional(engine) -> None:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA journal_mode=WAL")
         cursor.close()
 
     @event.listens_for(engine, "begin")

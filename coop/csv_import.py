@@ -9,12 +9,13 @@ problem as `line N, column C: message`. It writes nothing: each import's
 
 import csv
 import io
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
+from coop import bounds
 from coop.errors import FieldError, InvalidRows
 from coop.money import parse_decimal
 
@@ -70,11 +71,41 @@ class ImportResult:
 
 
 def decode(data: bytes) -> str:
-    """UTF-8 (a BOM is dropped), or Windows-1252 when the bytes are not UTF-8."""
+    """UTF-8 (a BOM is dropped), or Windows-1252 when the bytes are not UTF-8; no NUL byte.
+
+    No text column takes a NUL (PostgreSQL refuses it), and no one types one.
+    """
     try:
-        return data.decode("utf-8-sig")
+        text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
-        return data.decode("cp1252", errors="replace")
+        text = data.decode("cp1252", errors="replace")
+    return text.replace("\x00", "")
+
+
+def records(reader, first_line: int = 1) -> Iterator[tuple[int, list[str]]]:
+    """Each record of a csv `reader` with the line it starts on (`first_line` for the first).
+
+    A cell past the csv module's limit (131 072 characters) is no cell a person wrote:
+    it raises InvalidRows naming its line, as a bad value would.
+    """
+    previous_end = 0
+    while True:
+        start = first_line + previous_end
+        try:
+            record = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as error:
+            raise InvalidRows([FieldError(start, "-", _csv_problem(error))]) from None
+        previous_end = reader.line_num
+        yield start, record
+
+
+def _csv_problem(error: csv.Error) -> str:
+    if "field larger than field limit" in str(error):
+        limit = bounds.shown(csv.field_size_limit())
+        return f"cellule trop longue ({limit} caractères au plus)"
+    return f"fichier CSV illisible ({error})"
 
 
 def _separator(header_line: str) -> str:
@@ -101,10 +132,7 @@ def read_rows(data: bytes, columns: Iterable[Column]) -> list[Row]:
     header_line = 0
     rows: list[Row] = []
     defaults = {c.name: c.default for c in columns.values()}
-    previous_end = 0
-    for record in reader:
-        start = previous_end + 1
-        previous_end = reader.line_num
+    for start, record in records(reader):
         if not any(cell.strip() for cell in record):
             continue
         if header is None:
@@ -198,27 +226,37 @@ def code(max_length: int) -> Callable[[str], str]:
     return parse
 
 
-def decimal(min_value: Decimal | None = None, positive: bool = False) -> Callable[[str], Decimal]:
+def amount(min_value: Decimal = Decimal(0)) -> Callable[[str], Decimal]:
+    """An amount in euros, within coop.bounds."""
+
     def parse(cell: str) -> Decimal:
-        value = parse_decimal(cell)
-        if positive and value <= 0:
-            raise ValueError("doit être strictement positif")
-        if min_value is not None and value < min_value:
+        value = bounds.amount(parse_decimal(cell))
+        if value < min_value:
             raise ValueError(f"doit être au moins {min_value}")
         return value
 
     return parse
 
 
-def integer(min_value: int = 0) -> Callable[[str], int]:
+def unit_price(cell: str) -> Decimal:
+    """A strictly positive unit price in euros, within coop.bounds."""
+    value = parse_decimal(cell)
+    if value <= 0:
+        raise ValueError("doit être strictement positif")
+    return bounds.unit_price(value)
+
+
+def integer(min_value: int = 0, *, bound: Callable[[int], int]) -> Callable[[str], int]:
+    """A whole number of its kind (`bounds.quantity`, `bounds.lead_time_days`…)."""
+
     def parse(cell: str) -> int:
         try:
             value = int(cell.replace(" ", ""))
         except ValueError:
-            raise ValueError(f"nombre entier attendu, pas {cell!r}") from None
+            raise ValueError(f"nombre entier attendu, pas {cell[:20]!r}") from None
         if value < min_value:
             raise ValueError(f"doit être au moins {min_value}")
-        return value
+        return bound(value)
 
     return parse
 
@@ -244,7 +282,8 @@ def day(cell: str) -> date:
     """A date as YYYY-MM-DD or DD/MM/YYYY."""
     for pattern in ("%Y-%m-%d", "%d/%m/%Y"):
         try:
-            return datetime.strptime(cell, pattern).date()  # noqa: DTZ007 (a date, no time)
+            parsed = datetime.strptime(cell, pattern).date()  # noqa: DTZ007 (a date, no time)
         except ValueError:
             continue
+        return bounds.day(parsed)
     raise ValueError(f"date invalide {cell!r} (attendu AAAA-MM-JJ ou JJ/MM/AAAA)")

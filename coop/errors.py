@@ -2,9 +2,12 @@
 
 from dataclasses import dataclass
 
-from flask import Flask, render_template
+from flask import Flask, current_app, render_template
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import DataError, IntegrityError
+
+from coop.extensions import db
 
 
 class ConfigurationError(RuntimeError):
@@ -53,12 +56,23 @@ ERROR_PAGES = {
     403: (_l("Accès refusé"), _l("Cette page n'est pas accessible avec votre compte.")),
     404: (_l("Page introuvable"), _l("Cette page n'existe pas ou plus.")),
     405: (_l("Action impossible"), _l("Cette action n'est pas possible sur cette page.")),
+    409: (
+        _l("Enregistrement impossible"),
+        _l(
+            "Ces données contredisent ce qui est déjà enregistré (un doublon, ou une valeur que "
+            "les règles refusent). Rien n'a été enregistré : rechargez la page et recommencez."
+        ),
+    ),
     413: (_l("Fichier trop volumineux"), _l("Le fichier envoyé dépasse la taille autorisée.")),
     500: (
         _l("Erreur inattendue"),
         _l("Une erreur est survenue de notre côté. Rien n'a été enregistré ; réessayez."),
     ),
 }
+OUT_OF_BOUNDS_MESSAGE = _l(
+    "Une valeur envoyée dépasse ce que l'application accepte (un nombre, une date ou un texte "
+    "trop grand). Rien n'a été enregistré : corrigez-la et recommencez."
+)
 CSRF_MESSAGE = _l(
     "Le formulaire a expiré ou n'a pas été envoyé depuis cette page. "
     "Rechargez la page et recommencez."
@@ -80,3 +94,20 @@ def register_error_pages(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def csrf_error(error):
         return page(400, CSRF_MESSAGE)
+
+    # The forms and the imports bound every value (coop.bounds) and the services check the
+    # rules; what still reaches the database's own checks (a column's size or CHECK, a unique
+    # key, or a date past the calendar) is refused as bad input, never a 500. Each one is a
+    # bound a form lacks: logged, to add it.
+    @app.errorhandler(DataError)
+    @app.errorhandler(OverflowError)
+    def out_of_bounds(error):
+        db.session.rollback()
+        current_app.logger.warning("value out of bounds: %s", error)
+        return page(400, OUT_OF_BOUNDS_MESSAGE)
+
+    @app.errorhandler(IntegrityError)
+    def conflict(error):
+        db.session.rollback()
+        current_app.logger.warning("integrity error: %s", error)
+        return page(409)

@@ -1,4 +1,5 @@
-"""Small helpers every blueprint's views share: pagination, form errors, safe redirects."""
+"""Small helpers every blueprint's views share: the query string, pagination, form errors,
+safe redirects."""
 
 from urllib.parse import urlsplit
 
@@ -6,14 +7,47 @@ from flask import current_app, flash, request
 from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy import Select
 
+from coop import bounds
 from coop.errors import DomainError
 from coop.extensions import db
+
+
+def page_arg() -> int:
+    """The `page` query argument, from 1 to bounds.MAX_PAGE: past the last page is an empty one."""
+    page = request.args.get("page", 1, type=int)
+    return min(max(page, 1), bounds.MAX_PAGE)
+
+
+def is_id(text: str | None) -> bool:
+    """Whether `text` could be an id: ASCII digits, from 1 to bounds.MAX_ID."""
+    return bool(text) and text.isascii() and text.isdigit() and 1 <= int(text) <= bounds.MAX_ID
+
+
+def _as_id(text: str) -> int:
+    if not is_id(text):
+        raise ValueError("not an id")
+    return int(text)
+
+
+def id_arg(name: str, values=None) -> int | None:
+    """An id from the query string (or `values`, e.g. request.form); None unless one could be."""
+    return (request.args if values is None else values).get(name, type=_as_id)
+
+
+def id_list(name: str, values=None) -> list[int]:
+    """Every id under `name`; what could be no id is left out."""
+    return (request.args if values is None else values).getlist(name, type=_as_id)
+
+
+def search_arg(name: str = "q") -> str:
+    """What was typed in a list's search box, stripped and cut to bounds.MAX_SEARCH characters."""
+    return request.args.get(name, "").strip()[: bounds.MAX_SEARCH].strip()
 
 
 def paginate(stmt: Select, per_page: int | None = None):
     """One page of `stmt`, numbered by the `page` query argument."""
     per_page = per_page or current_app.config["COOP_PAGE_SIZE"]
-    return db.paginate(stmt, per_page=per_page, error_out=False)
+    return db.paginate(stmt, page=page_arg(), per_page=per_page, error_out=False)
 
 
 class ListPagination(Pagination):
@@ -29,7 +63,7 @@ class ListPagination(Pagination):
 
 def paginate_list(rows: list, per_page: int | None = None) -> ListPagination:
     per_page = per_page or current_app.config["COOP_PAGE_SIZE"]
-    return ListPagination(per_page=per_page, error_out=False, rows=rows)
+    return ListPagination(page=page_arg(), per_page=per_page, error_out=False, rows=rows)
 
 
 def form_error(form, error: DomainError) -> None:

@@ -1,11 +1,18 @@
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 
+import flask_migrate
 import pytest
 import sqlalchemy as sa
 
+from coop import create_app
+from coop.accounts.models import Role
 from coop.db import Money, UnitPrice, UTCDateTime
 from coop.extensions import db
+from coop.invoicing.models import Invoice
+from tests import factories
+from tests.conftest import Client, app_config, fresh_database
+from tests.invoicing import factories as invoice_factories
 
 
 @pytest.fixture
@@ -45,3 +52,33 @@ def test_datetimes_are_stored_in_utc_and_come_back_aware(scratch):
 def test_naive_datetimes_are_refused(scratch):
     with pytest.raises(sa.exc.StatementError, match="naive datetime"):
         db.session.execute(scratch.insert().values(id=1, at=datetime(2026, 12, 7, 9, 30)))  # noqa: DTZ001
+
+
+@pytest.fixture
+def sqlite_app(tmp_path):
+    """An app on its own SQLite file whose sessions really commit: two connections at once."""
+    with fresh_database("sqlite", tmp_path) as url:
+        application = create_app(app_config(url))
+        application.test_client_class = Client
+        with application.app_context():
+            flask_migrate.upgrade()
+            yield application
+            db.session.remove()
+            db.engine.dispose()
+
+
+def test_a_credit_note_is_issued_while_a_job_reads_invoices_on_sqlite(sqlite_app, monkeypatch):
+    monkeypatch.setattr("coop.invoicing.views.run_in_background", lambda job, *args: None)
+    invoice = invoice_factories.invoice(factories.member(), factories.campaign())
+    client = sqlite_app.test_client()
+    client.login_as(factories.user(Role.TREASURER))
+    with db.engine.connect() as job:
+        # The PDF job between two invoices of its batch: a read transaction left open.
+        job.execute(sa.select(Invoice.id)).all()
+        response = client.post(
+            f"/invoices/{invoice.number}/credit",
+            data={"mode": "full", "reason": "Annulée", "confirm": "y"},
+        )
+        job.rollback()
+    assert response.status_code == 302
+    assert response.location.endswith("/invoices/AV-2026-000001")

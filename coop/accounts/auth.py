@@ -18,6 +18,7 @@ from coop.extensions import db
 from coop.uniqueness import refusing_duplicates
 
 MIN_PASSWORD_LENGTH = 10
+MAX_NAME = 200  # the column's size: the command line reaches the service without a form
 
 # A valid hash to compare against when the e-mail is unknown, so that a login
 # for an unknown address takes as long as one for a known address.
@@ -139,7 +140,7 @@ def create_user(
     with refusing_duplicates(uq_users_email=taken):
         user = User(
             email=email,
-            name=name.strip() or email,
+            name=_name(name) or email,
             member=member,
             password_hash=hash_password(password),
             role_grants=[UserRole(role=role) for role in sorted(roles)],
@@ -186,6 +187,13 @@ def _member_for_roles(roles: frozenset[Role], member_code: str | None) -> Member
     return None
 
 
+def _name(name: str) -> str:
+    name = name.strip()
+    if len(name) > MAX_NAME:
+        raise DomainError(f"Le nom tient en {MAX_NAME} caractères au plus.", field="name")
+    return name
+
+
 def update_user(
     user: User,
     *,
@@ -212,7 +220,7 @@ def update_user(
     user.member = member
     db.session.flush()
     user.role_grants.extend(UserRole(role=role) for role in sorted(roles - user.roles))
-    user.name = name.strip() or user.email
+    user.name = _name(name) or user.email
     user.is_active = is_active
     db.session.flush()
     return user

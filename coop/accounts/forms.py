@@ -26,20 +26,25 @@ from coop.accounts.models import Role
 from coop.forms import CoopForm
 
 
-class Normalised:
-    """Validate a field with a `coop.identifiers` check and keep its normalised value."""
+def sentence(error: ValueError) -> str:
+    """A parser's message as a form shows it: `au plus 10 €` -> `Au plus 10 €.`"""
+    message = str(error)
+    return message[:1].upper() + message[1:] + "."
 
-    def __init__(self, check: Callable[[str], str]):
+
+class Normalised:
+    """Validate a field with a check (`coop.identifiers`, `coop.bounds`…) and keep its value."""
+
+    def __init__(self, check: Callable):
         self.check = check
 
     def __call__(self, form, field):
-        if not field.data:
+        if not field.data or field.errors:  # one message per field: the first problem
             return
         try:
             field.data = self.check(field.data)
         except ValueError as exc:
-            message = str(exc)
-            raise ValidationError(message[:1].upper() + message[1:] + ".") from None
+            raise ValidationError(sentence(exc)) from None
 
 
 def country_choices(blank_label=None) -> list[SelectChoice]:
@@ -66,7 +71,10 @@ class ConfirmForm(CoopForm):
 
 
 class LoginForm(CoopForm):
-    email = EmailField(_l("Adresse e-mail"), validators=[DataRequired()], filters=[strip])
+    # An address is 254 characters at most (RFC 5321), as its column.
+    email = EmailField(
+        _l("Adresse e-mail"), validators=[DataRequired(), Length(max=254)], filters=[strip]
+    )
     password = PasswordField(_l("Mot de passe"), validators=[DataRequired()])
 
 

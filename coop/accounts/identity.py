@@ -169,7 +169,7 @@ def _phone(value: str) -> str:
 
 
 def _payment_terms(value: str) -> int:
-    if not value.isdigit() or int(value) > MAX_PAYMENT_TERMS_DAYS:
+    if not (value.isascii() and value.isdigit()) or int(value) > MAX_PAYMENT_TERMS_DAYS:
         raise ValueError(f"indiquez un nombre entier de jours, de 0 à {MAX_PAYMENT_TERMS_DAYS}")
     return int(value)
 

@@ -24,7 +24,7 @@ from coop.accounts.forms import (
 from coop.accounts.models import DIRECTORY_ROLES, STAFF_ROLES, Member, Role, User
 from coop.errors import DomainError
 from coop.extensions import db
-from coop.pages import form_error, paginate, safe_next
+from coop.pages import form_error, paginate, safe_next, search_arg
 
 auth = Blueprint("auth", __name__)
 shop = Blueprint("shop", __name__)
@@ -129,7 +129,7 @@ def edit_my_shop():
 @members.route("/")
 @roles_required(*STAFF_ROLES)
 def list_members():
-    query = request.args.get("q", "")
+    query = search_arg()
     status = request.args.get("status", "active")
     if status not in {"active", "inactive", "all"}:
         status = "active"
@@ -233,7 +233,7 @@ def _member_values(form: MemberForm) -> dict:
 @users.route("/")
 @roles_required(Role.ADMIN)
 def list_users():
-    query = request.args.get("q", "").strip()
+    query = search_arg()
     stmt = select(User).outerjoin(User.member).order_by(User.email)
     if query:
         pattern = f"%{query}%"

@@ -16,6 +16,7 @@ from sqlalchemy import select
 from stdnum import iso11649
 from stdnum.iso7064 import mod_97_10
 
+from coop import bounds
 from coop.accounts.models import User
 from coop.clock import to_local
 from coop.errors import DomainError
@@ -82,9 +83,12 @@ def remaining_quantities(invoice: Invoice) -> dict[int, Decimal]:
 
 def _parse_quantity(value) -> Decimal:
     try:
-        return Decimal(str(value).replace(",", ".").strip() or "0")
+        quantity = Decimal(str(value).replace(",", ".").strip() or "0")
     except InvalidOperation:
         raise DomainError(f"Quantité invalide : {value}.") from None
+    if not quantity.is_finite() or abs(quantity) > bounds.MAX_QUANTITY:
+        raise DomainError(f"Quantité invalide : {value}.")
+    return quantity
 
 
 def _lines_to_credit(invoice: Invoice, notes: list[Invoice], chosen: dict) -> list:

@@ -6,6 +6,8 @@ from flask_babel import lazy_gettext as _l
 from wtforms import DateField, SelectField
 from wtforms.validators import ValidationError
 
+from coop import bounds
+from coop.accounts.forms import sentence
 from coop.clock import today
 from coop.forms import CoopForm
 
@@ -20,7 +22,7 @@ def _end_of_month():
 
 
 class FrenchDateField(DateField):
-    """A date field whose parse error speaks French."""
+    """A date field whose parse error speaks French; a date past coop.bounds is refused too."""
 
     def __init__(self, label=None, validators=None, **kwargs):
         super().__init__(label, validators, format=["%Y-%m-%d", "%d/%m/%Y"], **kwargs)
@@ -33,6 +35,11 @@ class FrenchDateField(DateField):
             super().process_formdata(valuelist)
         except ValueError:
             raise ValueError(_l("Date invalide : attendu JJ/MM/AAAA.")) from None
+        try:
+            bounds.day(self.data)
+        except ValueError as error:
+            self.data = None
+            raise ValueError(sentence(error)) from None
 
 
 class ExportForm(CoopForm):

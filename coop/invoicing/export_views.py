@@ -10,7 +10,7 @@ from coop.extensions import db
 from coop.invoicing import exports
 from coop.invoicing.export_forms import ExportForm
 from coop.orders.models import Campaign
-from coop.pages import form_error
+from coop.pages import form_error, is_id
 
 bp = Blueprint("invoice_exports", __name__, url_prefix="/exports")
 
@@ -51,7 +51,7 @@ def download_zip():
 def _export(build):
     form = _form(request.args)
     chosen = form.campaign.data or ""
-    campaign = db.session.get(Campaign, int(chosen)) if chosen.isdigit() else None
+    campaign = db.session.get(Campaign, int(chosen)) if is_id(chosen) else None
     form.period_required = campaign is None
     valid = form.validate()
     if chosen and campaign is None:

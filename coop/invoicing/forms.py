@@ -1,11 +1,21 @@
 """The treasurer's credit note form: in full, chosen lines or an amount, and why."""
 
+from decimal import Decimal
+
 from flask_babel import lazy_gettext as _l
-from wtforms import BooleanField, DecimalField, RadioField, TextAreaField
+from wtforms import BooleanField, RadioField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
+from coop import bounds
+from coop.accounts.forms import Normalised, strip
 from coop.forms import CoopForm
+from coop.money import parse_decimal
+
+
+def credit_amount(value: str) -> Decimal:
+    """Typed the French way or not; the service rounds it to the cent and checks the sign."""
+    return bounds.amount(parse_decimal(value))
 
 
 class CreditForm(CoopForm):
@@ -18,8 +28,8 @@ class CreditForm(CoopForm):
                  SelectChoice("amount", _l("Partiel : un montant HT"))],
         default="full", validators=[InputRequired()],
     )  # fmt: skip
-    amount = DecimalField(
-        _l("Montant HT"), places=2, validators=[Optional()],
+    amount = StringField(
+        _l("Montant HT"), validators=[Optional(), Normalised(credit_amount)], filters=[strip],
         description=_l("Au taux de TVA principal de la facture."),
     )  # fmt: skip
     reason = TextAreaField(

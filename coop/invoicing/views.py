@@ -1,5 +1,7 @@
 """The invoices' pages: preview and issue a campaign's invoices, the list, one invoice."""
 
+from decimal import Decimal
+
 from flask import Blueprint, abort, flash, redirect, render_template, request
 from flask import url_for as url
 from flask_babel import gettext as _
@@ -19,7 +21,7 @@ from coop.invoicing.forms import CreditForm
 from coop.invoicing.models import InvoiceKind
 from coop.jobs import run_in_background
 from coop.orders.models import Campaign
-from coop.pages import paginate
+from coop.pages import id_arg, paginate
 from coop.payments import ledger
 from coop.payments.models import METHOD_LABELS
 
@@ -108,8 +110,8 @@ def progress(campaign_id: int):
 @login_required
 def list_invoices():
     filters = issuing.InvoiceFilters(
-        campaign_id=request.args.get("campaign", type=int),
-        member_id=request.args.get("shop", type=int) if current_user.is_staff else None,
+        campaign_id=id_arg("campaign"),
+        member_id=id_arg("shop") if current_user.is_staff else None,
         status=status if (status := request.args.get("status")) in issuing.STATUSES else "issued",
         number=(request.args.get("q") or "").strip()[:35],
     )
@@ -165,8 +167,7 @@ def credit(number: str):
             note = crediting.credit_invoice(
                 invoice, reason=form.reason.data, by=current_user, at=now(),
                 lines=chosen if form.mode.data == "lines" else None,
-                amount=(form.amount.data if form.amount.data is not None else 0)
-                if form.mode.data == "amount" else None,
+                amount=(form.amount.data or Decimal(0)) if form.mode.data == "amount" else None,
             )  # fmt: skip
             submissions.commit(form, url("invoicing.show_invoice", number=note.number))
         except DomainError as error:

@@ -19,16 +19,16 @@ from wtforms.validators import (
     Length,
     NumberRange,
     Optional,
-    ValidationError,
 )
 from wtforms.widgets import HiddenInput
 
-from coop.accounts.forms import country_choices, strip
+from coop import bounds
+from coop.accounts.forms import Normalised, country_choices, strip
 from coop.forms import CoopForm
 from coop.money import parse_decimal
 from coop.negotiation.negotiating import Proposal
 from coop.negotiation.quoting import AnswerInput, shown_answer
-from coop.suppliers.forms import TierForm
+from coop.suppliers.forms import TierForm, check_unit_price
 from coop.suppliers.pricing import typed_price
 
 TIER_ROWS = 4
@@ -42,7 +42,8 @@ class RfqEditForm(CoopForm):
         description=_l("Par exemple « Pneus et chambres à air, campagne de décembre »."),
     )  # fmt: skip
     deadline_on = DateField(
-        _l("Réponses attendues au plus tard le"), validators=[DataRequired()],
+        _l("Réponses attendues au plus tard le"),
+        validators=[DataRequired(), Normalised(bounds.day)],
         description=_l("Les liens des fournisseurs restent ouverts jusqu'à la fin de ce jour."),
     )  # fmt: skip
     message = TextAreaField(
@@ -65,19 +66,17 @@ class MessageForm(CoopForm):
 
 def positive_price(field) -> None:
     if field.data:
-        try:
-            price = parse_decimal(field.data)
-        except ValueError as exc:
-            raise ValidationError(str(exc)) from None
-        if price <= 0:
-            raise ValidationError(_l("Le prix doit être strictement positif."))
+        check_unit_price(field.data)
 
 
 class ProposalRowForm(Form):
-    quote_id = IntegerField(widget=HiddenInput(), validators=[InputRequired()])
+    quote_id = IntegerField(
+        widget=HiddenInput(), validators=[InputRequired(), Normalised(bounds.record_id)]
+    )
     pick = BooleanField(_l("Renégocier"))
     quantity = IntegerField(
-        _l("Quantité que nous pouvons engager"), validators=[Optional(), NumberRange(min=1)]
+        _l("Quantité que nous pouvons engager"),
+        validators=[Optional(), NumberRange(min=1), Normalised(bounds.quantity)],
     )
     unit_price = StringField(_l("Prix unitaire visé (€ HT)"), filters=[strip])
 
@@ -92,7 +91,10 @@ class CounterProposalForm(CoopForm):
         description=_l("Par exemple : « Nous pouvons nous engager sur 200 unités si vous "
                        "atteignez 11,50 €. »"),
     )  # fmt: skip
-    answer_by_on = DateField(_l("Réponse attendue au plus tard le"), validators=[DataRequired()])
+    answer_by_on = DateField(
+        _l("Réponse attendue au plus tard le"),
+        validators=[DataRequired(), Normalised(bounds.day)],
+    )
 
     def proposals(self) -> list[Proposal]:
         return [
@@ -112,7 +114,9 @@ class CounterProposalForm(CoopForm):
 class AnswerForm(Form):
     """One line of the supplier's answer; `quote_id` is checked against its link by the service."""
 
-    quote_id = IntegerField(widget=HiddenInput(), validators=[InputRequired()])
+    quote_id = IntegerField(
+        widget=HiddenInput(), validators=[InputRequired(), Normalised(bounds.record_id)]
+    )
     declined = BooleanField(_l("Je ne chiffre pas cette ligne"))
     supplier_ref = StringField(
         _l("Votre référence"), validators=[Optional(), Length(max=60)], filters=[strip]
@@ -120,15 +124,20 @@ class AnswerForm(Form):
     made_in = SelectField(_l("Fabriqué en"), validators=[Optional()])
     pack_size = IntegerField(
         _l("Conditionnement (unités par colis)"), default=1,
-        validators=[Optional(), NumberRange(min=1)],
+        validators=[Optional(), NumberRange(min=1), Normalised(bounds.quantity)],
     )  # fmt: skip
     moq = IntegerField(
-        _l("Minimum de commande (unités)"), default=0, validators=[Optional(), NumberRange(min=0)]
+        _l("Minimum de commande (unités)"),
+        default=0,
+        validators=[Optional(), NumberRange(min=0), Normalised(bounds.quantity)],
     )
     lead_time_days = IntegerField(
-        _l("Délai de livraison (jours)"), validators=[Optional(), NumberRange(min=0)]
+        _l("Délai de livraison (jours)"),
+        validators=[Optional(), NumberRange(min=0), Normalised(bounds.lead_time_days)],
     )
-    valid_until = DateField(_l("Offre valable jusqu'au"), validators=[Optional()])
+    valid_until = DateField(
+        _l("Offre valable jusqu'au"), validators=[Optional(), Normalised(bounds.day)]
+    )
     alternative = StringField(
         _l("Pièce équivalente proposée à la place"), validators=[Optional(), Length(max=200)],
         filters=[strip],

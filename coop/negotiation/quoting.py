@@ -10,6 +10,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
+from coop import bounds
 from coop import csv_import as c
 from coop.clock import to_local
 from coop.csv_export import Figure, as_typed, french_csv
@@ -242,7 +243,7 @@ _QUOTE_COLUMNS = (
     dataclasses.replace(_OFFERS["supplier_code"], required=False),
     _OFFERS["sku"],
     c.Column("part_name", c.text(200)),
-    c.Column("requested_qty", c.integer(min_value=0)),
+    c.Column("requested_qty", c.integer(0, bound=bounds.quantity)),
     dataclasses.replace(_OFFERS["min_qty"], required=False),
     dataclasses.replace(_OFFERS["unit_price_eur"], required=False),
     _OFFERS["supplier_ref"],

@@ -10,6 +10,7 @@ from enum import StrEnum
 from sqlalchemy import Select, select
 from sqlalchemy.orm import selectinload
 
+from coop import bounds
 from coop.accounts.models import User
 from coop.clock import to_local
 from coop.errors import DomainError
@@ -147,6 +148,9 @@ def parse_part_lines(text: str) -> list[tuple[Part, int]]:
         quantity = int("".join(match["quantity"].split()))
         if quantity < 1:
             problems.append(f"ligne {number} : la quantité doit être au moins 1")
+            continue
+        if quantity > bounds.MAX_QUANTITY:
+            problems.append(f"ligne {number} : au plus {bounds.shown(bounds.MAX_QUANTITY)} unités")
             continue
         lines.append((part, quantity))
     if problems:

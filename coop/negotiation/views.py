@@ -5,7 +5,7 @@ from flask import url_for as url
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from coop import clock, i18n, submissions
+from coop import bounds, clock, i18n, submissions
 from coop.accounts.access import roles_required
 from coop.accounts.forms import ConfirmForm
 from coop.accounts.identity import letterhead
@@ -28,7 +28,7 @@ from coop.negotiation.links import LinkRefused, LinkState, link_url, open_link, 
 from coop.negotiation.matrix import build_matrix
 from coop.negotiation.models import Invitation, Rfq, RfqStatus, last_day
 from coop.orders.models import Campaign
-from coop.pages import form_error, paginate
+from coop.pages import form_error, id_arg, id_list, is_id, paginate, search_arg
 
 bp = Blueprint("rfqs", __name__, url_prefix="/rfqs")
 
@@ -54,7 +54,7 @@ def progress_label(progress: rfq_service.Progress) -> str:
 def list_rfqs():
     status = request.args.get("status", "")
     chosen = RfqStatus(status) if status in set(RfqStatus) else None
-    q = request.args.get("q", "").strip()
+    q = search_arg()
     page = paginate(rfq_service.rfqs_query(chosen, q))
     return render_template(
         "negotiation/rfq_list.html", page=page, status=chosen, q=q, statuses=list(RfqStatus)
@@ -96,7 +96,7 @@ def create_rfq():
 
 
 def _chosen_campaign() -> Campaign | None:
-    campaign_id = request.values.get("campaign", type=int)
+    campaign_id = id_arg("campaign", request.values)
     return db.session.get(Campaign, campaign_id) if campaign_id else None
 
 
@@ -106,8 +106,11 @@ def _campaign_lines(rows) -> list:
         if not request.form.get(f"pick-{row.part.id}"):
             continue
         typed = request.form.get(f"qty-{row.part.id}", "").strip()
-        if not typed.isdigit() or int(typed) < 1:
+        if not (typed.isascii() and typed.isdigit()) or int(typed) < 1:
             raise DomainError(_("%(sku)s : indiquez une quantité d'au moins 1.", sku=row.part.sku))
+        if int(typed) > bounds.MAX_QUANTITY:
+            limit = bounds.shown(bounds.MAX_QUANTITY)
+            raise DomainError(_("%(sku)s : au plus %(max)s unités.", sku=row.part.sku, max=limit))
         lines.append((row.part, int(typed)))
     return lines
 
@@ -135,11 +138,12 @@ def show_rfq(rfq_id: int):
 def choose_suppliers(rfq_id: int):
     rfq = _rfq(rfq_id)
     if ConfirmForm().validate_on_submit():
-        everywhere = {int(v) for v in request.form.getlist("add-all") if v.isdigit()}
+        everywhere = set(id_list("add-all", request.form))
         chosen = {}
         for line in rfq.lines:
-            values = [*request.form.getlist(f"line-{line.id}"), request.form.get(f"add-{line.id}")]
-            chosen[line.id] = {int(v) for v in values if v and v.isdigit()} | everywhere
+            picked = id_list(f"line-{line.id}", request.form)
+            added = id_list(f"add-{line.id}", request.form)
+            chosen[line.id] = {*picked, *added} | everywhere
         try:
             rfq_service.set_suppliers(rfq, chosen)
         except DomainError as error:
@@ -246,7 +250,7 @@ def award(rfq_id: int):
         return redirect(back)
     submissions.claim(form)
     try:
-        everything_to = request.form.get("all_to", type=int)
+        everything_to = id_arg("all_to", request.form)
         if everything_to:
             invitation = _invitation(rfq, everything_to)
             awards = awarding.award_all_to(rfq, invitation, at=clock.now(), by=current_user)
@@ -254,7 +258,7 @@ def award(rfq_id: int):
             choices = {
                 int(name.removeprefix("award-")): int(value)
                 for name, value in request.form.items()
-                if name.startswith("award-") and name[6:].isdigit() and value.isdigit()
+                if name.startswith("award-") and is_id(name[6:]) and is_id(value)
             }
             awards = awarding.award_lines(rfq, choices, at=clock.now(), by=current_user)
     except DomainError as error:

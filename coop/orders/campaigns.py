@@ -28,6 +28,8 @@ STATUS_LABELS = {
 }
 EDITABLE = frozenset({CampaignStatus.DRAFT, CampaignStatus.OPEN})
 REMINDER_BEFORE = timedelta(hours=48)
+# The columns' sizes: the command line reaches the service without a form's Length.
+MAX_CODE, MAX_TITLE = 20, 200
 
 
 def get_campaign(code: str, *, lock: bool = False) -> Campaign:
@@ -60,6 +62,10 @@ def create_campaign(
     code = code.strip().upper()
     if not code:
         raise DomainError("Le code de la campagne est obligatoire.", field="code")
+    if len(code) > MAX_CODE:
+        raise DomainError(
+            f"Le code de la campagne tient en {MAX_CODE} caractères au plus.", field="code"
+        )
     taken = DomainError(f"La campagne {code} existe déjà.", field="code")
     if db.session.scalar(select(Campaign.id).where(Campaign.code == code)):
         raise taken
@@ -97,6 +103,8 @@ def update_campaign(
         raise DomainError("Une campagne close ne se modifie plus.")
     if not (title or "").strip():
         raise DomainError("Le titre est obligatoire.", field="title")
+    if len(title.strip()) > MAX_TITLE:
+        raise DomainError(f"Le titre tient en {MAX_TITLE} caractères au plus.", field="title")
     if opens_at and closes_at and opens_at >= closes_at:
         raise DomainError("La clôture doit suivre l'ouverture.", field="closes_at")
     if closes_at and closes_at <= at and campaign.status is CampaignStatus.OPEN:

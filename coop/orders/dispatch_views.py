@@ -13,7 +13,7 @@ from coop.extensions import db
 from coop.orders import dispatch
 from coop.orders.forms import HandoverForm
 from coop.orders.models import Campaign
-from coop.pages import form_error, paginate_list
+from coop.pages import form_error, paginate_list, search_arg
 
 bp = Blueprint("dispatch", __name__)
 
@@ -30,7 +30,7 @@ def board(campaign_id: int):
     if campaign is None:
         return redirect(url("campaigns.show_campaign", campaign_id=campaign_id))
     status = request.args.get("status", "")
-    query = request.args.get("q", "").strip()
+    query = search_arg()
     chosen = dispatch.DispatchStatus(status) if status in set(dispatch.DispatchStatus) else None
     overview = dispatch.dispatch_board(campaign)
     page = paginate_list(dispatch.filter_board(overview.rows, query, chosen))

@@ -16,6 +16,7 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
+from coop import bounds
 from coop.accounts.forms import Normalised, strip, upper
 from coop.forms import CoopForm
 from coop.money import parse_decimal
@@ -24,12 +25,12 @@ from coop.orders.models import DEFAULT_PENALTIES, DeliveryMode
 from coop.orders.shortage import ShortageRule
 from coop.suppliers.origin import Origin
 
+# A part as a person types it: its SKU, its EAN, or `name (SKU)` as the list offers it.
+PART_TEXT = 300
+
 
 def positive_price(value: str):
-    price = parse_decimal(value)
-    if price <= 0:
-        raise ValueError("le prix doit être strictement positif")
-    return price
+    return bounds.unit_price(parse_decimal(value))
 
 
 def _default_penalty(origin: Origin) -> str:
@@ -39,10 +40,7 @@ def _default_penalty(origin: Origin) -> str:
 
 def percent_as_fraction(value: str):
     """`2` or `2,5` (percent) -> 0.02 / 0.025."""
-    percent = parse_decimal(value)
-    if not 0 <= percent < 100:
-        raise ValueError("un pourcentage entre 0 et 100 est attendu")
-    return percent / 100
+    return bounds.percent(parse_decimal(value)) / 100
 
 
 def as_percent(rate: Decimal) -> str:
@@ -57,32 +55,41 @@ class PenaltiesForm(CoopForm):
         _l("Local"),
         default=_default_penalty(Origin.LOCAL),
         validators=[Optional(), Normalised(percent_as_fraction)],
+        filters=[strip],
     )
     penalty_france = StringField(
         _l("France"),
         default=_default_penalty(Origin.FRANCE),
         validators=[Optional(), Normalised(percent_as_fraction)],
+        filters=[strip],
     )
     penalty_europe = StringField(
         _l("Europe"),
         default=_default_penalty(Origin.EUROPE),
         validators=[Optional(), Normalised(percent_as_fraction)],
+        filters=[strip],
     )
     penalty_asia = StringField(
         _l("Asie"),
         default=_default_penalty(Origin.ASIA),
         validators=[Optional(), Normalised(percent_as_fraction)],
+        filters=[strip],
     )
     penalty_other = StringField(
         _l("Autre"),
         default=_default_penalty(Origin.OTHER),
         validators=[Optional(), Normalised(percent_as_fraction)],
+        filters=[strip],
     )
 
     def penalties(self) -> dict[Origin, Decimal]:
-        """The rates typed, as fractions; a blank field keeps its default."""
+        """The rates typed, as fractions; a blank field keeps its default.
+
+        Only a typed rate (or, on an edit, the campaign's own when the field is missing
+        from the request) is a Decimal: otherwise the field holds its default's text.
+        """
         rates = {origin: getattr(self, f"penalty_{origin.value}").data for origin in Origin}
-        return {origin: rate for origin, rate in rates.items() if rate not in (None, "")}
+        return {origin: rate for origin, rate in rates.items() if isinstance(rate, Decimal)}
 
     def fill_penalties(self, rates: dict[Origin, Decimal]) -> None:
         for origin, rate in rates.items():
@@ -95,10 +102,15 @@ class CampaignForm(PenaltiesForm):
         description=_l("Par exemple 2026-12."),
     )  # fmt: skip
     title = StringField(_l("Titre"), validators=[DataRequired(), Length(max=200)], filters=[strip])
-    closes_on = DateField(_l("Clôture le"), validators=[Optional()])
+    closes_on = DateField(_l("Clôture le"), validators=[Optional(), Normalised(bounds.day)])
     closes_time = TimeField(_l("à"), default=None, validators=[Optional()])
-    order_date = DateField(_l("Date de commande aux fournisseurs"), validators=[DataRequired()])
-    delivery_on = DateField(_l("Livraison visée le"), validators=[Optional()])
+    order_date = DateField(
+        _l("Date de commande aux fournisseurs"),
+        validators=[DataRequired(), Normalised(bounds.day)],
+    )
+    delivery_on = DateField(
+        _l("Livraison visée le"), validators=[Optional(), Normalised(bounds.day)]
+    )
     delivery_mode = SelectField(
         _l("Livraison"),
         choices=[
@@ -129,23 +141,32 @@ class CampaignForm(PenaltiesForm):
         validators=[Optional(), Normalised(percent_as_fraction)], filters=[strip],
     )  # fmt: skip
 
+    def fee_rate(self) -> Decimal:
+        """The fee typed, as a fraction; blank (or missing from the request) is no fee."""
+        rate = self.fee_percent.data
+        return rate if isinstance(rate, Decimal) else Decimal(0)
+
 
 class NeedForm(CoopForm):
     part = StringField(
-        _l("Pièce"), validators=[DataRequired()], filters=[strip],
+        _l("Pièce"), validators=[DataRequired(), Length(max=PART_TEXT)], filters=[strip],
         description=_l("Tapez la désignation, la référence (SKU) ou le code EAN."),
     )  # fmt: skip
-    quantity = IntegerField(_l("Quantité"), validators=[InputRequired(), NumberRange(min=1)])
+    quantity = IntegerField(
+        _l("Quantité"),
+        validators=[InputRequired(), NumberRange(min=1), Normalised(bounds.quantity)],
+    )
     tolerance = IntegerField(
         _l("Tolérance (unités en plus acceptées)"), default=0,
-        validators=[Optional(), NumberRange(min=0)],
+        validators=[Optional(), NumberRange(min=0), Normalised(bounds.quantity)],
         description=_l("Pour compléter un colis : combien d'unités de plus vous prendriez."),
     )  # fmt: skip
     min_quantity = IntegerField(
-        _l("Minimum accepté"), validators=[Optional(), NumberRange(min=1)],
+        _l("Minimum accepté"),
+        validators=[Optional(), NumberRange(min=1), Normalised(bounds.quantity)],
         description=_l("Vide : tout ou rien."),
     )  # fmt: skip
-    needed_by = DateField(_l("Pour le"), validators=[Optional()])
+    needed_by = DateField(_l("Pour le"), validators=[Optional(), Normalised(bounds.day)])
     max_unit_price = StringField(
         _l("Prix unitaire maximum (€ HT)"), validators=[Optional(), Normalised(positive_price)],
         filters=[strip],
@@ -164,13 +185,18 @@ class PartRequestForm(CoopForm):
         description=_l("Marque, modèle, dimensions : de quoi la trouver chez un fournisseur."),
     )  # fmt: skip
     request_quantity = IntegerField(
-        _l("Quantité"), validators=[InputRequired(), NumberRange(min=1)]
+        _l("Quantité"),
+        validators=[InputRequired(), NumberRange(min=1), Normalised(bounds.quantity)],
     )
     request_note = TextAreaField(_l("Note"), validators=[Optional(), Length(max=1000)])
 
 
 class ConvertRequestForm(CoopForm):
-    part = StringField(_l("Pièce du catalogue"), validators=[DataRequired()], filters=[strip])
+    part = StringField(
+        _l("Pièce du catalogue"),
+        validators=[DataRequired(), Length(max=PART_TEXT)],
+        filters=[strip],
+    )
 
 
 class NeedsImportForm(CoopForm):
@@ -197,7 +223,8 @@ class HandoverForm(CoopForm):
     )  # fmt: skip
     handed_at = DateTimeLocalField(
         _l("Date et heure"), format="%Y-%m-%dT%H:%M",
-        validators=[InputRequired(_l("Indiquez la date et l'heure de la remise."))],
+        validators=[InputRequired(_l("Indiquez la date et l'heure de la remise.")),
+                    Normalised(bounds.day)],
     )  # fmt: skip
     note = TextAreaField(_l("Note"), validators=[Optional(), Length(max=1000)], filters=[strip])
 
@@ -205,7 +232,9 @@ class HandoverForm(CoopForm):
 class ReceiptForm(CoopForm):
     """A delivery note's header; the units per line are read from the table's inputs."""
 
-    received_on = DateField(_l("Date de réception"), validators=[InputRequired()])
+    received_on = DateField(
+        _l("Date de réception"), validators=[InputRequired(), Normalised(bounds.day)]
+    )
     delivery_note_ref = StringField(
         _l("Référence du bon de livraison"), validators=[Optional(), Length(max=60)],
         filters=[strip], description=_l("Telle qu'imprimée sur le bon du fournisseur."),

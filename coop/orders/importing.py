@@ -5,6 +5,7 @@ from decimal import Decimal
 
 from sqlalchemy import select
 
+from coop import bounds
 from coop import csv_import as c
 from coop.accounts.models import Member
 from coop.errors import FieldError
@@ -16,11 +17,11 @@ from coop.suppliers.models import Part
 NEED_COLUMNS = (
     c.Column("member_code", c.code(20), required=True),
     c.Column("sku", c.code(40), required=True),
-    c.Column("quantity", c.integer(min_value=1), required=True),
-    c.Column("tolerance", c.integer(min_value=0), default=0),
-    c.Column("min_quantity", c.integer(min_value=1)),
+    c.Column("quantity", c.integer(1, bound=bounds.quantity), required=True),
+    c.Column("tolerance", c.integer(0, bound=bounds.quantity), default=0),
+    c.Column("min_quantity", c.integer(1, bound=bounds.quantity)),
     c.Column("needed_by", c.day),
-    c.Column("max_unit_price_eur", c.decimal(positive=True)),
+    c.Column("max_unit_price_eur", c.unit_price),
     c.Column("ref", c.text(40)),
 )
 # Where the file says which columns, the terms are read from the row.

@@ -13,7 +13,7 @@ from coop.extensions import db
 from coop.orders import purchasing, receiving
 from coop.orders.campaigns import get_campaign
 from coop.orders.models import OrderStatus, PurchaseOrder
-from coop.pages import paginate
+from coop.pages import paginate, search_arg
 
 bp = Blueprint("purchase_orders", __name__)
 
@@ -28,7 +28,7 @@ def order_status_label(status: OrderStatus) -> str:
 def list_orders():
     status = request.args.get("status", "")
     campaign_code = request.args.get("campaign", "").strip()
-    query = request.args.get("q", "").strip()
+    query = search_arg()
     try:
         campaign = get_campaign(campaign_code) if campaign_code else None
     except NotFound:

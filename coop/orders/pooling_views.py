@@ -17,6 +17,7 @@ from coop.orders.campaigns import STATUS_LABELS
 from coop.orders.forms import PoolingForm
 from coop.orders.models import Campaign, CampaignStatus, PoolingRun, RunStatus
 from coop.orders.plan_review import choice_cost, describe_reason, review, totals
+from coop.pages import id_arg
 from coop.suppliers.origin import Origin
 
 bp = Blueprint("pooling", __name__)
@@ -72,7 +73,7 @@ def need_pins(campaign_id: int):
 
 
 def _chosen_run(campaign: Campaign, runs: list[PoolingRun]) -> PoolingRun | None:
-    run_id = request.args.get("run", type=int)
+    run_id = id_arg("run")
     if run_id is None:
         return runs[0] if runs else None
     run = pool_run.get_run(campaign, run_id)

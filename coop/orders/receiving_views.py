@@ -5,9 +5,9 @@ from flask import url_for as url
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from coop import clock, submissions
+from coop import bounds, clock, submissions
 from coop.accounts.access import roles_required
-from coop.accounts.forms import ConfirmForm
+from coop.accounts.forms import ConfirmForm, sentence
 from coop.accounts.models import PURCHASING_ROLES
 from coop.errors import DomainError, NotFound
 from coop.extensions import db
@@ -40,9 +40,9 @@ def receive(number: str):
     ]
     line_errors: dict[str, str] = {}
     if form.validate_on_submit():
-        submissions.claim(form)
         quantities, line_errors = _typed_quantities(order)
         if not line_errors:
+            submissions.claim(form)
             try:
                 receipt = receiving.record_receipt(
                     order, received_on=form.received_on.data,
@@ -107,9 +107,14 @@ def _typed_quantities(order: PurchaseOrder) -> tuple[dict[int, tuple[int, int]],
             name = f"{kind}_{line.id}"
             text = request.form.get(name, "").strip()
             try:
-                units.append(int(text) if text else 0)
+                number = int(text) if text else 0
             except ValueError:
                 errors[name] = _("Nombre entier attendu.")
+                number = 0
+            try:
+                units.append(bounds.quantity(number))
+            except ValueError as error:
+                errors[name] = sentence(error)
                 units.append(0)
         quantities[line.id] = tuple(units)
     return quantities, errors

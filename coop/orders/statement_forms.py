@@ -5,10 +5,16 @@ from wtforms import SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length
 
+from coop import bounds
 from coop.accounts.forms import Normalised, strip
 from coop.forms import CoopForm
 from coop.money import parse_decimal
 from coop.orders.cost_split import SplitKey
+
+
+def charge_amount(value: str):
+    """An amount of either sign: a cost, or a discount obtained afterwards."""
+    return bounds.amount(parse_decimal(value))
 
 
 def key_choices() -> list[SelectChoice]:
@@ -29,7 +35,7 @@ class ChargeForm(CoopForm):
     )  # fmt: skip
     amount = StringField(
         _l("Montant HT (€)"),
-        validators=[DataRequired(_l("Indiquez le montant.")), Normalised(parse_decimal)],
+        validators=[DataRequired(_l("Indiquez le montant.")), Normalised(charge_amount)],
         filters=[strip],
         description=_l("Négatif pour une remise obtenue après coup."),
     )

@@ -29,7 +29,7 @@ from coop.orders.forms import (
 )
 from coop.orders.importing import NEED_COLUMNS, import_needs
 from coop.orders.models import Campaign, CampaignStatus, Need, PartRequest
-from coop.pages import form_error, paginate
+from coop.pages import form_error, paginate, search_arg
 from coop.suppliers.catalogue import find_part, part_choices
 from coop.suppliers.origin import Origin
 
@@ -96,7 +96,7 @@ def edit_campaign(campaign_id: int):
         try:
             campaign_service.update_campaign(
                 campaign, title=form.title.data, order_date=form.order_date.data,
-                at=clock.now(), **_campaign_terms(form),
+                opens_at=campaign.opens_at, at=clock.now(), **_campaign_terms(form),
             )  # fmt: skip
         except DomainError as error:
             db.session.rollback()
@@ -146,7 +146,7 @@ def change_status(campaign_id: int, status: str):
 def demand(campaign_id: int):
     """Demand per part: one page of parts, their signals computed for that page only."""
     campaign = db.get_or_404(Campaign, campaign_id)
-    query = request.args.get("q", "").strip()
+    query = search_arg()
     page = paginate(demand_service.demanded_parts(campaign, query))
     part_ids = [p.id for p in page.items]
     signals = {d.part.id: d for d in demand_service.demand(campaign, part_ids)}
@@ -445,7 +445,7 @@ def _campaign_terms(form: CampaignForm) -> dict:
         "closes_at": closes_at,
         "delivery_on": form.delivery_on.data,
         "delivery_mode": form.delivery_mode.data,
-        "fee_rate": form.fee_percent.data or 0,
+        "fee_rate": form.fee_rate(),
         "penalties": form.penalties(),
         "shortage_rule": form.shortage_rule.data,
         "shipping_key": form.shipping_key.data,

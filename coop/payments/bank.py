@@ -29,9 +29,10 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
+from coop import bounds
 from coop.accounts.models import Member, User
 from coop.clock import now
-from coop.csv_import import decode
+from coop.csv_import import decode, records
 from coop.errors import DomainError, FieldError, InvalidRows
 from coop.extensions import db
 from coop.i18n import N_, day, money
@@ -125,7 +126,7 @@ def _find_header(lines: list[str]) -> tuple[int, str, _Layout] | None:
         for separator in (";", "\t", ","):
             if separator not in line:
                 continue
-            cells = next(csv.reader([line], delimiter=separator))
+            _, cells = next(records(csv.reader([line], delimiter=separator), index + 1))
             layout = _layout(cells)
             if layout is not None:
                 return index, separator, layout
@@ -166,9 +167,10 @@ def parse_amount(cell: str) -> Decimal:
     groups = whole.split(grouping) if grouping else [whole]
     if len(groups) > 1 and (len(groups[0]) > 3 or any(len(g) != 3 for g in groups[1:])):
         raise ValueError(f"montant invalide {shown!r}")
-    return sign * Decimal("".join(groups) + (f".{decimals}" if decimals else "")).quantize(
-        Decimal("0.01")
+    amount = bounds.bank_amount(
+        sign * Decimal("".join(groups) + (f".{decimals}" if decimals else ""))
     )
+    return amount.quantize(Decimal("0.01"))
 
 
 _DATE_PATTERNS = ("%d/%m/%Y", "%Y-%m-%d", "%d/%m/%y", "%d-%m-%Y", "%d.%m.%Y")
@@ -227,10 +229,8 @@ def parse_statement(data: bytes) -> list[StatementLine]:
     body = "\n".join(lines[header_index + 1 :])
     reader = csv.reader(io.StringIO(body, newline=""), delimiter=separator)
     operations, errors = [], []
-    previous_end, previous = 0, None
-    for cells in reader:
-        line = header_index + 2 + previous_end
-        previous_end = reader.line_num
+    previous = None
+    for line, cells in records(reader, header_index + 2):
         if not any(cell.strip() for cell in cells):
             continue
         if not _cell(cells, layout.date) and not _has_amount(cells, layout):

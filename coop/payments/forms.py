@@ -9,6 +9,7 @@ from wtforms import DateField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
+from coop import bounds
 from coop.accounts.forms import Normalised, strip, upper
 from coop.clock import today
 from coop.forms import CoopForm
@@ -21,11 +22,11 @@ MANUAL_METHODS = (Method.TRANSFER, Method.CHEQUE)
 
 def optional_id(value) -> int | None:
     """A select's value: an id, or None for its empty first choice."""
-    return int(value) if value not in (None, "") else None
+    return bounds.record_id(int(value)) if value not in (None, "") else None
 
 
 def amount_to_the_cent(value: str) -> Decimal:
-    amount = parse_decimal(value)
+    amount = bounds.amount(parse_decimal(value))
     if amount <= 0:
         raise ValueError("le montant doit être strictement positif")
     if quantize(amount) != amount:
@@ -80,7 +81,8 @@ class PaymentForm(CoopForm):
     )  # fmt: skip
     received_on = DateField(
         _l("Reçu le"), default=today,
-        validators=[InputRequired(_l("Indiquez la date de réception.")), not_in_the_future],
+        validators=[InputRequired(_l("Indiquez la date de réception.")), not_in_the_future,
+                    Normalised(bounds.day)],
     )  # fmt: skip
     reference = StringField(
         _l("Référence"), filters=[strip], validators=[Optional(), Length(max=255)],
@@ -88,7 +90,7 @@ class PaymentForm(CoopForm):
     )  # fmt: skip
     invoices = StringField(
         _l("Factures réglées"), filters=[strip, upper],
-        validators=[Optional(), valid_invoice_numbers],
+        validators=[Optional(), Length(max=2000), valid_invoice_numbers],
         description=_l("Numéros séparés par des virgules ; sinon le paiement règle les factures "
                        "ouvertes de l'atelier, les plus anciennes d'abord, et le reste est gardé "
                        "en crédit."),

@@ -27,7 +27,7 @@ from coop.errors import DomainError, NotAllowed, NotFound
 from coop.extensions import csrf, db
 from coop.i18n import money
 from coop.invoicing.models import Invoice
-from coop.pages import safe_next
+from coop.pages import id_list, safe_next
 from coop.payments import checkout, ledger, stripe_client, webhooks
 from coop.payments.refund_forms import RefundForm
 from coop.payments.refunds import refund_credit
@@ -58,7 +58,7 @@ def pay():
         base = current_app.config["COOP_BASE_URL"].rstrip("/")
         try:
             session = checkout.start_checkout(
-                member, request.form.getlist("invoice", type=int), by=current_user,
+                member, id_list("invoice", request.form), by=current_user,
                 success_url=f"{base}{url('stripe.checkout_return')}"
                             "?session_id={CHECKOUT_SESSION_ID}",
                 cancel_url=f"{base}{url('stripe.pay', cancelled=1)}",
@@ -74,7 +74,7 @@ def pay():
         return redirect(session.url, 303)
     payables = checkout.payable_invoices(member)
     if "invoice" in request.args or "chosen" in request.args:
-        chosen = set(request.args.getlist("invoice", type=int))
+        chosen = set(id_list("invoice"))
     else:
         chosen = {p.invoice.id for p in payables}
     chosen = {p.invoice.id for p in payables if p.can_pay and p.invoice.id in chosen}

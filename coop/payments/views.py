@@ -19,7 +19,7 @@ from coop.errors import DomainError, InvalidRows, NotFound
 from coop.extensions import db
 from coop.i18n import N_, money
 from coop.invoicing.issuing import find_invoice
-from coop.pages import form_error, paginate
+from coop.pages import form_error, id_arg, id_list, paginate
 from coop.payments import anomalies, bank, ledger, listing
 from coop.payments.forms import AssignForm, BankImportForm, PaymentForm, invoice_numbers
 from coop.payments.models import (
@@ -70,7 +70,7 @@ def _enum_arg(name: str, enum):
 @roles_required(*TREASURY_ROLES, readers=READERS)
 def list_payments():
     filters = listing.PaymentFilters(
-        member_id=request.args.get("shop", type=int), method=_enum_arg("method", Method),
+        member_id=id_arg("shop"), method=_enum_arg("method", Method),
         status=_enum_arg("status", PaymentStatus), date_from=_day_arg("date_from"),
         date_to=_day_arg("date_to"),
     )  # fmt: skip
@@ -273,7 +273,7 @@ def confirm_all():
     form = ConfirmForm()
     if form.validate_on_submit():
         submissions.claim(form)
-        ids = request.form.getlist("line", type=int)
+        ids = id_list("line", request.form)
         try:
             done = bank.confirm_exact(ids, by=current_user)
             submissions.commit(form, url("payments.bank_queue"))

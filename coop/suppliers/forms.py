@@ -23,8 +23,8 @@ from wtforms.validators import (
     ValidationError,
 )
 
-from coop import identifiers
-from coop.accounts.forms import Normalised, country_choices, strip, upper
+from coop import bounds, identifiers
+from coop.accounts.forms import Normalised, country_choices, sentence, strip, upper
 from coop.forms import CoopForm
 from coop.money import parse_decimal
 from coop.suppliers.catalogue import CATEGORIES
@@ -39,7 +39,22 @@ def money_amount(value: str) -> Decimal:
     amount = parse_decimal(value)
     if amount < 0:
         raise ValueError("le montant ne peut pas être négatif")
-    return amount
+    return bounds.amount(amount)
+
+
+def check_unit_price(typed: str) -> None:
+    """Refuse a typed unit price (the supplier's page speaks English too: its usual words are
+    translated)."""
+    try:
+        price = parse_decimal(typed)
+    except ValueError as exc:
+        raise ValidationError(sentence(exc)) from None
+    if price <= 0:
+        raise ValidationError(_l("Le prix doit être strictement positif."))
+    try:
+        bounds.unit_price(price)
+    except ValueError as exc:
+        raise ValidationError(sentence(exc)) from None
 
 
 class SupplierForm(CoopForm):
@@ -83,7 +98,8 @@ class SupplierForm(CoopForm):
         description=_l("Laisser vide s'il n'y a pas de franco."),
     )
     default_lead_time_days = IntegerField(
-        _l("Délai de livraison habituel (jours)"), validators=[Optional(), NumberRange(min=0)]
+        _l("Délai de livraison habituel (jours)"),
+        validators=[Optional(), NumberRange(min=0), Normalised(bounds.lead_time_days)],
     )
     notes = TextAreaField(_l("Notes"), validators=[Optional(), Length(max=4000)])
 
@@ -108,7 +124,9 @@ class PartForm(CoopForm):
         validators=[Optional()],
     )
     unit = SelectField(_l("Unité"), choices=[SelectChoice(k, v) for k, v in UNITS.items()])
-    weight_g = IntegerField(_l("Poids (g)"), validators=[Optional(), NumberRange(min=0)])
+    weight_g = IntegerField(
+        _l("Poids (g)"), validators=[Optional(), NumberRange(min=0), Normalised(bounds.weight_g)]
+    )
     vat_rate = SelectField(
         _l("Taux de TVA"),
         choices=[SelectChoice(rate, label) for rate, label in VAT_RATES.items()],
@@ -122,7 +140,10 @@ class PartForm(CoopForm):
 class TierForm(Form):
     """One price tier row; empty rows are ignored."""
 
-    min_qty = IntegerField(_l("À partir de (unités)"), validators=[Optional(), NumberRange(min=1)])
+    min_qty = IntegerField(
+        _l("À partir de (unités)"),
+        validators=[Optional(), NumberRange(min=1), Normalised(bounds.quantity)],
+    )
     # No Optional(): an empty price next to a quantity is reported by validate_unit_price.
     unit_price = StringField(_l("Prix unitaire (€ HT)"), filters=[strip])
 
@@ -131,12 +152,7 @@ class TierForm(Form):
             if self.min_qty.data:
                 raise ValidationError(_l("Indiquez le prix de ce palier."))
             return
-        try:
-            price = parse_decimal(field.data)
-        except ValueError as exc:
-            raise ValidationError(str(exc)) from None
-        if price <= 0:
-            raise ValidationError(_l("Le prix doit être strictement positif."))
+        check_unit_price(field.data)
         if not self.min_qty.data:
             raise ValidationError(
                 _l("Indiquez la quantité à partir de laquelle ce prix s'applique.")
@@ -152,17 +168,19 @@ class OfferForm(CoopForm):
     pack_size = IntegerField(
         _l("Conditionnement (unités par colis)"),
         default=1,
-        validators=[DataRequired(), NumberRange(min=1)],
+        validators=[DataRequired(), NumberRange(min=1), Normalised(bounds.quantity)],
     )
     moq = IntegerField(
-        _l("Minimum de commande (unités)"), default=0, validators=[Optional(), NumberRange(min=0)]
+        _l("Minimum de commande (unités)"),
+        default=0,
+        validators=[Optional(), NumberRange(min=0), Normalised(bounds.quantity)],
     )
     lead_time_days = IntegerField(
         _l("Délai de livraison (jours)"),
-        validators=[Optional(), NumberRange(min=0)],
+        validators=[Optional(), NumberRange(min=0), Normalised(bounds.lead_time_days)],
         description=_l("Laisser vide pour le délai habituel du fournisseur."),
     )
-    valid_until = DateField(_l("Valable jusqu'au"), validators=[Optional()])
+    valid_until = DateField(_l("Valable jusqu'au"), validators=[Optional(), Normalised(bounds.day)])
     tiers = FieldList(FormField(TierForm), min_entries=TIER_ROWS, max_entries=20)
 
     def __init__(self, *args, suppliers=(), **kwargs):

@@ -6,8 +6,8 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from coop import bounds, identifiers
 from coop import csv_import as c
-from coop import identifiers
 from coop.errors import FieldError
 from coop.extensions import db
 from coop.suppliers.catalogue import PART_FIELDS, replace_tiers
@@ -24,9 +24,9 @@ SUPPLIER_COLUMNS = (
     c.Column("vat_number", identifiers.vat_number),
     c.Column("email", identifiers.email),
     c.Column("phone", c.text(30)),
-    c.Column("shipping_fee_eur", c.decimal(min_value=Decimal(0)), default=Decimal("0.00")),
-    c.Column("free_shipping_over_eur", c.decimal(min_value=Decimal(0))),
-    c.Column("default_lead_time_days", c.integer(min_value=0)),
+    c.Column("shipping_fee_eur", c.amount(), default=Decimal("0.00")),
+    c.Column("free_shipping_over_eur", c.amount()),
+    c.Column("default_lead_time_days", c.integer(0, bound=bounds.lead_time_days)),
 )
 # CSV column -> model attribute, where they differ.
 SUPPLIER_ATTRIBUTES = {
@@ -40,7 +40,7 @@ PART_COLUMNS = (
     c.Column("name", c.text(200), required=True),
     c.Column("category", c.text(40)),
     c.Column("unit", c.text(20), default="piece"),
-    c.Column("weight_g", c.integer(min_value=0)),
+    c.Column("weight_g", c.integer(0, bound=bounds.weight_g)),
     c.Column("vat_rate", c.fraction, default=Decimal("0.20")),
     c.Column("ean", identifiers.ean13),
 )
@@ -48,13 +48,13 @@ PART_COLUMNS = (
 OFFER_COLUMNS = (
     c.Column("supplier_code", c.code(20), required=True),
     c.Column("sku", c.code(40), required=True),
-    c.Column("min_qty", c.integer(min_value=1), required=True),
-    c.Column("unit_price_eur", c.decimal(positive=True), required=True),
+    c.Column("min_qty", c.integer(1, bound=bounds.quantity), required=True),
+    c.Column("unit_price_eur", c.unit_price, required=True),
     c.Column("supplier_ref", c.text(60)),
     c.Column("made_in", country_code),
-    c.Column("pack_size", c.integer(min_value=1), default=1),
-    c.Column("moq", c.integer(min_value=0), default=0),
-    c.Column("lead_time_days", c.integer(min_value=0)),
+    c.Column("pack_size", c.integer(1, bound=bounds.quantity), default=1),
+    c.Column("moq", c.integer(0, bound=bounds.quantity), default=0),
+    c.Column("lead_time_days", c.integer(0, bound=bounds.lead_time_days)),
     c.Column("valid_until", c.day),
 )
 # Every row of one offer must agree on these (spec/formats.md).

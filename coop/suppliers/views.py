@@ -15,7 +15,7 @@ from coop.accounts.forms import ConfirmForm
 from coop.accounts.models import PURCHASING_ROLES, STAFF_ROLES
 from coop.errors import DomainError
 from coop.extensions import db
-from coop.pages import form_error, paginate
+from coop.pages import form_error, id_arg, paginate, search_arg
 from coop.suppliers import catalogue
 from coop.suppliers.comparison import compare
 from coop.suppliers.forms import TIER_ROWS, UNITS, OfferForm, PartForm, SupplierForm
@@ -32,7 +32,7 @@ bp = Blueprint("catalogue", __name__)
 @bp.route("/suppliers/")
 @login_required
 def list_suppliers():
-    q, origin = request.args.get("q", ""), request.args.get("origin", "")
+    q, origin = search_arg(), request.args.get("origin", "")
     status = _status_arg()
     page = paginate(catalogue.search_suppliers(q, origin, status))
     return render_template(
@@ -141,10 +141,10 @@ def _supplier_values(form: SupplierForm) -> dict:
 @bp.route("/parts/")
 @login_required
 def list_parts():
-    q = request.args.get("q", "")
+    q = search_arg()
     category = request.args.get("category", "")
     origin = request.args.get("origin", "")
-    supplier_id = request.args.get("supplier", type=int)
+    supplier_id = id_arg("supplier")
     status = _status_arg()
     page = paginate(
         catalogue.search_parts(q, category, origin, supplier_id, status).options(

@@ -177,7 +177,7 @@ def test_the_page_says_what_is_wrong_next_to_the_line_and_keeps_the_typing(clien
     }  # fmt: skip
     response = client.post(url, data=_form(lyon, "submit", **answers))
     assert response.status_code == 422
-    assert "nombre attendu" in response.text
+    assert "Nombre attendu, pas &#39;abc&#39;." in response.text
     assert 'value="LP-28"' in response.text
     assert lyon.quotes[0].draft is None
     response = client.post(url, data=_form(lyon, "submit", **{

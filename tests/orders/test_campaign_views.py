@@ -141,3 +141,21 @@ def test_the_demand_view_finds_requested_parts_without_accents_in_any_order(clie
     assert "TYR-25" in page and "CHN-11" not in page
     page = client.get(f"/campaigns/{campaign.id}/demand?q=roulement").text
     assert "Aucune pièce demandée ne correspond." in page and "BRG-6902" not in page
+
+
+def test_the_manager_saves_a_campaign_edited_and_keeps_its_opening(client, make):
+    campaign = make.campaign(title="Décembre")
+    opened = campaign.opens_at
+    client.login_as(make.user(Role.MANAGER))
+    data = {
+        "title": "Décembre, pneus",
+        "order_date": campaign.order_date.isoformat(),
+        "delivery_mode": "hub",
+        "fee_percent": "2",
+        "shortage_rule": "pro_rata",
+        "shipping_key": "value",
+    }
+    response = client.post(f"/campaigns/{campaign.id}/edit", data=data)
+    assert response.status_code == 302
+    assert (campaign.title, str(campaign.fee_rate)) == ("Décembre, pneus", "0.0200")
+    assert campaign.opens_at == opened

@@ -81,7 +81,7 @@ def test_manager_creates_a_part_and_an_offer_with_tiers(client, manager, make):
     [
         ((), "Indiquez au moins un palier de prix."),
         ((("10", "5"), ("10", "4")), "strictement croissantes"),
-        ((("10", "abc"),), "nombre attendu"),
+        ((("10", "abc"),), "Nombre attendu, pas &#39;abc&#39;."),
         ((("10", "0"),), "Le prix doit être strictement positif."),
         ((("", "4,50"),), "Indiquez la quantité"),
         ((("10", ""),), "Indiquez le prix de ce palier."),
