@@ -216,17 +216,17 @@ def test_an_action_that_is_done_once_ends_cleanly_when_sent_twice(client, make, 
 # --- the same form twice at the same moment (PostgreSQL) ------------------------------------------
 
 
-def logged_in_client(app, user_id: int):
+def logged_in_client(app, session_id: str):
     client = app.test_client()
     with client.session_transaction() as session:
-        session["_user_id"] = str(user_id)
+        session["_user_id"] = session_id
         session["_fresh"] = True
     return client
 
 
-def sent_twice_at_once(app, user_id: int, url: str, data: dict) -> list:
+def sent_twice_at_once(app, session_id: str, url: str, data: dict) -> list:
     def send(start):
-        client = logged_in_client(app, user_id)
+        client = logged_in_client(app, session_id)
         start()
         response = client.post(url, data=data)
         return response.status_code, response.location
@@ -239,7 +239,7 @@ def sent_twice_at_once(app, user_id: int, url: str, data: dict) -> list:
 def test_a_payment_form_sent_twice_at_once_records_one_payment(committing_app):
     with committing_app.app_context():
         treasurer, shop = factories.user(Role.TREASURER), factories.member()
-        treasurer_id, data = treasurer.id, payment_data(shop, submission_token=TOKEN)
+        treasurer_id, data = treasurer.get_id(), payment_data(shop, submission_token=TOKEN)
     answers = sent_twice_at_once(committing_app, treasurer_id, "/payments", data)
     assert answers == [(302, "/payments"), (302, "/payments")]
     with committing_app.app_context():
@@ -252,7 +252,7 @@ def test_a_need_form_sent_twice_at_once_posts_one_need(committing_app):
         user = factories.user(Role.MEMBER)
         campaign = factories.campaign()
         factories.part(sku="TYR-28")
-        user_id, url = user.id, f"/campaigns/{campaign.id}/needs"
+        user_id, url = user.get_id(), f"/campaigns/{campaign.id}/needs"
     answers = sent_twice_at_once(committing_app, user_id, url, need_data(submission_token=TOKEN))
     assert answers == [(302, url), (302, url)]
     with committing_app.app_context():

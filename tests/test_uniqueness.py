@@ -195,12 +195,12 @@ def test_an_import_racing_another_writer_is_refused_whole(client, make):
 
 def test_three_new_suppliers_with_one_code_at_once_make_one_and_two_form_errors(committing_app):
     with committing_app.app_context():
-        manager_id = factories.user(Role.MANAGER).id
+        manager_id = factories.user(Role.MANAGER).get_id()
 
     def create(start):
         client = committing_app.test_client()
         with client.session_transaction() as session:
-            session["_user_id"] = str(manager_id)
+            session["_user_id"] = manager_id
         start()
         response = client.post("/suppliers/new", data=supplier_form())
         return response.status_code, "Le code LYONPNEU est déjà pris." in response.text
