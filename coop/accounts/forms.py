@@ -27,7 +27,12 @@ from coop.forms import CoopForm
 
 
 class Normalised:
-    """Validate a field with a `coop.identifiers` check and keep its normalised value."""
+    """Validate a field with a `coop.identifiers` check and keep its normalised value.
+
+    The normalised value is what a page sent back with an error shows, and what is read again:
+    only for checks whose result reads the same (an e-mail, a SIRET). A value that means
+    something else than what was typed (a percent held as a fraction) is a `ParsedField`.
+    """
 
     def __init__(self, check: Callable[[str], str]):
         self.check = check

@@ -25,7 +25,6 @@ from coop.orders.forms import (
     NeedForm,
     NeedsImportForm,
     PartRequestForm,
-    as_percent,
 )
 from coop.orders.importing import NEED_COLUMNS, import_needs
 from coop.orders.models import Campaign, CampaignStatus, Need, PartRequest
@@ -96,7 +95,7 @@ def edit_campaign(campaign_id: int):
         try:
             campaign_service.update_campaign(
                 campaign, title=form.title.data, order_date=form.order_date.data,
-                at=clock.now(), **_campaign_terms(form),
+                opens_at=campaign.opens_at, at=clock.now(), **_campaign_terms(form),
             )  # fmt: skip
         except DomainError as error:
             db.session.rollback()
@@ -456,5 +455,5 @@ def _fill_campaign_form(form: CampaignForm, campaign: Campaign) -> None:
     if campaign.closes_at:
         local = clock.to_local(campaign.closes_at)
         form.closes_on.data, form.closes_time.data = local.date(), local.time()
-    form.fee_percent.data = as_percent(campaign.fee_rate)
+    form.fee_percent.data = campaign.fee_rate
     form.fill_penalties({origin: campaign.penalty(origin) for origin in Origin})
