@@ -30,6 +30,7 @@ from coop.orders.importing import NEED_COLUMNS, import_needs
 from coop.orders.models import Campaign, CampaignStatus, Need, PartRequest
 from coop.pages import form_error, paginate
 from coop.suppliers.catalogue import find_part, part_choices
+from coop.suppliers.models import Part
 from coop.suppliers.origin import Origin
 
 bp = Blueprint("campaigns", __name__)
@@ -229,10 +230,11 @@ def convert_request(request_id: int):
 def needs(campaign_id: int):
     campaign = db.get_or_404(Campaign, campaign_id)
     form = NeedForm()
-    if form.validate_on_submit():
+    valid = form.validate_on_submit()
+    part = _typed_part(form)
+    if valid and part is not None:
         submissions.claim(form)
         try:
-            part = find_part(form.part.data)
             need_service.post_need(campaign, current_user.member, part, _terms(form),
                                    at=clock.now())  # fmt: skip
         except DomainError as error:
@@ -290,9 +292,10 @@ def edit_need(need_id: int):
         )
         if need.min_quantity == need.quantity:
             form.min_quantity.data = None
-    if form.validate_on_submit():
+    valid = form.validate_on_submit()
+    part = _typed_part(form)
+    if valid and part is not None:
         try:
-            part = find_part(form.part.data)
             need_service.update_need(need, part, _terms(form), at=clock.now())
         except DomainError as error:
             db.session.rollback()
@@ -375,6 +378,20 @@ def _own_need(need_id: int) -> Need:
     except NotAllowed:
         abort(403)
     return need
+
+
+def _typed_part(form: NeedForm) -> Part | None:
+    """The part a submitted need form names, or None with the reason beside the field.
+
+    Looked up even when another field is wrong, so that the page says everything at once.
+    """
+    if not form.is_submitted() or not form.part.data:
+        return None
+    try:
+        return find_part(form.part.data)
+    except DomainError as error:
+        form_error(form, error)
+        return None
 
 
 def _needs_context(campaign: Campaign) -> dict:

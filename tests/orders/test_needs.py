@@ -170,3 +170,21 @@ def test_a_shop_asks_for_a_part_the_catalogue_lacks_and_the_manager_converts_it(
     need = db.session.scalar(select(Need))
     assert (need.member, need.part, need.quantity) == (shop_user.member, part, 4)
     assert request.status == "converted"
+
+
+@pytest.mark.parametrize("page", ["/campaigns/{campaign}/needs", "/needs/{need}/edit"])
+def test_the_need_form_shows_every_error_at_once(client, make, shop_user, page):
+    campaign = make.campaign()
+    need = make.need(campaign, shop_user.member, quantity=2)
+    response = client.post(
+        page.format(campaign=campaign.id, need=need.id),
+        data={
+            "part": "Licorne",
+            "quantity": "0",
+            "min_quantity": "0",
+        },
+    )
+    assert "Aucune pièce « Licorne » au catalogue" in response.text
+    assert response.text.count("Le nombre doit être au minimum 1.") == 2
+    assert count_needs() == 1
+    assert need.quantity == 2
