@@ -284,6 +284,8 @@ def request_part(campaign_id: int):
 @roles_required(Role.MEMBER)
 def edit_need(need_id: int):
     need = _own_need(need_id)
+    if (refused := _refuse_if_closed(need)) is not None:
+        return refused
     form = NeedForm(obj=need)
     if request.method == "GET":
         form.part.data = f"{need.part.name} ({need.part.sku})"
@@ -327,6 +329,8 @@ def withdraw_need(need_id: int):
             submissions.commit(form, back)
             flash(_("Besoin retiré."), "success")
         return redirect(back)
+    if (refused := _refuse_if_closed(need)) is not None:
+        return refused
     return render_template(
         "confirm.html", form=form,
         title=_("Retirer le besoin %(ref)s ?", ref=need.ref),
@@ -380,6 +384,16 @@ def _own_need(need_id: int) -> Need:
     return need
 
 
+def _refuse_if_closed(need: Need) -> Response | None:
+    """Back to the needs page with the reason, when the need can no longer change."""
+    try:
+        need_service.ensure_open(need.campaign, clock.now())
+    except DomainError as error:
+        flash(error.message, "error")
+        return redirect(url("campaigns.needs", campaign_id=need.campaign_id))
+    return None
+
+
 def _typed_part(form: NeedForm) -> Part | None:
     """The part a submitted need form names, or None with the reason beside the field.
 
@@ -403,7 +417,7 @@ def _needs_context(campaign: Campaign) -> dict:
         "page": page,
         "signals": signals,
         "shops": demand_service.shops_per_part(campaign, parts),
-        "open_for_needs": campaign.accepts_needs_at(clock.now()),
+        "open_for_needs": need_service.may_change_needs(campaign, clock.now()),
     }
 
 
