@@ -12,6 +12,7 @@ from coop import mail
 from coop.accounts.models import Role
 from coop.clock import now, today
 from coop.extensions import db
+from coop.i18n import moment
 from coop.orders.models import Campaign, CampaignStatus
 from coop.suppliers.origin import Origin
 from tests.html import form_values
@@ -227,3 +228,16 @@ def test_a_bad_percentage_comes_back_as_typed_with_its_error(client, make, name)
     assert "Nombre attendu" in response.text
     assert form_values(response.text)[name] == "2,5,1"
     assert db.session.scalar(select(Campaign)) is None
+
+
+def test_a_campaign_closed_early_shows_when_it_closed_and_the_cutoff_it_had(client, make):
+    campaign = make.campaign()
+    client.login_as(make.user(Role.MANAGER))
+    client.post(f"/campaigns/{campaign.id}/status/closed")
+    planned, closed = moment(campaign.closes_at), moment(campaign.closed_at)
+
+    page = client.get(f"/campaigns/{campaign.id}").text
+
+    assert f'<dd>close le {closed} <span class="muted">(clôture prévue le {planned})</span>' in page
+    listing = client.get("/campaigns/").text
+    assert f'<td class="num">{closed}</td>' in listing
