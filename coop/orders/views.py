@@ -5,6 +5,7 @@ from decimal import Decimal
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request
 from flask import url_for as url
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
@@ -18,7 +19,7 @@ from coop.extensions import db
 from coop.orders import campaigns as campaign_service
 from coop.orders import demand as demand_service
 from coop.orders import needs as need_service
-from coop.orders import purchasing, statements
+from coop.orders import notifications, purchasing, statements
 from coop.orders.forms import (
     CampaignForm,
     ConvertRequestForm,
@@ -130,9 +131,7 @@ def change_status(campaign_id: int, status: str):
         return redirect(back)
     if target is CampaignStatus.OPEN:
         title = _("Ouvrir la campagne %(code)s ?", code=campaign.code)
-        message = _(
-            "Tous les ateliers actifs recevront un e-mail et pourront poster leurs besoins."
-        )
+        message = _opening_message(campaign)
     else:
         title = _("Clore la campagne %(code)s ?", code=campaign.code)
         message = _("Les besoins seront figés et les ateliers prévenus par e-mail. Vous pourrez "
@@ -373,6 +372,28 @@ def import_campaign_needs(campaign_id: int):
 
 
 # --- helpers -----------------------------------------------------------------------------
+
+
+def _opening_message(campaign: Campaign) -> str:
+    """Who will hear of the opening: the shops with a login or a contact address."""
+    if campaign.status is CampaignStatus.CLOSED:
+        return _(
+            "Les ateliers pourront de nouveau poster leurs besoins ; aucun e-mail n'est envoyé."
+        )
+    reached, active = notifications.shops_reached()
+    message = _(
+        "Les ateliers actifs pourront poster leurs besoins. %(reached)d sur %(active)d "
+        "recevront un e-mail (à leurs comptes et à leur adresse de contact).",
+        reached=reached,
+        active=active,
+    )
+    if reached < active:
+        message += " " + ngettext(
+            "%(num)d atelier n'a ni compte ni adresse e-mail : prévenez-le autrement.",
+            "%(num)d ateliers n'ont ni compte ni adresse e-mail : prévenez-les autrement.",
+            active - reached,
+        )
+    return message
 
 
 def _own_need(need_id: int) -> Need:

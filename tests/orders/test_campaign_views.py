@@ -19,7 +19,7 @@ from tests.html import form_values
 
 
 def test_manager_creates_opens_edits_and_closes_a_campaign(client, make):
-    make.user(Role.MEMBER, email="shop@example.org")
+    make.user(Role.MEMBER, email="shop@example.org", member=make.member(email=None))
     client.login_as(make.user(Role.MANAGER))
     order_on, closes_on = today() + timedelta(days=20), today() + timedelta(days=10)
     response = client.post("/campaigns/new", data={
@@ -42,8 +42,7 @@ def test_manager_creates_opens_edits_and_closes_a_campaign(client, make):
 
     sent = mail.sent_messages()
     sent.clear()
-    assert "Tous les ateliers actifs recevront un e-mail" in client.get(
-        f"/campaigns/{campaign.id}/status/open").text  # fmt: skip
+    assert "1 sur 1 recevront un e-mail" in client.get(f"/campaigns/{campaign.id}/status/open").text
     client.post(f"/campaigns/{campaign.id}/status/open")
     assert campaign.status is CampaignStatus.OPEN
     assert [m["To"] for m in sent] == ["shop@example.org"]
@@ -241,3 +240,21 @@ def test_a_campaign_closed_early_shows_when_it_closed_and_the_cutoff_it_had(clie
     assert f'<dd>close le {closed} <span class="muted">(clôture prévue le {planned})</span>' in page
     listing = client.get("/campaigns/").text
     assert f'<td class="num">{closed}</td>' in listing
+
+
+def test_opening_a_campaign_mails_each_shops_logins_and_contact_once_and_says_who(client, make):
+    make.user(Role.MEMBER, email="velo@example.org", member=make.member(email="Velo@Example.org"))
+    make.member(email="contact@roue.example")
+    make.member(email=None)
+    make.member(email="ferme@example.org", is_active=False)
+    campaign = make.campaign(draft=True)
+    client.login_as(make.user(Role.MANAGER))
+    sent = mail.sent_messages()
+    sent.clear()
+
+    page = client.get(f"/campaigns/{campaign.id}/status/open").text
+    client.post(f"/campaigns/{campaign.id}/status/open")
+
+    assert "2 sur 3 recevront un e-mail (à leurs comptes et à leur adresse de contact)." in page
+    assert "1 atelier n&#39;a ni compte ni adresse e-mail : prévenez-le autrement." in page
+    assert sorted(m["To"] for m in sent) == ["contact@roue.example", "velo@example.org"]
