@@ -388,3 +388,11 @@ def test_pooling_penalties_typed_in_percent_run_as_fractions(client, make, poole
     assert options.penalties[Origin.ASIA] == D("0.125")
     page = client.get(f"/campaigns/{campaign.id}/pooling").text
     assert form_values(page, f"/campaigns/{campaign.id}/pooling/runs")["penalty_asia"] == "12,5"
+
+
+def test_the_suppliers_to_exclude_are_named(client, make, pooled_case):
+    campaign, _, _ = pooled_case
+    client.login_as(make.user(Role.MANAGER))
+    page = client.get(f"/campaigns/{campaign.id}/pooling").text
+    assert 'value="ASIA"> Far Tyres <span class="muted mono small">ASIA</span>' in page
+    assert 'value="LYON"> Lyon Pneus <span class="muted mono small">LYON</span>' in page
