@@ -2,9 +2,10 @@
 
 import re
 import secrets
+from collections.abc import Callable
 
 from flask_wtf import FlaskForm
-from wtforms import HiddenField
+from wtforms import HiddenField, StringField
 
 TOKEN = re.compile(r"[A-Za-z0-9_-]{16,64}")
 
@@ -34,3 +35,38 @@ class CoopForm(FlaskForm):
     def data(self) -> dict:
         # The token is the request's, not the object's: views pass `form.data` to services.
         return {name: value for name, value in super().data.items() if name != "submission_token"}
+
+
+def sentence(error: ValueError) -> str:
+    """A parser's message as a form shows it: `au plus 10 €` -> `Au plus 10 €.`"""
+    message = str(error)
+    return message[:1].upper() + message[1:] + "."
+
+
+class ParsedField(StringField):
+    """A text input read by `parse` into a value; the page shows what was typed, else `show(data)`.
+
+    Parsing once, at input, keeps `data` the value and the input the user's text: a page sent
+    back with an error shows `2,5`, not the 0.025 it means (read again, that became 0.025 %).
+    A blank input reads as None; an unreadable one as None with `parse`'s message as its error.
+    """
+
+    def __init__(
+        self, label=None, validators=None, *, parse: Callable, show: Callable = str, **kwargs
+    ):
+        super().__init__(label, validators, **kwargs)
+        self.parse, self.show = parse, show
+
+    def process_formdata(self, valuelist):
+        text = valuelist[0].strip() if valuelist else ""
+        self.data = None
+        if text:
+            try:
+                self.data = self.parse(text)
+            except ValueError as exc:
+                raise ValueError(sentence(exc)) from None
+
+    def _value(self) -> str:
+        if self.raw_data:
+            return self.raw_data[0]
+        return "" if self.data in (None, "") else self.show(self.data)

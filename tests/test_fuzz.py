@@ -103,7 +103,10 @@ def world(make):
     sent = negotiation_factories.sent_rfq(parts=[part], suppliers=asked)
     answered, waiting = sorted(sent.invitations, key=lambda i: i.id)
     negotiation_factories.answer(answered)
-    users = {"member": make.user(Role.MEMBER, member=shop), "staff": make.user(Role.ADMIN, Role.MANAGER, Role.TREASURER)}
+    users = {
+        "member": make.user(Role.MEMBER, member=shop),
+        "staff": make.user(Role.ADMIN, Role.MANAGER, Role.TREASURER),
+    }
     ids = {
         "campaign_id": (pooled.campaign.id, open_campaign.id, closed_campaign.id),
         "member_id": (shop.id, pooled.shops["B"].id),

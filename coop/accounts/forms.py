@@ -23,17 +23,16 @@ from wtforms.widgets import CheckboxInput, ListWidget
 from coop import identifiers
 from coop.accounts.auth import MIN_PASSWORD_LENGTH
 from coop.accounts.models import Role
-from coop.forms import CoopForm
-
-
-def sentence(error: ValueError) -> str:
-    """A parser's message as a form shows it: `au plus 10 €` -> `Au plus 10 €.`"""
-    message = str(error)
-    return message[:1].upper() + message[1:] + "."
+from coop.forms import CoopForm, sentence
 
 
 class Normalised:
-    """Validate a field with a check (`coop.identifiers`, `coop.bounds`…) and keep its value."""
+    """Validate a field with a check (`coop.identifiers`, `coop.bounds`…) and keep its value.
+
+    The normalised value is what a page sent back with an error shows, and what is read again:
+    only for checks whose result reads the same (an e-mail, a SIRET, an amount). A value that
+    means something else than what was typed (a percent held as a fraction) is a `ParsedField`.
+    """
 
     def __init__(self, check: Callable):
         self.check = check

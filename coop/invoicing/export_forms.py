@@ -7,9 +7,8 @@ from wtforms import DateField, SelectField
 from wtforms.validators import ValidationError
 
 from coop import bounds
-from coop.accounts.forms import sentence
 from coop.clock import today
-from coop.forms import CoopForm
+from coop.forms import CoopForm, sentence
 
 
 def _first_of_month():

@@ -27,6 +27,9 @@ from coop.payments.models import METHOD_LABELS
 
 bp = Blueprint("invoicing", __name__)
 
+# How long issuing a credit note waits for its PDF before showing "PDF en préparation".
+PDF_WAIT_SECONDS = 2.0
+
 # Above this many shops the batch runs in the background, with a progress page.
 INLINE_BATCH = 20
 
@@ -174,7 +177,10 @@ def credit(number: str):
             db.session.rollback()
             getattr(form, error.field or "mode").errors = [error.message]
         else:
-            run_in_background(render_pending_documents)
+            thread = run_in_background(render_pending_documents)
+            if thread is not None:
+                # Most often the PDF is ready within a moment: the next page then links it.
+                thread.join(PDF_WAIT_SECONDS)
             flash(_("Avoir %(number)s émis.", number=note.number), "success")
             return redirect(url("invoicing.show_invoice", number=note.number))
     return render_template(

@@ -188,6 +188,16 @@ class Quote(Base):
     __table_args__ = (UniqueConstraint("invitation_id", "rfq_line_id", name="uq_quotes_line"),)
 
     @property
+    def is_answerable(self) -> bool:
+        """Open to the supplier's answer: not answered yet (or reopened), and not awarded."""
+        return self.is_open and self.line.award is None
+
+    @property
+    def is_awarded_elsewhere(self) -> bool:
+        award = self.line.award
+        return award is not None and award.answer.quote.invitation_id != self.invitation_id
+
+    @property
     def current(self) -> "QuoteAnswer | None":
         """The last answer the supplier submitted: what the coop compares and awards."""
         submitted = [a for a in self.answers if a.submitted_at is not None]

@@ -95,6 +95,12 @@ def save_answers(
         quote = quotes.get(answer.quote_id)
         if quote is None:
             raise DomainError("Cette ligne ne fait pas partie de votre demande de devis.")
+        if quote.line.award is not None:
+            raise DomainError(
+                f"La ligne {quote.line.part.sku} a été attribuée"
+                + (" à un autre fournisseur" if quote.is_awarded_elsewhere else "")
+                + " : elle n'attend plus de réponse."
+            )
         if not quote.is_open:
             raise DomainError(
                 f"La ligne {quote.line.part.sku} a déjà reçu votre réponse : elle n'est plus "
@@ -104,7 +110,7 @@ def save_answers(
     problems = [p for answer in answers for p in check_answer(answer, today)]
     given = {a.quote_id: a for a in answers}
     if submit:
-        for quote in (q for q in invitation.quotes if q.is_open):
+        for quote in (q for q in invitation.quotes if q.is_answerable):
             answer = given.get(quote.id) or _as_input(quote.draft)
             if answer is None or answer.is_blank:
                 problems.append(AnswerProblem(
@@ -124,7 +130,7 @@ def save_answers(
     if not submit:
         return None
     message = _supplier_entry(invitation, MessageKind.ANSWER, at, note, remote_addr)
-    for quote in (q for q in invitation.quotes if q.is_open):
+    for quote in (q for q in invitation.quotes if q.is_answerable):
         draft = quote.draft
         draft.submitted_at, draft.message = at, message
         quote.is_open = False
@@ -269,7 +275,7 @@ LINE_TERMS = ("supplier_ref", "made_in", "pack_size", "moq", "lead_time_days", "
 
 def answerable_quotes(invitation: Invitation) -> list[Quote]:
     """The lines the CSV carries: those open for an answer, else all of them (to read)."""
-    open_quotes = [q for q in invitation.quotes if q.is_open]
+    open_quotes = [q for q in invitation.quotes if q.is_answerable]
     return open_quotes or list(invitation.quotes)
 
 
@@ -317,6 +323,10 @@ def import_answers_csv(invitation: Invitation, data: bytes, *, at: datetime) -> 
         elif sku not in quotes_by_sku:
             errors.append(
                 FieldError(row.line, "sku", f"pièce {sku} absente de votre demande de devis")
+            )
+        elif quotes_by_sku[sku].line.award is not None:
+            errors.append(
+                FieldError(row.line, "sku", f"{sku} a été attribuée : la ligne est close")
             )
         elif not quotes_by_sku[sku].is_open:
             errors.append(

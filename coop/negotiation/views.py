@@ -496,7 +496,7 @@ def answer(token: str):
 
 def _answer_form(invitation: Invitation) -> QuoteForm:
     """The supplier's form on its open lines, filled from its draft or last answer."""
-    open_quotes = [q for q in invitation.quotes if q.is_open]
+    open_quotes = [q for q in invitation.quotes if q.is_answerable]
     return QuoteForm(formdata=None, data={"lines": [answer_data(q) for q in open_quotes]})
 
 

@@ -18,7 +18,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 
 from coop import bounds
 from coop.accounts.forms import Normalised, strip, upper
-from coop.forms import CoopForm
+from coop.forms import CoopForm, ParsedField
 from coop.money import parse_decimal
 from coop.orders.cost_split import SplitKey
 from coop.orders.models import DEFAULT_PENALTIES, DeliveryMode
@@ -33,11 +33,6 @@ def positive_price(value: str):
     return bounds.unit_price(parse_decimal(value))
 
 
-def _default_penalty(origin: Origin) -> str:
-    """spec/pooling.md's default, in percent as the form shows it."""
-    return f"{(DEFAULT_PENALTIES[origin] * 100).normalize():f}"
-
-
 def percent_as_fraction(value: str):
     """`2` or `2,5` (percent) -> 0.02 / 0.025."""
     return bounds.percent(parse_decimal(value)) / 100
@@ -48,52 +43,35 @@ def as_percent(rate: Decimal) -> str:
     return f"{(rate * 100).normalize():f}".replace(".", ",")
 
 
-class PenaltiesForm(CoopForm):
-    """Origin penalties in percent (spec/pooling.md): used to choose, never billed."""
+class PercentField(ParsedField):
+    """A rate typed in percent (`2,5`), held as its fraction (0.025); blank: None."""
 
-    penalty_local = StringField(
-        _l("Local"),
-        default=_default_penalty(Origin.LOCAL),
-        validators=[Optional(), Normalised(percent_as_fraction)],
-        filters=[strip],
-    )
-    penalty_france = StringField(
-        _l("France"),
-        default=_default_penalty(Origin.FRANCE),
-        validators=[Optional(), Normalised(percent_as_fraction)],
-        filters=[strip],
-    )
-    penalty_europe = StringField(
-        _l("Europe"),
-        default=_default_penalty(Origin.EUROPE),
-        validators=[Optional(), Normalised(percent_as_fraction)],
-        filters=[strip],
-    )
-    penalty_asia = StringField(
-        _l("Asie"),
-        default=_default_penalty(Origin.ASIA),
-        validators=[Optional(), Normalised(percent_as_fraction)],
-        filters=[strip],
-    )
-    penalty_other = StringField(
-        _l("Autre"),
-        default=_default_penalty(Origin.OTHER),
-        validators=[Optional(), Normalised(percent_as_fraction)],
-        filters=[strip],
-    )
+    def __init__(self, label=None, validators=None, **kwargs):
+        super().__init__(
+            label, validators or [Optional()], parse=percent_as_fraction, show=as_percent, **kwargs
+        )
+
+
+class PenaltiesForm(CoopForm):
+    """Origin penalties in percent (spec/pooling.md): used to choose, never billed.
+
+    Defaults are spec/pooling.md's (DEFAULT_PENALTIES).
+    """
+
+    penalty_local = PercentField(_l("Local"), default=DEFAULT_PENALTIES[Origin.LOCAL])
+    penalty_france = PercentField(_l("France"), default=DEFAULT_PENALTIES[Origin.FRANCE])
+    penalty_europe = PercentField(_l("Europe"), default=DEFAULT_PENALTIES[Origin.EUROPE])
+    penalty_asia = PercentField(_l("Asie"), default=DEFAULT_PENALTIES[Origin.ASIA])
+    penalty_other = PercentField(_l("Autre"), default=DEFAULT_PENALTIES[Origin.OTHER])
 
     def penalties(self) -> dict[Origin, Decimal]:
-        """The rates typed, as fractions; a blank field keeps its default.
-
-        Only a typed rate (or, on an edit, the campaign's own when the field is missing
-        from the request) is a Decimal: otherwise the field holds its default's text.
-        """
+        """The rates typed, as fractions; a blank or missing field (None) keeps its default."""
         rates = {origin: getattr(self, f"penalty_{origin.value}").data for origin in Origin}
-        return {origin: rate for origin, rate in rates.items() if isinstance(rate, Decimal)}
+        return {origin: rate for origin, rate in rates.items() if rate is not None}
 
     def fill_penalties(self, rates: dict[Origin, Decimal]) -> None:
         for origin, rate in rates.items():
-            getattr(self, f"penalty_{origin.value}").data = as_percent(rate)
+            getattr(self, f"penalty_{origin.value}").data = rate
 
 
 class CampaignForm(PenaltiesForm):
@@ -136,10 +114,7 @@ class CampaignForm(PenaltiesForm):
             SelectChoice(SplitKey.WEIGHT.value, _l("au prorata du poids")),
         ],
     )
-    fee_percent = StringField(
-        _l("Frais de service de la coop (%)"), default="0",
-        validators=[Optional(), Normalised(percent_as_fraction)], filters=[strip],
-    )  # fmt: skip
+    fee_percent = PercentField(_l("Frais de service de la coop (%)"), default=Decimal(0))
 
     def fee_rate(self) -> Decimal:
         """The fee typed, as a fraction; blank (or missing from the request) is no fee."""

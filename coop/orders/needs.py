@@ -54,9 +54,14 @@ def check_terms(terms: NeedTerms, campaign: Campaign) -> list[tuple[str, str]]:
     return problems
 
 
+def may_change_needs(campaign: Campaign, at: datetime) -> bool:
+    """Whether shops may post, edit or withdraw needs in the campaign at `at`."""
+    return campaign.accepts_needs_at(at)
+
+
 def ensure_open(campaign: Campaign, at: datetime) -> None:
     """Refuse any change to needs once the campaign no longer accepts them."""
-    if campaign.accepts_needs_at(at):
+    if may_change_needs(campaign, at):
         return
     if campaign.closes_at is not None and at >= campaign.closes_at:
         raise DomainError(

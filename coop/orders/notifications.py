@@ -1,7 +1,7 @@
 """Campaign e-mails to the shops: opened, 48 hours before the cutoff, closed."""
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from coop import mail
 from coop.accounts.models import Member, Role, User
@@ -9,18 +9,41 @@ from coop.extensions import db
 from coop.orders.models import Campaign
 
 
-def _recipients() -> list[str]:
-    """Every active account of every active shop: the people who post needs."""
-    return db.session.scalars(
-        select(User.email)
+def _addresses() -> list[tuple[int, str]]:
+    """(shop, address) of every active shop: its active accounts' logins and its contact e-mail."""
+    logins = (
+        select(User.member_id, User.email)
         .join(User.member)
         .where(
             User.role_grants.any(role=Role.MEMBER),
             User.is_active.is_(True),
             Member.is_active.is_(True),
         )
-        .order_by(User.email)
-    ).all()
+    )
+    contacts = select(Member.id, Member.email).where(
+        Member.is_active.is_(True), Member.email.is_not(None), Member.email != ""
+    )
+    # Logins first: when a login and a contact address differ only in case, the login is kept.
+    return [
+        (shop, address)
+        for query in (logins.order_by(User.email), contacts.order_by(Member.email))
+        for shop, address in db.session.execute(query)
+    ]
+
+
+def _recipients() -> list[str]:
+    """Each address once, whatever its case: a login is often the shop's contact address."""
+    unique = {}
+    for _, address in _addresses():
+        unique.setdefault(address.strip().lower(), address.strip())
+    return sorted(unique.values(), key=str.lower)
+
+
+def shops_reached() -> tuple[int, int]:
+    """How many active shops the campaign e-mails reach, and how many active shops there are."""
+    reached = {shop for shop, _ in _addresses()}
+    active = db.session.scalar(select(func.count(Member.id)).where(Member.is_active.is_(True)))
+    return len(reached), active
 
 
 def _send(campaign: Campaign, template: str, subject: str) -> int:

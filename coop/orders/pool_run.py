@@ -158,7 +158,7 @@ def choices(campaign: Campaign) -> dict:
     Plain columns, not whole objects: a campaign has thousands of needs.
     """
     offered = db.session.execute(
-        select(Part.sku, Supplier.code)
+        select(Part.sku, Supplier.code, Supplier.name)
         .join(Offer, Offer.part_id == Part.id)
         .join(Supplier, Offer.supplier_id == Supplier.id)
         .where(Supplier.is_active.is_(True),
@@ -166,7 +166,7 @@ def choices(campaign: Campaign) -> dict:
         .distinct()
     ).all()  # fmt: skip
     suppliers_of = defaultdict(set)
-    for sku, code in offered:
+    for sku, code, _ in offered:
         suppliers_of[sku].add(code)
     needs = db.session.execute(
         select(Need.id, Member.code, Need.ref, Part.sku, Need.quantity)
@@ -176,7 +176,8 @@ def choices(campaign: Campaign) -> dict:
         .order_by(Member.code, Need.ref)
     ).all()
     return {
-        "suppliers": sorted({code for _, code in offered}),
+        "suppliers": sorted({code for _, code, _ in offered}),
+        "supplier_names": {code: name for _, code, name in offered},
         "parts": {sku: sorted(codes) for sku, codes in sorted(suppliers_of.items())
                   if len(codes) > 1},
         "needs": [(PinnableNeed(*row), sorted(suppliers_of[row[3]])) for row in needs

@@ -34,13 +34,17 @@ def reason_filter(why: dict | None) -> str:
 @bp.route("/campaigns/<int:campaign_id>/pooling")
 @roles_required(*STAFF_ROLES)
 def show(campaign_id: int):
-    campaign = db.get_or_404(Campaign, campaign_id)
+    return _pooling_page(db.get_or_404(Campaign, campaign_id), PoolingForm(formdata=None))
+
+
+def _pooling_page(campaign: Campaign, form: PoolingForm):
+    """The review page; a form sent back with errors keeps what was typed."""
     runs = pool_run.latest_runs(campaign)
     run = _chosen_run(campaign, runs)
-    form = PoolingForm(formdata=None)
     options = pool_run.Options.from_json(run.options) if run else pool_run.Options()
-    form.time_limit.data = int(options.time_limit)
-    form.fill_penalties({o: campaign.penalty(o) for o in Origin} | options.penalties)
+    if not form.errors:
+        form.time_limit.data = int(options.time_limit)
+        form.fill_penalties({o: campaign.penalty(o) for o in Origin} | options.penalties)
     context = {}
     if run is not None and run.status is RunStatus.DONE:
         context["review"] = review(run)
@@ -89,10 +93,7 @@ def start(campaign_id: int):
     form = PoolingForm()
     back = url("pooling.show", campaign_id=campaign.id)
     if not form.validate():
-        for errors in form.errors.values():
-            for message in errors:
-                flash(message, "error")
-        return redirect(back)
+        return _pooling_page(campaign, form), 422
     submissions.claim(form)
     try:
         options = pool_run.Options(

@@ -198,12 +198,12 @@ def orders_query(
 
 
 def campaign_orders(campaign: Campaign) -> list[PurchaseOrder]:
+    """A campaign's purchase orders by number: the order they were made in."""
     return db.session.scalars(
         select(PurchaseOrder)
         .where(PurchaseOrder.campaign_id == campaign.id)
-        .join(PurchaseOrder.supplier)
         .options(selectinload(PurchaseOrder.lines).selectinload(OrderLine.allocations))
-        .order_by(Supplier.code)
+        .order_by(PurchaseOrder.number)
     ).all()
 
 

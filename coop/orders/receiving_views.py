@@ -7,10 +7,11 @@ from flask_login import current_user
 
 from coop import bounds, clock, submissions
 from coop.accounts.access import roles_required
-from coop.accounts.forms import ConfirmForm, sentence
+from coop.accounts.forms import ConfirmForm
 from coop.accounts.models import PURCHASING_ROLES
 from coop.errors import DomainError, NotFound
 from coop.extensions import db
+from coop.forms import sentence
 from coop.orders import purchasing, receiving
 from coop.orders.forms import ReceiptForm
 from coop.orders.models import DeliveryMode, OrderStatus, PurchaseOrder

@@ -5,6 +5,7 @@ from decimal import Decimal
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request
 from flask import url_for as url
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
@@ -18,19 +19,19 @@ from coop.extensions import db
 from coop.orders import campaigns as campaign_service
 from coop.orders import demand as demand_service
 from coop.orders import needs as need_service
-from coop.orders import purchasing, statements
+from coop.orders import notifications, purchasing, statements
 from coop.orders.forms import (
     CampaignForm,
     ConvertRequestForm,
     NeedForm,
     NeedsImportForm,
     PartRequestForm,
-    as_percent,
 )
 from coop.orders.importing import NEED_COLUMNS, import_needs
 from coop.orders.models import Campaign, CampaignStatus, Need, PartRequest
 from coop.pages import form_error, paginate, search_arg
 from coop.suppliers.catalogue import find_part, part_choices
+from coop.suppliers.models import Part
 from coop.suppliers.origin import Origin
 
 bp = Blueprint("campaigns", __name__)
@@ -130,9 +131,7 @@ def change_status(campaign_id: int, status: str):
         return redirect(back)
     if target is CampaignStatus.OPEN:
         title = _("Ouvrir la campagne %(code)s ?", code=campaign.code)
-        message = _(
-            "Tous les ateliers actifs recevront un e-mail et pourront poster leurs besoins."
-        )
+        message = _opening_message(campaign)
     else:
         title = _("Clore la campagne %(code)s ?", code=campaign.code)
         message = _("Les besoins seront figés et les ateliers prévenus par e-mail. Vous pourrez "
@@ -230,10 +229,11 @@ def convert_request(request_id: int):
 def needs(campaign_id: int):
     campaign = db.get_or_404(Campaign, campaign_id)
     form = NeedForm()
-    if form.validate_on_submit():
+    valid = form.validate_on_submit()
+    part = _typed_part(form)
+    if valid and part is not None:
         submissions.claim(form)
         try:
-            part = find_part(form.part.data)
             need_service.post_need(campaign, current_user.member, part, _terms(form),
                                    at=clock.now())  # fmt: skip
         except DomainError as error:
@@ -283,6 +283,8 @@ def request_part(campaign_id: int):
 @roles_required(Role.MEMBER)
 def edit_need(need_id: int):
     need = _own_need(need_id)
+    if (refused := _refuse_if_closed(need)) is not None:
+        return refused
     form = NeedForm(obj=need)
     if request.method == "GET":
         form.part.data = f"{need.part.name} ({need.part.sku})"
@@ -291,9 +293,10 @@ def edit_need(need_id: int):
         )
         if need.min_quantity == need.quantity:
             form.min_quantity.data = None
-    if form.validate_on_submit():
+    valid = form.validate_on_submit()
+    part = _typed_part(form)
+    if valid and part is not None:
         try:
-            part = find_part(form.part.data)
             need_service.update_need(need, part, _terms(form), at=clock.now())
         except DomainError as error:
             db.session.rollback()
@@ -325,6 +328,8 @@ def withdraw_need(need_id: int):
             submissions.commit(form, back)
             flash(_("Besoin retiré."), "success")
         return redirect(back)
+    if (refused := _refuse_if_closed(need)) is not None:
+        return refused
     return render_template(
         "confirm.html", form=form,
         title=_("Retirer le besoin %(ref)s ?", ref=need.ref),
@@ -369,6 +374,28 @@ def import_campaign_needs(campaign_id: int):
 # --- helpers -----------------------------------------------------------------------------
 
 
+def _opening_message(campaign: Campaign) -> str:
+    """Who will hear of the opening: the shops with a login or a contact address."""
+    if campaign.status is CampaignStatus.CLOSED:
+        return _(
+            "Les ateliers pourront de nouveau poster leurs besoins ; aucun e-mail n'est envoyé."
+        )
+    reached, active = notifications.shops_reached()
+    message = _(
+        "Les ateliers actifs pourront poster leurs besoins. %(reached)d sur %(active)d "
+        "recevront un e-mail (à leurs comptes et à leur adresse de contact).",
+        reached=reached,
+        active=active,
+    )
+    if reached < active:
+        message += " " + ngettext(
+            "%(num)d atelier n'a ni compte ni adresse e-mail : prévenez-le autrement.",
+            "%(num)d ateliers n'ont ni compte ni adresse e-mail : prévenez-les autrement.",
+            active - reached,
+        )
+    return message
+
+
 def _own_need(need_id: int) -> Need:
     need = db.get_or_404(Need, need_id)
     try:
@@ -376,6 +403,30 @@ def _own_need(need_id: int) -> Need:
     except NotAllowed:
         abort(403)
     return need
+
+
+def _refuse_if_closed(need: Need) -> Response | None:
+    """Back to the needs page with the reason, when the need can no longer change."""
+    try:
+        need_service.ensure_open(need.campaign, clock.now())
+    except DomainError as error:
+        flash(error.message, "error")
+        return redirect(url("campaigns.needs", campaign_id=need.campaign_id))
+    return None
+
+
+def _typed_part(form: NeedForm) -> Part | None:
+    """The part a submitted need form names, or None with the reason beside the field.
+
+    Looked up even when another field is wrong, so that the page says everything at once.
+    """
+    if not form.is_submitted() or not form.part.data:
+        return None
+    try:
+        return find_part(form.part.data)
+    except DomainError as error:
+        form_error(form, error)
+        return None
 
 
 def _needs_context(campaign: Campaign) -> dict:
@@ -387,7 +438,7 @@ def _needs_context(campaign: Campaign) -> dict:
         "page": page,
         "signals": signals,
         "shops": demand_service.shops_per_part(campaign, parts),
-        "open_for_needs": campaign.accepts_needs_at(clock.now()),
+        "open_for_needs": need_service.may_change_needs(campaign, clock.now()),
     }
 
 
@@ -456,5 +507,5 @@ def _fill_campaign_form(form: CampaignForm, campaign: Campaign) -> None:
     if campaign.closes_at:
         local = clock.to_local(campaign.closes_at)
         form.closes_on.data, form.closes_time.data = local.date(), local.time()
-    form.fee_percent.data = as_percent(campaign.fee_rate)
+    form.fee_percent.data = campaign.fee_rate
     form.fill_penalties({origin: campaign.penalty(origin) for origin in Origin})

@@ -16,7 +16,7 @@ from coop.extensions import db
 from coop.suppliers.models import Offer, Part, PriceTier, Supplier
 from coop.suppliers.origin import ASIA, EUROPE, ORIGINS_NEAR_FIRST, Origin
 from coop.suppliers.pricing import Tier, validate_tiers
-from coop.suppliers.search import SearchQuery, parts_matching, suppliers_matching
+from coop.suppliers.search import MAX_TYPED, SearchQuery, parts_matching, suppliers_matching
 from coop.uniqueness import refusing_duplicates
 
 SUPPLIER_FIELDS = (
@@ -324,7 +324,7 @@ def _clean(values: dict) -> dict:
 def find_part(text: str) -> Part:
     """The active part a person means by a SKU, an EAN, a supplier's reference, a name,
     `name (SKU)`, or words enough to single it out."""
-    text = (text or "").strip()
+    text = (text or "").strip()[:MAX_TYPED]
     if text.endswith(")") and "(" in text:
         text = text[text.rindex("(") + 1 : -1].strip()
     query = SearchQuery.parse(text)

@@ -24,8 +24,8 @@ from wtforms.validators import (
 )
 
 from coop import bounds, identifiers
-from coop.accounts.forms import Normalised, country_choices, sentence, strip, upper
-from coop.forms import CoopForm
+from coop.accounts.forms import Normalised, country_choices, strip, upper
+from coop.forms import CoopForm, sentence
 from coop.money import parse_decimal
 from coop.suppliers.catalogue import CATEGORIES
 

@@ -8,10 +8,17 @@ tier's min_qty.
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from itertools import pairwise
 
 from coop.money import UNIT_PRICE, quantize
 
 Tier = tuple[int, Decimal]  # (min_qty, unit_price)
+
+
+def price_rises(tiers: Sequence[Tier]) -> list[Tier]:
+    """The tiers dearer than the tier below them: a price should fall as quantities grow."""
+    ordered = sorted(tiers)
+    return [tier for below, tier in pairwise(ordered) if tier[1] > below[1]]
 
 
 @dataclass(frozen=True, slots=True)

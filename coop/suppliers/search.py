@@ -105,6 +105,10 @@ def begins_a_word_of_name_or_identifiers(word: str) -> str:
     return f"% {word}%|%"
 
 
+# What a search reads of what was typed: a part as the need form offers it, `name (SKU)`.
+MAX_TYPED = 300
+
+
 @dataclass(frozen=True)
 class SearchQuery:
     """What a person typed, cut into words, and how well a record's text answers it."""
@@ -115,6 +119,8 @@ class SearchQuery:
 
     @classmethod
     def parse(cls, typed: str) -> "SearchQuery":
+        # Longer is no search anyone types, and SQLite refuses a LIKE pattern past 50,000 bytes.
+        typed = typed[:MAX_TYPED]
         pieces = _pieces(typed)
         return cls(tuple(dict.fromkeys(pieces)), "".join(pieces), " ".join(_words(typed)))
 

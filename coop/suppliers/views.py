@@ -15,13 +15,14 @@ from coop.accounts.forms import ConfirmForm
 from coop.accounts.models import PURCHASING_ROLES, STAFF_ROLES
 from coop.errors import DomainError
 from coop.extensions import db
+from coop.i18n import unit_price
 from coop.pages import form_error, id_arg, paginate, search_arg
 from coop.suppliers import catalogue
 from coop.suppliers.comparison import compare
 from coop.suppliers.forms import TIER_ROWS, UNITS, OfferForm, PartForm, SupplierForm
 from coop.suppliers.models import Offer, Part, Supplier
 from coop.suppliers.origin import Origin
-from coop.suppliers.pricing import typed_price
+from coop.suppliers.pricing import price_rises, typed_price
 
 bp = Blueprint("catalogue", __name__)
 
@@ -241,6 +242,7 @@ def create_offer(part_id: int):
             result = url("catalogue.show_part", part_id=part.id)
             submissions.commit(form, result)
             flash(_("Offre de %(supplier)s ajoutée.", supplier=supplier.name), "success")
+            _warn_if_prices_rise(form.tier_values())
             return redirect(result)
     return render_template("suppliers/offer_form.html", form=form, part=part, offer=None)
 
@@ -263,11 +265,26 @@ def edit_offer(offer_id: int):
         else:
             db.session.commit()
             flash(_("Offre de %(supplier)s enregistrée.", supplier=offer.supplier.name), "success")
+            _warn_if_prices_rise(form.tier_values())
             return redirect(url("catalogue.show_part", part_id=offer.part_id))
     return render_template(
         "suppliers/offer_form.html", form=form, part=offer.part, offer=offer,
         history=catalogue.price_history(offer),
     )  # fmt: skip
+
+
+def _warn_if_prices_rise(tiers: list[tuple[int, Decimal]]) -> None:
+    """Saved as typed (a supplier may really price so), but most often a typing slip."""
+    for min_qty, price in price_rises(tiers):
+        flash(
+            _(
+                "Attention : le prix monte avec la quantité (dès %(qty)d unités : %(price)s, "
+                "plus cher que le palier précédent). Vérifiez les paliers de cette offre.",
+                qty=min_qty,
+                price=unit_price(price),
+            ),
+            "warning",
+        )
 
 
 def _fill_tiers(form: OfferForm, offer: Offer) -> None:

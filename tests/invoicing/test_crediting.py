@@ -196,3 +196,43 @@ def test_two_treasurers_crediting_at_once_never_credit_more_than_invoiced(commit
             select(Invoice).where(Invoice.kind == InvoiceKind.CREDIT_NOTE)
         ).all()
         assert [n.total_excl_vat for n in notes] == [Decimal("100.00")]
+
+
+def test_a_new_credit_note_says_its_pdf_is_coming_then_links_it(client, make, invoice, monkeypatch):
+    monkeypatch.setattr("coop.invoicing.views.run_in_background", lambda job, *args: None)
+    client.login_as(make.user(Role.TREASURER))
+    response = client.post(
+        f"/invoices/{invoice.number}/credit",
+        data={
+            "mode": "amount",
+            "amount": "10",
+            "reason": "Geste",
+            "confirm": "y",
+        },
+    )
+    pdf = "/invoices/AV-2026-000001.pdf"
+
+    waiting = client.get(response.location).text
+
+    assert "PDF en préparation" in waiting
+    assert f'<a href="{response.location}">Actualiser</a>' in waiting
+    assert pdf not in waiting
+    documents.render_pending_documents()
+    ready = client.get(response.location).text
+    assert pdf in ready and "PDF en préparation" not in ready
+    assert client.get(pdf).data.startswith(b"%PDF")
+
+
+def test_a_credit_note_rendered_at_once_links_its_pdf_on_the_first_page(client, make, invoice):
+    client.login_as(make.user(Role.TREASURER))
+    response = client.post(
+        f"/invoices/{invoice.number}/credit",
+        data={
+            "mode": "amount",
+            "amount": "10",
+            "reason": "Geste",
+            "confirm": "y",
+        },
+    )
+    page = client.get(response.location).text
+    assert "/invoices/AV-2026-000001.pdf" in page

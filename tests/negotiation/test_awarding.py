@@ -12,6 +12,7 @@ from coop.clock import now, today
 from coop.errors import DomainError
 from coop.extensions import db
 from coop.negotiation import awarding
+from coop.negotiation.links import token_for
 from coop.negotiation.models import MessageKind, RfqStatus
 from coop.orders import campaigns
 from coop.orders.models import CampaignStatus
@@ -144,3 +145,33 @@ def test_the_manager_awards_from_the_matrix(client, make, case):
     client.post(f"/rfqs/{rfq.id}/award", data={"all_to": str(nf.invitation_of(rfq, taipei).id)})
     assert rfq.lines[1].award.answer.quote.invitation.supplier_id == taipei.id
     assert rfq.lines[0].award.answer.quote.invitation.supplier_id == lyon.id
+
+
+def test_a_supplier_whose_lines_all_went_to_others_is_told_and_no_longer_invited(client, make):
+    tyre = make.part(sku="TYR-9")
+    lyon = make.supplier(email="devis@lyon.example")
+    late = make.supplier(email="devis@late.example")
+    rfq = nf.sent_rfq(parts=[tyre], suppliers=[lyon, late], quantities=[50])
+    nf.answer(nf.invitation_of(rfq, lyon))
+    invitation = nf.invitation_of(rfq, late)
+    nf.answer(invitation, submit=False)  # a draft only: its line stays open
+    awarding.award_all_to(rfq, nf.invitation_of(rfq, lyon), at=now())
+    db.session.commit()
+    token = token_for(invitation)
+
+    page = client.get(f"/q/{token}").text
+
+    assert "Envoyer ma réponse" not in page and "Lire le fichier" not in page
+    assert "Lignes attribuées à un autre fournisseur" in page
+    assert "La coopérative a attribué toutes les lignes de cette demande" in page
+    refused = client.post(
+        f"/q/{token}",
+        data={
+            "lines-0-quote_id": invitation.quotes[0].id,
+            "lines-0-tiers-0-min_qty": "1",
+            "lines-0-tiers-0-unit_price": "8",
+            "action": "submit",
+        },
+    )
+    assert "La ligne TYR-9 a été attribuée à un autre fournisseur" in refused.text
+    assert invitation.submitted_at is None

@@ -3,19 +3,23 @@
 import csv
 import io
 from datetime import UTC, timedelta
+from decimal import Decimal
 
 import pytest
 from sqlalchemy import select
 
 from coop import mail
 from coop.accounts.models import Role
-from coop.clock import today
+from coop.clock import now, today
 from coop.extensions import db
+from coop.i18n import moment
 from coop.orders.models import Campaign, CampaignStatus
+from coop.suppliers.origin import Origin
+from tests.html import form_values
 
 
 def test_manager_creates_opens_edits_and_closes_a_campaign(client, make):
-    make.user(Role.MEMBER, email="shop@example.org")
+    make.user(Role.MEMBER, email="shop@example.org", member=make.member(email=None))
     client.login_as(make.user(Role.MANAGER))
     order_on, closes_on = today() + timedelta(days=20), today() + timedelta(days=10)
     response = client.post("/campaigns/new", data={
@@ -29,15 +33,16 @@ def test_manager_creates_opens_edits_and_closes_a_campaign(client, make):
     campaign = db.session.scalar(select(Campaign))
     assert (campaign.shortage_rule, campaign.shipping_key) == ("first_posted", "quantity")
     assert (campaign.status, str(campaign.fee_rate), str(campaign.penalty_asia)) == (
-        CampaignStatus.DRAFT, "0.0250", "0.1500",
-    )  # fmt: skip
+        CampaignStatus.DRAFT,
+        "0.0250",
+        "0.1500",
+    )
     local_close = campaign.closes_at.astimezone(UTC)
     assert local_close.minute == 30
 
     sent = mail.sent_messages()
     sent.clear()
-    assert "Tous les ateliers actifs recevront un e-mail" in client.get(
-        f"/campaigns/{campaign.id}/status/open").text  # fmt: skip
+    assert "1 sur 1 recevront un e-mail" in client.get(f"/campaigns/{campaign.id}/status/open").text
     client.post(f"/campaigns/{campaign.id}/status/open")
     assert campaign.status is CampaignStatus.OPEN
     assert [m["To"] for m in sent] == ["shop@example.org"]
@@ -159,3 +164,132 @@ def test_the_manager_saves_a_campaign_edited_and_keeps_its_opening(client, make)
     assert response.status_code == 302
     assert (campaign.title, str(campaign.fee_rate)) == ("Décembre, pneus", "0.0200")
     assert campaign.opens_at == opened
+
+
+@pytest.mark.parametrize("status", [CampaignStatus.DRAFT, CampaignStatus.OPEN])
+def test_a_campaign_edited_from_its_page_keeps_every_term_but_the_new_title(client, make, status):
+    closes_at = (now() + timedelta(days=10)).replace(second=0, microsecond=0)  # as the form has it
+    campaign = make.campaign(
+        draft=status is CampaignStatus.DRAFT,
+        fee_rate=Decimal("0.025"),
+        closes_at=closes_at,
+        penalties={Origin.EUROPE: Decimal("0.03"), Origin.OTHER: Decimal("0.1")},
+    )
+    terms = (
+        campaign.closes_at,
+        campaign.order_date,
+        campaign.fee_rate,
+        campaign.penalty_europe,
+        campaign.penalty_other,
+        campaign.penalty_asia,
+    )
+    client.login_as(make.user(Role.MANAGER))
+    edit = f"/campaigns/{campaign.id}/edit"
+    data = form_values(client.get(edit).text) | {"title": "Titre corrigé"}
+
+    response = client.post(edit, data=data)
+
+    assert response.status_code == 302
+    db.session.refresh(campaign)
+    assert (campaign.title, campaign.status) == ("Titre corrigé", status)
+    assert (
+        campaign.closes_at,
+        campaign.order_date,
+        campaign.fee_rate,
+        campaign.penalty_europe,
+        campaign.penalty_other,
+        campaign.penalty_asia,
+    ) == terms
+
+
+def test_percentages_come_back_as_typed_after_an_error_and_are_stored_as_typed(client, make):
+    client.login_as(make.user(Role.MANAGER))
+    closes_on = today() + timedelta(days=10)
+    typed = {
+        "fee_percent": "2,5",
+        "penalty_local": "0",
+        "penalty_france": "1,25",
+        "penalty_europe": "3",
+        "penalty_asia": "15",
+        "penalty_other": "10",
+    }
+    response = client.post(
+        "/campaigns/new",
+        data={
+            "code": "2027-02",
+            "title": "Février",
+            "closes_on": closes_on.isoformat(),
+            "order_date": (closes_on - timedelta(days=1)).isoformat(),
+            "delivery_mode": "hub",
+            "shortage_rule": "pro_rata",
+            "shipping_key": "value",
+        }
+        | typed,
+    )
+    assert "La date de commande ne peut pas précéder la clôture." in response.text
+    data = form_values(response.text)
+    assert {name: data[name] for name in typed} == typed
+
+    data["order_date"] = (closes_on + timedelta(days=5)).isoformat()
+    assert client.post("/campaigns/new", data=data).status_code == 302
+    campaign = db.session.scalar(select(Campaign))
+    assert (
+        campaign.fee_rate,
+        campaign.penalty_france,
+        campaign.penalty_europe,
+        campaign.penalty_asia,
+        campaign.penalty_other,
+    ) == (
+        Decimal("0.025"),
+        Decimal("0.0125"),
+        Decimal("0.03"),
+        Decimal("0.15"),
+        Decimal("0.1"),
+    )
+
+
+@pytest.mark.parametrize("name", ["fee_percent", *(f"penalty_{o.value}" for o in Origin)])
+def test_a_bad_percentage_comes_back_as_typed_with_its_error(client, make, name):
+    client.login_as(make.user(Role.MANAGER))
+    page = client.get("/campaigns/new").text
+    data = form_values(page) | {
+        "code": "X",
+        "title": "X",
+        name: "2,5,1",
+        "order_date": (today() + timedelta(days=20)).isoformat(),
+    }
+    response = client.post("/campaigns/new", data=data)
+    assert "Nombre attendu" in response.text
+    assert form_values(response.text)[name] == "2,5,1"
+    assert db.session.scalar(select(Campaign)) is None
+
+
+def test_a_campaign_closed_early_shows_when_it_closed_and_the_cutoff_it_had(client, make):
+    campaign = make.campaign()
+    client.login_as(make.user(Role.MANAGER))
+    client.post(f"/campaigns/{campaign.id}/status/closed")
+    planned, closed = moment(campaign.closes_at), moment(campaign.closed_at)
+
+    page = client.get(f"/campaigns/{campaign.id}").text
+
+    assert f'<dd>close le {closed} <span class="muted">(clôture prévue le {planned})</span>' in page
+    listing = client.get("/campaigns/").text
+    assert f'<td class="num">{closed}</td>' in listing
+
+
+def test_opening_a_campaign_mails_each_shops_logins_and_contact_once_and_says_who(client, make):
+    make.user(Role.MEMBER, email="velo@example.org", member=make.member(email="Velo@Example.org"))
+    make.member(email="contact@roue.example")
+    make.member(email=None)
+    make.member(email="ferme@example.org", is_active=False)
+    campaign = make.campaign(draft=True)
+    client.login_as(make.user(Role.MANAGER))
+    sent = mail.sent_messages()
+    sent.clear()
+
+    page = client.get(f"/campaigns/{campaign.id}/status/open").text
+    client.post(f"/campaigns/{campaign.id}/status/open")
+
+    assert "2 sur 3 recevront un e-mail (à leurs comptes et à leur adresse de contact)." in page
+    assert "1 atelier n&#39;a ni compte ni adresse e-mail : prévenez-le autrement." in page
+    assert sorted(m["To"] for m in sent) == ["contact@roue.example", "velo@example.org"]

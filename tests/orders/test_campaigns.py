@@ -87,7 +87,7 @@ def test_close_due_closes_only_campaigns_past_their_cutoff(db_session):
 
 
 def test_emails_go_out_only_after_the_commit(app, db_session, make):
-    make.user(Role.MEMBER, email="shop@example.org")
+    make.user(Role.MEMBER, email="shop@example.org", member=make.member(email="shop@example.org"))
     sent = mail.sent_messages()
     sent.clear()
     create("ROLLED")
@@ -105,7 +105,7 @@ def test_emails_go_out_only_after_the_commit(app, db_session, make):
 
 
 def test_the_48_hour_reminder_goes_once(app, db_session, make):
-    make.user(Role.MEMBER)
+    make.user(Role.MEMBER, member=make.member(email=None))
     soon = create("SOON", closes_at=NOW + timedelta(hours=47))
     create("FAR", closes_at=NOW + timedelta(days=5))
     db.session.commit()

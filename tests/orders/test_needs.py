@@ -7,11 +7,12 @@ import pytest
 from sqlalchemy import func, select
 
 from coop.accounts.models import Role
-from coop.clock import from_local
+from coop.clock import from_local, now
 from coop.errors import DomainError
 from coop.extensions import db
 from coop.orders import needs as need_service
-from coop.orders.models import Need, PartRequest
+from coop.orders.campaigns import change_status
+from coop.orders.models import CampaignStatus, Need, PartRequest
 from coop.orders.needs import NeedTerms
 
 
@@ -189,3 +190,42 @@ def test_a_shop_asks_for_a_part_the_catalogue_lacks_and_the_manager_converts_it(
     need = db.session.scalar(select(Need))
     assert (need.member, need.part, need.quantity) == (shop_user.member, part, 4)
     assert request.status == "converted"
+
+
+@pytest.mark.parametrize("page", ["/campaigns/{campaign}/needs", "/needs/{need}/edit"])
+def test_the_need_form_shows_every_error_at_once(client, make, shop_user, page):
+    campaign = make.campaign()
+    need = make.need(campaign, shop_user.member, quantity=2)
+    response = client.post(
+        page.format(campaign=campaign.id, need=need.id),
+        data={
+            "part": "Licorne",
+            "quantity": "0",
+            "min_quantity": "0",
+        },
+    )
+    assert "Aucune pièce « Licorne » au catalogue" in response.text
+    assert response.text.count("Le nombre doit être au minimum 1.") == 2
+    assert count_needs() == 1
+    assert need.quantity == 2
+
+
+@pytest.mark.parametrize("action", ["edit", "withdraw"])
+def test_a_need_of_a_closed_campaign_offers_no_edit_nor_withdraw_form(
+    client, make, shop_user, action
+):
+    campaign = make.campaign()
+    need = make.need(campaign, shop_user.member, quantity=2)
+    change_status(campaign, CampaignStatus.CLOSED, at=now())
+    db.session.commit()
+    needs_page = client.get(f"/campaigns/{campaign.id}/needs").text
+    assert f"/needs/{need.id}/{action}" not in needs_page
+
+    response = client.get(f"/needs/{need.id}/{action}")
+
+    assert response.status_code == 302
+    assert response.location == f"/campaigns/{campaign.id}/needs"
+    assert (
+        f"La campagne {campaign.code} n&#39;est pas ouverte aux besoins."
+        in client.get(response.location).text
+    )

@@ -21,6 +21,8 @@ from coop.orders.models import (
 )
 from coop.orders.plan_review import describe_reason
 from coop.orders.purchasing import commit_run, undo_pooling
+from coop.suppliers.origin import Origin
+from tests.html import form_values
 
 D = Decimal
 
@@ -154,12 +156,13 @@ def test_the_cost_of_the_managers_choices_is_shown(client, make, pooled_case):
     assert "<option selected>ASIA</option>" in table
 
 
-@pytest.mark.parametrize("form, message", [
-    ({"exclude": "NOPE"}, "Fournisseur inconnu : NOPE."),
-    ({"pin_part_TYR-1": "VILLE"}, "VILLE ne propose pas la pièce TYR-1."),
-    ({"time_limit": "0"}, "0"),
-    ({"penalty_asia": "abc"}, "nombre attendu"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "form, message",
+    [
+        ({"exclude": "NOPE"}, "Fournisseur inconnu : NOPE."),
+        ({"pin_part_TYR-1": "VILLE"}, "VILLE ne propose pas la pièce TYR-1."),
+    ],
+)
 def test_bad_choices_are_refused_and_start_nothing(client, make, pooled_case, form, message):
     campaign, _, _ = pooled_case
     client.login_as(make.user(Role.MANAGER))
@@ -168,6 +171,25 @@ def test_bad_choices_are_refused_and_start_nothing(client, make, pooled_case, fo
     assert db.session.scalar(select(func.count(PoolingRun.id))) == 0
     page = client.get(response.location).text
     assert 'class="flash flash-error"' in page
+    assert message in page
+
+
+@pytest.mark.parametrize(
+    "form, message",
+    [
+        ({"time_limit": "0"}, "Le nombre doit être compris entre 1 et 600."),
+        ({"penalty_asia": "abc"}, "Nombre attendu, pas &#39;abc&#39;."),
+    ],
+)
+def test_bad_pooling_fields_are_shown_on_the_page_and_start_nothing(
+    client, make, pooled_case, form, message
+):
+    campaign, _, _ = pooled_case
+    client.login_as(make.user(Role.MANAGER))
+    response = manager_runs(client, campaign, **form)
+    assert response.status_code == 422
+    assert db.session.scalar(select(func.count(PoolingRun.id))) == 0
+    assert message in response.text
 
 
 def test_an_open_campaign_cannot_be_pooled(client, make):
@@ -308,14 +330,23 @@ def test_the_managers_home_lists_what_to_pool_then_what_to_send(client, make, po
     assert "1 bon de commande à envoyer" in home
 
 
-@pytest.mark.parametrize("why, text", [
-    ({"code": "too_late", "params": {"date": "2026-12-01"}},
-     "aucune offre livrée avant le 01/12/2026"),
-    ({"code": "over_max_price", "params": {"cheapest": "12.40", "max": "11.00"}},
-     "le palier le moins cher (12,40\\xa0€) dépasse votre prix maximum (11,00\\xa0€)"),
-    ({"code": "minimum_short", "params": {"minimum": 20, "short": 4}},
-     "il manque 4 unités pour atteindre le minimum de commande de 20"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "why, text",
+    [
+        (
+            {"code": "too_late", "params": {"date": "2026-12-01"}},
+            "aucune offre livrée avant le 01/12/2026",
+        ),
+        (
+            {"code": "over_max_price", "params": {"cheapest": "12.40", "max": "11.00"}},
+            "le palier le moins cher (12,40\\xa0€) dépasse votre prix maximum (11,00\\xa0€)",
+        ),
+        (
+            {"code": "minimum_short", "params": {"minimum": 20, "short": 4}},
+            "il manque 4 unités pour atteindre le minimum de commande de 20",
+        ),
+    ],
+)
 def test_reasons_read_in_french(app, why, text):
     with app.test_request_context():
         assert describe_reason(why) == text.replace("\\xa0", "\xa0")
@@ -333,3 +364,35 @@ def test_a_run_is_reached_only_through_its_own_campaign(client, make, pooled_cas
         assert client.get(path).status_code == 404
     assert client.post(f"/campaigns/{other.id}/pooling/runs/{run.id}/commit").status_code == 404
     assert campaign.status is CampaignStatus.CLOSED
+
+
+def test_pooling_penalties_come_back_as_typed_beside_other_errors(client, make, pooled_case):
+    campaign, _, _ = pooled_case
+    client.login_as(make.user(Role.MANAGER))
+    response = manager_runs(
+        client, campaign, penalty_europe="3,5", penalty_asia="12,25", time_limit="0"
+    )
+    assert response.status_code == 422
+    assert "Le nombre doit être compris entre 1 et 600." in response.text
+    data = form_values(response.text, f"/campaigns/{campaign.id}/pooling/runs")
+    typed = (data["penalty_europe"], data["penalty_asia"], data["time_limit"])
+    assert typed == ("3,5", "12,25", "0")
+    assert latest_run(campaign) is None
+
+
+def test_pooling_penalties_typed_in_percent_run_as_fractions(client, make, pooled_case):
+    campaign, _, _ = pooled_case
+    client.login_as(make.user(Role.MANAGER))
+    assert manager_runs(client, campaign, penalty_asia="12,5").status_code == 302
+    options = pool_run.Options.from_json(latest_run(campaign).options)
+    assert options.penalties[Origin.ASIA] == D("0.125")
+    page = client.get(f"/campaigns/{campaign.id}/pooling").text
+    assert form_values(page, f"/campaigns/{campaign.id}/pooling/runs")["penalty_asia"] == "12,5"
+
+
+def test_the_suppliers_to_exclude_are_named(client, make, pooled_case):
+    campaign, _, _ = pooled_case
+    client.login_as(make.user(Role.MANAGER))
+    page = client.get(f"/campaigns/{campaign.id}/pooling").text
+    assert 'value="ASIA"> Far Tyres <span class="muted mono small">ASIA</span>' in page
+    assert 'value="LYON"> Lyon Pneus <span class="muted mono small">LYON</span>' in page

@@ -395,3 +395,11 @@ def test_anonymous_visitors_are_sent_to_the_login_page(client, plan):
     for path in ("/purchase-orders", f"/purchase-orders/{order.number}.pdf"):
         response = client.get(path)
         assert response.status_code == 302 and response.location.startswith("/login")
+
+
+def test_the_campaign_page_lists_its_purchase_orders_by_number(client, make, plan):
+    first, second = committed(plan)
+    assert (first.supplier.code, second.supplier.code) == ("LYONPNEU", "EUROCHAIN")
+    client.login_as(make.user(Role.MANAGER))
+    page = client.get(f"/campaigns/{plan.campaign.id}").text
+    assert page.index(f">{first.number}<") < page.index(f">{second.number}<")

@@ -189,3 +189,46 @@ def test_a_suppliers_internal_notes_are_for_the_staff_only(client, make, role, s
     assert "Lyon Pneu" in pages[0].text
     assert (note in pages[0].text) is shown
     assert all(note not in page.text for page in pages[1:])
+
+
+@pytest.mark.parametrize("edit", [False, True])
+def test_tiers_whose_price_rises_with_quantity_are_saved_with_a_warning(
+    client, manager, make, edit
+):
+    part = make.part()
+    offer = make.offer(part=part) if edit else None
+    supplier = offer.supplier if edit else make.supplier()
+    address = f"/offers/{offer.id}/edit" if edit else f"/parts/{part.id}/offers/new"
+    response = client.post(
+        address,
+        data={
+            "supplier_id": supplier.id,
+            "pack_size": 1,
+            "moq": 0,
+            "made_in": "FR",
+            **tiers_form(("1", "10,00"), ("10", "9,00"), ("50", "9,50")),
+        },
+    )
+    assert response.status_code == 302
+    saved = db.session.scalar(select(Offer).where(Offer.part_id == part.id))
+    assert current_tiers(saved) == [(1, D("10.0000")), (10, D("9.0000")), (50, D("9.5000"))]
+    page = client.get(response.location).text
+    assert (
+        "Attention : le prix monte avec la quantité (dès 50 unités : 9,5000\xa0€, "
+        "plus cher que le palier précédent). Vérifiez les paliers de cette offre."
+    ) in page
+
+
+def test_tiers_whose_price_falls_with_quantity_are_saved_without_warning(client, manager, make):
+    part, supplier = make.part(), make.supplier()
+    response = client.post(
+        f"/parts/{part.id}/offers/new",
+        data={
+            "supplier_id": supplier.id,
+            "pack_size": 1,
+            "moq": 0,
+            "made_in": "FR",
+            **tiers_form(("1", "10,00"), ("10", "9,00")),
+        },
+    )
+    assert "le prix monte" not in client.get(response.location).text
