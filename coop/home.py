@@ -6,8 +6,8 @@ from flask_login import current_user, login_required
 from sqlalchemy import func, select
 
 from coop import clock, shop_campaigns
-from coop.accounts.access import roles_required
 from coop.accounts import members as member_service
+from coop.accounts.access import roles_required
 from coop.accounts.forms import ROLE_LABELS, ConfirmForm
 from coop.accounts.models import Member, Role, User, UserRole
 from coop.extensions import db

@@ -97,14 +97,9 @@ def campaign_entries(member: Member, campaigns: list[Campaign], *, on: date) -> 
             problem = split.message
         elif split is not None:
             statement = statements.statement_of(split, member)
+        requested_units = int(requested.get(campaign.id) or 0)
         entries.append(
-            CampaignEntry(
-                campaign,
-                int(requested.get(campaign.id) or 0),
-                statement,
-                problem,
-                by_campaign[campaign.id],
-            )  # fmt: skip
+            CampaignEntry(campaign, requested_units, statement, problem, by_campaign[campaign.id])
         )
     return entries
 
