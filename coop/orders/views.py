@@ -230,6 +230,8 @@ def convert_request(request_id: int):
 def needs(campaign_id: int):
     campaign = db.get_or_404(Campaign, campaign_id)
     form = NeedForm()
+    if request.method == "GET" and request.args.get("part"):
+        form.part.data = request.args["part"][:200]  # from the catalogue: Ajouter à mes besoins
     if form.validate_on_submit():
         submissions.claim(form)
         try:
@@ -388,6 +390,7 @@ def _needs_context(campaign: Campaign) -> dict:
         "signals": signals,
         "shops": demand_service.shops_per_part(campaign, parts),
         "open_for_needs": campaign.accepts_needs_at(clock.now()),
+        "requests": need_service.member_requests(campaign, current_user.member),
     }
 
 
