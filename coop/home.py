@@ -32,10 +32,14 @@ HOMES = {
 @login_required
 def index():
     if current_user.has_role(Role.MEMBER):
+        coming = orders_home.shop_coming_campaigns(current_user.member)
+        entries = shop_campaigns.campaign_entries(
+            current_user.member, [line.campaign for line in coming], on=clock.today()
+        )
         return render_template(
             "home/member.html", member=current_user.member,
             to_post=orders_home.shop_open_campaigns(current_user.member, clock.now()),
-            coming=orders_home.shop_coming_campaigns(current_user.member),
+            coming=coming, saved={e.campaign.id: e.saved for e in entries if e.saved},
             handovers=dispatch.member_handovers(current_user.member),
             labels=campaign_service.STATUS_LABELS,
             owed=shop_campaigns.owed(current_user.member, on=clock.today()),

@@ -76,6 +76,13 @@ def test_a_plan_older_than_the_split_shows_the_solo_total_only(client, make):
     assert "sur les pièces" not in page
 
 
+def test_the_home_shows_the_savings_of_a_campaign_on_its_way_apart(client, make, world):
+    client.login_as(shop_user(make, world))
+    page = client.get("/").text
+    assert (f"{eur('63,33')} économisés ({eur('22,93')} sur les pièces, "
+            f"{eur('40,40')} sur le port)") in page  # fmt: skip
+
+
 # --- Mes campagnes ---------------------------------------------------------------------------
 
 
