@@ -6,10 +6,11 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import event, select
 
+from coop import shop_campaigns
 from coop.accounts.models import Role
 from coop.clock import now, today
 from coop.extensions import db
-from coop.orders import purchasing
+from coop.orders import purchasing, statements
 from coop.orders.models import PoolingRun
 from coop.payments import ledger
 from coop.payments.models import Method
@@ -50,6 +51,17 @@ def shop_user(make, w, key="A"):
 # 49.37 + 14.60 (its share of ASIA's 40.00 by value).
 LINE_A = ("Seul, vous auriez payé " + eur("203,70") + " de pièces et " + eur("55,00")
           + " de port ; ensemble : " + eur("180,77") + " et " + eur("14,60") + ".")  # fmt: skip
+
+
+def test_the_saving_splits_into_goods_and_shipping_to_the_cent(world):
+    saved = statements.member_statement(world.campaign, world.shops["A"]).saved
+    assert (saved.solo_goods, saved.solo_shipping) == (D("203.70"), D("55.00"))
+    assert (saved.goods, saved.shipping) == (D("180.77"), D("14.60"))
+    assert (saved.on_goods, saved.on_shipping, saved.total) == (D("22.93"), D("40.40"), D("63.33"))
+    entry = shop_campaigns.campaign_entries(world.shops["B"], [world.campaign], on=today())[0]
+    # B: tyre alone 98.00 + 15.00, tube alone 42.00 + 40.00; pooled 87.60 + 0.00, 36.50 + 10.80.
+    assert (entry.saved.on_goods, entry.saved.on_shipping) == (D("15.90"), D("44.20"))
+    assert (entry.requested, entry.received) == (14, 14)
 
 
 def test_the_statement_shows_goods_and_shipping_saved_apart_and_explains_them(client, make, world):
