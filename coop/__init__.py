@@ -163,6 +163,7 @@ def _register_blueprints(app: Flask) -> None:
     from coop.orders import order_views as purchase_orders
     from coop.orders import pooling_views as pooling
     from coop.orders import receiving_views as receiving
+    from coop.orders import shop_needs_views as shop_needs
     from coop.orders import statement_views as statements
     from coop.orders import views as campaigns
     from coop.payments import reminder_views as reminders
@@ -179,6 +180,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(imports.bp)
     app.register_blueprint(catalogue.bp)
     app.register_blueprint(campaigns.bp)
+    app.register_blueprint(shop_needs.bp)
     app.register_blueprint(pooling.bp)
     app.register_blueprint(purchase_orders.bp)
     app.register_blueprint(dispatch.bp)

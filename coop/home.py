@@ -5,8 +5,9 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from sqlalchemy import func, select
 
-from coop import clock
+from coop import clock, shop_campaigns
 from coop.accounts import members as member_service
+from coop.accounts.access import roles_required
 from coop.accounts.forms import ROLE_LABELS, ConfirmForm
 from coop.accounts.models import Member, Role, User, UserRole
 from coop.extensions import db
@@ -31,12 +32,17 @@ HOMES = {
 @login_required
 def index():
     if current_user.has_role(Role.MEMBER):
+        coming = orders_home.shop_coming_campaigns(current_user.member)
+        entries = shop_campaigns.campaign_entries(
+            current_user.member, [line.campaign for line in coming], on=clock.today()
+        )
         return render_template(
             "home/member.html", member=current_user.member,
             to_post=orders_home.shop_open_campaigns(current_user.member, clock.now()),
-            coming=orders_home.shop_coming_campaigns(current_user.member),
+            coming=coming, saved={e.campaign.id: e.saved for e in entries if e.saved},
             handovers=dispatch.member_handovers(current_user.member),
             labels=campaign_service.STATUS_LABELS,
+            owed=shop_campaigns.owed(current_user.member, on=clock.today()),
         )  # fmt: skip
     homes = {role: label for role, label in HOMES.items() if current_user.has_role(role)}
     if not homes:
@@ -72,6 +78,17 @@ def index():
         decisions=orders_home.manager_decisions(clock.now()),
         labels=campaign_service.STATUS_LABELS, **tabs,
     )  # fmt: skip
+
+
+@bp.route("/my/campaigns")
+@roles_required(Role.MEMBER)
+def my_campaigns():
+    """Every campaign the shop took part in: units, spend, savings, invoice and payment."""
+    member = current_user.member
+    page = paginate(shop_campaigns.campaigns_query(member))
+    entries = shop_campaigns.campaign_entries(member, list(page.items), on=clock.today())
+    return render_template("home/my_campaigns.html", page=page, entries=entries,
+                           labels=campaign_service.STATUS_LABELS)  # fmt: skip
 
 
 @bp.route("/language", methods=["POST"])

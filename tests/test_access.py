@@ -58,6 +58,15 @@ MATRIX = {
     "home.index": ("GET", "/", everyone_logged_in()),
     "home.set_language": ("POST", "/language", everyone_logged_in(anonymous=OK)),
     "shop.my_shop": ("GET", "/shop", only("member")),
+    "home.my_campaigns": ("GET", "/my/campaigns", only("member")),
+    "shop_needs.add_part": ("GET", "/parts/{part}/add-to-needs", only("member")),
+    "shop_needs.needs_template": (
+        "GET",
+        "/campaigns/{campaign}/needs/template.csv",
+        only("member", "manager"),
+    ),
+    # Staff name the shop (?member=CODE): without it, only a shop's own needs are exported.
+    "shop_needs.needs_csv": ("GET", "/campaigns/{campaign}/needs.csv", only("member")),
     "shop.edit_my_shop": ("GET", "/shop/edit", only("member")),
     "members.list_members": ("GET", "/members/", STAFF_READ),
     "members.create_member": ("GET", "/members/new", MEMBER_EDIT),
@@ -232,6 +241,12 @@ WRITES = [
     ("payments.bank_line", "POST", "/payments/bank/lines/{line}", TREASURY),
     ("imports.upload", "GET", "/import/members", MEMBER_EDIT),
     ("imports.upload", "POST", "/import/parts", PURCHASING),
+    (
+        "shop_needs.needs_csv",
+        "GET",
+        "/campaigns/{campaign}/needs.csv?member={shop}",
+        only("member", "manager"),
+    ),
 ]
 CASES = [(endpoint, *MATRIX[endpoint]) for endpoint in sorted(MATRIX)] + WRITES
 

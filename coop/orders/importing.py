@@ -1,5 +1,10 @@
-"""`coop import needs --campaign CODE FILE`: shops' needs in bulk (spec/formats.md)."""
+"""`coop import needs --campaign CODE FILE`: shops' needs in bulk (spec/formats.md).
 
+A shop's needs also go out in the same columns (an export it can edit and import back,
+and a template to start from).
+"""
+
+import dataclasses
 from datetime import datetime
 from decimal import Decimal
 
@@ -8,6 +13,7 @@ from sqlalchemy import select
 from coop import bounds
 from coop import csv_import as c
 from coop.accounts.models import Member
+from coop.csv_export import Figure, as_typed
 from coop.errors import FieldError
 from coop.extensions import db
 from coop.orders.models import Campaign, Need
@@ -23,6 +29,12 @@ NEED_COLUMNS = (
     c.Column("needed_by", c.day),
     c.Column("max_unit_price_eur", c.unit_price),
     c.Column("ref", c.text(40)),
+)
+# A file the app wrote quotes any text a spreadsheet would run (csv_export): read it back
+# without the quote, so that an exported file imports as it went out.
+READ_COLUMNS = tuple(
+    dataclasses.replace(column, parse=lambda cell, parse=column.parse: parse(as_typed(cell)))
+    for column in NEED_COLUMNS
 )
 # Where the file says which columns, the terms are read from the row.
 TERM_COLUMNS = {
@@ -40,7 +52,7 @@ def import_needs(
     """Create or update needs by member and ref; a shop may import only its own lines."""
     lock_campaign(campaign)
     ensure_open(campaign, at)
-    rows = c.read_rows(data, NEED_COLUMNS)
+    rows = c.read_rows(data, READ_COLUMNS)
     clean = [row for row in rows if row.ok]
     members = {
         m.code: m
@@ -122,3 +134,34 @@ def _terms(row: c.Row) -> NeedTerms:
 
 def _column_of(term: str) -> str:
     return {v: k for k, v in TERM_COLUMNS.items()}.get(term, term)
+
+
+# --- the same columns, going out ---------------------------------------------------------
+
+
+def _price(value: Decimal | None) -> str:
+    return "" if value is None else Figure(f"{value.normalize():f}".replace(".", ","))
+
+
+def need_rows(needs: list[Need]) -> list[list]:
+    """Needs as the import reads them: its header, then one row per need."""
+    rows: list[list] = [[column.name for column in NEED_COLUMNS]]
+    for need in needs:
+        rows.append([
+            need.member.code, need.part.sku, need.quantity, need.tolerance, need.min_quantity,
+            need.needed_by.isoformat() if need.needed_by else "", _price(need.max_unit_price),
+            need.ref,
+        ])  # fmt: skip
+    return rows
+
+
+def template_rows(member_code: str) -> list[list]:
+    """The import's header and one example row, for a shop to fill in."""
+    part = db.session.scalar(
+        select(Part).where(Part.is_active.is_(True)).order_by(Part.sku).limit(1)
+    )
+    sku = part.sku if part is not None else "PNEU-700X35"
+    return [
+        [column.name for column in NEED_COLUMNS],
+        [member_code, sku, 10, 2, 8, "", Figure("4,50"), "L1"],
+    ]

@@ -11,7 +11,7 @@ from coop.accounts.models import Member
 from coop.errors import DomainError, NotAllowed
 from coop.extensions import db
 from coop.i18n import moment
-from coop.orders.models import Campaign, Need, PartRequest, RequestStatus
+from coop.orders.models import Campaign, CampaignStatus, Need, PartRequest, RequestStatus
 from coop.suppliers.models import Part
 
 
@@ -205,3 +205,48 @@ def convert_request(part_request: PartRequest, part: Part, *, at) -> Need:
     part_request.need = need
     db.session.flush()
     return need
+
+
+def member_requests(campaign: Campaign, member: Member) -> list[PartRequest]:
+    """The shop's requests for parts not in the catalogue, and the need each became."""
+    return db.session.scalars(
+        select(PartRequest)
+        .where(PartRequest.campaign_id == campaign.id, PartRequest.member_id == member.id)
+        .options(selectinload(PartRequest.need).selectinload(Need.part))
+        .order_by(PartRequest.created_at, PartRequest.id)
+    ).all()
+
+
+@dataclass(frozen=True)
+class PartNeed:
+    """Where a shop adding a catalogue part to its needs goes: its need for the part in an
+    open campaign, else the open campaign to post it to; neither when none is open."""
+
+    campaign: Campaign | None
+    need: Need | None
+
+
+def need_for_part(member: Member, part: Part, *, at) -> PartNeed:
+    """The shop's need for `part` in a campaign open now, or the campaign to post it to."""
+    open_now = [
+        c
+        for c in db.session.scalars(
+            select(Campaign)
+            .where(Campaign.status == CampaignStatus.OPEN)
+            .order_by(Campaign.closes_at.is_(None), Campaign.closes_at, Campaign.id)
+        )
+        if c.accepts_needs_at(at)
+    ]
+    if not open_now:
+        return PartNeed(None, None)
+    need = db.session.scalar(
+        select(Need)
+        .where(
+            Need.member_id == member.id,
+            Need.part_id == part.id,
+            Need.campaign_id.in_([c.id for c in open_now]),
+        )
+        .order_by(Need.created_at, Need.id)
+        .limit(1)
+    )
+    return PartNeed(need.campaign if need else open_now[0], need)

@@ -29,7 +29,7 @@ from coop.orders.pooling import (
     Settings,
     SupplierIn,
     greedy,
-    solo_cost,
+    solo_purchase,
     solve,
 )
 from coop.suppliers.models import Offer, Part, Supplier
@@ -327,7 +327,7 @@ def plan_record(plan: Plan, baseline: Plan, inputs: Inputs) -> dict:
     alone = {"needs": 0, "solo": ZERO, "pooled": ZERO}
     for allocation in plan.allocations:
         need = allocation.need
-        solo = solo_cost(need, inputs.offers, inputs.suppliers, inputs.settings)
+        solo = solo_purchase(need, inputs.offers, inputs.suppliers, inputs.settings)
         item = {
             "need": need.id,
             "offer": allocation.offer.id if allocation.offer else None,
@@ -335,7 +335,9 @@ def plan_record(plan: Plan, baseline: Plan, inputs: Inputs) -> dict:
             "units": allocation.allocated,
             "why": {"code": allocation.why.code, "params": allocation.why.params}
             if allocation.why else None,
-            "solo": _money(solo[0]) if solo else None,
+            "solo": _money(solo.cost) if solo else None,
+            # The supplier's fee in the solo cost: shops see goods and shipping saved apart.
+            "solo_shipping": _money(solo.shipping) if solo else None,
         }  # fmt: skip
         if allocation.offer is not None:
             goods, share = split[need.id].goods, split[need.id].shipping
@@ -347,7 +349,7 @@ def plan_record(plan: Plan, baseline: Plan, inputs: Inputs) -> dict:
             }
             if solo:
                 alone["needs"] += 1
-                alone["solo"] += solo[0]
+                alone["solo"] += solo.cost
                 alone["pooled"] += goods + share
         allocations.append(item)
     requested = sum(n.quantity for n in inputs.needs)

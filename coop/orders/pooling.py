@@ -399,9 +399,22 @@ def _share(quantity: int, members: list[NeedIn]) -> dict[NeedIn, int]:
 # --- buying alone ------------------------------------------------------------------------
 
 
-def solo_cost(
+@dataclass(frozen=True)
+class SoloPurchase:
+    """A need bought alone: the goods and the supplier's fee it would pay on its own."""
+
+    goods: Decimal
+    shipping: Decimal
+    offer: OfferIn
+
+    @property
+    def cost(self) -> Decimal:
+        return self.goods + self.shipping
+
+
+def solo_purchase(
     need: NeedIn, offers: Sequence[OfferIn], suppliers: Sequence[SupplierIn], settings: Settings
-) -> tuple[Decimal, OfferIn] | None:
+) -> SoloPurchase | None:
     """What `need` would cost bought alone (spec/pooling.md, "Savings vs buying alone").
 
     The cheapest offer it could use under the same rules (validity, lead time, its price
@@ -423,10 +436,18 @@ def solo_cost(
         goods = quantize(price * bought)
         supplier = fees[offer.supplier]
         waived = supplier.free_shipping_over is not None and goods >= supplier.free_shipping_over
-        cost = goods + (ZERO if waived else quantize(supplier.shipping_fee))
-        if best is None or cost < best[0]:
-            best = (cost, offer)
+        solo = SoloPurchase(goods, ZERO if waived else quantize(supplier.shipping_fee), offer)
+        if best is None or solo.cost < best.cost:
+            best = solo
     return best
+
+
+def solo_cost(
+    need: NeedIn, offers: Sequence[OfferIn], suppliers: Sequence[SupplierIn], settings: Settings
+) -> tuple[Decimal, OfferIn] | None:
+    """What `need` would cost bought alone, and the offer: solo_purchase's total."""
+    solo = solo_purchase(need, offers, suppliers, settings)
+    return (solo.cost, solo.offer) if solo else None
 
 
 def solo_total(

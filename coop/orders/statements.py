@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import selectinload
 
 from coop.accounts.models import Member
@@ -80,6 +80,7 @@ class Item:
     units: int  # received, or allocated while nothing of its line has arrived
     is_estimate: bool
     solo: Decimal | None  # the committed plan's cost of the need bought alone
+    solo_shipping: Decimal | None = None  # the supplier's fee in it (unknown in older plans)
 
     @property
     def line(self) -> OrderLine | None:
@@ -123,25 +124,40 @@ class CampaignSplit:
         return self.split.needs.get(need_id)
 
 
-def _solo_by_need(campaign: Campaign) -> dict[int, Decimal | None]:
-    run = db.session.scalar(
-        select(PoolingRun)
-        .where(PoolingRun.campaign_id == campaign.id, PoolingRun.committed_at.is_not(None))
-        .order_by(PoolingRun.committed_at.desc())
-        .limit(1)
+Solo = tuple[Decimal | None, Decimal | None]  # a need's cost bought alone, its shipping part
+
+
+def _money_or_none(value: str | None) -> Decimal | None:
+    return Decimal(value) if value is not None else None
+
+
+def _solo_by_need(campaign_ids: Sequence[int]) -> dict[int, Solo]:
+    """Each need's cost bought alone, from its campaign's latest committed plan: one query."""
+    latest = (
+        select(PoolingRun.campaign_id, func.max(PoolingRun.committed_at).label("at"))
+        .where(PoolingRun.campaign_id.in_(campaign_ids), PoolingRun.committed_at.is_not(None))
+        .group_by(PoolingRun.campaign_id)
+        .subquery()
     )
-    if run is None:
-        return {}
+    runs = db.session.scalars(
+        select(PoolingRun).join(
+            latest,
+            (PoolingRun.campaign_id == latest.c.campaign_id)
+            & (PoolingRun.committed_at == latest.c.at),
+        )
+    )
     return {
-        d["need"]: Decimal(d["solo"]) if d.get("solo") is not None else None
+        d["need"]: (_money_or_none(d.get("solo")), _money_or_none(d.get("solo_shipping")))
+        for run in runs
         for d in run.result["allocations"]
     }
 
 
-def _items(campaign: Campaign, member: Member | None = None) -> list[Item]:
+def _items_of(campaign_ids: Sequence[int], member: Member | None = None) -> dict[int, list[Item]]:
+    """Every need of the campaigns (only `member`'s when given) and what it got, by campaign."""
     query = (
         select(Need)
-        .where(Need.campaign_id == campaign.id)
+        .where(Need.campaign_id.in_(campaign_ids))
         .options(
             selectinload(Need.part),
             selectinload(Need.member),
@@ -156,17 +172,23 @@ def _items(campaign: Campaign, member: Member | None = None) -> list[Item]:
     )
     if member is not None:
         query = query.where(Need.member_id == member.id)
-    solo = _solo_by_need(campaign)
-    items = []
+    solo = _solo_by_need(campaign_ids)
+    items: dict[int, list[Item]] = {campaign_id: [] for campaign_id in campaign_ids}
     for need in db.session.scalars(query):
         allocation = need.allocation
+        alone = solo.get(need.id, (None, None))
         if allocation is None or allocation.line.order.status is OrderStatus.CANCELLED:
-            items.append(Item(need, allocation, 0, False, solo.get(need.id)))
+            item = Item(need, allocation, 0, False, *alone)
         elif allocation.received is None:
-            items.append(Item(need, allocation, allocation.quantity, True, solo.get(need.id)))
+            item = Item(need, allocation, allocation.quantity, True, *alone)
         else:
-            items.append(Item(need, allocation, allocation.received, False, solo.get(need.id)))
+            item = Item(need, allocation, allocation.received, False, *alone)
+        items[need.campaign_id].append(item)
     return items
+
+
+def _items(campaign: Campaign, member: Member | None = None) -> list[Item]:
+    return _items_of([campaign.id], member)[campaign.id]
 
 
 def _delivered(items: Sequence[Item]) -> list[Delivered]:
@@ -186,27 +208,41 @@ def _charges_in(charges: Sequence[Charge]) -> list[ChargeIn]:
     ]  # fmt: skip
 
 
-def campaign_charges(campaign: Campaign) -> list[Charge]:
-    return db.session.scalars(
+def _charges_of(campaign_ids: Sequence[int]) -> dict[int, list[Charge]]:
+    found: dict[int, list[Charge]] = {campaign_id: [] for campaign_id in campaign_ids}
+    for charge in db.session.scalars(
         select(Charge)
-        .where(Charge.campaign_id == campaign.id)
+        .where(Charge.campaign_id.in_(campaign_ids))
         .options(selectinload(Charge.supplier))
         .order_by(Charge.created_at, Charge.id)
-    ).all()
+    ):
+        found[charge.campaign_id].append(charge)
+    return found
+
+
+def campaign_charges(campaign: Campaign) -> list[Charge]:
+    return _charges_of([campaign.id])[campaign.id]
+
+
+def _fees_of(campaign_ids: Sequence[int]) -> dict[int, dict[str, Decimal]]:
+    orders = db.session.scalars(
+        select(PurchaseOrder)
+        .where(PurchaseOrder.campaign_id.in_(campaign_ids),
+               PurchaseOrder.status != OrderStatus.CANCELLED)
+        .options(selectinload(PurchaseOrder.supplier))
+    )  # fmt: skip
+    fees: dict[int, dict[str, Decimal]] = {campaign_id: {} for campaign_id in campaign_ids}
+    for order in orders:
+        by_supplier = fees[order.campaign_id]
+        by_supplier[order.supplier.code] = by_supplier.get(order.supplier.code, ZERO) + (
+            order.shipping_fee
+        )
+    return fees
 
 
 def charged_fees(campaign: Campaign) -> dict[str, Decimal]:
     """Each supplier's shipping fee actually charged: cancelled orders charge nothing."""
-    orders = db.session.scalars(
-        select(PurchaseOrder)
-        .where(PurchaseOrder.campaign_id == campaign.id,
-               PurchaseOrder.status != OrderStatus.CANCELLED)
-        .options(selectinload(PurchaseOrder.supplier))
-    )  # fmt: skip
-    fees: dict[str, Decimal] = defaultdict(lambda: ZERO)
-    for order in orders:
-        fees[order.supplier.code] += order.shipping_fee
-    return dict(fees)
+    return _fees_of([campaign.id])[campaign.id]
 
 
 def build_split(
@@ -219,10 +255,33 @@ def build_split(
 
     Refused with the parts to fix when a weight key meets parts without a weight.
     """
-    items = _items(campaign)
+    ids = [campaign.id]
+    return _split(campaign, _items_of(ids)[campaign.id], _fees_of(ids)[campaign.id],
+                  campaign_charges(campaign), charges, shipping_key)  # fmt: skip
+
+
+def build_splits(campaigns: Sequence[Campaign]) -> dict[int, CampaignSplit | DomainError]:
+    """Several campaigns' cost splits in a fixed number of queries, or why one cannot be made."""
+    ids = [c.id for c in campaigns]
+    items, fees, rows = _items_of(ids), _fees_of(ids), _charges_of(ids)
+    splits: dict[int, CampaignSplit | DomainError] = {}
+    for c in campaigns:
+        try:
+            splits[c.id] = _split(c, items[c.id], fees[c.id], rows[c.id])
+        except DomainError as error:
+            splits[c.id] = error
+    return splits
+
+
+def _split(
+    campaign: Campaign,
+    items: list[Item],
+    fees: dict[str, Decimal],
+    rows: list[Charge],
+    charges: Sequence[ChargeIn] | None = None,
+    shipping_key: SplitKey | None = None,
+) -> CampaignSplit:
     delivered = _delivered(items)
-    fees = charged_fees(campaign)
-    rows = campaign_charges(campaign)
     tried = _charges_in(rows) if charges is None else list(charges)
     try:
         split = split_costs(
@@ -378,6 +437,57 @@ class StatementLine:
         return self.item.solo - (self.goods + self.shipping)
 
 
+@dataclass
+class Savings:
+    """Needs bought alone against the same needs pooled (spec/pooling.md), goods and
+    shipping apart: alone, a shop pays its supplier's whole fee, which is most of the saving
+    on a small order."""
+
+    solo_goods: Decimal = ZERO
+    solo_shipping: Decimal = ZERO
+    goods: Decimal = ZERO  # pooled
+    shipping: Decimal = ZERO  # pooled: the share of the fee
+    is_split: bool = True  # False when a plan older than the split kept only the solo total
+
+    def add(self, item: Item, goods: Decimal, shipping: Decimal) -> None:
+        if item.solo_shipping is None:
+            self.is_split = False
+            self.solo_goods += item.solo
+        else:
+            self.solo_goods += item.solo - item.solo_shipping
+            self.solo_shipping += item.solo_shipping
+        self.goods += goods
+        self.shipping += shipping
+
+    def __iadd__(self, other: "Savings") -> "Savings":
+        self.solo_goods += other.solo_goods
+        self.solo_shipping += other.solo_shipping
+        self.goods += other.goods
+        self.shipping += other.shipping
+        self.is_split = self.is_split and other.is_split
+        return self
+
+    @property
+    def solo(self) -> Decimal:
+        return self.solo_goods + self.solo_shipping
+
+    @property
+    def pooled(self) -> Decimal:
+        return self.goods + self.shipping
+
+    @property
+    def total(self) -> Decimal:
+        return self.solo - self.pooled
+
+    @property
+    def on_goods(self) -> Decimal:
+        return self.solo_goods - self.goods
+
+    @property
+    def on_shipping(self) -> Decimal:
+        return self.solo_shipping - self.shipping
+
+
 @dataclass(frozen=True)
 class OriginShare:
     origin: Origin
@@ -408,6 +518,7 @@ class Statement:
     solo: Decimal = ZERO  # the needs compared, each bought alone
     pooled: Decimal = ZERO  # the same needs: goods + shipping share
     by_origin: list[OriginShare] = field(default_factory=list)
+    saved: Savings = field(default_factory=Savings)  # solo against pooled, goods and shipping
 
     @property
     def subtotal(self) -> Decimal:
@@ -470,6 +581,7 @@ def statement_of(cs: CampaignSplit, member: Member) -> Statement:
         if line.savings is not None:
             statement.solo += line.item.solo
             statement.pooled += line.goods + line.shipping
+            statement.saved.add(line.item, line.goods, line.shipping)
     statement.by_origin = origin_shares(by_origin)
     return statement
 

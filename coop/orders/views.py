@@ -229,6 +229,8 @@ def convert_request(request_id: int):
 def needs(campaign_id: int):
     campaign = db.get_or_404(Campaign, campaign_id)
     form = NeedForm()
+    if request.method == "GET" and request.args.get("part"):
+        form.part.data = request.args["part"][:200]  # from the catalogue: Ajouter à mes besoins
     valid = form.validate_on_submit()
     part = _typed_part(form)
     if valid and part is not None:
@@ -439,6 +441,7 @@ def _needs_context(campaign: Campaign) -> dict:
         "signals": signals,
         "shops": demand_service.shops_per_part(campaign, parts),
         "open_for_needs": need_service.may_change_needs(campaign, clock.now()),
+        "requests": need_service.member_requests(campaign, current_user.member),
     }
 
 
