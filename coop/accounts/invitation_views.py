@@ -92,8 +92,8 @@ def invite(member_id: int):
     ), 422
 
 
-def _invitation(token_id: int) -> AccountToken:
-    invitation = db.get_or_404(AccountToken, token_id)
+def _invitation(invitation_id: int) -> AccountToken:
+    invitation = db.get_or_404(AccountToken, invitation_id)
     if invitation.purpose is not TokenPurpose.INVITE:
         abort(404)
     return invitation
@@ -105,10 +105,10 @@ def _back_from(invitation: AccountToken) -> str:
     return _shop_page(invitation.member)
 
 
-@bp.route("/invitations/<int:token_id>/resend", methods=["POST"])
+@bp.route("/invitations/<int:invitation_id>/resend", methods=["POST"])
 @login_required
-def resend(token_id: int):
-    invitation = _invitation(token_id)
+def resend(invitation_id: int):
+    invitation = _invitation(invitation_id)
     form = ConfirmForm()
     if form.validate_on_submit():
         submissions.claim(form)
@@ -130,10 +130,10 @@ def resend(token_id: int):
     return redirect(_back_from(invitation))
 
 
-@bp.route("/invitations/<int:token_id>/revoke", methods=["GET", "POST"])
+@bp.route("/invitations/<int:invitation_id>/revoke", methods=["GET", "POST"])
 @login_required
-def revoke(token_id: int):
-    invitation = _invitation(token_id)
+def revoke(invitation_id: int):
+    invitation = _invitation(invitation_id)
     if not invitation_service.may_invite_to(current_user, invitation.member, invitation.role):
         abort(403)
     form = ConfirmForm()

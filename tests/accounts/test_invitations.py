@@ -194,8 +194,7 @@ def test_a_member_may_not_invite_staff_and_only_the_admin_does(db_session, make)
         with pytest.raises(NotAllowed):
             invitations.invite("boss@velo.example", actor=actor, role=Role.MANAGER)
     with pytest.raises(NotAllowed):
-        invitations.invite("boss@velo.example", actor=holder, member=holder.member,
-                           role=Role.ADMIN)  # fmt: skip
+        invitations.invite("boss@velo.example", actor=holder, member=holder.member, role=Role.ADMIN)
     assert tokens_count() == 0
     invitation = invitations.invite(
         "boss@velo.example", actor=make.user(Role.ADMIN), role=Role.MANAGER
