@@ -87,6 +87,7 @@ MATRIX = {
         "/password/reset/{reset_link}",
         everyone_logged_in(anonymous=OK),
     ),
+    "invitations.invite_staff": ("GET", "/users/invite", only("admin")),
     "users.list_users": ("GET", "/users/", only("admin")),
     "users.create_user": ("GET", "/users/new", only("admin")),
     "users.edit_user": ("GET", "/users/{user}/edit", only("admin")),

@@ -28,6 +28,7 @@ POSTS = [
     "/password/forgot",
     "/password/reset/{token}",
     "/users/new",
+    "/users/invite",
     "/users/{user}/edit",
     "/users/{user}/password",
     "/users/{user}/logout-everywhere",

@@ -107,6 +107,15 @@ class InviteForm(CoopForm):
     )
 
 
+class StaffInviteForm(InviteForm):
+    role = SelectField(_l("Rôle"), validate_choice=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        staff = [(role, label) for role, label in ROLE_LABELS.items() if role is not Role.MEMBER]
+        self.role.choices = [SelectChoice(role.value, label) for role, label in staff]
+
+
 class AcceptInvitationForm(CoopForm):
     name = StringField(
         _l("Votre nom"), validators=[DataRequired(), Length(max=200)], filters=[strip]

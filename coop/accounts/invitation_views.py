@@ -16,8 +16,9 @@ from coop.accounts.forms import (
     ForgotPasswordForm,
     InviteForm,
     ResetPasswordForm,
+    StaffInviteForm,
 )
-from coop.accounts.models import DIRECTORY_ROLES, AccountToken, Member, TokenPurpose
+from coop.accounts.models import DIRECTORY_ROLES, AccountToken, Member, Role, TokenPurpose
 from coop.accounts.tokens import LinkRefused, LinkState, open_token
 from coop.clock import now
 from coop.errors import DomainError, NotAllowed
@@ -176,6 +177,26 @@ def invite_all():
     return render_template(
         "accounts/invite_all.html", form=form, plan=invitation_service.plan_bulk()
     )
+
+
+@bp.route("/users/invite", methods=["GET", "POST"])
+@roles_required(Role.ADMIN)
+def invite_staff():
+    form = StaffInviteForm()
+    if form.validate_on_submit():
+        submissions.claim(form)
+        try:
+            invitation = invitation_service.invite(
+                form.email.data, actor=current_user, role=form.role.data
+            )
+        except DomainError as error:
+            db.session.rollback()
+            form_error(form, error)
+        else:
+            submissions.commit(form, url("users.list_users"))
+            flash(_("Invitation envoyée à %(email)s.", email=invitation.email), "success")
+            return redirect(url("users.list_users"))
+    return render_template("accounts/staff_invite_form.html", form=form)
 
 
 # --- the invited person opens the account -------------------------------------------------

@@ -65,7 +65,10 @@ def invite(
 ) -> AccountToken:
     """Invite `email` to open an account for `member` (or, staff, with `role`); e-mails the
     link after the commit. A waiting invitation of the same address is replaced."""
-    role = Role(role)
+    try:
+        role = Role(role)
+    except ValueError:
+        raise DomainError(_("Choisissez un rôle de la liste."), field="role") from None
     if not may_invite_to(actor, member, role):
         raise NotAllowed(_("Vous ne pouvez pas inviter à ce compte."))
     try:
@@ -78,13 +81,29 @@ def invite(
             raise DomainError(_("Cet atelier est désactivé : réactivez-le avant d'inviter."))
     if db.session.scalar(select(User.id).where(User.email == email)):
         raise DomainError(_("Un compte existe déjà pour %(email)s.", email=email), field="email")
-    for earlier in _not_accepted(email):
+    for earlier in _not_accepted(email, member):
         earlier.revoked_at = now()  # the newest link alone works
     return _send(
         AccountToken(
             purpose=TokenPurpose.INVITE, email=email, member=member, role=role, created_by=actor
         ),
         actor,
+    )
+
+
+def staff_invitations() -> list[AccountToken]:
+    """Invitations to staff accounts neither accepted nor withdrawn, newest first."""
+    return list(
+        db.session.scalars(
+            select(AccountToken)
+            .where(
+                AccountToken.purpose == TokenPurpose.INVITE,
+                AccountToken.member_id.is_(None),
+                AccountToken.used_at.is_(None),
+                AccountToken.revoked_at.is_(None),
+            )
+            .order_by(AccountToken.created_at.desc(), AccountToken.id.desc())
+        )
     )
 
 
@@ -230,13 +249,18 @@ def _lock(member: Member) -> None:
     db.session.scalar(select(Member.id).where(Member.id == member.id).with_for_update())
 
 
-def _not_accepted(email: str) -> list[AccountToken]:
-    """An address's invitations neither accepted nor withdrawn, expired or not."""
+def _not_accepted(email: str, member: Member | None) -> list[AccountToken]:
+    """An address's invitations to `member` (or to the staff) neither accepted nor withdrawn,
+    expired or not; another shop's stay its own business."""
+    same_place = (
+        AccountToken.member_id.is_(None) if member is None else AccountToken.member_id == member.id
+    )
     return list(
         db.session.scalars(
             select(AccountToken).where(
                 AccountToken.purpose == TokenPurpose.INVITE,
                 AccountToken.email == email,
+                same_place,
                 AccountToken.used_at.is_(None),
                 AccountToken.revoked_at.is_(None),
             )

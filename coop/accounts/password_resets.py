@@ -41,33 +41,39 @@ def count_request(email: str, ip: str | None) -> bool:
 
 def send_reset_link(email: str) -> None:
     """The job: mail a reset link to the account of `email`, if there is one that may log
-    in; earlier links of the account stop working. Commits."""
+    in; earlier links of the address stop working. Commits."""
     key = email.strip().lower()
-    user = db.session.scalar(select(User).where(User.email == key))
-    if user is None or not user.is_active or (user.member and not user.member.is_active):
-        db.session.rollback()
-        return
+    # The first statement writes: on SQLite a write after a read fails at once when another
+    # request holds the database, instead of waiting its turn (coop.accounts.auth).
+    _revoke_links(key)
+    # Two requests at once: the second waits for the first's link, then revokes it too.
+    user = db.session.scalar(select(User).where(User.email == key).with_for_update())
+    if user and user.is_active and not (user.member and not user.member.is_active):
+        _revoke_links(key)
+        raw = tokens.issue(AccountToken(purpose=TokenPurpose.RESET, email=user.email, user=user))
+        mail.queue(
+            user.email,
+            "Choisir un nouveau mot de passe",
+            "password_reset",
+            user=user,
+            link=tokens.link(TokenPurpose.RESET, raw),
+            hours=int(tokens.LIFETIMES[TokenPurpose.RESET].total_seconds() // 3600),
+        )
+    db.session.commit()
+
+
+def _revoke_links(email: str) -> None:
     db.session.execute(
         update(AccountToken)
         .where(
             AccountToken.purpose == TokenPurpose.RESET,
-            AccountToken.user_id == user.id,
+            AccountToken.email == email,
             AccountToken.used_at.is_(None),
             AccountToken.revoked_at.is_(None),
         )
         .values(revoked_at=now()),
         execution_options={"synchronize_session": False},
     )
-    raw = tokens.issue(AccountToken(purpose=TokenPurpose.RESET, email=user.email, user=user))
-    mail.queue(
-        user.email,
-        "Choisir un nouveau mot de passe",
-        "password_reset",
-        user=user,
-        link=tokens.link(TokenPurpose.RESET, raw),
-        hours=int(tokens.LIFETIMES[TokenPurpose.RESET].total_seconds() // 3600),
-    )
-    db.session.commit()
 
 
 def reset_password(raw: str, password: str) -> User:

@@ -6,7 +6,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import select
 
-from coop import submissions
+from coop import clock, submissions
 from coop.accounts import auth as auth_service
 from coop.accounts import invitations as invitation_service
 from coop.accounts import members as member_service
@@ -253,7 +253,15 @@ def list_users():
             User.email.ilike(pattern) | User.name.ilike(pattern) | Member.code.ilike(pattern)
         )
     page = paginate(stmt)
-    return render_template("accounts/user_list.html", page=page, q=query, role_labels=ROLE_LABELS)
+    return render_template(
+        "accounts/user_list.html",
+        page=page,
+        q=query,
+        role_labels=ROLE_LABELS,
+        invitations=invitation_service.staff_invitations(),
+        resend_form=ConfirmForm(),
+        now=clock.now(),
+    )
 
 
 @users.route("/new", methods=["GET", "POST"])

@@ -12,6 +12,8 @@ from coop.accounts.models import AccountToken, Role, User
 from coop.accounts.tokens import hash_token
 from coop.errors import NotAllowed
 from coop.extensions import db
+from tests import factories
+from tests.conftest import at_once
 
 NEW_PASSWORD = "a brand new password"
 
@@ -154,6 +156,14 @@ def test_inviting_an_address_again_replaces_its_waiting_invitation(client, make,
     assert client.get(link_in(outbox[0])).status_code == 410
 
 
+def test_a_shop_inviting_an_address_leaves_another_shops_invitation_of_it_alone(db_session, make):
+    manager = make.user(Role.MANAGER)
+    elsewhere = invitations.invite("both@velo.example", actor=manager, member=make.member())
+    holder = make.user(Role.MEMBER)
+    invitations.invite("both@velo.example", actor=holder, member=holder.member)
+    assert elsewhere.revoked_at is None
+
+
 def test_an_address_that_has_an_account_is_not_invited(client, make, outbox):
     shop = make.member()
     make.user(Role.MEMBER, member=shop, email="taken@velo.example")
@@ -202,12 +212,27 @@ def test_a_member_may_not_invite_staff_and_only_the_admin_does(db_session, make)
     assert (invitation.role, invitation.member) == (Role.MANAGER, None)
 
 
-def test_an_admins_staff_invitation_opens_a_staff_account(client, make, outbox):
-    invitations.invite("new-manager@velo.example", actor=make.user(Role.ADMIN), role="manager")
-    db.session.commit()
+def test_the_admin_invites_a_staff_member_who_opens_a_staff_account(client, make, outbox):
+    client.login_as(make.user(Role.ADMIN))
+    form = client.get("/users/invite").text
+    assert 'value="treasurer"' in form and 'value="member"' not in form
+    response = client.post("/users/invite", data={"email": "new@velo.example", "role": "manager"})
+    assert response.status_code == 302
+    assert "new@velo.example" in client.get("/users/").text  # waiting, with resend and revoke
+    client.post("/logout")
     accept(client, link_in(outbox[0]), name="Nouvelle gérante")
-    user = db.session.scalar(select(User).where(User.email == "new-manager@velo.example"))
-    assert (user.roles, user.member) == ({Role.MANAGER}, None)
+    user = db.session.scalar(select(User).where(User.email == "new@velo.example"))
+    assert (user.name, user.roles, user.member) == ("Nouvelle gérante", {Role.MANAGER}, None)
+
+
+def test_a_staff_invitation_with_an_unknown_role_is_refused_next_to_the_field(client, make):
+    client.login_as(make.user(Role.ADMIN))
+    response = client.post("/users/invite", data={"email": "x@velo.example", "role": "boss"})
+    assert response.status_code == 200
+    assert "Choisissez un rôle de la liste." in response.text
+    response = client.post("/users/invite", data={"email": "x@velo.example", "role": "member"})
+    assert "Vous ne pouvez pas inviter à ce compte." in response.text
+    assert tokens_count() == 0
 
 
 def test_a_treasurer_may_not_invite_shops(client, make):
@@ -319,3 +344,25 @@ def test_the_member_list_shows_each_shops_account_state(client, make):
     ):
         assert label in page
     assert "Invitation expirée" in client.get(f"/members/{expired.id}").text
+
+
+def test_two_managers_inviting_every_shop_at_once_invite_each_shop_once(committing_app):
+    with committing_app.app_context():
+        for n in range(3):
+            factories.member(email=f"shop{n}@velo.example")
+        managers = [factories.user(Role.MANAGER).get_id() for _ in range(2)]
+        sent = mail.sent_messages()
+        sent.clear()
+
+    def invite_all(start):
+        client = committing_app.test_client()
+        with client.session_transaction() as session:
+            session["_user_id"] = managers.pop()
+        start()
+        return client.post("/members/invite-all").status_code
+
+    done, refused = at_once(committing_app, invite_all)
+    assert (done, refused) == ([302, 302], [])
+    assert sorted(m["To"] for m in sent) == [f"shop{n}@velo.example" for n in range(3)]
+    with committing_app.app_context():
+        assert tokens_count() == 3

@@ -1,17 +1,21 @@
 """Forgotten password: one answer whatever the address, a single-use link, throttled requests."""
 
+import threading
 from datetime import timedelta
 
+import flask_migrate
 import pytest
 from sqlalchemy import func, select
 from werkzeug.security import check_password_hash
 
-from coop import mail
+from coop import create_app, mail
 from coop.accounts import invitations, password_resets
 from coop.accounts.models import AccountToken, RequestThrottle, Role
 from coop.extensions import db
+from tests import factories
 from tests.accounts.test_invitations import link_in
 from tests.accounts.test_sessions import copy_of, is_logged_in, logged_in
+from tests.conftest import app_config, at_once, fresh_database
 
 NEW_PASSWORD = "a brand new password"
 
@@ -146,3 +150,36 @@ def test_requests_from_one_ip_are_throttled(client, make, outbox):
     assert db.session.scalar(select(func.count()).select_from(AccountToken)) == 20
     ask(client, users[-1].email, ip="198.51.100.8")
     assert len(outbox) == password_resets.PER_IP + 1
+
+
+@pytest.fixture
+def racing_app(backend, tmp_path):
+    """An app on its own database (a real file on SQLite) whose requests really commit."""
+    with fresh_database(backend, tmp_path) as url:
+        application = create_app(app_config(url))
+        with application.app_context():
+            flask_migrate.upgrade()
+        yield application
+        with application.app_context():
+            db.session.remove()
+            db.engine.dispose()
+
+
+def test_twenty_requests_at_once_for_one_address_mail_three_links(racing_app):
+    with racing_app.app_context():
+        email = factories.user(Role.MANAGER).email
+        sent = mail.sent_messages()
+        sent.clear()
+
+    def forgot(start):
+        client = racing_app.test_client()
+        start()
+        return ask(client, email, ip=f"203.0.113.{threading.get_ident() % 200}").status_code
+
+    done, refused = at_once(racing_app, forgot, times=20)
+    assert (done, refused) == ([200] * 20, [])
+    assert len(sent) == 3
+    with racing_app.app_context():
+        assert db.session.get(RequestThrottle, ("reset-email", email)).count == 20
+        states = db.session.execute(select(AccountToken.revoked_at.is_(None))).scalars().all()
+        assert sorted(states) == [False, False, True]  # only the newest link works
