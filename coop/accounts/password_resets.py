@@ -9,7 +9,7 @@ and the mail never run in the request, so its timing says nothing about the addr
 from datetime import datetime, timedelta
 from functools import partial
 
-from sqlalchemy import case, literal, select, update
+from sqlalchemy import case, delete, literal, select, tuple_, update
 
 from coop import mail
 from coop.accounts import tokens
@@ -25,6 +25,7 @@ from coop.extensions import db
 PER_ADDRESS = 3
 PER_IP = 20
 WINDOW = timedelta(hours=1)
+PURGE_BATCH = 200
 
 
 def count_request(email: str, ip: str | None) -> bool:
@@ -36,6 +37,7 @@ def count_request(email: str, ip: str | None) -> bool:
     key = email.strip().lower()[:254]
     within_ip = _count("reset-ip", (ip or "unknown")[:254], moment) <= PER_IP
     within_address = _count("reset-email", key, moment) <= PER_ADDRESS
+    _purge_old(moment)
     return within_ip and within_address
 
 
@@ -86,6 +88,21 @@ def reset_password(raw: str, password: str) -> User:
     token.used_at = now()
     db.session.flush()
     return user
+
+
+def _purge_old(moment: datetime) -> None:
+    """Forget windows long over, a batch at a time: made-up addresses do not pile up."""
+    # SKIP LOCKED: two requests purging at once each take other rows instead of waiting.
+    stale = (
+        select(RequestThrottle.kind, RequestThrottle.key)
+        .where(RequestThrottle.window_started_at < moment - WINDOW)
+        .limit(PURGE_BATCH)
+        .with_for_update(skip_locked=True)
+    )
+    db.session.execute(
+        delete(RequestThrottle).where(tuple_(RequestThrottle.kind, RequestThrottle.key).in_(stale)),
+        execution_options={"synchronize_session": False},
+    )
 
 
 def _count(kind: str, key: str, moment: datetime) -> int:

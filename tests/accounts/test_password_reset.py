@@ -183,3 +183,13 @@ def test_twenty_requests_at_once_for_one_address_mail_three_links(racing_app):
         assert db.session.get(RequestThrottle, ("reset-email", email)).count == 20
         states = db.session.execute(select(AccountToken.revoked_at.is_(None))).scalars().all()
         assert sorted(states) == [False, False, True]  # only the newest link works
+
+
+def test_windows_long_over_are_forgotten(client, make):
+    ask(client, "old@velo.example", ip="192.0.2.50")
+    for throttle in db.session.scalars(select(RequestThrottle)):
+        throttle.window_started_at -= timedelta(hours=2)
+    db.session.commit()
+    ask(client, "new@velo.example", ip="192.0.2.51")
+    keys = db.session.execute(select(RequestThrottle.kind, RequestThrottle.key)).all()
+    assert sorted(keys) == [("reset-email", "new@velo.example"), ("reset-ip", "192.0.2.51")]
