@@ -87,7 +87,8 @@ def open_token(purpose: TokenPurpose, raw: str, *, lock: bool = False) -> Accoun
         AccountToken.token_hash == hash_token(raw), AccountToken.purpose == purpose
     )
     if lock:
-        stmt = stmt.with_for_update()
+        # Read again once the lock is ours: the row another request has just used.
+        stmt = stmt.with_for_update().execution_options(populate_existing=True)
     token = db.session.scalar(stmt)
     if token is None:
         raise LinkRefused(LinkState.UNKNOWN)

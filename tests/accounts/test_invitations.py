@@ -368,3 +368,23 @@ def test_two_managers_inviting_every_shop_at_once_invite_each_shop_once(committi
     assert sorted(m["To"] for m in sent) == [f"shop{n}@velo.example" for n in range(3)]
     with committing_app.app_context():
         assert tokens_count() == 3
+
+
+def test_one_invitation_link_sent_twice_at_once_opens_one_account(committing_app):
+    with committing_app.app_context():
+        sent = mail.sent_messages()
+        sent.clear()
+        manager, shop = factories.user(Role.MANAGER), factories.member()
+        invitations.invite("race@velo.example", actor=manager, member=shop)
+        db.session.commit()
+    path = link_in(sent[0])
+
+    def open_account(start):
+        client = committing_app.test_client()
+        start()
+        return accept(client, path).status_code
+
+    done, refused = at_once(committing_app, open_account)
+    assert (sorted(done), refused) == ([302, 410], [])
+    with committing_app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(User)) == 2

@@ -193,3 +193,20 @@ def test_windows_long_over_are_forgotten(client, make):
     ask(client, "new@velo.example", ip="192.0.2.51")
     keys = db.session.execute(select(RequestThrottle.kind, RequestThrottle.key)).all()
     assert sorted(keys) == [("reset-email", "new@velo.example"), ("reset-ip", "192.0.2.51")]
+
+
+def test_one_reset_link_sent_twice_at_once_sets_one_password(committing_app):
+    with committing_app.app_context():
+        sent = mail.sent_messages()
+        sent.clear()
+        email = factories.user(Role.MANAGER).email
+        password_resets.send_reset_link(email)
+    path = link_in(sent[0])
+
+    def set_password(start):
+        client = committing_app.test_client()
+        start()
+        return reset(client, path, password=f"password of {threading.get_ident()}").status_code
+
+    done, refused = at_once(committing_app, set_password)
+    assert (sorted(done), refused) == ([302, 410], [])
