@@ -154,6 +154,7 @@ def _init_i18n(app: Flask) -> None:
 def _register_blueprints(app: Flask) -> None:
     from coop import home, imports
     from coop.accounts import identity_views as identity
+    from coop.accounts import invitation_views as invitations
     from coop.accounts import views as accounts
     from coop.invoicing import document_views as invoice_documents
     from coop.invoicing import export_views as invoice_exports
@@ -176,6 +177,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(accounts.shop)
     app.register_blueprint(accounts.members)
     app.register_blueprint(accounts.users)
+    app.register_blueprint(invitations.bp)
     app.register_blueprint(identity.bp)
     app.register_blueprint(imports.bp)
     app.register_blueprint(catalogue.bp)

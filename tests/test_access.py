@@ -5,7 +5,8 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select
 
-from coop.accounts.models import Role
+from coop.accounts import tokens
+from coop.accounts.models import AccountToken, Role, TokenPurpose
 from coop.extensions import db
 from coop.invoicing.models import Invoice
 from coop.negotiation.links import token_for
@@ -74,6 +75,28 @@ MATRIX = {
     "members.edit_member": ("GET", "/members/{own}/edit", MEMBER_EDIT),
     "members.deactivate_member": ("GET", "/members/{own}/deactivate", MEMBER_EDIT),
     "members.reactivate_member": ("POST", "/members/{own}/reactivate", MEMBER_EDIT),
+    # The directory's keepers invite to any shop, a shop's account holder to its own.
+    "invitations.invite": ("POST", "/members/{own}/invite", only("member", "manager", "admin")),
+    "invitations.invite_all": ("GET", "/members/invite-all", MEMBER_EDIT),
+    "invitations.resend": (
+        "POST",
+        "/invitations/{own_invitation}/resend",
+        only("member", "manager", "admin"),
+    ),
+    "invitations.revoke": (
+        "GET",
+        "/invitations/{own_invitation}/revoke",
+        only("member", "manager", "admin"),
+    ),
+    # The e-mailed links open with the link alone, whoever holds it.
+    "invitations.accept": ("GET", "/invitation/{invite_link}", everyone_logged_in(anonymous=OK)),
+    "invitations.forgot_password": ("GET", "/password/forgot", everyone_logged_in(anonymous=OK)),
+    "invitations.reset_password": (
+        "GET",
+        "/password/reset/{reset_link}",
+        everyone_logged_in(anonymous=OK),
+    ),
+    "invitations.invite_staff": ("GET", "/users/invite", only("admin")),
     "users.list_users": ("GET", "/users/", only("admin")),
     "users.create_user": ("GET", "/users/new", only("admin")),
     "users.edit_user": ("GET", "/users/{user}/edit", only("admin")),
@@ -295,7 +318,22 @@ def ids(own, users) -> dict:
         "invoice": db.session.scalars(select(Invoice.number)).first(),
         "line": db.session.scalars(select(BankLine.id)).first(),
         "rfq": invitation.rfq_id, "invitation": invitation.id, "token": token_for(invitation),
+        **account_links(own, users),
     }  # fmt: skip
+
+
+def account_links(own, users) -> dict:
+    """An invitation to the member user's own shop, and the e-mailed links' raw tokens."""
+    invitation = AccountToken(
+        purpose=TokenPurpose.INVITE, email="new@example.org", member=own, role=Role.MEMBER
+    )
+    invite_link = tokens.issue(invitation)
+    reset = AccountToken(purpose=TokenPurpose.RESET, email="x@example.org", user=users["admin"])
+    return {
+        "own_invitation": invitation.id,
+        "invite_link": invite_link,
+        "reset_link": tokens.issue(reset),
+    }
 
 
 def test_every_route_is_in_the_matrix(app):

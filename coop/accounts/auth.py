@@ -93,7 +93,7 @@ def _count_attempt(key: str, moment: datetime) -> LoginThrottle:
         (row.locked_until.is_(None), row.first_failure_at <= when(moment - window)),
         else_=row.locked_until <= when(moment),
     )
-    insert = _dialect_insert()(LoginThrottle).values(
+    insert = dialect_insert()(LoginThrottle).values(
         email=key, failures=1, first_failure_at=moment, locked_until=first_lock
     )
     upsert = insert.on_conflict_do_update(
@@ -113,7 +113,8 @@ def _count_attempt(key: str, moment: datetime) -> LoginThrottle:
     ).one()
 
 
-def _dialect_insert():
+def dialect_insert():
+    """The INSERT that knows ON CONFLICT, for the database in use (throttles' upserts)."""
     if db.session.get_bind().dialect.name == "postgresql":
         return postgresql.insert
     return sqlite.insert

@@ -17,7 +17,7 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Length, Optional, ValidationError
+from wtforms.validators import DataRequired, EqualTo, Length, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from coop import identifiers
@@ -90,6 +90,56 @@ class SetPasswordForm(CoopForm):
         _l("Nouveau mot de passe"),
         validators=[DataRequired(), Length(min=MIN_PASSWORD_LENGTH)],
     )
+
+
+def _new_password(label):
+    return PasswordField(label, validators=[DataRequired(), Length(min=MIN_PASSWORD_LENGTH)])
+
+
+def _password_again():
+    return PasswordField(
+        _l("Confirmez le mot de passe"),
+        validators=[
+            DataRequired(),
+            EqualTo("password", message=_l("Les deux mots de passe ne sont pas identiques.")),
+        ],
+    )
+
+
+class InviteForm(CoopForm):
+    email = EmailField(
+        _l("Adresse e-mail de la personne invitée"),
+        validators=[DataRequired(), Normalised(identifiers.email)],
+        filters=[strip],
+    )
+
+
+class StaffInviteForm(InviteForm):
+    role = SelectField(_l("Rôle"), validate_choice=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        staff = [(role, label) for role, label in ROLE_LABELS.items() if role is not Role.MEMBER]
+        self.role.choices = [SelectChoice(role.value, label) for role, label in staff]
+
+
+class AcceptInvitationForm(CoopForm):
+    name = StringField(
+        _l("Votre nom"), validators=[DataRequired(), Length(max=200)], filters=[strip]
+    )
+    password = _new_password(_l("Mot de passe"))
+    password_again = _password_again()
+
+
+class ForgotPasswordForm(CoopForm):
+    email = EmailField(
+        _l("Adresse e-mail"), validators=[DataRequired(), Length(max=254)], filters=[strip]
+    )
+
+
+class ResetPasswordForm(CoopForm):
+    password = _new_password(_l("Nouveau mot de passe"))
+    password_again = _password_again()
 
 
 class ShopContactForm(CoopForm):

@@ -173,3 +173,55 @@ class CoopIdentity(Base):
         CheckConstraint("id = 1", name="single_row"),
         CheckConstraint("payment_terms_days >= 0", name="terms_not_negative"),
     )
+
+
+class TokenPurpose(StrEnum):
+    INVITE = "invite"  # a person invited to open an account sets its password
+    RESET = "reset"  # a forgotten password
+
+
+class AccountToken(Base):
+    """A link e-mailed to someone, usable once before it expires (coop.accounts.tokens).
+
+    Only a hash of the token is kept: a copy of the database opens no account.
+    """
+
+    __tablename__ = "account_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    purpose: Mapped[TokenPurpose] = mapped_column(checked_enum(TokenPurpose))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    email: Mapped[str] = mapped_column(String(254))
+    # An invitation names the shop and the role the new account gets; a reset, its user.
+    member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"), index=True)
+    role: Mapped[Role | None] = mapped_column(checked_enum(Role))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    member: Mapped[Member | None] = relationship()
+    user: Mapped[User | None] = relationship(foreign_keys=[user_id])
+    created_by: Mapped[User | None] = relationship(foreign_keys=[created_by_id])
+
+    __table_args__ = (
+        CheckConstraint("purpose <> 'invite' OR role IS NOT NULL", name="invite_has_role"),
+        CheckConstraint("purpose <> 'reset' OR user_id IS NOT NULL", name="reset_has_user"),
+        CheckConstraint(
+            "purpose <> 'invite' OR (role = 'member') = (member_id IS NOT NULL)",
+            name="shop_invite_has_shop",
+        ),
+    )
+
+
+class RequestThrottle(Base):
+    """Requests per kind and key (an address, an IP) in a window: forgotten-password mails."""
+
+    __tablename__ = "request_throttles"
+
+    kind: Mapped[str] = mapped_column(String(20), primary_key=True)
+    key: Mapped[str] = mapped_column(String(254), primary_key=True)
+    count: Mapped[int] = mapped_column(default=0)
+    window_started_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -6,8 +6,9 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import select
 
-from coop import submissions
+from coop import clock, submissions
 from coop.accounts import auth as auth_service
+from coop.accounts import invitations as invitation_service
 from coop.accounts import members as member_service
 from coop.accounts.access import ensure_can_access, roles_required
 from coop.accounts.forms import (
@@ -21,6 +22,7 @@ from coop.accounts.forms import (
     ShopContactForm,
     UserForm,
 )
+from coop.accounts.invitation_views import accounts_panel
 from coop.accounts.models import DIRECTORY_ROLES, STAFF_ROLES, Member, Role, User
 from coop.errors import DomainError
 from coop.extensions import db
@@ -107,7 +109,8 @@ def change_password():
 @shop.route("/shop")
 @roles_required(Role.MEMBER)
 def my_shop():
-    return render_template("accounts/member_detail.html", member=current_user.member)
+    shop = current_user.member
+    return render_template("accounts/member_detail.html", member=shop, **accounts_panel(shop))
 
 
 @shop.route("/shop/edit", methods=["GET", "POST"])
@@ -134,7 +137,14 @@ def list_members():
     if status not in {"active", "inactive", "all"}:
         status = "active"
     page = paginate(member_service.search_members(query, status))
-    return render_template("accounts/member_list.html", page=page, q=query, status=status)
+    return render_template(
+        "accounts/member_list.html",
+        page=page,
+        q=query,
+        status=status,
+        account_states=invitation_service.account_states([m.id for m in page.items]),
+        to_invite=len(invitation_service.plan_bulk().to_invite),
+    )
 
 
 @members.route("/new", methods=["GET", "POST"])
@@ -163,7 +173,9 @@ def show_member(member_id: int):
     ensure_can_access(member)
     if current_user.has_role(Role.MEMBER):
         return redirect(url("shop.my_shop"))
-    return render_template("accounts/member_detail.html", member=member, form=ConfirmForm())
+    return render_template(
+        "accounts/member_detail.html", member=member, form=ConfirmForm(), **accounts_panel(member)
+    )
 
 
 @members.route("/<int:member_id>/edit", methods=["GET", "POST"])
@@ -241,7 +253,15 @@ def list_users():
             User.email.ilike(pattern) | User.name.ilike(pattern) | Member.code.ilike(pattern)
         )
     page = paginate(stmt)
-    return render_template("accounts/user_list.html", page=page, q=query, role_labels=ROLE_LABELS)
+    return render_template(
+        "accounts/user_list.html",
+        page=page,
+        q=query,
+        role_labels=ROLE_LABELS,
+        invitations=invitation_service.staff_invitations(),
+        resend_form=ConfirmForm(),
+        now=clock.now(),
+    )
 
 
 @users.route("/new", methods=["GET", "POST"])
