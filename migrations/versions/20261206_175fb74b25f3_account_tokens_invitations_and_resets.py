@@ -1,7 +1,7 @@
 """account tokens: invitations and forgotten passwords; throttles of the reset requests
 
 Revision ID: 175fb74b25f3
-Revises: db3be280b0ae
+Revises: 645fb019b710
 Create Date: 2026-12-06 13:00:00.000000
 
 """
@@ -13,7 +13,7 @@ import coop.db
 
 # revision identifiers, used by Alembic.
 revision = "175fb74b25f3"
-down_revision = "db3be280b0ae"
+down_revision = "645fb019b710"
 branch_labels = None
 depends_on = None
 
