@@ -18,7 +18,8 @@ import pytest
 from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 
-from coop.accounts.models import Role
+from coop.accounts import tokens
+from coop.accounts.models import AccountToken, Role, TokenPurpose
 from coop.clock import now, today
 from coop.extensions import db
 from coop.negotiation.links import token_for
@@ -53,7 +54,8 @@ BUTTONS_ONLY = set(
     "purchase_orders.cancel_order receiving.close_short pooling.commit pooling.undo "
     "statements.delete_charge invoicing.issue payments.confirm_line payments.ignore_line "
     "payments.unignore_line payments.confirm_all payments.rematch rfqs.send_rfq rfqs.close_rfq "
-    "rfqs.revoke_link rfqs.renew_link reminders.send reminders.resume".split()
+    "rfqs.revoke_link rfqs.renew_link reminders.send reminders.resume invitations.resend "
+    "invitations.revoke".split()
 )
 # POSTs whose only field is a file: tests/test_bad_input.py sends them files past the limits.
 UPLOADS_ONLY = {
@@ -107,7 +109,22 @@ def world(make):
         "member": make.user(Role.MEMBER, member=shop),
         "staff": make.user(Role.ADMIN, Role.MANAGER, Role.TREASURER),
     }
+    # A shop's colleague invited, and a shop's user who forgot its password: their links' pages.
+    invitation = AccountToken(
+        purpose=TokenPurpose.INVITE,
+        email="collegue@velo.example",
+        member=shop,
+        role=Role.MEMBER,
+        created_by=users["staff"],
+    )
+    invite_token = tokens.issue(invitation)
+    reset_token = tokens.issue(
+        AccountToken(purpose=TokenPurpose.RESET, email=users["member"].email, user=users["member"])
+    )
     ids = {
+        "account_invitation_id": (invitation.id,),
+        "invite_token": (invite_token,),
+        "reset_token": (reset_token,),
         "campaign_id": (pooled.campaign.id, open_campaign.id, closed_campaign.id),
         "member_id": (shop.id, pooled.shops["B"].id),
         "user_id": (users["member"].id,),
@@ -147,6 +164,11 @@ def page_urls(app, ids) -> list[tuple[str, str]]:
             key = name
             if name == "number":
                 key = "invoice" if rule.endpoint.startswith("invoic") else "order"
+            elif rule.endpoint.startswith("invitations."):
+                key = {
+                    "invitation_id": "account_invitation_id",
+                    "token": "reset_token" if "reset" in rule.endpoint else "invite_token",
+                }.get(name, name)
             options.append(ids[key])
         for values in itertools.product(*options):
             path = rule.rule
