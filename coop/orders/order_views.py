@@ -3,16 +3,18 @@
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request
 from flask import url_for as url
 from flask_babel import gettext as _
+from flask_login import current_user
 
-from coop import clock
+from coop import clock, submissions
 from coop.accounts.access import roles_required
 from coop.accounts.forms import ConfirmForm
 from coop.accounts.models import PURCHASING_ROLES, STAFF_ROLES
 from coop.errors import DomainError, NotFound
 from coop.extensions import db
-from coop.orders import purchasing, receiving
+from coop.jobs import run_in_background
+from coop.orders import purchasing, receiving, sending
 from coop.orders.campaigns import get_campaign
-from coop.orders.models import OrderStatus, PurchaseOrder
+from coop.orders.models import Campaign, OrderStatus, PurchaseOrder
 from coop.pages import paginate
 
 bp = Blueprint("purchase_orders", __name__)
@@ -36,9 +38,11 @@ def list_orders():
         flash(_("Campagne %(code)s introuvable.", code=campaign_code), "error")
     chosen = OrderStatus(status) if status in set(OrderStatus) else None
     page = paginate(purchasing.orders_query(campaign, chosen, query))
+    sendable = len(sending.draft_orders(campaign)) if campaign is not None else 0
     return render_template(
         "orders/order_list.html", page=page, status=chosen, campaign=campaign, q=query,
         labels=purchasing.ORDER_STATUS_LABELS, campaigns=purchasing.ordered_campaigns(),
+        sendable=sendable if current_user.has_role(*PURCHASING_ROLES) else 0,
     )  # fmt: skip
 
 
@@ -142,6 +146,45 @@ def cancel_order(number: str):
         confirm_label=_("Oui, annuler la commande"), cancel_url=back,
         cancel_label=_("Non, garder la commande"),
     )  # fmt: skip
+
+
+@bp.route("/campaigns/<int:campaign_id>/purchase-orders/send", methods=["GET", "POST"])
+@roles_required(*PURCHASING_ROLES)
+def send_all(campaign_id: int):
+    campaign = db.get_or_404(Campaign, campaign_id)
+    back = url("purchase_orders.list_orders", campaign=campaign.code)
+    form = ConfirmForm()
+    if form.validate_on_submit():
+        submissions.claim(form)
+        try:
+            batch = sending.start_sending(campaign, by=current_user, at=clock.now())
+        except DomainError as error:
+            db.session.rollback()
+            flash(error.message, "error")
+            return redirect(back)
+        progress = url("purchase_orders.sending_progress", sending_id=batch.id)
+        submissions.commit(form, progress)
+        run_in_background(sending.send_job, batch.id, clock.now())
+        return redirect(progress)
+    drafts = sending.draft_orders(campaign)
+    if not drafts:
+        flash(_("La campagne %(code)s n'a aucun bon de commande à envoyer.", code=campaign.code),
+              "error")  # fmt: skip
+        return redirect(back)
+    return render_template("orders/order_send_all.html", form=form, campaign=campaign,
+                           drafts=drafts, cancel_url=back)  # fmt: skip
+
+
+@bp.route("/purchase-orders/sendings/<int:sending_id>")
+@roles_required(*STAFF_ROLES)
+def sending_progress(sending_id: int):
+    batch = sending.get_sending(sending_id)
+    if batch is None:
+        abort(404)
+    template = "orders/_sending_progress.html" if request.headers.get("HX-Request") else (
+        "orders/sending_progress.html"
+    )  # fmt: skip
+    return render_template(template, sending=batch)
 
 
 def _order(number: str) -> PurchaseOrder:

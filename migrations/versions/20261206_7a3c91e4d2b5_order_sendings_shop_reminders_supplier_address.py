@@ -50,18 +50,25 @@ def upgrade():
         sa.Column(
             "outcome",
             sa.Enum(
-                "sent", "skipped", "failed",
-                name="sendoutcome", native_enum=False, create_constraint=True, length=20,
+                "sent",
+                "skipped",
+                "failed",
+                name="sendoutcome",
+                native_enum=False,
+                create_constraint=True,
+                length=20,
             ),  # fmt: skip
             nullable=True,
         ),
         sa.Column("message", sa.Text(), nullable=True),
         sa.ForeignKeyConstraint(
-            ["order_id"], ["purchase_orders.id"],
+            ["order_id"],
+            ["purchase_orders.id"],
             name=op.f("fk_order_sending_items_order_id_purchase_orders"),
         ),  # fmt: skip
         sa.ForeignKeyConstraint(
-            ["sending_id"], ["order_sendings.id"],
+            ["sending_id"],
+            ["order_sendings.id"],
             name=op.f("fk_order_sending_items_sending_id_order_sendings"),
         ),  # fmt: skip
         sa.PrimaryKeyConstraint("id", name=op.f("pk_order_sending_items")),
@@ -91,7 +98,9 @@ def upgrade():
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_shop_reminders")),
         sa.UniqueConstraint(
-            "campaign_id", "member_id", "reminded_on",
+            "campaign_id",
+            "member_id",
+            "reminded_on",
             name=op.f("uq_shop_reminders_campaign_id"),
         ),  # fmt: skip
     )
