@@ -57,7 +57,7 @@ def upgrade():
                 native_enum=False,
                 create_constraint=True,
                 length=20,
-            ),  # fmt: skip
+            ),
             nullable=True,
         ),
         sa.Column("message", sa.Text(), nullable=True),
@@ -65,12 +65,12 @@ def upgrade():
             ["order_id"],
             ["purchase_orders.id"],
             name=op.f("fk_order_sending_items_order_id_purchase_orders"),
-        ),  # fmt: skip
+        ),
         sa.ForeignKeyConstraint(
             ["sending_id"],
             ["order_sendings.id"],
             name=op.f("fk_order_sending_items_sending_id_order_sendings"),
-        ),  # fmt: skip
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_order_sending_items")),
     )
     with op.batch_alter_table("order_sending_items", schema=None) as batch_op:
@@ -102,7 +102,7 @@ def upgrade():
             "member_id",
             "reminded_on",
             name=op.f("uq_shop_reminders_campaign_id"),
-        ),  # fmt: skip
+        ),
     )
     with op.batch_alter_table("shop_reminders", schema=None) as batch_op:
         batch_op.create_index(

@@ -6,7 +6,7 @@ from coop import mail
 from coop.accounts.models import Role
 from coop.clock import now
 from coop.extensions import db
-from coop.orders import purchasing, sending
+from coop.orders import sending
 from coop.orders.models import OrderSending, OrderStatus, PurchaseOrder
 from tests import factories
 from tests.conftest import at_once
