@@ -11,7 +11,16 @@ from coop.invoicing.models import Invoice
 from coop.negotiation.links import token_for
 from coop.negotiation.models import Invitation
 from coop.orders import needs as need_service
-from coop.orders.models import Charge, DeliveryMode, Need, PartRequest, PoolingRun, PurchaseOrder
+from coop.orders import sending as order_sending
+from coop.orders.models import (
+    Charge,
+    DeliveryMode,
+    Need,
+    OrderSending,
+    PartRequest,
+    PoolingRun,
+    PurchaseOrder,
+)
 from coop.payments import bank
 from coop.payments.models import BankLine
 from coop.suppliers.models import Offer
@@ -84,6 +93,7 @@ MATRIX = {
     "catalogue.edit_part": ("GET", "/parts/{part}/edit", PURCHASING),
     "catalogue.create_offer": ("GET", "/parts/{part}/offers/new", PURCHASING),
     "catalogue.edit_offer": ("GET", "/offers/{offer}/edit", PURCHASING),
+    "catalogue.create_supplier_offer": ("GET", "/suppliers/{supplier}/offers/new", PURCHASING),
     "catalogue.sourcing": ("GET", "/sourcing", STAFF_READ),
     "campaigns.list_campaigns": ("GET", "/campaigns/", STAFF_READ),
     "campaigns.create_campaign": ("GET", "/campaigns/new", PURCHASING),
@@ -99,6 +109,13 @@ MATRIX = {
     "purchase_orders.send_order": ("GET", "/purchase-orders/{order}/send", PURCHASING),
     "purchase_orders.confirm_order": ("POST", "/purchase-orders/{order}/confirm", PURCHASING),
     "purchase_orders.cancel_order": ("GET", "/purchase-orders/{order}/cancel", PURCHASING),
+    "purchase_orders.send_all": ("GET", "/campaigns/{campaign}/purchase-orders/send", PURCHASING),
+    "purchase_orders.sending_progress": ("GET", "/purchase-orders/sendings/{sending}", STAFF_READ),
+    "purchase_orders.supplier_orders": (
+        "GET",
+        "/suppliers/{supplier}/purchase-orders",
+        STAFF_READ,
+    ),
     "receiving.receive": ("GET", "/purchase-orders/{order}/receive", PURCHASING),
     "receiving.close_short": ("GET", "/purchase-orders/{order}/close-short", PURCHASING),
     "campaigns.convert_request": ("GET", "/requests/{request}/convert", PURCHASING),
@@ -199,6 +216,7 @@ MATRIX = {
         TREASURY,
     ),
     "rfqs.list_rfqs": ("GET", "/rfqs/", STAFF_READ),
+    "rfqs.supplier_rfqs": ("GET", "/rfqs/suppliers/{supplier}", STAFF_READ),
     "rfqs.create_rfq": ("GET", "/rfqs/new", PURCHASING),
     "rfqs.show_rfq": ("GET", "/rfqs/{rfq}", STAFF_READ),
     "rfqs.choose_suppliers": ("POST", "/rfqs/{rfq}/suppliers", PURCHASING),
@@ -259,6 +277,8 @@ def world(make):
                                  delivery_mode=DeliveryMode.HUB))  # fmt: skip
     db.session.add(Charge(campaign=campaign, label="Douane", amount=Decimal("10.00")))
     db.session.commit()
+    order_sending.start_sending(campaign, by=None, at=campaign.opened_at)
+    db.session.commit()
     invoice_factories.document(invoice_factories.invoice(own, campaign))
     bank.import_statement("Date;Libellé;Montant\n05/12/2026;VIR;10,00\n".encode(), "r.csv", by=None)
     db.session.commit()
@@ -279,6 +299,7 @@ def ids(own, users) -> dict:
         "shop": own.code, "charge": db.session.scalars(select(Charge.id)).first(),
         "invoice": db.session.scalars(select(Invoice.number)).first(),
         "line": db.session.scalars(select(BankLine.id)).first(),
+        "sending": db.session.scalars(select(OrderSending.id)).first(),
         "rfq": invitation.rfq_id, "invitation": invitation.id, "token": token_for(invitation),
     }  # fmt: skip
 

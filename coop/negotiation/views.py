@@ -29,6 +29,7 @@ from coop.negotiation.matrix import build_matrix
 from coop.negotiation.models import Invitation, Rfq, RfqStatus, last_day
 from coop.orders.models import Campaign
 from coop.pages import form_error, paginate
+from coop.suppliers.models import Supplier
 
 bp = Blueprint("rfqs", __name__, url_prefix="/rfqs")
 
@@ -47,6 +48,18 @@ def progress_label(progress: rfq_service.Progress) -> str:
 
 
 # --- the manager: RFQs -----------------------------------------------------------------------
+
+
+@bp.route("/suppliers/<int:supplier_id>")
+@roles_required(*STAFF_ROLES)
+def supplier_rfqs(supplier_id: int):
+    """The RFQs a supplier was asked in: a part of its page, or a page of its own."""
+    supplier = db.get_or_404(Supplier, supplier_id)
+    at = clock.now()
+    rows = [(i, rfq_service.progress(i, at)) for i in rfq_service.supplier_invitations(supplier)]
+    partial = request.headers.get("HX-Request")
+    template = "negotiation/_supplier_rfqs.html" if partial else "negotiation/supplier_rfqs.html"
+    return render_template(template, supplier=supplier, rows=rows)
 
 
 @bp.route("/")

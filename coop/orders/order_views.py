@@ -16,6 +16,7 @@ from coop.orders import purchasing, receiving, sending
 from coop.orders.campaigns import get_campaign
 from coop.orders.models import Campaign, OrderStatus, PurchaseOrder
 from coop.pages import paginate
+from coop.suppliers.models import Supplier
 
 bp = Blueprint("purchase_orders", __name__)
 
@@ -38,11 +39,13 @@ def list_orders():
         flash(_("Campagne %(code)s introuvable.", code=campaign_code), "error")
     chosen = OrderStatus(status) if status in set(OrderStatus) else None
     page = paginate(purchasing.orders_query(campaign, chosen, query))
-    sendable = len(sending.draft_orders(campaign)) if campaign is not None else 0
+    sendable = 0
+    if campaign is not None and current_user.has_role(*PURCHASING_ROLES):
+        sendable = len(sending.draft_orders(campaign))
     return render_template(
         "orders/order_list.html", page=page, status=chosen, campaign=campaign, q=query,
         labels=purchasing.ORDER_STATUS_LABELS, campaigns=purchasing.ordered_campaigns(),
-        sendable=sendable if current_user.has_role(*PURCHASING_ROLES) else 0,
+        sendable=sendable,
     )  # fmt: skip
 
 
@@ -168,11 +171,12 @@ def send_all(campaign_id: int):
         return redirect(progress)
     drafts = sending.draft_orders(campaign)
     if not drafts:
-        flash(_("La campagne %(code)s n'a aucun bon de commande à envoyer.", code=campaign.code),
-              "error")  # fmt: skip
+        message = _("La campagne %(code)s n'a aucun bon de commande à envoyer.", code=campaign.code)
+        flash(message, "error")
         return redirect(back)
-    return render_template("orders/order_send_all.html", form=form, campaign=campaign,
-                           drafts=drafts, cancel_url=back)  # fmt: skip
+    return render_template(
+        "orders/order_send_all.html", form=form, campaign=campaign, drafts=drafts, cancel_url=back
+    )
 
 
 @bp.route("/purchase-orders/sendings/<int:sending_id>")
@@ -181,10 +185,29 @@ def sending_progress(sending_id: int):
     batch = sending.get_sending(sending_id)
     if batch is None:
         abort(404)
-    template = "orders/_sending_progress.html" if request.headers.get("HX-Request") else (
-        "orders/sending_progress.html"
-    )  # fmt: skip
+    partial = request.headers.get("HX-Request")
+    template = "orders/_sending_progress.html" if partial else "orders/sending_progress.html"
     return render_template(template, sending=batch)
+
+
+# The supplier page shows this many of its latest orders, then links to the list.
+SUPPLIER_PAGE_ROWS = 10
+
+
+@bp.route("/suppliers/<int:supplier_id>/purchase-orders")
+@roles_required(*STAFF_ROLES)
+def supplier_orders(supplier_id: int):
+    """A supplier's latest purchase orders: a part of its page (the catalogue reads no orders)."""
+    supplier = db.get_or_404(Supplier, supplier_id)
+    query = purchasing.orders_query().where(PurchaseOrder.supplier_id == supplier.id)
+    orders = db.session.scalars(query.limit(SUPPLIER_PAGE_ROWS + 1)).all()
+    return render_template(
+        "orders/_supplier_orders.html",
+        supplier=supplier,
+        orders=orders[:SUPPLIER_PAGE_ROWS],
+        more=len(orders) > SUPPLIER_PAGE_ROWS,
+        labels=purchasing.ORDER_STATUS_LABELS,
+    )
 
 
 def _order(number: str) -> PurchaseOrder:

@@ -18,7 +18,14 @@ from coop.extensions import db
 from coop.pages import form_error, paginate
 from coop.suppliers import catalogue
 from coop.suppliers.comparison import compare
-from coop.suppliers.forms import TIER_ROWS, UNITS, OfferForm, PartForm, SupplierForm
+from coop.suppliers.forms import (
+    TIER_ROWS,
+    UNITS,
+    OfferForm,
+    PartForm,
+    SupplierForm,
+    SupplierOfferForm,
+)
 from coop.suppliers.models import Offer, Part, Supplier
 from coop.suppliers.origin import Origin
 from coop.suppliers.pricing import typed_price
@@ -243,6 +250,42 @@ def create_offer(part_id: int):
             flash(_("Offre de %(supplier)s ajoutée.", supplier=supplier.name), "success")
             return redirect(result)
     return render_template("suppliers/offer_form.html", form=form, part=part, offer=None)
+
+
+@bp.route("/suppliers/<int:supplier_id>/offers/new", methods=["GET", "POST"])
+@roles_required(*PURCHASING_ROLES)
+def create_supplier_offer(supplier_id: int):
+    supplier = db.get_or_404(Supplier, supplier_id)
+    parts = db.session.scalars(
+        select(Part).where(Part.is_active.is_(True)).order_by(Part.sku)
+    ).all()
+    form = SupplierOfferForm(supplier=supplier, parts=parts)
+    back = url("catalogue.show_supplier", supplier_id=supplier.id)
+    if form.validate_on_submit():
+        submissions.claim(form)
+        part = db.session.get(Part, form.part_id.data)
+        try:
+            catalogue.save_offer(
+                None, supplier=supplier, part=part, tiers=form.tier_values(), **_offer_values(form)
+            )
+        except DomainError as error:
+            db.session.rollback()
+            form_error(form, error)
+        else:
+            submissions.commit(form, back)
+            message = _(
+                "Offre de %(supplier)s pour %(sku)s ajoutée.", supplier=supplier.name, sku=part.sku
+            )
+            flash(message, "success")
+            return redirect(back)
+    return render_template(
+        "suppliers/offer_form.html",
+        form=form,
+        part=None,
+        offer=None,
+        supplier=supplier,
+        cancel_url=back,
+    )
 
 
 @bp.route("/offers/<int:offer_id>/edit", methods=["GET", "POST"])

@@ -360,9 +360,8 @@ def test_all_received_as_ordered_fills_each_line_with_what_remains_to_receive(cl
     assert f'name="good_{line_id}" value="14"' in filled
     assert f'name="damaged_{line_id}" value=""' in filled
     assert "corrigez seulement les lignes livrées en moins" in filled
-    client.post(f"/purchase-orders/{order.number}/receive", data={
-        "received_on": today().isoformat(), f"good_{line_id}": "14",
-    })  # fmt: skip
+    typed = {"received_on": today().isoformat(), f"good_{line_id}": "14"}
+    client.post(f"/purchase-orders/{order.number}/receive", data=typed)
     assert order.status is OrderStatus.RECEIVED
     assert shares(needs) == [10, 5, 5]
 
