@@ -257,19 +257,30 @@ def award(rfq_id: int):
     form = ConfirmForm()
     if not form.validate_on_submit():
         return redirect(back)
-    submissions.claim(form)
+    at = clock.now()
+    everything_to = request.form.get("all_to", type=int)
     try:
-        everything_to = request.form.get("all_to", type=int)
         if everything_to:
-            invitation = _invitation(rfq, everything_to)
-            awards = awarding.award_all_to(rfq, invitation, at=clock.now(), by=current_user)
+            choices = awarding.choices_for_all(rfq, _invitation(rfq, everything_to), at=at)
         else:
             choices = {
                 int(name.removeprefix("award-")): int(value)
                 for name, value in request.form.items()
                 if name.startswith("award-") and name[6:].isdigit() and value.isdigit()
             }
-            awards = awarding.award_lines(rfq, choices, at=clock.now(), by=current_user)
+        if request.form.get("confirmed") != "1":
+            # An award rewrites catalogue prices: the manager sees which ones first.
+            changes = awarding.price_changes(rfq, choices, at=at)
+            return render_template(
+                "negotiation/award_confirm.html",
+                rfq=rfq,
+                form=form,
+                changes=changes,
+                choices=choices,
+                cancel_url=back,
+            )
+        submissions.claim(form)
+        awards = awarding.award_lines(rfq, choices, at=at, by=current_user)
     except DomainError as error:
         db.session.rollback()
         flash(error.message, "error")
