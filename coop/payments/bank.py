@@ -504,6 +504,11 @@ class Proposal:
         return self.reason in BY_REFERENCE and self.received == self.due
 
     @property
+    def remains_due(self) -> Decimal:
+        """What the invoice would still owe once this line settles it: zero unless short."""
+        return max(self.due - self.received, ZERO)
+
+    @property
     def mismatch(self) -> str | None:
         if self.received == self.due:
             return None

@@ -243,6 +243,30 @@ def _decide(line_id: int, decision, back_to: BankLineStatus = BankLineStatus.UNM
 @bp.route("/bank/lines/<int:line_id>/confirm", methods=["POST"])
 @roles_required(*TREASURY_ROLES)
 def confirm_line(line_id: int):
+    line = _line(line_id)
+    proposal = bank.proposals([line]).get(line.id)
+    if proposal is not None and proposal.remains_due and request.form.get("short") != "1":
+        # A transfer short of the invoice leaves money due: the treasurer says so knowingly.
+        invoice = proposal.invoice
+        message = _(
+            "Ce virement de %(received)s ne règle pas toute la facture %(number)s de %(shop)s "
+            "(%(due)s dus) : il restera %(remains)s à payer.",
+            received=money(proposal.received),
+            number=invoice.number,
+            shop=invoice.member.name,
+            due=money(proposal.due),
+            remains=money(proposal.remains_due),
+        )
+        return render_template(
+            "confirm.html",
+            form=ConfirmForm(),
+            title=_("Enregistrer un paiement partiel ?"),
+            message=message,
+            hidden={"short": "1"},
+            confirm_label=_("Oui, enregistrer le paiement partiel"),
+            cancel_url=url("payments.bank_line", line_id=line.id),
+            cancel_label=_("Non, rapprocher autrement"),
+        )
     return _decide(line_id, lambda line: _matched_message(bank.confirm(line, by=current_user)))
 
 
