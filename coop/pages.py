@@ -1,13 +1,24 @@
 """Small helpers every blueprint's views share: pagination, form errors, safe redirects."""
 
+from collections.abc import Iterable, Sequence
 from urllib.parse import urlsplit
 
-from flask import current_app, flash, request
+from flask import Response, current_app, flash, request
 from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy import Select
 
+from coop.csv_export import french_csv
 from coop.errors import DomainError
 from coop.extensions import db
+
+
+def csv_download(filename: str, rows: Iterable[Sequence]) -> Response:
+    """`rows` as a French spreadsheet file (coop.csv_export) the browser saves as `filename`."""
+    return Response(
+        french_csv(rows).encode("utf-8"),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
 
 
 def paginate(stmt: Select, per_page: int | None = None):

@@ -9,13 +9,15 @@ from coop import clock, submissions
 from coop.accounts.access import roles_required
 from coop.accounts.forms import ConfirmForm
 from coop.accounts.models import PURCHASING_ROLES, STAFF_ROLES
+from coop.clock import to_local
+from coop.csv_export import day, figure
 from coop.errors import DomainError, NotFound
 from coop.extensions import db
 from coop.jobs import run_in_background
 from coop.orders import purchasing, receiving, sending
 from coop.orders.campaigns import get_campaign
 from coop.orders.models import Campaign, OrderStatus, PurchaseOrder
-from coop.pages import paginate
+from coop.pages import csv_download, paginate
 from coop.suppliers.models import Supplier
 
 bp = Blueprint("purchase_orders", __name__)
@@ -47,6 +49,44 @@ def list_orders():
         labels=purchasing.ORDER_STATUS_LABELS, campaigns=purchasing.ordered_campaigns(),
         sendable=sendable,
     )  # fmt: skip
+
+
+ORDER_CSV_COLUMNS = (
+    "number supplier_code supplier_name campaign status lines goods_eur shipping_eur total_eur "
+    "requested_delivery_on sent_on"
+).split()
+
+
+@bp.route("/purchase-orders.csv")
+@roles_required(*STAFF_ROLES)
+def orders_csv():
+    """The list's orders, with its filters, for a spreadsheet."""
+    status = request.args.get("status", "")
+    chosen = OrderStatus(status) if status in set(OrderStatus) else None
+    code = request.args.get("campaign", "").strip()
+    try:
+        campaign = get_campaign(code) if code else None
+    except NotFound:
+        abort(404)
+    query = purchasing.orders_query(campaign, chosen, request.args.get("q", "").strip())
+    rows = [ORDER_CSV_COLUMNS]
+    for o in db.session.scalars(query):
+        rows.append(
+            [
+                o.number,
+                o.supplier.code,
+                o.supplier.name,
+                o.campaign.code,
+                _(purchasing.ORDER_STATUS_LABELS[o.status]),
+                len(o.lines),
+                figure(o.goods),
+                figure(o.shipping_fee),
+                figure(o.total),
+                day(o.requested_delivery_on),
+                day(to_local(o.sent_at).date() if o.sent_at else None),
+            ]
+        )
+    return csv_download(f"bons-de-commande{'-' + campaign.code if campaign else ''}.csv", rows)
 
 
 @bp.route("/purchase-orders/<number>")

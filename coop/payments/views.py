@@ -15,11 +15,12 @@ from coop import submissions
 from coop.accounts.access import roles_required
 from coop.accounts.forms import ConfirmForm
 from coop.accounts.models import TREASURY_ROLES, Member, Role
+from coop.csv_export import day, figure
 from coop.errors import DomainError, InvalidRows, NotFound
 from coop.extensions import db
 from coop.i18n import N_, money
 from coop.invoicing.issuing import find_invoice
-from coop.pages import form_error, paginate
+from coop.pages import csv_download, form_error, paginate
 from coop.payments import anomalies, bank, ledger, listing
 from coop.payments.forms import AssignForm, BankImportForm, PaymentForm, invoice_numbers
 from coop.payments.models import (
@@ -69,11 +70,7 @@ def _enum_arg(name: str, enum):
 @bp.route("", methods=["GET", "POST"])
 @roles_required(*TREASURY_ROLES, readers=READERS)
 def list_payments():
-    filters = listing.PaymentFilters(
-        member_id=request.args.get("shop", type=int), method=_enum_arg("method", Method),
-        status=_enum_arg("status", PaymentStatus), date_from=_day_arg("date_from"),
-        date_to=_day_arg("date_to"),
-    )  # fmt: skip
+    filters = _payment_filters()
     form = PaymentForm(member=filters.member_id)
     form.member.choices = [("", _("— choisir —")), *_member_choices()]
     if form.validate_on_submit():
@@ -87,6 +84,45 @@ def list_payments():
         totals=listing.payments_totals(query), members=listing.members_with_invoices_or_payments(),
         methods=METHOD_LABELS, statuses=PAYMENT_STATUS_LABELS, unallocated=ledger.unallocated,
     ), 422 if form.errors else 200  # fmt: skip
+
+
+def _payment_filters() -> listing.PaymentFilters:
+    return listing.PaymentFilters(
+        member_id=request.args.get("shop", type=int),
+        method=_enum_arg("method", Method),
+        status=_enum_arg("status", PaymentStatus),
+        date_from=_day_arg("date_from"),
+        date_to=_day_arg("date_to"),
+    )
+
+
+PAYMENT_CSV_COLUMNS = (
+    "received_on shop_code shop_name method reference amount_eur fees_eur status invoices "
+    "unallocated_eur"
+).split()
+
+
+@bp.route("/export.csv")
+@roles_required(*TREASURY_ROLES, readers=READERS)
+def payments_csv():
+    """The ledger's payments, with its filters, for a spreadsheet."""
+    rows = [PAYMENT_CSV_COLUMNS]
+    for p in db.session.scalars(listing.payments_query(_payment_filters())):
+        rows.append(
+            [
+                day(p.received_on),
+                p.member.code,
+                p.member.name,
+                _(METHOD_LABELS[p.method]),
+                p.reference,
+                figure(p.amount),
+                figure(p.fees),
+                _(PAYMENT_STATUS_LABELS[p.status]),
+                " ".join(a.invoice.number for a in p.allocations),
+                figure(ledger.unallocated(p)),
+            ]
+        )
+    return csv_download("paiements.csv", rows)
 
 
 def _record_payment(form: PaymentForm) -> bool:

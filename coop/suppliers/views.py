@@ -13,9 +13,10 @@ from coop import clock, submissions
 from coop.accounts.access import roles_required
 from coop.accounts.forms import ConfirmForm
 from coop.accounts.models import PURCHASING_ROLES, STAFF_ROLES
+from coop.csv_export import figure
 from coop.errors import DomainError
 from coop.extensions import db
-from coop.pages import form_error, paginate
+from coop.pages import csv_download, form_error, paginate
 from coop.suppliers import catalogue
 from coop.suppliers.comparison import compare
 from coop.suppliers.forms import (
@@ -46,6 +47,43 @@ def list_suppliers():
         "suppliers/supplier_list.html", page=page, q=q, origin=origin, status=status,
         origins=list(Origin),
     )  # fmt: skip
+
+
+SUPPLIER_CSV_COLUMNS = (
+    "code name country address postcode city local siret vat_number email phone "
+    "shipping_fee_eur free_shipping_over_eur default_lead_time_days active"
+).split()
+
+
+@bp.route("/suppliers.csv")
+@roles_required(*STAFF_ROLES)
+def suppliers_csv():
+    """The list's suppliers, with its filters, for a spreadsheet (the import's columns first)."""
+    query = catalogue.search_suppliers(
+        request.args.get("q", ""), request.args.get("origin", ""), _status_arg()
+    )
+    rows = [SUPPLIER_CSV_COLUMNS]
+    for s in db.session.scalars(query):
+        rows.append(
+            [
+                s.code,
+                s.name,
+                s.country,
+                s.address,
+                s.postcode,
+                s.city,
+                _("oui") if s.is_local else _("non"),
+                s.siret,
+                s.vat_number,
+                s.email,
+                s.phone,
+                figure(s.shipping_fee),
+                figure(s.free_shipping_over),
+                s.default_lead_time_days,
+                _("oui") if s.is_active else _("non"),
+            ]
+        )
+    return csv_download("fournisseurs.csv", rows)
 
 
 @bp.route("/suppliers/new", methods=["GET", "POST"])
