@@ -104,6 +104,7 @@ MATRIX = {
     "campaigns.change_status": ("GET", "/campaigns/{campaign}/status/closed", PURCHASING),
     "campaigns.demand": ("GET", "/campaigns/{campaign}/demand", STAFF_READ),
     "campaigns.demand_csv": ("GET", "/campaigns/{campaign}/demand.csv", STAFF_READ),
+    "campaigns.remind_silent_shops": ("GET", "/campaigns/{campaign}/demand/remind", PURCHASING),
     "campaigns.demand_by_supplier": ("GET", "/campaigns/{campaign}/demand/suppliers", STAFF_READ),
     "purchase_orders.list_orders": ("GET", "/purchase-orders", STAFF_READ),
     "purchase_orders.orders_csv": ("GET", "/purchase-orders.csv", STAFF_READ),

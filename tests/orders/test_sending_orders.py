@@ -7,7 +7,7 @@ from coop.accounts.models import Role
 from coop.clock import now
 from coop.extensions import db
 from coop.orders import sending
-from coop.orders.models import OrderSending, OrderStatus, PurchaseOrder
+from coop.orders.models import OrderSending, OrderSendingItem, OrderStatus, PurchaseOrder
 from tests import factories
 from tests.conftest import at_once
 from tests.orders.test_purchase_orders import build_plan, committed
@@ -149,5 +149,8 @@ def test_two_managers_sending_them_all_at_once_send_each_order_once(committing_a
     with committing_app.app_context():
         sent_to = sorted(m["To"] for m in mail.sent_messages())
         assert sent_to == ["commandes@lyonpneu.example", "orders@eurochain.example"]
+        outcomes = sorted(i.outcome for i in db.session.scalars(select(OrderSendingItem)))
+        # Whichever sending came second skipped what the first had sent: nothing failed.
+        assert outcomes.count("sent") == 2 and set(outcomes) <= {"sent", "skipped"}
         statuses = db.session.scalars(select(PurchaseOrder.status)).all()
         assert statuses == [OrderStatus.SENT, OrderStatus.SENT]
