@@ -154,3 +154,16 @@ def test_two_managers_sending_them_all_at_once_send_each_order_once(committing_a
         assert outcomes.count("sent") == 2 and set(outcomes) <= {"sent", "skipped"}
         statuses = db.session.scalars(select(PurchaseOrder.status)).all()
         assert statuses == [OrderStatus.SENT, OrderStatus.SENT]
+
+
+def test_a_double_click_on_send_all_makes_one_sending(client, make):
+    plan = build_plan(make)
+    committed(plan)
+    client.login_as(make.user(Role.MANAGER))
+    mail.sent_messages().clear()
+    token = {"submission_token": "double-click-token-0123456789"}
+    first = client.post(f"/campaigns/{plan.campaign.id}/purchase-orders/send", data=token)
+    second = client.post(f"/campaigns/{plan.campaign.id}/purchase-orders/send", data=token)
+    assert second.location == first.location
+    assert len(db.session.scalars(select(OrderSending)).all()) == 1
+    assert len(mail.sent_messages()) == 1
