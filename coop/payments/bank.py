@@ -504,11 +504,6 @@ class Proposal:
         return self.reason in BY_REFERENCE and self.received == self.due
 
     @property
-    def remains_due(self) -> Decimal:
-        """What the invoice would still owe once this line settles it: zero unless short."""
-        return max(self.due - self.received, ZERO)
-
-    @property
     def mismatch(self) -> str | None:
         if self.received == self.due:
             return None
@@ -587,6 +582,15 @@ def confirm(line: BankLine, invoice: Invoice | None = None, *, member: Member | 
     line.status = BankLineStatus.MATCHED
     db.session.flush()
     return payment
+
+
+def left_due(line: BankLine, invoice: Invoice | None) -> Decimal:
+    """What `invoice` would still owe once `line` settles it: zero unless the line is short."""
+    waiting = line.status is BankLineStatus.UNMATCHED
+    if not waiting or invoice is None or invoice.kind is not InvoiceKind.INVOICE:
+        return ZERO
+    due = ledger.balance(invoice).due
+    return max(due - line.amount, ZERO) if line.amount > 0 else ZERO
 
 
 def exact_lines() -> list[tuple[BankLine, Proposal]]:

@@ -217,11 +217,19 @@ def bank_line(line_id: int):
     form = AssignForm()
     form.member.choices = [("", _("— aucun —")), *_member_choices()]
     if form.validate_on_submit():
-        submissions.claim(form)
         try:
             invoice = find_invoice(form.invoice.data) if form.invoice.data else None
             member = db.session.get(Member, form.member.data) if form.member.data else None
+            remains = bank.left_due(line, invoice)
+            asking = remains and request.form.get("short") != "1"
+            if not asking:
+                submissions.claim(form)
             payment = bank.confirm(line, invoice, member=member, by=current_user)
+            if asking:
+                # Checked as it would be recorded, then undone: the treasurer confirms first.
+                db.session.rollback()
+                typed = {"invoice": form.invoice.data or "", "member": form.member.data or ""}
+                return _confirm_short(line, invoice, remains, form, typed)
             submissions.commit(form, url("payments.bank_queue"))
         except NotFound:
             db.session.rollback()
@@ -243,6 +251,29 @@ def bank_line(line_id: int):
         proposal=bank.proposals([line]).get(line.id), candidates=candidates,
         labels=BANK_LINE_STATUS_LABELS, action_form=ConfirmForm(), unallocated=ledger.unallocated,
     ), 422 if form.errors else 200  # fmt: skip
+
+
+def _confirm_short(line: BankLine, invoice, remains, form, hidden: dict | None = None):
+    """A transfer short of its invoice leaves money due: the treasurer confirms it knowingly."""
+    message = _(
+        "Ce virement de %(received)s ne règle pas toute la facture %(number)s de %(shop)s "
+        "(%(due)s dus) : il restera %(remains)s à payer.",
+        received=money(line.amount),
+        number=invoice.number,
+        shop=invoice.member.name,
+        due=money(remains + line.amount),
+        remains=money(remains),
+    )
+    return render_template(
+        "confirm.html",
+        form=form,
+        title=_("Enregistrer un paiement partiel ?"),
+        message=message,
+        hidden={**(hidden or {}), "short": "1"},
+        confirm_label=_("Oui, enregistrer le paiement partiel"),
+        cancel_url=url("payments.bank_line", line_id=line.id),
+        cancel_label=_("Non, rapprocher autrement"),
+    )
 
 
 def _matched_message(payment) -> str:
@@ -280,29 +311,9 @@ def _decide(line_id: int, decision, back_to: BankLineStatus = BankLineStatus.UNM
 @roles_required(*TREASURY_ROLES)
 def confirm_line(line_id: int):
     line = _line(line_id)
-    proposal = bank.proposals([line]).get(line.id)
-    if proposal is not None and proposal.remains_due and request.form.get("short") != "1":
-        # A transfer short of the invoice leaves money due: the treasurer says so knowingly.
-        invoice = proposal.invoice
-        message = _(
-            "Ce virement de %(received)s ne règle pas toute la facture %(number)s de %(shop)s "
-            "(%(due)s dus) : il restera %(remains)s à payer.",
-            received=money(proposal.received),
-            number=invoice.number,
-            shop=invoice.member.name,
-            due=money(proposal.due),
-            remains=money(proposal.remains_due),
-        )
-        return render_template(
-            "confirm.html",
-            form=ConfirmForm(),
-            title=_("Enregistrer un paiement partiel ?"),
-            message=message,
-            hidden={"short": "1"},
-            confirm_label=_("Oui, enregistrer le paiement partiel"),
-            cancel_url=url("payments.bank_line", line_id=line.id),
-            cancel_label=_("Non, rapprocher autrement"),
-        )
+    remains = bank.left_due(line, line.proposed_invoice)
+    if remains and request.form.get("short") != "1":
+        return _confirm_short(line, line.proposed_invoice, remains, ConfirmForm())
     return _decide(line_id, lambda line: _matched_message(bank.confirm(line, by=current_user)))
 
 

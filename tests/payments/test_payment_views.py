@@ -143,6 +143,20 @@ def test_a_transfer_short_of_its_invoice_asks_first_and_says_what_remains_due(
     assert ledger.balance(invoice).due == Decimal("48.65")
 
 
+def test_matching_by_hand_a_transfer_short_of_the_invoice_asks_first(as_treasurer, invoice, shop):
+    upload(as_treasurer, statement("05/12/2026;VIR SANS REFERENCE;60,00"))
+    line = db.session.scalar(select(BankLine))
+    url = f"/payments/bank/lines/{line.id}"
+    page = as_treasurer.post(url, data={"invoice": invoice.number})
+    assert page.status_code == 200 and "Enregistrer un paiement partiel ?" in page.text
+    assert "(148,65\xa0€ dus) : il restera 88,65\xa0€ à payer." in page.text
+    assert f'<input type="hidden" name="invoice" value="{invoice.number}">' in page.text
+    assert count(Payment) == 0
+    as_treasurer.post(url, data={"invoice": invoice.number, "member": "", "short": "1"})
+    assert count(Payment) == 1
+    assert ledger.balance(invoice).due == Decimal("88.65")
+
+
 def test_matching_by_hand_checks_the_invoice(as_treasurer, invoice, make, shop):
     credited = invoices.invoice(shop, invoice.campaign)
     note = invoices.invoice(shop, invoice.campaign, kind=InvoiceKind.CREDIT_NOTE, credited=credited)
@@ -162,7 +176,8 @@ def test_matching_by_hand_checks_the_invoice(as_treasurer, invoice, make, shop):
         assert response.status_code == 422
         assert error in response.text
     assert count(Payment) == 0
-    done = as_treasurer.post(url, data={"invoice": invoice.number.lower()}, follow_redirects=True)
+    typed = {"invoice": invoice.number.lower(), "short": "1"}
+    done = as_treasurer.post(url, data=typed, follow_redirects=True)
     assert f"il règle {invoice.number}" in done.text
     assert ledger.balance(invoice).due == Decimal("88.65")
 
