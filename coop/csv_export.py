@@ -29,6 +29,18 @@ class Figure(str):
         return super().__new__(cls, text)
 
 
+def figure(value: Decimal | None, places: int = 2) -> Figure | str:
+    """An amount with a decimal comma (`1234,50`), a number to the spreadsheet; None is empty."""
+    if value is None:
+        return ""
+    return Figure(f"{value:.{places}f}".replace(".", ","))
+
+
+def day(value) -> str:
+    """A date as French spreadsheets read it: 07/12/2026."""
+    return value.strftime("%d/%m/%Y") if value is not None else ""
+
+
 def safe_cell(value) -> str:
     """The cell's text: a number as it is, a text a spreadsheet would run behind a quote."""
     if value is None:

@@ -1,13 +1,15 @@
 """Small helpers every blueprint's views share: the query string, pagination, form errors,
 safe redirects."""
 
+from collections.abc import Iterable, Sequence
 from urllib.parse import urlsplit
 
-from flask import current_app, flash, request
+from flask import Response, current_app, flash, request
 from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy import Select
 
 from coop import bounds
+from coop.csv_export import french_csv
 from coop.errors import DomainError
 from coop.extensions import db
 
@@ -42,6 +44,15 @@ def id_list(name: str, values=None) -> list[int]:
 def search_arg(name: str = "q") -> str:
     """What was typed in a list's search box, stripped and cut to bounds.MAX_SEARCH characters."""
     return request.args.get(name, "").strip()[: bounds.MAX_SEARCH].strip()
+
+
+def csv_download(filename: str, rows: Iterable[Sequence]) -> Response:
+    """`rows` as a French spreadsheet file (coop.csv_export) the browser saves as `filename`."""
+    return Response(
+        french_csv(rows).encode("utf-8"),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
 
 
 def paginate(stmt: Select, per_page: int | None = None):

@@ -12,7 +12,16 @@ from coop.invoicing.models import Invoice
 from coop.negotiation.links import token_for
 from coop.negotiation.models import Invitation
 from coop.orders import needs as need_service
-from coop.orders.models import Charge, DeliveryMode, Need, PartRequest, PoolingRun, PurchaseOrder
+from coop.orders import sending as order_sending
+from coop.orders.models import (
+    Charge,
+    DeliveryMode,
+    Need,
+    OrderSending,
+    PartRequest,
+    PoolingRun,
+    PurchaseOrder,
+)
 from coop.payments import bank
 from coop.payments.models import BankLine
 from coop.suppliers.models import Offer
@@ -70,6 +79,7 @@ MATRIX = {
     "shop_needs.needs_csv": ("GET", "/campaigns/{campaign}/needs.csv", only("member")),
     "shop.edit_my_shop": ("GET", "/shop/edit", only("member")),
     "members.list_members": ("GET", "/members/", STAFF_READ),
+    "members.members_csv": ("GET", "/members/export.csv", STAFF_READ),
     "members.create_member": ("GET", "/members/new", MEMBER_EDIT),
     "members.show_member": ("GET", "/members/{own}", everyone_logged_in()),
     "members.edit_member": ("GET", "/members/{own}/edit", MEMBER_EDIT),
@@ -105,6 +115,7 @@ MATRIX = {
     "identity.edit_identity": ("GET", "/settings/identity", only("admin")),
     "imports.upload": ("GET", "/import/offers", PURCHASING),
     "catalogue.list_suppliers": ("GET", "/suppliers/", everyone_logged_in()),
+    "catalogue.suppliers_csv": ("GET", "/suppliers.csv", STAFF_READ),
     "catalogue.show_supplier": ("GET", "/suppliers/{supplier}", everyone_logged_in()),
     "catalogue.create_supplier": ("GET", "/suppliers/new", PURCHASING),
     "catalogue.edit_supplier": ("GET", "/suppliers/{supplier}/edit", PURCHASING),
@@ -116,6 +127,7 @@ MATRIX = {
     "catalogue.edit_part": ("GET", "/parts/{part}/edit", PURCHASING),
     "catalogue.create_offer": ("GET", "/parts/{part}/offers/new", PURCHASING),
     "catalogue.edit_offer": ("GET", "/offers/{offer}/edit", PURCHASING),
+    "catalogue.create_supplier_offer": ("GET", "/suppliers/{supplier}/offers/new", PURCHASING),
     "catalogue.sourcing": ("GET", "/sourcing", STAFF_READ),
     "campaigns.list_campaigns": ("GET", "/campaigns/", STAFF_READ),
     "campaigns.create_campaign": ("GET", "/campaigns/new", PURCHASING),
@@ -124,13 +136,22 @@ MATRIX = {
     "campaigns.change_status": ("GET", "/campaigns/{campaign}/status/closed", PURCHASING),
     "campaigns.demand": ("GET", "/campaigns/{campaign}/demand", STAFF_READ),
     "campaigns.demand_csv": ("GET", "/campaigns/{campaign}/demand.csv", STAFF_READ),
+    "campaigns.remind_silent_shops": ("GET", "/campaigns/{campaign}/demand/remind", PURCHASING),
     "campaigns.demand_by_supplier": ("GET", "/campaigns/{campaign}/demand/suppliers", STAFF_READ),
     "purchase_orders.list_orders": ("GET", "/purchase-orders", STAFF_READ),
+    "purchase_orders.orders_csv": ("GET", "/purchase-orders.csv", STAFF_READ),
     "purchase_orders.show_order": ("GET", "/purchase-orders/{order}", STAFF_READ),
     "purchase_orders.download_order_pdf": ("GET", "/purchase-orders/{order}.pdf", STAFF_READ),
     "purchase_orders.send_order": ("GET", "/purchase-orders/{order}/send", PURCHASING),
     "purchase_orders.confirm_order": ("POST", "/purchase-orders/{order}/confirm", PURCHASING),
     "purchase_orders.cancel_order": ("GET", "/purchase-orders/{order}/cancel", PURCHASING),
+    "purchase_orders.send_all": ("GET", "/campaigns/{campaign}/purchase-orders/send", PURCHASING),
+    "purchase_orders.sending_progress": ("GET", "/purchase-orders/sendings/{sending}", STAFF_READ),
+    "purchase_orders.supplier_orders": (
+        "GET",
+        "/suppliers/{supplier}/purchase-orders",
+        STAFF_READ,
+    ),
     "receiving.receive": ("GET", "/purchase-orders/{order}/receive", PURCHASING),
     "receiving.close_short": ("GET", "/purchase-orders/{order}/close-short", PURCHASING),
     "campaigns.convert_request": ("GET", "/requests/{request}/convert", PURCHASING),
@@ -186,6 +207,7 @@ MATRIX = {
     ),
     "invoice_exports.index": ("GET", "/exports", TREASURY),
     "payments.list_payments": ("GET", "/payments", PAYMENTS_READ),
+    "payments.payments_csv": ("GET", "/payments/export.csv", PAYMENTS_READ),
     "payments.bank_queue": ("GET", "/payments/bank", PAYMENTS_READ),
     "payments.bank_line": ("GET", "/payments/bank/lines/{line}", PAYMENTS_READ),
     "payments.confirm_line": (
@@ -231,6 +253,7 @@ MATRIX = {
         TREASURY,
     ),
     "rfqs.list_rfqs": ("GET", "/rfqs/", STAFF_READ),
+    "rfqs.supplier_rfqs": ("GET", "/rfqs/suppliers/{supplier}", STAFF_READ),
     "rfqs.create_rfq": ("GET", "/rfqs/new", PURCHASING),
     "rfqs.show_rfq": ("GET", "/rfqs/{rfq}", STAFF_READ),
     "rfqs.choose_suppliers": ("POST", "/rfqs/{rfq}/suppliers", PURCHASING),
@@ -297,6 +320,8 @@ def world(make):
                                  delivery_mode=DeliveryMode.HUB))  # fmt: skip
     db.session.add(Charge(campaign=campaign, label="Douane", amount=Decimal("10.00")))
     db.session.commit()
+    order_sending.start_sending(campaign, by=None, at=campaign.opened_at)
+    db.session.commit()
     invoice_factories.document(invoice_factories.invoice(own, campaign))
     bank.import_statement("Date;Libellé;Montant\n05/12/2026;VIR;10,00\n".encode(), "r.csv", by=None)
     db.session.commit()
@@ -317,6 +342,7 @@ def ids(own, users) -> dict:
         "shop": own.code, "charge": db.session.scalars(select(Charge.id)).first(),
         "invoice": db.session.scalars(select(Invoice.number)).first(),
         "line": db.session.scalars(select(BankLine.id)).first(),
+        "sending": db.session.scalars(select(OrderSending.id)).first(),
         "rfq": invitation.rfq_id, "invitation": invitation.id, "token": token_for(invitation),
         **account_links(own, users),
     }  # fmt: skip

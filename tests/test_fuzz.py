@@ -45,7 +45,16 @@ FAR_DAY = "9999-12-31"
 # value than the expected one means "the usual way", which may rightly write.
 SWITCHES = {"action", "correct", "next", "lang", "submission_token"}
 # Pages that are files or that compute for long: nothing to find on them.
-NOT_PAGES = (".pdf", ".csv", ".zip", "/fec", "/progress", "/signals", "/static/")
+NOT_PAGES = (
+    ".pdf",
+    ".csv",
+    ".zip",
+    "/fec",
+    "/progress",
+    "/signals",
+    "/static/",
+    "/purchase-orders/sendings/",
+)
 # POSTs no form sends to fuzz: a button of a ConfirmForm (no field), logging out, Stripe's.
 BUTTONS_ONLY = set(
     "auth.logout stripe.webhook members.reactivate_member members.deactivate_member "

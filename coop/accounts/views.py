@@ -26,7 +26,7 @@ from coop.accounts.invitation_views import accounts_panel
 from coop.accounts.models import DIRECTORY_ROLES, STAFF_ROLES, Member, Role, User
 from coop.errors import DomainError
 from coop.extensions import db
-from coop.pages import form_error, paginate, safe_next, search_arg
+from coop.pages import csv_download, form_error, paginate, safe_next, search_arg
 
 auth = Blueprint("auth", __name__)
 shop = Blueprint("shop", __name__)
@@ -145,6 +145,42 @@ def list_members():
         account_states=invitation_service.account_states([m.id for m in page.items]),
         to_invite=len(invitation_service.plan_bulk().to_invite),
     )
+
+
+MEMBER_CSV_COLUMNS = (
+    "code name siret vat_number email phone address postcode city delivery_address "
+    "delivery_postcode delivery_city active"
+).split()
+
+
+@members.route("/export.csv")
+@roles_required(*STAFF_ROLES)
+def members_csv():
+    """The list's members, with its search and status, for a spreadsheet."""
+    status = request.args.get("status", "active")
+    if status not in {"active", "inactive", "all"}:
+        status = "active"
+    found = db.session.scalars(member_service.search_members(request.args.get("q", ""), status))
+    rows = [MEMBER_CSV_COLUMNS]
+    for m in found:
+        rows.append(
+            [
+                m.code,
+                m.name,
+                m.siret,
+                m.vat_number,
+                m.email,
+                m.phone,
+                m.address,
+                m.postcode,
+                m.city,
+                m.delivery_address,
+                m.delivery_postcode,
+                m.delivery_city,
+                _("oui") if m.is_active else _("non"),
+            ]
+        )
+    return csv_download("adherents.csv", rows)
 
 
 @members.route("/new", methods=["GET", "POST"])

@@ -8,7 +8,9 @@ so the next run prices with the awarded quote.
 
 from collections import defaultdict
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 
 from sqlalchemy import select
 
@@ -27,7 +29,7 @@ from coop.negotiation.models import (
     RfqStatus,
 )
 from coop.negotiation.rfqs import lock_rfq, log_entry
-from coop.suppliers.catalogue import price_history, save_offer
+from coop.suppliers.catalogue import current_tiers, price_history, save_offer
 from coop.suppliers.models import Offer
 
 AWARDABLE = frozenset({RfqStatus.PARTLY_ANSWERED, RfqStatus.ANSWERED, RfqStatus.AWARDED})
@@ -71,6 +73,11 @@ def award_lines(
 
 def award_all_to(rfq: Rfq, invitation: Invitation, *, at: datetime, by: User | None = None):
     """Every line not yet awarded that this supplier priced, validly, goes to it."""
+    return award_lines(rfq, choices_for_all(rfq, invitation, at=at), at=at, by=by)
+
+
+def choices_for_all(rfq: Rfq, invitation: Invitation, *, at: datetime) -> dict[int, int]:
+    """The answer (id) per line (id) that awarding everything to this supplier would award."""
     if invitation.rfq_id != rfq.id:
         raise DomainError("Ce fournisseur n'est pas interrogé dans cette demande.")
     today = to_local(at).date()
@@ -84,7 +91,57 @@ def award_all_to(rfq: Rfq, invitation: Invitation, *, at: datetime, by: User | N
             f"{invitation.supplier.name} n'a aucune réponse valable sur une ligne restant à "
             "attribuer."
         )
-    return award_lines(rfq, choices, at=at, by=by)
+    return choices
+
+
+@dataclass(frozen=True)
+class PriceChange:
+    """One line an award would write in the catalogue: the offer's tiers before and after."""
+
+    sku: str
+    part_name: str
+    supplier_name: str
+    before: list[tuple[int, Decimal]]  # empty: the supplier had no offer for the part
+    after: list[tuple[int, Decimal]]
+
+    @property
+    def is_new(self) -> bool:
+        return not self.before
+
+    @property
+    def changes(self) -> bool:
+        return self.before != self.after
+
+
+def price_changes(rfq: Rfq, choices: Mapping[int, int], *, at: datetime) -> list[PriceChange]:
+    """What awarding `choices` would do to the catalogue's prices, checked as the award checks."""
+    if rfq.status not in AWARDABLE:
+        raise DomainError(f"La demande {rfq.number} n'a pas de réponse à attribuer.")
+    if not choices:
+        raise DomainError("Choisissez une réponse sur au moins une ligne.")
+    lines = {line.id: line for line in rfq.lines}
+    today = to_local(at).date()
+    changes = []
+    for line_id, answer_id in sorted(choices.items()):
+        line = lines.get(line_id)
+        if line is None:
+            raise DomainError("Cette ligne ne fait pas partie de la demande.")
+        answer = db.session.get(QuoteAnswer, answer_id)
+        _check(line, answer, today)
+        supplier = answer.quote.invitation.supplier
+        offer = db.session.scalar(
+            select(Offer).where(Offer.supplier_id == supplier.id, Offer.part_id == line.part_id)
+        )
+        changes.append(
+            PriceChange(
+                sku=line.part.sku,
+                part_name=line.part.name,
+                supplier_name=supplier.name,
+                before=current_tiers(offer) if offer else [],
+                after=answer.tier_values,
+            )
+        )
+    return changes
 
 
 def awarded_offers(rfq: Rfq) -> dict[int, tuple[Offer | None, list]]:

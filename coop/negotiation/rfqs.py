@@ -434,6 +434,17 @@ def rfqs_query(status: RfqStatus | None = None, search: str = "") -> Select:
     return stmt
 
 
+def supplier_invitations(supplier: Supplier) -> list[Invitation]:
+    """The RFQs a supplier was asked in, newest first."""
+    return db.session.scalars(
+        select(Invitation)
+        .join(Invitation.rfq)
+        .where(Invitation.supplier_id == supplier.id)
+        .options(selectinload(Invitation.rfq), selectinload(Invitation.quotes))
+        .order_by(Rfq.created_at.desc(), Rfq.id.desc())
+    ).all()
+
+
 def get_rfq(rfq_id: int) -> Rfq | None:
     return db.session.scalar(
         select(Rfq)

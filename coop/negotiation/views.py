@@ -29,6 +29,7 @@ from coop.negotiation.matrix import build_matrix
 from coop.negotiation.models import Invitation, Rfq, RfqStatus, last_day
 from coop.orders.models import Campaign
 from coop.pages import form_error, id_arg, id_list, is_id, paginate, search_arg
+from coop.suppliers.models import Supplier
 
 bp = Blueprint("rfqs", __name__, url_prefix="/rfqs")
 
@@ -47,6 +48,18 @@ def progress_label(progress: rfq_service.Progress) -> str:
 
 
 # --- the manager: RFQs -----------------------------------------------------------------------
+
+
+@bp.route("/suppliers/<int:supplier_id>")
+@roles_required(*STAFF_ROLES)
+def supplier_rfqs(supplier_id: int):
+    """The RFQs a supplier was asked in: a part of its page, or a page of its own."""
+    supplier = db.get_or_404(Supplier, supplier_id)
+    at = clock.now()
+    rows = [(i, rfq_service.progress(i, at)) for i in rfq_service.supplier_invitations(supplier)]
+    partial = request.headers.get("HX-Request")
+    template = "negotiation/_supplier_rfqs.html" if partial else "negotiation/supplier_rfqs.html"
+    return render_template(template, supplier=supplier, rows=rows)
 
 
 @bp.route("/")
@@ -248,19 +261,30 @@ def award(rfq_id: int):
     form = ConfirmForm()
     if not form.validate_on_submit():
         return redirect(back)
-    submissions.claim(form)
+    at = clock.now()
+    everything_to = id_arg("all_to", request.form)
     try:
-        everything_to = id_arg("all_to", request.form)
         if everything_to:
-            invitation = _invitation(rfq, everything_to)
-            awards = awarding.award_all_to(rfq, invitation, at=clock.now(), by=current_user)
+            choices = awarding.choices_for_all(rfq, _invitation(rfq, everything_to), at=at)
         else:
             choices = {
                 int(name.removeprefix("award-")): int(value)
                 for name, value in request.form.items()
                 if name.startswith("award-") and is_id(name[6:]) and is_id(value)
             }
-            awards = awarding.award_lines(rfq, choices, at=clock.now(), by=current_user)
+        if request.form.get("confirmed") != "1":
+            # An award rewrites catalogue prices: the manager sees which ones first.
+            changes = awarding.price_changes(rfq, choices, at=at)
+            return render_template(
+                "negotiation/award_confirm.html",
+                rfq=rfq,
+                form=form,
+                changes=changes,
+                choices=choices,
+                cancel_url=back,
+            )
+        submissions.claim(form)
+        awards = awarding.award_lines(rfq, choices, at=at, by=current_user)
     except DomainError as error:
         db.session.rollback()
         flash(error.message, "error")

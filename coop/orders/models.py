@@ -507,3 +507,59 @@ class SplitShare(Base):
     amount: Mapped[Decimal] = mapped_column(Money)
 
     __table_args__ = (Index("ix_split_shares_campaign_source", "campaign_id", "source"),)
+
+
+class SendOutcome(StrEnum):
+    SENT = "sent"
+    SKIPPED = "skipped"
+    FAILED = "failed"
+
+
+class OrderSending(Base):
+    """One "send every purchase order" of a campaign, run as a job; its items are its progress."""
+
+    __tablename__ = "order_sendings"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"), index=True)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
+
+    campaign: Mapped[Campaign] = relationship()
+    items: Mapped[list["OrderSendingItem"]] = relationship(
+        back_populates="sending", order_by="OrderSendingItem.id", cascade="all, delete-orphan"
+    )
+
+
+class OrderSendingItem(Base):
+    """One order of a sending: no outcome while it waits, then sent, skipped or failed (why)."""
+
+    __tablename__ = "order_sending_items"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sending_id: Mapped[int] = mapped_column(ForeignKey("order_sendings.id"), index=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("purchase_orders.id"))
+    outcome: Mapped[SendOutcome | None] = mapped_column(checked_enum(SendOutcome))
+    message: Mapped[str | None] = mapped_column(Text)
+
+    sending: Mapped[OrderSending] = relationship(back_populates="items")
+    order: Mapped[PurchaseOrder] = relationship()
+
+
+class ShopReminder(Base):
+    """A shop reminded to post its needs in a campaign: once a day at most."""
+
+    __tablename__ = "shop_reminders"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"), index=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
+    # The business day (Europe/Paris) of the reminder.
+    reminded_on: Mapped[date]
+    sent_to: Mapped[int] = mapped_column(default=0)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
+
+    member: Mapped[Member] = relationship()
+
+    __table_args__ = (UniqueConstraint("campaign_id", "member_id", "reminded_on"),)

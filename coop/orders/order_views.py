@@ -3,17 +3,22 @@
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request
 from flask import url_for as url
 from flask_babel import gettext as _
+from flask_login import current_user
 
-from coop import clock
+from coop import clock, submissions
 from coop.accounts.access import roles_required
 from coop.accounts.forms import ConfirmForm
 from coop.accounts.models import PURCHASING_ROLES, STAFF_ROLES
+from coop.clock import to_local
+from coop.csv_export import day, figure
 from coop.errors import DomainError, NotFound
 from coop.extensions import db
-from coop.orders import purchasing, receiving
+from coop.jobs import run_in_background
+from coop.orders import purchasing, receiving, sending
 from coop.orders.campaigns import get_campaign
-from coop.orders.models import OrderStatus, PurchaseOrder
-from coop.pages import paginate, search_arg
+from coop.orders.models import Campaign, OrderStatus, PurchaseOrder
+from coop.pages import csv_download, paginate, search_arg
+from coop.suppliers.models import Supplier
 
 bp = Blueprint("purchase_orders", __name__)
 
@@ -36,10 +41,52 @@ def list_orders():
         flash(_("Campagne %(code)s introuvable.", code=campaign_code), "error")
     chosen = OrderStatus(status) if status in set(OrderStatus) else None
     page = paginate(purchasing.orders_query(campaign, chosen, query))
+    sendable = 0
+    if campaign is not None and current_user.has_role(*PURCHASING_ROLES):
+        sendable = len(sending.draft_orders(campaign))
     return render_template(
         "orders/order_list.html", page=page, status=chosen, campaign=campaign, q=query,
         labels=purchasing.ORDER_STATUS_LABELS, campaigns=purchasing.ordered_campaigns(),
+        sendable=sendable,
     )  # fmt: skip
+
+
+ORDER_CSV_COLUMNS = (
+    "number supplier_code supplier_name campaign status lines goods_eur shipping_eur total_eur "
+    "requested_delivery_on sent_on"
+).split()
+
+
+@bp.route("/purchase-orders.csv")
+@roles_required(*STAFF_ROLES)
+def orders_csv():
+    """The list's orders, with its filters, for a spreadsheet."""
+    status = request.args.get("status", "")
+    chosen = OrderStatus(status) if status in set(OrderStatus) else None
+    code = request.args.get("campaign", "").strip()
+    try:
+        campaign = get_campaign(code) if code else None
+    except NotFound:
+        abort(404)
+    query = purchasing.orders_query(campaign, chosen, request.args.get("q", "").strip())
+    rows = [ORDER_CSV_COLUMNS]
+    for o in db.session.scalars(query):
+        rows.append(
+            [
+                o.number,
+                o.supplier.code,
+                o.supplier.name,
+                o.campaign.code,
+                _(purchasing.ORDER_STATUS_LABELS[o.status]),
+                len(o.lines),
+                figure(o.goods),
+                figure(o.shipping_fee),
+                figure(o.total),
+                day(o.requested_delivery_on),
+                day(to_local(o.sent_at).date() if o.sent_at else None),
+            ]
+        )
+    return csv_download(f"bons-de-commande{'-' + campaign.code if campaign else ''}.csv", rows)
 
 
 @bp.route("/purchase-orders/<number>")
@@ -142,6 +189,65 @@ def cancel_order(number: str):
         confirm_label=_("Oui, annuler la commande"), cancel_url=back,
         cancel_label=_("Non, garder la commande"),
     )  # fmt: skip
+
+
+@bp.route("/campaigns/<int:campaign_id>/purchase-orders/send", methods=["GET", "POST"])
+@roles_required(*PURCHASING_ROLES)
+def send_all(campaign_id: int):
+    campaign = db.get_or_404(Campaign, campaign_id)
+    back = url("purchase_orders.list_orders", campaign=campaign.code)
+    form = ConfirmForm()
+    if form.validate_on_submit():
+        submissions.claim(form)
+        try:
+            batch = sending.start_sending(campaign, by=current_user, at=clock.now())
+        except DomainError as error:
+            db.session.rollback()
+            flash(error.message, "error")
+            return redirect(back)
+        progress = url("purchase_orders.sending_progress", sending_id=batch.id)
+        submissions.commit(form, progress)
+        run_in_background(sending.send_job, batch.id, clock.now())
+        return redirect(progress)
+    drafts = sending.draft_orders(campaign)
+    if not drafts:
+        message = _("La campagne %(code)s n'a aucun bon de commande à envoyer.", code=campaign.code)
+        flash(message, "error")
+        return redirect(back)
+    return render_template(
+        "orders/order_send_all.html", form=form, campaign=campaign, drafts=drafts, cancel_url=back
+    )
+
+
+@bp.route("/purchase-orders/sendings/<int:sending_id>")
+@roles_required(*STAFF_ROLES)
+def sending_progress(sending_id: int):
+    batch = sending.get_sending(sending_id)
+    if batch is None:
+        abort(404)
+    partial = request.headers.get("HX-Request")
+    template = "orders/_sending_progress.html" if partial else "orders/sending_progress.html"
+    return render_template(template, sending=batch)
+
+
+# The supplier page shows this many of its latest orders, then links to the list.
+SUPPLIER_PAGE_ROWS = 10
+
+
+@bp.route("/suppliers/<int:supplier_id>/purchase-orders")
+@roles_required(*STAFF_ROLES)
+def supplier_orders(supplier_id: int):
+    """A supplier's latest purchase orders: a part of its page (the catalogue reads no orders)."""
+    supplier = db.get_or_404(Supplier, supplier_id)
+    query = purchasing.orders_query().where(PurchaseOrder.supplier_id == supplier.id)
+    orders = db.session.scalars(query.limit(SUPPLIER_PAGE_ROWS + 1)).all()
+    return render_template(
+        "orders/_supplier_orders.html",
+        supplier=supplier,
+        orders=orders[:SUPPLIER_PAGE_ROWS],
+        more=len(orders) > SUPPLIER_PAGE_ROWS,
+        labels=purchasing.ORDER_STATUS_LABELS,
+    )
 
 
 def _order(number: str) -> PurchaseOrder:

@@ -36,6 +36,7 @@ from coop.orders.models import (
 from coop.orders.needs import lock_campaign
 from coop.pdf import render_pdf
 from coop.suppliers.models import Offer, Part, Supplier
+from coop.suppliers.origin import vat_rule
 from coop.suppliers.search import (
     SearchQuery,
     begins_a_word,
@@ -357,6 +358,7 @@ def render_order_pdf(order: PurchaseOrder) -> bytes:
             coop=letterhead(),
             deliveries=order_deliveries(order) if order.delivery_mode is DeliveryMode.SHOPS else [],
             issued_on=to_local(order.sent_at).date() if order.sent_at else today(),
+            vat_rule=vat_rule(order.supplier.country),
         )
     return render_pdf(html)
 

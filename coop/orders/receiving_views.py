@@ -60,9 +60,15 @@ def receive(number: str):
                 flash(_("Réception enregistrée sur %(number)s : %(good)d unités en bon état.",
                         number=order.number, good=good), "success")  # fmt: skip
                 return redirect(back)
+    # "Tout reçu comme commandé": every line filled with what remains to receive; the
+    # manager then corrects only the lines that came short.
+    as_ordered = request.method == "GET" and request.args.get("as_ordered") == "1"
+    typed = request.form
+    if as_ordered:
+        typed = {f"good_{line.id}": str(line.missing_units) for line in order.lines}
     return render_template(
         "orders/receipt_form.html", form=form, order=order, line_errors=line_errors,
-        typed=request.form, cancel_url=back,
+        typed=typed, cancel_url=back, as_ordered=as_ordered,
     )  # fmt: skip
 
 

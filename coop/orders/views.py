@@ -158,6 +158,48 @@ def demand(campaign_id: int):
     )  # fmt: skip
 
 
+@bp.route("/campaigns/<int:campaign_id>/demand/remind", methods=["GET", "POST"])
+@roles_required(*PURCHASING_ROLES)
+def remind_silent_shops(campaign_id: int):
+    """Remind, once a day at most, the shops that have posted nothing in an open campaign."""
+    campaign = db.get_or_404(Campaign, campaign_id)
+    back = url("campaigns.demand", campaign_id=campaign.id)
+    form = ConfirmForm()
+    try:
+        if form.validate_on_submit():
+            submissions.claim(form)
+            plan = notifications.remind_silent_shops(campaign, at=clock.now(), by=current_user)
+            submissions.commit(form, back)
+            flash(_reminded_message(plan), "success" if plan.to_remind else "error")
+            return redirect(back)
+        plan = notifications.reminder_plan(campaign, at=clock.now())
+    except DomainError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+        return redirect(back)
+    return render_template(
+        "orders/remind_shops.html", form=form, campaign=campaign, plan=plan, cancel_url=back
+    )
+
+
+def _reminded_message(plan: notifications.ReminderPlan) -> str:
+    message = ngettext(
+        "%(num)d atelier relancé par e-mail.",
+        "%(num)d ateliers relancés par e-mail.",
+        len(plan.to_remind),
+    )
+    if plan.reminded_today:
+        message += " " + ngettext(
+            "%(num)d déjà relancé aujourd'hui.",
+            "%(num)d déjà relancés aujourd'hui.",
+            len(plan.reminded_today),
+        )
+    if plan.without_address:
+        codes = ", ".join(m.code for m in plan.without_address)
+        message += " " + _("Sans adresse e-mail : %(codes)s.", codes=codes)
+    return message
+
+
 @bp.route("/campaigns/<int:campaign_id>/demand/suppliers")
 @roles_required(*STAFF_ROLES)
 def demand_by_supplier(campaign_id: int):

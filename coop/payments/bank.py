@@ -584,6 +584,15 @@ def confirm(line: BankLine, invoice: Invoice | None = None, *, member: Member | 
     return payment
 
 
+def left_due(line: BankLine, invoice: Invoice | None) -> Decimal:
+    """What `invoice` would still owe once `line` settles it: zero unless the line is short."""
+    waiting = line.status is BankLineStatus.UNMATCHED
+    if not waiting or invoice is None or invoice.kind is not InvoiceKind.INVOICE:
+        return ZERO
+    due = ledger.balance(invoice).due
+    return max(due - line.amount, ZERO) if line.amount > 0 else ZERO
+
+
 def exact_lines() -> list[tuple[BankLine, Proposal]]:
     """The waiting lines whose proposal is exact (reference and amount): confirm-all's list."""
     lines = db.session.scalars(

@@ -15,11 +15,12 @@ from coop import submissions
 from coop.accounts.access import roles_required
 from coop.accounts.forms import ConfirmForm
 from coop.accounts.models import TREASURY_ROLES, Member, Role
+from coop.csv_export import day, figure
 from coop.errors import DomainError, InvalidRows, NotFound
 from coop.extensions import db
 from coop.i18n import N_, money
 from coop.invoicing.issuing import find_invoice
-from coop.pages import form_error, id_arg, id_list, paginate
+from coop.pages import csv_download, form_error, id_arg, id_list, paginate
 from coop.payments import anomalies, bank, ledger, listing
 from coop.payments.forms import AssignForm, BankImportForm, PaymentForm, invoice_numbers
 from coop.payments.models import (
@@ -69,11 +70,7 @@ def _enum_arg(name: str, enum):
 @bp.route("", methods=["GET", "POST"])
 @roles_required(*TREASURY_ROLES, readers=READERS)
 def list_payments():
-    filters = listing.PaymentFilters(
-        member_id=id_arg("shop"), method=_enum_arg("method", Method),
-        status=_enum_arg("status", PaymentStatus), date_from=_day_arg("date_from"),
-        date_to=_day_arg("date_to"),
-    )  # fmt: skip
+    filters = _payment_filters()
     form = PaymentForm(member=filters.member_id)
     form.member.choices = [("", _("— choisir —")), *_member_choices()]
     if form.validate_on_submit():
@@ -87,6 +84,45 @@ def list_payments():
         totals=listing.payments_totals(query), members=listing.members_with_invoices_or_payments(),
         methods=METHOD_LABELS, statuses=PAYMENT_STATUS_LABELS, unallocated=ledger.unallocated,
     ), 422 if form.errors else 200  # fmt: skip
+
+
+def _payment_filters() -> listing.PaymentFilters:
+    return listing.PaymentFilters(
+        member_id=id_arg("shop"),
+        method=_enum_arg("method", Method),
+        status=_enum_arg("status", PaymentStatus),
+        date_from=_day_arg("date_from"),
+        date_to=_day_arg("date_to"),
+    )
+
+
+PAYMENT_CSV_COLUMNS = (
+    "received_on shop_code shop_name method reference amount_eur fees_eur status invoices "
+    "unallocated_eur"
+).split()
+
+
+@bp.route("/export.csv")
+@roles_required(*TREASURY_ROLES, readers=READERS)
+def payments_csv():
+    """The ledger's payments, with its filters, for a spreadsheet."""
+    rows = [PAYMENT_CSV_COLUMNS]
+    for p in db.session.scalars(listing.payments_query(_payment_filters())):
+        rows.append(
+            [
+                day(p.received_on),
+                p.member.code,
+                p.member.name,
+                _(METHOD_LABELS[p.method]),
+                p.reference,
+                figure(p.amount),
+                figure(p.fees),
+                _(PAYMENT_STATUS_LABELS[p.status]),
+                " ".join(a.invoice.number for a in p.allocations),
+                figure(ledger.unallocated(p)),
+            ]
+        )
+    return csv_download("paiements.csv", rows)
 
 
 def _record_payment(form: PaymentForm) -> bool:
@@ -181,11 +217,19 @@ def bank_line(line_id: int):
     form = AssignForm()
     form.member.choices = [("", _("— aucun —")), *_member_choices()]
     if form.validate_on_submit():
-        submissions.claim(form)
         try:
             invoice = find_invoice(form.invoice.data) if form.invoice.data else None
             member = db.session.get(Member, form.member.data) if form.member.data else None
+            remains = bank.left_due(line, invoice)
+            asking = remains and request.form.get("short") != "1"
+            if not asking:
+                submissions.claim(form)
             payment = bank.confirm(line, invoice, member=member, by=current_user)
+            if asking:
+                # Checked as it would be recorded, then undone: the treasurer confirms first.
+                db.session.rollback()
+                typed = {"invoice": form.invoice.data or "", "member": form.member.data or ""}
+                return _confirm_short(line, invoice, remains, form, typed)
             submissions.commit(form, url("payments.bank_queue"))
         except NotFound:
             db.session.rollback()
@@ -207,6 +251,29 @@ def bank_line(line_id: int):
         proposal=bank.proposals([line]).get(line.id), candidates=candidates,
         labels=BANK_LINE_STATUS_LABELS, action_form=ConfirmForm(), unallocated=ledger.unallocated,
     ), 422 if form.errors else 200  # fmt: skip
+
+
+def _confirm_short(line: BankLine, invoice, remains, form, hidden: dict | None = None):
+    """A transfer short of its invoice leaves money due: the treasurer confirms it knowingly."""
+    message = _(
+        "Ce virement de %(received)s ne règle pas toute la facture %(number)s de %(shop)s "
+        "(%(due)s dus) : il restera %(remains)s à payer.",
+        received=money(line.amount),
+        number=invoice.number,
+        shop=invoice.member.name,
+        due=money(remains + line.amount),
+        remains=money(remains),
+    )
+    return render_template(
+        "confirm.html",
+        form=form,
+        title=_("Enregistrer un paiement partiel ?"),
+        message=message,
+        hidden={**(hidden or {}), "short": "1"},
+        confirm_label=_("Oui, enregistrer le paiement partiel"),
+        cancel_url=url("payments.bank_line", line_id=line.id),
+        cancel_label=_("Non, rapprocher autrement"),
+    )
 
 
 def _matched_message(payment) -> str:
@@ -243,6 +310,10 @@ def _decide(line_id: int, decision, back_to: BankLineStatus = BankLineStatus.UNM
 @bp.route("/bank/lines/<int:line_id>/confirm", methods=["POST"])
 @roles_required(*TREASURY_ROLES)
 def confirm_line(line_id: int):
+    line = _line(line_id)
+    remains = bank.left_due(line, line.proposed_invoice)
+    if remains and request.form.get("short") != "1":
+        return _confirm_short(line, line.proposed_invoice, remains, ConfirmForm())
     return _decide(line_id, lambda line: _matched_message(bank.confirm(line, by=current_user)))
 
 

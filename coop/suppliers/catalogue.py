@@ -20,8 +20,8 @@ from coop.suppliers.search import MAX_TYPED, SearchQuery, parts_matching, suppli
 from coop.uniqueness import refusing_duplicates
 
 SUPPLIER_FIELDS = (
-    "code", "name", "country", "city", "is_local", "siret", "vat_number", "email", "phone",
-    "shipping_fee", "free_shipping_over", "default_lead_time_days", "notes",
+    "code", "name", "country", "address", "postcode", "city", "is_local", "siret", "vat_number",
+    "email", "phone", "shipping_fee", "free_shipping_over", "default_lead_time_days", "notes",
 )  # fmt: skip
 PART_FIELDS = ("sku", "name", "category", "unit", "weight_g", "vat_rate", "ean")
 OFFER_FIELDS = ("supplier_ref", "made_in", "pack_size", "moq", "lead_time_days", "valid_until")

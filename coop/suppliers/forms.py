@@ -66,6 +66,15 @@ class SupplierForm(CoopForm):
     )
     name = StringField(_l("Nom"), validators=[DataRequired(), Length(max=200)], filters=[strip])
     country = SelectField(_l("Pays"), default="FR")
+    address = StringField(
+        _l("Adresse"),
+        validators=[Optional(), Length(max=200)],
+        filters=[strip],
+        description=_l("Numéro et rue, imprimés sur les bons de commande."),
+    )
+    postcode = StringField(
+        _l("Code postal"), validators=[Optional(), Length(max=20)], filters=[strip]
+    )
     city = StringField(_l("Ville"), validators=[Optional(), Length(max=100)], filters=[strip])
     is_local = BooleanField(
         _l("Fournisseur local (métropole de Lyon, région)"),
@@ -198,3 +207,14 @@ class OfferForm(CoopForm):
     def validate_tiers(self, field):
         if not any(row.min_qty.data for row in field):
             raise ValidationError(_l("Indiquez au moins un palier de prix."))
+
+
+class SupplierOfferForm(OfferForm):
+    """An offer added from the supplier's page: the part is chosen, the supplier is known."""
+
+    part_id = SelectField(_l("Pièce"), coerce=int)
+
+    def __init__(self, *args, supplier, parts=(), **kwargs):
+        super().__init__(*args, suppliers=[supplier], **kwargs)
+        self.supplier_id.data = supplier.id
+        self.part_id.choices = [SelectChoice(p.id, f"{p.sku} · {p.name}") for p in parts]

@@ -18,6 +18,8 @@ SUPPLIER_COLUMNS = (
     c.Column("code", c.code(20), required=True),
     c.Column("name", c.text(200), required=True),
     c.Column("country", country_code, required=True),
+    c.Column("address", c.text(200)),
+    c.Column("postcode", c.text(20)),
     c.Column("city", c.text(100)),
     c.Column("local", c.yes_no, default=False),
     c.Column("siret", identifiers.siret),

@@ -18,6 +18,9 @@ class Supplier(Base):
     code: Mapped[str] = mapped_column(String(20), unique=True)
     name: Mapped[str] = mapped_column(String(200))
     country: Mapped[str] = mapped_column(String(2))
+    # The street address and postcode, printed on purchase orders.
+    address: Mapped[str | None] = mapped_column(String(200))
+    postcode: Mapped[str | None] = mapped_column(String(20))
     city: Mapped[str | None] = mapped_column(String(100))
     # Based in the metropolitan area or the region: its French-made goods count as local.
     is_local: Mapped[bool] = mapped_column(default=False)

@@ -27,6 +27,30 @@ ASIA = frozenset(
 )
 
 
+# The EU's VAT area: a purchase from another member state is an intra-Community acquisition.
+EU_MEMBER_STATES = frozenset(
+    "AT BE BG HR CY CZ DK EE FI DE GR HU IE IT LV LT LU MT NL PL PT RO SK SI ES SE".split()
+)
+# Monaco is inside the French VAT territory (CGI art. 256-0).
+FRENCH_VAT_TERRITORY = frozenset({"FR", "MC"})
+
+
+class VatRule(StrEnum):
+    """Which VAT applies to goods bought from a supplier, by the supplier's country."""
+
+    DOMESTIC = "domestic"
+    INTRA_EU = "intra_eu"
+    IMPORT = "import"
+
+
+def vat_rule(country: str) -> VatRule:
+    if country in FRENCH_VAT_TERRITORY:
+        return VatRule.DOMESTIC
+    if country in EU_MEMBER_STATES:
+        return VatRule.INTRA_EU
+    return VatRule.IMPORT
+
+
 def classify(made_in: str, supplier_is_local: bool) -> Origin:
     """Local when made in France by a local supplier; else by the country of manufacture."""
     if made_in == "FR":

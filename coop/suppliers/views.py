@@ -13,13 +13,21 @@ from coop import clock, submissions
 from coop.accounts.access import roles_required
 from coop.accounts.forms import ConfirmForm
 from coop.accounts.models import PURCHASING_ROLES, STAFF_ROLES
+from coop.csv_export import figure
 from coop.errors import DomainError
 from coop.extensions import db
 from coop.i18n import unit_price
-from coop.pages import form_error, id_arg, paginate, search_arg
+from coop.pages import csv_download, form_error, id_arg, paginate, search_arg
 from coop.suppliers import catalogue
 from coop.suppliers.comparison import compare
-from coop.suppliers.forms import TIER_ROWS, UNITS, OfferForm, PartForm, SupplierForm
+from coop.suppliers.forms import (
+    TIER_ROWS,
+    UNITS,
+    OfferForm,
+    PartForm,
+    SupplierForm,
+    SupplierOfferForm,
+)
 from coop.suppliers.models import Offer, Part, Supplier
 from coop.suppliers.origin import Origin
 from coop.suppliers.pricing import price_rises, typed_price
@@ -40,6 +48,43 @@ def list_suppliers():
         "suppliers/supplier_list.html", page=page, q=q, origin=origin, status=status,
         origins=list(Origin),
     )  # fmt: skip
+
+
+SUPPLIER_CSV_COLUMNS = (
+    "code name country address postcode city local siret vat_number email phone "
+    "shipping_fee_eur free_shipping_over_eur default_lead_time_days active"
+).split()
+
+
+@bp.route("/suppliers.csv")
+@roles_required(*STAFF_ROLES)
+def suppliers_csv():
+    """The list's suppliers, with its filters, for a spreadsheet (the import's columns first)."""
+    query = catalogue.search_suppliers(
+        request.args.get("q", ""), request.args.get("origin", ""), _status_arg()
+    )
+    rows = [SUPPLIER_CSV_COLUMNS]
+    for s in db.session.scalars(query):
+        rows.append(
+            [
+                s.code,
+                s.name,
+                s.country,
+                s.address,
+                s.postcode,
+                s.city,
+                _("oui") if s.is_local else _("non"),
+                s.siret,
+                s.vat_number,
+                s.email,
+                s.phone,
+                figure(s.shipping_fee),
+                figure(s.free_shipping_over),
+                s.default_lead_time_days,
+                _("oui") if s.is_active else _("non"),
+            ]
+        )
+    return csv_download("fournisseurs.csv", rows)
 
 
 @bp.route("/suppliers/new", methods=["GET", "POST"])
@@ -245,6 +290,42 @@ def create_offer(part_id: int):
             _warn_if_prices_rise(form.tier_values())
             return redirect(result)
     return render_template("suppliers/offer_form.html", form=form, part=part, offer=None)
+
+
+@bp.route("/suppliers/<int:supplier_id>/offers/new", methods=["GET", "POST"])
+@roles_required(*PURCHASING_ROLES)
+def create_supplier_offer(supplier_id: int):
+    supplier = db.get_or_404(Supplier, supplier_id)
+    parts = db.session.scalars(
+        select(Part).where(Part.is_active.is_(True)).order_by(Part.sku)
+    ).all()
+    form = SupplierOfferForm(supplier=supplier, parts=parts)
+    back = url("catalogue.show_supplier", supplier_id=supplier.id)
+    if form.validate_on_submit():
+        submissions.claim(form)
+        part = db.session.get(Part, form.part_id.data)
+        try:
+            catalogue.save_offer(
+                None, supplier=supplier, part=part, tiers=form.tier_values(), **_offer_values(form)
+            )
+        except DomainError as error:
+            db.session.rollback()
+            form_error(form, error)
+        else:
+            submissions.commit(form, back)
+            message = _(
+                "Offre de %(supplier)s pour %(sku)s ajoutée.", supplier=supplier.name, sku=part.sku
+            )
+            flash(message, "success")
+            return redirect(back)
+    return render_template(
+        "suppliers/offer_form.html",
+        form=form,
+        part=None,
+        offer=None,
+        supplier=supplier,
+        cancel_url=back,
+    )
 
 
 @bp.route("/offers/<int:offer_id>/edit", methods=["GET", "POST"])

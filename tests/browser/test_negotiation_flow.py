@@ -111,6 +111,10 @@ def test_suppliers_answer_through_their_links_and_the_manager_awards(
     lyon_cell = table.locator("tbody td").filter(has_text="10,4000")
     lyon_cell.get_by_label("Attribuer").check()
     page.get_by_role("button", name="Attribuer les lignes choisies").click()
+    expect(
+        page.get_by_role("heading", name="Mettre à jour les prix du catalogue ?")
+    ).to_be_visible()
+    page.get_by_role("button", name="Attribuer et mettre à jour les prix").click()
     expect(page.get_by_text("1 ligne(s) attribuée(s)")).to_be_visible()
     expect(page.get_by_role("heading", name="Lignes attribuées")).to_be_visible()
     expect(page.get_by_text("12,0000")).to_be_visible()  # Lyon's previous price, kept

@@ -136,13 +136,14 @@ def test_the_manager_awards_from_the_matrix(client, make, case):
     client.login_as(make.user(Role.MANAGER))
     response = client.post(f"/rfqs/{rfq.id}/award", data={
         f"award-{rfq.lines[0].id}": str(answer_of(rfq, lyon, tyre).id),
-        f"award-{rfq.lines[1].id}": "",
+        f"award-{rfq.lines[1].id}": "", "confirmed": "1",
     })  # fmt: skip
     assert response.status_code == 302
     page = client.get(f"/rfqs/{rfq.id}/matrix").text
     assert "1 ligne(s) attribuée(s)" in page
     assert "Tarifs précédents" in page and "12,0000" in page
-    client.post(f"/rfqs/{rfq.id}/award", data={"all_to": str(nf.invitation_of(rfq, taipei).id)})
+    everything = {"all_to": str(nf.invitation_of(rfq, taipei).id), "confirmed": "1"}
+    client.post(f"/rfqs/{rfq.id}/award", data=everything)
     assert rfq.lines[1].award.answer.quote.invitation.supplier_id == taipei.id
     assert rfq.lines[0].award.answer.quote.invitation.supplier_id == lyon.id
 
@@ -175,3 +176,46 @@ def test_a_supplier_whose_lines_all_went_to_others_is_told_and_no_longer_invited
     )
     assert "La ligne TYR-9 a été attribuée à un autre fournisseur" in refused.text
     assert invitation.submitted_at is None
+
+
+def test_an_award_first_lists_the_catalogue_prices_it_changes(client, make, case):
+    rfq, lyon, taipei, tyre, tube, old = case
+    client.login_as(make.user(Role.MANAGER))
+    tyre_line, tube_line = rfq.lines
+    chosen = {
+        f"award-{tyre_line.id}": str(answer_of(rfq, lyon, tyre).id),
+        f"award-{tube_line.id}": str(answer_of(rfq, taipei, tube).id),
+    }
+    page = client.post(f"/rfqs/{rfq.id}/award", data=chosen).text
+    assert "Mettre à jour les prix du catalogue ?" in page
+    assert "2 lignes attribuées" in page
+    tyre_row = page.split('<span class="mono">TYR-1</span>')[1].split("</tr>")[0]
+    assert "Lyon Pneu" in tyre_row and "dès 1 : 12,0000\xa0€" in tyre_row
+    assert "dès 1 : <strong>11,0000\xa0€</strong>" in tyre_row
+    assert "dès 100 : <strong>10,5000\xa0€</strong>" in tyre_row
+    tube_row = page.split('<span class="mono">TUB-1</span>')[1].split("</tr>")[0]
+    assert "Taipei Tyres" in tube_row and "aucune offre : nouvelle offre" in tube_row
+    assert f'name="award-{tyre_line.id}" value="{chosen[f"award-{tyre_line.id}"]}"' in page
+    # Nothing is written until the manager confirms.
+    db.session.refresh(old)
+    assert [(t.min_qty, t.unit_price) for t in old.tiers] == [(1, D("12.0000"))]
+    assert (tyre_line.award, tube_line.award) == (None, None)
+    client.post(f"/rfqs/{rfq.id}/award", data=chosen | {"confirmed": "1"})
+    db.session.refresh(old)
+    assert [(t.min_qty, t.unit_price) for t in old.tiers] == [
+        (1, D("11.0000")),
+        (100, D("10.5000")),
+    ]
+    assert tube_line.award.answer.quote.invitation.supplier_id == taipei.id
+
+
+def test_awarding_everything_to_one_supplier_also_lists_the_prices_first(client, make, case):
+    rfq, _, taipei, *_ = case
+    client.login_as(make.user(Role.MANAGER))
+    page = client.post(
+        f"/rfqs/{rfq.id}/award", data={"all_to": str(nf.invitation_of(rfq, taipei).id)}
+    )
+    assert "2 lignes attribuées" in page.text and page.text.count("Taipei Tyres") == 2
+    assert all(line.award is None for line in rfq.lines)
+    refused = client.post(f"/rfqs/{rfq.id}/award", data={}, follow_redirects=True)
+    assert "Choisissez une réponse sur au moins une ligne." in refused.text

@@ -10,6 +10,7 @@ from pypdf import PdfReader
 from sqlalchemy import func, select
 
 from coop import mail
+from coop.accounts.identity import coop_identity
 from coop.accounts.models import Member, Role
 from coop.clock import now, to_local
 from coop.errors import DomainError
@@ -276,6 +277,49 @@ def test_the_pdf_says_who_orders_what_from_whom_and_where_it_goes(plan):
     ):  # fmt: skip
         assert expected in text.replace("\u202f", " ").replace("\xa0", " "), expected
     assert "Vaise Bike Lab" not in text  # its need was not served
+
+
+def with_coop_vat_number(vat_number: str) -> None:
+    identity = coop_identity()
+    identity.vat_number = vat_number
+    db.session.add(identity)
+    db.session.commit()
+
+
+def test_an_order_to_a_french_supplier_prints_its_address_and_no_vat_rule(client, make, plan):
+    plan.lyonpneu.address, plan.lyonpneu.postcode = "12 rue Francis de Pressensé", "69100"
+    order = committed(plan)[0]
+    client.login_as(make.user(Role.MANAGER))
+    text = " ".join(pdf_text(client.get(f"/purchase-orders/{order.number}.pdf").data).split())
+    assert "12 rue Francis de Pressensé 69100 Villeurbanne, France" in text
+    assert "N° TVA FR12345678901" in text
+    assert "La TVA s'applique selon la réglementation en vigueur." in text
+    assert "Autoliquidation" not in text and "Importation" not in text
+
+
+def test_an_order_to_a_supplier_in_the_eu_says_the_vat_is_self_assessed(client, make, plan):
+    with_coop_vat_number("FR40303265045")
+    supplier = plan.eurochain
+    supplier.country, supplier.city, supplier.vat_number = "IT", "Milano", "IT00743110157"
+    supplier.address, supplier.postcode = "Via Torino 12", "20123"
+    order = committed(plan)[1]
+    client.login_as(make.user(Role.MANAGER))
+    text = " ".join(pdf_text(client.get(f"/purchase-orders/{order.number}.pdf").data).split())
+    assert "Via Torino 12 20123 Milano, Italie" in text
+    assert "Autoliquidation — livraison intracommunautaire, art. 262 ter I du CGI." in text
+    assert "N° TVA du fournisseur : IT00743110157 · N° TVA de l'acquéreur : FR40303265045." in text
+    assert "La TVA s'applique selon" not in text
+
+
+def test_an_order_from_outside_the_eu_says_the_vat_is_paid_at_import(client, make, plan):
+    plan.eurochain.country, plan.eurochain.city = "TW", "Taichung"
+    order = committed(plan)[1]
+    client.login_as(make.user(Role.MANAGER))
+    text = " ".join(pdf_text(client.get(f"/purchase-orders/{order.number}.pdf").data).split())
+    assert (
+        "Importation : TVA acquittée à l'importation. Pas de TVA française sur la facture." in text
+    )
+    assert "Autoliquidation" not in text
 
 
 def test_an_order_delivered_to_the_hub_shows_the_hub_address(plan, app):

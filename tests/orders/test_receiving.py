@@ -348,6 +348,24 @@ def test_the_manager_receives_a_line_short_from_the_screens(client, make):
     assert order.status is OrderStatus.CLOSED
 
 
+def test_all_received_as_ordered_fills_each_line_with_what_remains_to_receive(client, make):
+    order, needs = one_line_order(make, THREE_SHOPS)
+    line_id = order.lines[0].id
+    receive(order, good=6)
+    client.login_as(make.user(Role.MANAGER))
+    empty = client.get(f"/purchase-orders/{order.number}/receive").text
+    assert f'href="/purchase-orders/{order.number}/receive?as_ordered=1"' in empty
+    assert f'name="good_{line_id}" value=""' in empty
+    filled = client.get(f"/purchase-orders/{order.number}/receive?as_ordered=1").text
+    assert f'name="good_{line_id}" value="14"' in filled
+    assert f'name="damaged_{line_id}" value=""' in filled
+    assert "corrigez seulement les lignes livrées en moins" in filled
+    typed = {"received_on": today().isoformat(), f"good_{line_id}": "14"}
+    client.post(f"/purchase-orders/{order.number}/receive", data=typed)
+    assert order.status is OrderStatus.RECEIVED
+    assert shares(needs) == [10, 5, 5]
+
+
 def test_a_bad_receipt_form_says_why_and_keeps_what_was_typed(client, make):
     order, _ = one_line_order(make, THREE_SHOPS)
     line_id = order.lines[0].id

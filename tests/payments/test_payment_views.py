@@ -121,6 +121,42 @@ def test_confirming_a_proposal_records_the_transfer(as_treasurer, treasurer, inv
     assert "déjà rapprochée" in again.text and count(Payment) == 1
 
 
+def test_a_transfer_short_of_its_invoice_asks_first_and_says_what_remains_due(
+    as_treasurer, invoice, shop
+):
+    upload(as_treasurer, statement(f"05/12/2026;VIR {invoice.payment_reference};100,00"))
+    line = db.session.scalar(select(BankLine))
+    url = f"/payments/bank/lines/{line.id}/confirm"
+    page = as_treasurer.post(url)
+    assert page.status_code == 200 and "Enregistrer un paiement partiel ?" in page.text
+    assert (
+        f"Ce virement de 100,00\xa0€ ne règle pas toute la facture {invoice.number} de "
+        f"{shop.name} (148,65\xa0€ dus) : il restera 48,65\xa0€ à payer."
+    ) in page.text.replace("&#39;", "'")
+    assert '<input type="hidden" name="short" value="1">' in page.text
+    assert count(Payment) == 0 and line.status is BankLineStatus.UNMATCHED
+    done = as_treasurer.post(url, data={"short": "1"}, follow_redirects=True)
+    assert f"Virement de 100,00\xa0€ de {shop.name} enregistré : il règle {invoice.number}." in (
+        done.text
+    )
+    assert count(Payment) == 1
+    assert ledger.balance(invoice).due == Decimal("48.65")
+
+
+def test_matching_by_hand_a_transfer_short_of_the_invoice_asks_first(as_treasurer, invoice, shop):
+    upload(as_treasurer, statement("05/12/2026;VIR SANS REFERENCE;60,00"))
+    line = db.session.scalar(select(BankLine))
+    url = f"/payments/bank/lines/{line.id}"
+    page = as_treasurer.post(url, data={"invoice": invoice.number})
+    assert page.status_code == 200 and "Enregistrer un paiement partiel ?" in page.text
+    assert "(148,65\xa0€ dus) : il restera 88,65\xa0€ à payer." in page.text
+    assert f'<input type="hidden" name="invoice" value="{invoice.number}">' in page.text
+    assert count(Payment) == 0
+    as_treasurer.post(url, data={"invoice": invoice.number, "member": "", "short": "1"})
+    assert count(Payment) == 1
+    assert ledger.balance(invoice).due == Decimal("88.65")
+
+
 def test_matching_by_hand_checks_the_invoice(as_treasurer, invoice, make, shop):
     credited = invoices.invoice(shop, invoice.campaign)
     note = invoices.invoice(shop, invoice.campaign, kind=InvoiceKind.CREDIT_NOTE, credited=credited)
@@ -140,7 +176,8 @@ def test_matching_by_hand_checks_the_invoice(as_treasurer, invoice, make, shop):
         assert response.status_code == 422
         assert error in response.text
     assert count(Payment) == 0
-    done = as_treasurer.post(url, data={"invoice": invoice.number.lower()}, follow_redirects=True)
+    typed = {"invoice": invoice.number.lower(), "short": "1"}
+    done = as_treasurer.post(url, data=typed, follow_redirects=True)
     assert f"il règle {invoice.number}" in done.text
     assert ledger.balance(invoice).due == Decimal("88.65")
 

@@ -149,3 +149,31 @@ def test_bad_offers_are_all_reported_and_nothing_is_written(catalogue):
     ]
     assert count(Offer) == 0
     assert count(PriceTier) == 0
+
+
+def test_suppliers_import_their_street_address_and_a_checked_vat_number(client, make):
+    import io
+
+    from coop.accounts.models import Role
+
+    client.login_as(make.user(Role.MANAGER))
+    header = "code;name;country;address;postcode;city;vat_number\n"
+
+    def upload(row: str):
+        data = {"file": (io.BytesIO((header + row).encode()), "suppliers.csv")}
+        return client.post("/import/suppliers", data=data, content_type="multipart/form-data")
+
+    refused = upload("CICLI;Cicli Milano;IT;Via Torino 12;20123;Milano;IT00000000000\n")
+    assert refused.status_code == 422 and "vat_number" in refused.text
+    assert count(Supplier) == 0
+    assert (
+        upload("CICLI;Cicli Milano;IT;Via Torino 12;20123;Milano;IT 00743110157\n").status_code
+        == 302
+    )
+    supplier = db.session.scalar(select(Supplier))
+    assert (supplier.address, supplier.postcode, supplier.city, supplier.vat_number) == (
+        "Via Torino 12",
+        "20123",
+        "Milano",
+        "IT00743110157",
+    )

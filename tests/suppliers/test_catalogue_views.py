@@ -232,3 +232,82 @@ def test_tiers_whose_price_falls_with_quantity_are_saved_without_warning(client,
         },
     )
     assert "le prix monte" not in client.get(response.location).text
+
+
+# --- the supplier's address, page and offers ---------------------------------------------------
+
+
+def test_a_supplier_carries_a_street_address_and_a_checked_vat_number(client, manager):
+    form = {
+        "code": "CICLI",
+        "name": "Cicli Milano",
+        "country": "IT",
+        "shipping_fee": "0",
+        "address": "Via Torino 12",
+        "postcode": "20123",
+        "city": "Milano",
+    }
+    refused = client.post("/suppliers/new", data=form | {"vat_number": "IT00000000000"})
+    assert refused.status_code == 200 and "N° de TVA" in refused.text
+    assert db.session.scalar(select(func.count()).select_from(Supplier)) == 0
+    response = client.post("/suppliers/new", data=form | {"vat_number": "it 00743110157"})
+    supplier = db.session.scalar(select(Supplier))
+    assert (supplier.address, supplier.postcode, supplier.vat_number) == (
+        "Via Torino 12",
+        "20123",
+        "IT00743110157",
+    )
+    page = client.get(response.location).text
+    assert "Via Torino 12<br>20123 Milano, Italie" in page
+    edit = client.get(f"/suppliers/{supplier.id}/edit").text
+    assert 'value="Via Torino 12"' in edit and 'value="20123"' in edit
+
+
+def test_the_supplier_page_lists_its_offers_orders_and_quote_requests(client, manager, make):
+    from tests.negotiation import factories as negotiation_factories
+    from tests.orders.test_purchase_orders import build_plan, committed
+
+    plan = build_plan(make)
+    lyonpneu_order, eurochain_order = committed(plan)
+    rfq = negotiation_factories.sent_rfq(suppliers=[plan.lyonpneu])
+    page = client.get(f"/suppliers/{plan.lyonpneu.id}").text
+    assert "PNEU-700X32" in page and "CHAMBRE-700" in page
+    assert f'href="/suppliers/{plan.lyonpneu.id}/offers/new">Ajouter une offre' in page
+    assert 'href="/import/offers">Importer une liste de prix' in page
+    assert f'hx-get="/suppliers/{plan.lyonpneu.id}/purchase-orders"' in page
+    assert f'hx-get="/rfqs/suppliers/{plan.lyonpneu.id}"' in page
+    orders = client.get(f"/suppliers/{plan.lyonpneu.id}/purchase-orders").text
+    assert lyonpneu_order.number in orders and eurochain_order.number not in orders
+    rfqs = client.get(f"/rfqs/suppliers/{plan.lyonpneu.id}", headers={"HX-Request": "true"}).text
+    assert rfqs.startswith('<div id="supplier-rfqs"') and rfq.number in rfqs
+    assert "Aucune demande de devis" in client.get(f"/rfqs/suppliers/{plan.eurochain.id}").text
+
+
+def test_a_shop_sees_a_suppliers_offers_but_not_its_orders(client, make):
+    supplier = make.supplier()
+    client.login_as(make.user(Role.MEMBER, member=make.member()))
+    page = client.get(f"/suppliers/{supplier.id}").text
+    assert "Ajouter une offre" not in page and "purchase-orders" not in page
+    assert client.get(f"/suppliers/{supplier.id}/purchase-orders").status_code == 403
+    assert client.get(f"/rfqs/suppliers/{supplier.id}").status_code == 403
+
+
+def test_an_offer_is_added_from_the_supplier_page(client, manager, make):
+    supplier = make.supplier(code="CICLI", name="Cicli Milano", country="IT")
+    part = make.part(sku="TYR-700X28", name="Pneu 700x28")
+    form = client.get(f"/suppliers/{supplier.id}/offers/new").text
+    assert "TYR-700X28 · Pneu 700x28" in form and "Cicli Milano" in form
+    response = client.post(
+        f"/suppliers/{supplier.id}/offers/new",
+        data={"part_id": part.id, "pack_size": 1, **tiers_form(("1", "9,90"))},
+    )
+    assert response.location == f"/suppliers/{supplier.id}"
+    offer = db.session.scalar(select(Offer))
+    assert (offer.supplier, offer.part, offer.made_in) == (supplier, part, "IT")
+    assert current_tiers(offer) == [(1, D("9.9000"))]
+    again = client.post(
+        f"/suppliers/{supplier.id}/offers/new",
+        data={"part_id": part.id, "pack_size": 1, **tiers_form(("1", "8,00"))},
+    )
+    assert "Cicli Milano a déjà une offre pour TYR-700X28" in again.text
+    assert db.session.scalar(select(func.count()).select_from(Offer)) == 1
