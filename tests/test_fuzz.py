@@ -87,6 +87,10 @@ class Form:
 
 @pytest.fixture
 def world(make):
+    return every_state(make)
+
+
+def every_state(make):
     """Every state a form shows in: a campaign pooled and ordered, one open for needs, one
     closed for pooling, an invoice and a shop's credit, a bank line, RFQs drafted and answered.
     """
