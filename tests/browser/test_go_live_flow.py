@@ -9,12 +9,14 @@ from decimal import Decimal
 
 import pytest
 from playwright.sync_api import expect
+from sqlalchemy import select
 
 from coop import clock, mail
 from coop.accounts.auth import create_user
-from coop.accounts.models import Role
+from coop.accounts.models import Member, Role
 from coop.clock import now, today
 from coop.extensions import db
+from coop.invoicing.models import Invoice
 from coop.orders import pooling_views
 from coop.orders.campaigns import create_campaign
 from coop.orders.needs import NeedTerms, post_need
@@ -141,12 +143,16 @@ def test_the_first_week_from_the_invitations_to_the_shops_overdue_invoice(
     page.goto(f"{base}/purchase-orders?campaign=2026-12")
     page.get_by_role("link", name="Envoyer tous les bons de commande (2)").click()
     expect(page.get_by_role("heading", name="Envoyer les 2 bons de commande ?")).to_be_visible()
-    expect(page.locator(".confirm")).to_contain_text("commandes@lyondist.example")
+    drafts = page.locator(".confirm tbody tr")
+    # 12 chains at the 10+ tier (16.00) and 12.00 of shipping; 4 tyres at 11.00 and 8.00.
+    expect(drafts.filter(has_text="Lyon Cycles Distribution")).to_contain_text(
+        "commandes@lyondist.example"
+    )
+    expect(drafts.filter(has_text="Lyon Cycles Distribution")).to_contain_text(euros("204,00 €"))
+    expect(drafts.filter(has_text="Pneus du Rhône")).to_contain_text(euros("52,00 €"))
     shot(page, "send_all_confirm", widths=(1366, 390))
     page.get_by_role("button", name="Envoyer aux fournisseurs").click()
-    expect(page.get_by_text("2 bon(s) traité(s) sur 2 : 2 envoyé(s)")).to_be_visible(
-        timeout=20_000
-    )
+    expect(page.get_by_text("2 bon(s) traité(s) sur 2 : 2 envoyé(s)")).to_be_visible(timeout=20_000)
     page.get_by_role("link", name="Voir les bons de commande").click()
     numbers = {}
     for supplier in ("Lyon Cycles Distribution", "Pneus du Rhône"):
@@ -169,25 +175,47 @@ def test_the_first_week_from_the_invitations_to_the_shops_overdue_invoice(
     page.goto(f"{base}/campaigns/{campaign_id}")
     page.get_by_role("link", name="Préparer les factures").click()
     page.get_by_role("link", name="Émettre les 2 factures").click()
+    # VELO01: 6 chains 96.00 + half the shipping 6.00; VELO02: the same, and the 3 tyres
+    # that came 33.00 + their shipping 8.00; VAT 20 %.
+    expect(page.locator(".confirm")).to_contain_text(euros("Total TTC : 294,00 €"))
     page.get_by_role("button", name="Confirmer et émettre").click()
     expect(page.get_by_text("2 facture(s) émise(s).")).to_be_visible()
     page.get_by_role("button", name="Déconnexion").click()
 
     # 5. Weeks later, the shop finds its campaign, its savings and its overdue invoice.
+    with live_app.app_context():
+        invoice = db.session.scalar(
+            select(Invoice).join(Invoice.member).where(Member.code == "VELO01")
+        )
+        number, due_on = invoice.number, invoice.due_on
     live_app.config["COOP_STRIPE_SECRET_KEY"] = "sk_test_fake"  # online payment offered
     later = now() + timedelta(days=45)
     monkeypatch.setattr(clock, "now", lambda: later)
     log_in(page, base, NEW_SHOP)
     money = page.locator("#money")
+    expect(money.locator(".stat")).to_have_text(euros("122,40 €"))
     expect(money.locator("#overdue")).to_have_class("error")
-    expect(money.locator("#overdue")).to_contain_text("en retard")
+    expect(money.locator("#overdue")).to_have_text(euros("Dont 122,40 € en retard :"))
+    late = money.locator("li.error")
+    expect(late).to_have_text(euros(f"{number} · 122,40 €, échue le {due_on:%d/%m/%Y}"))
     expect(money.get_by_role("link", name="Payer en ligne")).to_be_visible()
     shot(page, "shop_home", widths=(1366, 390))
     page.get_by_role("link", name="Mes campagnes").first.click()
     row = page.locator("#campaigns tbody tr")
     expect(row).to_have_count(1)
     expect(row).to_contain_text("Décembre : chaînes et pneus")
-    expect(row).to_contain_text("En retard")
+    cells = row.locator("td")
+    expect(cells.nth(1)).to_have_text("facturée")
+    expect(cells.nth(2)).to_have_text("6 / 6")
+    expect(cells.nth(3)).to_have_text(euros("102,00 €"))
+    # Alone: 6 chains at 20.00 and all of the 12.00 shipping; pooled: 16.00 and half of it.
+    expect(cells.nth(4).locator("strong")).to_have_text(euros("30,00 €"))
+    expect(cells.nth(4).locator("span")).to_have_text(
+        [euros("pièces : 24,00 €"), euros("port : 6,00 €")]
+    )
+    expect(cells.nth(5)).to_contain_text(number)
+    expect(cells.nth(5).locator(".badge-late")).to_have_text("En retard")
+    expect(cells.nth(5).locator(".error")).to_have_text(euros("reste 122,40 € TTC"))
     shot(page, "my_campaigns", widths=(1366, 390))
 
 
@@ -196,7 +224,9 @@ def receive(page, base: str, number: str, short: dict[str, str] | None = None) -
     page.goto(f"{base}/purchase-orders/{number}")
     page.get_by_role("link", name="Réceptionner").click()
     page.get_by_role("link", name="Tout reçu comme commandé").click()
-    expect(page.get_by_text("Chaque ligne est remplie avec ce qui reste à recevoir")).to_be_visible()
+    expect(
+        page.get_by_text("Chaque ligne est remplie avec ce qui reste à recevoir")
+    ).to_be_visible()
     for description, units in (short or {}).items():
         page.get_by_label(f"Bonnes : {description}").fill(units)
     page.get_by_role("button", name="Enregistrer la réception").click()
