@@ -188,7 +188,7 @@ def test_the_first_week_from_the_invitations_to_the_shops_overdue_invoice(
             select(Invoice).join(Invoice.member).where(Member.code == "VELO01")
         )
         number, due_on = invoice.number, invoice.due_on
-    live_app.config["COOP_STRIPE_SECRET_KEY"] = "sk_test_fake"  # online payment offered
+    monkeypatch.setitem(live_app.config, "COOP_STRIPE_SECRET_KEY", "sk_test_fake")  # pay online
     later = now() + timedelta(days=45)
     monkeypatch.setattr(clock, "now", lambda: later)
     log_in(page, base, NEW_SHOP)
