@@ -6,10 +6,11 @@ import pytest
 import sqlalchemy as sa
 
 from coop import create_app
-from coop.accounts.models import Role
+from coop.accounts.models import Member, Role
 from coop.db import Money, UnitPrice, UTCDateTime
 from coop.extensions import db
-from coop.invoicing.models import Invoice
+from coop.invoicing import documents
+from coop.invoicing.models import Invoice, InvoiceDocument
 from tests import factories
 from tests.conftest import Client, app_config, fresh_database
 from tests.invoicing import factories as invoice_factories
@@ -82,3 +83,23 @@ def test_a_credit_note_is_issued_while_a_job_reads_invoices_on_sqlite(sqlite_app
         job.rollback()
     assert response.status_code == 302
     assert response.location.endswith("/invoices/AV-2026-000001")
+
+
+def test_the_pdf_job_stores_every_pdf_when_a_request_commits_while_it_renders_on_sqlite(
+    sqlite_app, monkeypatch
+):
+    shop, campaign = factories.member(), factories.campaign()
+    pair = [invoice_factories.invoice(shop, campaign) for _ in range(2)]
+    render = documents._factur_x_pdf
+
+    def render_while_a_shop_logs_in(facts, renderer):
+        # A request commits while the job renders: SQLite then refuses a write from a
+        # transaction that read before that commit, whatever its busy timeout.
+        with db.engine.begin() as request:
+            request.execute(sa.update(Member).values(phone="04 78 00 00 00"))
+        return render(facts, renderer)
+
+    monkeypatch.setattr(documents, "_factur_x_pdf", render_while_a_shop_logs_in)
+    assert documents.render_pending_documents() == 2
+    stored = db.session.scalars(sa.select(InvoiceDocument.invoice_id)).all()
+    assert sorted(stored) == sorted(invoice.id for invoice in pair)

@@ -566,6 +566,10 @@ def render_pending_documents() -> int:
         chunk = pending[start : start + CHUNK]
         # Plain values, read before the first commit expires the rows they come from.
         facts = _pending_facts(chunk)
+        # End the reading transaction before rendering: on SQLite, a transaction that read
+        # before another connection's commit may not write afterwards ("database is locked"
+        # at once, the busy timeout notwithstanding), and rendering is when requests commit.
+        db.session.commit()
         for invoice_id in chunk:
             if invoice_id not in facts:
                 continue
