@@ -104,11 +104,11 @@ def test_suppliers_answer_through_their_links_and_the_manager_awards(
     expect(page.get_by_text("Tous les fournisseurs interrogés ont répondu.")).to_be_visible()
     page.get_by_role("link", name="Comparer et attribuer").first.click()
     table = page.locator("table.matrix")
-    expect(table.locator("td.best")).to_contain_text("9,2000")
-    expect(table).to_contain_text("10,4000")
+    expect(table.locator("td.best")).to_contain_text("9,20")
+    expect(table).to_contain_text("10,40")
     # Lyon: 120 x 10.40 = 1 248,00; Taipei: 120 x 9.20 = 1 104,00; Lyon costs 144,00 more.
     expect(table).to_contain_text("+144,00")
-    lyon_cell = table.locator("tbody td").filter(has_text="10,4000")
+    lyon_cell = table.locator("tbody td").filter(has_text="10,40")
     lyon_cell.get_by_label("Attribuer").check()
     page.get_by_role("button", name="Attribuer les lignes choisies").click()
     expect(
@@ -117,7 +117,7 @@ def test_suppliers_answer_through_their_links_and_the_manager_awards(
     page.get_by_role("button", name="Attribuer et mettre à jour les prix").click()
     expect(page.get_by_text("1 ligne(s) attribuée(s)")).to_be_visible()
     expect(page.get_by_role("heading", name="Lignes attribuées")).to_be_visible()
-    expect(page.get_by_text("12,0000")).to_be_visible()  # Lyon's previous price, kept
+    expect(page.get_by_text("12,00")).to_be_visible()  # Lyon's previous price, kept
 
     # The catalogue now offers Lyon's quoted tiers.
     page.get_by_role("link", name="TYR-700X28").last.click()

@@ -214,7 +214,7 @@ def test_tiers_whose_price_rises_with_quantity_are_saved_with_a_warning(
     assert current_tiers(saved) == [(1, D("10.0000")), (10, D("9.0000")), (50, D("9.5000"))]
     page = client.get(response.location).text
     assert (
-        "Attention : le prix monte avec la quantité (dès 50 unités : 9,5000\xa0€, "
+        "Attention : le prix monte avec la quantité (dès 50 unités : 9,50\xa0€, "
         "plus cher que le palier précédent). Vérifiez les paliers de cette offre."
     ) in page
 
