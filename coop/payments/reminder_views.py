@@ -47,12 +47,13 @@ def send():
     if not ready:
         flash(_("Aucune relance à envoyer aujourd'hui."), "info")
         return redirect(back)
+    shops = len({r.invoice.member_id for r in ready})
     message = ngettext(
-        "%(num)d e-mail de relance partira vers %(shops)d atelier(s), avec les mentions de "
+        "%(num)d e-mail de relance partira vers %(shops)s, avec les mentions de "
         "retard de paiement de chaque facture.",
-        "%(num)d e-mails de relance partiront vers %(shops)d atelier(s), avec les mentions de "
+        "%(num)d e-mails de relance partiront vers %(shops)s, avec les mentions de "
         "retard de paiement de chaque facture.",
-        len(ready), shops=len({r.invoice.member_id for r in ready}),
+        len(ready), shops=ngettext("%(num)d atelier", "%(num)d ateliers", shops),
     )  # fmt: skip
     unreachable = sorted({r.invoice.member.name for r in due if not r.to})
     if unreachable:

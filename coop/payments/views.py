@@ -277,11 +277,19 @@ def _confirm_short(line: BankLine, invoice, remains, form, hidden: dict | None =
 
 
 def _matched_message(payment) -> str:
-    settled = ", ".join(a.invoice.number for a in payment.allocations)
     amount, shop = money(payment.amount), payment.member.name
-    if settled:
-        return _("Virement de %(amount)s de %(shop)s enregistré : il règle %(invoices)s.",
-                 amount=amount, shop=shop, invoices=settled)  # fmt: skip
+    invoices = [a.invoice for a in payment.allocations]
+    if invoices:
+        due = {i: b.due for i, b in ledger.balances(invoices).items()}
+        # A short transfer must not read as settling: say what it leaves due.
+        outcomes = [
+            _("il règle en partie %(number)s, qui reste due de %(due)s", number=invoice.number,
+              due=money(due[invoice.id])) if due[invoice.id] else
+            _("il règle %(number)s", number=invoice.number)
+            for invoice in invoices
+        ]  # fmt: skip
+        return _("Virement de %(amount)s de %(shop)s enregistré : %(outcome)s.",
+                 amount=amount, shop=shop, outcome=" ; ".join(outcomes))  # fmt: skip
     return _("Virement de %(amount)s de %(shop)s enregistré en crédit sur son compte.",
              amount=amount, shop=shop)  # fmt: skip
 

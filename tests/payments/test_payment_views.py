@@ -136,9 +136,10 @@ def test_a_transfer_short_of_its_invoice_asks_first_and_says_what_remains_due(
     assert '<input type="hidden" name="short" value="1">' in page.text
     assert count(Payment) == 0 and line.status is BankLineStatus.UNMATCHED
     done = as_treasurer.post(url, data={"short": "1"}, follow_redirects=True)
-    assert f"Virement de 100,00\xa0€ de {shop.name} enregistré : il règle {invoice.number}." in (
-        done.text
-    )
+    assert (
+        f"Virement de 100,00\xa0€ de {shop.name} enregistré : il règle en partie "
+        f"{invoice.number}, qui reste due de 48,65\xa0€."
+    ) in done.text
     assert count(Payment) == 1
     assert ledger.balance(invoice).due == Decimal("48.65")
 
@@ -178,7 +179,7 @@ def test_matching_by_hand_checks_the_invoice(as_treasurer, invoice, make, shop):
     assert count(Payment) == 0
     typed = {"invoice": invoice.number.lower(), "short": "1"}
     done = as_treasurer.post(url, data=typed, follow_redirects=True)
-    assert f"il règle {invoice.number}" in done.text
+    assert f"il règle en partie {invoice.number}, qui reste due de 88,65\xa0€." in done.text
     assert ledger.balance(invoice).due == Decimal("88.65")
 
 
