@@ -146,6 +146,12 @@ def _elides(name: str) -> bool:
     return False
 
 
+def _in_french() -> bool:
+    """Whether text goes out in French: the reader's choice, French outside a request."""
+    locale = get_locale()
+    return locale is None or locale.language == "fr"
+
+
 def de(name: str | None) -> str:
     """`name` after "de", the French way: `d'Atelier Vélo`, `de Cycles`, `du Vélo Rouge`.
 
@@ -154,7 +160,7 @@ def de(name: str | None) -> str:
     translation carries its own preposition ("Statement for %(of_shop)s").
     """
     name = (name or "").strip()
-    if str(get_locale()) != "fr":
+    if not _in_french():
         return name
     first, _, rest = name.partition(" ")
     if first in ("Le", "le") and rest:
@@ -167,7 +173,7 @@ def de(name: str | None) -> str:
 def que(name: str | None) -> str:
     """`name` after "que", the French way: `qu'Atelier Vélo`, `que Cycles`."""
     name = (name or "").strip()
-    if str(get_locale()) != "fr":
+    if not _in_french():
         return name
     return f"qu'{name}" if _elides(name) else f"que {name}"
 

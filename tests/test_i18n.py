@@ -134,3 +134,8 @@ def test_french_sort_follows_a_dotted_attribute():
         "Éole",
         "Zéro",
     ]
+
+
+def test_names_after_de_are_french_outside_a_request(app):
+    with app.app_context():
+        assert i18n.de("octobre") == "d'octobre"

@@ -393,12 +393,13 @@ def revoke_link(rfq_id: int, invitation_id: int):
             flash(error.message, "error")
         else:
             db.session.commit()
-            flash(_("Le lien de %(supplier)s ne fonctionne plus.",
-                    supplier=invitation.supplier.name), "success")  # fmt: skip
+            flash(_("Le lien %(of_supplier)s ne fonctionne plus.",
+                    of_supplier=i18n.de(invitation.supplier.name)), "success")  # fmt: skip
         return redirect(back)
     return render_template(
         "confirm.html", form=form,
-        title=_("Révoquer le lien de %(supplier)s ?", supplier=invitation.supplier.name),
+        title=_("Révoquer le lien %(of_supplier)s ?",
+                of_supplier=i18n.de(invitation.supplier.name)),
         message=_("Le lien envoyé cesse de fonctionner immédiatement. Ses réponses déjà "
                   "transmises restent ; vous pourrez lui envoyer un nouveau lien."),
         confirm_label=_("Révoquer le lien"), cancel_url=back,

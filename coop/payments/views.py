@@ -18,7 +18,7 @@ from coop.accounts.models import TREASURY_ROLES, Member, Role
 from coop.csv_export import day, figure
 from coop.errors import DomainError, InvalidRows, NotFound
 from coop.extensions import db
-from coop.i18n import N_, money
+from coop.i18n import N_, de, money
 from coop.invoicing.issuing import find_invoice
 from coop.pages import csv_download, form_error, id_arg, id_list, paginate
 from coop.payments import anomalies, bank, ledger, listing
@@ -139,8 +139,8 @@ def _record_payment(form: PaymentForm) -> bool:
         db.session.rollback()
         form.invoices.errors = [*form.invoices.errors, error.message]
         return False
-    flash(_("Paiement de %(amount)s de %(shop)s enregistré.", amount=money(payment.amount),
-            shop=member.name), "success")  # fmt: skip
+    flash(_("Paiement de %(amount)s %(of_shop)s enregistré.", amount=money(payment.amount),
+            of_shop=de(member.name)), "success")  # fmt: skip
     return True
 
 
@@ -256,11 +256,11 @@ def bank_line(line_id: int):
 def _confirm_short(line: BankLine, invoice, remains, form, hidden: dict | None = None):
     """A transfer short of its invoice leaves money due: the treasurer confirms it knowingly."""
     message = _(
-        "Ce virement de %(received)s ne règle pas toute la facture %(number)s de %(shop)s "
+        "Ce virement de %(received)s ne règle pas toute la facture %(number)s %(of_shop)s "
         "(%(due)s dus) : il restera %(remains)s à payer.",
         received=money(line.amount),
         number=invoice.number,
-        shop=invoice.member.name,
+        of_shop=de(invoice.member.name),
         due=money(remains + line.amount),
         remains=money(remains),
     )
@@ -288,10 +288,10 @@ def _matched_message(payment) -> str:
             _("il règle %(number)s", number=invoice.number)
             for invoice in invoices
         ]  # fmt: skip
-        return _("Virement de %(amount)s de %(shop)s enregistré : %(outcome)s.",
-                 amount=amount, shop=shop, outcome=" ; ".join(outcomes))  # fmt: skip
-    return _("Virement de %(amount)s de %(shop)s enregistré en crédit sur son compte.",
-             amount=amount, shop=shop)  # fmt: skip
+        return _("Virement de %(amount)s %(of_shop)s enregistré : %(outcome)s.",
+                 amount=amount, of_shop=de(shop), outcome=" ; ".join(outcomes))  # fmt: skip
+    return _("Virement de %(amount)s %(of_shop)s enregistré en crédit sur son compte.",
+             amount=amount, of_shop=de(shop))  # fmt: skip
 
 
 def _decide(line_id: int, decision, back_to: BankLineStatus = BankLineStatus.UNMATCHED):

@@ -16,7 +16,7 @@ from coop.accounts.models import PURCHASING_ROLES, STAFF_ROLES
 from coop.csv_export import figure
 from coop.errors import DomainError
 from coop.extensions import db
-from coop.i18n import unit_price
+from coop.i18n import de, unit_price
 from coop.pages import csv_download, form_error, id_arg, paginate, search_arg
 from coop.suppliers import catalogue
 from coop.suppliers.comparison import compare
@@ -286,7 +286,7 @@ def create_offer(part_id: int):
         else:
             result = url("catalogue.show_part", part_id=part.id)
             submissions.commit(form, result)
-            flash(_("Offre de %(supplier)s ajoutée.", supplier=supplier.name), "success")
+            flash(_("Offre %(of_supplier)s ajoutée.", of_supplier=de(supplier.name)), "success")
             _warn_if_prices_rise(form.tier_values())
             return redirect(result)
     return render_template("suppliers/offer_form.html", form=form, part=part, offer=None)
@@ -314,7 +314,9 @@ def create_supplier_offer(supplier_id: int):
         else:
             submissions.commit(form, back)
             message = _(
-                "Offre de %(supplier)s pour %(sku)s ajoutée.", supplier=supplier.name, sku=part.sku
+                "Offre %(of_supplier)s pour %(sku)s ajoutée.",
+                of_supplier=de(supplier.name),
+                sku=part.sku,
             )
             flash(message, "success")
             return redirect(back)
@@ -345,7 +347,8 @@ def edit_offer(offer_id: int):
             form_error(form, error)
         else:
             db.session.commit()
-            flash(_("Offre de %(supplier)s enregistrée.", supplier=offer.supplier.name), "success")
+            name = de(offer.supplier.name)
+            flash(_("Offre %(of_supplier)s enregistrée.", of_supplier=name), "success")
             _warn_if_prices_rise(form.tier_values())
             return redirect(url("catalogue.show_part", part_id=offer.part_id))
     return render_template(
