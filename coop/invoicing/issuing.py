@@ -27,7 +27,7 @@ from coop.clock import to_local, today
 from coop.db import Money
 from coop.errors import DomainError, NotFound
 from coop.extensions import db
-from coop.i18n import N_
+from coop.i18n import N_, sorted_by_name
 from coop.invoicing.documents import render_pending_documents
 from coop.invoicing.models import Invoice, InvoiceKind, InvoiceLine, InvoiceVat, LineKind
 from coop.money import quantize
@@ -532,6 +532,8 @@ def invoiced_campaigns() -> list[Campaign]:
 
 
 def invoiced_members() -> list[Member]:
-    return db.session.scalars(
-        select(Member).where(Member.id.in_(select(Invoice.member_id))).order_by(Member.name)
-    ).all()
+    return sorted_by_name(
+        db.session.scalars(
+            select(Member).where(Member.id.in_(select(Invoice.member_id))).order_by(Member.code)
+        )
+    )

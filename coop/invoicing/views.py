@@ -91,8 +91,9 @@ def issue(campaign_id: int):
         return redirect(result)
     return render_template(
         "confirm.html", form=form, cancel_url=back,
-        title=_("Émettre les %(n)d factures de la campagne %(code)s ?", n=len(pending),
-                code=campaign.code),
+        title=ngettext("Émettre la facture de la campagne %(code)s ?",
+                       "Émettre les %(num)d factures de la campagne %(code)s ?", len(pending),
+                       code=campaign.code),
         message=_("Une facture émise ne se modifie plus et ne se supprime pas : une erreur se "
                   "corrige par un avoir. Total TTC : %(total)s.",
                   total=money(sum((d.total_incl_vat for d in pending), issuing.ZERO))),

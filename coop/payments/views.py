@@ -18,7 +18,7 @@ from coop.accounts.models import TREASURY_ROLES, Member, Role
 from coop.csv_export import day, figure
 from coop.errors import DomainError, InvalidRows, NotFound
 from coop.extensions import db
-from coop.i18n import N_, de, money
+from coop.i18n import N_, de, money, sorted_by_name
 from coop.invoicing.issuing import find_invoice
 from coop.pages import csv_download, form_error, id_arg, id_list, paginate
 from coop.payments import anomalies, bank, ledger, listing
@@ -45,7 +45,7 @@ REFUND_STATUS_LABELS = {RefundStatus.PENDING: N_("En cours"),
 
 
 def _members() -> list[Member]:
-    return db.session.scalars(select(Member).order_by(Member.name)).all()
+    return sorted_by_name(db.session.scalars(select(Member).order_by(Member.code)))
 
 
 def _member_choices() -> list[tuple[int, str]]:
@@ -283,11 +283,15 @@ def _matched_message(payment) -> str:
         due = {i: b.due for i, b in ledger.balances(invoices).items()}
         # A short transfer must not read as settling: say what it leaves due.
         outcomes = [
-            _("il règle en partie %(number)s, qui reste due de %(due)s", number=invoice.number,
-              due=money(due[invoice.id])) if due[invoice.id] else
-            _("il règle %(number)s", number=invoice.number)
+            _(
+                "il règle en partie %(number)s, qui reste due de %(due)s",
+                number=invoice.number,
+                due=money(due[invoice.id]),
+            )
+            if due[invoice.id]
+            else _("il règle %(number)s", number=invoice.number)
             for invoice in invoices
-        ]  # fmt: skip
+        ]
         return _("Virement de %(amount)s %(of_shop)s enregistré : %(outcome)s.",
                  amount=amount, of_shop=de(shop), outcome=" ; ".join(outcomes))  # fmt: skip
     return _("Virement de %(amount)s %(of_shop)s enregistré en crédit sur son compte.",

@@ -243,7 +243,7 @@ def test_the_dry_run_lists_and_writes_nothing(runner, shop, campaign, outbox):
     assert result.exit_code == 0, result.output
     assert f"{invoice.number}  VELO01       J+7" in result.output
     assert "148.65 EUR due, 8 days late -> compta@velo01.fr" in result.output
-    assert "1 reminder(s) would be sent (dry run) for 2027-03-01." in result.output
+    assert "1 reminder would be sent (dry run) for 2027-03-01." in result.output
     assert recorded() == [] and outbox == []
 
 
@@ -251,10 +251,10 @@ def test_the_command_sends_and_records(runner, shop, campaign, outbox):
     invoice = late_by(shop, campaign, 8)
     result = runner.invoke(args=["reminders", "send", "--date", "2027-03-01"])
     assert result.exit_code == 0, result.output
-    assert "1 reminder(s) sent for 2027-03-01." in result.output
+    assert "1 reminder sent for 2027-03-01." in result.output
     assert recorded() == [(invoice.number, 7)] and len(outbox) == 1
     again = runner.invoke(args=["reminders", "send", "--date", "2027-03-01"])
-    assert "0 reminder(s) sent" in again.output
+    assert "0 reminders sent" in again.output
 
 
 def test_the_command_refuses_a_bad_date(runner, db_session):
