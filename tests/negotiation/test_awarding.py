@@ -140,7 +140,7 @@ def test_the_manager_awards_from_the_matrix(client, make, case):
     })  # fmt: skip
     assert response.status_code == 302
     page = client.get(f"/rfqs/{rfq.id}/matrix").text
-    assert "1 ligne(s) attribuée(s)" in page
+    assert "1 ligne attribuée :" in page
     assert "Tarifs précédents" in page and "12,0000" in page
     everything = {"all_to": str(nf.invitation_of(rfq, taipei).id), "confirmed": "1"}
     client.post(f"/rfqs/{rfq.id}/award", data=everything)
