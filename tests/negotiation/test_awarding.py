@@ -141,7 +141,7 @@ def test_the_manager_awards_from_the_matrix(client, make, case):
     assert response.status_code == 302
     page = client.get(f"/rfqs/{rfq.id}/matrix").text
     assert "1 ligne attribuée :" in page
-    assert "Tarifs précédents" in page and "12,0000" in page
+    assert "Tarifs précédents" in page and "12,00" in page
     everything = {"all_to": str(nf.invitation_of(rfq, taipei).id), "confirmed": "1"}
     client.post(f"/rfqs/{rfq.id}/award", data=everything)
     assert rfq.lines[1].award.answer.quote.invitation.supplier_id == taipei.id

@@ -302,7 +302,7 @@ def test_the_button_confirms_how_many_then_sends(client, treasurer, shop, campai
     late_by(shop, campaign, 8)
     late_by(shop, campaign, 22)
     page = flat(client.get("/reminders/send").text)
-    assert "2 e-mails de relance partiront vers 1 atelier(s)" in page
+    assert "2 e-mails de relance partiront vers 1 atelier," in page
     assert "Envoyer 2 relances" in page
     assert recorded() == [] and outbox == []
     response = client.post("/reminders/send")
