@@ -296,6 +296,7 @@ def test_the_page_lists_overdue_invoices_by_shop_with_their_next_step(
     assert "J+21 à envoyer" in section
     assert "Les relances partent à J+7, J+21, J+45 après l'échéance" in page
     assert "Envoyer les relances dues (1)" in page
+    assert "le bouton « Envoyer les relances dues » fait de même sans attendre." in page
 
 
 def test_the_button_confirms_how_many_then_sends(client, treasurer, shop, campaign, outbox, on_day):
@@ -319,11 +320,13 @@ def test_the_treasurer_pauses_with_a_note_and_resumes(client, treasurer, shop, c
     assert "Note (facultative)" in form
     response = client.post("/reminders/shops/VELO01/pause", data={"note": "Échéancier en 3 fois"})
     assert response.status_code == 302
+    assert "Relances d&#39;Atelier Vélo Croix-Rousse en pause." in client.get("/reminders").text
     pause = db.session.get(ReminderPause, shop.id)
     assert pause.note == "Échéancier en 3 fois" and pause.paused_by_id == treasurer.id
     page = flat(client.get("/reminders").text)
     assert "Relances en pause" in page and "Échéancier en 3 fois" in page
     assert "en pause" in page and "Envoyer les relances dues" not in page
+    assert "bouton" not in page and "envoie les relances dues." in page
     client.post("/reminders/shops/VELO01/resume")
     assert db.session.get(ReminderPause, shop.id) is None
     assert "Envoyer les relances dues (1)" in client.get("/reminders").text
