@@ -57,6 +57,11 @@ def register(app: Flask) -> None:
     app.cli.add_command(stripe_fake)
 
 
+def counted(n: int, noun: str) -> str:
+    """`1 invoice`, `2 invoices`: the CLI speaks English."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
 def _fail(error: DomainError) -> None:
     db.session.rollback()
     raise click.ClickException(error.message)
@@ -103,7 +108,7 @@ def import_file(kind: str, file, campaign_code: str | None) -> None:
         db.session.rollback()
         for error in invalid.errors:
             click.echo(str(error), err=True)
-        click.echo(f"{len(invalid.errors)} error(s): nothing was imported.", err=True)
+        click.echo(f"{counted(len(invalid.errors), 'error')}: nothing was imported.", err=True)
         sys.exit(1)
     except DomainError as error:
         _fail(error)
@@ -344,7 +349,8 @@ def issue_invoices(code: str) -> None:
         _fail(error)
     for invoice in issued:
         click.echo(f"{invoice.number}  {invoice.member.code:<12} {invoice.total_incl_vat:>12} EUR")
-    click.echo(f"{len(issued)} invoice(s) issued; {render_pending_documents()} PDF(s) rendered.")
+    rendered = render_pending_documents()
+    click.echo(f"{counted(len(issued), 'invoice')} issued; {counted(rendered, 'PDF')} rendered.")
 
 
 @click.group()
@@ -376,7 +382,7 @@ def send_reminders(day, dry_run: bool) -> None:
     for r in (r for r in due if not r.to):
         click.echo(f"{r.invoice.number}  {r.invoice.member.code:<12} skipped: no e-mail address")
     verb = "would be sent (dry run)" if dry_run else "sent"
-    click.echo(f"{len(sent)} reminder(s) {verb} for {on:%Y-%m-%d}.")
+    click.echo(f"{counted(len(sent), 'reminder')} {verb} for {on:%Y-%m-%d}.")
 
 
 @click.command("worker")

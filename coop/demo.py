@@ -15,6 +15,7 @@ from coop.accounts.identity import save_identity
 from coop.accounts.models import Member, Role, User
 from coop.clock import from_local, now, today
 from coop.extensions import db
+from coop.i18n import de
 from coop.imports import run_import
 from coop.invoicing.documents import render_pending_documents
 from coop.invoicing.issuing import issue_invoices
@@ -203,7 +204,7 @@ def _seed_invoiced_campaign(rng: random.Random, shops: list[Member]) -> None:
     """
     start = today() - timedelta(days=62)
     campaign = create_campaign(
-        f"{start:%Y}-{start:%m}", f"Commande groupée de {_month_name(start.month)}",
+        f"{start:%Y}-{start:%m}", f"Commande groupée {de(_month_name(start.month))}",
         start + timedelta(days=12), at=from_local(start), delivery_on=start + timedelta(days=30),
         fee_rate=Decimal("0.02"),
     )  # fmt: skip
@@ -252,7 +253,7 @@ def _seed_pooled_campaign(rng: random.Random, shops: list[Member]) -> None:
     """
     start = today() - timedelta(days=31)  # always the month before this one
     campaign = create_campaign(
-        f"{start:%Y}-{start:%m}", f"Commande groupée de {_month_name(start.month)}",
+        f"{start:%Y}-{start:%m}", f"Commande groupée {de(_month_name(start.month))}",
         start + timedelta(days=12), at=now(), delivery_on=start + timedelta(days=30),
         fee_rate=Decimal("0.02"),
     )  # fmt: skip
@@ -280,7 +281,7 @@ def _seed_campaign(rng: random.Random, shops: list[Member]) -> None:
     start = today()
     cutoff = from_local(start + timedelta(days=10), 18, 0)
     campaign = create_campaign(
-        f"{start:%Y}-{start:%m}", f"Commande groupée de {_month_name(start.month)}",
+        f"{start:%Y}-{start:%m}", f"Commande groupée {de(_month_name(start.month))}",
         start + timedelta(days=12), at=now(), closes_at=cutoff,
         delivery_on=start + timedelta(days=30), fee_rate=Decimal("0.02"),
     )  # fmt: skip

@@ -1,5 +1,6 @@
 """Language choice and the filters that show money and dates the French way."""
 
+import unicodedata
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -12,6 +13,8 @@ from flask_babel import (
     format_percent,
     get_locale,
 )
+
+from coop.money import CENT, UNIT_PRICE, quantize
 
 LANGUAGES = {"fr": "Français", "en": "English"}
 
@@ -38,21 +41,28 @@ def select_locale() -> str:
 
 
 def money(amount: Decimal | None) -> str:
-    """`1 234,56 €` in French, `€1,234.56` in English."""
+    """`1 234,56 €` in French, `€1,234.56` in English: always to the cent, rounded half up."""
     if amount is None:
         return ""
     if not isinstance(amount, Decimal):
         raise TypeError(f"money must be a Decimal, not {type(amount).__name__}")
-    return format_currency(amount, "EUR")
+    # Babel rounds half to even; the coop rounds half up (coop.money.quantize), once.
+    return format_currency(quantize(amount), "EUR")
 
 
 def unit_price(amount: Decimal | None) -> str:
-    """`21,9000 €`: a unit price to the four decimals suppliers quote."""
+    """A unit price: `21,90 €` when exact to the cent, `0,0125 €` when quoted finer.
+
+    Suppliers quote to four decimals at most; trailing zeros past the cent say nothing.
+    """
     if amount is None:
         return ""
     if not isinstance(amount, Decimal):
         raise TypeError(f"unit_price must be a Decimal, not {type(amount).__name__}")
-    pattern = get_locale().currency_formats["standard"].pattern.replace("0.00", "0.0000")
+    amount = quantize(amount, UNIT_PRICE)
+    if amount == quantize(amount, CENT):
+        return format_currency(amount, "EUR")
+    pattern = get_locale().currency_formats["standard"].pattern.replace("0.00", "0.00##")
     return format_currency(amount, "EUR", format=pattern, currency_digits=False)
 
 
@@ -100,6 +110,109 @@ def number(value) -> str:
     return format_decimal(value)
 
 
+# Words that start with an h the French do not elide before ("le hangar", "de Hollande").
+_ASPIRATED_H = (
+    "hall",
+    "halle",
+    "hameau",
+    "hangar",
+    "haut",
+    "hêtre",
+    "hollande",
+    "hongrie",
+    "hibou",
+    "héros",
+    "hache",
+    "harpe",
+    "hasard",
+    "havre",
+    "houblon",
+    "hutte",
+)
+
+
+def _elides(name: str) -> bool:
+    """Whether French drops the vowel of "de", "que", "le" before this word."""
+    word = name.split(maxsplit=1)[0].casefold() if name.strip() else ""
+    bare = _bare(word)
+    if not bare:
+        return False
+    if bare[0] in "aeiou":
+        return True
+    if bare[0] == "y":  # "d'Yves", but "de Yoga"
+        return len(bare) > 1 and bare[1] not in "aeiouy"
+    if bare[0] == "h":
+        return not any(word.startswith(h) or bare.startswith(_bare(h)) for h in _ASPIRATED_H)
+    return False
+
+
+def _in_french() -> bool:
+    """Whether text goes out in French: the reader's choice, French outside a request."""
+    locale = get_locale()
+    return locale is None or locale.language == "fr"
+
+
+def de(name: str | None) -> str:
+    """`name` after "de", the French way: `d'Atelier Vélo`, `de Cycles`, `du Vélo Rouge`.
+
+    Contracts "de le" to "du" and "de les" to "des" when the name starts with the article,
+    elides before a vowel or a mute h. In another language the name comes back as it is: the
+    translation carries its own preposition ("Statement for %(of_shop)s").
+    """
+    name = (name or "").strip()
+    if not _in_french():
+        return name
+    first, _, rest = name.partition(" ")
+    if first in ("Le", "le") and rest:
+        return f"du {rest}"
+    if first in ("Les", "les") and rest:
+        return f"des {rest}"
+    return f"d'{name}" if _elides(name) else f"de {name}"
+
+
+def que(name: str | None) -> str:
+    """`name` after "que", the French way: `qu'Atelier Vélo`, `que Cycles`."""
+    name = (name or "").strip()
+    if not _in_french():
+        return name
+    return f"qu'{name}" if _elides(name) else f"que {name}"
+
+
+_LIGATURES = str.maketrans({"œ": "oe", "Œ": "OE", "æ": "ae", "Æ": "AE", "ß": "ss"})
+
+
+def _bare(text: str) -> str:
+    """`text` without accents nor ligatures, case folded: the first level of French order."""
+    decomposed = unicodedata.normalize("NFKD", text.translate(_LIGATURES))
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
+
+
+def collation_key(text: str | None) -> tuple[str, str, str]:
+    """Sort key putting names in French dictionary order, the same on every database.
+
+    Letters first without accents nor case (Bénin before Burundi, Écully among the E's,
+    "Atelier du…" before "Atelier Vélo…"), then accents, then case, to break ties.
+    """
+    text = text or ""
+    return (_bare(text), unicodedata.normalize("NFKD", text).casefold(), text.swapcase())
+
+
+def sorted_by_name(items, name=lambda item: item.name):
+    """`items` in French order of their name (`name` picks it), stable for equal names."""
+    return sorted(items, key=lambda item: collation_key(name(item)))
+
+
+def french_sort(items, attribute: str = "name"):
+    """The `sort` filter in French order: `members|french_sort('name')`, dotted paths allowed."""
+
+    def name(item):
+        for part in attribute.split("."):
+            item = getattr(item, part)
+        return item
+
+    return sorted_by_name(items, name)
+
+
 def register_filters(app: Flask) -> None:
     app.add_template_filter(number, "number")
     app.add_template_filter(money, "money")
@@ -109,6 +222,9 @@ def register_filters(app: Flask) -> None:
     app.add_template_filter(country, "country")
     app.add_template_filter(percent, "percent")
     app.add_template_filter(rate, "rate")
+    app.add_template_filter(de, "de")
+    app.add_template_filter(que, "que")
+    app.add_template_filter(french_sort, "french_sort")
 
     @app.context_processor
     def languages():

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_login import current_user, login_required
 from flask_wtf.file import FileField, FileRequired
 
@@ -77,6 +78,15 @@ IMPORTERS: dict[str, Importer] = {
 }
 
 
+def import_outcome(created: int, updated: int) -> str:
+    """`Import réussi : 1 créé, 2 mis à jour.`: what an import did, for the flash."""
+    return _(
+        "Import réussi : %(created)s, %(updated)s.",
+        created=ngettext("%(num)d créé", "%(num)d créés", created),
+        updated=ngettext("%(num)d mis à jour", "%(num)d mis à jour", updated),
+    )
+
+
 def run_import(kind: str, data: bytes) -> ImportResult:
     """Run one import; raises InvalidRows or DomainError (nothing written) or returns the counts."""
     importer = IMPORTERS[kind]
@@ -118,14 +128,7 @@ def upload(kind: str):
             form_error(form, error)
         else:
             submissions.commit(form, url_for(importer.back_endpoint))
-            flash(
-                _(
-                    "Import réussi : %(created)d créé(s), %(updated)d mis à jour.",
-                    created=result.created,
-                    updated=result.updated,
-                ),
-                "success",
-            )
+            flash(import_outcome(result.created, result.updated), "success")
             return redirect(url_for(importer.back_endpoint))
     status = 422 if errors or form.errors else 200
     return render_template(

@@ -56,7 +56,8 @@ def authenticate(email: str, password: str) -> User:
     if throttle.failures > current_app.config["COOP_LOGIN_MAX_FAILURES"]:
         minutes = max(1, int((throttle.locked_until - moment).total_seconds() // 60) + 1)
         raise LoginRefused(
-            f"Trop de tentatives échouées pour cette adresse. Réessayez dans {minutes} minute(s)."
+            "Trop de tentatives échouées pour cette adresse. Réessayez dans "
+            + (f"{minutes} minutes." if minutes > 1 else "1 minute.")
         )
     user = db.session.scalar(select(User).where(User.email == key))
     password_ok = check_password_hash(user.password_hash if user else _dummy_hash(), password)

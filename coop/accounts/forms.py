@@ -24,6 +24,7 @@ from coop import identifiers
 from coop.accounts.auth import MIN_PASSWORD_LENGTH
 from coop.accounts.models import Role
 from coop.forms import CoopForm, sentence
+from coop.i18n import collation_key
 
 
 class Normalised:
@@ -50,7 +51,7 @@ def country_choices(blank_label=None) -> list[SelectChoice]:
     names = get_locale().territories
     choices = sorted(
         (SelectChoice(c.alpha_2, names.get(c.alpha_2, c.name)) for c in pycountry.countries),
-        key=lambda choice: choice.label,
+        key=lambda choice: collation_key(choice.label),
     )
     if blank_label is not None:
         choices.insert(0, SelectChoice("", blank_label))

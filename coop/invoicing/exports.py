@@ -525,7 +525,8 @@ def _zip_time(day: date) -> tuple[int, int, int, int, int, int]:
 def _readme(selection: Selection, invoices: list[Invoice], missing: list[Invoice]) -> str:
     lines = [
         f"Factures et avoirs de la {selection.description}",
-        f"{len(invoices) - len(missing)} PDF sur {len(invoices)} document(s).",
+        f"{len(invoices) - len(missing)} PDF sur {len(invoices)} "
+        + ("documents." if len(invoices) > 1 else "document."),
         "",
     ]
     if missing:

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
+from flask_babel import gettext as _
 from sqlalchemy import case, func, select, type_coerce
 from stdnum import iso11649
 from stdnum.iso7064 import mod_97_10
@@ -26,7 +27,7 @@ from coop.clock import to_local, today
 from coop.db import Money
 from coop.errors import DomainError, NotFound
 from coop.extensions import db
-from coop.i18n import N_
+from coop.i18n import N_, sorted_by_name
 from coop.invoicing.documents import render_pending_documents
 from coop.invoicing.models import Invoice, InvoiceKind, InvoiceLine, InvoiceVat, LineKind
 from coop.money import quantize
@@ -176,11 +177,14 @@ def legal_data_problem(member: Member) -> str | None:
 
 def _ensure_received(campaign: Campaign) -> None:
     if campaign.status is CampaignStatus.INVOICED or campaign.status is CampaignStatus.ARCHIVED:
-        raise DomainError(f"La campagne {campaign.code} est déjà facturée.")
+        raise DomainError(_("La campagne %(code)s est déjà facturée.", code=campaign.code))
     if campaign.status is not CampaignStatus.RECEIVED:
         raise DomainError(
-            f"La campagne {campaign.code} n'est pas encore reçue : les factures s'émettent "
-            "une fois toutes ses commandes reçues, soldées ou annulées."
+            _(
+                "La campagne %(code)s n'est pas encore reçue : les factures s'émettent "
+                "une fois toutes ses commandes reçues, soldées ou annulées.",
+                code=campaign.code,
+            )
         )
 
 
@@ -528,6 +532,8 @@ def invoiced_campaigns() -> list[Campaign]:
 
 
 def invoiced_members() -> list[Member]:
-    return db.session.scalars(
-        select(Member).where(Member.id.in_(select(Invoice.member_id))).order_by(Member.name)
-    ).all()
+    return sorted_by_name(
+        db.session.scalars(
+            select(Member).where(Member.id.in_(select(Invoice.member_id))).order_by(Member.code)
+        )
+    )

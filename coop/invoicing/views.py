@@ -5,6 +5,7 @@ from decimal import Decimal
 from flask import Blueprint, abort, flash, redirect, render_template, request
 from flask import url_for as url
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user, login_required
 
 from coop import submissions
@@ -85,12 +86,14 @@ def issue(campaign_id: int):
             return redirect(back)
         submissions.commit(form, result)
         run_in_background(render_pending_documents)
-        flash(_("%(n)d facture(s) émise(s).", n=len(issued)), "success")
+        flash(ngettext("%(num)d facture émise.", "%(num)d factures émises.", len(issued)),
+              "success")  # fmt: skip
         return redirect(result)
     return render_template(
         "confirm.html", form=form, cancel_url=back,
-        title=_("Émettre les %(n)d factures de la campagne %(code)s ?", n=len(pending),
-                code=campaign.code),
+        title=ngettext("Émettre la facture de la campagne %(code)s ?",
+                       "Émettre les %(num)d factures de la campagne %(code)s ?", len(pending),
+                       code=campaign.code),
         message=_("Une facture émise ne se modifie plus et ne se supprime pas : une erreur se "
                   "corrige par un avoir. Total TTC : %(total)s.",
                   total=money(sum((d.total_incl_vat for d in pending), issuing.ZERO))),

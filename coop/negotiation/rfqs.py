@@ -15,7 +15,7 @@ from coop.accounts.models import User
 from coop.clock import to_local
 from coop.errors import DomainError
 from coop.extensions import db
-from coop.i18n import N_
+from coop.i18n import N_, sorted_by_name
 from coop.negotiation import notifications
 from coop.negotiation.links import LinkState, new_link_id, state_of
 from coop.negotiation.models import (
@@ -265,9 +265,11 @@ def suggest_suppliers(parts: list[Part]) -> dict[int, list[Suggestion]]:
 
 
 def active_suppliers() -> list[Supplier]:
-    return db.session.scalars(
-        select(Supplier).where(Supplier.is_active.is_(True)).order_by(Supplier.name)
-    ).all()
+    return sorted_by_name(
+        db.session.scalars(
+            select(Supplier).where(Supplier.is_active.is_(True)).order_by(Supplier.code)
+        )
+    )
 
 
 def set_suppliers(rfq: Rfq, chosen: Mapping[int, set[int]]) -> None:

@@ -3,6 +3,7 @@
 from flask import Blueprint, Response, abort, flash, g, redirect, render_template, request
 from flask import url_for as url
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 
 from coop import bounds, clock, i18n, submissions
@@ -203,8 +204,9 @@ def send_rfq(rfq_id: int):
             flash(error.message, "error")
         else:
             db.session.commit()
-            flash(_("Demande %(number)s envoyée à %(count)d fournisseur(s).", number=rfq.number,
-                    count=len(invitations)), "success")  # fmt: skip
+            flash(ngettext("Demande %(number)s envoyée à %(num)d fournisseur.",
+                           "Demande %(number)s envoyée à %(num)d fournisseurs.",
+                           len(invitations), number=rfq.number), "success")  # fmt: skip
         return redirect(back)
     return render_template(
         "confirm.html", form=form, title=_("Envoyer la demande %(number)s ?", number=rfq.number),
@@ -290,8 +292,10 @@ def award(rfq_id: int):
         flash(error.message, "error")
     else:
         submissions.commit(form, back)
-        flash(_("%(count)d ligne(s) attribuée(s) : les offres du catalogue sont à jour, "
-                "les anciens tarifs restent dans leur historique.", count=len(awards)),
+        flash(ngettext("%(num)d ligne attribuée : les offres du catalogue sont à jour, "
+                       "les anciens tarifs restent dans leur historique.",
+                       "%(num)d lignes attribuées : les offres du catalogue sont à jour, "
+                       "les anciens tarifs restent dans leur historique.", len(awards)),
               "success")  # fmt: skip
     return redirect(back)
 
@@ -389,12 +393,13 @@ def revoke_link(rfq_id: int, invitation_id: int):
             flash(error.message, "error")
         else:
             db.session.commit()
-            flash(_("Le lien de %(supplier)s ne fonctionne plus.",
-                    supplier=invitation.supplier.name), "success")  # fmt: skip
+            flash(_("Le lien %(of_supplier)s ne fonctionne plus.",
+                    of_supplier=i18n.de(invitation.supplier.name)), "success")  # fmt: skip
         return redirect(back)
     return render_template(
         "confirm.html", form=form,
-        title=_("Révoquer le lien de %(supplier)s ?", supplier=invitation.supplier.name),
+        title=_("Révoquer le lien %(of_supplier)s ?",
+                of_supplier=i18n.de(invitation.supplier.name)),
         message=_("Le lien envoyé cesse de fonctionner immédiatement. Ses réponses déjà "
                   "transmises restent ; vous pourrez lui envoyer un nouveau lien."),
         confirm_label=_("Révoquer le lien"), cancel_url=back,
@@ -575,8 +580,10 @@ def upload_csv(token: str):
             flash(error.message, "error")
         else:
             submissions.commit(upload, _here(token))
-            flash(_("Fichier lu : %(count)d ligne(s) remplie(s) dans votre brouillon. "
-                    "Vérifiez-les, puis envoyez votre réponse.", count=count),
+            flash(ngettext("Fichier lu : %(num)d ligne remplie dans votre brouillon. "
+                           "Vérifiez-la, puis envoyez votre réponse.",
+                           "Fichier lu : %(num)d lignes remplies dans votre brouillon. "
+                           "Vérifiez-les, puis envoyez votre réponse.", count),
                   "success")  # fmt: skip
             return redirect(_here(token))
     invitation = open_link(token, at)

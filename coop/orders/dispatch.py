@@ -18,7 +18,7 @@ from coop.accounts.models import Member, User
 from coop.clock import to_local, today
 from coop.errors import DomainError, NotFound
 from coop.extensions import db
-from coop.i18n import N_
+from coop.i18n import N_, sorted_by_name
 from coop.orders.campaigns import STATUS_LABELS
 from coop.orders.models import (
     Allocation,
@@ -272,7 +272,9 @@ def dispatch_board(campaign: Campaign) -> DispatchBoard:
     for member_id, handover in _handovers(campaign).items():
         if member_id in rows:
             rows[member_id].handover = handover
-    ordered = sorted(rows.values(), key=lambda r: (r.member.name.casefold(), r.member.code))
+    ordered = sorted_by_name(
+        sorted(rows.values(), key=lambda r: r.member.code), lambda r: r.member.name
+    )
     counts: dict[DispatchStatus, int] = defaultdict(int)
     for row in ordered:
         counts[row.status] += 1

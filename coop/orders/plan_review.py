@@ -9,6 +9,7 @@ from datetime import date
 from decimal import Decimal
 
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
@@ -218,9 +219,17 @@ REASONS = {
         cheapest=money(Decimal(p["cheapest"])),
         max=money(Decimal(p["max"])),
     ),
-    "pack_short": lambda p: _("il manque %(short)s unités pour remplir un carton de %(pack)s", **p),
-    "minimum_short": lambda p: _(
-        "il manque %(short)s unités pour atteindre le minimum de commande de %(minimum)s", **p
+    "pack_short": lambda p: ngettext(
+        "il manque %(num)d unité pour remplir un carton de %(pack)s",
+        "il manque %(num)d unités pour remplir un carton de %(pack)s",
+        int(p["short"]),
+        pack=p["pack"],
+    ),
+    "minimum_short": lambda p: ngettext(
+        "il manque %(num)d unité pour atteindre le minimum de commande de %(minimum)s",
+        "il manque %(num)d unités pour atteindre le minimum de commande de %(minimum)s",
+        int(p["short"]),
+        minimum=p["minimum"],
     ),
     "costs_units_elsewhere": lambda p: _(
         "non servi : le servir priverait d'autres besoins de plus d'unités"

@@ -3,6 +3,7 @@
 from flask import Blueprint, abort, flash, redirect, render_template, request
 from flask import url_for as url
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 
 from coop import clock, submissions
@@ -175,16 +176,22 @@ def commit(campaign_id: int, run_id: int):
             flash(error.message, "error")
             return redirect(back)
         submissions.commit(form, url("campaigns.show_campaign", campaign_id=campaign.id))
-        flash(_("Plan validé : %(count)d bons de commande en brouillon. La campagne %(code)s est "
-                "mutualisée.", count=len(orders), code=campaign.code), "success")  # fmt: skip
+        flash(ngettext("Plan validé : %(num)d bon de commande en brouillon. La campagne "
+                       "%(code)s est mutualisée.",
+                       "Plan validé : %(num)d bons de commande en brouillon. La campagne "
+                       "%(code)s est mutualisée.", len(orders), code=campaign.code),
+              "success")  # fmt: skip
         return redirect(url("campaigns.show_campaign", campaign_id=campaign.id))
     suppliers = len(run.result["shipping_by_supplier"]) if run.result else 0
     return render_template(
         "confirm.html", form=form, cancel_url=back,
         title=_("Valider ce plan ?"),
-        message=_("%(count)d bons de commande seront créés en brouillon, un par fournisseur, et "
-                  "chaque atelier verra ce qu'il reçoit. Rien n'est envoyé aux fournisseurs "
-                  "avant que vous n'envoyiez chaque bon.", count=suppliers),
+        message=ngettext("%(num)d bon de commande sera créé en brouillon, un par fournisseur, "
+                         "et chaque atelier verra ce qu'il reçoit. Rien n'est envoyé aux "
+                         "fournisseurs avant que vous n'envoyiez chaque bon.",
+                         "%(num)d bons de commande seront créés en brouillon, un par "
+                         "fournisseur, et chaque atelier verra ce qu'il reçoit. Rien n'est envoyé "
+                         "aux fournisseurs avant que vous n'envoyiez chaque bon.", suppliers),
         confirm_label=_("Valider le plan"),
     )  # fmt: skip
 

@@ -17,7 +17,7 @@ from coop.accounts.models import Member
 from coop.clock import now, to_local, today
 from coop.errors import DomainError, NotFound
 from coop.extensions import db
-from coop.i18n import N_
+from coop.i18n import N_, sorted_by_name
 from coop.numbering import next_value
 from coop.orders import statements
 from coop.orders.campaigns import STATUS_LABELS, change_status
@@ -335,7 +335,7 @@ def order_deliveries(order: PurchaseOrder) -> list[Delivery]:
             member = allocation.need.member
             members[member.id] = member
             by_member[member.id].append((line, allocation.quantity))
-    ordered = sorted(members.values(), key=lambda m: (m.name.casefold(), m.code))
+    ordered = sorted_by_name(sorted(members.values(), key=lambda m: m.code))
     return [Delivery(m, by_member[m.id]) for m in ordered]
 
 

@@ -17,6 +17,7 @@ from coop.accounts.models import Member, User
 from coop.clock import to_local, today
 from coop.errors import DomainError
 from coop.extensions import db
+from coop.i18n import sorted_by_name
 from coop.orders.campaigns import STATUS_LABELS
 from coop.orders.models import (
     Allocation,
@@ -314,4 +315,4 @@ def order_receipts(order: PurchaseOrder) -> list[Receipt]:
 def served_members(order: PurchaseOrder) -> list[Member]:
     """The shops an order serves, by name: who a direct delivery can be for."""
     members = {a.need.member.id: a.need.member for line in order.lines for a in line.allocations}
-    return sorted(members.values(), key=lambda m: (m.name.casefold(), m.code))
+    return sorted_by_name(sorted(members.values(), key=lambda m: m.code))

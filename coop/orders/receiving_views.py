@@ -3,6 +3,7 @@
 from flask import Blueprint, abort, flash, redirect, render_template, request
 from flask import url_for as url
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 
 from coop import bounds, clock, submissions
@@ -93,10 +94,13 @@ def close_short(number: str):
         flash(_("Seul un bon de commande reçu en partie peut être soldé."), "error")
         return redirect(back)
     missing = sum(line.missing_units for line in order.lines)
-    message = _("%(supplier)s ne livrera pas les %(missing)d unités manquantes. Les ateliers "
-                "gardent ce qui est arrivé, partagé selon la règle de la campagne, et ne paient "
-                "que cela. C'est définitif.",
-                supplier=order.supplier.name, missing=missing)  # fmt: skip
+    message = ngettext("%(supplier)s ne livrera pas l'unité manquante. Les ateliers "
+                       "gardent ce qui est arrivé, partagé selon la règle de la campagne, et ne "
+                       "paient que cela. C'est définitif.",
+                       "%(supplier)s ne livrera pas les %(num)d unités manquantes. Les ateliers "
+                       "gardent ce qui est arrivé, partagé selon la règle de la campagne, et ne "
+                       "paient que cela. C'est définitif.",
+                       missing, supplier=order.supplier.name)  # fmt: skip
     return render_template(
         "confirm.html", form=form, title=_("Solder le bon de commande %(number)s ?",
                                            number=order.number),

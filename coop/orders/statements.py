@@ -18,6 +18,7 @@ from coop.accounts.models import Member
 from coop.csv_export import Figure
 from coop.errors import DomainError, NotFound
 from coop.extensions import db
+from coop.i18n import sorted_by_name
 from coop.invoicing.models import Invoice
 from coop.money import quantize
 from coop.orders.cost_split import (
@@ -594,11 +595,13 @@ def member_statement(campaign: Campaign, member: Member) -> Statement:
 
 def statement_members(campaign: Campaign) -> list[Member]:
     """The shops with needs in the campaign, by name: the staff's selector."""
-    return db.session.scalars(
-        select(Member)
-        .where(Member.id.in_(select(Need.member_id).where(Need.campaign_id == campaign.id)))
-        .order_by(Member.name, Member.code)
-    ).all()
+    return sorted_by_name(
+        db.session.scalars(
+            select(Member)
+            .where(Member.id.in_(select(Need.member_id).where(Need.campaign_id == campaign.id)))
+            .order_by(Member.code)
+        )
+    )
 
 
 def find_member(code: str) -> Member:
@@ -816,7 +819,8 @@ def campaign_results(campaign: Campaign) -> CampaignResults:
         totals.fee += shop.fee
     return CampaignResults(
         campaign=campaign, is_estimate=cs.is_estimate, totals=totals,
-        shops=sorted(shops.values(), key=lambda s: (s.member.name.casefold(), s.member.code)),
+        shops=sorted_by_name(sorted(shops.values(), key=lambda s: s.member.code),
+                             lambda s: s.member.name),
         by_origin=origin_shares(by_origin),
         suppliers=sorted(suppliers.values(), key=lambda s: -s.total),
         shortages=_shortages(cs), rounding=rounding, history=history(),
@@ -867,7 +871,7 @@ def ensure_chargeable(campaign: Campaign) -> None:
 
 def campaign_suppliers(campaign: Campaign) -> list[Supplier]:
     """The suppliers of the campaign's orders still standing, by name."""
-    return db.session.scalars(
+    return sorted_by_name(db.session.scalars(
         select(Supplier)
         .where(Supplier.id.in_(
             select(PurchaseOrder.supplier_id).where(
@@ -875,8 +879,8 @@ def campaign_suppliers(campaign: Campaign) -> list[Supplier]:
                 PurchaseOrder.status != OrderStatus.CANCELLED,
             )
         ))
-        .order_by(Supplier.name)
-    ).all()  # fmt: skip
+        .order_by(Supplier.code)
+    ))  # fmt: skip
 
 
 def campaign_supplier(campaign: Campaign, supplier_id: str | None) -> Supplier | None:

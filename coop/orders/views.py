@@ -16,6 +16,7 @@ from coop.accounts.models import PURCHASING_ROLES, STAFF_ROLES, Role
 from coop.csv_export import Figure, french_csv
 from coop.errors import DomainError, InvalidRows, NotAllowed
 from coop.extensions import db
+from coop.imports import import_outcome
 from coop.orders import campaigns as campaign_service
 from coop.orders import demand as demand_service
 from coop.orders import needs as need_service
@@ -406,8 +407,7 @@ def import_campaign_needs(campaign_id: int):
         else:
             page = "campaigns.needs" if current_user.has_role(Role.MEMBER) else "campaigns.demand"
             submissions.commit(form, url(page, campaign_id=campaign.id))
-            flash(_("Import réussi : %(created)d créé(s), %(updated)d mis à jour.",
-                    created=result.created, updated=result.updated), "success")  # fmt: skip
+            flash(import_outcome(result.created, result.updated), "success")
             return redirect(url(page, campaign_id=campaign.id))
     return render_template(
         "orders/needs_import.html", form=form, campaign=campaign, errors=errors,

@@ -35,7 +35,7 @@ from coop.clock import now
 from coop.csv_import import decode, records
 from coop.errors import DomainError, FieldError, InvalidRows
 from coop.extensions import db
-from coop.i18n import N_, day, money
+from coop.i18n import N_, day, de, money
 from coop.invoicing.models import Invoice, InvoiceKind
 from coop.payments import ledger
 from coop.payments.models import BankImport, BankLine, BankLineStatus, Method, Payment
@@ -571,8 +571,8 @@ def confirm(line: BankLine, invoice: Invoice | None = None, *, member: Member | 
         raise DomainError(_("%(number)s est un avoir : un virement règle des factures.",
                             number=invoice.number), field="invoice")  # fmt: skip
     if invoice is not None and member is not None and invoice.member_id != member.id:
-        raise DomainError(_("La facture %(number)s est celle de %(shop)s, pas de cet atelier.",
-                            number=invoice.number, shop=invoice.member.name),
+        raise DomainError(_("La facture %(number)s est celle %(of_shop)s, pas de cet atelier.",
+                            number=invoice.number, of_shop=de(invoice.member.name)),
                           field="member")  # fmt: skip
     payment = ledger.record_payment(
         invoice.member if invoice is not None else member, line.amount, method=Method.TRANSFER,

@@ -10,6 +10,7 @@ from sqlalchemy.orm import selectinload
 from coop.accounts.models import Member
 from coop.db import Money
 from coop.extensions import db
+from coop.i18n import sorted_by_name
 from coop.invoicing.models import Invoice, InvoiceKind
 from coop.payments import ledger
 from coop.payments.models import (
@@ -110,11 +111,11 @@ def queue_counts() -> dict[str, int]:
 
 def members_with_invoices_or_payments() -> list[Member]:
     """The shops the ledger's filter offers: those with an invoice or a payment."""
-    return db.session.scalars(
+    return sorted_by_name(db.session.scalars(
         select(Member).where(Member.id.in_(select(Invoice.member_id)) |
                              Member.id.in_(select(Payment.member_id)))
-        .order_by(Member.name)
-    ).all()  # fmt: skip
+        .order_by(Member.code)
+    ))  # fmt: skip
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from coop.accounts.models import TREASURY_ROLES, Member
 from coop.clock import today
 from coop.errors import DomainError, NotFound
 from coop.extensions import db
+from coop.i18n import de
 from coop.pages import form_error, paginate_list
 from coop.payments import reminders
 from coop.payments.models import ReminderPause
@@ -47,12 +48,13 @@ def send():
     if not ready:
         flash(_("Aucune relance à envoyer aujourd'hui."), "info")
         return redirect(back)
+    shops = len({r.invoice.member_id for r in ready})
     message = ngettext(
-        "%(num)d e-mail de relance partira vers %(shops)d atelier(s), avec les mentions de "
+        "%(num)d e-mail de relance partira vers %(shops)s, avec les mentions de "
         "retard de paiement de chaque facture.",
-        "%(num)d e-mails de relance partiront vers %(shops)d atelier(s), avec les mentions de "
+        "%(num)d e-mails de relance partiront vers %(shops)s, avec les mentions de "
         "retard de paiement de chaque facture.",
-        len(ready), shops=len({r.invoice.member_id for r in ready}),
+        len(ready), shops=ngettext("%(num)d atelier", "%(num)d ateliers", shops),
     )  # fmt: skip
     unreachable = sorted({r.invoice.member.name for r in due if not r.to})
     if unreachable:
@@ -83,7 +85,7 @@ def pause(member_code: str):
             form_error(form, error)
         else:
             db.session.commit()
-            flash(_("Relances de %(name)s en pause.", name=member.name), "success")
+            flash(_("Relances %(of_name)s en pause.", of_name=de(member.name)), "success")
             return redirect(url("reminders.index"))
     return render_template(
         "payments/reminders_pause.html", form=form, member=member,
@@ -97,5 +99,5 @@ def resume(member_code: str):
     member = _shop(member_code)
     if ConfirmForm().validate_on_submit() and reminders.resume(member):
         db.session.commit()
-        flash(_("Relances de %(name)s reprises.", name=member.name), "success")
+        flash(_("Relances %(of_name)s reprises.", of_name=de(member.name)), "success")
     return redirect(url("reminders.index"))

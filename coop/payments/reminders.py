@@ -28,7 +28,7 @@ from coop.accounts.models import Member, Role, User
 from coop.clock import now
 from coop.errors import DomainError, NotFound
 from coop.extensions import db
-from coop.i18n import money
+from coop.i18n import money, sorted_by_name
 from coop.invoicing.issuing import AGING, due_column
 from coop.invoicing.models import Invoice, InvoiceKind
 from coop.payments import ledger, stripe_client
@@ -277,9 +277,10 @@ def resume(member: Member) -> bool:
 
 
 def paused_shops() -> list[ReminderPause]:
-    return db.session.scalars(
+    pauses = db.session.scalars(
         select(ReminderPause)
         .join(Member, ReminderPause.member_id == Member.id)
         .options(joinedload(ReminderPause.member))
-        .order_by(Member.name)
-    ).all()
+        .order_by(Member.code)
+    )
+    return sorted_by_name(pauses, lambda p: p.member.name)

@@ -18,7 +18,7 @@ from coop.accounts.models import TREASURY_ROLES, Member, Role
 from coop.csv_export import day, figure
 from coop.errors import DomainError, InvalidRows, NotFound
 from coop.extensions import db
-from coop.i18n import N_, money
+from coop.i18n import N_, de, money, sorted_by_name
 from coop.invoicing.issuing import find_invoice
 from coop.pages import csv_download, form_error, id_arg, id_list, paginate
 from coop.payments import anomalies, bank, ledger, listing
@@ -45,7 +45,7 @@ REFUND_STATUS_LABELS = {RefundStatus.PENDING: N_("En cours"),
 
 
 def _members() -> list[Member]:
-    return db.session.scalars(select(Member).order_by(Member.name)).all()
+    return sorted_by_name(db.session.scalars(select(Member).order_by(Member.code)))
 
 
 def _member_choices() -> list[tuple[int, str]]:
@@ -139,8 +139,8 @@ def _record_payment(form: PaymentForm) -> bool:
         db.session.rollback()
         form.invoices.errors = [*form.invoices.errors, error.message]
         return False
-    flash(_("Paiement de %(amount)s de %(shop)s enregistré.", amount=money(payment.amount),
-            shop=member.name), "success")  # fmt: skip
+    flash(_("Paiement de %(amount)s %(of_shop)s enregistré.", amount=money(payment.amount),
+            of_shop=de(member.name)), "success")  # fmt: skip
     return True
 
 
@@ -256,11 +256,11 @@ def bank_line(line_id: int):
 def _confirm_short(line: BankLine, invoice, remains, form, hidden: dict | None = None):
     """A transfer short of its invoice leaves money due: the treasurer confirms it knowingly."""
     message = _(
-        "Ce virement de %(received)s ne règle pas toute la facture %(number)s de %(shop)s "
+        "Ce virement de %(received)s ne règle pas toute la facture %(number)s %(of_shop)s "
         "(%(due)s dus) : il restera %(remains)s à payer.",
         received=money(line.amount),
         number=invoice.number,
-        shop=invoice.member.name,
+        of_shop=de(invoice.member.name),
         due=money(remains + line.amount),
         remains=money(remains),
     )
@@ -277,13 +277,25 @@ def _confirm_short(line: BankLine, invoice, remains, form, hidden: dict | None =
 
 
 def _matched_message(payment) -> str:
-    settled = ", ".join(a.invoice.number for a in payment.allocations)
     amount, shop = money(payment.amount), payment.member.name
-    if settled:
-        return _("Virement de %(amount)s de %(shop)s enregistré : il règle %(invoices)s.",
-                 amount=amount, shop=shop, invoices=settled)  # fmt: skip
-    return _("Virement de %(amount)s de %(shop)s enregistré en crédit sur son compte.",
-             amount=amount, shop=shop)  # fmt: skip
+    invoices = [a.invoice for a in payment.allocations]
+    if invoices:
+        due = {i: b.due for i, b in ledger.balances(invoices).items()}
+        # A short transfer must not read as settling: say what it leaves due.
+        outcomes = [
+            _(
+                "il règle en partie %(number)s, qui reste due de %(due)s",
+                number=invoice.number,
+                due=money(due[invoice.id]),
+            )
+            if due[invoice.id]
+            else _("il règle %(number)s", number=invoice.number)
+            for invoice in invoices
+        ]
+        return _("Virement de %(amount)s %(of_shop)s enregistré : %(outcome)s.",
+                 amount=amount, of_shop=de(shop), outcome=" ; ".join(outcomes))  # fmt: skip
+    return _("Virement de %(amount)s %(of_shop)s enregistré en crédit sur son compte.",
+             amount=amount, of_shop=de(shop))  # fmt: skip
 
 
 def _decide(line_id: int, decision, back_to: BankLineStatus = BankLineStatus.UNMATCHED):

@@ -13,6 +13,7 @@ from sqlalchemy.orm import selectinload
 from coop.clock import now
 from coop.errors import DomainError
 from coop.extensions import db
+from coop.i18n import sorted_by_name
 from coop.suppliers.models import Offer, Part, PriceTier, Supplier
 from coop.suppliers.origin import ASIA, EUROPE, ORIGINS_NEAR_FIRST, Origin
 from coop.suppliers.pricing import Tier, validate_tiers
@@ -358,11 +359,8 @@ def find_part(text: str) -> Part:
 
 
 def part_choices() -> list[tuple[str, str]]:
-    """(sku, name) of every active part, for the part picker."""
-    return (
-        db.session.execute(
-            select(Part.sku, Part.name).where(Part.is_active.is_(True)).order_by(Part.name)
-        )
-        .tuples()
-        .all()
-    )
+    """(sku, name) of every active part, for the part picker, by name in French order."""
+    parts = db.session.execute(
+        select(Part.sku, Part.name).where(Part.is_active.is_(True)).order_by(Part.sku)
+    ).tuples()
+    return sorted_by_name(parts, lambda part: part[1])

@@ -16,8 +16,8 @@ from coop.accounts.models import PURCHASING_ROLES, STAFF_ROLES
 from coop.csv_export import figure
 from coop.errors import DomainError
 from coop.extensions import db
-from coop.i18n import unit_price
-from coop.pages import csv_download, form_error, id_arg, paginate, search_arg
+from coop.i18n import de, sorted_by_name, unit_price
+from coop.pages import csv_download, form_error, id_arg, paginate, paginate_list, search_arg
 from coop.suppliers import catalogue
 from coop.suppliers.comparison import compare
 from coop.suppliers.forms import (
@@ -43,7 +43,12 @@ bp = Blueprint("catalogue", __name__)
 def list_suppliers():
     q, origin = search_arg(), request.args.get("origin", "")
     status = _status_arg()
-    page = paginate(catalogue.search_suppliers(q, origin, status))
+    suppliers = catalogue.search_suppliers(q, origin, status)
+    # Best match first when searching; else by name in French order, which SQL cannot give
+    # the same on SQLite and PostgreSQL: the coop has a few hundred suppliers at most.
+    page = (
+        paginate(suppliers) if q else paginate_list(sorted_by_name(db.session.scalars(suppliers)))
+    )
     return render_template(
         "suppliers/supplier_list.html", page=page, q=q, origin=origin, status=status,
         origins=list(Origin),
@@ -197,7 +202,7 @@ def list_parts():
             selectinload(Part.offers).selectinload(Offer.supplier)
         )
     )
-    suppliers = db.session.scalars(select(Supplier).order_by(Supplier.name)).all()
+    suppliers = sorted_by_name(db.session.scalars(select(Supplier).order_by(Supplier.code)))
     return render_template(
         "suppliers/part_list.html", page=page, q=q, category=category, origin=origin,
         supplier_id=supplier_id, status=status, suppliers=suppliers,
@@ -269,9 +274,11 @@ def _part_values(form: PartForm) -> dict:
 @roles_required(*PURCHASING_ROLES)
 def create_offer(part_id: int):
     part = db.get_or_404(Part, part_id)
-    suppliers = db.session.scalars(
-        select(Supplier).where(Supplier.is_active.is_(True)).order_by(Supplier.name)
-    ).all()
+    suppliers = sorted_by_name(
+        db.session.scalars(
+            select(Supplier).where(Supplier.is_active.is_(True)).order_by(Supplier.code)
+        )
+    )
     form = OfferForm(suppliers=suppliers)
     if form.validate_on_submit():
         submissions.claim(form)
@@ -286,7 +293,7 @@ def create_offer(part_id: int):
         else:
             result = url("catalogue.show_part", part_id=part.id)
             submissions.commit(form, result)
-            flash(_("Offre de %(supplier)s ajoutée.", supplier=supplier.name), "success")
+            flash(_("Offre %(of_supplier)s ajoutée.", of_supplier=de(supplier.name)), "success")
             _warn_if_prices_rise(form.tier_values())
             return redirect(result)
     return render_template("suppliers/offer_form.html", form=form, part=part, offer=None)
@@ -314,7 +321,9 @@ def create_supplier_offer(supplier_id: int):
         else:
             submissions.commit(form, back)
             message = _(
-                "Offre de %(supplier)s pour %(sku)s ajoutée.", supplier=supplier.name, sku=part.sku
+                "Offre %(of_supplier)s pour %(sku)s ajoutée.",
+                of_supplier=de(supplier.name),
+                sku=part.sku,
             )
             flash(message, "success")
             return redirect(back)
@@ -345,7 +354,8 @@ def edit_offer(offer_id: int):
             form_error(form, error)
         else:
             db.session.commit()
-            flash(_("Offre de %(supplier)s enregistrée.", supplier=offer.supplier.name), "success")
+            name = de(offer.supplier.name)
+            flash(_("Offre %(of_supplier)s enregistrée.", of_supplier=name), "success")
             _warn_if_prices_rise(form.tier_values())
             return redirect(url("catalogue.show_part", part_id=offer.part_id))
     return render_template(

@@ -47,7 +47,18 @@ def test_login_is_locked_after_five_failures_even_with_the_right_password(client
         login(client, user.email, "wrong password")
     response = login(client, user.email)
     assert "Trop de tentatives échouées" in response.text
+    assert "minutes." in response.text and "minute(s)" not in response.text
     assert client.get("/").status_code == 302
+
+
+def test_the_lock_says_1_minute_when_one_is_left(client, make):
+    user = make.user()
+    for _ in range(5):
+        login(client, user.email, "wrong password")
+    throttle = db.session.get(LoginThrottle, user.email)
+    throttle.locked_until = throttle.locked_until.replace(microsecond=0) - timedelta(minutes=14)
+    db.session.flush()
+    assert "Réessayez dans 1 minute." in login(client, user.email).text
 
 
 def test_the_lock_expires_and_a_success_clears_the_count(client, make):

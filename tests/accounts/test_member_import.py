@@ -126,7 +126,7 @@ def test_upload_page_shows_the_error_table_then_imports_the_fixed_file(client, m
     )
     assert response.status_code == 302
     assert count_members() == 2
-    assert "2 créé(s), 0 mis à jour" in client.get(response.location).text
+    assert "Import réussi : 2 créés, 0 mis à jour." in client.get(response.location).text
 
 
 def test_upload_without_a_file_says_so(client, make):

@@ -69,7 +69,7 @@ def test_the_manager_pools_commits_and_the_shop_sees_its_share(page, live_app, m
     page.get_by_role("link", name="1", exact=True).click()
     page.get_by_role("link", name="Valider ce plan et créer les bons de commande").click()
     page.get_by_role("button", name="Valider le plan").click()
-    expect(page.get_by_text("Plan validé : 1 bons de commande en brouillon.")).to_be_visible()
+    expect(page.get_by_text("Plan validé : 1 bon de commande en brouillon.")).to_be_visible()
 
     page.get_by_role("button", name="Déconnexion").click()
     log_in(page, base, "atelier@velo01.example")

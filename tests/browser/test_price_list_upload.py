@@ -42,7 +42,7 @@ def test_manager_fixes_a_price_list_and_imports_it(page, live_app, tmp_path):
 
     page.get_by_label("Fichier CSV").set_input_files(good)
     page.get_by_role("button", name="Importer").click()
-    expect(page.get_by_text("Import réussi : 1 créé(s), 0 mis à jour.")).to_be_visible()
+    expect(page.get_by_text("Import réussi : 1 créé, 0 mis à jour.")).to_be_visible()
 
     page.get_by_role("link", name="TYR-700X28").click()
     offers = page.get_by_role("table").first

@@ -153,8 +153,8 @@ def test_the_pdf_shows_every_legal_mention(invoice):
         "Date d'émission 07/12/2026", "Date d'échéance 06/01/2027", "PRINTEMPS26",
         "Pneus de printemps",
         # Lines: quantity, description, unit price, VAT rate, amount
-        "Pneu Schwalbe Marathon 700x35", "PNEU-700-35", "21,9000 €", "87,60 €",
-        "Manuel de réparation vélo", "15,0000 €", "5,5 %", "20 %",
+        "Pneu Schwalbe Marathon 700x35", "PNEU-700-35", "21,90 €", "87,60 €",
+        "Manuel de réparation vélo", "15,00 €", "5,5 %", "20 %",
         # Totals and VAT per rate
         "Total HT 127,50 €", "TVA 5,5 % 1,65 €", "TVA 20 % 19,50 €", "Total TTC 148,65 €",
         # Payment terms

@@ -365,7 +365,7 @@ def test_the_zip_holds_the_stored_pdfs_and_lists_the_missing_ones(example):
         )
         assert archive.read(f"{first.number}.pdf") == PDF
         readme = archive.read("README.txt").decode("utf-8")
-    assert "2 PDF sur 3 document(s)" in readme
+    assert "2 PDF sur 3 documents." in readme
     assert f"- {second.number} du 12/11/2026, VELO02" in readme
     assert first.number not in readme
 

@@ -114,7 +114,7 @@ def test_the_supplier_uploads_its_file_through_the_page(client, invitation):
     response = client.post(url + "/upload", data={"file": (io.BytesIO(write(table)), "devis.csv")},
                            content_type="multipart/form-data")  # fmt: skip
     assert response.status_code == 302
-    assert "1 ligne(s) remplie(s)" in client.get(url).text
+    assert "1 ligne remplie dans votre brouillon. Vérifiez-la" in client.get(url).text
     table[1].update(unit_price_eur="douze")
     bad = client.post(url + "/upload", data={"file": (io.BytesIO(write(table)), "devis.csv")},
                       content_type="multipart/form-data")  # fmt: skip

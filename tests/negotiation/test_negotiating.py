@@ -46,7 +46,7 @@ def test_a_counter_proposal_reopens_the_lines_concerned_and_emails_the_supplier(
     assert [(p.quantity, p.unit_price) for p in message.proposals] == [(200, Decimal("11.5000"))]
     assert [m["To"] for m in outbox] == ["devis@lyon.example"]
     body = outbox[0].get_body(("plain",)).get_content()
-    assert "200 unités" in body and "11,5000" in body
+    assert "200 unités" in body and "11,50" in body
     assert open_link(nf.token_in(body), now()) is invitation
     assert rfqs.progress(invitation, now()) is rfqs.Progress.REOPENED
 
@@ -100,7 +100,7 @@ def test_the_manager_writes_and_counter_proposes_from_the_thread_page(client, an
     client.login_as(manager)
     url = f"/rfqs/{rfq.id}/suppliers/{invitation.id}"
     page = client.get(url).text
-    assert "Lyon Pneu" in page and "12,4000" in page
+    assert "Lyon Pneu" in page and "12,40" in page
     assert open_link(nf.token_in(page.split("Lien du fournisseur")[1]), now()) is invitation
     assert (
         client.post(url + "/message", data={"body": "Livrez-vous à Gerland ?"}).status_code == 302
@@ -114,9 +114,9 @@ def test_the_manager_writes_and_counter_proposes_from_the_thread_page(client, an
     assert response.status_code == 302
     thread = client.get(url).text
     assert "Livrez-vous à Gerland ?" in thread and "Un effort ?" in thread
-    assert "200 unités" in thread and "11,5000" in thread and "Camille" in thread
+    assert "200 unités" in thread and "11,50" in thread and "Camille" in thread
     supplier_page = client.get(f"/q/{token_for(invitation)}").text
-    assert "Contre-proposition de la coopérative" in supplier_page and "11,5000" in supplier_page
+    assert "Contre-proposition de la coopérative" in supplier_page and "11,50" in supplier_page
     assert "Livrez-vous à Gerland ?" in supplier_page
 
 

@@ -214,7 +214,7 @@ def test_the_manager_prepares_an_rfq_from_a_campaign_chooses_suppliers_and_sends
     assert sorted(i.supplier.name for i in rfq.invitations) == ["Lyon Pneu", "Nantes Outils"]
     assert client.post(f"/rfqs/{rfq.id}/send").status_code == 302
     assert rfq.status is RfqStatus.SENT
-    assert "envoyée à 2 fournisseur(s)" in client.get(f"/rfqs/{rfq.id}").text
+    assert "envoyée à 2 fournisseurs." in client.get(f"/rfqs/{rfq.id}").text
 
 
 def test_a_bad_hand_list_keeps_what_the_manager_typed(client, make, catalogue):

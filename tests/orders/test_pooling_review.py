@@ -126,6 +126,19 @@ def test_manager_runs_reviews_and_commits_the_plan(client, make, pooled_case):
     assert run.committed_at is not None
 
 
+def test_choices_serving_fewer_units_do_not_read_as_a_saving(client, make, pooled_case):
+    campaign, _, _ = pooled_case
+    client.login_as(make.user(Role.MANAGER))
+    manager_runs(client, campaign)
+    reference = latest_run(campaign)
+    response = manager_runs(client, campaign, exclude=["LYON", "ASIA"])
+    page = " ".join(client.get(response.location).text.split())
+    assert f"calcul n° {reference.id} sans contrainte" in page
+    assert "unités servies de moins</strong> ; coût réel : " in page
+    assert "€ de moins ;" in page and "−" not in page
+    assert "moins d’unités sont achetées : ce n’est pas une économie." in page
+
+
 def test_the_cost_of_the_managers_choices_is_shown(client, make, pooled_case):
     campaign, _, _ = pooled_case
     client.login_as(make.user(Role.MANAGER))
@@ -139,7 +152,8 @@ def test_the_cost_of_the_managers_choices_is_shown(client, make, pooled_case):
     assert {a["supplier"] for a in run.result["allocations"] if a["offer"]} == {"ASIA"}
     page = client.get(response.location).text
     assert f"calcul n° {reference.id} sans contrainte" in page
-    assert "+16,80" in page and "+6,00" in page
+    assert "coût réel : 6,00\xa0€ de plus" in page
+    assert "objectif (coût + pénalités) : 16,80\xa0€ de plus" in page
     assert "exclus : LYON" in page
 
     # Pinning the tyres of one need to ASIA.

@@ -271,7 +271,7 @@ def test_the_pdf_says_who_orders_what_from_whom_and_where_it_goes(plan):
     text = pdf_text(data)
     for expected in (
         "BON DE COMMANDE", order.number, "Coopérative vélo Lyon", "Lyon Pneus & Co",
-        "PNEU-700X32", "LP-70032", "21,9000", "219,00", "261,00", "offerts",
+        "PNEU-700X32", "LP-70032", "21,90", "219,00", "261,00", "offerts",
         "Atelier Vélo Croix-Rousse", "3 rue d'Austerlitz", "Cycles de la Guillotière",
         plan.campaign.code, "Page 1 / ",
     ):  # fmt: skip

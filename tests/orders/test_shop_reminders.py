@@ -62,7 +62,7 @@ def test_each_silent_shop_gets_one_email_logged_and_not_twice_the_same_day(clien
     ]
     mail.sent_messages().clear()
     again = client.post(f"/campaigns/{campaign.id}/demand/remind", follow_redirects=True)
-    assert "0 ateliers relancés par e-mail. 2 déjà relancés aujourd&#39;hui." in again.text
+    assert "0 atelier relancé par e-mail. 2 déjà relancés aujourd&#39;hui." in again.text
     assert mail.sent_messages() == []
     # Yesterday's reminder does not stop today's.
     for reminder in logged:

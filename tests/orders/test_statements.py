@@ -361,7 +361,8 @@ def test_a_shop_sees_its_own_statement_and_only_its_own(client, make, world):
     client.login_as(user)
     url = f"/campaigns/{world.campaign.id}/statement"
     page = client.get(url).text
-    assert "Relevé de Atelier A" in page and "223,40" in page
+    assert "Relevé d&#39;Atelier A" in page and "223,40" in page
+    assert "Ce que vous coûte la campagne" in page
     assert "Atelier B" not in page and "CHAMBRE-700" not in page
     assert client.get(f"{url}?member=SHOPB").status_code == 403
     assert client.get(f"{url}.csv?member=SHOPB").status_code == 403
@@ -374,7 +375,8 @@ def test_staff_pick_any_shop_statement(client, make, world):
     client.login_as(make.user(Role.TREASURER))
     url = f"/campaigns/{world.campaign.id}/statement"
     page = client.get(f"{url}?member=SHOPB").text
-    assert "Relevé de Atelier B" in page and "Atelier C" in page  # the selector lists them
+    assert "Relevé d&#39;Atelier B" in page and "Atelier C" in page  # the selector lists them
+    assert "Ce que la campagne coûte à Atelier B" in page and "vous coûte" not in page
     assert client.get(f"{url}?member=NOPE").status_code == 404
 
 

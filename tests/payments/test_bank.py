@@ -369,7 +369,7 @@ def test_an_invoice_of_another_shop_or_a_credit_note_is_refused(db_session, make
     note = invoices.invoice(other, campaign, kind=InvoiceKind.CREDIT_NOTE, credited=invoice)
     import_(statement("05/12/2026;VIR;10,00"))
     line = only_line()
-    with pytest.raises(DomainError, match="est celle de"):
+    with pytest.raises(DomainError, match="est celle d'Atelier"):
         bank.confirm(line, invoice, member=shop, by=None)
     with pytest.raises(DomainError, match="est un avoir"):
         bank.confirm(line, note, by=None)

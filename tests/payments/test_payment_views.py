@@ -108,7 +108,7 @@ def test_confirming_a_proposal_records_the_transfer(as_treasurer, treasurer, inv
     upload(as_treasurer, statement(f"05/12/2026;VIR {invoice.payment_reference};148,65"))
     line = db.session.scalar(select(BankLine))
     page = as_treasurer.post(f"/payments/bank/lines/{line.id}/confirm", follow_redirects=True)
-    assert f"Virement de 148,65\xa0€ de {shop.name} enregistré : il règle {invoice.number}." in (
+    assert f"Virement de 148,65\xa0€ d&#39;{shop.name} enregistré : il règle {invoice.number}." in (
         page.text
     )
     payment = db.session.scalar(select(Payment))
@@ -130,15 +130,16 @@ def test_a_transfer_short_of_its_invoice_asks_first_and_says_what_remains_due(
     page = as_treasurer.post(url)
     assert page.status_code == 200 and "Enregistrer un paiement partiel ?" in page.text
     assert (
-        f"Ce virement de 100,00\xa0€ ne règle pas toute la facture {invoice.number} de "
-        f"{shop.name} (148,65\xa0€ dus) : il restera 48,65\xa0€ à payer."
+        f"Ce virement de 100,00\xa0€ ne règle pas toute la facture {invoice.number} "
+        f"d'{shop.name} (148,65\xa0€ dus) : il restera 48,65\xa0€ à payer."
     ) in page.text.replace("&#39;", "'")
     assert '<input type="hidden" name="short" value="1">' in page.text
     assert count(Payment) == 0 and line.status is BankLineStatus.UNMATCHED
     done = as_treasurer.post(url, data={"short": "1"}, follow_redirects=True)
-    assert f"Virement de 100,00\xa0€ de {shop.name} enregistré : il règle {invoice.number}." in (
-        done.text
-    )
+    assert (
+        f"Virement de 100,00\xa0€ d&#39;{shop.name} enregistré : il règle en partie "
+        f"{invoice.number}, qui reste due de 48,65\xa0€."
+    ) in done.text
     assert count(Payment) == 1
     assert ledger.balance(invoice).due == Decimal("48.65")
 
@@ -170,7 +171,7 @@ def test_matching_by_hand_checks_the_invoice(as_treasurer, invoice, make, shop):
         ({}, "Indiquez une facture ou un atelier."),
         ({"invoice": "FA-2099-999999"}, "Aucune facture FA-2099-999999."),
         ({"invoice": note.number}, "est un avoir"),
-        ({"invoice": invoice.number, "member": make.member().id}, "est celle de"),
+        ({"invoice": invoice.number, "member": make.member().id}, "est celle d&#39;Atelier"),
     ]:
         response = as_treasurer.post(url, data=data)
         assert response.status_code == 422
@@ -178,7 +179,7 @@ def test_matching_by_hand_checks_the_invoice(as_treasurer, invoice, make, shop):
     assert count(Payment) == 0
     typed = {"invoice": invoice.number.lower(), "short": "1"}
     done = as_treasurer.post(url, data=typed, follow_redirects=True)
-    assert f"il règle {invoice.number}" in done.text
+    assert f"il règle en partie {invoice.number}, qui reste due de 88,65\xa0€." in done.text
     assert ledger.balance(invoice).due == Decimal("88.65")
 
 

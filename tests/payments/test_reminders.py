@@ -243,7 +243,7 @@ def test_the_dry_run_lists_and_writes_nothing(runner, shop, campaign, outbox):
     assert result.exit_code == 0, result.output
     assert f"{invoice.number}  VELO01       J+7" in result.output
     assert "148.65 EUR due, 8 days late -> compta@velo01.fr" in result.output
-    assert "1 reminder(s) would be sent (dry run) for 2027-03-01." in result.output
+    assert "1 reminder would be sent (dry run) for 2027-03-01." in result.output
     assert recorded() == [] and outbox == []
 
 
@@ -251,10 +251,10 @@ def test_the_command_sends_and_records(runner, shop, campaign, outbox):
     invoice = late_by(shop, campaign, 8)
     result = runner.invoke(args=["reminders", "send", "--date", "2027-03-01"])
     assert result.exit_code == 0, result.output
-    assert "1 reminder(s) sent for 2027-03-01." in result.output
+    assert "1 reminder sent for 2027-03-01." in result.output
     assert recorded() == [(invoice.number, 7)] and len(outbox) == 1
     again = runner.invoke(args=["reminders", "send", "--date", "2027-03-01"])
-    assert "0 reminder(s) sent" in again.output
+    assert "0 reminders sent" in again.output
 
 
 def test_the_command_refuses_a_bad_date(runner, db_session):
@@ -296,13 +296,14 @@ def test_the_page_lists_overdue_invoices_by_shop_with_their_next_step(
     assert "J+21 à envoyer" in section
     assert "Les relances partent à J+7, J+21, J+45 après l'échéance" in page
     assert "Envoyer les relances dues (1)" in page
+    assert "le bouton « Envoyer les relances dues » fait de même sans attendre." in page
 
 
 def test_the_button_confirms_how_many_then_sends(client, treasurer, shop, campaign, outbox, on_day):
     late_by(shop, campaign, 8)
     late_by(shop, campaign, 22)
     page = flat(client.get("/reminders/send").text)
-    assert "2 e-mails de relance partiront vers 1 atelier(s)" in page
+    assert "2 e-mails de relance partiront vers 1 atelier," in page
     assert "Envoyer 2 relances" in page
     assert recorded() == [] and outbox == []
     response = client.post("/reminders/send")
@@ -319,11 +320,13 @@ def test_the_treasurer_pauses_with_a_note_and_resumes(client, treasurer, shop, c
     assert "Note (facultative)" in form
     response = client.post("/reminders/shops/VELO01/pause", data={"note": "Échéancier en 3 fois"})
     assert response.status_code == 302
+    assert "Relances d&#39;Atelier Vélo Croix-Rousse en pause." in client.get("/reminders").text
     pause = db.session.get(ReminderPause, shop.id)
     assert pause.note == "Échéancier en 3 fois" and pause.paused_by_id == treasurer.id
     page = flat(client.get("/reminders").text)
     assert "Relances en pause" in page and "Échéancier en 3 fois" in page
     assert "en pause" in page and "Envoyer les relances dues" not in page
+    assert "bouton" not in page and "envoie les relances dues." in page
     client.post("/reminders/shops/VELO01/resume")
     assert db.session.get(ReminderPause, shop.id) is None
     assert "Envoyer les relances dues (1)" in client.get("/reminders").text
