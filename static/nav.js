@@ -24,6 +24,12 @@
   });
   document.addEventListener("keydown", function (event) {
     if (event.key !== "Escape") return;
+    if (header.classList.contains("nav-open") && header.contains(document.activeElement)) {
+      toggle.setAttribute("aria-expanded", "false");
+      header.classList.remove("nav-open");
+      toggle.focus();
+      return;
+    }
     groups.forEach(function (group) {
       if (!group.open) return;
       var inside = group.contains(document.activeElement);
