@@ -24,17 +24,15 @@
   });
   document.addEventListener("keydown", function (event) {
     if (event.key !== "Escape") return;
-    if (header.classList.contains("nav-open") && header.contains(document.activeElement)) {
-      toggle.setAttribute("aria-expanded", "false");
-      header.classList.remove("nav-open");
-      toggle.focus();
-      return;
-    }
-    groups.forEach(function (group) {
-      if (!group.open) return;
+    var group = groups.filter(function (g) { return g.open; })[0];
+    if (group) {
       var inside = group.contains(document.activeElement);
       group.open = false;
       if (inside) group.querySelector("summary").focus();
-    });
+    } else if (header.classList.contains("nav-open") && header.contains(document.activeElement)) {
+      toggle.setAttribute("aria-expanded", "false");
+      header.classList.remove("nav-open");
+      toggle.focus();
+    }
   });
 })();
