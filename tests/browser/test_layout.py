@@ -19,6 +19,7 @@ from coop import create_app, demo
 from coop.accounts.models import Member
 from coop.clock import now
 from coop.extensions import db
+from coop.invoicing.models import Invoice
 from coop.orders.models import Campaign
 from coop.orders.needs import NeedTerms, post_need
 from coop.suppliers.models import Part
@@ -29,6 +30,7 @@ pytestmark = pytest.mark.browser
 
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1366, "height": 768}
+TABLET = {"width": 768, "height": 1024}
 WIDTHS = [pytest.param(PHONE, id="390"), pytest.param(DESKTOP, id="1366")]
 SHOP = "atelier@atelier-velo-croix-rousse.example"
 STAFF = {
@@ -48,6 +50,7 @@ SHOP_PAGES = [
     ("statement", "/campaigns/{invoiced}/statement", "#statement tfoot tr:last-child td.num"),
     ("invoices", "/invoices", '#invoices tfoot td[data-label="Reste dû"]'),
     ("invoice-status", "/invoices", '#invoices tbody td[data-label="État"] .badge'),
+    ("invoice", "/invoices/{invoice}", "#lines tfoot tr:last-child td.num"),
     ("pay", "/payments/pay", "#payable tfoot td.num"),
     ("account", "/payments/accounts/{member}", '#invoices tfoot td[data-label="Reste dû"]'),
     ("my-campaigns", "/my/campaigns", '#campaigns td[data-label="Dépense HT"]'),
@@ -67,10 +70,11 @@ def demo_site(backend, tmp_path_factory):
             open_campaign = db.session.scalar(select(Campaign).where(Campaign.status == "open"))
             invoiced = db.session.scalar(select(Campaign).where(Campaign.status == "invoiced"))
             part = db.session.scalar(select(Part).order_by(Part.sku))
+            invoice = db.session.scalar(select(Invoice).where(Invoice.member_id == shop.id))
             post_need(open_campaign, shop, part, NeedTerms(quantity=4, tolerance=2), at=now())
             db.session.commit()
             ids = {"open": open_campaign.id, "invoiced": invoiced.id, "part": part.id,
-                   "member": shop.id}  # fmt: skip
+                   "member": shop.id, "invoice": invoice.number}  # fmt: skip
         server = make_server("127.0.0.1", 0, closing_early(application), threaded=True)
         thread = threading.Thread(target=server.serve_forever, daemon=True)
         thread.start()
@@ -175,6 +179,23 @@ def test_the_phone_menu_opens_from_its_button_and_leads_to_a_page(signed_in, dem
         expect(page.get_by_role("link", name="Mes factures")).to_be_hidden()
 
 
+def test_without_javascript_the_phone_menu_stays_open(browser, demo_site, request):
+    base, _ids = demo_site
+    context = browser.new_context(locale="fr-FR", viewport=PHONE, java_script_enabled=False)
+    page = context.new_page()
+    try:
+        page.goto(f"{base}/login")
+        page.get_by_label("Adresse e-mail").fill(SHOP)
+        page.get_by_label("Mot de passe").fill(demo.DEMO_PASSWORD)
+        page.get_by_role("button", name="Se connecter").click()
+        with kept_on_failure(page, request):
+            expect(page.get_by_role("button", name="Menu")).to_be_hidden()
+            expect(page.get_by_role("link", name="Mes factures")).to_be_visible()
+            assert page_width(page)[0] <= PHONE["width"]
+    finally:
+        context.close()
+
+
 def test_the_desktop_shows_the_shop_menu_without_a_button(signed_in, demo_site, request):
     base, _ids = demo_site
     page = signed_in(SHOP, DESKTOP)
@@ -184,10 +205,13 @@ def test_the_desktop_shows_the_shop_menu_without_a_button(signed_in, demo_site, 
         expect(page.get_by_role("link", name="Mes factures")).to_be_visible()
 
 
+@pytest.mark.parametrize("viewport", [DESKTOP, TABLET], ids=["1366", "768"])
 @pytest.mark.parametrize("role", list(STAFF))
-def test_each_staff_menu_fits_one_line_at_1366_px(signed_in, demo_site, request, role):
+def test_each_staff_menu_fits_one_line_on_a_desktop_or_a_tablet(
+    signed_in, demo_site, request, role, viewport
+):
     base, _ids = demo_site
-    page = signed_in(STAFF[role], DESKTOP)
+    page = signed_in(STAFF[role], viewport)
     page.goto(f"{base}/")
     with kept_on_failure(page, request):
         tops = page.evaluate(
@@ -196,7 +220,7 @@ def test_each_staff_menu_fits_one_line_at_1366_px(signed_in, demo_site, request,
         )
         assert len(tops) >= 3
         assert len(set(tops)) == 1
-        assert page_width(page)[0] <= DESKTOP["width"]
+        assert page_width(page)[0] <= viewport["width"]
 
 
 def test_a_manager_reaches_the_orders_through_the_purchasing_menu(signed_in, demo_site, request):
