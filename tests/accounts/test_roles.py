@@ -220,14 +220,14 @@ def test_two_roles_give_both_menus_each_item_once(client, make):
         "/campaigns/",
         "/rfqs/",
         "/purchase-orders",
-        "/invoices",
-        "/payments",
-        "/members/",
         "/parts/",
         "/suppliers/",
         "/sourcing",
+        "/invoices",
+        "/payments",
         "/reminders",
         "/exports",
+        "/members/",
     ]
 
 
@@ -241,12 +241,12 @@ def test_two_roles_give_both_menus_each_item_once(client, make):
                 "/campaigns/",
                 "/rfqs/",
                 "/purchase-orders",
-                "/invoices",
-                "/payments",
-                "/members/",
                 "/parts/",
                 "/suppliers/",
                 "/sourcing",
+                "/invoices",
+                "/payments",
+                "/members/",
             ],
         ),
         (
@@ -258,8 +258,8 @@ def test_two_roles_give_both_menus_each_item_once(client, make):
                 "/invoices",
                 "/payments",
                 "/reminders",
-                "/members/",
                 "/exports",
+                "/members/",
             ],
         ),
         (
@@ -270,9 +270,9 @@ def test_two_roles_give_both_menus_each_item_once(client, make):
                 "/members/",
                 "/campaigns/",
                 "/purchase-orders",
-                "/invoices",
                 "/parts/",
                 "/suppliers/",
+                "/invoices",
             ],
         ),
     ],
@@ -280,6 +280,21 @@ def test_two_roles_give_both_menus_each_item_once(client, make):
 def test_each_role_has_its_own_menu(client, make, roles, links):
     client.login_as(make.user(*roles))
     assert menu(client.get("/")) == links
+
+
+@pytest.mark.parametrize(
+    ("roles", "groups"),
+    [
+        ((Role.MANAGER,), ["Achats", "Argent"]),
+        ((Role.TREASURER,), ["Achats", "Argent"]),
+        ((Role.MANAGER, Role.TREASURER), ["Achats", "Argent"]),
+        ((Role.ADMIN,), ["Achats"]),
+    ],
+)
+def test_staff_menus_fold_purchasing_and_money_into_groups(client, make, roles, groups):
+    client.login_as(make.user(*roles))
+    nav = client.get("/").text.split('<nav class="mainnav"', 1)[1].split("</nav>", 1)[0]
+    assert re.findall(r"<summary[^>]*>([^<]+)</summary>", nav) == groups
 
 
 def test_two_roles_land_on_the_first_home_with_a_tab_for_the_other(client, make):

@@ -48,9 +48,9 @@ def test_suppliers_answer_through_their_links_and_the_manager_awards(
 
     # The manager prepares the request by hand and sends it.
     log_in(page, base, "gerance@coop.example")
-    page.get_by_role("navigation", name="Navigation principale").get_by_role(
-        "link", name="Devis"
-    ).click()
+    menu = page.get_by_role("navigation", name="Navigation principale")
+    menu.locator("summary", has_text="Achats").click()
+    menu.get_by_role("link", name="Devis").click()
     page.get_by_role("link", name="Nouvelle demande de devis").click()
     page.get_by_label("Titre").fill("Pneus route, hiver")
     page.get_by_label("Réponses attendues au plus tard le").fill(str(today() + timedelta(days=10)))

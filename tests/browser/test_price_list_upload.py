@@ -30,6 +30,7 @@ def test_manager_fixes_a_price_list_and_imports_it(page, live_app, tmp_path):
     good.write_text(PRICE_LIST.format(price="21,90"), encoding="utf-8")
 
     log_in(page, base, "gerance@coop.example")
+    page.locator(".mainnav summary", has_text="Achats").click()
     page.get_by_role("link", name="Catalogue").first.click()
     page.get_by_role("link", name="Importer une liste de prix").click()
     page.get_by_label("Fichier CSV").set_input_files(bad)

@@ -23,9 +23,9 @@ def test_the_manager_sends_a_purchase_order_to_its_supplier(page, live_app):
         mail.sent_messages().clear()
 
     log_in(page, base, "gerance@coop.example")
-    page.get_by_role("navigation", name="Navigation principale").get_by_role(
-        "link", name="Commandes"
-    ).click()
+    menu = page.get_by_role("navigation", name="Navigation principale")
+    menu.locator("summary", has_text="Achats").click()
+    menu.get_by_role("link", name="Commandes").click()
     page.get_by_role("link", name=number).click()
     page.get_by_role("heading", name=f"Bon de commande {number}").wait_for()
     assert "Atelier Vélo Croix-Rousse × 6" in page.inner_text("main")
