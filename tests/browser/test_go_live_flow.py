@@ -152,7 +152,7 @@ def test_the_first_week_from_the_invitations_to_the_shops_overdue_invoice(
     expect(drafts.filter(has_text="Pneus du Rhône")).to_contain_text(euros("52,00 €"))
     shot(page, "send_all_confirm", widths=(1366, 390))
     page.get_by_role("button", name="Envoyer aux fournisseurs").click()
-    expect(page.get_by_text("2 bon(s) traité(s) sur 2 : 2 envoyé(s)")).to_be_visible(timeout=20_000)
+    expect(page.get_by_text("2 bons traités sur 2 : 2 envoyés")).to_be_visible(timeout=20_000)
     page.get_by_role("link", name="Voir les bons de commande").click()
     numbers = {}
     for supplier in ("Lyon Cycles Distribution", "Pneus du Rhône"):
@@ -179,7 +179,7 @@ def test_the_first_week_from_the_invitations_to_the_shops_overdue_invoice(
     # that came 33.00 + their shipping 8.00; VAT 20 %.
     expect(page.locator(".confirm")).to_contain_text(euros("Total TTC : 294,00 €"))
     page.get_by_role("button", name="Confirmer et émettre").click()
-    expect(page.get_by_text("2 facture(s) émise(s).")).to_be_visible()
+    expect(page.get_by_text("2 factures émises.")).to_be_visible()
     page.get_by_role("button", name="Déconnexion").click()
 
     # 5. Weeks later, the shop finds its campaign, its savings and its overdue invoice.
