@@ -14,6 +14,8 @@ from werkzeug.exceptions import HTTPException
 from coop.accounts.models import Role
 from coop.extensions import db
 from tests import factories
+from tests.browser import test_payment_flow as payment_flow
+from tests.browser.test_member_flow import PASSWORD
 from tests.test_fuzz import every_state
 
 pytestmark = pytest.mark.browser
@@ -21,6 +23,10 @@ pytestmark = pytest.mark.browser
 # Links that end the session, switch the language, or are files rather than pages.
 NOT_PAGES = ("/logout", "/language", "/static/", "/stripe/")
 FILES = (".pdf", ".csv", ".zip", "/fec", ".xml")
+
+# A shop with two invoices to pay, and the local Stripe fake to pay them through.
+shop_with_two_invoices = payment_flow.shop_with_two_invoices
+stripe_fake = payment_flow.stripe_fake
 
 
 @pytest.fixture
@@ -105,3 +111,100 @@ def test_the_audit_reports_a_page_with_an_unlabelled_field(page, live_app, reque
         f"{base}/broken: label (critical) at #q: Form elements must have labels"
     ]
     audit.violations.clear()  # seen: the test's end has nothing left to fail on
+
+
+# Keyboard alone: Tab moves on, Enter follows a link or presses a button, Space ticks.
+MOST_TABS = 60
+FOCUS_SHOWN = """el => {
+  const style = getComputedStyle(el);
+  return (style.outlineStyle !== "none" && parseFloat(style.outlineWidth) >= 2)
+    || style.boxShadow !== "none";
+}"""
+
+
+def tab_to(page, target, ours: bool = True) -> None:
+    """Press Tab until `target` has the focus; each element of ours on the way shows its focus."""
+    target.wait_for()  # the page that holds it is there,
+    page.wait_for_load_state()  # with its stylesheet
+    for _ in range(MOST_TABS):
+        page.keyboard.press("Tab")
+        focused = page.evaluate_handle("document.activeElement")
+        if ours and focused.evaluate("el => el !== document.body"):
+            outer = focused.evaluate("el => el.outerHTML.slice(0, 200)")
+            assert focused.evaluate(FOCUS_SHOWN), f"no visible focus on {outer}"
+        if target.evaluate("el => el === document.activeElement"):
+            return
+    raise AssertionError(f"{MOST_TABS} presses of Tab did not reach {target}")
+
+
+def log_in_by_keyboard(page, base: str, email: str, password: str) -> None:
+    page.goto(f"{base}/login")  # typed in the address bar
+    expect(page.get_by_label("Adresse e-mail")).to_be_focused()
+    page.keyboard.type(email)
+    tab_to(page, page.get_by_label("Mot de passe"))
+    page.keyboard.type(password)
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("button", name="Déconnexion")).to_be_visible()
+
+
+def test_the_skip_link_comes_first_and_leads_past_the_menu(page, live_app):
+    base = live_app.config["LIVE_URL"]
+    with live_app.app_context():
+        account = factories.user(Role.MANAGER)
+        db.session.commit()
+        email = account.email
+    log_in_by_keyboard(page, base, email, factories.PASSWORD)
+    page.keyboard.press("Tab")
+    skip = page.get_by_role("link", name="Aller au contenu")
+    expect(skip).to_be_focused()
+    expect(skip).to_be_in_viewport()
+    page.keyboard.press("Enter")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.querySelector('main').contains(document.activeElement)")
+
+
+def test_a_shop_posts_a_need_with_the_keyboard_alone(page, live_app):
+    base = live_app.config["LIVE_URL"]
+    with live_app.app_context():
+        shop = factories.member(name="Atelier Vélo Croix-Rousse")
+        account = factories.user(member=shop)
+        tube = factories.part(sku="TUB-700", name="Chambre à air 700x25")
+        factories.offer(factories.supplier(), tube, pack_size=10)
+        factories.campaign()
+        db.session.commit()
+        email = account.email
+    log_in_by_keyboard(page, base, email, factories.PASSWORD)
+    tab_to(page, page.get_by_role("link", name="Poster mes besoins"))
+    page.keyboard.press("Enter")
+    tab_to(page, page.get_by_role("combobox", name="Pièce", exact=True))
+    page.keyboard.type("Chambre à air 700x25 (TUB-700)")
+    tab_to(page, page.locator("#need-form").get_by_label("Quantité"))
+    page.keyboard.type("7")
+    tab_to(page, page.get_by_role("button", name="Ajouter", exact=True))
+    page.keyboard.press("Enter")
+    expect(page.get_by_text("Besoin ajouté : 7 × Chambre à air 700x25.")).to_be_visible()
+    expect(page.locator("#needs-table tbody tr").first).to_contain_text("colis en cours 7/10")
+
+
+def test_a_shop_pays_an_invoice_online_with_the_keyboard_alone(
+    page, live_app, shop_with_two_invoices, stripe_fake
+):
+    base = live_app.config["LIVE_URL"]
+    log_in_by_keyboard(page, base, payment_flow.EMAIL, PASSWORD)
+    tab_to(page, page.get_by_role("link", name="Mes factures"))
+    page.keyboard.press("Enter")
+    tab_to(page, page.get_by_role("link", name="Payer en ligne"))
+    page.keyboard.press("Enter")
+    first, second = shop_with_two_invoices
+    tab_to(page, page.get_by_role("checkbox", name=f"Payer la facture {second}"))
+    page.keyboard.press("Space")  # only the first invoice, this time
+    expect(page.locator("#pay-summary")).to_contain_text("1 facture sélectionnée")
+    tab_to(page, page.get_by_role("button", name="Payer en ligne"))
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", name="Paiement de test")).to_be_visible()
+    tab_to(page, page.get_by_role("button", name="Payer par carte"), ours=False)  # Stripe's
+    page.keyboard.press("Enter")
+    status = page.locator("#payment-status")
+    paid = payment_flow.euros("Merci : votre paiement de 148,65 € est reçu.")
+    expect(status).to_contain_text(paid, timeout=15_000)
+    expect(status.get_by_role("row").filter(has_text=first)).to_contain_text("Payée")
