@@ -159,6 +159,7 @@ def test_the_skip_link_comes_first_and_leads_past_the_menu(page, live_app):
     expect(skip).to_be_focused()
     expect(skip).to_be_in_viewport()
     page.keyboard.press("Enter")
+    expect(page.get_by_role("main")).to_be_focused()  # where a screen reader goes on reading
     page.keyboard.press("Tab")
     assert page.evaluate("document.querySelector('main').contains(document.activeElement)")
 
