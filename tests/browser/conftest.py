@@ -52,7 +52,7 @@ FAILING_RULES = [
 AXE_WAIT_MS = 8_000
 
 # Runs in each document as it starts: once the app's page has loaded, axe reads it and
-# hands back its serious and critical violations. The document announces itself first,
+# hands back the violations that fail a test. The document announces itself first,
 # so that Python knows a report is due before the browser may leave it.
 AUDIT_SCRIPT = """
 if (window === window.top && location.origin === %(origin)s) {
@@ -132,7 +132,7 @@ def pytest_runtest_call(item):
             audit.wait(page)
         if audit.violations:
             listed = "\n".join(audit.violations)
-            pytest.fail(f"axe-core: serious or critical violations\n{listed}", pytrace=False)
+            pytest.fail(f"axe-core found accessibility violations:\n{listed}", pytrace=False)
     return result
 
 
