@@ -5,6 +5,7 @@ each role opens one page of every kind it reaches by its links, on a world where
 kind of page has something to show, so that none escapes the check.
 """
 
+import re
 from urllib.parse import urlsplit
 
 import pytest
@@ -209,3 +210,31 @@ def test_a_shop_pays_an_invoice_online_with_the_keyboard_alone(
     paid = payment_flow.euros("Merci : votre paiement de 148,65 € est reçu.")
     expect(status).to_contain_text(paid, timeout=15_000)
     expect(status.get_by_role("row").filter(has_text=first)).to_contain_text("Payée")
+
+
+@pytest.mark.parametrize(
+    ("role", "path"),
+    [
+        (Role.MANAGER, "/members/new"),
+        (Role.MANAGER, "/campaigns/new"),
+        (Role.MANAGER, "/suppliers/new"),
+        (Role.MANAGER, "/parts/new"),
+        (Role.ADMIN, "/users/new"),
+        (Role.MEMBER, "/account/password"),
+    ],
+)
+def test_a_form_sent_empty_passes_axe_with_each_error_tied_to_its_field(page, live_app, role, path):
+    base = live_app.config["LIVE_URL"]
+    with live_app.app_context():
+        email = factories.user(role).email
+        db.session.commit()
+    log_in(page, base, email)
+    page.goto(base + path)
+    page.get_by_role("button", name="Enregistrer").click()
+    invalid = page.locator("[aria-invalid=true]")
+    expect(invalid.first).to_be_visible()
+    for field in invalid.all():
+        error = page.locator("#" + field.get_attribute("aria-describedby").split()[0])
+        expect(error.locator(".error").first).to_be_visible()
+        said = " ".join(error.inner_text().split())
+        expect(field).to_have_accessible_description(re.compile("^" + re.escape(said)))
