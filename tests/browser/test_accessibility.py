@@ -238,3 +238,20 @@ def test_a_form_sent_empty_passes_axe_with_each_error_tied_to_its_field(page, li
         expect(error.locator(".error").first).to_be_visible()
         said = " ".join(error.inner_text().split())
         expect(field).to_have_accessible_description(re.compile("^" + re.escape(said)))
+
+
+def test_a_table_wider_than_the_screen_scrolls_with_the_keyboard(page, live_app):
+    base = live_app.config["LIVE_URL"]
+    with live_app.app_context():
+        email = factories.user(Role.MANAGER).email
+        factories.campaign(title="Campagne de printemps")
+        db.session.commit()
+    page.set_viewport_size({"width": 390, "height": 800})
+    log_in(page, base, email)
+    page.goto(f"{base}/campaigns/")
+    frame = page.locator(".table-wrap").first
+    tab_to(page, frame)
+    page.keyboard.press("ArrowRight")
+    page.wait_for_function(
+        "el => el.scrollLeft > 0", arg=frame.element_handle()
+    )  # scrolls smoothly
