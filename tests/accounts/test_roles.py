@@ -180,6 +180,7 @@ def test_a_refused_account_says_why_next_to_the_roles_and_writes_nothing(
     response = new_account(as_admin, **values)
     assert response.status_code == 200
     assert f'<p class="error" id="roles-error">{message}' in response.text
+    assert '<fieldset class="field has-error" aria-describedby="roles-error">' in response.text
     assert 'value="bureau@example.org"' in response.text
     assert count_users() == before
 

@@ -2,14 +2,21 @@
 
 They run whenever /usr/bin/chromium exists and are skipped, with a clear reason,
 when it does not; in CI (CI=true) a missing Chromium is a failure.
+
+Every page of the app a browser test shows is checked by axe-core (the script that
+axe-playwright-python ships: nothing is downloaded): a serious or critical violation, or
+one of the rules named below, fails the test, listed with its rule, its element and the page.
 """
 
+import json
 import os
 import shutil
 import threading
 
 import flask_migrate
 import pytest
+from axe_playwright_python.sync_playwright import Axe
+from playwright.sync_api import Error as PlaywrightError
 from werkzeug.serving import make_server
 
 from coop import create_app
@@ -26,6 +33,107 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
+
+
+# axe-core's impacts that fail a test; "moderate" and "minor" ones are advice, but for the
+# rules on landmarks, the skip link and table headers, which issue 15 asks for by name.
+FAILING_IMPACTS = ["serious", "critical"]
+FAILING_RULES = [
+    "empty-table-header",
+    "landmark-no-duplicate-banner",
+    "landmark-no-duplicate-contentinfo",
+    "landmark-one-main",
+    "landmark-unique",
+    "region",
+    "skip-link",
+]
+# Longest wait for axe to read a page (it takes well under a second): below the tests'
+# own timeout, so that a page axe could not read is reported as such.
+AXE_WAIT_MS = 8_000
+
+# Runs in each document as it starts: once the app's page has loaded, axe reads it and
+# hands back the violations that fail a test. The document announces itself first,
+# so that Python knows a report is due before the browser may leave it.
+AUDIT_SCRIPT = """
+if (window === window.top && location.origin === %(origin)s) {
+  const doc = crypto.randomUUID();
+  window.__axeBegin(doc);
+  %(axe)s
+  window.addEventListener("load", () => {
+    axe.run(document, {resultTypes: ["violations"]}).then(
+      (results) => window.__axeReport(doc, location.href, results.violations
+        .filter((rule) => %(impacts)s.includes(rule.impact) || %(rules)s.includes(rule.id))
+        .flatMap((rule) => rule.nodes.map((node) =>
+          `${rule.id} (${rule.impact}) at ${node.target.join(" ")}: ${rule.help}`))),
+      (error) => window.__axeReport(doc, location.href, [`axe-core failed: ${error}`]));
+  });
+}
+"""
+
+
+class AccessibilityAudit:
+    """axe-core on every page of the app the test's browser shows.
+
+    A page is read once loaded, in the page itself; a navigation away from it waits
+    in the route below until its report is in, so that no page escapes the check
+    however fast the test moves on.
+    """
+
+    def __init__(self, context, base_url: str):
+        self.violations: list[str] = []
+        self.reading = {}  # page -> the document whose report is due
+        context.expose_binding("__axeBegin", self._begun)
+        context.expose_binding("__axeReport", self._reported)
+        context.add_init_script(
+            AUDIT_SCRIPT
+            % {
+                "origin": json.dumps(base_url),
+                "impacts": json.dumps(FAILING_IMPACTS),
+                "rules": json.dumps(FAILING_RULES),
+                "axe": Axe().axe_script,
+            }
+        )
+        context.route(lambda url: url.startswith(base_url), self._leaving)
+
+    def _begun(self, source, doc: str) -> None:
+        # A document replaced before it loaded (two navigations racing) is gone unread.
+        self.reading[source["page"]] = doc
+
+    def _reported(self, source, doc: str, url: str, violations: list[str]) -> None:
+        if self.reading.get(source["page"]) == doc:
+            del self.reading[source["page"]]
+        self.violations.extend(f"{url}: {violation}" for violation in violations)
+
+    def _leaving(self, route) -> None:
+        if route.request.is_navigation_request():
+            try:
+                self.wait(route.request.frame.page)
+            except PlaywrightError:  # the page was closed meanwhile
+                return
+        route.fallback()
+
+    def wait(self, page) -> None:
+        """Until the page's document has been read."""
+        waited = 0
+        while page in self.reading and waited < AXE_WAIT_MS:
+            page.wait_for_timeout(25)
+            waited += 25
+        if page in self.reading:
+            del self.reading[page]
+            self.violations.append(f"{page.url}: axe-core did not finish reading the page")
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item):
+    result = yield
+    audit = getattr(item, "accessibility_audit", None)
+    if audit is not None:
+        for page in list(audit.reading):
+            audit.wait(page)
+        if audit.violations:
+            listed = "\n".join(audit.violations)
+            pytest.fail(f"axe-core found accessibility violations:\n{listed}", pytrace=False)
+    return result
 
 
 @pytest.fixture(scope="session")
@@ -93,6 +201,7 @@ def page(browser, live_app, request):
     context = browser.new_context(locale="fr-FR", viewport={"width": 1280, "height": 900})
     page = context.new_page()
     page.set_default_timeout(10_000)
+    request.node.accessibility_audit = AccessibilityAudit(context, live_app.config["LIVE_URL"])
     yield page
     artifacts = os.environ.get("COOP_TEST_ARTIFACTS")
     if artifacts:

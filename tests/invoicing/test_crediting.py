@@ -160,6 +160,16 @@ def test_a_refused_credit_note_keeps_the_form_and_says_why(client, make, invoice
     assert crediting.credited_total(invoice) == Decimal("0.00")
 
 
+def test_a_credit_note_without_a_mode_ties_the_error_to_the_choice(client, make, invoice):
+    client.login_as(make.user(Role.TREASURER))
+    response = client.post(
+        f"/invoices/{invoice.number}/credit", data={"reason": "Trop", "confirm": "y"}
+    )
+    assert response.status_code == 200
+    assert '<fieldset class="field has-error" aria-describedby="mode-error">' in response.text
+    assert 'id="mode-error"' in response.text
+
+
 def test_fully_credited_invoices_can_be_listed(client, make, invoice):
     other = invoices.invoice(invoice.member, invoice.campaign)
     crediting.credit_invoice(invoice, reason="Annulée", by=None, at=AT)

@@ -1,11 +1,14 @@
 """The catalogue pages, as the manager and as a shop use them."""
 
+from datetime import timedelta
 from decimal import Decimal
 
+import lxml.html
 import pytest
 from sqlalchemy import func, select
 
 from coop.accounts.models import Role
+from coop.clock import today
 from coop.extensions import db
 from coop.suppliers.catalogue import current_tiers
 from coop.suppliers.models import Offer, Part, PriceTier, Supplier
@@ -311,3 +314,13 @@ def test_an_offer_is_added_from_the_supplier_page(client, manager, make):
     )
     assert "Cicli Milano a déjà une offre pour TYR-700X28" in again.text
     assert db.session.scalar(select(func.count()).select_from(Offer)) == 1
+
+
+def test_an_expired_offer_says_so_in_words_not_only_in_grey(client, manager, make):
+    supplier = make.supplier()
+    make.offer(supplier, make.part(sku="OLD-1"), valid_until=today() - timedelta(days=1))
+    make.offer(supplier, make.part(sku="NEW-1"))
+    page = lxml.html.fromstring(client.get(f"/suppliers/{supplier.id}").text)
+    rows = {row.xpath("string(td[1])").split()[0]: row for row in page.xpath("//tbody/tr")}
+    assert "expirée" in rows["OLD-1"].text_content()
+    assert "expirée" not in rows["NEW-1"].text_content()
