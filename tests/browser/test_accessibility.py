@@ -246,8 +246,8 @@ def test_a_table_wider_than_the_screen_scrolls_with_the_keyboard(page, live_app)
         email = factories.user(Role.MANAGER).email
         factories.campaign(title="Campagne de printemps")
         db.session.commit()
-    page.set_viewport_size({"width": 390, "height": 800})
     log_in(page, base, email)
+    page.set_viewport_size({"width": 390, "height": 800})
     page.goto(f"{base}/campaigns/")
     frame = page.locator(".table-wrap").first
     tab_to(page, frame)
