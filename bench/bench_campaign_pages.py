@@ -31,33 +31,76 @@ PASSWORD = "bench password 123"
 
 def seed() -> int:
     moment = now()
-    db.session.execute(insert(Member), [
-        {"code": f"S{i:03d}", "name": f"Shop {i}", "is_active": True,
-         "created_at": moment, "updated_at": moment} for i in range(SHOPS)
-    ])  # fmt: skip
-    db.session.execute(insert(Part), [
-        {"sku": f"P-{i:04d}", "name": f"Part {i}", "unit": "piece", "vat_rate": Decimal("0.2"),
-         "is_active": True, "created_at": moment, "updated_at": moment}
-        for i in range(NEEDS_PER_SHOP)
-    ])  # fmt: skip
-    suppliers = [Supplier(code=f"SUP{i}", name=f"Supplier {i}", country=c, shipping_fee=Decimal(0))
-                 for i, c in enumerate(("FR", "IT", "TW"))]  # fmt: skip
+    db.session.execute(
+        insert(Member),
+        [
+            {
+                "code": f"S{i:03d}",
+                "name": f"Shop {i}",
+                "is_active": True,
+                "created_at": moment,
+                "updated_at": moment,
+            }
+            for i in range(SHOPS)
+        ],
+    )
+    db.session.execute(
+        insert(Part),
+        [
+            {
+                "sku": f"P-{i:04d}",
+                "name": f"Part {i}",
+                "unit": "piece",
+                "vat_rate": Decimal("0.2"),
+                "is_active": True,
+                "created_at": moment,
+                "updated_at": moment,
+            }
+            for i in range(NEEDS_PER_SHOP)
+        ],
+    )
+    suppliers = [
+        Supplier(code=f"SUP{i}", name=f"Supplier {i}", country=c, shipping_fee=Decimal(0))
+        for i, c in enumerate(("FR", "IT", "TW"))
+    ]
     db.session.add_all(suppliers)
     db.session.flush()
     parts = db.session.query(Part).order_by(Part.id).all()
     for part in parts:
         for k, supplier in enumerate(suppliers):
-            save_offer(None, supplier=supplier, part=part, pack_size=(1, 10, 50)[k],
-                       tiers=[(1, Decimal("5.00") - k), (100, Decimal("4.00") - k)])  # fmt: skip
-    campaign = create_campaign("BENCH", "Bench", today() + timedelta(days=30), at=moment,
-                               closes_at=moment + timedelta(days=20))  # fmt: skip
+            save_offer(
+                None,
+                supplier=supplier,
+                part=part,
+                pack_size=(1, 10, 50)[k],
+                tiers=[(1, Decimal("5.00") - k), (100, Decimal("4.00") - k)],
+            )
+    campaign = create_campaign(
+        "BENCH",
+        "Bench",
+        today() + timedelta(days=30),
+        at=moment,
+        closes_at=moment + timedelta(days=20),
+    )
     members = db.session.query(Member).order_by(Member.id).all()
-    db.session.execute(insert(Need), [
-        {"campaign_id": campaign.id, "member_id": m.id, "part_id": p.id, "quantity": 1 + (i % 7),
-         "tolerance": i % 3, "min_quantity": 1, "ref": str(i + 1),
-         "created_at": moment, "updated_at": moment}
-        for m in members for i, p in enumerate(parts)
-    ])  # fmt: skip
+    db.session.execute(
+        insert(Need),
+        [
+            {
+                "campaign_id": campaign.id,
+                "member_id": m.id,
+                "part_id": p.id,
+                "quantity": 1 + (i % 7),
+                "tolerance": i % 3,
+                "min_quantity": 1,
+                "ref": str(i + 1),
+                "created_at": moment,
+                "updated_at": moment,
+            }
+            for m in members
+            for i, p in enumerate(parts)
+        ],
+    )
     create_user("shop@bench.example", "Shop", Role.MEMBER, PASSWORD, member_code="S000")
     create_user("manager@bench.example", "Manager", Role.MANAGER, PASSWORD)
     db.session.commit()
@@ -96,8 +139,10 @@ def main() -> None:
             flask_migrate.upgrade()
             start = time.perf_counter()
             campaign_id = seed()
-            print(f"{backend}: seeded {SHOPS} shops x {NEEDS_PER_SHOP} needs in "
-                  f"{time.perf_counter() - start:.1f} s")  # fmt: skip
+            print(
+                f"{backend}: seeded {SHOPS} shops x {NEEDS_PER_SHOP} needs in "
+                f"{time.perf_counter() - start:.1f} s"
+            )
         pages = (
             ("shop's needs page (300 needs)", "shop@bench.example", "needs"),
             ("manager's demand, per part", "manager@bench.example", "demand"),

@@ -27,8 +27,13 @@ from coop.suppliers.origin import Origin
 
 SIZES = {"S": (40, 600, 60, 8), "M": (100, 3000, 300, 20), "L": (1000, 30000, 3000, 100)}
 ORIGINS = [Origin.LOCAL, Origin.FRANCE, Origin.EUROPE, Origin.EUROPE, Origin.ASIA, Origin.ASIA]
-PENALTIES = {Origin.LOCAL: Decimal(0), Origin.FRANCE: Decimal(0), Origin.EUROPE: Decimal("0.03"),
-             Origin.ASIA: Decimal("0.10"), Origin.OTHER: Decimal("0.10")}  # fmt: skip
+PENALTIES = {
+    Origin.LOCAL: Decimal(0),
+    Origin.FRANCE: Decimal(0),
+    Origin.EUROPE: Decimal("0.03"),
+    Origin.ASIA: Decimal("0.10"),
+    Origin.OTHER: Decimal("0.10"),
+}
 ORDER_DATE = date(2026, 12, 7)
 
 
@@ -49,8 +54,11 @@ def generate(size: str, seed: int = 7, linked: bool = False):
         base = Decimal(rng.randint(150, 6000)) / 100
         for s_in, origin in rng.sample(suppliers, rng.randint(2 if linked else 1, 3)):
             factor = {Origin.ASIA: Decimal("0.8"), Origin.LOCAL: Decimal("1.15")}.get(origin, 1)
-            pack = rng.choice([1, 1, 2, 5, 10, 20, 50]) if origin is Origin.ASIA else \
-                rng.choice([1, 1, 1, 2, 5])  # fmt: skip
+            pack = (
+                rng.choice([1, 1, 2, 5, 10, 20, 50])
+                if origin is Origin.ASIA
+                else rng.choice([1, 1, 1, 2, 5])
+            )
             tiers = [(pack, (base * factor).quantize(Decimal("0.01")))]
             for step in (5, 20):
                 cheaper = (tiers[-1][1] * Decimal("0.93")).quantize(Decimal("0.01"))
@@ -59,21 +67,38 @@ def generate(size: str, seed: int = 7, linked: bool = False):
             lead = rng.choice([30, 45, 60]) if asian else rng.choice([2, 5, 10])
             moq = rng.choice([0, 0, pack * 2])
             offers.append(
-                OfferIn(oid, s_in.code, f"P{p:04d}", tuple(tiers), origin, pack_size=pack,
-                        moq=moq, lead_time_days=lead)
-            )  # fmt: skip
+                OfferIn(
+                    oid,
+                    s_in.code,
+                    f"P{p:04d}",
+                    tuple(tiers),
+                    origin,
+                    pack_size=pack,
+                    moq=moq,
+                    lead_time_days=lead,
+                )
+            )
             oid += 1
     needs = []
     for i in range(lines):
         qty = rng.choice([1, 2, 2, 3, 4, 5, 6, 10, 12, 20])
-        needs.append(NeedIn(
-            i, f"M{rng.randrange(shops):04d}", str(i), f"P{rng.randrange(parts):04d}", qty,
-            tolerance=rng.choice([0, 0, 1, 2, 5]),
-            min_quantity=rng.choice([None, None, max(1, qty // 2)]),
-            needed_by=(ORDER_DATE + timedelta(days=rng.choice([20, 40, 90]))
-                       if rng.random() < 0.3 else None),
-            rank=i,
-        ))  # fmt: skip
+        needs.append(
+            NeedIn(
+                i,
+                f"M{rng.randrange(shops):04d}",
+                str(i),
+                f"P{rng.randrange(parts):04d}",
+                qty,
+                tolerance=rng.choice([0, 0, 1, 2, 5]),
+                min_quantity=rng.choice([None, None, max(1, qty // 2)]),
+                needed_by=(
+                    ORDER_DATE + timedelta(days=rng.choice([20, 40, 90]))
+                    if rng.random() < 0.3
+                    else None
+                ),
+                rank=i,
+            )
+        )
     return needs, offers, [s for s, _ in suppliers]
 
 
@@ -89,14 +114,18 @@ def run(size: str, time_limit: float, linked: bool) -> None:
     elapsed = time.perf_counter() - start
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
     name = f"{size} linked" if linked else size
-    print(f"{name}: {len(needs)} needs, {len(offers)} offers -> {plan.status}, "
-          f"gap {plan.gap:.2e}, {elapsed:.1f} s, peak {peak:.0f} MiB, "
-          f"unserved {plan.unserved_units} units, cost {plan.total_cost} EUR, "
-          f"objective {plan.objective} EUR (bound {plan.bound})")  # fmt: skip
+    print(
+        f"{name}: {len(needs)} needs, {len(offers)} offers -> {plan.status}, "
+        f"gap {plan.gap:.2e}, {elapsed:.1f} s, peak {peak:.0f} MiB, "
+        f"unserved {plan.unserved_units} units, cost {plan.total_cost} EUR, "
+        f"objective {plan.objective} EUR (bound {plan.bound})"
+    )
     rule = greedy(needs, offers, suppliers, settings)
-    print(f"   greedy rule: unserved {rule.unserved_units} units, cost {rule.total_cost} EUR "
-          f"({percent(rule.total_cost, plan.total_cost)}), objective {rule.objective} EUR "
-          f"({percent(rule.objective, plan.objective)}), {rule.seconds:.1f} s")  # fmt: skip
+    print(
+        f"   greedy rule: unserved {rule.unserved_units} units, cost {rule.total_cost} EUR "
+        f"({percent(rule.total_cost, plan.total_cost)}), objective {rule.objective} EUR "
+        f"({percent(rule.objective, plan.objective)}), {rule.seconds:.1f} s"
+    )
     offers_of = {}
     for o in offers:
         offers_of.setdefault(o.part, []).append(o)
@@ -104,8 +133,10 @@ def run(size: str, time_limit: float, linked: bool) -> None:
     solo = sum((cost for cost, _ in filter(None, alone)), Decimal(0))
     solo_units = sum(n.quantity for n, s in zip(needs, alone, strict=True) if s is not None)
     served = sum(n.quantity for n in needs) - plan.unserved_units
-    print(f"   each shop alone: {solo_units} units for {solo} EUR "
-          f"({percent(solo, plan.total_cost)} against the plan's {served} units)")  # fmt: skip
+    print(
+        f"   each shop alone: {solo_units} units for {solo} EUR "
+        f"({percent(solo, plan.total_cost)} against the plan's {served} units)"
+    )
 
 
 def main() -> None:

@@ -34,8 +34,13 @@ from coop.suppliers.origin import Origin
 from tests.conftest import app_config, fresh_database
 
 PASSWORD = "bench password 123"
-COUNTRY = {Origin.LOCAL: "FR", Origin.FRANCE: "FR", Origin.EUROPE: "DE", Origin.ASIA: "TW",
-           Origin.OTHER: "US"}  # fmt: skip
+COUNTRY = {
+    Origin.LOCAL: "FR",
+    Origin.FRANCE: "FR",
+    Origin.EUROPE: "DE",
+    Origin.ASIA: "TW",
+    Origin.OTHER: "US",
+}
 RUNS = 5
 
 
@@ -47,33 +52,75 @@ def seed(size: str) -> int:
     for s in suppliers:
         origin = origin_of.get(s.code, Origin.FRANCE)
         rows[s.code] = Supplier(
-            code=s.code, name=f"Supplier {s.code}", country=COUNTRY[origin],
-            is_local=origin is Origin.LOCAL, shipping_fee=s.shipping_fee,
-            free_shipping_over=s.free_shipping_over, email=f"{s.code.lower()}@bench.example",
-        )  # fmt: skip
+            code=s.code,
+            name=f"Supplier {s.code}",
+            country=COUNTRY[origin],
+            is_local=origin is Origin.LOCAL,
+            shipping_fee=s.shipping_fee,
+            free_shipping_over=s.free_shipping_over,
+            email=f"{s.code.lower()}@bench.example",
+        )
     db.session.add_all(rows.values())
     skus = sorted({o.part for o in offers} | {n.part for n in needs})
-    db.session.execute(insert(Part), [
-        {"sku": sku, "name": f"Part {sku}", "unit": "piece", "is_active": True,
-         "created_at": moment, "updated_at": moment} for sku in skus
-    ])  # fmt: skip
+    db.session.execute(
+        insert(Part),
+        [
+            {
+                "sku": sku,
+                "name": f"Part {sku}",
+                "unit": "piece",
+                "is_active": True,
+                "created_at": moment,
+                "updated_at": moment,
+            }
+            for sku in skus
+        ],
+    )
     parts = {p.sku: p for p in db.session.scalars(select(Part))}
     for o in offers:
-        save_offer(None, supplier=rows[o.supplier], part=parts[o.part], tiers=list(o.tiers),
-                   pack_size=o.pack_size, moq=o.moq, lead_time_days=o.lead_time_days)  # fmt: skip
+        save_offer(
+            None,
+            supplier=rows[o.supplier],
+            part=parts[o.part],
+            tiers=list(o.tiers),
+            pack_size=o.pack_size,
+            moq=o.moq,
+            lead_time_days=o.lead_time_days,
+        )
     codes = sorted({n.member for n in needs})
-    db.session.execute(insert(Member), [
-        {"code": code, "name": f"Shop {code}", "is_active": True, "created_at": moment,
-         "updated_at": moment} for code in codes
-    ])  # fmt: skip
+    db.session.execute(
+        insert(Member),
+        [
+            {
+                "code": code,
+                "name": f"Shop {code}",
+                "is_active": True,
+                "created_at": moment,
+                "updated_at": moment,
+            }
+            for code in codes
+        ],
+    )
     members = {m.code: m.id for m in db.session.scalars(select(Member))}
     campaign = create_campaign("BENCH", "Bench", ORDER_DATE, at=moment)
-    db.session.execute(insert(Need), [
-        {"campaign_id": campaign.id, "member_id": members[n.member], "part_id": parts[n.part].id,
-         "quantity": n.quantity, "tolerance": n.tolerance, "min_quantity": n.minimum,
-         "needed_by": n.needed_by, "ref": n.ref, "created_at": moment, "updated_at": moment}
-        for n in needs
-    ])  # fmt: skip
+    db.session.execute(
+        insert(Need),
+        [
+            {
+                "campaign_id": campaign.id,
+                "member_id": members[n.member],
+                "part_id": parts[n.part].id,
+                "quantity": n.quantity,
+                "tolerance": n.tolerance,
+                "min_quantity": n.minimum,
+                "needed_by": n.needed_by,
+                "ref": n.ref,
+                "created_at": moment,
+                "updated_at": moment,
+            }
+            for n in needs
+        ],
+    )
     change_status(campaign, CampaignStatus.CLOSED, at=now())
     create_user("shop@bench.example", "Shop", Role.MEMBER, PASSWORD, member_code=codes[0])
     create_user("manager@bench.example", "Manager", Role.MANAGER, PASSWORD)
@@ -116,8 +163,10 @@ def main() -> None:
             db.session.commit()
             timed("run (solve, greedy, record)", lambda: pool_run.execute_run(run.id))
             run = db.session.get(PoolingRun, run.id)
-            print(f"{'':<34} {run.result['status']}, {len(run.result['allocations'])} needs, "
-                  f"solver {run.result['seconds']} s")  # fmt: skip
+            print(
+                f"{'':<34} {run.result['status']}, {len(run.result['allocations'])} needs, "
+                f"solver {run.result['seconds']} s"
+            )
         base = f"/campaigns/{campaign_id}/pooling?run={run.id}"
         for view in ("suppliers", "shops", "unserved"):
             page(app, "manager@bench.example", f"{base}&view={view}", f"review page, {view}")

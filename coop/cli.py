@@ -204,10 +204,15 @@ def create_campaign(code, title, order_date, closes_at, fee_rate, penalty, draft
 
     try:
         created = campaigns.create_campaign(
-            code, title, order_date.date(), at=now(), closes_at=closes_at,
+            code,
+            title,
+            order_date.date(),
+            at=now(),
+            closes_at=closes_at,
             fee_rate=fee_rate if fee_rate is not None else Decimal("0"),
-            penalties=penalty, draft=draft,
-        )  # fmt: skip
+            penalties=penalty,
+            draft=draft,
+        )
     except DomainError as error:
         _fail(error)
     db.session.commit()
@@ -284,21 +289,30 @@ def pool(code: str, as_json: bool, time_limit: float, commit: bool) -> None:
     _print_plan(target, plan, as_json)
     if commit:
         # stdout carries only the plan with --json: the receipt goes to stderr then.
-        click.echo(f"Committed: {len(orders)} draft purchase orders "
-                   f"({', '.join(o.number for o in orders) or 'none'}); "
-                   f"campaign {target.code} is {target.status}.", err=as_json)  # fmt: skip
+        click.echo(
+            f"Committed: {len(orders)} draft purchase orders "
+            f"({', '.join(o.number for o in orders) or 'none'}); "
+            f"campaign {target.code} is {target.status}.",
+            err=as_json,
+        )
 
 
 def _print_plan(target, plan, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(plan_as_json(target, plan), ensure_ascii=False, indent=2))
         return
-    click.echo(f"{target.code}: {plan.status}"
-               + (f" (gap {plan.gap:.4%})" if plan.status != "optimal" else ""))  # fmt: skip
+    click.echo(
+        f"{target.code}: {plan.status}"
+        + (f" (gap {plan.gap:.4%})" if plan.status != "optimal" else "")
+    )
     click.echo(f"  unserved units  {plan.unserved_units}")
-    for label, amount in (("goods", plan.goods), ("shipping", plan.shipping_total),
-                          ("total cost", plan.total_cost), ("penalties", plan.penalty_total),
-                          ("objective", plan.objective)):  # fmt: skip
+    for label, amount in (
+        ("goods", plan.goods),
+        ("shipping", plan.shipping_total),
+        ("total cost", plan.total_cost),
+        ("penalties", plan.penalty_total),
+        ("objective", plan.objective),
+    ):
         click.echo(f"  {label:<15} {amount:>12.2f} EUR")
     click.echo(f"  {'supplier':<14} {'lines':>5} {'goods EUR':>12} {'shipping EUR':>13}")
     for code_ in sorted({line.offer.supplier for line in plan.lines}):
@@ -359,8 +373,12 @@ def reminders() -> None:
 
 
 @reminders.command("send")
-@click.option("--date", "day", type=click.DateTime(["%Y-%m-%d"]),
-              help="The day to send for (default: today, Lyon time).")  # fmt: skip
+@click.option(
+    "--date",
+    "day",
+    type=click.DateTime(["%Y-%m-%d"]),
+    help="The day to send for (default: today, Lyon time).",
+)
 @click.option("--dry-run", is_flag=True, help="List what would go out; send and record nothing.")
 def send_reminders(day, dry_run: bool) -> None:
     """Send the payment reminders due: once a day, from cron."""
@@ -377,8 +395,10 @@ def send_reminders(day, dry_run: bool) -> None:
         db.session.commit()
     for r in sent:
         late = f"{r.row.due:>10} EUR due, {r.row.days_late} days late"
-        click.echo(f"{r.invoice.number}  {r.invoice.member.code:<12} J+{r.row.due_step:<4} "
-                   f"{late} -> {', '.join(r.to)}")  # fmt: skip
+        click.echo(
+            f"{r.invoice.number}  {r.invoice.member.code:<12} J+{r.row.due_step:<4} "
+            f"{late} -> {', '.join(r.to)}"
+        )
     for r in (r for r in due if not r.to):
         click.echo(f"{r.invoice.number}  {r.invoice.member.code:<12} skipped: no e-mail address")
     verb = "would be sent (dry run)" if dry_run else "sent"
@@ -409,12 +429,25 @@ def stripe_fake() -> None:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", type=int, default=5010, show_default=True)
 @click.option("--webhook-url", help="Where to send the signed events [default: the app's].")
-@click.option("--webhook-delay", type=click.FloatRange(min=0), default=1.0, show_default=True,
-              help="Seconds between a payment and its events.")  # fmt: skip
-@click.option("--sepa-delay", type=click.FloatRange(min=0), default=10.0, show_default=True,
-              help="Seconds a SEPA debit stays processing before it settles or fails.")  # fmt: skip
-@click.option("--sepa-manual", is_flag=True,
-              help="SEPA debits settle only when `coop stripe-fake send` says so.")  # fmt: skip
+@click.option(
+    "--webhook-delay",
+    type=click.FloatRange(min=0),
+    default=1.0,
+    show_default=True,
+    help="Seconds between a payment and its events.",
+)
+@click.option(
+    "--sepa-delay",
+    type=click.FloatRange(min=0),
+    default=10.0,
+    show_default=True,
+    help="Seconds a SEPA debit stays processing before it settles or fails.",
+)
+@click.option(
+    "--sepa-manual",
+    is_flag=True,
+    help="SEPA debits settle only when `coop stripe-fake send` says so.",
+)
 def stripe_fake_serve(host, port, webhook_url, webhook_delay, sepa_delay, sepa_manual) -> None:
     """Serve the fake Stripe API and payment page; events go, signed, to the app's webhook."""
     from werkzeug.serving import make_server
@@ -432,9 +465,12 @@ def stripe_fake_serve(host, port, webhook_url, webhook_delay, sepa_delay, sepa_m
         config["COOP_BASE_URL"].rstrip("/") + current_app.url_map.bind("").build("stripe.webhook")
     )
     fake = StripeFake(
-        webhook_url=webhook_url, webhook_secret=config["COOP_STRIPE_WEBHOOK_SECRET"],
-        public_url=url, webhook_delay=webhook_delay, sepa_delay=None if sepa_manual else sepa_delay,
-    )  # fmt: skip
+        webhook_url=webhook_url,
+        webhook_secret=config["COOP_STRIPE_WEBHOOK_SECRET"],
+        public_url=url,
+        webhook_delay=webhook_delay,
+        sepa_delay=None if sepa_manual else sepa_delay,
+    )
     try:
         server = make_server(host, port, fake, threaded=True)
     except OSError as error:
@@ -462,8 +498,9 @@ def stripe_fake_send(event_type: str, session_id: str) -> None:
             "COOP_STRIPE_API_BASE and COOP_STRIPE_SECRET_KEY name the fake and its key: set them."
         )
     try:
-        sent = ask_to_send(config["COOP_STRIPE_API_BASE"], config["COOP_STRIPE_SECRET_KEY"],
-                           session_id, event_type)  # fmt: skip
+        sent = ask_to_send(
+            config["COOP_STRIPE_API_BASE"], config["COOP_STRIPE_SECRET_KEY"], session_id, event_type
+        )
     except StripeFakeError as error:
         raise click.ClickException(error.message) from None
     click.echo(f"{sent['event']} {sent['type']} sent; the app answered {sent['delivery']}.")

@@ -82,8 +82,13 @@ DEMO_STRIPE = {
 }
 
 IDENTITY_SETTINGS = (
-    "COOP_NAME", "COOP_ADDRESS", "COOP_HUB_ADDRESS", "COOP_SIRET", "COOP_EMAIL", "COOP_PHONE",
-)  # fmt: skip
+    "COOP_NAME",
+    "COOP_ADDRESS",
+    "COOP_HUB_ADDRESS",
+    "COOP_SIRET",
+    "COOP_EMAIL",
+    "COOP_PHONE",
+)
 
 
 def load(instance_path: Path) -> dict:

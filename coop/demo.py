@@ -204,10 +204,13 @@ def _seed_invoiced_campaign(rng: random.Random, shops: list[Member]) -> None:
     """
     start = today() - timedelta(days=62)
     campaign = create_campaign(
-        f"{start:%Y}-{start:%m}", f"Commande groupée {de(_month_name(start.month))}",
-        start + timedelta(days=12), at=from_local(start), delivery_on=start + timedelta(days=30),
+        f"{start:%Y}-{start:%m}",
+        f"Commande groupée {de(_month_name(start.month))}",
+        start + timedelta(days=12),
+        at=from_local(start),
+        delivery_on=start + timedelta(days=30),
         fee_rate=Decimal("0.02"),
-    )  # fmt: skip
+    )
     _post_needs(rng, campaign, shops[:12])
     change_status(campaign, CampaignStatus.CLOSED, at=from_local(start + timedelta(days=12)))
     _, orders = pool_and_commit(campaign, Options(time_limit=20))
@@ -215,8 +218,13 @@ def _seed_invoiced_campaign(rng: random.Random, shops: list[Member]) -> None:
     for order in orders:
         change_order_status(order, OrderStatus.SENT, at=sent)
         quantities = {line.id: (line.quantity, 0) for line in order.lines}
-        record_receipt(order, received_on=arrived, delivery_note_ref=f"BL-{order.number}",
-                       quantities=quantities, at=from_local(arrived))  # fmt: skip
+        record_receipt(
+            order,
+            received_on=arrived,
+            delivery_note_ref=f"BL-{order.number}",
+            quantities=quantities,
+            at=from_local(arrived),
+        )
     db.session.commit()
     treasurer = db.session.scalar(
         select(User).where(User.email == "tresorerie@coop-velo-lyon.example")
@@ -227,21 +235,29 @@ def _seed_invoiced_campaign(rng: random.Random, shops: list[Member]) -> None:
     # transfers (one short) and a line the treasurer will ignore.
     for invoice, share in zip(invoices[2:5], ("1", "1", "0.5"), strict=True):
         amount = quantize(invoice.total_incl_vat * Decimal(share))
-        record_payment(invoice.member, amount, method=Method.TRANSFER, invoices=[invoice],
-                       received_on=arrived + timedelta(days=20), reference="VIR SEPA RECU",
-                       by=treasurer)  # fmt: skip
+        record_payment(
+            invoice.member,
+            amount,
+            method=Method.TRANSFER,
+            invoices=[invoice],
+            received_on=arrived + timedelta(days=20),
+            reference="VIR SEPA RECU",
+            by=treasurer,
+        )
     db.session.commit()
     on = f"{today() - timedelta(days=3):%d/%m/%Y}"
     exact, short = invoices[5], invoices[6]
-    statement = "\r\n".join([
-        "Date;Libellé;Débit Euros;Crédit Euros;",
-        f"{on};VIR SEPA RECU /DE {exact.member.name.upper()} /REF {exact.payment_reference};;"
-        f"{exact.total_incl_vat:.2f};".replace(".", ","),
-        f"{on};VIR SEPA RECU /DE {short.member.name.upper()} /MOTIF {short.number};;"
-        f"{short.total_incl_vat - 20:.2f};".replace(".", ","),
-        f"{on};VIR SEPA RECU /DE DECATHLON PRO /MOTIF AVOIR 2291;;64,90;",
-        f"{on};PRLV SEPA ORANGE SA FACTURE BOX;39,99;;",
-    ])  # fmt: skip
+    statement = "\r\n".join(
+        [
+            "Date;Libellé;Débit Euros;Crédit Euros;",
+            f"{on};VIR SEPA RECU /DE {exact.member.name.upper()} /REF {exact.payment_reference};;"
+            f"{exact.total_incl_vat:.2f};".replace(".", ","),
+            f"{on};VIR SEPA RECU /DE {short.member.name.upper()} /MOTIF {short.number};;"
+            f"{short.total_incl_vat - 20:.2f};".replace(".", ","),
+            f"{on};VIR SEPA RECU /DE DECATHLON PRO /MOTIF AVOIR 2291;;64,90;",
+            f"{on};PRLV SEPA ORANGE SA FACTURE BOX;39,99;;",
+        ]
+    )
     import_statement(statement.encode("cp1252"), "releve-demo.csv", by=treasurer)
     db.session.commit()
 
@@ -253,10 +269,13 @@ def _seed_pooled_campaign(rng: random.Random, shops: list[Member]) -> None:
     """
     start = today() - timedelta(days=31)  # always the month before this one
     campaign = create_campaign(
-        f"{start:%Y}-{start:%m}", f"Commande groupée {de(_month_name(start.month))}",
-        start + timedelta(days=12), at=now(), delivery_on=start + timedelta(days=30),
+        f"{start:%Y}-{start:%m}",
+        f"Commande groupée {de(_month_name(start.month))}",
+        start + timedelta(days=12),
+        at=now(),
+        delivery_on=start + timedelta(days=30),
         fee_rate=Decimal("0.02"),
-    )  # fmt: skip
+    )
     _post_needs(rng, campaign, shops[:30])
     change_status(campaign, CampaignStatus.CLOSED, at=now())
     _, orders = pool_and_commit(campaign, Options(time_limit=20))
@@ -270,10 +289,12 @@ def _post_needs(rng: random.Random, campaign, shops: list[Member]) -> None:
         for part in rng.sample(popular, rng.randint(2, 7)):
             quantity = rng.choice((1, 2, 2, 3, 4, 5, 6, 10, 12))
             post_need(
-                campaign, shop, part,
+                campaign,
+                shop,
+                part,
                 NeedTerms(quantity=quantity, tolerance=rng.choice((0, 0, 1, 2, 5))),
                 at=now(),
-            )  # fmt: skip
+            )
 
 
 def _seed_campaign(rng: random.Random, shops: list[Member]) -> None:
@@ -281,22 +302,43 @@ def _seed_campaign(rng: random.Random, shops: list[Member]) -> None:
     start = today()
     cutoff = from_local(start + timedelta(days=10), 18, 0)
     campaign = create_campaign(
-        f"{start:%Y}-{start:%m}", f"Commande groupée {de(_month_name(start.month))}",
-        start + timedelta(days=12), at=now(), closes_at=cutoff,
-        delivery_on=start + timedelta(days=30), fee_rate=Decimal("0.02"),
-    )  # fmt: skip
+        f"{start:%Y}-{start:%m}",
+        f"Commande groupée {de(_month_name(start.month))}",
+        start + timedelta(days=12),
+        at=now(),
+        closes_at=cutoff,
+        delivery_on=start + timedelta(days=30),
+        fee_rate=Decimal("0.02"),
+    )
     # The three demo logins start this one with an empty list to fill.
     _post_needs(rng, campaign, shops[3:34])
     # The manager asks for quotes on the three parts most asked for; no supplier answered yet.
     top = sorted(campaign_demand(campaign), key=lambda d: (-d.requested, d.part.sku))[:3]
-    rfq = create_rfq(f"Devis : {campaign.title}", start + timedelta(days=7),
-                     [(d.part, d.requested) for d in top], at=now(), campaign=campaign)  # fmt: skip
+    rfq = create_rfq(
+        f"Devis : {campaign.title}",
+        start + timedelta(days=7),
+        [(d.part, d.requested) for d in top],
+        at=now(),
+        campaign=campaign,
+    )
     send_rfq(rfq, at=now())
 
 
 def _month_name(month: int) -> str:
-    return ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août",
-            "septembre", "octobre", "novembre", "décembre")[month - 1]  # fmt: skip
+    return (
+        "janvier",
+        "février",
+        "mars",
+        "avril",
+        "mai",
+        "juin",
+        "juillet",
+        "août",
+        "septembre",
+        "octobre",
+        "novembre",
+        "décembre",
+    )[month - 1]
 
 
 def summary() -> str:

@@ -37,13 +37,15 @@ def index():
             current_user.member, [line.campaign for line in coming], on=clock.today()
         )
         return render_template(
-            "home/member.html", member=current_user.member,
+            "home/member.html",
+            member=current_user.member,
             to_post=orders_home.shop_open_campaigns(current_user.member, clock.now()),
-            coming=coming, saved={e.campaign.id: e.saved for e in entries if e.saved},
+            coming=coming,
+            saved={e.campaign.id: e.saved for e in entries if e.saved},
             handovers=dispatch.member_handovers(current_user.member),
             labels=campaign_service.STATUS_LABELS,
             owed=shop_campaigns.owed(current_user.member, on=clock.today()),
-        )  # fmt: skip
+        )
     homes = {role: label for role, label in HOMES.items() if current_user.has_role(role)}
     if not homes:
         abort(403)
@@ -67,17 +69,25 @@ def index():
     )
     if home is Role.TREASURER:
         on = clock.today()
-        owed = issuing.invoices_totals(issuing.invoices_query(issuing.InvoiceFilters(), on=on),
-                                       on=on)  # fmt: skip
+        owed = issuing.invoices_totals(
+            issuing.invoices_query(issuing.InvoiceFilters(), on=on), on=on
+        )
         return render_template(
-            "home/treasurer.html", incomplete=incomplete, active_count=active, owed=owed,
-            to_invoice=orders_home.campaigns_to_invoice(), **tabs,
-        )  # fmt: skip
+            "home/treasurer.html",
+            incomplete=incomplete,
+            active_count=active,
+            owed=owed,
+            to_invoice=orders_home.campaigns_to_invoice(),
+            **tabs,
+        )
     return render_template(
-        "home/manager.html", incomplete=incomplete, active_count=active,
+        "home/manager.html",
+        incomplete=incomplete,
+        active_count=active,
         decisions=orders_home.manager_decisions(clock.now()),
-        labels=campaign_service.STATUS_LABELS, **tabs,
-    )  # fmt: skip
+        labels=campaign_service.STATUS_LABELS,
+        **tabs,
+    )
 
 
 @bp.route("/my/campaigns")
@@ -87,8 +97,9 @@ def my_campaigns():
     member = current_user.member
     page = paginate(shop_campaigns.campaigns_query(member))
     entries = shop_campaigns.campaign_entries(member, list(page.items), on=clock.today())
-    return render_template("home/my_campaigns.html", page=page, entries=entries,
-                           labels=campaign_service.STATUS_LABELS)  # fmt: skip
+    return render_template(
+        "home/my_campaigns.html", page=page, entries=entries, labels=campaign_service.STATUS_LABELS
+    )
 
 
 @bp.route("/language", methods=["POST"])

@@ -113,10 +113,14 @@ def enqueue(app: Flask, path: str, args: tuple) -> str:
     """Put `path(*args)` on the app's RQ queue; its id."""
     with Redis.from_url(app.config["COOP_REDIS_URL"]) as connection:
         job = Queue(app.config["COOP_JOBS_QUEUE"], connection=connection).enqueue(
-            perform, path, *args,
-            job_timeout=JOB_TIMEOUT, result_ttl=RESULT_TTL, failure_ttl=FAILURE_TTL,
+            perform,
+            path,
+            *args,
+            job_timeout=JOB_TIMEOUT,
+            result_ttl=RESULT_TTL,
+            failure_ttl=FAILURE_TTL,
             description=_describe(path, args),
-        )  # fmt: skip
+        )
     return job.id
 
 

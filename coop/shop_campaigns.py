@@ -78,10 +78,13 @@ def campaign_entries(member: Member, campaigns: list[Campaign], *, on: date) -> 
     splits = statements.build_splits(pooled) if pooled else {}
     invoices = db.session.scalars(
         select(Invoice)
-        .where(Invoice.member_id == member.id, Invoice.campaign_id.in_(ids),
-               Invoice.kind == InvoiceKind.INVOICE)
+        .where(
+            Invoice.member_id == member.id,
+            Invoice.campaign_id.in_(ids),
+            Invoice.kind == InvoiceKind.INVOICE,
+        )
         .order_by(Invoice.issued_on, Invoice.number)
-    ).all()  # fmt: skip
+    ).all()
     owed = ledger.balances(list(invoices))
     by_campaign: dict[int, list[InvoiceState]] = {i: [] for i in ids}
     for invoice in invoices:

@@ -86,8 +86,9 @@ def _replay(earlier: FormSubmission | None):
     if result is None:
         # Not this user's token (or purged between two reads): nothing to show.
         abort(400)
-    flash(_("Ce formulaire a déjà été envoyé : voici ce qu'il a enregistré la première fois."),
-          "info")  # fmt: skip
+    flash(
+        _("Ce formulaire a déjà été envoyé : voici ce qu'il a enregistré la première fois."), "info"
+    )
     abort(redirect(result))
 
 

@@ -316,8 +316,14 @@ def world(make):
     make.need(campaign, own, offer.part)
     need_service.request_part(campaign, own, "Pneu 650B", 2, None, at=campaign.opened_at)
     db.session.add(PoolingRun(campaign=campaign, options={}))
-    db.session.add(PurchaseOrder(number=ORDER_NUMBER, campaign=campaign, supplier=offer.supplier,
-                                 delivery_mode=DeliveryMode.HUB))  # fmt: skip
+    db.session.add(
+        PurchaseOrder(
+            number=ORDER_NUMBER,
+            campaign=campaign,
+            supplier=offer.supplier,
+            delivery_mode=DeliveryMode.HUB,
+        )
+    )
     db.session.add(Charge(campaign=campaign, label="Douane", amount=Decimal("10.00")))
     db.session.commit()
     order_sending.start_sending(campaign, by=None, at=campaign.opened_at)
@@ -335,17 +341,26 @@ def ids(own, users) -> dict:
     need = db.session.scalars(select(Need)).first()
     invitation = db.session.scalars(select(Invitation)).first()
     return {
-        "own": own.id, "user": users["manager"].id, "supplier": offer.supplier_id,
-        "part": offer.part_id, "offer": offer.id, "campaign": need.campaign_id,
-        "need": need.id, "request": db.session.scalars(select(PartRequest.id)).first(),
-        "run": db.session.scalars(select(PoolingRun.id)).first(), "order": ORDER_NUMBER,
-        "shop": own.code, "charge": db.session.scalars(select(Charge.id)).first(),
+        "own": own.id,
+        "user": users["manager"].id,
+        "supplier": offer.supplier_id,
+        "part": offer.part_id,
+        "offer": offer.id,
+        "campaign": need.campaign_id,
+        "need": need.id,
+        "request": db.session.scalars(select(PartRequest.id)).first(),
+        "run": db.session.scalars(select(PoolingRun.id)).first(),
+        "order": ORDER_NUMBER,
+        "shop": own.code,
+        "charge": db.session.scalars(select(Charge.id)).first(),
         "invoice": db.session.scalars(select(Invoice.number)).first(),
         "line": db.session.scalars(select(BankLine.id)).first(),
         "sending": db.session.scalars(select(OrderSending.id)).first(),
-        "rfq": invitation.rfq_id, "invitation": invitation.id, "token": token_for(invitation),
+        "rfq": invitation.rfq_id,
+        "invitation": invitation.id,
+        "token": token_for(invitation),
         **account_links(own, users),
-    }  # fmt: skip
+    }
 
 
 def account_links(own, users) -> dict:

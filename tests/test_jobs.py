@@ -42,9 +42,14 @@ def queue():
     connection.ping()  # no Redis is a failure, not a skip
     queue = Queue(f"coop-test-{uuid.uuid4().hex}", connection=connection)
     yield queue
-    registries = (queue.started_job_registry, queue.finished_job_registry,
-                  queue.failed_job_registry, queue.deferred_job_registry,
-                  queue.scheduled_job_registry, queue.canceled_job_registry)  # fmt: skip
+    registries = (
+        queue.started_job_registry,
+        queue.finished_job_registry,
+        queue.failed_job_registry,
+        queue.deferred_job_registry,
+        queue.scheduled_job_registry,
+        queue.canceled_job_registry,
+    )
     ids = set(queue.get_job_ids()).union(*(r.get_job_ids() for r in registries))
     for job in Job.fetch_many(sorted(ids), connection=connection):
         if job is not None:
@@ -63,14 +68,21 @@ def site(backend, tmp_path, queue, monkeypatch):
     that really commits (a SQLite file or PostgreSQL)."""
     signals = {name: signal.getsignal(name) for name in (signal.SIGINT, signal.SIGTERM)}
     with fresh_database(backend, tmp_path) as url:
-        web = create_app(app_config(url, COOP_JOBS_INLINE=False, COOP_REDIS_URL=REDIS_URL,
-                                    COOP_JOBS_QUEUE=queue.name))  # fmt: skip
+        web = create_app(
+            app_config(
+                url, COOP_JOBS_INLINE=False, COOP_REDIS_URL=REDIS_URL, COOP_JOBS_QUEUE=queue.name
+            )
+        )
         with web.app_context():
             flask_migrate.upgrade()
         # The worker makes its own app from the environment, as it does in production.
-        environment = {"COOP_DATABASE_URL": url, "COOP_SECRET_KEY": "test-secret-key",
-                       "COOP_MAIL_BACKEND": "memory", "COOP_REDIS_URL": REDIS_URL,
-                       "COOP_JOBS_QUEUE": queue.name}  # fmt: skip
+        environment = {
+            "COOP_DATABASE_URL": url,
+            "COOP_SECRET_KEY": "test-secret-key",
+            "COOP_MAIL_BACKEND": "memory",
+            "COOP_REDIS_URL": REDIS_URL,
+            "COOP_JOBS_QUEUE": queue.name,
+        }
         for name, value in environment.items():
             monkeypatch.setenv(name, value)
         monkeypatch.setattr(jobs, "_app", None)
@@ -146,8 +158,11 @@ def test_a_large_batch_is_queued_and_the_request_returns_without_running_it(
     [job] = queue.get_jobs()
     assert job.func_name == "coop.jobs.perform"
     path, campaign_id, user_id, at = job.args
-    assert (path, campaign_id, user_id) == ("coop.invoicing.issuing.issue_job", campaign.id,
-                                            treasurer.id)  # fmt: skip
+    assert (path, campaign_id, user_id) == (
+        "coop.invoicing.issuing.issue_job",
+        campaign.id,
+        treasurer.id,
+    )
     assert isinstance(at, datetime) and at.tzinfo is not None
     assert (job.timeout, job.result_ttl, job.failure_ttl) == (3600, 3600, 7 * 24 * 3600)
     assert job.description.startswith(f"coop.invoicing.issuing.issue_job({campaign.id}, ")
@@ -172,9 +187,11 @@ def test_without_redis_a_job_runs_in_a_thread_of_the_web_process(site, queue):
     assert queue.count == 0
     y = year()
     assert invoicing_state(site, campaign_id) == {
-        "numbers": [f"FA-{y}-{n:06d}" for n in (1, 2, 3)], "pdfs": 3,
-        "status": CampaignStatus.INVOICED, "progress": (3, 3),
-    }  # fmt: skip
+        "numbers": [f"FA-{y}-{n:06d}" for n in (1, 2, 3)],
+        "pdfs": 3,
+        "status": CampaignStatus.INVOICED,
+        "progress": (3, 3),
+    }
 
 
 def test_with_redis_down_the_job_still_runs_in_a_thread(site, queue, caplog):
@@ -210,9 +227,11 @@ def test_a_worker_issues_the_queued_invoices_then_renders_their_pdfs(site, queue
     assert queue.failed_job_registry.count == 0
     y = year()
     assert invoicing_state(site, campaign_id) == {
-        "numbers": [f"FA-{y}-{n:06d}" for n in (1, 2, 3)], "pdfs": 3,
-        "status": CampaignStatus.INVOICED, "progress": (3, 3),
-    }  # fmt: skip
+        "numbers": [f"FA-{y}-{n:06d}" for n in (1, 2, 3)],
+        "pdfs": 3,
+        "status": CampaignStatus.INVOICED,
+        "progress": (3, 3),
+    }
     with site.app_context():
         pdfs = db.session.scalars(select(InvoiceDocument.pdf)).all()
         assert all(pdf.startswith(b"%PDF-") for pdf in pdfs)
@@ -248,9 +267,11 @@ def test_a_batch_failing_midway_keeps_what_was_issued_and_a_rerun_completes_it(
     # The first invoice stays whole; the failed one took no number; no PDF was rendered;
     # the progress page shows 1 of 3 and tells to relaunch from the preview.
     assert invoicing_state(site, campaign_id) == {
-        "numbers": [f"FA-{y}-000001"], "pdfs": 0, "status": CampaignStatus.RECEIVED,
+        "numbers": [f"FA-{y}-000001"],
+        "pdfs": 0,
+        "status": CampaignStatus.RECEIVED,
         "progress": (1, 3),
-    }  # fmt: skip
+    }
     assert "background job coop.invoicing.issuing.issue_job(" in caplog.text
     assert "RuntimeError: disk full" in caplog.text
     if mode == "rq":
@@ -261,9 +282,11 @@ def test_a_batch_failing_midway_keeps_what_was_issued_and_a_rerun_completes_it(
     monkeypatch.setattr(issuing, "payment_reference", reference)
     run_job(mode, site, queue, issuing.issue_job, campaign_id, None, now())
     assert invoicing_state(site, campaign_id) == {
-        "numbers": [f"FA-{y}-{n:06d}" for n in (1, 2, 3)], "pdfs": 3,
-        "status": CampaignStatus.INVOICED, "progress": (3, 3),
-    }  # fmt: skip
+        "numbers": [f"FA-{y}-{n:06d}" for n in (1, 2, 3)],
+        "pdfs": 3,
+        "status": CampaignStatus.INVOICED,
+        "progress": (3, 3),
+    }
 
 
 @pytest.mark.parametrize("mode", ["thread", "rq"])

@@ -146,18 +146,30 @@ def test_a_post_without_csrf_token_is_refused(client, make, csrf_on, path, role)
     db.session.add(run)
     db.session.commit()
     url = path.format(
-        member=member.id, user=user.id, supplier=offer.supplier_id, part=offer.part_id,
-        offer=offer.id, campaign=campaign.id, need=need.id, request=request.id, run=run.id,
-        order="BC-2026-00001", shop=member.code, charge=1, invoice="FA-2026-000001", line=1, rfq=1,
-        invitation=1, token="not-a-token",
-    )  # fmt: skip
+        member=member.id,
+        user=user.id,
+        supplier=offer.supplier_id,
+        part=offer.part_id,
+        offer=offer.id,
+        campaign=campaign.id,
+        need=need.id,
+        request=request.id,
+        run=run.id,
+        order="BC-2026-00001",
+        shop=member.code,
+        charge=1,
+        invoice="FA-2026-000001",
+        line=1,
+        rfq=1,
+        invitation=1,
+        token="not-a-token",
+    )
     response = client.post(url, data={"name": "x", "email": "x@example.org"})
     assert response.status_code == 400
     assert "Le formulaire a expiré" in response.text
 
 
-def test_the_stripe_webhook_needs_no_csrf_token_but_a_signature(client, csrf_on, app,
-                                                                 monkeypatch):  # fmt: skip
+def test_the_stripe_webhook_needs_no_csrf_token_but_a_signature(client, csrf_on, app, monkeypatch):
     monkeypatch.setitem(app.config, "COOP_STRIPE_WEBHOOK_SECRET", "whsec_test")
     response = client.post("/stripe/webhook", data="{}", content_type="application/json")
     assert response.status_code == 400

@@ -33,10 +33,13 @@ def world(make):
     w = build_world(make)
     run = db.session.scalar(select(PoolingRun).where(PoolingRun.campaign_id == w.campaign.id))
     by_need = {need.id: key for key, need in w.needs.items()}
-    run.result = {**run.result, "allocations": [
-        d | {"solo_shipping": SOLO_SHIPPING.get(by_need[d["need"]])}
-        for d in run.result["allocations"]
-    ]}  # fmt: skip
+    run.result = {
+        **run.result,
+        "allocations": [
+            d | {"solo_shipping": SOLO_SHIPPING.get(by_need[d["need"]])}
+            for d in run.result["allocations"]
+        ],
+    }
     db.session.commit()
     return w
 
@@ -49,8 +52,17 @@ def shop_user(make, w, key="A"):
 
 # Shop A: tyre alone 147.00 + 15.00, chain alone 56.70 + 40.00; pooled 131.40 + 0.00 and
 # 49.37 + 14.60 (its share of ASIA's 40.00 by value).
-LINE_A = ("Seul, vous auriez payé " + eur("203,70") + " de pièces et " + eur("55,00")
-          + " de port ; ensemble : " + eur("180,77") + " et " + eur("14,60") + ".")  # fmt: skip
+LINE_A = (
+    "Seul, vous auriez payé "
+    + eur("203,70")
+    + " de pièces et "
+    + eur("55,00")
+    + " de port ; ensemble : "
+    + eur("180,77")
+    + " et "
+    + eur("14,60")
+    + "."
+)
 
 
 def test_the_saving_splits_into_goods_and_shipping_to_the_cent(world):
@@ -83,16 +95,22 @@ def test_a_plan_older_than_the_split_shows_the_solo_total_only(client, make):
     w = build_world(make)
     client.login_as(shop_user(make, w))
     page = client.get(f"/campaigns/{w.campaign.id}/statement").text
-    assert ("Seul, vous auriez payé " + eur("258,70") + ", port compris ; ensemble : "
-            + eur("195,37") + ".") in page  # fmt: skip
+    assert (
+        "Seul, vous auriez payé "
+        + eur("258,70")
+        + ", port compris ; ensemble : "
+        + eur("195,37")
+        + "."
+    ) in page
     assert "sur les pièces" not in page
 
 
 def test_the_home_shows_the_savings_of_a_campaign_on_its_way_apart(client, make, world):
     client.login_as(shop_user(make, world))
     page = client.get("/").text
-    assert (f"{eur('63,33')} économisés ({eur('22,93')} sur les pièces, "
-            f"{eur('40,40')} sur le port)") in page  # fmt: skip
+    assert (
+        f"{eur('63,33')} économisés ({eur('22,93')} sur les pièces, {eur('40,40')} sur le port)"
+    ) in page
 
 
 # --- Mes campagnes ---------------------------------------------------------------------------
@@ -101,14 +119,23 @@ def test_the_home_shows_the_savings_of_a_campaign_on_its_way_apart(client, make,
 def test_my_campaigns_lists_every_campaign_of_the_shop_newest_first_with_its_figures(
     client, make, world
 ):
-    older = make.campaign(title="Campagne d'automne", order_date=today() + timedelta(days=15),
-                          closes_at=now() + timedelta(days=5))  # fmt: skip
+    older = make.campaign(
+        title="Campagne d'automne",
+        order_date=today() + timedelta(days=15),
+        closes_at=now() + timedelta(days=5),
+    )
     make.need(older, world.shops["A"], world.needs["a_tyre"].part, quantity=2)
     make.campaign(title="Campagne sans moi")
-    invoice = invoices.invoice(world.shops["A"], world.campaign,
-                               issued_on=today() - timedelta(days=40))  # fmt: skip
-    ledger.record_payment(world.shops["A"], D("48.65"), method=Method.TRANSFER,
-                          received_on=today(), invoices=[invoice])  # fmt: skip
+    invoice = invoices.invoice(
+        world.shops["A"], world.campaign, issued_on=today() - timedelta(days=40)
+    )
+    ledger.record_payment(
+        world.shops["A"],
+        D("48.65"),
+        method=Method.TRANSFER,
+        received_on=today(),
+        invoices=[invoice],
+    )
     db.session.commit()
     client.login_as(shop_user(make, world))
     page = client.get("/my/campaigns").text
@@ -184,8 +211,9 @@ def pooled_campaign(make, shop, offer):
     need = make.need(campaign, shop, offer.part, quantity=2)
     closed_at = close(campaign, at=now() - timedelta(hours=1))
     decision = served(need, offer, 2, "24.5000", 1) | {"solo": "64.00", "solo_shipping": "15.00"}
-    run = stored_run(campaign, [decision], {offer.supplier.code: "15.00"},
-                     at=closed_at + timedelta(seconds=1))  # fmt: skip
+    run = stored_run(
+        campaign, [decision], {offer.supplier.code: "15.00"}, at=closed_at + timedelta(seconds=1)
+    )
     purchasing.commit_run(run, at=closed_at + timedelta(minutes=5))
     db.session.commit()
     return campaign
@@ -202,16 +230,19 @@ def test_the_home_shows_what_is_due_overdue_in_red_with_a_way_to_pay_and_the_cre
     shop, campaign = user.member, make.campaign()
     late = invoices.invoice(shop, campaign, issued_on=today() - timedelta(days=45))
     current = invoices.invoice(shop, campaign, issued_on=today() - timedelta(days=5))
-    ledger.record_payment(shop, D("48.65"), method=Method.TRANSFER, received_on=today(),
-                          invoices=[late])  # fmt: skip
+    ledger.record_payment(
+        shop, D("48.65"), method=Method.TRANSFER, received_on=today(), invoices=[late]
+    )
     db.session.commit()
     client.login_as(user)
     page = client.get("/").text
     money = page[page.index('id="money"') :]
     assert eur("248,65") in money  # 100.00 left on the late one, 148.65 on the other
     assert f"Dont {eur('100,00')} en retard" in money
-    assert late.number in money and current.number not in money.split("Mon compte")[0].split(
-        'id="overdue"')[1]  # fmt: skip
+    assert (
+        late.number in money
+        and current.number not in money.split("Mon compte")[0].split('id="overdue"')[1]
+    )
     assert f'href="/payments/pay?invoice={late.id}"' in money and "Payer en ligne" in money
     assert 'class="error" id="overdue"' in money
 

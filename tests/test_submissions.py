@@ -162,8 +162,13 @@ def test_tokens_older_than_a_day_are_purged_by_the_next_submission(as_treasurer,
 
 def test_a_new_supplier_form_sent_twice_creates_one_and_shows_it(client, make):
     client.login_as(make.user(Role.MANAGER))
-    data = {"code": "lyonpneu", "name": "Lyon Pneu", "country": "FR", "shipping_fee": "0",
-            "submission_token": TOKEN}  # fmt: skip
+    data = {
+        "code": "lyonpneu",
+        "name": "Lyon Pneu",
+        "country": "FR",
+        "shipping_fee": "0",
+        "submission_token": TOKEN,
+    }
     first = client.post("/suppliers/new", data=data)
     second = client.post("/suppliers/new", data=data)
     assert (first.status_code, second.status_code) == (302, 302)
@@ -197,17 +202,23 @@ def test_a_suppliers_message_sent_twice_through_its_link_is_posted_once(client, 
 
 @pytest.mark.parametrize(
     ("role", "path", "expected"),
-    [(Role.MANAGER, "/campaigns/{campaign}/status/closed", "La campagne {code} est close"),
-     (Role.MANAGER, "/suppliers/{supplier}/deactivate", "Lyon Pneu est désactivé"),
-     (Role.MANAGER, "/members/{member}/deactivate", "Atelier Rival est désactivé")],
-)  # fmt: skip
-def test_an_action_that_is_done_once_ends_cleanly_when_sent_twice(client, make, role, path,
-                                                                   expected):  # fmt: skip
+    [
+        (Role.MANAGER, "/campaigns/{campaign}/status/closed", "La campagne {code} est close"),
+        (Role.MANAGER, "/suppliers/{supplier}/deactivate", "Lyon Pneu est désactivé"),
+        (Role.MANAGER, "/members/{member}/deactivate", "Atelier Rival est désactivé"),
+    ],
+)
+def test_an_action_that_is_done_once_ends_cleanly_when_sent_twice(
+    client, make, role, path, expected
+):
     """Not deduplicated (no token here, as from a script): the second one changes nothing."""
     client.login_as(make.user(role))
     campaign = make.campaign()
-    ids = {"campaign": campaign.id, "supplier": make.supplier(name="Lyon Pneu").id,
-           "member": make.member(name="Atelier Rival").id}  # fmt: skip
+    ids = {
+        "campaign": campaign.id,
+        "supplier": make.supplier(name="Lyon Pneu").id,
+        "member": make.member(name="Atelier Rival").id,
+    }
     responses = [client.post(path.format(**ids), follow_redirects=True) for _ in range(2)]
     assert [r.status_code for r in responses] == [200, 200]
     assert expected.format(code=campaign.code) in responses[0].text

@@ -33,8 +33,14 @@ def supplier_form(code: str = "LYONPNEU") -> dict:
 
 
 def supplier_row(code: str = "LYONPNEU") -> dict:
-    return {"code": code, "name": "Lyon Pneu", "country": "FR", "is_local": False,
-            "shipping_fee": Decimal("0.00"), "is_active": True}  # fmt: skip
+    return {
+        "code": code,
+        "name": "Lyon Pneu",
+        "country": "FR",
+        "is_local": False,
+        "shipping_fee": Decimal("0.00"),
+        "is_active": True,
+    }
 
 
 @contextmanager
@@ -111,10 +117,16 @@ def test_a_supplier_code_taken_meanwhile_is_the_code_fields_error(client, make):
 
 @pytest.mark.parametrize(
     ("rival", "values", "field", "message"),
-    [({"sku": "TYR-28"}, {"sku": "TYR-28"}, "sku", "La référence TYR-28 existe déjà."),
-     ({"sku": "OTHER", "ean": "4006381333931"}, {"sku": "TYR-28", "ean": "4006381333931"}, "ean",
-      "Ce code EAN est déjà celui d'une autre pièce.")],
-)  # fmt: skip
+    [
+        ({"sku": "TYR-28"}, {"sku": "TYR-28"}, "sku", "La référence TYR-28 existe déjà."),
+        (
+            {"sku": "OTHER", "ean": "4006381333931"},
+            {"sku": "TYR-28", "ean": "4006381333931"},
+            "ean",
+            "Ce code EAN est déjà celui d'une autre pièce.",
+        ),
+    ],
+)
 def test_a_part_key_taken_meanwhile_is_its_fields_error(db_session, rival, values, field, message):
     defaults = {"name": "Pneu 28", "unit": "piece", "vat_rate": Decimal("0.2"), "is_active": True}
     with a_rival_writes_first(Part, **defaults | rival), pytest.raises(DomainError) as raised:
@@ -124,34 +136,48 @@ def test_a_part_key_taken_meanwhile_is_its_fields_error(db_session, rival, value
 
 def test_an_offer_made_meanwhile_is_the_supplier_fields_error(db_session):
     supplier, part = factories.supplier(name="Lyon Pneu"), factories.part(sku="TYR-28")
-    rival = {"supplier_id": supplier.id, "part_id": part.id, "made_in": "FR", "pack_size": 1,
-             "moq": 0}  # fmt: skip
+    rival = {
+        "supplier_id": supplier.id,
+        "part_id": part.id,
+        "made_in": "FR",
+        "pack_size": 1,
+        "moq": 0,
+    }
     with a_rival_writes_first(Offer, **rival), pytest.raises(DomainError) as raised:
         catalogue.save_offer(None, supplier=supplier, part=part, tiers=[(1, Decimal("10"))])
     assert (raised.value.field, raised.value.message) == (
-        "supplier", "Lyon Pneu a déjà une offre pour TYR-28 : modifiez-la."
-    )  # fmt: skip
+        "supplier",
+        "Lyon Pneu a déjà une offre pour TYR-28 : modifiez-la.",
+    )
 
 
 def test_prices_changed_meanwhile_are_the_tiers_error(db_session):
     offer = factories.offer(tiers=((1, "10.00"),))
     # The rival replaced the prices too: its tier is current from the moment it commits.
-    rival = {"offer_id": offer.id, "min_qty": 5, "unit_price": Decimal("8.00"),
-             "valid_from": now()}  # fmt: skip
+    rival = {"offer_id": offer.id, "min_qty": 5, "unit_price": Decimal("8.00"), "valid_from": now()}
     with a_rival_writes_first(PriceTier, **rival), pytest.raises(DomainError) as raised:
-        catalogue.save_offer(offer, supplier=offer.supplier, part=offer.part,
-                             tiers=[(5, Decimal("9.00"))])  # fmt: skip
+        catalogue.save_offer(
+            offer, supplier=offer.supplier, part=offer.part, tiers=[(5, Decimal("9.00"))]
+        )
     assert raised.value.field == "tiers"
     assert raised.value.message.startswith("Les prix de cette offre viennent d'être modifiés")
 
 
 @pytest.mark.parametrize(
     ("rival", "field", "message"),
-    [({"code": "VELO01", "siret": None}, "code",
-      "Le code VELO01 est déjà pris par un autre adhérent."),
-     ({"code": "OTHER", "siret": "73282932000074"}, "siret",
-      "Ce SIRET est déjà celui d'un autre adhérent.")],
-)  # fmt: skip
+    [
+        (
+            {"code": "VELO01", "siret": None},
+            "code",
+            "Le code VELO01 est déjà pris par un autre adhérent.",
+        ),
+        (
+            {"code": "OTHER", "siret": "73282932000074"},
+            "siret",
+            "Ce SIRET est déjà celui d'un autre adhérent.",
+        ),
+    ],
+)
 def test_a_member_key_taken_meanwhile_is_its_fields_error(db_session, rival, field, message):
     rival = {"name": "Rival", "is_active": True, **rival}
     with a_rival_writes_first(Member, **rival), pytest.raises(DomainError) as raised:
@@ -160,18 +186,28 @@ def test_a_member_key_taken_meanwhile_is_its_fields_error(db_session, rival, fie
 
 
 def test_an_email_taken_meanwhile_is_the_email_fields_error(db_session):
-    rival = {"email": "atelier@example.org", "name": "Rival", "password_hash": "x",
-             "is_active": True}  # fmt: skip
+    rival = {
+        "email": "atelier@example.org",
+        "name": "Rival",
+        "password_hash": "x",
+        "is_active": True,
+    }
     with a_rival_writes_first(User, **rival), pytest.raises(DomainError) as raised:
         auth.create_user("atelier@example.org", "Atelier", "manager", factories.PASSWORD)
     assert (raised.value.field, raised.value.message) == (
-        "email", "Un compte existe déjà pour atelier@example.org."
-    )  # fmt: skip
+        "email",
+        "Un compte existe déjà pour atelier@example.org.",
+    )
 
 
 def test_a_campaign_code_taken_meanwhile_is_the_code_fields_error(db_session):
-    rival = {"code": "C2026-12", "title": "Rival", "status": "draft",
-             "order_date": today(), "created_at": now()}  # fmt: skip
+    rival = {
+        "code": "C2026-12",
+        "title": "Rival",
+        "status": "draft",
+        "order_date": today(),
+        "created_at": now(),
+    }
     with a_rival_writes_first(Campaign, **rival), pytest.raises(DomainError) as raised:
         create_campaign("c2026-12", "Décembre", today() + timedelta(days=20), at=now(), draft=True)
     assert (raised.value.field, raised.value.message) == (

@@ -33,9 +33,19 @@ ACCOUNT_FIELDS = (
 MAX_REMINDER_STEPS = 6
 MAX_REMINDER_DAYS = 365
 REQUIRED_FIELDS = frozenset(
-    {"name", "siren", "address", "postcode", "city", "country", "email",
-     "payment_terms_days", "late_payment_rate", *ACCOUNT_FIELDS}
-)  # fmt: skip
+    {
+        "name",
+        "siren",
+        "address",
+        "postcode",
+        "city",
+        "country",
+        "email",
+        "payment_terms_days",
+        "late_payment_rate",
+        *ACCOUNT_FIELDS,
+    }
+)
 
 
 class InvalidIdentity(DomainError):

@@ -241,10 +241,12 @@ def deactivate_member(member_id: int):
         member_service.set_member_active(member, False)
         db.session.commit()
         flash(
-            _("%(name)s est désactivé : ses comptes ne peuvent plus se connecter.",
-              name=member.name),
+            _(
+                "%(name)s est désactivé : ses comptes ne peuvent plus se connecter.",
+                name=member.name,
+            ),
             "success",
-        )  # fmt: skip
+        )
         return redirect(back)
     return render_template(
         "confirm.html",

@@ -43,11 +43,15 @@ def payment_reference(number: str) -> str:
 
 def credit_notes_of(invoice: Invoice) -> list[Invoice]:
     """The credit notes citing `invoice`, in issue order."""
-    return list(db.session.scalars(
-        select(Invoice)
-        .where(Invoice.credited_invoice_id == invoice.id, Invoice.kind == InvoiceKind.CREDIT_NOTE)
-        .order_by(Invoice.issued_on, Invoice.id)
-    ))  # fmt: skip
+    return list(
+        db.session.scalars(
+            select(Invoice)
+            .where(
+                Invoice.credited_invoice_id == invoice.id, Invoice.kind == InvoiceKind.CREDIT_NOTE
+            )
+            .order_by(Invoice.issued_on, Invoice.id)
+        )
+    )
 
 
 def credited_total(invoice: Invoice) -> Decimal:
@@ -116,10 +120,21 @@ def _lines_to_credit(invoice: Invoice, notes: list[Invoice], chosen: dict) -> li
             if quantity == left
             else quantize(quantity * line.unit_price)
         )
-        drafts.append((line, DraftLine(
-            line.kind, line.description, line.reference, quantity, line.unit_price,
-            line.vat_rate, amount, line.need_id,
-        )))  # fmt: skip
+        drafts.append(
+            (
+                line,
+                DraftLine(
+                    line.kind,
+                    line.description,
+                    line.reference,
+                    quantity,
+                    line.unit_price,
+                    line.vat_rate,
+                    amount,
+                    line.need_id,
+                ),
+            )
+        )
     return sorted(drafts, key=lambda pair: pair[0].position)
 
 
@@ -160,8 +175,9 @@ def credit_invoice(
         if amount <= 0:
             raise DomainError("Le montant de l'avoir doit être positif.", field="amount")
         rate = _main_rate(invoice)
-        drafts = [DraftLine(LineKind.GOODS, FREE_AMOUNT_LABEL, None, Decimal(1), amount, rate,
-                            amount)]  # fmt: skip
+        drafts = [
+            DraftLine(LineKind.GOODS, FREE_AMOUNT_LABEL, None, Decimal(1), amount, rate, amount)
+        ]
     else:
         if lines is None:  # in full: everything not credited yet
             lines = remaining_quantities(invoice)
@@ -180,10 +196,13 @@ def credit_invoice(
             credited_vat[row.rate] += row.amount
     invoiced_vat = {row.rate: row.amount for row in invoice.vat}
     vat = [
-        (v.rate, v.base, max(ZERO, min(v.amount, invoiced_vat.get(v.rate, v.amount)
-                                       - credited_vat[v.rate])))
+        (
+            v.rate,
+            v.base,
+            max(ZERO, min(v.amount, invoiced_vat.get(v.rate, v.amount) - credited_vat[v.rate])),
+        )
         for v in vat_breakdown((d.vat_rate, d.amount_excl_vat) for d in drafts)
-    ]  # fmt: skip
+    ]
     total_excl = sum((d.amount_excl_vat for d in drafts), ZERO)
     total_vat = sum((row[2] for row in vat), ZERO)
     total_incl = total_excl + total_vat
@@ -199,8 +218,9 @@ def credit_invoice(
     number = number_for(on.year, next_value(f"AV-{on.year}"))
     snapshot = copy.deepcopy(invoice.snapshot or {})
     snapshot["credited_invoice"] = {
-        "number": invoice.number, "issued_on": invoice.issued_on.isoformat(),
-    }  # fmt: skip
+        "number": invoice.number,
+        "issued_on": invoice.issued_on.isoformat(),
+    }
     snapshot["reason"] = reason
     snapshot["credited_lines"] = {str(k): v for k, v in origins.items()}
     mentions = dict(snapshot.get("mentions") or {})
@@ -210,18 +230,35 @@ def credit_invoice(
     )
     snapshot["mentions"] = mentions
     note = Invoice(
-        number=number, kind=InvoiceKind.CREDIT_NOTE, campaign_id=invoice.campaign_id,
-        member_id=invoice.member_id, credited_invoice_id=invoice.id, issued_on=on, due_on=on,
-        snapshot=snapshot, total_excl_vat=total_excl, total_vat=total_vat,
-        total_incl_vat=total_incl, payment_reference=payment_reference(number),
-        issued_by_id=by.id if by else None, created_at=at,
-    )  # fmt: skip
+        number=number,
+        kind=InvoiceKind.CREDIT_NOTE,
+        campaign_id=invoice.campaign_id,
+        member_id=invoice.member_id,
+        credited_invoice_id=invoice.id,
+        issued_on=on,
+        due_on=on,
+        snapshot=snapshot,
+        total_excl_vat=total_excl,
+        total_vat=total_vat,
+        total_incl_vat=total_incl,
+        payment_reference=payment_reference(number),
+        issued_by_id=by.id if by else None,
+        created_at=at,
+    )
     note.lines = [
-        InvoiceLine(position=n, kind=d.kind, description=d.description, reference=d.reference,
-                    quantity=d.quantity, unit_price=d.unit_price, vat_rate=d.vat_rate,
-                    amount_excl_vat=d.amount_excl_vat, need_id=d.need_id)
+        InvoiceLine(
+            position=n,
+            kind=d.kind,
+            description=d.description,
+            reference=d.reference,
+            quantity=d.quantity,
+            unit_price=d.unit_price,
+            vat_rate=d.vat_rate,
+            amount_excl_vat=d.amount_excl_vat,
+            need_id=d.need_id,
+        )
         for n, d in enumerate(drafts, start=1)
-    ]  # fmt: skip
+    ]
     note.vat = [InvoiceVat(rate=rate, base=base, amount=amt) for rate, base, amt in vat]
     db.session.add(note)
     db.session.flush()

@@ -53,9 +53,11 @@ class ExportForm(CoopForm):
         _l("Ou une campagne"),
         choices=[],
         validate_choice=False,  # the view looks the campaign up
-        description=_l("Pour le CSV et les PDF, une campagne remplace la période ; "
-                       "le FEC porte toujours sur la période."),
-    )  # fmt: skip
+        description=_l(
+            "Pour le CSV et les PDF, une campagne remplace la période ; "
+            "le FEC porte toujours sur la période."
+        ),
+    )
 
     # The FEC always covers a period; the CSV and the ZIP a campaign when one is chosen.
     period_required = True

@@ -44,10 +44,25 @@ from coop.payments.models import (
 )
 
 FEC_COLUMNS = (
-    "JournalCode", "JournalLib", "EcritureNum", "EcritureDate", "CompteNum", "CompteLib",
-    "CompAuxNum", "CompAuxLib", "PieceRef", "PieceDate", "EcritureLib", "Debit", "Credit",
-    "EcritureLet", "DateLet", "ValidDate", "Montantdevise", "Idevise",
-)  # fmt: skip
+    "JournalCode",
+    "JournalLib",
+    "EcritureNum",
+    "EcritureDate",
+    "CompteNum",
+    "CompteLib",
+    "CompAuxNum",
+    "CompAuxLib",
+    "PieceRef",
+    "PieceDate",
+    "EcritureLib",
+    "Debit",
+    "Credit",
+    "EcritureLet",
+    "DateLet",
+    "ValidDate",
+    "Montantdevise",
+    "Idevise",
+)
 FEC_ENCODING = "iso-8859-15"
 SALES_JOURNAL = ("VE", "Ventes")
 BANK_JOURNAL = ("BQ", "Banque")
@@ -159,11 +174,14 @@ def sales_entry(invoice: Invoice) -> Entry:
         if amount:
             postings.append(_posting(account, -sign * amount))
     entry = Entry(
-        journal=SALES_JOURNAL, on=invoice.issued_on, piece_ref=invoice.number,
-        piece_on=invoice.issued_on, postings=tuple(postings),
+        journal=SALES_JOURNAL,
+        on=invoice.issued_on,
+        piece_ref=invoice.number,
+        piece_on=invoice.issued_on,
+        postings=tuple(postings),
         label=f"{'Avoir' if sign < 0 else 'Facture'} {invoice.number} {member.code}",
         source=("I", invoice.id),
-    )  # fmt: skip
+    )
     _check_balanced(entry)
     return entry
 
@@ -176,16 +194,20 @@ def bank_entries(date_from: date, date_to: date) -> list[Entry]:
             joinedload(Payment.member),
             selectinload(Payment.allocations).joinedload(PaymentAllocation.invoice),
         )
-        .where(Payment.status == PaymentStatus.SUCCEEDED,
-               Payment.received_on.between(date_from, date_to))
-    ).all()  # fmt: skip
+        .where(
+            Payment.status == PaymentStatus.SUCCEEDED,
+            Payment.received_on.between(date_from, date_to),
+        )
+    ).all()
     refunds = db.session.scalars(
         select(Refund)
-        .options(joinedload(Refund.payment).joinedload(Payment.member),
-                 joinedload(Refund.credit_note))
-        .where(Refund.status == RefundStatus.SUCCEEDED,
-               Refund.refunded_on.between(date_from, date_to))
-    ).all()  # fmt: skip
+        .options(
+            joinedload(Refund.payment).joinedload(Payment.member), joinedload(Refund.credit_note)
+        )
+        .where(
+            Refund.status == RefundStatus.SUCCEEDED, Refund.refunded_on.between(date_from, date_to)
+        )
+    ).all()
     entries = [payment_entry(p) for p in payments] + [refund_entry(r) for r in refunds]
     entries.sort(key=lambda entry: (entry.on, entry.source))
     return entries
@@ -202,12 +224,16 @@ def payment_entry(payment: Payment) -> Entry:
         postings.append(_posting("bank_fees", payment.fees))
     postings.append(_posting("customers", -payment.amount, auxiliary=(member.code, member.name)))
     entry = Entry(
-        journal=BANK_JOURNAL, on=payment.received_on, piece_ref=f"REG-{payment.id:06d}",
-        piece_on=payment.received_on, postings=tuple(postings),
-        label=" ".join(["Règlement", _lower_first(METHOD_LABELS[payment.method]), member.code,
-                        *numbers]),
+        journal=BANK_JOURNAL,
+        on=payment.received_on,
+        piece_ref=f"REG-{payment.id:06d}",
+        piece_on=payment.received_on,
+        postings=tuple(postings),
+        label=" ".join(
+            ["Règlement", _lower_first(METHOD_LABELS[payment.method]), member.code, *numbers]
+        ),
         source=("P", payment.id),
-    )  # fmt: skip
+    )
     _check_balanced(entry)
     return entry
 
@@ -221,7 +247,9 @@ def refund_entry(refund: Refund) -> Entry:
     member = refund.payment.member
     note = [f"avoir {refund.credit_note.number}"] if refund.credit_note else []
     entry = Entry(
-        journal=BANK_JOURNAL, on=refund.refunded_on, piece_ref=f"RMB-{refund.id:06d}",
+        journal=BANK_JOURNAL,
+        on=refund.refunded_on,
+        piece_ref=f"RMB-{refund.id:06d}",
         piece_on=refund.refunded_on,
         postings=(
             _posting("customers", refund.amount, auxiliary=(member.code, member.name)),
@@ -229,7 +257,7 @@ def refund_entry(refund: Refund) -> Entry:
         ),
         label=" ".join(["Remboursement", member.code, *note]),
         source=("R", refund.id),
-    )  # fmt: skip
+    )
     _check_balanced(entry)
     return entry
 
@@ -252,27 +280,33 @@ def lettering(date_to: date) -> dict[tuple[str, int], tuple[str, date]]:
     days: dict[tuple[str, int], date] = {}
     links: list[tuple[tuple[str, int], tuple[str, int]]] = []
     for id_, kind, total, issued_on, credited_id in db.session.execute(
-        select(Invoice.id, Invoice.kind, Invoice.total_incl_vat, Invoice.issued_on,
-               Invoice.credited_invoice_id).where(Invoice.issued_on <= date_to)
-    ):  # fmt: skip
+        select(
+            Invoice.id,
+            Invoice.kind,
+            Invoice.total_incl_vat,
+            Invoice.issued_on,
+            Invoice.credited_invoice_id,
+        ).where(Invoice.issued_on <= date_to)
+    ):
         amounts["I", id_] = -total if kind is InvoiceKind.CREDIT_NOTE else total
         days["I", id_] = issued_on
         if credited_id is not None:
             links.append((("I", id_), ("I", credited_id)))
     for id_, amount, received_on in db.session.execute(
-        select(Payment.id, Payment.amount, Payment.received_on)
-        .where(Payment.status == PaymentStatus.SUCCEEDED, Payment.received_on <= date_to)
-    ):  # fmt: skip
+        select(Payment.id, Payment.amount, Payment.received_on).where(
+            Payment.status == PaymentStatus.SUCCEEDED, Payment.received_on <= date_to
+        )
+    ):
         amounts["P", id_], days["P", id_] = -amount, received_on
     for payment_id, invoice_id in db.session.execute(
         select(PaymentAllocation.payment_id, PaymentAllocation.invoice_id)
     ):
         links.append((("P", payment_id), ("I", invoice_id)))
     for id_, amount, refunded_on, payment_id, note_id in db.session.execute(
-        select(Refund.id, Refund.amount, Refund.refunded_on, Refund.payment_id,
-               Refund.credit_note_id)
-        .where(Refund.status == RefundStatus.SUCCEEDED, Refund.refunded_on <= date_to)
-    ):  # fmt: skip
+        select(
+            Refund.id, Refund.amount, Refund.refunded_on, Refund.payment_id, Refund.credit_note_id
+        ).where(Refund.status == RefundStatus.SUCCEEDED, Refund.refunded_on <= date_to)
+    ):
         amounts["R", id_], days["R", id_] = amount, refunded_on
         links.append((("R", id_), ("P", payment_id)))
         if note_id is not None:
@@ -358,12 +392,24 @@ def _fec_lines(number: int, entry: Entry, ledger: Ledger) -> Iterator[str]:
     for posting in entry.postings:
         aux_number, aux_label = posting.auxiliary
         values = (
-            *entry.journal, str(number), _fec_date(entry.on),
-            getattr(ledger, posting.account), ACCOUNT_LABELS[posting.account],
-            aux_number, aux_label, entry.piece_ref, _fec_date(entry.piece_on), entry.label,
-            _fec_amount(posting.debit), _fec_amount(posting.credit),
-            posting.lettering, _fec_date(posting.lettered_on), _fec_date(entry.on), "", "",
-        )  # fmt: skip
+            *entry.journal,
+            str(number),
+            _fec_date(entry.on),
+            getattr(ledger, posting.account),
+            ACCOUNT_LABELS[posting.account],
+            aux_number,
+            aux_label,
+            entry.piece_ref,
+            _fec_date(entry.piece_on),
+            entry.label,
+            _fec_amount(posting.debit),
+            _fec_amount(posting.credit),
+            posting.lettering,
+            _fec_date(posting.lettered_on),
+            _fec_date(entry.on),
+            "",
+            "",
+        )
         yield "\t".join(_fec_text(value) for value in values)
 
 
@@ -388,8 +434,19 @@ def _fec_text(value: str) -> str:
 
 
 # Characters French text uses that ISO 8859-15 lacks.
-_TYPOGRAPHY = str.maketrans({"’": "'", "‘": "'", "“": '"', "”": '"', "–": "-", "—": "-",
-                             "…": "...", "\u202f": " ", "\u2009": " "})  # fmt: skip
+_TYPOGRAPHY = str.maketrans(
+    {
+        "’": "'",
+        "‘": "'",
+        "“": '"',
+        "”": '"',
+        "–": "-",
+        "—": "-",
+        "…": "...",
+        "\u202f": " ",
+        "\u2009": " ",
+    }
+)
 
 
 def _latin9(text: str) -> bytes:
@@ -413,19 +470,35 @@ def coop_ledger() -> Ledger:
     """The SIREN and account numbers from the coop's identity settings."""
     identity = coop_identity()
     return Ledger(
-        siren=identity.siren, customers=identity.account_customers,
-        goods=identity.account_goods, shipping=identity.account_shipping,
-        fee=identity.account_fee, vat=identity.account_vat, bank=identity.account_bank,
+        siren=identity.siren,
+        customers=identity.account_customers,
+        goods=identity.account_goods,
+        shipping=identity.account_shipping,
+        fee=identity.account_fee,
+        vat=identity.account_vat,
+        bank=identity.account_bank,
         bank_fees=identity.account_bank_fees,
-    )  # fmt: skip
+    )
 
 
 # --- CSV and ZIP ----------------------------------------------------------------------------
 
 CSV_HEADER = (
-    "Numéro", "Type", "Date", "Code atelier", "Atelier", "Nature", "Désignation", "Quantité",
-    "Prix unitaire HT", "Taux TVA (%)", "Montant HT", "Total HT", "Total TVA", "Total TTC",
-)  # fmt: skip
+    "Numéro",
+    "Type",
+    "Date",
+    "Code atelier",
+    "Atelier",
+    "Nature",
+    "Désignation",
+    "Quantité",
+    "Prix unitaire HT",
+    "Taux TVA (%)",
+    "Montant HT",
+    "Total HT",
+    "Total TVA",
+    "Total TTC",
+)
 KIND_LABELS = {InvoiceKind.INVOICE: "Facture", InvoiceKind.CREDIT_NOTE: "Avoir"}
 LINE_LABELS = {
     LineKind.GOODS: "Marchandises",
@@ -472,14 +545,23 @@ def invoices_csv(selection: Selection) -> tuple[str, bytes]:
     rows = [CSV_HEADER]
     for invoice in selection.invoices():
         for line in invoice.lines:
-            rows.append((
-                invoice.number, KIND_LABELS[invoice.kind], f"{invoice.issued_on:%d/%m/%Y}",
-                *_buyer(invoice), LINE_LABELS[line.kind],
-                line.description, _decimal(line.quantity, places=0),
-                _decimal(line.unit_price), _decimal(line.vat_rate * 100, places=0),
-                _decimal(line.amount_excl_vat), _decimal(invoice.total_excl_vat),
-                _decimal(invoice.total_vat), _decimal(invoice.total_incl_vat),
-            ))  # fmt: skip
+            rows.append(
+                (
+                    invoice.number,
+                    KIND_LABELS[invoice.kind],
+                    f"{invoice.issued_on:%d/%m/%Y}",
+                    *_buyer(invoice),
+                    LINE_LABELS[line.kind],
+                    line.description,
+                    _decimal(line.quantity, places=0),
+                    _decimal(line.unit_price),
+                    _decimal(line.vat_rate * 100, places=0),
+                    _decimal(line.amount_excl_vat),
+                    _decimal(invoice.total_excl_vat),
+                    _decimal(invoice.total_vat),
+                    _decimal(invoice.total_incl_vat),
+                )
+            )
     return f"factures-{selection.slug}.csv", french_csv(rows).encode("utf-8")
 
 

@@ -23,19 +23,24 @@ class CreditForm(CoopForm):
 
     mode = RadioField(
         _l("Avoir"),
-        choices=[SelectChoice("full", _l("Total : tout ce qui reste à créditer")),
-                 SelectChoice("lines", _l("Partiel : les quantités choisies ci-dessous")),
-                 SelectChoice("amount", _l("Partiel : un montant HT"))],
-        default="full", validators=[InputRequired()],
-    )  # fmt: skip
+        choices=[
+            SelectChoice("full", _l("Total : tout ce qui reste à créditer")),
+            SelectChoice("lines", _l("Partiel : les quantités choisies ci-dessous")),
+            SelectChoice("amount", _l("Partiel : un montant HT")),
+        ],
+        default="full",
+        validators=[InputRequired()],
+    )
     amount = StringField(
-        _l("Montant HT"), validators=[Optional(), Normalised(credit_amount)], filters=[strip],
+        _l("Montant HT"),
+        validators=[Optional(), Normalised(credit_amount)],
+        filters=[strip],
         description=_l("Au taux de TVA principal de la facture."),
-    )  # fmt: skip
+    )
     reason = TextAreaField(
-        _l("Motif"), validators=[DataRequired(_l("Indiquez le motif de l'avoir.")),
-                                 Length(max=500)],
-    )  # fmt: skip
+        _l("Motif"),
+        validators=[DataRequired(_l("Indiquez le motif de l'avoir.")), Length(max=500)],
+    )
     confirm = BooleanField(
         _l("Je confirme : un avoir émis ne se modifie plus et ne se supprime pas."),
         validators=[DataRequired(_l("Cochez la case pour confirmer."))],

@@ -128,10 +128,18 @@ def _lines_of(cs: CampaignSplit, member: Member, items: list) -> list[DraftLine]
         if item.need.member_id != member.id or cost is None:
             continue
         part = item.need.part
-        goods.append(DraftLine(
-            LineKind.GOODS, f"{part.sku} — {part.name}", item.need.ref, Decimal(item.units),
-            item.line.unit_price, part.vat_rate, cost.goods, item.need.id,
-        ))  # fmt: skip
+        goods.append(
+            DraftLine(
+                LineKind.GOODS,
+                f"{part.sku} — {part.name}",
+                item.need.ref,
+                Decimal(item.units),
+                item.line.unit_price,
+                part.vat_rate,
+                cost.goods,
+                item.need.id,
+            )
+        )
         suppliers[item.supplier.code] = item.supplier
         shipping[item.supplier.code] += cost.shipping
         for charge_id, share in cost.charges.items():
@@ -139,24 +147,45 @@ def _lines_of(cs: CampaignSplit, member: Member, items: list) -> list[DraftLine]
     lines = list(goods)
     for code in sorted(shipping, key=lambda c: (suppliers[c].name, c)):
         if shipping[code]:
-            lines.append(DraftLine(
-                LineKind.SHIPPING, f"Frais de port — {suppliers[code].name} (quote-part)", None,
-                Decimal(1), shipping[code], STANDARD_RATE, shipping[code],
-            ))  # fmt: skip
+            lines.append(
+                DraftLine(
+                    LineKind.SHIPPING,
+                    f"Frais de port — {suppliers[code].name} (quote-part)",
+                    None,
+                    Decimal(1),
+                    shipping[code],
+                    STANDARD_RATE,
+                    shipping[code],
+                )
+            )
     for charge in cs.charges:
         if charges.get(charge.id):
             label = f"{charge.label} — {charge.supplier.name}" if charge.supplier else charge.label
-            lines.append(DraftLine(
-                LineKind.CHARGE, f"{label} (quote-part)", None, Decimal(1), charges[charge.id],
-                STANDARD_RATE, charges[charge.id],
-            ))  # fmt: skip
+            lines.append(
+                DraftLine(
+                    LineKind.CHARGE,
+                    f"{label} (quote-part)",
+                    None,
+                    Decimal(1),
+                    charges[charge.id],
+                    STANDARD_RATE,
+                    charges[charge.id],
+                )
+            )
     fee = cs.split.fees.get(member.code, ZERO)
     if fee:
         rate = f"{cs.campaign.fee_rate * 100:.2f}".rstrip("0").rstrip(".").replace(".", ",")
-        lines.append(DraftLine(
-            LineKind.FEE, f"Frais de service de la coopérative ({rate} % des marchandises)",
-            None, Decimal(1), fee, STANDARD_RATE, fee,
-        ))  # fmt: skip
+        lines.append(
+            DraftLine(
+                LineKind.FEE,
+                f"Frais de service de la coopérative ({rate} % des marchandises)",
+                None,
+                Decimal(1),
+                fee,
+                STANDARD_RATE,
+                fee,
+            )
+        )
     return lines
 
 
@@ -252,15 +281,21 @@ def _delivered_on(campaign: Campaign) -> date | None:
 def buyer_snapshot(member: Member) -> dict:
     """The shop as an invoice names it, copied at issue time."""
     return {
-        "code": member.code, "name": member.name, "siret": member.siret,
-        "siren": (member.siret or "")[:9] or None, "vat_number": member.vat_number,
-        "address": member.address, "postcode": member.postcode, "city": member.city,
-        "country": "FR", "email": member.email,
+        "code": member.code,
+        "name": member.name,
+        "siret": member.siret,
+        "siren": (member.siret or "")[:9] or None,
+        "vat_number": member.vat_number,
+        "address": member.address,
+        "postcode": member.postcode,
+        "city": member.city,
+        "country": "FR",
+        "email": member.email,
         # Printed only when it differs from the billing address (CGI ann. II 242 nonies A).
         "delivery_address": member.delivery_address,
         "delivery_postcode": member.delivery_postcode,
         "delivery_city": member.delivery_city,
-    }  # fmt: skip
+    }
 
 
 def _snapshot(
@@ -272,15 +307,24 @@ def _snapshot(
     delivered_on = _delivered_on(campaign)
     return {
         "seller": {
-            "name": seller.name, "legal_form": seller.legal_form, "siren": seller.siren,
-            "vat_number": seller.vat_number, "address": seller.address,
-            "postcode": seller.postcode, "city": seller.city, "country": seller.country or "FR",
-            "email": seller.email, "phone": seller.phone, "iban": seller.iban, "bic": seller.bic,
+            "name": seller.name,
+            "legal_form": seller.legal_form,
+            "siren": seller.siren,
+            "vat_number": seller.vat_number,
+            "address": seller.address,
+            "postcode": seller.postcode,
+            "city": seller.city,
+            "country": seller.country or "FR",
+            "email": seller.email,
+            "phone": seller.phone,
+            "iban": seller.iban,
+            "bic": seller.bic,
             "late_payment_rate": seller.late_payment_rate,
         },
         "buyer": buyer_snapshot(member),
         "references": {
-            "campaign_code": campaign.code, "campaign_title": campaign.title,
+            "campaign_code": campaign.code,
+            "campaign_title": campaign.title,
             "shop_references": draft.shop_refs,
         },
         "delivered_on": delivered_on.isoformat() if delivered_on else None,
@@ -295,14 +339,17 @@ def _snapshot(
             "late_payment_rate": seller.late_payment_rate,
             "recovery_indemnity": RECOVERY_INDEMNITY,
         },
-    }  # fmt: skip
+    }
 
 
 def invoiced_member_ids(campaign: Campaign) -> set[int]:
-    return set(db.session.scalars(
-        select(Invoice.member_id)
-        .where(Invoice.campaign_id == campaign.id, Invoice.kind == InvoiceKind.INVOICE)
-    ))  # fmt: skip
+    return set(
+        db.session.scalars(
+            select(Invoice.member_id).where(
+                Invoice.campaign_id == campaign.id, Invoice.kind == InvoiceKind.INVOICE
+            )
+        )
+    )
 
 
 def pending_drafts(campaign: Campaign, *, on: date) -> list[DraftInvoice]:
@@ -332,10 +379,13 @@ def issue_one(
     """
     lock_campaign(campaign)
     on = to_local(at).date()
-    existing = db.session.scalar(select(Invoice).where(
-        Invoice.campaign_id == campaign.id, Invoice.member_id == member.id,
-        Invoice.kind == InvoiceKind.INVOICE,
-    ))  # fmt: skip
+    existing = db.session.scalar(
+        select(Invoice).where(
+            Invoice.campaign_id == campaign.id,
+            Invoice.member_id == member.id,
+            Invoice.kind == InvoiceKind.INVOICE,
+        )
+    )
     if existing is not None:
         return existing
     if drafts is None:
@@ -349,19 +399,34 @@ def issue_one(
     reference = payment_reference(number)
     snapshot = _snapshot(campaign, draft, identity(), reference)
     invoice = Invoice(
-        number=number, kind=InvoiceKind.INVOICE, campaign_id=campaign.id, member_id=member.id,
-        issued_on=on, due_on=draft.due_on, snapshot=snapshot,
-        total_excl_vat=draft.total_excl_vat, total_vat=draft.total_vat,
-        total_incl_vat=draft.total_incl_vat, payment_reference=reference,
-        issued_by_id=by.id if by else None, created_at=at,
-    )  # fmt: skip
+        number=number,
+        kind=InvoiceKind.INVOICE,
+        campaign_id=campaign.id,
+        member_id=member.id,
+        issued_on=on,
+        due_on=draft.due_on,
+        snapshot=snapshot,
+        total_excl_vat=draft.total_excl_vat,
+        total_vat=draft.total_vat,
+        total_incl_vat=draft.total_incl_vat,
+        payment_reference=reference,
+        issued_by_id=by.id if by else None,
+        created_at=at,
+    )
     invoice.lines = [
-        InvoiceLine(position=n, kind=line.kind, description=line.description,
-                    reference=line.reference, quantity=line.quantity, unit_price=line.unit_price,
-                    vat_rate=line.vat_rate, amount_excl_vat=line.amount_excl_vat,
-                    need_id=line.need_id)
+        InvoiceLine(
+            position=n,
+            kind=line.kind,
+            description=line.description,
+            reference=line.reference,
+            quantity=line.quantity,
+            unit_price=line.unit_price,
+            vat_rate=line.vat_rate,
+            amount_excl_vat=line.amount_excl_vat,
+            need_id=line.need_id,
+        )
         for n, line in enumerate(draft.lines, start=1)
-    ]  # fmt: skip
+    ]
     invoice.vat = [InvoiceVat(rate=v.rate, base=v.base, amount=v.amount) for v in draft.vat]
     db.session.add(invoice)
     db.session.flush()
@@ -419,16 +484,26 @@ def issuing_progress(campaign: Campaign) -> tuple[int, int]:
 
 # --- the list ----------------------------------------------------------------------------------
 
-AGING = (("not_due", N_("Non échues")), ("0-30", N_("0 à 30 jours")),
-         ("31-60", N_("31 à 60 jours")), ("60+", N_("Plus de 60 jours")))  # fmt: skip
+AGING = (
+    ("not_due", N_("Non échues")),
+    ("0-30", N_("0 à 30 jours")),
+    ("31-60", N_("31 à 60 jours")),
+    ("60+", N_("Plus de 60 jours")),
+)
 
 
 # The filters of the list. "to_pay" and "overdue" cut across the states: something still
 # due (overdue: and its due date passed); the others are one state of ledger.Balance each.
-STATUSES = {"issued": N_("Émises"), "to_pay": N_("Reste à payer"),
-            "pending": N_("Paiement en cours"), "partly_paid": N_("Partiellement payées"),
-            "paid": N_("Payées"), "overdue": N_("Échues impayées"),
-            "credited": N_("Entièrement créditées"), "credit_notes": N_("Avoirs")}  # fmt: skip
+STATUSES = {
+    "issued": N_("Émises"),
+    "to_pay": N_("Reste à payer"),
+    "pending": N_("Paiement en cours"),
+    "partly_paid": N_("Partiellement payées"),
+    "paid": N_("Payées"),
+    "overdue": N_("Échues impayées"),
+    "credited": N_("Entièrement créditées"),
+    "credit_notes": N_("Avoirs"),
+}
 
 
 @dataclass(frozen=True)
@@ -504,8 +579,13 @@ def invoices_totals(query, *, on: date) -> dict:
         # Read back through the Money type: the one place a sum becomes Decimal cents.
         return type_coerce(func.coalesce(func.sum(expression), 0), Money)
 
-    columns = [func.count(), total(sub.c.total_excl_vat), total(sub.c.total_vat),
-               total(sub.c.total_incl_vat), total(sub.c.due)]  # fmt: skip
+    columns = [
+        func.count(),
+        total(sub.c.total_excl_vat),
+        total(sub.c.total_vat),
+        total(sub.c.total_incl_vat),
+        total(sub.c.due),
+    ]
     for condition in late.values():
         owing = condition & (sub.c.due > ZERO)
         columns.append(total(case((owing, sub.c.due), else_=0)))
@@ -514,8 +594,14 @@ def invoices_totals(query, *, on: date) -> dict:
     buckets = []
     for n, (key, label) in enumerate(AGING):
         buckets.append((key, label, row[5 + 2 * n], int(row[6 + 2 * n])))
-    return {"count": row[0], "excl": row[1], "vat": row[2], "incl": row[3], "due": row[4],
-            "aging": buckets}  # fmt: skip
+    return {
+        "count": row[0],
+        "excl": row[1],
+        "vat": row[2],
+        "incl": row[3],
+        "due": row[4],
+        "aging": buckets,
+    }
 
 
 def find_invoice(number: str) -> Invoice:

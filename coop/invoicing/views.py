@@ -46,11 +46,15 @@ def preview(campaign_id: int):
         problem = error.message
     done = issuing.invoiced_member_ids(campaign)
     return render_template(
-        "invoicing/invoice_preview.html", campaign=campaign, drafts=drafts, problem=problem,
-        done=done, pending=[d for d in drafts if d.member.id not in done],
+        "invoicing/invoice_preview.html",
+        campaign=campaign,
+        drafts=drafts,
+        problem=problem,
+        done=done,
+        pending=[d for d in drafts if d.member.id not in done],
         grand_total=sum((d.total_incl_vat for d in drafts), issuing.ZERO),
         can_issue=current_user.has_role(*TREASURY_ROLES),
-    )  # fmt: skip
+    )
 
 
 @bp.route("/campaigns/<int:campaign_id>/invoices/issue", methods=["GET", "POST"])
@@ -86,19 +90,28 @@ def issue(campaign_id: int):
             return redirect(back)
         submissions.commit(form, result)
         run_in_background(render_pending_documents)
-        flash(ngettext("%(num)d facture émise.", "%(num)d factures émises.", len(issued)),
-              "success")  # fmt: skip
+        flash(
+            ngettext("%(num)d facture émise.", "%(num)d factures émises.", len(issued)), "success"
+        )
         return redirect(result)
     return render_template(
-        "confirm.html", form=form, cancel_url=back,
-        title=ngettext("Émettre la facture de la campagne %(code)s ?",
-                       "Émettre les %(num)d factures de la campagne %(code)s ?", len(pending),
-                       code=campaign.code),
-        message=_("Une facture émise ne se modifie plus et ne se supprime pas : une erreur se "
-                  "corrige par un avoir. Total TTC : %(total)s.",
-                  total=money(sum((d.total_incl_vat for d in pending), issuing.ZERO))),
-        confirm_label=_("Confirmer et émettre"), cancel_label=_("Revenir à l'aperçu"),
-    )  # fmt: skip
+        "confirm.html",
+        form=form,
+        cancel_url=back,
+        title=ngettext(
+            "Émettre la facture de la campagne %(code)s ?",
+            "Émettre les %(num)d factures de la campagne %(code)s ?",
+            len(pending),
+            code=campaign.code,
+        ),
+        message=_(
+            "Une facture émise ne se modifie plus et ne se supprime pas : une erreur se "
+            "corrige par un avoir. Total TTC : %(total)s.",
+            total=money(sum((d.total_incl_vat for d in pending), issuing.ZERO)),
+        ),
+        confirm_label=_("Confirmer et émettre"),
+        cancel_label=_("Revenir à l'aperçu"),
+    )
 
 
 @bp.route("/campaigns/<int:campaign_id>/invoices/progress")
@@ -106,9 +119,11 @@ def issue(campaign_id: int):
 def progress(campaign_id: int):
     campaign = db.get_or_404(Campaign, campaign_id)
     done, total = issuing.issuing_progress(campaign)
-    template = "invoicing/_progress.html" if request.headers.get("HX-Request") else (
-        "invoicing/invoice_progress.html"
-    )  # fmt: skip
+    template = (
+        "invoicing/_progress.html"
+        if request.headers.get("HX-Request")
+        else ("invoicing/invoice_progress.html")
+    )
     return render_template(template, campaign=campaign, done=done, total=total)
 
 
@@ -125,14 +140,16 @@ def list_invoices():
     query = issuing.invoices_query(filters, on=today(), member=member)
     page = paginate(query)
     return render_template(
-        "invoicing/invoice_list.html", page=page, filters=filters,
-        statuses=issuing.STATUSES, balances=ledger.balances(
-            [i for i in page.items if i.kind is InvoiceKind.INVOICE]
-        ),
-        totals=issuing.invoices_totals(query, on=today()), today=today(),
+        "invoicing/invoice_list.html",
+        page=page,
+        filters=filters,
+        statuses=issuing.STATUSES,
+        balances=ledger.balances([i for i in page.items if i.kind is InvoiceKind.INVOICE]),
+        totals=issuing.invoices_totals(query, on=today()),
+        today=today(),
         campaigns=issuing.invoiced_campaigns(),
         members=issuing.invoiced_members() if current_user.is_staff else [],
-    )  # fmt: skip
+    )
 
 
 @bp.route("/invoices/<number>")
@@ -145,15 +162,18 @@ def show_invoice(number: str):
     ensure_can_access(invoice.member)
     is_invoice = invoice.kind is InvoiceKind.INVOICE
     return render_template(
-        "invoicing/invoice_detail.html", invoice=invoice, s=invoice.snapshot,
+        "invoicing/invoice_detail.html",
+        invoice=invoice,
+        s=invoice.snapshot,
         credit_notes=crediting.credit_notes_of(invoice),
         remaining=crediting.remaining_creditable(invoice),
         can_credit=current_user.has_role(*TREASURY_ROLES),
         balance=ledger.balance(invoice) if is_invoice else None,
         payments=ledger.payments_of(invoice) if is_invoice else [],
         pending=ledger.pending_payments(invoice) if is_invoice else [],
-        method_labels=METHOD_LABELS, today=today(),
-    )  # fmt: skip
+        method_labels=METHOD_LABELS,
+        today=today(),
+    )
 
 
 @bp.route("/invoices/<number>/credit", methods=["GET", "POST"])
@@ -171,10 +191,13 @@ def credit(number: str):
         submissions.claim(form)
         try:
             note = crediting.credit_invoice(
-                invoice, reason=form.reason.data, by=current_user, at=now(),
+                invoice,
+                reason=form.reason.data,
+                by=current_user,
+                at=now(),
                 lines=chosen if form.mode.data == "lines" else None,
                 amount=(form.amount.data or Decimal(0)) if form.mode.data == "amount" else None,
-            )  # fmt: skip
+            )
             submissions.commit(form, url("invoicing.show_invoice", number=note.number))
         except DomainError as error:
             db.session.rollback()
@@ -187,6 +210,11 @@ def credit(number: str):
             flash(_("Avoir %(number)s émis.", number=note.number), "success")
             return redirect(url("invoicing.show_invoice", number=note.number))
     return render_template(
-        "invoicing/credit_note_form.html", form=form, invoice=invoice, remaining=remaining,
-        chosen=chosen, left=crediting.remaining_creditable(invoice), cancel_url=back,
-    )  # fmt: skip
+        "invoicing/credit_note_form.html",
+        form=form,
+        invoice=invoice,
+        remaining=remaining,
+        chosen=chosen,
+        left=crediting.remaining_creditable(invoice),
+        cancel_url=back,
+    )

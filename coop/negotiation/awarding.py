@@ -189,8 +189,14 @@ def _make_offer(invitation: Invitation, line: RfqLine, answer: QuoteAnswer) -> O
         select(Offer).where(Offer.supplier_id == supplier.id, Offer.part_id == part.id)
     )
     return save_offer(
-        offer, supplier=supplier, part=part, tiers=answer.tier_values,
-        supplier_ref=answer.supplier_ref, made_in=answer.made_in or supplier.country,
-        pack_size=answer.pack_size, moq=answer.moq, lead_time_days=answer.lead_time_days,
+        offer,
+        supplier=supplier,
+        part=part,
+        tiers=answer.tier_values,
+        supplier_ref=answer.supplier_ref,
+        made_in=answer.made_in or supplier.country,
+        pack_size=answer.pack_size,
+        moq=answer.moq,
+        lead_time_days=answer.lead_time_days,
         valid_until=answer.valid_until,
-    )  # fmt: skip
+    )

@@ -38,26 +38,32 @@ MAX_LINES = 500
 
 class RfqEditForm(CoopForm):
     title = StringField(
-        _l("Titre"), validators=[DataRequired(), Length(max=200)], filters=[strip],
+        _l("Titre"),
+        validators=[DataRequired(), Length(max=200)],
+        filters=[strip],
         description=_l("Par exemple « Pneus et chambres à air, campagne de décembre »."),
-    )  # fmt: skip
+    )
     deadline_on = DateField(
         _l("Réponses attendues au plus tard le"),
         validators=[DataRequired(), Normalised(bounds.day)],
         description=_l("Les liens des fournisseurs restent ouverts jusqu'à la fin de ce jour."),
-    )  # fmt: skip
+    )
     message = TextAreaField(
-        _l("Message aux fournisseurs"), validators=[Optional(), Length(max=4000)],
+        _l("Message aux fournisseurs"),
+        validators=[Optional(), Length(max=4000)],
         description=_l("Repris dans l'e-mail et en tête de la page de réponse."),
-    )  # fmt: skip
+    )
 
 
 class RfqForm(RfqEditForm):
     extra_lines = TextAreaField(
-        _l("Pièces et quantités"), validators=[Optional(), Length(max=20000)],
-        description=_l("Une pièce par ligne : sa référence (SKU), un point-virgule, la "
-                       "quantité. Par exemple : TYR-700X28-TR ; 120"),
-    )  # fmt: skip
+        _l("Pièces et quantités"),
+        validators=[Optional(), Length(max=20000)],
+        description=_l(
+            "Une pièce par ligne : sa référence (SKU), un point-virgule, la "
+            "quantité. Par exemple : TYR-700X28-TR ; 120"
+        ),
+    )
 
 
 class MessageForm(CoopForm):
@@ -87,10 +93,12 @@ class ProposalRowForm(Form):
 class CounterProposalForm(CoopForm):
     lines = FieldList(FormField(ProposalRowForm), max_entries=MAX_LINES)
     body = TextAreaField(
-        _l("Message"), validators=[Optional(), Length(max=4000)],
-        description=_l("Par exemple : « Nous pouvons nous engager sur 200 unités si vous "
-                       "atteignez 11,50 €. »"),
-    )  # fmt: skip
+        _l("Message"),
+        validators=[Optional(), Length(max=4000)],
+        description=_l(
+            "Par exemple : « Nous pouvons nous engager sur 200 unités si vous atteignez 11,50 €. »"
+        ),
+    )
     answer_by_on = DateField(
         _l("Réponse attendue au plus tard le"),
         validators=[DataRequired(), Normalised(bounds.day)],
@@ -123,9 +131,10 @@ class AnswerForm(Form):
     )
     made_in = SelectField(_l("Fabriqué en"), validators=[Optional()])
     pack_size = IntegerField(
-        _l("Conditionnement (unités par colis)"), default=1,
+        _l("Conditionnement (unités par colis)"),
+        default=1,
         validators=[Optional(), NumberRange(min=1), Normalised(bounds.quantity)],
-    )  # fmt: skip
+    )
     moq = IntegerField(
         _l("Minimum de commande (unités)"),
         default=0,
@@ -139,11 +148,14 @@ class AnswerForm(Form):
         _l("Offre valable jusqu'au"), validators=[Optional(), Normalised(bounds.day)]
     )
     alternative = StringField(
-        _l("Pièce équivalente proposée à la place"), validators=[Optional(), Length(max=200)],
+        _l("Pièce équivalente proposée à la place"),
+        validators=[Optional(), Length(max=200)],
         filters=[strip],
-        description=_l("Si vous chiffrez une autre pièce, équivalente (fabriquée près de Lyon ?), "
-                       "décrivez-la ici : vos prix portent alors sur elle."),
-    )  # fmt: skip
+        description=_l(
+            "Si vous chiffrez une autre pièce, équivalente (fabriquée près de Lyon ?), "
+            "décrivez-la ici : vos prix portent alors sur elle."
+        ),
+    )
     comment = TextAreaField(_l("Commentaire"), validators=[Optional(), Length(max=4000)])
     tiers = FieldList(FormField(TierForm), min_entries=TIER_ROWS, max_entries=20)
 
@@ -196,12 +208,18 @@ def answer_data(quote) -> dict:
     tiers = [{"min_qty": q, "unit_price": typed_price(p)} for q, p in answer.tier_values]
     tiers += [{}] * max(TIER_ROWS - len(tiers), 1)
     return {
-        "quote_id": quote.id, "declined": answer.is_declined,
-        "supplier_ref": answer.supplier_ref, "made_in": answer.made_in or "",
-        "pack_size": answer.pack_size, "moq": answer.moq,
-        "lead_time_days": answer.lead_time_days, "valid_until": answer.valid_until,
-        "alternative": answer.alternative, "comment": answer.comment, "tiers": tiers,
-    }  # fmt: skip
+        "quote_id": quote.id,
+        "declined": answer.is_declined,
+        "supplier_ref": answer.supplier_ref,
+        "made_in": answer.made_in or "",
+        "pack_size": answer.pack_size,
+        "moq": answer.moq,
+        "lead_time_days": answer.lead_time_days,
+        "valid_until": answer.valid_until,
+        "alternative": answer.alternative,
+        "comment": answer.comment,
+        "tiers": tiers,
+    }
 
 
 class UploadForm(CoopForm):

@@ -165,22 +165,31 @@ def build_matrix(rfq: Rfq, today: date) -> Matrix:
         for invitation in invitations:
             quote, answer = current[invitation.id]
             priced = comparison.priced.get(answer.id) if answer is not None else None
-            cells.append(Cell(
-                quote=quote, answer=answer, priced=priced,
-                is_expired=answer is not None and not _is_valid(answer, today),
-                is_cheapest=priced is not None and priced is comparison.cheapest,
-                is_best_near=priced is not None and priced is comparison.best_near,
-                is_awarded=award is not None and answer is not None
-                and award.answer.quote_id == answer.quote_id,
-            ))  # fmt: skip
+            cells.append(
+                Cell(
+                    quote=quote,
+                    answer=answer,
+                    priced=priced,
+                    is_expired=answer is not None and not _is_valid(answer, today),
+                    is_cheapest=priced is not None and priced is comparison.cheapest,
+                    is_best_near=priced is not None and priced is comparison.best_near,
+                    is_awarded=award is not None
+                    and answer is not None
+                    and award.answer.quote_id == answer.quote_id,
+                )
+            )
         rows.append(Row(line=line, cells=cells, comparison=comparison, award=award))
     columns = []
     for position, invitation in enumerate(invitations):
         priced = [r.cells[position].priced for r in rows if r.cells[position].priced]
-        columns.append(Column(
-            invitation=invitation, origin=invitation.supplier.origin, lines_priced=len(priced),
-            total=sum((p.purchase.amount for p in priced), Decimal("0.00")),
-        ))  # fmt: skip
+        columns.append(
+            Column(
+                invitation=invitation,
+                origin=invitation.supplier.origin,
+                lines_priced=len(priced),
+                total=sum((p.purchase.amount for p in priced), Decimal("0.00")),
+            )
+        )
     return Matrix(columns=columns, rows=rows)
 
 

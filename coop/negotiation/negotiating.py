@@ -72,10 +72,13 @@ def counter_propose(
     message = log_entry(invitation, MessageKind.COUNTER_PROPOSAL, at, by=by, body=body)
     message.answer_by = end_of_day(answer_by_on)
     for proposal in proposals:
-        message.proposals.append(CounterProposalLine(
-            quote=quotes[proposal.quote_id], quantity=proposal.quantity,
-            unit_price=proposal.unit_price,
-        ))  # fmt: skip
+        message.proposals.append(
+            CounterProposalLine(
+                quote=quotes[proposal.quote_id],
+                quantity=proposal.quantity,
+                unit_price=proposal.unit_price,
+            )
+        )
         quotes[proposal.quote_id].is_open = True
     invitation.expires_at = max(invitation.expires_at or message.answer_by, message.answer_by)
     db.session.flush()

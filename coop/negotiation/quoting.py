@@ -113,11 +113,14 @@ def save_answers(
         for quote in (q for q in invitation.quotes if q.is_answerable):
             answer = given.get(quote.id) or _as_input(quote.draft)
             if answer is None or answer.is_blank:
-                problems.append(AnswerProblem(
-                    quote.id, "tiers",
-                    f"{quote.line.part.sku} : indiquez au moins un palier de prix, "
-                    "ou déclinez la ligne.",
-                ))  # fmt: skip
+                problems.append(
+                    AnswerProblem(
+                        quote.id,
+                        "tiers",
+                        f"{quote.line.part.sku} : indiquez au moins un palier de prix, "
+                        "ou déclinez la ligne.",
+                    )
+                )
     note = (note or "").strip() or None
     if note and len(note) > MAX_MESSAGE_LENGTH:
         problems.append(AnswerProblem(0, "note", f"{MAX_MESSAGE_LENGTH} caractères au plus."))
@@ -197,11 +200,18 @@ def _as_input(answer: QuoteAnswer | None) -> AnswerInput | None:
     if answer is None:
         return None
     return AnswerInput(
-        quote_id=answer.quote_id, declined=answer.is_declined, supplier_ref=answer.supplier_ref,
-        made_in=answer.made_in, pack_size=answer.pack_size, moq=answer.moq,
-        lead_time_days=answer.lead_time_days, valid_until=answer.valid_until,
-        alternative=answer.alternative, comment=answer.comment, tiers=answer.tier_values,
-    )  # fmt: skip
+        quote_id=answer.quote_id,
+        declined=answer.is_declined,
+        supplier_ref=answer.supplier_ref,
+        made_in=answer.made_in,
+        pack_size=answer.pack_size,
+        moq=answer.moq,
+        lead_time_days=answer.lead_time_days,
+        valid_until=answer.valid_until,
+        alternative=answer.alternative,
+        comment=answer.comment,
+        tiers=answer.tier_values,
+    )
 
 
 def shown_answer(quote: Quote) -> QuoteAnswer | None:
@@ -269,8 +279,17 @@ QUOTE_COLUMNS = tuple(
     for column in _QUOTE_COLUMNS
 )
 # Every row of one line must agree on these; only min_qty and unit_price_eur differ.
-LINE_TERMS = ("supplier_ref", "made_in", "pack_size", "moq", "lead_time_days", "valid_until",
-              "declined", "alternative", "comment")  # fmt: skip
+LINE_TERMS = (
+    "supplier_ref",
+    "made_in",
+    "pack_size",
+    "moq",
+    "lead_time_days",
+    "valid_until",
+    "declined",
+    "alternative",
+    "comment",
+)
 
 
 def answerable_quotes(invitation: Invitation) -> list[Quote]:
@@ -317,9 +336,14 @@ def import_answers_csv(invitation: Invitation, data: bytes, *, at: datetime) -> 
     for row in (row for row in rows if row.ok):
         code, sku = row.get("supplier_code"), row.get("sku")
         if code and code != invitation.supplier.code:
-            errors.append(FieldError(row.line, "supplier_code",
-                                     f"ce fichier est celui du fournisseur {code}, pas le vôtre "
-                                     f"({invitation.supplier.code})"))  # fmt: skip
+            errors.append(
+                FieldError(
+                    row.line,
+                    "supplier_code",
+                    f"ce fichier est celui du fournisseur {code}, pas le vôtre "
+                    f"({invitation.supplier.code})",
+                )
+            )
         elif sku not in quotes_by_sku:
             errors.append(
                 FieldError(row.line, "sku", f"pièce {sku} absente de votre demande de devis")
@@ -345,20 +369,23 @@ def import_answers_csv(invitation: Invitation, data: bytes, *, at: datetime) -> 
     try:
         save_answers(invitation, answers, at=at)
     except InvalidAnswers as invalid:
-        raise InvalidRows([
-            FieldError(first_line.get(p.quote_id, 1), _column(p.field), p.message)
-            for p in invalid.problems
-        ]) from None  # fmt: skip
+        raise InvalidRows(
+            [
+                FieldError(first_line.get(p.quote_id, 1), _column(p.field), p.message)
+                for p in invalid.problems
+            ]
+        ) from None
     return len(answers)
 
 
 def _group_answer(quote: Quote, group: list[c.Row]) -> tuple[AnswerInput | None, list]:
     first = group[0]
     errors = [
-        FieldError(row.line, name,
-                   f"doit être identique à la ligne {first.line} de la même pièce")
-        for row in group[1:] for name in LINE_TERMS if row.get(name) != first.get(name)
-    ]  # fmt: skip
+        FieldError(row.line, name, f"doit être identique à la ligne {first.line} de la même pièce")
+        for row in group[1:]
+        for name in LINE_TERMS
+        if row.get(name) != first.get(name)
+    ]
     tiers, seen = [], {}
     for row in group:
         min_qty, price = row.get("min_qty"), row.get("unit_price_eur")

@@ -120,10 +120,13 @@ def create_rfq(
     db.session.add(rfq)
     db.session.flush()
     suggestions = suggest_suppliers([line.part for line in rfq.lines])
-    set_suppliers(rfq, {
-        line.id: {s.supplier.id for s in suggestions[line.part_id] if s.preselected}
-        for line in rfq.lines
-    })  # fmt: skip
+    set_suppliers(
+        rfq,
+        {
+            line.id: {s.supplier.id for s in suggestions[line.part_id] if s.preselected}
+            for line in rfq.lines
+        },
+    )
     return rfq
 
 
@@ -154,8 +157,9 @@ def parse_part_lines(text: str) -> list[tuple[Part, int]]:
             continue
         lines.append((part, quantity))
     if problems:
-        raise DomainError("Pièces et quantités : " + " ; ".join(problems) + ".",
-                          field="extra_lines")  # fmt: skip
+        raise DomainError(
+            "Pièces et quantités : " + " ; ".join(problems) + ".", field="extra_lines"
+        )
     return lines
 
 
@@ -424,10 +428,9 @@ def send_due_reminders(at: datetime, before: timedelta = timedelta(days=2)) -> l
 def rfqs_query(status: RfqStatus | None = None, search: str = "") -> Select:
     stmt = (
         select(Rfq)
-        .options(selectinload(Rfq.lines), selectinload(Rfq.invitations),
-                 selectinload(Rfq.campaign))
+        .options(selectinload(Rfq.lines), selectinload(Rfq.invitations), selectinload(Rfq.campaign))
         .order_by(Rfq.created_at.desc(), Rfq.id.desc())
-    )  # fmt: skip
+    )
     if status is not None:
         stmt = stmt.where(Rfq.status == status)
     if search.strip():

@@ -90,23 +90,37 @@ def create_rfq():
         try:
             lines = _campaign_lines(rows) + rfq_service.parse_part_lines(form.extra_lines.data)
             rfq = rfq_service.create_rfq(
-                form.title.data, form.deadline_on.data, lines, at=clock.now(),
-                campaign=campaign, message=form.message.data, by=current_user,
-            )  # fmt: skip
+                form.title.data,
+                form.deadline_on.data,
+                lines,
+                at=clock.now(),
+                campaign=campaign,
+                message=form.message.data,
+                by=current_user,
+            )
         except DomainError as error:
             db.session.rollback()
             form_error(form, error)
         else:
             result = url("rfqs.show_rfq", rfq_id=rfq.id)
             submissions.commit(form, result)
-            flash(_("Demande %(number)s préparée : vérifiez les fournisseurs interrogés, "
-                    "puis envoyez-la.", number=rfq.number), "success")  # fmt: skip
+            flash(
+                _(
+                    "Demande %(number)s préparée : vérifiez les fournisseurs interrogés, "
+                    "puis envoyez-la.",
+                    number=rfq.number,
+                ),
+                "success",
+            )
             return redirect(result)
     return render_template(
-        "negotiation/rfq_form.html", form=form, campaign=campaign, rows=rows,
+        "negotiation/rfq_form.html",
+        form=form,
+        campaign=campaign,
+        rows=rows,
         campaigns=rfq_service.campaigns_to_quote(),
         posted=request.form if request.method == "POST" else None,
-    )  # fmt: skip
+    )
 
 
 def _chosen_campaign() -> Campaign | None:
@@ -141,10 +155,16 @@ def show_rfq(rfq_id: int):
     progress = {i.id: rfq_service.progress(i, at) for i in rfq.invitations}
     chosen = {(q.rfq_line_id, i.supplier_id) for i in rfq.invitations for q in i.quotes}
     return render_template(
-        "negotiation/rfq_detail.html", rfq=rfq, suggestions=suggestions, suppliers=suppliers,
-        chosen=chosen, progress=progress, waiting=rfq_service.WAITING, form=ConfirmForm(),
+        "negotiation/rfq_detail.html",
+        rfq=rfq,
+        suggestions=suggestions,
+        suppliers=suppliers,
+        chosen=chosen,
+        progress=progress,
+        waiting=rfq_service.WAITING,
+        form=ConfirmForm(),
         late=[i for i in rfq.invitations if progress[i.id] in rfq_service.WAITING],
-    )  # fmt: skip
+    )
 
 
 @bp.route("/<int:rfq_id>/suppliers", methods=["POST"])
@@ -177,9 +197,12 @@ def edit_rfq(rfq_id: int):
     if form.validate_on_submit():
         try:
             rfq_service.update_rfq(
-                rfq, title=form.title.data, deadline_on=form.deadline_on.data,
-                message=form.message.data, at=clock.now(),
-            )  # fmt: skip
+                rfq,
+                title=form.title.data,
+                deadline_on=form.deadline_on.data,
+                message=form.message.data,
+                at=clock.now(),
+            )
         except DomainError as error:
             db.session.rollback()
             form_error(form, error)
@@ -204,17 +227,28 @@ def send_rfq(rfq_id: int):
             flash(error.message, "error")
         else:
             db.session.commit()
-            flash(ngettext("Demande %(number)s envoyée à %(num)d fournisseur.",
-                           "Demande %(number)s envoyée à %(num)d fournisseurs.",
-                           len(invitations), number=rfq.number), "success")  # fmt: skip
+            flash(
+                ngettext(
+                    "Demande %(number)s envoyée à %(num)d fournisseur.",
+                    "Demande %(number)s envoyée à %(num)d fournisseurs.",
+                    len(invitations),
+                    number=rfq.number,
+                ),
+                "success",
+            )
         return redirect(back)
     return render_template(
-        "confirm.html", form=form, title=_("Envoyer la demande %(number)s ?", number=rfq.number),
-        message=_("Chaque fournisseur coché reçoit un e-mail avec son lien privé, valable "
-                  "jusqu'au %(day)s. Les pièces et les fournisseurs ne pourront plus changer.",
-                  day=i18n.day(rfq.deadline_on)),
-        confirm_label=_("Envoyer"), cancel_url=back,
-    )  # fmt: skip
+        "confirm.html",
+        form=form,
+        title=_("Envoyer la demande %(number)s ?", number=rfq.number),
+        message=_(
+            "Chaque fournisseur coché reçoit un e-mail avec son lien privé, valable "
+            "jusqu'au %(day)s. Les pièces et les fournisseurs ne pourront plus changer.",
+            day=i18n.day(rfq.deadline_on),
+        ),
+        confirm_label=_("Envoyer"),
+        cancel_url=back,
+    )
 
 
 @bp.route("/<int:rfq_id>/close", methods=["GET", "POST"])
@@ -234,11 +268,16 @@ def close_rfq(rfq_id: int):
             flash(_("Demande %(number)s close.", number=rfq.number), "success")
         return redirect(back)
     return render_template(
-        "confirm.html", form=form, title=_("Clore la demande %(number)s ?", number=rfq.number),
-        message=_("Les liens des fournisseurs cessent de fonctionner ; les lignes déjà "
-                  "attribuées restent dans le catalogue. Une demande close ne se rouvre pas."),
-        confirm_label=_("Clore la demande"), cancel_url=back,
-    )  # fmt: skip
+        "confirm.html",
+        form=form,
+        title=_("Clore la demande %(number)s ?", number=rfq.number),
+        message=_(
+            "Les liens des fournisseurs cessent de fonctionner ; les lignes déjà "
+            "attribuées restent dans le catalogue. Une demande close ne se rouvre pas."
+        ),
+        confirm_label=_("Clore la demande"),
+        cancel_url=back,
+    )
 
 
 # --- the manager: comparing and awarding -------------------------------------------------------
@@ -249,10 +288,13 @@ def close_rfq(rfq_id: int):
 def matrix(rfq_id: int):
     rfq = _rfq(rfq_id)
     return render_template(
-        "negotiation/rfq_matrix.html", rfq=rfq, matrix=build_matrix(rfq, clock.today()),
-        form=ConfirmForm(), awardable=rfq.status in awarding.AWARDABLE,
+        "negotiation/rfq_matrix.html",
+        rfq=rfq,
+        matrix=build_matrix(rfq, clock.today()),
+        form=ConfirmForm(),
+        awardable=rfq.status in awarding.AWARDABLE,
         histories=awarding.awarded_offers(rfq),
-    )  # fmt: skip
+    )
 
 
 @bp.route("/<int:rfq_id>/award", methods=["POST"])
@@ -292,11 +334,16 @@ def award(rfq_id: int):
         flash(error.message, "error")
     else:
         submissions.commit(form, back)
-        flash(ngettext("%(num)d ligne attribuée : les offres du catalogue sont à jour, "
-                       "les anciens tarifs restent dans leur historique.",
-                       "%(num)d lignes attribuées : les offres du catalogue sont à jour, "
-                       "les anciens tarifs restent dans leur historique.", len(awards)),
-              "success")  # fmt: skip
+        flash(
+            ngettext(
+                "%(num)d ligne attribuée : les offres du catalogue sont à jour, "
+                "les anciens tarifs restent dans leur historique.",
+                "%(num)d lignes attribuées : les offres du catalogue sont à jour, "
+                "les anciens tarifs restent dans leur historique.",
+                len(awards),
+            ),
+            "success",
+        )
     return redirect(back)
 
 
@@ -315,11 +362,17 @@ def _thread_page(rfq, invitation, message_form, counter_form):
     at = clock.now()
     state = state_of(invitation, at)
     return render_template(
-        "negotiation/thread.html", rfq=rfq, invitation=invitation, state=state,
+        "negotiation/thread.html",
+        rfq=rfq,
+        invitation=invitation,
+        state=state,
         link=link_url(invitation) if state is LinkState.OPEN else None,
-        progress=rfq_service.progress(invitation, at), message_form=message_form,
-        counter_form=counter_form, form=ConfirmForm(), quotes={q.id: q for q in invitation.quotes},
-    )  # fmt: skip
+        progress=rfq_service.progress(invitation, at),
+        message_form=message_form,
+        counter_form=counter_form,
+        form=ConfirmForm(),
+        quotes={q.id: q for q in invitation.quotes},
+    )
 
 
 def _counter_form(invitation: Invitation, formdata=None) -> CounterProposalForm:
@@ -346,8 +399,7 @@ def post_message(rfq_id: int, invitation_id: int):
         else:
             result = url("rfqs.thread", rfq_id=rfq.id, invitation_id=invitation.id)
             submissions.commit(form, result)
-            flash(_("Message envoyé à %(supplier)s.", supplier=invitation.supplier.name),
-                  "success")  # fmt: skip
+            flash(_("Message envoyé à %(supplier)s.", supplier=invitation.supplier.name), "success")
             return redirect(result)
     return _thread_page(rfq, invitation, form, _counter_form(invitation))
 
@@ -362,18 +414,27 @@ def counter_propose(rfq_id: int, invitation_id: int):
         submissions.claim(form)
         try:
             negotiating.counter_propose(
-                invitation, form.proposals(), answer_by_on=form.answer_by_on.data,
-                at=clock.now(), by=current_user, body=form.body.data,
-            )  # fmt: skip
+                invitation,
+                form.proposals(),
+                answer_by_on=form.answer_by_on.data,
+                at=clock.now(),
+                by=current_user,
+                body=form.body.data,
+            )
         except DomainError as error:
             db.session.rollback()
             form_error(form, error)
         else:
             result = url("rfqs.thread", rfq_id=rfq.id, invitation_id=invitation.id)
             submissions.commit(form, result)
-            flash(_("Contre-proposition envoyée à %(supplier)s : les lignes concernées sont "
-                    "rouvertes sur son lien.", supplier=invitation.supplier.name),
-                  "success")  # fmt: skip
+            flash(
+                _(
+                    "Contre-proposition envoyée à %(supplier)s : les lignes concernées sont "
+                    "rouvertes sur son lien.",
+                    supplier=invitation.supplier.name,
+                ),
+                "success",
+            )
             return redirect(result)
     return _thread_page(rfq, invitation, MessageForm(formdata=None), form)
 
@@ -393,17 +454,27 @@ def revoke_link(rfq_id: int, invitation_id: int):
             flash(error.message, "error")
         else:
             db.session.commit()
-            flash(_("Le lien %(of_supplier)s ne fonctionne plus.",
-                    of_supplier=i18n.de(invitation.supplier.name)), "success")  # fmt: skip
+            flash(
+                _(
+                    "Le lien %(of_supplier)s ne fonctionne plus.",
+                    of_supplier=i18n.de(invitation.supplier.name),
+                ),
+                "success",
+            )
         return redirect(back)
     return render_template(
-        "confirm.html", form=form,
-        title=_("Révoquer le lien %(of_supplier)s ?",
-                of_supplier=i18n.de(invitation.supplier.name)),
-        message=_("Le lien envoyé cesse de fonctionner immédiatement. Ses réponses déjà "
-                  "transmises restent ; vous pourrez lui envoyer un nouveau lien."),
-        confirm_label=_("Révoquer le lien"), cancel_url=back,
-    )  # fmt: skip
+        "confirm.html",
+        form=form,
+        title=_(
+            "Révoquer le lien %(of_supplier)s ?", of_supplier=i18n.de(invitation.supplier.name)
+        ),
+        message=_(
+            "Le lien envoyé cesse de fonctionner immédiatement. Ses réponses déjà "
+            "transmises restent ; vous pourrez lui envoyer un nouveau lien."
+        ),
+        confirm_label=_("Révoquer le lien"),
+        cancel_url=back,
+    )
 
 
 @bp.route("/<int:rfq_id>/suppliers/<int:invitation_id>/renew", methods=["POST"])
@@ -423,8 +494,13 @@ def renew_link(rfq_id: int, invitation_id: int):
             flash(error.message, "error")
         else:
             submissions.commit(form, back)
-            flash(_("Nouveau lien envoyé à %(supplier)s ; l'ancien ne fonctionne plus.",
-                    supplier=invitation.supplier.name), "success")  # fmt: skip
+            flash(
+                _(
+                    "Nouveau lien envoyé à %(supplier)s ; l'ancien ne fonctionne plus.",
+                    supplier=invitation.supplier.name,
+                ),
+                "success",
+            )
     return redirect(back)
 
 
@@ -466,9 +542,10 @@ def _link_refused(refused: LinkRefused):
     db.session.rollback()
     code = 404 if refused.state is LinkState.INVALID else 410
     return render_template(
-        "negotiation/link_refused.html", state=refused.state,
+        "negotiation/link_refused.html",
+        state=refused.state,
         coop_email=letterhead()["email"],
-    ), code  # fmt: skip
+    ), code
 
 
 def _lang() -> str | None:
@@ -516,8 +593,13 @@ def answer(token: str):
             if submit:
                 flash(_("Merci : votre réponse est transmise à la coopérative."), "success")
             else:
-                flash(_("Brouillon enregistré : la coopérative ne le voit pas tant que vous "
-                        "ne l'avez pas envoyé."), "success")  # fmt: skip
+                flash(
+                    _(
+                        "Brouillon enregistré : la coopérative ne le voit pas tant que vous "
+                        "ne l'avez pas envoyé."
+                    ),
+                    "success",
+                )
             return redirect(_here(token))
     status = 422 if request.method == "POST" else 200
     return _supplier_page(token, invitation, form, status=status)
@@ -543,23 +625,30 @@ def _show_problems(form: QuoteForm, invalid: "quoting.InvalidAnswers") -> None:
 
 def _supplier_page(token, invitation, form, *, errors=(), status=200, upload=None, message=None):
     return render_template(
-        "negotiation/quote_page.html", token=token, invitation=invitation, rfq=invitation.rfq,
-        form=form, upload_form=upload or UploadForm(),
-        message_form=message or SupplierMessageForm(), errors=list(errors), lang=_lang(),
-        proposals=negotiating.latest_proposals(invitation), coop=letterhead(),
+        "negotiation/quote_page.html",
+        token=token,
+        invitation=invitation,
+        rfq=invitation.rfq,
+        form=form,
+        upload_form=upload or UploadForm(),
+        message_form=message or SupplierMessageForm(),
+        errors=list(errors),
+        lang=_lang(),
+        proposals=negotiating.latest_proposals(invitation),
+        coop=letterhead(),
         quotes={q.id: q for q in invitation.quotes},
-    ), status  # fmt: skip
+    ), status
 
 
 @supplier_bp.route("/<token>/rfq.csv")
 def download_csv(token: str):
     invitation = open_link(token, clock.now())
+    filename = f"{invitation.rfq.number}-{invitation.supplier.code}.csv"
     return Response(
         quoting.rfq_csv(invitation),
         mimetype="text/csv",
-        headers={"Content-Disposition":
-                 f'attachment; filename="{invitation.rfq.number}-{invitation.supplier.code}.csv"'},
-    )  # fmt: skip
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
 
 
 @supplier_bp.route("/<token>/upload", methods=["POST"])
@@ -580,11 +669,16 @@ def upload_csv(token: str):
             flash(error.message, "error")
         else:
             submissions.commit(upload, _here(token))
-            flash(ngettext("Fichier lu : %(num)d ligne remplie dans votre brouillon. "
-                           "Vérifiez-la, puis envoyez votre réponse.",
-                           "Fichier lu : %(num)d lignes remplies dans votre brouillon. "
-                           "Vérifiez-les, puis envoyez votre réponse.", count),
-                  "success")  # fmt: skip
+            flash(
+                ngettext(
+                    "Fichier lu : %(num)d ligne remplie dans votre brouillon. "
+                    "Vérifiez-la, puis envoyez votre réponse.",
+                    "Fichier lu : %(num)d lignes remplies dans votre brouillon. "
+                    "Vérifiez-les, puis envoyez votre réponse.",
+                    count,
+                ),
+                "success",
+            )
             return redirect(_here(token))
     invitation = open_link(token, at)
     status = 422 if errors else 200

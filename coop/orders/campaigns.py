@@ -71,10 +71,19 @@ def create_campaign(
         raise taken
     campaign = Campaign(code=code, status=CampaignStatus.DRAFT)
     update_campaign(
-        campaign, title=title, order_date=order_date, opens_at=opens_at, closes_at=closes_at,
-        delivery_on=delivery_on, delivery_mode=delivery_mode, fee_rate=fee_rate,
-        penalties=penalties or {}, shortage_rule=shortage_rule, shipping_key=shipping_key, at=at,
-    )  # fmt: skip
+        campaign,
+        title=title,
+        order_date=order_date,
+        opens_at=opens_at,
+        closes_at=closes_at,
+        delivery_on=delivery_on,
+        delivery_mode=delivery_mode,
+        fee_rate=fee_rate,
+        penalties=penalties or {},
+        shortage_rule=shortage_rule,
+        shipping_key=shipping_key,
+        at=at,
+    )
     with refusing_duplicates(uq_campaigns_code=taken):
         db.session.add(campaign)  # only once its terms are valid: a refusal leaves nothing behind
         db.session.flush()
@@ -116,8 +125,9 @@ def update_campaign(
     if delivery_on and delivery_on < order_date:
         raise DomainError("La livraison ne peut pas précéder la commande.", field="delivery_on")
     if not Decimal(0) <= fee_rate < 1:
-        raise DomainError("Frais de service : une fraction entre 0 et 1 (0,02 pour 2 %).",
-                          field="fee_rate")  # fmt: skip
+        raise DomainError(
+            "Frais de service : une fraction entre 0 et 1 (0,02 pour 2 %).", field="fee_rate"
+        )
     for origin, value in penalties.items():
         if not Decimal(0) <= value < 1:
             raise DomainError(f"Pénalité {origin} : une fraction entre 0 et 1.", field="penalties")

@@ -35,10 +35,15 @@ from coop.orders.needs import lock_campaign
 from coop.pdf import render_pdf
 
 # Goods exist to hand over only once the plan is committed.
-DISPATCHABLE = frozenset({
-    CampaignStatus.POOLED, CampaignStatus.ORDERED, CampaignStatus.RECEIVED,
-    CampaignStatus.INVOICED, CampaignStatus.ARCHIVED,
-})  # fmt: skip
+DISPATCHABLE = frozenset(
+    {
+        CampaignStatus.POOLED,
+        CampaignStatus.ORDERED,
+        CampaignStatus.RECEIVED,
+        CampaignStatus.INVOICED,
+        CampaignStatus.ARCHIVED,
+    }
+)
 TAKEN_BY_MAX = 120
 
 
@@ -250,9 +255,8 @@ def picking_list(campaign: Campaign, member: Member) -> PickingList:
         key=lambda i: (not i.is_ready, i.supplier.name.casefold(), i.line.part.sku, i.need.ref),
     )
     handover = db.session.scalar(
-        select(Handover).where(Handover.campaign_id == campaign.id,
-                               Handover.member_id == member.id)
-    )  # fmt: skip
+        select(Handover).where(Handover.campaign_id == campaign.id, Handover.member_id == member.id)
+    )
     return PickingList(campaign, member, items, handover)
 
 
@@ -287,10 +291,11 @@ def filter_board(
     """Rows whose shop name or code contains `search`, in `status` when given."""
     needle = search.strip().casefold()
     return [
-        r for r in rows
+        r
+        for r in rows
         if (not needle or needle in r.member.name.casefold() or needle in r.member.code.casefold())
         and (status is None or r.status is status)
-    ]  # fmt: skip
+    ]
 
 
 def member_handovers(member: Member) -> dict[int, Handover]:
@@ -305,35 +310,49 @@ def member_handovers(member: Member) -> dict[int, Handover]:
 
 
 def confirm_handover(
-    campaign: Campaign, member: Member, *, taken_by: str, handed_at: datetime,
-    note: str | None, by: User | None, at: datetime,
-) -> Handover:  # fmt: skip
+    campaign: Campaign,
+    member: Member,
+    *,
+    taken_by: str,
+    handed_at: datetime,
+    note: str | None,
+    by: User | None,
+    at: datetime,
+) -> Handover:
     """Record that a shop took its goods (or was delivered): who, when; once per campaign."""
     # The campaign's row serialises two people confirming the same shop at once.
     lock_campaign(campaign)
     taken_by = _check(campaign, member, taken_by, handed_at, at)
     existing = db.session.scalar(
-        select(Handover).where(Handover.campaign_id == campaign.id,
-                               Handover.member_id == member.id)
-    )  # fmt: skip
+        select(Handover).where(Handover.campaign_id == campaign.id, Handover.member_id == member.id)
+    )
     if existing is not None:
         raise DomainError(
             f"{_done(campaign, existing)} : corrigez cette confirmation plutôt que d'en "
             "enregistrer une seconde."
         )
     handover = Handover(
-        campaign=campaign, member=member, taken_by=taken_by, handed_at=handed_at,
-        recorded_by_id=by.id if by else None, note=_clean(note),
-    )  # fmt: skip
+        campaign=campaign,
+        member=member,
+        taken_by=taken_by,
+        handed_at=handed_at,
+        recorded_by_id=by.id if by else None,
+        note=_clean(note),
+    )
     db.session.add(handover)
     db.session.flush()
     return handover
 
 
 def correct_handover(
-    handover: Handover, *, taken_by: str, handed_at: datetime, note: str | None,
-    by: User | None, at: datetime,
-) -> Handover:  # fmt: skip
+    handover: Handover,
+    *,
+    taken_by: str,
+    handed_at: datetime,
+    note: str | None,
+    by: User | None,
+    at: datetime,
+) -> Handover:
     """Correct who took the goods and when (a typo, a second trip to the hub)."""
     lock_campaign(handover.campaign)
     handover.taken_by = _check(handover.campaign, handover.member, taken_by, handed_at, at)
@@ -344,18 +363,20 @@ def correct_handover(
     return handover
 
 
-def _check(campaign: Campaign, member: Member, taken_by: str, handed_at: datetime,
-           at: datetime) -> str:  # fmt: skip
+def _check(
+    campaign: Campaign, member: Member, taken_by: str, handed_at: datetime, at: datetime
+) -> str:
     """The person's name, cleaned; refuses what cannot be a real handover."""
     ensure_dispatchable(campaign)
     hub = campaign.delivery_mode is DeliveryMode.HUB
     name = " ".join((taken_by or "").split())
     if not name:
         raise DomainError(
-            "Indiquez le nom de la personne qui a pris les marchandises." if hub
+            "Indiquez le nom de la personne qui a pris les marchandises."
+            if hub
             else "Indiquez le nom de la personne qui a réceptionné la livraison.",
             field="taken_by",
-        )  # fmt: skip
+        )
     if len(name) > TAKEN_BY_MAX:
         raise DomainError(f"Le nom ne peut dépasser {TAKEN_BY_MAX} caractères.", field="taken_by")
     if handed_at > at:
@@ -367,10 +388,11 @@ def _check(campaign: Campaign, member: Member, taken_by: str, handed_at: datetim
     arrived = db.session.scalar(
         select(Allocation.id)
         .join(Allocation.need)
-        .where(Need.campaign_id == campaign.id, Need.member_id == member.id,
-               Allocation.received > 0)
+        .where(
+            Need.campaign_id == campaign.id, Need.member_id == member.id, Allocation.received > 0
+        )
         .limit(1)
-    )  # fmt: skip
+    )
     if arrived is None:
         raise DomainError(
             f"Aucune marchandise de la campagne {campaign.code} n'est arrivée pour "
@@ -396,11 +418,16 @@ def _clean(note: str | None) -> str | None:
 def render_picking_pdf(picking: PickingList) -> bytes:
     """The bon de remise as a PDF, in French whatever the reader's language."""
     config = current_app.config
-    coop = {key: config[f"COOP_{key.upper()}"]
-            for key in ("name", "address", "hub_address", "siret", "email", "phone")}  # fmt: skip
+    coop = {
+        key: config[f"COOP_{key.upper()}"]
+        for key in ("name", "address", "hub_address", "siret", "email", "phone")
+    }
     with force_locale("fr"):
         html = render_template(
-            "orders/dispatch_pdf.html", picking=picking, coop=coop, issued_on=today(),
+            "orders/dispatch_pdf.html",
+            picking=picking,
+            coop=coop,
+            issued_on=today(),
             labels=STATUS_WORDS[picking.campaign.delivery_mode],
-        )  # fmt: skip
+        )
     return render_pdf(html)

@@ -35,9 +35,14 @@ def board(campaign_id: int):
     overview = dispatch.dispatch_board(campaign)
     page = paginate_list(dispatch.filter_board(overview.rows, query, chosen))
     return render_template(
-        "orders/dispatch_list.html", campaign=campaign, page=page, counts=overview.counts,
-        status=chosen, q=query, statuses=list(dispatch.DispatchStatus),
-    )  # fmt: skip
+        "orders/dispatch_list.html",
+        campaign=campaign,
+        page=page,
+        counts=overview.counts,
+        status=chosen,
+        q=query,
+        statuses=list(dispatch.DispatchStatus),
+    )
 
 
 @bp.route("/campaigns/<int:campaign_id>/dispatch/<member_code>")
@@ -73,10 +78,16 @@ def confirm_handover(campaign_id: int, member_code: str):
     if not form.validate_on_submit():
         return _picking_page(picking, form), 422
     submissions.claim(form)
-    handed_at = clock.from_local(form.handed_at.data.date(), form.handed_at.data.hour,
-                                 form.handed_at.data.minute)  # fmt: skip
-    terms = dict(taken_by=form.taken_by.data, handed_at=handed_at, note=form.note.data,
-                 by=current_user, at=clock.now())  # fmt: skip
+    handed_at = clock.from_local(
+        form.handed_at.data.date(), form.handed_at.data.hour, form.handed_at.data.minute
+    )
+    terms = dict(
+        taken_by=form.taken_by.data,
+        handed_at=handed_at,
+        note=form.note.data,
+        by=current_user,
+        at=clock.now(),
+    )
     # The page said whether it corrects a confirmation; someone may have confirmed meanwhile.
     correcting = request.form.get("correct") == "1" and picking.handover is not None
     try:

@@ -76,9 +76,11 @@ class PenaltiesForm(CoopForm):
 
 class CampaignForm(PenaltiesForm):
     code = StringField(
-        _l("Code"), validators=[DataRequired(), Length(max=20)], filters=[strip, upper],
+        _l("Code"),
+        validators=[DataRequired(), Length(max=20)],
+        filters=[strip, upper],
         description=_l("Par exemple 2026-12."),
-    )  # fmt: skip
+    )
     title = StringField(_l("Titre"), validators=[DataRequired(), Length(max=200)], filters=[strip])
     closes_on = DateField(_l("Clôture le"), validators=[Optional(), Normalised(bounds.day)])
     closes_time = TimeField(_l("à"), default=None, validators=[Optional()])
@@ -124,41 +126,48 @@ class CampaignForm(PenaltiesForm):
 
 class NeedForm(CoopForm):
     part = StringField(
-        _l("Pièce"), validators=[DataRequired(), Length(max=PART_TEXT)], filters=[strip],
+        _l("Pièce"),
+        validators=[DataRequired(), Length(max=PART_TEXT)],
+        filters=[strip],
         description=_l("Tapez la désignation, la référence (SKU) ou le code EAN."),
-    )  # fmt: skip
+    )
     quantity = IntegerField(
         _l("Quantité"),
         validators=[InputRequired(), NumberRange(min=1), Normalised(bounds.quantity)],
     )
     tolerance = IntegerField(
-        _l("Tolérance (unités en plus acceptées)"), default=0,
+        _l("Tolérance (unités en plus acceptées)"),
+        default=0,
         validators=[Optional(), NumberRange(min=0), Normalised(bounds.quantity)],
         description=_l("Pour compléter un colis : combien d'unités de plus vous prendriez."),
-    )  # fmt: skip
+    )
     min_quantity = IntegerField(
         _l("Minimum accepté"),
         validators=[Optional(), NumberRange(min=1), Normalised(bounds.quantity)],
         description=_l("Vide : tout ou rien."),
-    )  # fmt: skip
+    )
     needed_by = DateField(_l("Pour le"), validators=[Optional(), Normalised(bounds.day)])
     max_unit_price = StringField(
-        _l("Prix unitaire maximum (€ HT)"), validators=[Optional(), Normalised(positive_price)],
+        _l("Prix unitaire maximum (€ HT)"),
+        validators=[Optional(), Normalised(positive_price)],
         filters=[strip],
-    )  # fmt: skip
+    )
     ref = StringField(
-        _l("Votre référence"), validators=[Optional(), Length(max=40)], filters=[strip],
+        _l("Votre référence"),
+        validators=[Optional(), Length(max=40)],
+        filters=[strip],
         description=_l("Vide : numérotée automatiquement."),
-    )  # fmt: skip
+    )
     note = TextAreaField(_l("Note"), validators=[Optional(), Length(max=1000)])
 
 
 class PartRequestForm(CoopForm):
     description = StringField(
-        _l("Pièce souhaitée (hors catalogue)"), validators=[DataRequired(), Length(max=300)],
+        _l("Pièce souhaitée (hors catalogue)"),
+        validators=[DataRequired(), Length(max=300)],
         filters=[strip],
         description=_l("Marque, modèle, dimensions : de quoi la trouver chez un fournisseur."),
-    )  # fmt: skip
+    )
     request_quantity = IntegerField(
         _l("Quantité"),
         validators=[InputRequired(), NumberRange(min=1), Normalised(bounds.quantity)],
@@ -182,25 +191,30 @@ class PoolingForm(PenaltiesForm):
     """The manager's choices for one run of the pooling engine."""
 
     time_limit = IntegerField(
-        _l("Temps de calcul maximum (secondes)"), default=30,
+        _l("Temps de calcul maximum (secondes)"),
+        default=30,
         validators=[InputRequired(), NumberRange(min=1, max=600)],
         description=_l("Au-delà, le meilleur plan trouvé est présenté avec son écart prouvé."),
-    )  # fmt: skip
+    )
 
 
 class HandoverForm(CoopForm):
     """Who took a shop's goods at the hub (or received them at the shop), and when."""
 
     taken_by = StringField(
-        _l("Nom de la personne"), filters=[strip],
+        _l("Nom de la personne"),
+        filters=[strip],
         validators=[DataRequired(_l("Indiquez le nom de la personne.")), Length(max=120)],
         render_kw={"autocomplete": "off"},
-    )  # fmt: skip
+    )
     handed_at = DateTimeLocalField(
-        _l("Date et heure"), format="%Y-%m-%dT%H:%M",
-        validators=[InputRequired(_l("Indiquez la date et l'heure de la remise.")),
-                    Normalised(bounds.day)],
-    )  # fmt: skip
+        _l("Date et heure"),
+        format="%Y-%m-%dT%H:%M",
+        validators=[
+            InputRequired(_l("Indiquez la date et l'heure de la remise.")),
+            Normalised(bounds.day),
+        ],
+    )
     note = TextAreaField(_l("Note"), validators=[Optional(), Length(max=1000)], filters=[strip])
 
 
@@ -211,8 +225,10 @@ class ReceiptForm(CoopForm):
         _l("Date de réception"), validators=[InputRequired(), Normalised(bounds.day)]
     )
     delivery_note_ref = StringField(
-        _l("Référence du bon de livraison"), validators=[Optional(), Length(max=60)],
-        filters=[strip], description=_l("Telle qu'imprimée sur le bon du fournisseur."),
-    )  # fmt: skip
+        _l("Référence du bon de livraison"),
+        validators=[Optional(), Length(max=60)],
+        filters=[strip],
+        description=_l("Telle qu'imprimée sur le bon du fournisseur."),
+    )
     member = SelectField(_l("Atelier livré"), choices=[], validate_choice=False)
     note = TextAreaField(_l("Note"), validators=[Optional(), Length(max=1000)], filters=[strip])

@@ -147,11 +147,18 @@ def need_rows(needs: list[Need]) -> list[list]:
     """Needs as the import reads them: its header, then one row per need."""
     rows: list[list] = [[column.name for column in NEED_COLUMNS]]
     for need in needs:
-        rows.append([
-            need.member.code, need.part.sku, need.quantity, need.tolerance, need.min_quantity,
-            need.needed_by.isoformat() if need.needed_by else "", _price(need.max_unit_price),
-            need.ref,
-        ])  # fmt: skip
+        rows.append(
+            [
+                need.member.code,
+                need.part.sku,
+                need.quantity,
+                need.tolerance,
+                need.min_quantity,
+                need.needed_by.isoformat() if need.needed_by else "",
+                _price(need.max_unit_price),
+                need.ref,
+            ]
+        )
     return rows
 
 

@@ -103,9 +103,11 @@ class Campaign(Base):
 
     __table_args__ = (
         CheckConstraint("fee_rate >= 0 AND fee_rate < 1", name="fee_rate_is_a_fraction"),
-        CheckConstraint("closes_at IS NULL OR opens_at IS NULL OR opens_at < closes_at",
-                        name="opens_before_closing"),
-    )  # fmt: skip
+        CheckConstraint(
+            "closes_at IS NULL OR opens_at IS NULL OR opens_at < closes_at",
+            name="opens_before_closing",
+        ),
+    )
 
     def penalty(self, origin: Origin) -> Decimal:
         return getattr(self, f"penalty_{origin.value}")
@@ -156,10 +158,11 @@ class Need(Base):
         Index("ix_needs_campaign_part", "campaign_id", "part_id"),
         CheckConstraint("quantity >= 1", name="quantity_positive"),
         CheckConstraint("tolerance >= 0", name="tolerance_not_negative"),
-        CheckConstraint("min_quantity >= 1 AND min_quantity <= quantity",
-                        name="min_quantity_within_quantity"),
+        CheckConstraint(
+            "min_quantity >= 1 AND min_quantity <= quantity", name="min_quantity_within_quantity"
+        ),
         CheckConstraint("max_unit_price > 0", name="max_unit_price_positive"),
-    )  # fmt: skip
+    )
 
     def __repr__(self) -> str:
         return f"<Need {self.ref} x{self.quantity}>"

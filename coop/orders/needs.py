@@ -46,9 +46,11 @@ def check_terms(terms: NeedTerms, campaign: Campaign) -> list[tuple[str, str]]:
         problems.append(("max_unit_price", "Le prix maximum doit être strictement positif."))
     if terms.needed_by is not None and terms.needed_by < campaign.order_date:
         problems.append(
-            ("needed_by",
-             f"La date souhaitée précède la date de commande ({campaign.order_date:%d/%m/%Y}).")
-        )  # fmt: skip
+            (
+                "needed_by",
+                f"La date souhaitée précède la date de commande ({campaign.order_date:%d/%m/%Y}).",
+            )
+        )
     if terms.ref is not None and len(terms.ref) > 40:
         problems.append(("ref", "Référence trop longue (40 caractères au plus)."))
     return problems
@@ -125,8 +127,9 @@ def member_needs(campaign: Campaign, member: Member) -> Select:
     )
 
 
-def request_part(campaign: Campaign, member: Member, description: str, quantity: int,
-                 note: str | None, *, at) -> PartRequest:  # fmt: skip
+def request_part(
+    campaign: Campaign, member: Member, description: str, quantity: int, note: str | None, *, at
+) -> PartRequest:
     """A shop asks for a part the catalogue does not have yet."""
     lock_campaign(campaign)
     ensure_open(campaign, at)
@@ -135,9 +138,12 @@ def request_part(campaign: Campaign, member: Member, description: str, quantity:
     if not quantity or quantity < 1:
         raise DomainError("La quantité doit être au moins 1.", field="quantity")
     request = PartRequest(
-        campaign=campaign, member=member, description=description.strip()[:300],
-        quantity=quantity, note=(note or "").strip() or None,
-    )  # fmt: skip
+        campaign=campaign,
+        member=member,
+        description=description.strip()[:300],
+        quantity=quantity,
+        note=(note or "").strip() or None,
+    )
     db.session.add(request)
     db.session.flush()
     return request
@@ -198,9 +204,12 @@ def convert_request(part_request: PartRequest, part: Part, *, at) -> Need:
     if part_request.status is not RequestStatus.OPEN:
         raise DomainError("Cette demande a déjà été traitée.")
     need = post_need(
-        part_request.campaign, part_request.member, part,
-        NeedTerms(quantity=part_request.quantity, note=part_request.note), at=at,
-    )  # fmt: skip
+        part_request.campaign,
+        part_request.member,
+        part,
+        NeedTerms(quantity=part_request.quantity, note=part_request.note),
+        at=at,
+    )
     part_request.status = RequestStatus.CONVERTED
     part_request.need = need
     db.session.flush()

@@ -63,18 +63,21 @@ def _send(campaign: Campaign, template: str, subject: str) -> int:
 
 
 def campaign_opened(campaign: Campaign) -> int:
-    return _send(campaign, "campaign_opened",
-                 f"Campagne {campaign.code} ouverte : postez vos besoins")  # fmt: skip
+    return _send(
+        campaign, "campaign_opened", f"Campagne {campaign.code} ouverte : postez vos besoins"
+    )
 
 
 def campaign_closing_soon(campaign: Campaign) -> int:
-    return _send(campaign, "campaign_reminder",
-                 f"Campagne {campaign.code} : clôture dans moins de 48 h")  # fmt: skip
+    return _send(
+        campaign, "campaign_reminder", f"Campagne {campaign.code} : clôture dans moins de 48 h"
+    )
 
 
 def campaign_closed(campaign: Campaign) -> int:
-    return _send(campaign, "campaign_closed",
-                 f"Campagne {campaign.code} close : la commande se prépare")  # fmt: skip
+    return _send(
+        campaign, "campaign_closed", f"Campagne {campaign.code} close : la commande se prépare"
+    )
 
 
 # --- reminding the shops that posted nothing ---------------------------------------------------

@@ -45,10 +45,15 @@ def list_orders():
     if campaign is not None and current_user.has_role(*PURCHASING_ROLES):
         sendable = len(sending.draft_orders(campaign))
     return render_template(
-        "orders/order_list.html", page=page, status=chosen, campaign=campaign, q=query,
-        labels=purchasing.ORDER_STATUS_LABELS, campaigns=purchasing.ordered_campaigns(),
+        "orders/order_list.html",
+        page=page,
+        status=chosen,
+        campaign=campaign,
+        q=query,
+        labels=purchasing.ORDER_STATUS_LABELS,
+        campaigns=purchasing.ordered_campaigns(),
         sendable=sendable,
-    )  # fmt: skip
+    )
 
 
 ORDER_CSV_COLUMNS = (
@@ -94,10 +99,14 @@ def orders_csv():
 def show_order(number: str):
     order = _order(number)
     return render_template(
-        "orders/order_detail.html", order=order, form=ConfirmForm(),
-        labels=purchasing.ORDER_STATUS_LABELS, deliveries=purchasing.order_deliveries(order),
-        receipts=receiving.order_receipts(order), can_receive=receiving.can_receive(order),
-    )  # fmt: skip
+        "orders/order_detail.html",
+        order=order,
+        form=ConfirmForm(),
+        labels=purchasing.ORDER_STATUS_LABELS,
+        deliveries=purchasing.order_deliveries(order),
+        receipts=receiving.order_receipts(order),
+        can_receive=receiving.can_receive(order),
+    )
 
 
 @bp.route("/purchase-orders/<number>.pdf")
@@ -117,9 +126,14 @@ def send_order(number: str):
     order = _order(number)
     back = url("purchase_orders.show_order", number=order.number)
     if not order.can_become(OrderStatus.SENT):
-        flash(_("Le bon de commande %(number)s est %(status)s : il ne peut plus être envoyé.",
-                number=order.number, status=_(purchasing.ORDER_STATUS_LABELS[order.status])),
-              "error")  # fmt: skip
+        flash(
+            _(
+                "Le bon de commande %(number)s est %(status)s : il ne peut plus être envoyé.",
+                number=order.number,
+                status=_(purchasing.ORDER_STATUS_LABELS[order.status]),
+            ),
+            "error",
+        )
         return redirect(back)
     try:
         recipient = purchasing.order_recipient(order)
@@ -135,11 +149,18 @@ def send_order(number: str):
             flash(error.message, "error")
         else:
             db.session.commit()
-            flash(_("Bon de commande %(number)s envoyé à %(email)s.", number=order.number,
-                    email=recipient), "success")  # fmt: skip
+            flash(
+                _(
+                    "Bon de commande %(number)s envoyé à %(email)s.",
+                    number=order.number,
+                    email=recipient,
+                ),
+                "success",
+            )
         return redirect(back)
-    return render_template("orders/order_send.html", form=form, order=order,
-                           recipient=recipient, cancel_url=back)  # fmt: skip
+    return render_template(
+        "orders/order_send.html", form=form, order=order, recipient=recipient, cancel_url=back
+    )
 
 
 @bp.route("/purchase-orders/<number>/confirm", methods=["POST"])
@@ -154,8 +175,10 @@ def confirm_order(number: str):
             flash(error.message, "error")
         else:
             db.session.commit()
-            flash(_("Bon de commande %(number)s confirmé par le fournisseur.",
-                    number=order.number), "success")  # fmt: skip
+            flash(
+                _("Bon de commande %(number)s confirmé par le fournisseur.", number=order.number),
+                "success",
+            )
     return redirect(url("purchase_orders.show_order", number=order.number))
 
 
@@ -176,19 +199,27 @@ def cancel_order(number: str):
             flash(_("Bon de commande %(number)s annulé.", number=order.number), "success")
         return redirect(back)
     if order.status is OrderStatus.DRAFT:
-        message = _("Le bon de commande %(number)s ne sera pas envoyé. Les besoins qu'il sert "
-                    "restent attribués : pour refaire le plan, défaites la mutualisation.",
-                    number=order.number)  # fmt: skip
+        message = _(
+            "Le bon de commande %(number)s ne sera pas envoyé. Les besoins qu'il sert "
+            "restent attribués : pour refaire le plan, défaites la mutualisation.",
+            number=order.number,
+        )
     else:
-        message = _("Attention : %(supplier)s a déjà reçu ce bon de commande. Il sera prévenu "
-                    "de l'annulation par e-mail ; vérifiez avec lui que rien n'est expédié.",
-                    supplier=order.supplier.name)  # fmt: skip
+        message = _(
+            "Attention : %(supplier)s a déjà reçu ce bon de commande. Il sera prévenu "
+            "de l'annulation par e-mail ; vérifiez avec lui que rien n'est expédié.",
+            supplier=order.supplier.name,
+        )
     title = _("Annuler le bon de commande %(number)s ?", number=order.number)
     return render_template(
-        "confirm.html", form=form, title=title, message=message,
-        confirm_label=_("Oui, annuler la commande"), cancel_url=back,
+        "confirm.html",
+        form=form,
+        title=title,
+        message=message,
+        confirm_label=_("Oui, annuler la commande"),
+        cancel_url=back,
         cancel_label=_("Non, garder la commande"),
-    )  # fmt: skip
+    )
 
 
 @bp.route("/campaigns/<int:campaign_id>/purchase-orders/send", methods=["GET", "POST"])

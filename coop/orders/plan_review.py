@@ -109,13 +109,12 @@ def review(run: PoolingRun) -> Review:
     needs = {
         row.id: NeedRow(*row)
         for row in db.session.execute(
-            select(Need.id, Need.ref, Need.quantity, Member.code, Member.name, Part.sku,
-                   Part.name)
+            select(Need.id, Need.ref, Need.quantity, Member.code, Member.name, Part.sku, Part.name)
             .join(Member, Need.member_id == Member.id)
             .join(Part, Need.part_id == Part.id)
             .where(Need.campaign_id == run.campaign_id)
         )
-    }  # fmt: skip
+    }
     offers = {
         o.id: o
         for o in db.session.scalars(
@@ -167,8 +166,9 @@ def review(run: PoolingRun) -> Review:
     )
 
 
-MONEY_KEYS = frozenset({"goods", "shipping", "total", "penalty", "objective", "solo", "pooled",
-                        "savings"})  # fmt: skip
+MONEY_KEYS = frozenset(
+    {"goods", "shipping", "total", "penalty", "objective", "solo", "pooled", "savings"}
+)
 
 
 def totals(result: dict) -> dict:
@@ -176,12 +176,14 @@ def totals(result: dict) -> dict:
 
     def convert(values: dict) -> dict:
         return {
-            key: Decimal(value) if key in MONEY_KEYS and isinstance(value, str)
-            else convert(value) if isinstance(value, dict) and key in ("greedy", "alone")
+            key: Decimal(value)
+            if key in MONEY_KEYS and isinstance(value, str)
+            else convert(value)
+            if isinstance(value, dict) and key in ("greedy", "alone")
             else value
             for key, value in values.items()
             if key not in ("allocations", "shipping_by_supplier")
-        }  # fmt: skip
+        }
 
     return convert(result)
 

@@ -74,8 +74,12 @@ class Options:
 
     def constrains(self, campaign: Campaign) -> bool:
         """Whether these choices may cost something compared with the campaign's own rules."""
-        return bool(self.penalties_changed(campaign) or self.excluded_suppliers
-                    or self.pinned_needs or self.pinned_parts)  # fmt: skip
+        return bool(
+            self.penalties_changed(campaign)
+            or self.excluded_suppliers
+            or self.pinned_needs
+            or self.pinned_parts
+        )
 
 
 @dataclass
@@ -107,26 +111,37 @@ def load_inputs(campaign: Campaign, options: Options) -> Inputs:
         select(Offer)
         .join(Offer.supplier)
         .where(Offer.part_id.in_(part_ids), Supplier.is_active.is_(True))
-        .options(selectinload(Offer.tiers), selectinload(Offer.supplier),
-                 selectinload(Offer.part))
+        .options(selectinload(Offer.tiers), selectinload(Offer.supplier), selectinload(Offer.part))
         .order_by(Offer.id)
-    ).all()  # fmt: skip
+    ).all()
     suppliers = sorted({o.supplier for o in offers}, key=lambda s: s.code)
     penalties = {origin: campaign.penalty(origin) for origin in Origin} | options.penalties
     return Inputs(
         needs=[
             NeedIn(
-                id=n.id, member=n.member.code, ref=n.ref, part=n.part.sku, quantity=n.quantity,
-                tolerance=n.tolerance, min_quantity=n.min_quantity, needed_by=n.needed_by,
-                max_unit_price=n.max_unit_price, rank=rank,
+                id=n.id,
+                member=n.member.code,
+                ref=n.ref,
+                part=n.part.sku,
+                quantity=n.quantity,
+                tolerance=n.tolerance,
+                min_quantity=n.min_quantity,
+                needed_by=n.needed_by,
+                max_unit_price=n.max_unit_price,
+                rank=rank,
             )
             for rank, n in enumerate(needs)
         ],
         offers=[
             OfferIn(
-                id=o.id, supplier=o.supplier.code, part=o.part.sku,
-                tiers=tuple((t.min_qty, t.unit_price) for t in o.tiers), origin=o.origin,
-                pack_size=o.pack_size, moq=o.moq, lead_time_days=o.effective_lead_time_days,
+                id=o.id,
+                supplier=o.supplier.code,
+                part=o.part.sku,
+                tiers=tuple((t.min_qty, t.unit_price) for t in o.tiers),
+                origin=o.origin,
+                pack_size=o.pack_size,
+                moq=o.moq,
+                lead_time_days=o.effective_lead_time_days,
                 valid_until=o.valid_until,
             )
             for o in offers
@@ -140,7 +155,7 @@ def load_inputs(campaign: Campaign, options: Options) -> Inputs:
             pinned_needs=options.pinned_needs,
             pinned_parts=options.pinned_parts,
         ),
-    )  # fmt: skip
+    )
 
 
 @dataclass(frozen=True)
@@ -161,10 +176,12 @@ def choices(campaign: Campaign) -> dict:
         select(Part.sku, Supplier.code, Supplier.name)
         .join(Offer, Offer.part_id == Part.id)
         .join(Supplier, Offer.supplier_id == Supplier.id)
-        .where(Supplier.is_active.is_(True),
-               Part.id.in_(select(Need.part_id).where(Need.campaign_id == campaign.id)))
+        .where(
+            Supplier.is_active.is_(True),
+            Part.id.in_(select(Need.part_id).where(Need.campaign_id == campaign.id)),
+        )
         .distinct()
-    ).all()  # fmt: skip
+    ).all()
     suppliers_of = defaultdict(set)
     for sku, code, _ in offered:
         suppliers_of[sku].add(code)
@@ -178,19 +195,24 @@ def choices(campaign: Campaign) -> dict:
     return {
         "suppliers": sorted({code for _, code, _ in offered}),
         "supplier_names": {code: name for _, code, name in offered},
-        "parts": {sku: sorted(codes) for sku, codes in sorted(suppliers_of.items())
-                  if len(codes) > 1},
-        "needs": [(PinnableNeed(*row), sorted(suppliers_of[row[3]])) for row in needs
-                  if len(suppliers_of[row[3]]) > 1],
-    }  # fmt: skip
+        "parts": {
+            sku: sorted(codes) for sku, codes in sorted(suppliers_of.items()) if len(codes) > 1
+        },
+        "needs": [
+            (PinnableNeed(*row), sorted(suppliers_of[row[3]]))
+            for row in needs
+            if len(suppliers_of[row[3]]) > 1
+        ],
+    }
 
 
 def pool_campaign(campaign: Campaign, options: Options | None = None, on_progress=None) -> Plan:
     """The pooled plan of a closed campaign (changes nothing)."""
     check_poolable(campaign)
     inputs = load_inputs(campaign, options or Options())
-    return solve(inputs.needs, inputs.offers, inputs.suppliers, inputs.settings,
-                 on_progress=on_progress)  # fmt: skip
+    return solve(
+        inputs.needs, inputs.offers, inputs.suppliers, inputs.settings, on_progress=on_progress
+    )
 
 
 def pool_and_commit(campaign: Campaign, options: Options, user=None):
@@ -211,8 +233,13 @@ def pool_and_commit(campaign: Campaign, options: Options, user=None):
 def start_run(campaign: Campaign, options: Options, user=None) -> PoolingRun:
     """A new run of a closed campaign, to execute now or in the background."""
     check_poolable(campaign)
-    run = PoolingRun(campaign=campaign, options=options.as_json(), created_by=user,
-                     status=RunStatus.RUNNING, message="En attente du solveur…")  # fmt: skip
+    run = PoolingRun(
+        campaign=campaign,
+        options=options.as_json(),
+        created_by=user,
+        status=RunStatus.RUNNING,
+        message="En attente du solveur…",
+    )
     db.session.add(run)
     db.session.flush()
     return run
@@ -235,13 +262,16 @@ def execute_run(run_id: int) -> None:
             db.session.execute(
                 update(PoolingRun)
                 .where(PoolingRun.id == run_id)
-                .values(progress=quantize(Decimal(str(min(max(done, 0), 1))), Decimal("0.0001")),
-                        message=message[:200])
-            )  # fmt: skip
+                .values(
+                    progress=quantize(Decimal(str(min(max(done, 0), 1))), Decimal("0.0001")),
+                    message=message[:200],
+                )
+            )
             db.session.commit()
 
-        plan = solve(inputs.needs, inputs.offers, inputs.suppliers, inputs.settings,
-                     on_progress=progress)  # fmt: skip
+        plan = solve(
+            inputs.needs, inputs.offers, inputs.suppliers, inputs.settings, on_progress=progress
+        )
         run = db.session.get(PoolingRun, run_id)
         finish_run(run, plan, inputs)
     except Exception:
@@ -291,10 +321,13 @@ def reference_run(run: PoolingRun) -> PoolingRun | None:
     """The latest finished run before `run` made without the manager's choices."""
     candidates = db.session.scalars(
         select(PoolingRun)
-        .where(PoolingRun.campaign_id == run.campaign_id, PoolingRun.status == RunStatus.DONE,
-               PoolingRun.id != run.id)
+        .where(
+            PoolingRun.campaign_id == run.campaign_id,
+            PoolingRun.status == RunStatus.DONE,
+            PoolingRun.id != run.id,
+        )
         .order_by(PoolingRun.created_at.desc(), PoolingRun.id.desc())
-    ).all()  # fmt: skip
+    ).all()
     for candidate in candidates:
         if not Options.from_json(candidate.options).constrains(run.campaign):
             return candidate
@@ -318,11 +351,19 @@ def plan_record(plan: Plan, baseline: Plan, inputs: Inputs) -> dict:
     # The plan's split, exactly as the delivery issue's cost split would make it if
     # everything arrived: the estimate shops and the manager see before ordering.
     split = split_costs(
-        [Delivered(need=a.need.id, member=a.need.member, supplier=a.offer.supplier,
-                   units=a.allocated, unit_price=a.tier[1])
-         for a in plan.allocations if a.offer is not None],
+        [
+            Delivered(
+                need=a.need.id,
+                member=a.need.member,
+                supplier=a.offer.supplier,
+                units=a.allocated,
+                unit_price=a.tier[1],
+            )
+            for a in plan.allocations
+            if a.offer is not None
+        ],
         plan.shipping,
-    ).needs  # fmt: skip
+    ).needs
     allocations = []
     alone = {"needs": 0, "solo": ZERO, "pooled": ZERO}
     for allocation in plan.allocations:
@@ -334,11 +375,12 @@ def plan_record(plan: Plan, baseline: Plan, inputs: Inputs) -> dict:
             "supplier": allocation.offer.supplier if allocation.offer else None,
             "units": allocation.allocated,
             "why": {"code": allocation.why.code, "params": allocation.why.params}
-            if allocation.why else None,
+            if allocation.why
+            else None,
             "solo": _money(solo.cost) if solo else None,
             # The supplier's fee in the solo cost: shops see goods and shipping saved apart.
             "solo_shipping": _money(solo.shipping) if solo else None,
-        }  # fmt: skip
+        }
         if allocation.offer is not None:
             goods, share = split[need.id].goods, split[need.id].shipping
             item |= {
@@ -398,10 +440,13 @@ def plan_as_json(campaign: Campaign, plan: Plan) -> dict:
     for allocation in plan.allocations:
         need = allocation.need
         item = {
-            "member": need.member, "ref": need.ref, "sku": need.part,
-            "quantity": need.quantity, "allocated": allocation.allocated,
+            "member": need.member,
+            "ref": need.ref,
+            "sku": need.part,
+            "quantity": need.quantity,
+            "allocated": allocation.allocated,
             "supplier": allocation.offer.supplier if allocation.offer else None,
-        }  # fmt: skip
+        }
         if allocation.tier is not None:
             item["unit_price_eur"] = f"{allocation.tier[1]:.4f}"
         if allocation.reason:
@@ -410,14 +455,20 @@ def plan_as_json(campaign: Campaign, plan: Plan) -> dict:
     report["orders"] = []
     for code in sorted({line.offer.supplier for line in plan.lines}):
         lines = [line for line in plan.lines if line.offer.supplier == code]
-        report["orders"].append({
-            "supplier": code,
-            "goods_eur": f"{sum(line.amount for line in lines):.2f}",
-            "shipping_eur": f"{plan.shipping[code]:.2f}",
-            "lines": [
-                {"sku": line.offer.part, "quantity": line.quantity,
-                 "unit_price_eur": f"{line.tier[1]:.4f}", "tier_min_qty": line.tier[0]}
-                for line in lines
-            ],
-        })  # fmt: skip
+        report["orders"].append(
+            {
+                "supplier": code,
+                "goods_eur": f"{sum(line.amount for line in lines):.2f}",
+                "shipping_eur": f"{plan.shipping[code]:.2f}",
+                "lines": [
+                    {
+                        "sku": line.offer.part,
+                        "quantity": line.quantity,
+                        "unit_price_eur": f"{line.tier[1]:.4f}",
+                        "tier_min_qty": line.tier[0],
+                    }
+                    for line in lines
+                ],
+            }
+        )
     return report

@@ -243,9 +243,10 @@ def eligible_tiers(need: NeedIn, offer: OfferIn, settings: Settings) -> list[int
     if not delivers_in_time(need, offer, settings) or not allowed(need, offer, settings):
         return []
     return [
-        j for j, (_, price) in enumerate(offer.tiers)
+        j
+        for j, (_, price) in enumerate(offer.tiers)
         if need.max_unit_price is None or price <= need.max_unit_price
-    ]  # fmt: skip
+    ]
 
 
 Candidates = dict[int, dict[int, list[int]]]  # need id -> offer id -> eligible tier indexes
@@ -525,8 +526,9 @@ class _Mip:
         matrix.num_col_, matrix.num_row_ = lp.num_col_, lp.num_row_
         matrix.start_, matrix.index_, matrix.value_ = self.starts, self.index, self.value
         integer, continuous = highspy.HighsVarType.kInteger, highspy.HighsVarType.kContinuous
-        lp.integrality_ = [continuous if c in self.continuous else integer
-                           for c in range(lp.num_col_)]  # fmt: skip
+        lp.integrality_ = [
+            continuous if c in self.continuous else integer for c in range(lp.num_col_)
+        ]
         h.passModel(lp)
 
 
@@ -617,8 +619,11 @@ class _Model(_Mip):
         for part, terms in part_terms.items():
             self.row(terms, targets.get(part, 0), INF)
         for supplier in linking:
-            lines = [(key, k) for key, k in self.k.items()
-                     if self.offers[key[0]].supplier == supplier.code]  # fmt: skip
+            lines = [
+                (key, k)
+                for key, k in self.k.items()
+                if self.offers[key[0]].supplier == supplier.code
+            ]
             if not lines:
                 continue
             used = self.used[supplier.code] = self.var(0, 1, float(supplier.shipping_fee))
@@ -631,8 +636,10 @@ class _Model(_Mip):
                 free = self.free[supplier.code] = self.var(0, 1, -float(supplier.shipping_fee))
                 self.thresholds[supplier.code] = float(supplier.free_shipping_over)
                 self.row({free: 1, used: -1}, -INF, 0)
-                goods = {k: float(self.offers[o].tiers[j][1] * self.offers[o].pack_size)
-                         for (o, j), k in lines}  # fmt: skip
+                goods = {
+                    k: float(self.offers[o].tiers[j][1] * self.offers[o].pack_size)
+                    for (o, j), k in lines
+                }
                 self.row(goods | {free: -self.thresholds[supplier.code]}, 0, INF)
         # A part that must be served uses one of its suppliers: when all of them link, at
         # least one is "used" (a cover the relaxation would otherwise spread thin).
@@ -757,8 +764,14 @@ def solve(
         model = _Model(parts[part], offers_by_id, eligible, [], {}, settings, {})
         model.load_units(h)
         # Units are whole: a bound less than one unit away proves the count.
-        _run_from(h, model, best[part], (units_deadline - time.monotonic()) * size / left,
-                  relative_gap=0.0, absolute_gap=0.999)  # fmt: skip
+        _run_from(
+            h,
+            model,
+            best[part],
+            (units_deadline - time.monotonic()) * size / left,
+            relative_gap=0.0,
+            absolute_gap=0.999,
+        )
         found = _found(h, model)
         if found is not None and _served(found, parts[part]) > targets[part]:
             best[part], targets[part] = found, _served(found, parts[part])
@@ -777,14 +790,24 @@ def solve(
         piece_needs = [n for p in piece_parts for n in parts[p]]
         codes = {offers_by_id[o].supplier for n in piece_needs for o in eligible[n.id]}
         shipping = [suppliers_by_code[c] for c in sorted(codes & linking)] if with_shipping else []
-        usable = {n.id: {o: js for o, js in eligible[n.id].items()
-                          if offers_by_id[o].supplier not in without}
-                   for n in piece_needs}  # fmt: skip
+        usable = {
+            n.id: {
+                o: js for o, js in eligible[n.id].items() if offers_by_id[o].supplier not in without
+            }
+            for n in piece_needs
+        }
         # The floors only bound a piece's cost with its fees (their rows use "used").
         piece_floors = {p: floors[p] for p in piece_parts if with_shipping and p in floors}
-        return _Model(piece_needs, offers_by_id, usable, shipping,
-                      {p: targets[p] for p in piece_parts}, settings, tiebreak,
-                      piece_floors)  # fmt: skip
+        return _Model(
+            piece_needs,
+            offers_by_id,
+            usable,
+            shipping,
+            {p: targets[p] for p in piece_parts},
+            settings,
+            tiebreak,
+            piece_floors,
+        )
 
     # A piece of several parts is first solved part by part without its linking fees: a
     # relaxation (fees are never negative), whose bounds add up to a bound on the piece far
@@ -828,8 +851,9 @@ def solve(
                 start.update(relaxed[p, frozenset()][0] if (p, frozenset()) in relaxed else best[p])
         found, proven, bound = _solve_model(h, model, start, seconds, settings)
         if len(piece) > 1 and i not in results:
-            cover = _cheapest_cover(h, piece, parts, eligible, offers_by_id, suppliers_by_code,
-                                    linking, deadline)  # fmt: skip
+            cover = _cheapest_cover(
+                h, piece, parts, eligible, offers_by_id, suppliers_by_code, linking, deadline
+            )
             bound = max(bound, sum(floors[p][frozenset()] for p in piece) + cover)
         bound = max(bound, results[i][2] if i in results else 0.0)
         results[i] = (found, proven, bound)
@@ -841,11 +865,21 @@ def solve(
     share = piece_size / max(1, part_size + piece_size)
     parts_until = deadline - (deadline - time.monotonic()) * share
     stages = (
-        (part_jobs, solve_part, lambda key: relaxed[key][1], lambda key: len(parts[key[0]]),
-         parts_until),
-        (list(range(len(pieces))), solve_piece, lambda i: results[i][1],
-         lambda i: sum(len(parts[p]) for p in pieces[i]), deadline),
-    )  # fmt: skip
+        (
+            part_jobs,
+            solve_part,
+            lambda key: relaxed[key][1],
+            lambda key: len(parts[key[0]]),
+            parts_until,
+        ),
+        (
+            list(range(len(pieces))),
+            solve_piece,
+            lambda i: results[i][1],
+            lambda i: sum(len(parts[p]) for p in pieces[i]),
+            deadline,
+        ),
+    )
     for jobs, solve_one, proven, size_of, until in stages:
         for attempt in (1, 2):
             if attempt == 2:
@@ -869,8 +903,15 @@ def solve(
     bound = float(fixed_shipping) + sum(b for _, _, b in results.values())
 
     _earliest_first(solution, needs, settings)
-    plan = _plan_from(solution, needs, offers, suppliers_by_code, settings,
-                      "optimal" if optimal else "feasible", 0.0)  # fmt: skip
+    plan = _plan_from(
+        solution,
+        needs,
+        offers,
+        suppliers_by_code,
+        settings,
+        "optimal" if optimal else "feasible",
+        0.0,
+    )
     plan.units_proven = units_proven
     objective = float(plan.objective)
     plan.gap = max(0.0, (objective - bound) / objective) if objective > 0 else 0.0
@@ -946,8 +987,9 @@ def _run_from(
     info = h.getInfo()
     if info.primal_solution_status != highspy.SolutionStatus.kSolutionStatusFeasible:
         return
-    value = math.fsum(c * x for c, x in zip(model.loaded_cost, h.getSolution().col_value,
-                                            strict=True))  # fmt: skip
+    value = math.fsum(
+        c * x for c, x in zip(model.loaded_cost, h.getSolution().col_value, strict=True)
+    )
     if abs(value - info.objective_function_value) > 1e-6 * max(1.0, abs(value)):
         model.load(h, model.loaded_cost)
         _run(h, seconds - (time.monotonic() - started), relative_gap, absolute_gap)
@@ -1079,8 +1121,13 @@ def _plan_from(solution, needs, offers, suppliers, settings, status, gap) -> Pla
         Line(offers_by_id[offer_id], offers_by_id[offer_id].tiers[j], units)
         for (offer_id, j), units in sorted(line_units.items())
     ]
-    plan = Plan(status=status, gap=gap, allocations=list(allocations.values()), lines=lines,
-                penalties=dict(settings.penalties))  # fmt: skip
+    plan = Plan(
+        status=status,
+        gap=gap,
+        allocations=list(allocations.values()),
+        lines=lines,
+        penalties=dict(settings.penalties),
+    )
     subtotals = defaultdict(lambda: ZERO)
     for line in lines:
         subtotals[line.offer.supplier] += line.amount
@@ -1115,9 +1162,14 @@ def explain(
     if allocation.offer is not None:
         if allocation.allocated >= need.quantity:
             return None
-        return Reason("partly_served", {"allocated": allocation.allocated,
-                                        "quantity": need.quantity,
-                                        "pack": allocation.offer.pack_size})  # fmt: skip
+        return Reason(
+            "partly_served",
+            {
+                "allocated": allocation.allocated,
+                "quantity": need.quantity,
+                "pack": allocation.offer.pack_size,
+            },
+        )
     same_part = [o for o in offers if o.part == need.part]
     if not same_part:
         return Reason("no_offer")

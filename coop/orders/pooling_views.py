@@ -54,16 +54,26 @@ def _pooling_page(campaign: Campaign, form: PoolingForm):
         if reference is not None and options.constrains(campaign):
             context["cost_of_choices"] = choice_cost(run, reference)
     history = [
-        (past, totals(past.result) if past.result else None,
-         pool_run.Options.from_json(past.options))
+        (
+            past,
+            totals(past.result) if past.result else None,
+            pool_run.Options.from_json(past.options),
+        )
         for past in runs
-    ]  # fmt: skip
+    ]
     return render_template(
-        "orders/pooling.html", campaign=campaign, history=history, run=run, form=form,
-        options=options, choices=pool_run.choices(campaign), labels=STATUS_LABELS,
-        view=request.args.get("view", "suppliers"), stale=run and pool_run.run_is_stale(run),
+        "orders/pooling.html",
+        campaign=campaign,
+        history=history,
+        run=run,
+        form=form,
+        options=options,
+        choices=pool_run.choices(campaign),
+        labels=STATUS_LABELS,
+        view=request.args.get("view", "suppliers"),
+        stale=run and pool_run.run_is_stale(run),
         **context,
-    )  # fmt: skip
+    )
 
 
 @bp.route("/campaigns/<int:campaign_id>/pooling/need-pins")
@@ -127,18 +137,23 @@ def _read_choices(choices: dict) -> dict:
         code = request.form.get(f"pin_part_{part}", "")
         if code:
             if code not in codes:
-                raise DomainError(_("%(code)s ne propose pas la pièce %(part)s.", code=code,
-                                    part=part))  # fmt: skip
+                raise DomainError(
+                    _("%(code)s ne propose pas la pièce %(part)s.", code=code, part=part)
+                )
             pinned_parts[part] = code
     for need, codes in choices["needs"]:
         code = request.form.get(f"pin_need_{need.id}", "")
         if code:
             if code not in codes:
-                raise DomainError(_("%(code)s ne propose pas la pièce %(part)s.", code=code,
-                                    part=need.part))  # fmt: skip
+                raise DomainError(
+                    _("%(code)s ne propose pas la pièce %(part)s.", code=code, part=need.part)
+                )
             pinned_needs[need.id] = code
-    return {"excluded_suppliers": frozenset(excluded), "pinned_parts": pinned_parts,
-            "pinned_needs": pinned_needs}  # fmt: skip
+    return {
+        "excluded_suppliers": frozenset(excluded),
+        "pinned_parts": pinned_parts,
+        "pinned_needs": pinned_needs,
+    }
 
 
 def _campaign_run_or_404(campaign_id: int, run_id: int) -> tuple[Campaign, PoolingRun]:
@@ -156,12 +171,15 @@ def progress(campaign_id: int, run_id: int):
     if run.status is not RunStatus.RUNNING:
         # htmx reloads the whole page to show the result.
         return "", 204, {"HX-Refresh": "true"}
-    return render_template("orders/_pooling_progress.html", campaign=campaign, run=run,
-                           stale=pool_run.run_is_stale(run))  # fmt: skip
+    return render_template(
+        "orders/_pooling_progress.html",
+        campaign=campaign,
+        run=run,
+        stale=pool_run.run_is_stale(run),
+    )
 
 
-@bp.route("/campaigns/<int:campaign_id>/pooling/runs/<int:run_id>/commit",
-          methods=["GET", "POST"])  # fmt: skip
+@bp.route("/campaigns/<int:campaign_id>/pooling/runs/<int:run_id>/commit", methods=["GET", "POST"])
 @roles_required(*PURCHASING_ROLES)
 def commit(campaign_id: int, run_id: int):
     campaign, run = _campaign_run_or_404(campaign_id, run_id)
@@ -176,24 +194,35 @@ def commit(campaign_id: int, run_id: int):
             flash(error.message, "error")
             return redirect(back)
         submissions.commit(form, url("campaigns.show_campaign", campaign_id=campaign.id))
-        flash(ngettext("Plan validé : %(num)d bon de commande en brouillon. La campagne "
-                       "%(code)s est mutualisée.",
-                       "Plan validé : %(num)d bons de commande en brouillon. La campagne "
-                       "%(code)s est mutualisée.", len(orders), code=campaign.code),
-              "success")  # fmt: skip
+        flash(
+            ngettext(
+                "Plan validé : %(num)d bon de commande en brouillon. La campagne "
+                "%(code)s est mutualisée.",
+                "Plan validé : %(num)d bons de commande en brouillon. La campagne "
+                "%(code)s est mutualisée.",
+                len(orders),
+                code=campaign.code,
+            ),
+            "success",
+        )
         return redirect(url("campaigns.show_campaign", campaign_id=campaign.id))
     suppliers = len(run.result["shipping_by_supplier"]) if run.result else 0
     return render_template(
-        "confirm.html", form=form, cancel_url=back,
+        "confirm.html",
+        form=form,
+        cancel_url=back,
         title=_("Valider ce plan ?"),
-        message=ngettext("%(num)d bon de commande sera créé en brouillon, un par fournisseur, "
-                         "et chaque atelier verra ce qu'il reçoit. Rien n'est envoyé aux "
-                         "fournisseurs avant que vous n'envoyiez chaque bon.",
-                         "%(num)d bons de commande seront créés en brouillon, un par "
-                         "fournisseur, et chaque atelier verra ce qu'il reçoit. Rien n'est envoyé "
-                         "aux fournisseurs avant que vous n'envoyiez chaque bon.", suppliers),
+        message=ngettext(
+            "%(num)d bon de commande sera créé en brouillon, un par fournisseur, "
+            "et chaque atelier verra ce qu'il reçoit. Rien n'est envoyé aux "
+            "fournisseurs avant que vous n'envoyiez chaque bon.",
+            "%(num)d bons de commande seront créés en brouillon, un par "
+            "fournisseur, et chaque atelier verra ce qu'il reçoit. Rien n'est envoyé "
+            "aux fournisseurs avant que vous n'envoyiez chaque bon.",
+            suppliers,
+        ),
         confirm_label=_("Valider le plan"),
-    )  # fmt: skip
+    )
 
 
 @bp.route("/campaigns/<int:campaign_id>/pooling/undo", methods=["GET", "POST"])
@@ -213,13 +242,18 @@ def undo(campaign_id: int):
             flash(error.message, "error")
             return redirect(back)
         db.session.commit()
-        flash(_("Mutualisation défaite : les bons de commande en brouillon sont annulés."),
-              "success")  # fmt: skip
+        flash(
+            _("Mutualisation défaite : les bons de commande en brouillon sont annulés."), "success"
+        )
         return redirect(url("pooling.show", campaign_id=campaign.id))
     return render_template(
-        "confirm.html", form=form, cancel_url=back,
+        "confirm.html",
+        form=form,
+        cancel_url=back,
         title=_("Défaire la mutualisation de %(code)s ?", code=campaign.code),
-        message=_("Les bons de commande en brouillon seront annulés et la campagne redeviendra "
-                  "close : vous pourrez relancer un calcul et valider un autre plan."),
+        message=_(
+            "Les bons de commande en brouillon seront annulés et la campagne redeviendra "
+            "close : vous pourrez relancer un calcul et valider un autre plan."
+        ),
         confirm_label=_("Défaire la mutualisation"),
-    )  # fmt: skip
+    )

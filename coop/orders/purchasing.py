@@ -111,14 +111,19 @@ def commit_run(run: PoolingRun, *, at: datetime | None = None) -> list[PurchaseO
         for offer_id in sorted(lines):
             offer, group = offers[offer_id], lines[offer_id]
             line = OrderLine(
-                offer=offer, part=offer.part, supplier_ref=offer.supplier_ref,
-                description=offer.part.name, pack_size=offer.pack_size,
+                offer=offer,
+                part=offer.part,
+                supplier_ref=offer.supplier_ref,
+                description=offer.part.name,
+                pack_size=offer.pack_size,
                 quantity=sum(d["units"] for d in group),
-                unit_price=Decimal(group[0]["unit_price"]), tier_min_qty=group[0]["tier_min_qty"],
-            )  # fmt: skip
+                unit_price=Decimal(group[0]["unit_price"]),
+                tier_min_qty=group[0]["tier_min_qty"],
+            )
             for decision in sorted(group, key=lambda d: d["need"]):
-                line.allocations.append(Allocation(need=needs[decision["need"]],
-                                                   quantity=decision["units"]))  # fmt: skip
+                line.allocations.append(
+                    Allocation(need=needs[decision["need"]], quantity=decision["units"])
+                )
             order.lines.append(line)
         db.session.add(order)
         orders.append(order)
@@ -172,10 +177,13 @@ def orders_query(
     query = (
         select(PurchaseOrder)
         .join(PurchaseOrder.supplier)
-        .options(selectinload(PurchaseOrder.lines), selectinload(PurchaseOrder.supplier),
-                 selectinload(PurchaseOrder.campaign))
+        .options(
+            selectinload(PurchaseOrder.lines),
+            selectinload(PurchaseOrder.supplier),
+            selectinload(PurchaseOrder.campaign),
+        )
         .order_by(PurchaseOrder.created_at.desc(), PurchaseOrder.number.desc())
-    )  # fmt: skip
+    )
     if campaign is not None:
         query = query.where(PurchaseOrder.campaign_id == campaign.id)
     if status is not None:
@@ -287,9 +295,11 @@ def settle_campaign(campaign: Campaign, *, at: datetime) -> None:
     """An ordered campaign is received once every order is received, closed or cancelled."""
     if campaign.status is not CampaignStatus.ORDERED:
         return
-    statuses = set(db.session.scalars(
-        select(PurchaseOrder.status).where(PurchaseOrder.campaign_id == campaign.id)
-    ))  # fmt: skip
+    statuses = set(
+        db.session.scalars(
+            select(PurchaseOrder.status).where(PurchaseOrder.campaign_id == campaign.id)
+        )
+    )
     if statuses <= SETTLED and statuses - {OrderStatus.CANCELLED}:
         change_status(campaign, CampaignStatus.RECEIVED, at=at)
         # A split that cannot be made yet (a weight key over parts without weight) is

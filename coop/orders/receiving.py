@@ -79,9 +79,14 @@ def record_receipt(
     counted = _check_quantities(lines, quantities)
 
     receipt = Receipt(
-        order=order, received_on=received_on, delivery_note_ref=delivery_note_ref,
-        member=member, note=note, recorded_by=by, created_at=at,
-    )  # fmt: skip
+        order=order,
+        received_on=received_on,
+        delivery_note_ref=delivery_note_ref,
+        member=member,
+        note=note,
+        recorded_by=by,
+        created_at=at,
+    )
     for line_id, (good, damaged) in counted.items():
         receipt.lines.append(ReceiptLine(line_id=line_id, received=good, damaged=damaged))
     db.session.add(receipt)
@@ -146,10 +151,14 @@ def share_order(order: PurchaseOrder, *, touched: set[int] | None = None) -> Non
 def _share_line(allocations, direct: Mapping[int, int], pooled: int, rule) -> dict[int, int]:
     """Units per allocation: a shop's own parcels first, then what arrived at the hub."""
     claims = [
-        Claim(id=a.id, requested=min(a.quantity, a.need.quantity),
-              tolerance=a.quantity - min(a.quantity, a.need.quantity), rank=rank)
+        Claim(
+            id=a.id,
+            requested=min(a.quantity, a.need.quantity),
+            tolerance=a.quantity - min(a.quantity, a.need.quantity),
+            rank=rank,
+        )
         for rank, a in enumerate(allocations)  # already in posting order
-    ]  # fmt: skip
+    ]
     member_of = {a.id: a.need.member_id for a in allocations}
     given = dict.fromkeys(member_of, 0)
     # A parcel delivered straight to a shop is that shop's, whatever the others lack.
@@ -158,10 +167,14 @@ def _share_line(allocations, direct: Mapping[int, int], pooled: int, rule) -> di
         for claim_id, units_given in share_received(own, units, rule).items():
             given[claim_id] += units_given
     still_owed = [
-        Claim(id=c.id, requested=max(0, c.requested - given[c.id]),
-              tolerance=c.tolerance - max(0, given[c.id] - c.requested), rank=c.rank)
+        Claim(
+            id=c.id,
+            requested=max(0, c.requested - given[c.id]),
+            tolerance=c.tolerance - max(0, given[c.id] - c.requested),
+            rank=c.rank,
+        )
         for c in claims
-    ]  # fmt: skip
+    ]
     for claim_id, units_given in share_received(still_owed, pooled, rule).items():
         given[claim_id] += units_given
     return given
@@ -283,8 +296,9 @@ def _check_quantities(
                 "Une ligne indiquée n'appartient pas à ce bon de commande : rechargez la page."
             )
         line = lines[line_id]
-        for value, field, label in zip(units, ("good", "damaged"), ("bonnes", "abîmées"),
-                                       strict=True):  # fmt: skip
+        for value, field, label in zip(
+            units, ("good", "damaged"), ("bonnes", "abîmées"), strict=True
+        ):
             if not isinstance(value, int) or isinstance(value, bool) or value < 0:
                 raise DomainError(
                     f"{line.description} : le nombre d'unités {label} doit être un entier "
@@ -306,10 +320,13 @@ def order_receipts(order: PurchaseOrder) -> list[Receipt]:
     return db.session.scalars(
         select(Receipt)
         .where(Receipt.order_id == order.id)
-        .options(selectinload(Receipt.lines), selectinload(Receipt.member),
-                 selectinload(Receipt.recorded_by))
+        .options(
+            selectinload(Receipt.lines),
+            selectinload(Receipt.member),
+            selectinload(Receipt.recorded_by),
+        )
         .order_by(Receipt.received_on.desc(), Receipt.id.desc())
-    ).all()  # fmt: skip
+    ).all()
 
 
 def served_members(order: PurchaseOrder) -> list[Member]:

@@ -31,9 +31,14 @@ def receive(number: str):
     order = _order(number)
     back = url("purchase_orders.show_order", number=order.number)
     if not receiving.can_receive(order):
-        flash(_("Le bon de commande %(number)s est %(status)s : il ne peut pas être réceptionné.",
-                number=order.number, status=_(purchasing.ORDER_STATUS_LABELS[order.status])),
-              "error")  # fmt: skip
+        flash(
+            _(
+                "Le bon de commande %(number)s est %(status)s : il ne peut pas être réceptionné.",
+                number=order.number,
+                status=_(purchasing.ORDER_STATUS_LABELS[order.status]),
+            ),
+            "error",
+        )
         return redirect(back)
     members = receiving.served_members(order) if order.delivery_mode is DeliveryMode.SHOPS else []
     form = ReceiptForm(received_on=clock.today())
@@ -47,19 +52,29 @@ def receive(number: str):
             submissions.claim(form)
             try:
                 receipt = receiving.record_receipt(
-                    order, received_on=form.received_on.data,
+                    order,
+                    received_on=form.received_on.data,
                     delivery_note_ref=form.delivery_note_ref.data,
-                    quantities=quantities, member=_member(form, members),
-                    note=form.note.data, by=current_user, at=clock.now(),
-                )  # fmt: skip
+                    quantities=quantities,
+                    member=_member(form, members),
+                    note=form.note.data,
+                    by=current_user,
+                    at=clock.now(),
+                )
             except DomainError as error:
                 db.session.rollback()
                 _show(error, form, line_errors)
             else:
                 good = sum(line.received for line in receipt.lines)
                 submissions.commit(form, back)
-                flash(_("Réception enregistrée sur %(number)s : %(good)d unités en bon état.",
-                        number=order.number, good=good), "success")  # fmt: skip
+                flash(
+                    _(
+                        "Réception enregistrée sur %(number)s : %(good)d unités en bon état.",
+                        number=order.number,
+                        good=good,
+                    ),
+                    "success",
+                )
                 return redirect(back)
     # "Tout reçu comme commandé": every line filled with what remains to receive; the
     # manager then corrects only the lines that came short.
@@ -68,9 +83,14 @@ def receive(number: str):
     if as_ordered:
         typed = {f"good_{line.id}": str(line.missing_units) for line in order.lines}
     return render_template(
-        "orders/receipt_form.html", form=form, order=order, line_errors=line_errors,
-        typed=typed, cancel_url=back, as_ordered=as_ordered,
-    )  # fmt: skip
+        "orders/receipt_form.html",
+        form=form,
+        order=order,
+        line_errors=line_errors,
+        typed=typed,
+        cancel_url=back,
+        as_ordered=as_ordered,
+    )
 
 
 @bp.route("/purchase-orders/<number>/close-short", methods=["GET", "POST"])
@@ -87,26 +107,37 @@ def close_short(number: str):
             flash(error.message, "error")
         else:
             db.session.commit()
-            flash(_("Bon de commande %(number)s soldé : le reste ne sera pas livré.",
-                    number=order.number), "success")  # fmt: skip
+            flash(
+                _(
+                    "Bon de commande %(number)s soldé : le reste ne sera pas livré.",
+                    number=order.number,
+                ),
+                "success",
+            )
         return redirect(back)
     if order.status is not OrderStatus.PARTLY_RECEIVED:
         flash(_("Seul un bon de commande reçu en partie peut être soldé."), "error")
         return redirect(back)
     missing = sum(line.missing_units for line in order.lines)
-    message = ngettext("%(supplier)s ne livrera pas l'unité manquante. Les ateliers "
-                       "gardent ce qui est arrivé, partagé selon la règle de la campagne, et ne "
-                       "paient que cela. C'est définitif.",
-                       "%(supplier)s ne livrera pas les %(num)d unités manquantes. Les ateliers "
-                       "gardent ce qui est arrivé, partagé selon la règle de la campagne, et ne "
-                       "paient que cela. C'est définitif.",
-                       missing, supplier=order.supplier.name)  # fmt: skip
+    message = ngettext(
+        "%(supplier)s ne livrera pas l'unité manquante. Les ateliers "
+        "gardent ce qui est arrivé, partagé selon la règle de la campagne, et ne "
+        "paient que cela. C'est définitif.",
+        "%(supplier)s ne livrera pas les %(num)d unités manquantes. Les ateliers "
+        "gardent ce qui est arrivé, partagé selon la règle de la campagne, et ne "
+        "paient que cela. C'est définitif.",
+        missing,
+        supplier=order.supplier.name,
+    )
     return render_template(
-        "confirm.html", form=form, title=_("Solder le bon de commande %(number)s ?",
-                                           number=order.number),
-        message=message, confirm_label=_("Oui, solder la commande"), cancel_url=back,
+        "confirm.html",
+        form=form,
+        title=_("Solder le bon de commande %(number)s ?", number=order.number),
+        message=message,
+        confirm_label=_("Oui, solder la commande"),
+        cancel_url=back,
         cancel_label=_("Non, attendre la suite"),
-    )  # fmt: skip
+    )
 
 
 def _typed_quantities(order: PurchaseOrder) -> tuple[dict[int, tuple[int, int]], dict[str, str]]:

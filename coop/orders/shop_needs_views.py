@@ -26,8 +26,13 @@ def add_part(part_id: int):
     """*Ajouter à mes besoins*: the need form of the open campaign, with the part filled in."""
     part = db.get_or_404(Part, part_id)
     if not part.is_active:
-        flash(_("La pièce %(sku)s n'est plus au catalogue : elle ne peut plus être demandée.",
-                sku=part.sku), "error")  # fmt: skip
+        flash(
+            _(
+                "La pièce %(sku)s n'est plus au catalogue : elle ne peut plus être demandée.",
+                sku=part.sku,
+            ),
+            "error",
+        )
         return redirect(url("catalogue.show_part", part_id=part.id))
     found = need_service.need_for_part(current_user.member, part, at=clock.now())
     if found.campaign is None:
@@ -38,9 +43,16 @@ def add_part(part_id: int):
         flash(message, "info")
         return redirect(url("catalogue.show_part", part_id=part.id))
     if found.need is not None:
-        flash(_("Vous avez déjà un besoin pour %(part)s dans %(campaign)s (%(qty)d) : "
-                "modifiez-le ici.", part=part.name, campaign=found.campaign.title,
-                qty=found.need.quantity), "info")  # fmt: skip
+        flash(
+            _(
+                "Vous avez déjà un besoin pour %(part)s dans %(campaign)s (%(qty)d) : "
+                "modifiez-le ici.",
+                part=part.name,
+                campaign=found.campaign.title,
+                qty=found.need.quantity,
+            ),
+            "info",
+        )
         return redirect(url("campaigns.edit_need", need_id=found.need.id))
     return redirect(
         url("campaigns.needs", campaign_id=found.campaign.id, part=f"{part.name} ({part.sku})")

@@ -29,10 +29,11 @@ class ChargeForm(CoopForm):
     """A cost added after the fact: customs, a courier from the hub, a pallet fee."""
 
     label = StringField(
-        _l("Libellé"), validators=[DataRequired(_l("Donnez un libellé au frais.")),
-                                   Length(max=200)], filters=[strip],
+        _l("Libellé"),
+        validators=[DataRequired(_l("Donnez un libellé au frais.")), Length(max=200)],
+        filters=[strip],
         description=_l("Tel que les ateliers le liront : « Douane », « Coursier »…"),
-    )  # fmt: skip
+    )
     amount = StringField(
         _l("Montant HT (€)"),
         validators=[DataRequired(_l("Indiquez le montant.")), Normalised(charge_amount)],
@@ -41,9 +42,11 @@ class ChargeForm(CoopForm):
     )
     key = SelectField(_l("Réparti"), choices=key_choices(), default=SplitKey.VALUE.value)
     supplier = SelectField(
-        _l("Concerne"), choices=[], validate_choice=False,
+        _l("Concerne"),
+        choices=[],
+        validate_choice=False,
         description=_l("Seuls les besoins servis par ce fournisseur partagent le frais."),
-    )  # fmt: skip
+    )
 
 
 class ShippingKeyForm(CoopForm):

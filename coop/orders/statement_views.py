@@ -91,12 +91,17 @@ def delete_charge(campaign_id: int, charge_id: int):
             flash(_("Frais « %(label)s » supprimé.", label=label), "success")
         return redirect(back)
     return render_template(
-        "confirm.html", form=form, cancel_url=back,
+        "confirm.html",
+        form=form,
+        cancel_url=back,
         title=_("Supprimer le frais « %(label)s » ?", label=charge.label),
-        message=_("Ses %(amount)s ne seront plus répartis sur les ateliers de la campagne.",
-                  amount=money(charge.amount)),
-        confirm_label=_("Oui, supprimer le frais"), cancel_label=_("Non, le garder"),
-    )  # fmt: skip
+        message=_(
+            "Ses %(amount)s ne seront plus répartis sur les ateliers de la campagne.",
+            amount=money(charge.amount),
+        ),
+        confirm_label=_("Oui, supprimer le frais"),
+        cancel_label=_("Non, le garder"),
+    )
 
 
 @bp.route("/campaigns/<int:campaign_id>/shipping-key", methods=["POST"])
@@ -112,8 +117,13 @@ def shipping_key(campaign_id: int):
             flash(error.message, "error")
         else:
             db.session.commit()
-            flash(_("Frais de port désormais répartis %(key)s.",
-                    key=_(statements.KEY_LABELS[campaign.shipping_key])), "success")  # fmt: skip
+            flash(
+                _(
+                    "Frais de port désormais répartis %(key)s.",
+                    key=_(statements.KEY_LABELS[campaign.shipping_key]),
+                ),
+                "success",
+            )
     else:
         flash(_("Clé de répartition inconnue."), "error")
     return redirect(url("statements.charges", campaign_id=campaign.id))
@@ -121,20 +131,29 @@ def shipping_key(campaign_id: int):
 
 def _charges_page(campaign: Campaign, form: ChargeForm):
     context = {
-        "campaign": campaign, "form": form, "split": None, "problem": None, "shares": {},
-        "unweighed": [], "chargeable": campaign.status in statements.CHARGEABLE,
+        "campaign": campaign,
+        "form": form,
+        "split": None,
+        "problem": None,
+        "shares": {},
+        "unweighed": [],
+        "chargeable": campaign.status in statements.CHARGEABLE,
         "charges_list": statements.campaign_charges(campaign),
-        "key_labels": statements.KEY_LABELS, "labels": STATUS_LABELS,
+        "key_labels": statements.KEY_LABELS,
+        "labels": STATUS_LABELS,
         "key_form": ShippingKeyForm(key=campaign.shipping_key.value),
-    }  # fmt: skip
+    }
     try:
         statements.ensure_pooled(campaign)
         split = statements.build_split(campaign)
     except DomainError as error:
         context["problem"] = error.message
     else:
-        context |= {"split": split, "shares": statements.charge_shares(split),
-                    "unweighed": statements.parts_without_weight(split)}  # fmt: skip
+        context |= {
+            "split": split,
+            "shares": statements.charge_shares(split),
+            "unweighed": statements.parts_without_weight(split),
+        }
     return render_template("orders/charges.html", **context)
 
 
@@ -175,8 +194,9 @@ def statement(campaign_id: int):
         flash(error.message, "info")
         return redirect(_campaign_page(campaign))
     page = paginate_list(result.lines)
-    return render_template("orders/statement.html", campaign=campaign, statement=result,
-                           page=page, members=members)  # fmt: skip
+    return render_template(
+        "orders/statement.html", campaign=campaign, statement=result, page=page, members=members
+    )
 
 
 @bp.route("/campaigns/<int:campaign_id>/statement.csv")
@@ -236,5 +256,6 @@ def results(campaign_id: int):
     except DomainError as error:
         flash(error.message, "info")
         return redirect(url("campaigns.show_campaign", campaign_id=campaign.id))
-    return render_template("orders/results.html", campaign=campaign, results=outcome,
-                           page=paginate_list(outcome.shops))  # fmt: skip
+    return render_template(
+        "orders/results.html", campaign=campaign, results=outcome, page=paginate_list(outcome.shops)
+    )

@@ -194,19 +194,26 @@ def _items(campaign: Campaign, member: Member | None = None) -> list[Item]:
 
 def _delivered(items: Sequence[Item]) -> list[Delivered]:
     return [
-        Delivered(need=item.need.id, member=item.need.member.code, supplier=item.supplier.code,
-                  units=item.units, unit_price=item.line.unit_price,
-                  weight_g=item.need.part.weight_g)
-        for item in items if item.units
-    ]  # fmt: skip
+        Delivered(
+            need=item.need.id,
+            member=item.need.member.code,
+            supplier=item.supplier.code,
+            units=item.units,
+            unit_price=item.line.unit_price,
+            weight_g=item.need.part.weight_g,
+        )
+        for item in items
+        if item.units
+    ]
 
 
 def _charges_in(charges: Sequence[Charge]) -> list[ChargeIn]:
     return [
-        ChargeIn(id=c.id, amount=c.amount, key=c.key,
-                 supplier=c.supplier.code if c.supplier else None)
+        ChargeIn(
+            id=c.id, amount=c.amount, key=c.key, supplier=c.supplier.code if c.supplier else None
+        )
         for c in charges
-    ]  # fmt: skip
+    ]
 
 
 def _charges_of(campaign_ids: Sequence[int]) -> dict[int, list[Charge]]:
@@ -228,10 +235,12 @@ def campaign_charges(campaign: Campaign) -> list[Charge]:
 def _fees_of(campaign_ids: Sequence[int]) -> dict[int, dict[str, Decimal]]:
     orders = db.session.scalars(
         select(PurchaseOrder)
-        .where(PurchaseOrder.campaign_id.in_(campaign_ids),
-               PurchaseOrder.status != OrderStatus.CANCELLED)
+        .where(
+            PurchaseOrder.campaign_id.in_(campaign_ids),
+            PurchaseOrder.status != OrderStatus.CANCELLED,
+        )
         .options(selectinload(PurchaseOrder.supplier))
-    )  # fmt: skip
+    )
     fees: dict[int, dict[str, Decimal]] = {campaign_id: {} for campaign_id in campaign_ids}
     for order in orders:
         by_supplier = fees[order.campaign_id]
@@ -257,8 +266,14 @@ def build_split(
     Refused with the parts to fix when a weight key meets parts without a weight.
     """
     ids = [campaign.id]
-    return _split(campaign, _items_of(ids)[campaign.id], _fees_of(ids)[campaign.id],
-                  campaign_charges(campaign), charges, shipping_key)  # fmt: skip
+    return _split(
+        campaign,
+        _items_of(ids)[campaign.id],
+        _fees_of(ids)[campaign.id],
+        campaign_charges(campaign),
+        charges,
+        shipping_key,
+    )
 
 
 def build_splits(campaigns: Sequence[Campaign]) -> dict[int, CampaignSplit | DomainError]:
@@ -286,9 +301,12 @@ def _split(
     tried = _charges_in(rows) if charges is None else list(charges)
     try:
         split = split_costs(
-            delivered, fees, tried, fee_rate=campaign.fee_rate,
+            delivered,
+            fees,
+            tried,
+            fee_rate=campaign.fee_rate,
             shipping_key=shipping_key or campaign.shipping_key,
-        )  # fmt: skip
+        )
     except MissingWeight as error:
         needs = set(error.args[0])
         parts = sorted({i.need.part.sku for i in items if i.need.id in needs})
@@ -374,11 +392,15 @@ def store_split(campaign: Campaign) -> None:
         source = f"charge:{charge.id}"
         amounts.append({"campaign_id": campaign.id, "source": source, "amount": charge.amount})
         shares += [
-            {"campaign_id": campaign.id, "source": source, "need_id": need,
-             "amount": cost.charges[charge.id]}
+            {
+                "campaign_id": campaign.id,
+                "source": source,
+                "need_id": need,
+                "amount": cost.charges[charge.id],
+            }
             for need, cost in cs.split.needs.items()
             if charge.id in cost.charges
-        ]  # fmt: skip
+        ]
     if shares:
         db.session.execute(SplitShare.__table__.insert(), shares)
     for amount in amounts:  # one by one: the trigger checks each against its shares
@@ -500,10 +522,13 @@ def origin_shares(amounts: dict[Origin, Decimal]) -> list[OriginShare]:
     """Spend per origin class, nearest first, with its share of the whole."""
     total = sum(amounts.values(), ZERO)
     return [
-        OriginShare(o, amounts.get(o, ZERO),
-                    quantize(amounts.get(o, ZERO) / total, Decimal("0.001")) if total else ZERO)
+        OriginShare(
+            o,
+            amounts.get(o, ZERO),
+            quantize(amounts.get(o, ZERO) / total, Decimal("0.001")) if total else ZERO,
+        )
         for o in ORIGINS_NEAR_FIRST
-    ]  # fmt: skip
+    ]
 
 
 @dataclass
@@ -563,18 +588,23 @@ def statement_of(cs: CampaignSplit, member: Member) -> Statement:
         if item.need.member_id != member.id:
             continue
         cost = cs.cost(item.need.id)
-        line = StatementLine(item, cost.goods, cost.shipping, cost.other_charges) if cost else (
-            StatementLine(item, ZERO, ZERO, ZERO)
-        )  # fmt: skip
+        line = (
+            StatementLine(item, cost.goods, cost.shipping, cost.other_charges)
+            if cost
+            else (StatementLine(item, ZERO, ZERO, ZERO))
+        )
         lines.append(line)
         if cost:
             by_origin[item.origin] += line.total
             for charge_id, share in cost.charges.items():
                 per_charge[charge_id] += share
     statement = Statement(
-        cs.campaign, member, lines, cs.split.fees.get(member.code, ZERO),
+        cs.campaign,
+        member,
+        lines,
+        cs.split.fees.get(member.code, ZERO),
         [(c, per_charge[c.id]) for c in cs.charges if c.id in per_charge],
-    )  # fmt: skip
+    )
     for line in lines:
         statement.goods += line.goods
         statement.shipping += line.shipping
@@ -620,10 +650,23 @@ def ensure_pooled(campaign: Campaign) -> None:
 
 
 CSV_HEADER = [
-    "Référence", "SKU", "Désignation", "Fournisseur", "Origine", "Demandé", "Attribué",
-    "Reçu", "Prix unitaire HT", "Marchandises HT", "Part du port HT", "Autres frais HT",
-    "Total HT", "Seul HT", "Économie", "Estimation",
-]  # fmt: skip
+    "Référence",
+    "SKU",
+    "Désignation",
+    "Fournisseur",
+    "Origine",
+    "Demandé",
+    "Attribué",
+    "Reçu",
+    "Prix unitaire HT",
+    "Marchandises HT",
+    "Part du port HT",
+    "Autres frais HT",
+    "Total HT",
+    "Seul HT",
+    "Économie",
+    "Estimation",
+]
 ORIGIN_LABELS = {
     Origin.LOCAL: "Local",
     Origin.FRANCE: "France",
@@ -643,23 +686,56 @@ def statement_rows(statement: Statement) -> list[list]:
     rows = [CSV_HEADER]
     for line in statement.lines:
         item, served = line.item, bool(line.item.units)
-        rows.append([
-            line.need.ref, line.need.part.sku, line.need.part.name,
-            item.supplier.name if served else "",
-            ORIGIN_LABELS[item.origin] if served else "",
-            line.requested, line.allocated, "" if line.received is None else line.received,
-            _fr(line.unit_price), _fr(line.goods), _fr(line.shipping), _fr(line.charges),
-            _fr(line.total), _fr(item.solo if line.savings is not None else None),
-            _fr(line.savings), "oui" if item.is_estimate and served else "",
-        ])  # fmt: skip
+        rows.append(
+            [
+                line.need.ref,
+                line.need.part.sku,
+                line.need.part.name,
+                item.supplier.name if served else "",
+                ORIGIN_LABELS[item.origin] if served else "",
+                line.requested,
+                line.allocated,
+                "" if line.received is None else line.received,
+                _fr(line.unit_price),
+                _fr(line.goods),
+                _fr(line.shipping),
+                _fr(line.charges),
+                _fr(line.total),
+                _fr(item.solo if line.savings is not None else None),
+                _fr(line.savings),
+                "oui" if item.is_estimate and served else "",
+            ]
+        )
     blank = [""] * 9
-    rows.append(["Sous-total", *blank[:8], _fr(statement.goods), _fr(statement.shipping),
-                 _fr(statement.charges), _fr(statement.subtotal), _fr(statement.solo),
-                 _fr(statement.savings), ""])  # fmt: skip
-    rows.append(["Frais de service de la coop", *blank[:8], "", "", "", _fr(statement.fee),
-                 "", "", ""])  # fmt: skip
-    rows.append(["Total HT", *blank[:8], "", "", "", _fr(statement.total), "", "",
-                 "oui" if statement.is_estimate else ""])  # fmt: skip
+    rows.append(
+        [
+            "Sous-total",
+            *blank[:8],
+            _fr(statement.goods),
+            _fr(statement.shipping),
+            _fr(statement.charges),
+            _fr(statement.subtotal),
+            _fr(statement.solo),
+            _fr(statement.savings),
+            "",
+        ]
+    )
+    rows.append(
+        ["Frais de service de la coop", *blank[:8], "", "", "", _fr(statement.fee), "", "", ""]
+    )
+    rows.append(
+        [
+            "Total HT",
+            *blank[:8],
+            "",
+            "",
+            "",
+            _fr(statement.total),
+            "",
+            "",
+            "oui" if statement.is_estimate else "",
+        ]
+    )
     return rows
 
 
@@ -748,8 +824,9 @@ def _point(cs: CampaignSplit) -> HistoryPoint:
         by_origin[item.origin] += cost.total
         if item.solo is not None and not item.is_short:
             savings += item.solo - (cost.goods + cost.shipping)
-    return HistoryPoint(cs.campaign, dict(by_origin), sum(by_origin.values(), ZERO), savings,
-                        cs.is_estimate)  # fmt: skip
+    return HistoryPoint(
+        cs.campaign, dict(by_origin), sum(by_origin.values(), ZERO), savings, cs.is_estimate
+    )
 
 
 def history(limit: int = HISTORY_CAMPAIGNS) -> list[HistoryPoint]:
@@ -818,14 +895,20 @@ def campaign_results(campaign: Campaign) -> CampaignResults:
         shop.fee = cs.split.fees.get(shop.member.code, ZERO)
         totals.fee += shop.fee
     return CampaignResults(
-        campaign=campaign, is_estimate=cs.is_estimate, totals=totals,
-        shops=sorted_by_name(sorted(shops.values(), key=lambda s: s.member.code),
-                             lambda s: s.member.name),
+        campaign=campaign,
+        is_estimate=cs.is_estimate,
+        totals=totals,
+        shops=sorted_by_name(
+            sorted(shops.values(), key=lambda s: s.member.code), lambda s: s.member.name
+        ),
         by_origin=origin_shares(by_origin),
         suppliers=sorted(suppliers.values(), key=lambda s: -s.total),
-        shortages=_shortages(cs), rounding=rounding, history=history(),
-        units_requested=requested, units_received=received,
-    )  # fmt: skip
+        shortages=_shortages(cs),
+        rounding=rounding,
+        history=history(),
+        units_requested=requested,
+        units_received=received,
+    )
 
 
 def _shortages(cs: CampaignSplit) -> list[Shortage]:
@@ -871,16 +954,20 @@ def ensure_chargeable(campaign: Campaign) -> None:
 
 def campaign_suppliers(campaign: Campaign) -> list[Supplier]:
     """The suppliers of the campaign's orders still standing, by name."""
-    return sorted_by_name(db.session.scalars(
-        select(Supplier)
-        .where(Supplier.id.in_(
-            select(PurchaseOrder.supplier_id).where(
-                PurchaseOrder.campaign_id == campaign.id,
-                PurchaseOrder.status != OrderStatus.CANCELLED,
+    return sorted_by_name(
+        db.session.scalars(
+            select(Supplier)
+            .where(
+                Supplier.id.in_(
+                    select(PurchaseOrder.supplier_id).where(
+                        PurchaseOrder.campaign_id == campaign.id,
+                        PurchaseOrder.status != OrderStatus.CANCELLED,
+                    )
+                )
             )
-        ))
-        .order_by(Supplier.code)
-    ))  # fmt: skip
+            .order_by(Supplier.code)
+        )
+    )
 
 
 def campaign_supplier(campaign: Campaign, supplier_id: str | None) -> Supplier | None:
@@ -908,8 +995,7 @@ class ChargeTerms:
 def _checked_terms(campaign: Campaign, terms: ChargeTerms) -> ChargeTerms:
     label = (terms.label or "").strip()
     if not label:
-        raise DomainError("Donnez un libellé au frais (douane, coursier, palette…).",
-                          field="label")  # fmt: skip
+        raise DomainError("Donnez un libellé au frais (douane, coursier, palette…).", field="label")
     if len(label) > 200:
         raise DomainError("Libellé trop long : 200 caractères au plus.", field="label")
     amount = terms.amount
@@ -918,8 +1004,7 @@ def _checked_terms(campaign: Campaign, terms: ChargeTerms) -> ChargeTerms:
     if quantize(amount) != amount:
         raise DomainError("Le montant se donne au centime près.", field="amount")
     if amount == 0:
-        raise DomainError("Un frais de 0 € ne change rien : indiquez son montant.",
-                          field="amount")  # fmt: skip
+        raise DomainError("Un frais de 0 € ne change rien : indiquez son montant.", field="amount")
     if abs(amount) >= MAX_CHARGE:
         raise DomainError("Montant hors de proportion : vérifiez-le.", field="amount")
     try:
@@ -947,11 +1032,20 @@ def add_charge(campaign: Campaign, terms: ChargeTerms) -> Charge:
     ensure_chargeable(campaign)
     terms = _checked_terms(campaign, terms)
     existing = _charges_in(campaign_charges(campaign))
-    candidate = ChargeIn(id=0, amount=terms.amount, key=terms.key,
-                         supplier=terms.supplier.code if terms.supplier else None)  # fmt: skip
+    candidate = ChargeIn(
+        id=0,
+        amount=terms.amount,
+        key=terms.key,
+        supplier=terms.supplier.code if terms.supplier else None,
+    )
     _try(campaign, [*existing, candidate])
-    charge = Charge(campaign_id=campaign.id, label=terms.label, amount=terms.amount,
-                    key=terms.key, supplier=terms.supplier)  # fmt: skip
+    charge = Charge(
+        campaign_id=campaign.id,
+        label=terms.label,
+        amount=terms.amount,
+        key=terms.key,
+        supplier=terms.supplier,
+    )
     db.session.add(charge)
     db.session.flush()
     refresh_stored_split(campaign)
@@ -965,12 +1059,16 @@ def update_charge(charge: Charge, terms: ChargeTerms) -> None:
     ensure_chargeable(campaign)
     terms = _checked_terms(campaign, terms)
     tried = [
-        c if c.id != charge.id else ChargeIn(
-            id=c.id, amount=terms.amount, key=terms.key,
+        c
+        if c.id != charge.id
+        else ChargeIn(
+            id=c.id,
+            amount=terms.amount,
+            key=terms.key,
             supplier=terms.supplier.code if terms.supplier else None,
         )
         for c in _charges_in(campaign_charges(campaign))
-    ]  # fmt: skip
+    ]
     _try(campaign, tried)
     charge.label, charge.amount, charge.key = terms.label, terms.amount, terms.key
     charge.supplier = terms.supplier

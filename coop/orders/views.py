@@ -58,17 +58,26 @@ def create_campaign():
         submissions.claim(form)
         try:
             campaign = campaign_service.create_campaign(
-                form.code.data, form.title.data, form.order_date.data, draft=True,
-                at=clock.now(), **_campaign_terms(form),
-            )  # fmt: skip
+                form.code.data,
+                form.title.data,
+                form.order_date.data,
+                draft=True,
+                at=clock.now(),
+                **_campaign_terms(form),
+            )
         except DomainError as error:
             db.session.rollback()
             form_error(form, error)
         else:
             result = url("campaigns.show_campaign", campaign_id=campaign.id)
             submissions.commit(form, result)
-            flash(_("Campagne %(code)s créée en brouillon : ouvrez-la quand elle est prête.",
-                    code=campaign.code), "success")  # fmt: skip
+            flash(
+                _(
+                    "Campagne %(code)s créée en brouillon : ouvrez-la quand elle est prête.",
+                    code=campaign.code,
+                ),
+                "success",
+            )
             return redirect(result)
     return render_template("orders/campaign_form.html", form=form, campaign=None)
 
@@ -79,12 +88,17 @@ def show_campaign(campaign_id: int):
     campaign = db.get_or_404(Campaign, campaign_id)
     needs, shops = demand_service.campaign_counts(campaign)
     return render_template(
-        "orders/campaign_detail.html", campaign=campaign, needs=needs, shops=shops,
-        labels=campaign_service.STATUS_LABELS, moves=campaign_service.allowed_moves(campaign),
-        requests=demand_service.open_requests(campaign), form=ConfirmForm(),
+        "orders/campaign_detail.html",
+        campaign=campaign,
+        needs=needs,
+        shops=shops,
+        labels=campaign_service.STATUS_LABELS,
+        moves=campaign_service.allowed_moves(campaign),
+        requests=demand_service.open_requests(campaign),
+        form=ConfirmForm(),
         orders=purchasing.campaign_orders(campaign),
         origins=list(Origin),
-    )  # fmt: skip
+    )
 
 
 @bp.route("/campaigns/<int:campaign_id>/edit", methods=["GET", "POST"])
@@ -97,9 +111,13 @@ def edit_campaign(campaign_id: int):
     if form.validate_on_submit():
         try:
             campaign_service.update_campaign(
-                campaign, title=form.title.data, order_date=form.order_date.data,
-                opens_at=campaign.opens_at, at=clock.now(), **_campaign_terms(form),
-            )  # fmt: skip
+                campaign,
+                title=form.title.data,
+                order_date=form.order_date.data,
+                opens_at=campaign.opens_at,
+                at=clock.now(),
+                **_campaign_terms(form),
+            )
         except DomainError as error:
             db.session.rollback()
             form_error(form, error)
@@ -127,18 +145,32 @@ def change_status(campaign_id: int, status: str):
             flash(error.message, "error")
         else:
             db.session.commit()
-            flash(_("La campagne %(code)s est %(status)s.", code=campaign.code,
-                    status=_(campaign_service.STATUS_LABELS[target])), "success")  # fmt: skip
+            flash(
+                _(
+                    "La campagne %(code)s est %(status)s.",
+                    code=campaign.code,
+                    status=_(campaign_service.STATUS_LABELS[target]),
+                ),
+                "success",
+            )
         return redirect(back)
     if target is CampaignStatus.OPEN:
         title = _("Ouvrir la campagne %(code)s ?", code=campaign.code)
         message = _opening_message(campaign)
     else:
         title = _("Clore la campagne %(code)s ?", code=campaign.code)
-        message = _("Les besoins seront figés et les ateliers prévenus par e-mail. Vous pourrez "
-                    "rouvrir la campagne tant qu'elle n'est pas mutualisée.")  # fmt: skip
-    return render_template("confirm.html", form=form, title=title, message=message,
-                           confirm_label=title.rstrip(" ?"), cancel_url=back)  # fmt: skip
+        message = _(
+            "Les besoins seront figés et les ateliers prévenus par e-mail. Vous pourrez "
+            "rouvrir la campagne tant qu'elle n'est pas mutualisée."
+        )
+    return render_template(
+        "confirm.html",
+        form=form,
+        title=title,
+        message=message,
+        confirm_label=title.rstrip(" ?"),
+        cancel_url=back,
+    )
 
 
 @bp.route("/campaigns/<int:campaign_id>/demand")
@@ -151,12 +183,16 @@ def demand(campaign_id: int):
     part_ids = [p.id for p in page.items]
     signals = {d.part.id: d for d in demand_service.demand(campaign, part_ids)}
     return render_template(
-        "orders/demand.html", campaign=campaign, page=page, signals=signals, q=query,
+        "orders/demand.html",
+        campaign=campaign,
+        page=page,
+        signals=signals,
+        q=query,
         shops=demand_service.shops_per_part(campaign, part_ids),
         without_offer=demand_service.parts_without_offer(campaign),
         silent=demand_service.members_without_needs(campaign),
         requests=demand_service.open_requests(campaign),
-    )  # fmt: skip
+    )
 
 
 @bp.route("/campaigns/<int:campaign_id>/demand/remind", methods=["GET", "POST"])
@@ -227,13 +263,19 @@ def demand_csv(campaign_id: int):
     for row in demand_service.demand(campaign):
         best = row.signal.best
         offer = row.offers[best.key] if best else None
-        rows.append([
-            row.part.sku, row.part.name, shops.get(row.part.id, 0), row.signal.requested,
-            row.signal.tolerance, offer.supplier_code if offer else "",
-            best.orderable if best else 0,
-            Figure(f"{best.unit_price:.4f}".replace(".", ",")) if best else "",
-            best.missing_for_pack if best else "",
-        ])  # fmt: skip
+        rows.append(
+            [
+                row.part.sku,
+                row.part.name,
+                shops.get(row.part.id, 0),
+                row.signal.requested,
+                row.signal.tolerance,
+                offer.supplier_code if offer else "",
+                best.orderable if best else 0,
+                Figure(f"{best.unit_price:.4f}".replace(".", ",")) if best else "",
+                best.missing_for_pack if best else "",
+            ]
+        )
     return Response(
         french_csv(rows),
         mimetype="text/csv",
@@ -257,11 +299,14 @@ def convert_request(request_id: int):
         else:
             result = url("campaigns.demand", campaign_id=part_request.campaign_id)
             submissions.commit(form, result)
-            flash(_("Demande convertie en besoin pour %(shop)s.",
-                    shop=part_request.member.name), "success")  # fmt: skip
+            flash(
+                _("Demande convertie en besoin pour %(shop)s.", shop=part_request.member.name),
+                "success",
+            )
             return redirect(result)
-    return render_template("orders/request_convert.html", form=form, part_request=part_request,
-                           parts=part_choices())  # fmt: skip
+    return render_template(
+        "orders/request_convert.html", form=form, part_request=part_request, parts=part_choices()
+    )
 
 
 # --- shops: needs ------------------------------------------------------------------------
@@ -279,16 +324,19 @@ def needs(campaign_id: int):
     if valid and part is not None:
         submissions.claim(form)
         try:
-            need_service.post_need(campaign, current_user.member, part, _terms(form),
-                                   at=clock.now())  # fmt: skip
+            need_service.post_need(
+                campaign, current_user.member, part, _terms(form), at=clock.now()
+            )
         except DomainError as error:
             db.session.rollback()
             form_error(form, error)
         else:
             result = url("campaigns.needs", campaign_id=campaign.id)
             submissions.commit(form, result)
-            flash(_("Besoin ajouté : %(qty)d × %(part)s.", qty=form.quantity.data,
-                    part=part.name), "success")  # fmt: skip
+            flash(
+                _("Besoin ajouté : %(qty)d × %(part)s.", qty=form.quantity.data, part=part.name),
+                "success",
+            )
             return redirect(result)
     return _needs_page(campaign, form, PartRequestForm(prefix="req"))
 
@@ -310,9 +358,13 @@ def request_part(campaign_id: int):
         submissions.claim(form)
         try:
             need_service.request_part(
-                campaign, current_user.member, form.description.data,
-                form.request_quantity.data, form.request_note.data, at=clock.now(),
-            )  # fmt: skip
+                campaign,
+                current_user.member,
+                form.description.data,
+                form.request_quantity.data,
+                form.request_note.data,
+                at=clock.now(),
+            )
         except DomainError as error:
             db.session.rollback()
             form_error(form, error)
@@ -376,12 +428,17 @@ def withdraw_need(need_id: int):
     if (refused := _refuse_if_closed(need)) is not None:
         return refused
     return render_template(
-        "confirm.html", form=form,
+        "confirm.html",
+        form=form,
         title=_("Retirer le besoin %(ref)s ?", ref=need.ref),
-        message=_("%(qty)d × %(part)s ne sera plus demandé dans cette campagne.",
-                  qty=need.quantity, part=need.part.name),
-        confirm_label=_("Oui, retirer"), cancel_url=back,
-    )  # fmt: skip
+        message=_(
+            "%(qty)d × %(part)s ne sera plus demandé dans cette campagne.",
+            qty=need.quantity,
+            part=need.part.name,
+        ),
+        confirm_label=_("Oui, retirer"),
+        cancel_url=back,
+    )
 
 
 @bp.route("/campaigns/<int:campaign_id>/import", methods=["GET", "POST"])
@@ -396,8 +453,7 @@ def import_campaign_needs(campaign_id: int):
         submissions.claim(form)
         only = current_user.member if current_user.has_role(Role.MEMBER) else None
         try:
-            result = import_needs(campaign, form.file.data.read(), at=clock.now(),
-                                  only_member=only)  # fmt: skip
+            result = import_needs(campaign, form.file.data.read(), at=clock.now(), only_member=only)
         except InvalidRows as invalid:
             db.session.rollback()
             errors = invalid.errors
@@ -410,9 +466,12 @@ def import_campaign_needs(campaign_id: int):
             flash(import_outcome(result.created, result.updated), "success")
             return redirect(url(page, campaign_id=campaign.id))
     return render_template(
-        "orders/needs_import.html", form=form, campaign=campaign, errors=errors,
+        "orders/needs_import.html",
+        form=form,
+        campaign=campaign,
+        errors=errors,
         columns=NEED_COLUMNS,
-    ), (422 if errors else 200)  # fmt: skip
+    ), (422 if errors else 200)
 
 
 # --- helpers -----------------------------------------------------------------------------
@@ -493,14 +552,19 @@ def _needs_page(campaign: Campaign, form: NeedForm, request_form: PartRequestFor
     if campaign.status in POOLED_OR_LATER:
         return _pooled_needs_page(campaign)
     return render_template(
-        "orders/needs.html", form=form, request_form=request_form, parts=part_choices(),
+        "orders/needs.html",
+        form=form,
+        request_form=request_form,
+        parts=part_choices(),
         **_needs_context(campaign),
-    )  # fmt: skip
+    )
 
 
 POOLED_OR_LATER = frozenset(CampaignStatus) - {
-    CampaignStatus.DRAFT, CampaignStatus.OPEN, CampaignStatus.CLOSED
-}  # fmt: skip
+    CampaignStatus.DRAFT,
+    CampaignStatus.OPEN,
+    CampaignStatus.CLOSED,
+}
 
 
 def _pooled_needs_page(campaign: Campaign):
@@ -514,8 +578,9 @@ def _pooled_needs_page(campaign: Campaign):
         statement = None
         flash(error.message, "warning")
     lines = {line.need.id: line for line in statement.lines} if statement else {}
-    return render_template("orders/needs_pooled.html", campaign=campaign, page=page,
-                           statement=statement, lines=lines)  # fmt: skip
+    return render_template(
+        "orders/needs_pooled.html", campaign=campaign, page=page, statement=statement, lines=lines
+    )
 
 
 def _terms(form: NeedForm) -> need_service.NeedTerms:

@@ -112,12 +112,14 @@ def _layout(cells: list[str]) -> _Layout | None:
     if not dates or "label" not in found or not has_amount:
         return None
     return _Layout(
-        names=[cell.strip() for cell in cells], date=dates[0], labels=found["label"],
+        names=[cell.strip() for cell in cells],
+        date=dates[0],
+        labels=found["label"],
         amount=found["amount"][0] if "amount" in found else None,
         debit=found["debit"][0] if "debit" in found else None,
         credit=found["credit"][0] if "credit" in found else None,
         currency=found["currency"][0] if "currency" in found else None,
-    )  # fmt: skip
+    )
 
 
 def _find_header(lines: list[str]) -> tuple[int, str, _Layout] | None:
@@ -221,10 +223,19 @@ def parse_statement(data: bytes) -> list[StatementLine]:
     lines = text.split("\n")
     header = _find_header(lines)
     if header is None:
-        raise InvalidRows([FieldError(1, "-", (
-            "aucune ligne d'en-tête reconnue : le relevé doit avoir une colonne de date, une de "
-            "libellé et une de montant (ou une de débit et une de crédit)"
-        ))])  # fmt: skip
+        raise InvalidRows(
+            [
+                FieldError(
+                    1,
+                    "-",
+                    (
+                        "aucune ligne d'en-tête reconnue : le relevé doit avoir une colonne "
+                        "de date, une de libellé et une de montant (ou une de débit et une "
+                        "de crédit)"
+                    ),
+                )
+            ]
+        )
     header_index, separator, layout = header
     body = "\n".join(lines[header_index + 1 :])
     reader = csv.reader(io.StringIO(body, newline=""), delimiter=separator)
@@ -338,46 +349,69 @@ def import_statement(data: bytes, filename: str, *, by: User | None) -> ImportOu
     sha256 = hashlib.sha256(data).hexdigest()
     earlier = db.session.scalar(select(BankImport).where(BankImport.sha256 == sha256))
     if earlier is not None:
-        raise DomainError(_("Ce relevé a déjà été importé le %(day)s (fichier « %(name)s ») : "
-                            "rien n'a été ajouté.", day=day(earlier.imported_at),
-                            name=earlier.filename))  # fmt: skip
+        raise DomainError(
+            _(
+                "Ce relevé a déjà été importé le %(day)s (fichier « %(name)s ») : "
+                "rien n'a été ajouté.",
+                day=day(earlier.imported_at),
+                name=earlier.filename,
+            )
+        )
     operations = parse_statement(data)
     keys = fingerprints(operations)
     known = _known_fingerprints(keys)
-    bank_import = BankImport(filename=filename[:255] or "releve.csv", sha256=sha256,
-                             imported_by_id=by.id if by else None)  # fmt: skip
+    bank_import = BankImport(
+        filename=filename[:255] or "releve.csv", sha256=sha256, imported_by_id=by.id if by else None
+    )
     db.session.add(bank_import)
     new_lines = [
-        BankLine(bank_import=bank_import, booked_on=op.booked_on, label=op.label,
-                 amount=op.amount, fingerprint=key,
-                 status=BankLineStatus.UNMATCHED if op.amount > 0 else BankLineStatus.IGNORED)
-        for op, key in zip(operations, keys, strict=True) if key not in known
-    ]  # fmt: skip
+        BankLine(
+            bank_import=bank_import,
+            booked_on=op.booked_on,
+            label=op.label,
+            amount=op.amount,
+            fingerprint=key,
+            status=BankLineStatus.UNMATCHED if op.amount > 0 else BankLineStatus.IGNORED,
+        )
+        for op, key in zip(operations, keys, strict=True)
+        if key not in known
+    ]
     db.session.add_all(new_lines)
     try:
         db.session.flush()
     except IntegrityError:
         # Someone imported the same statement, or an overlapping one, at the same moment.
-        raise DomainError(_("Un autre import de ce relevé est en cours : réessayez dans un "
-                            "instant.")) from None  # fmt: skip
+        raise DomainError(
+            _("Un autre import de ce relevé est en cours : réessayez dans un instant.")
+        ) from None
     received = [line for line in new_lines if line.status is BankLineStatus.UNMATCHED]
-    return ImportOutcome(bank_import, new=len(new_lines), known=len(operations) - len(new_lines),
-                         received=len(received), proposed=propose(received))  # fmt: skip
+    return ImportOutcome(
+        bank_import,
+        new=len(new_lines),
+        known=len(operations) - len(new_lines),
+        received=len(received),
+        proposed=propose(received),
+    )
 
 
 def _known_fingerprints(keys: list[str]) -> set[str]:
     known: set[str] = set()
     for start in range(0, len(keys), 500):
         chunk = keys[start : start + 500]
-        known.update(db.session.scalars(select(BankLine.fingerprint).where(
-            BankLine.fingerprint.in_(chunk))))  # fmt: skip
+        known.update(
+            db.session.scalars(select(BankLine.fingerprint).where(BankLine.fingerprint.in_(chunk)))
+        )
     return known
 
 
 # --- matching ---------------------------------------------------------------------------------
 
-REASONS = {"reference": N_("Référence de paiement"), "invoice_number": N_("Numéro de facture"),
-           "amount_and_shop": N_("Montant et atelier"), "amount": N_("Montant seul")}  # fmt: skip
+REASONS = {
+    "reference": N_("Référence de paiement"),
+    "invoice_number": N_("Numéro de facture"),
+    "amount_and_shop": N_("Montant et atelier"),
+    "amount": N_("Montant seul"),
+}
 # Found in the label: the shop said which invoice it pays.
 BY_REFERENCE = ("reference", "invoice_number")
 
@@ -415,8 +449,9 @@ def _by_reference(lines: list[BankLine]) -> dict[int, tuple[Invoice, str]]:
     found = {}
     for line in lines:
         # The longest reference wins over a shorter one it starts with.
-        refs = sorted((r for r in _reference_candidates(line.label) if r in by_ref),
-                      key=len, reverse=True)  # fmt: skip
+        refs = sorted(
+            (r for r in _reference_candidates(line.label) if r in by_ref), key=len, reverse=True
+        )
         numbers = sorted(n for n in _invoice_numbers(line.label) if n in by_number)
         if refs:
             found[line.id] = (db.session.get(Invoice, by_ref[refs[0]]), "reference")
@@ -482,10 +517,14 @@ def propose(lines: list[BankLine]) -> int:
 def rematch() -> int:
     """Look again for the lines still waiting without a proposal (invoices issued since)."""
     lines = db.session.scalars(
-        select(BankLine).where(BankLine.status == BankLineStatus.UNMATCHED,
-                               BankLine.proposed_invoice_id.is_(None), BankLine.amount > ZERO)
+        select(BankLine)
+        .where(
+            BankLine.status == BankLineStatus.UNMATCHED,
+            BankLine.proposed_invoice_id.is_(None),
+            BankLine.amount > ZERO,
+        )
         .order_by(BankLine.booked_on, BankLine.id)
-    ).all()  # fmt: skip
+    ).all()
     return propose(lines)
 
 
@@ -508,10 +547,15 @@ class Proposal:
         if self.received == self.due:
             return None
         if self.due == ZERO:
-            return _("facture déjà réglée : les %(received)s reçus iront au crédit de l'atelier",
-                     received=money(self.received))  # fmt: skip
-        return _("montant différent : %(received)s reçus, %(due)s dus",
-                 received=money(self.received), due=money(self.due))  # fmt: skip
+            return _(
+                "facture déjà réglée : les %(received)s reçus iront au crédit de l'atelier",
+                received=money(self.received),
+            )
+        return _(
+            "montant différent : %(received)s reçus, %(due)s dus",
+            received=money(self.received),
+            due=money(self.due),
+        )
 
     @property
     def reason_label(self) -> str:
@@ -521,15 +565,20 @@ class Proposal:
 def proposals(lines: list[BankLine]) -> dict[int, Proposal]:
     """The proposal of each waiting line, against what the invoices owe now."""
     waiting = [
-        line for line in lines
+        line
+        for line in lines
         if line.status is BankLineStatus.UNMATCHED and line.proposed_invoice is not None
-    ]  # fmt: skip
+    ]
     owed = ledger.balances([line.proposed_invoice for line in waiting])
     return {
-        line.id: Proposal(line.proposed_invoice, line.proposal_reason,
-                          owed[line.proposed_invoice_id].due, line.amount)
+        line.id: Proposal(
+            line.proposed_invoice,
+            line.proposal_reason,
+            owed[line.proposed_invoice_id].due,
+            line.amount,
+        )
         for line in waiting
-    }  # fmt: skip
+    }
 
 
 # --- the treasurer's decisions ---------------------------------------------------------------
@@ -546,17 +595,20 @@ def _lock(line: BankLine, to: BankLineStatus) -> None:
     db.session.execute(select(BankLine.id).where(BankLine.id == line.id).with_for_update())
     db.session.refresh(line)
     if to not in TRANSITIONS[line.status]:
-        raise DomainError({
-            BankLineStatus.MATCHED: _("Cette ligne est déjà rapprochée d'un paiement."),
-            BankLineStatus.IGNORED: _("Cette ligne est ignorée : remettez-la dans la file."),
-            BankLineStatus.UNMATCHED: _("Cette ligne attend déjà dans la file."),
-        }[line.status])  # fmt: skip
+        raise DomainError(
+            {
+                BankLineStatus.MATCHED: _("Cette ligne est déjà rapprochée d'un paiement."),
+                BankLineStatus.IGNORED: _("Cette ligne est ignorée : remettez-la dans la file."),
+                BankLineStatus.UNMATCHED: _("Cette ligne attend déjà dans la file."),
+            }[line.status]
+        )
     if to is not BankLineStatus.IGNORED and line.amount <= 0:
         raise DomainError(_("Un débit ne règle pas de facture : il reste ignoré."))
 
 
-def confirm(line: BankLine, invoice: Invoice | None = None, *, member: Member | None = None,
-            by: User | None) -> Payment:  # fmt: skip
+def confirm(
+    line: BankLine, invoice: Invoice | None = None, *, member: Member | None = None, by: User | None
+) -> Payment:
     """Record the line as a transfer from the shop: to `invoice` (default: the proposed one),
     or to `member`'s account without an invoice (its credit, used by settle).
 
@@ -568,17 +620,29 @@ def confirm(line: BankLine, invoice: Invoice | None = None, *, member: Member | 
     if invoice is None and member is None:
         raise DomainError(_("Choisissez une facture ou un atelier."))
     if invoice is not None and invoice.kind is not InvoiceKind.INVOICE:
-        raise DomainError(_("%(number)s est un avoir : un virement règle des factures.",
-                            number=invoice.number), field="invoice")  # fmt: skip
+        raise DomainError(
+            _("%(number)s est un avoir : un virement règle des factures.", number=invoice.number),
+            field="invoice",
+        )
     if invoice is not None and member is not None and invoice.member_id != member.id:
-        raise DomainError(_("La facture %(number)s est celle %(of_shop)s, pas de cet atelier.",
-                            number=invoice.number, of_shop=de(invoice.member.name)),
-                          field="member")  # fmt: skip
+        raise DomainError(
+            _(
+                "La facture %(number)s est celle %(of_shop)s, pas de cet atelier.",
+                number=invoice.number,
+                of_shop=de(invoice.member.name),
+            ),
+            field="member",
+        )
     payment = ledger.record_payment(
-        invoice.member if invoice is not None else member, line.amount, method=Method.TRANSFER,
-        received_on=line.booked_on, reference=line.label[:255],
-        invoices=[invoice] if invoice is not None else [], by=by, bank_line=line,
-    )  # fmt: skip
+        invoice.member if invoice is not None else member,
+        line.amount,
+        method=Method.TRANSFER,
+        received_on=line.booked_on,
+        reference=line.label[:255],
+        invoices=[invoice] if invoice is not None else [],
+        by=by,
+        bank_line=line,
+    )
     line.status = BankLineStatus.MATCHED
     db.session.flush()
     return payment
@@ -596,11 +660,13 @@ def left_due(line: BankLine, invoice: Invoice | None) -> Decimal:
 def exact_lines() -> list[tuple[BankLine, Proposal]]:
     """The waiting lines whose proposal is exact (reference and amount): confirm-all's list."""
     lines = db.session.scalars(
-        select(BankLine).where(BankLine.status == BankLineStatus.UNMATCHED,
-                               BankLine.proposed_invoice_id.is_not(None))
+        select(BankLine)
+        .where(
+            BankLine.status == BankLineStatus.UNMATCHED, BankLine.proposed_invoice_id.is_not(None)
+        )
         .options(selectinload(BankLine.proposed_invoice))
         .order_by(BankLine.booked_on, BankLine.id)
-    ).all()  # fmt: skip
+    ).all()
     found = proposals(lines)
     exact = [(line, found[line.id]) for line in lines if found[line.id].is_exact]
     # Two lines paying one invoice: only the first is exact, the second would over-pay.
@@ -619,9 +685,11 @@ def confirm_exact(line_ids: list[int], *, by: User | None) -> int:
     listed = [(line, proposal) for line, proposal in exact_lines() if line.id in reviewed]
     # All the lines first, in id order: a single confirmation locks its line, then its shop.
     db.session.execute(
-        select(BankLine.id).where(BankLine.id.in_([line.id for line, _ in listed]))
-        .order_by(BankLine.id).with_for_update()
-    )  # fmt: skip
+        select(BankLine.id)
+        .where(BankLine.id.in_([line.id for line, _ in listed]))
+        .order_by(BankLine.id)
+        .with_for_update()
+    )
     done = 0
     for line, proposal in listed:
         db.session.refresh(line)

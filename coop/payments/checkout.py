@@ -69,8 +69,9 @@ def idempotency_key(member_id: int, dues: dict[int, int]) -> str:
     return "coop-checkout-" + hashlib.sha256(text.encode()).hexdigest()[:40]
 
 
-def start_checkout(member: Member, invoice_ids: list[int], *, by: User, success_url: str,
-                   cancel_url: str) -> CheckoutSession:  # fmt: skip
+def start_checkout(
+    member: Member, invoice_ids: list[int], *, by: User, success_url: str, cancel_url: str
+) -> CheckoutSession:
     """The Stripe Checkout Session paying `invoice_ids` of `member`, made (or found) and kept.
 
     `success_url` carries Stripe's `{CHECKOUT_SESSION_ID}` placeholder.
@@ -83,9 +84,10 @@ def start_checkout(member: Member, invoice_ids: list[int], *, by: User, success_
     payable = {p.invoice.id: p for p in payable_invoices(member)}
     if not wanted <= payable.keys():
         others = db.session.scalars(
-            select(Invoice.id).where(Invoice.id.in_(wanted - payable.keys()),
-                                     Invoice.member_id != member.id)
-        ).first()  # fmt: skip
+            select(Invoice.id).where(
+                Invoice.id.in_(wanted - payable.keys()), Invoice.member_id != member.id
+            )
+        ).first()
         if others is not None:
             # Never say more: the shop may not learn anything about another shop's invoice.
             raise NotAllowed(_("Vous ne pouvez payer que les factures de votre atelier."))
@@ -93,13 +95,18 @@ def start_checkout(member: Member, invoice_ids: list[int], *, by: User, success_
     chosen = [payable[i] for i in sorted(wanted, key=lambda i: payable[i].invoice.number)]
     for item in chosen:
         if not item.can_pay:
-            raise DomainError(_("La facture %(number)s a déjà un paiement en cours.",
-                                number=item.invoice.number))  # fmt: skip
+            raise DomainError(
+                _("La facture %(number)s a déjà un paiement en cours.", number=item.invoice.number)
+            )
     dues = {item.invoice.id: to_cents(item.balance.due) for item in chosen}
     total = sum((item.balance.due for item in chosen), ZERO)
     if to_cents(total) < MINIMUM:
-        raise DomainError(_("Stripe n'accepte pas un paiement de moins de %(min)s.",
-                            min=money(stripe_client.from_cents(MINIMUM))))  # fmt: skip
+        raise DomainError(
+            _(
+                "Stripe n'accepte pas un paiement de moins de %(min)s.",
+                min=money(stripe_client.from_cents(MINIMUM)),
+            )
+        )
     metadata = {
         "member_id": str(member.id),
         "member_code": member.code,
@@ -111,11 +118,15 @@ def start_checkout(member: Member, invoice_ids: list[int], *, by: User, success_
         "currency": CURRENCY,
         "payment_method_types": ["card", "sepa_debit"],
         "line_items": [
-            {"quantity": 1, "price_data": {
-                "currency": CURRENCY, "unit_amount": dues[item.invoice.id],
-                # The invoice is a French document; so is its line on Stripe's page.
-                "product_data": {"name": f"Facture {item.invoice.number}"},
-            }}
+            {
+                "quantity": 1,
+                "price_data": {
+                    "currency": CURRENCY,
+                    "unit_amount": dues[item.invoice.id],
+                    # The invoice is a French document; so is its line on Stripe's page.
+                    "product_data": {"name": f"Facture {item.invoice.number}"},
+                },
+            }
             for item in chosen
         ],
         "metadata": metadata,
@@ -123,7 +134,7 @@ def start_checkout(member: Member, invoice_ids: list[int], *, by: User, success_
         "client_reference_id": f"member-{member.id}",
         "success_url": success_url,
         "cancel_url": cancel_url,
-    }  # fmt: skip
+    }
     key = idempotency_key(member.id, dues)
     try:
         created = stripe_client.client().v1.checkout.sessions.create(
@@ -132,17 +143,24 @@ def start_checkout(member: Member, invoice_ids: list[int], *, by: User, success_
     except stripe.StripeError as error:
         log.warning("Stripe Checkout Session for member %s not created: %s", member.id, error)
         raise DomainError(
-            _("Le paiement en ligne est momentanément indisponible : réessayez dans quelques "
-              "minutes, ou payez par virement.")
-        ) from error  # fmt: skip
+            _(
+                "Le paiement en ligne est momentanément indisponible : réessayez dans quelques "
+                "minutes, ou payez par virement."
+            )
+        ) from error
     found = created.to_dict()
     row = db.session.scalar(select(CheckoutSession).where(CheckoutSession.stripe_id == found["id"]))
     if row is None:
         row = CheckoutSession(
-            stripe_id=found["id"], member=member, amount=total, url=found["url"],
-            status=found["status"], payment_status=found["payment_status"],
-            created_by_id=by.id, invoices=[item.invoice for item in chosen],
-        )  # fmt: skip
+            stripe_id=found["id"],
+            member=member,
+            amount=total,
+            url=found["url"],
+            status=found["status"],
+            payment_status=found["payment_status"],
+            created_by_id=by.id,
+            invoices=[item.invoice for item in chosen],
+        )
         db.session.add(row)
         db.session.flush()
     return row

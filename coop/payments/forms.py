@@ -66,51 +66,68 @@ class PaymentForm(CoopForm):
     """A transfer or a cheque received, recorded by hand; the shop's choices come from the view."""
 
     member = SelectField(
-        _l("Atelier"), coerce=optional_id, choices=[],
+        _l("Atelier"),
+        coerce=optional_id,
+        choices=[],
         validators=[InputRequired(_l("Choisissez l'atelier qui a payé."))],
-    )  # fmt: skip
+    )
     method = SelectField(
         _l("Moyen de paiement"),
         choices=[SelectChoice(m.value, _l(METHOD_LABELS[m])) for m in MANUAL_METHODS],
         default=Method.TRANSFER.value,
-    )  # fmt: skip
+    )
     amount = StringField(
-        _l("Montant (€)"), filters=[strip],
+        _l("Montant (€)"),
+        filters=[strip],
         validators=[DataRequired(_l("Indiquez le montant reçu.")), Normalised(amount_to_the_cent)],
         render_kw={"inputmode": "decimal", "autocomplete": "off"},
-    )  # fmt: skip
+    )
     received_on = DateField(
-        _l("Reçu le"), default=today,
-        validators=[InputRequired(_l("Indiquez la date de réception.")), not_in_the_future,
-                    Normalised(bounds.day)],
-    )  # fmt: skip
+        _l("Reçu le"),
+        default=today,
+        validators=[
+            InputRequired(_l("Indiquez la date de réception.")),
+            not_in_the_future,
+            Normalised(bounds.day),
+        ],
+    )
     reference = StringField(
-        _l("Référence"), filters=[strip], validators=[Optional(), Length(max=255)],
+        _l("Référence"),
+        filters=[strip],
+        validators=[Optional(), Length(max=255)],
         description=_l("Le libellé du virement ou le numéro du chèque."),
-    )  # fmt: skip
+    )
     invoices = StringField(
-        _l("Factures réglées"), filters=[strip, upper],
+        _l("Factures réglées"),
+        filters=[strip, upper],
         validators=[Optional(), Length(max=2000), valid_invoice_numbers],
-        description=_l("Numéros séparés par des virgules ; sinon le paiement règle les factures "
-                       "ouvertes de l'atelier, les plus anciennes d'abord, et le reste est gardé "
-                       "en crédit."),
-    )  # fmt: skip
+        description=_l(
+            "Numéros séparés par des virgules ; sinon le paiement règle les factures "
+            "ouvertes de l'atelier, les plus anciennes d'abord, et le reste est gardé "
+            "en crédit."
+        ),
+    )
 
 
 class AssignForm(CoopForm):
     """Match a bank line by hand: to an invoice, or to a shop's account without one."""
 
     invoice = StringField(
-        _l("Facture"), filters=[strip, upper],
+        _l("Facture"),
+        filters=[strip, upper],
         validators=[Optional(), Length(max=35)],
         description=_l("Son numéro, par exemple FA-2026-000123."),
-    )  # fmt: skip
+    )
     member = SelectField(
-        _l("ou l'atelier"), coerce=optional_id, choices=[],
-        description=_l("Sans facture, le virement va au compte de l'atelier : il règle ses "
-                       "factures ouvertes, les plus anciennes d'abord, et le reste est gardé "
-                       "en crédit."),
-    )  # fmt: skip
+        _l("ou l'atelier"),
+        coerce=optional_id,
+        choices=[],
+        description=_l(
+            "Sans facture, le virement va au compte de l'atelier : il règle ses "
+            "factures ouvertes, les plus anciennes d'abord, et le reste est gardé "
+            "en crédit."
+        ),
+    )
 
     def validate(self, extra_validators=None) -> bool:
         if not super().validate(extra_validators):

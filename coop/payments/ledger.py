@@ -96,9 +96,13 @@ def pending_payments(invoice: Invoice) -> list[Payment]:
     return db.session.scalars(_pending(invoice.id).order_by(Payment.received_on, Payment.id)).all()
 
 
-STATES = {"open": N_("À payer"), "pending": N_("Paiement en cours"),
-          "partly_paid": N_("Partiellement payée"), "paid": N_("Payée"),
-          "credited": N_("Créditée")}  # fmt: skip
+STATES = {
+    "open": N_("À payer"),
+    "pending": N_("Paiement en cours"),
+    "partly_paid": N_("Partiellement payée"),
+    "paid": N_("Payée"),
+    "credited": N_("Créditée"),
+}
 
 
 @dataclass(frozen=True)
@@ -277,18 +281,31 @@ def record_payment(
         raise DomainError(_("Les frais vont de 0 au montant du paiement, au centime près."))
     for invoice in invoices:
         if invoice.member_id != member.id:
-            raise DomainError(_("La facture %(number)s n'est pas de cet adhérent.",
-                                number=invoice.number))  # fmt: skip
+            raise DomainError(
+                _("La facture %(number)s n'est pas de cet adhérent.", number=invoice.number)
+            )
         if invoice.kind is not InvoiceKind.INVOICE:
-            raise DomainError(_("%(number)s est un avoir : un paiement règle des factures.",
-                                number=invoice.number))  # fmt: skip
+            raise DomainError(
+                _(
+                    "%(number)s est un avoir : un paiement règle des factures.",
+                    number=invoice.number,
+                )
+            )
     _lock(member)
     payment = Payment(
-        member=member, method=method, status=status, amount=amount, fees=fees,
-        received_on=received_on, reference=reference, note=note, recorded_by=by,
-        stripe_payment_intent_id=stripe_payment_intent_id, checkout_session=checkout_session,
+        member=member,
+        method=method,
+        status=status,
+        amount=amount,
+        fees=fees,
+        received_on=received_on,
+        reference=reference,
+        note=note,
+        recorded_by=by,
+        stripe_payment_intent_id=stripe_payment_intent_id,
+        checkout_session=checkout_session,
         bank_line_id=bank_line.id if bank_line is not None else None,
-    )  # fmt: skip
+    )
     db.session.add(payment)
     db.session.flush()
     if status is PaymentStatus.SUCCEEDED:
@@ -366,8 +383,12 @@ def record_refund(
     _positive(amount, _("Le remboursement"))
     _lock(payment.member)
     if amount > refundable(payment):
-        raise DomainError(_("On ne rembourse pas plus que le paiement : %(left)s au plus.",
-                            left=money(refundable(payment))))  # fmt: skip
+        raise DomainError(
+            _(
+                "On ne rembourse pas plus que le paiement : %(left)s au plus.",
+                left=money(refundable(payment)),
+            )
+        )
     beyond_credit = amount - unallocated(payment)
     for allocation in reversed(list(payment.allocations)):
         if beyond_credit <= ZERO:
@@ -379,9 +400,16 @@ def record_refund(
             db.session.delete(allocation)
         else:
             allocation.amount -= take
-    refund = Refund(payment=payment, amount=amount, status=status, refunded_on=on,
-                    stripe_refund_id=stripe_refund_id, credit_note=credit_note, reason=reason,
-                    recorded_by_id=by.id if by else None)  # fmt: skip
+    refund = Refund(
+        payment=payment,
+        amount=amount,
+        status=status,
+        refunded_on=on,
+        stripe_refund_id=stripe_refund_id,
+        credit_note=credit_note,
+        reason=reason,
+        recorded_by_id=by.id if by else None,
+    )
     db.session.add(refund)
     db.session.flush()
     settle(payment.member)

@@ -76,14 +76,16 @@ def payments_totals(query: Select) -> PaymentTotals:
     """Totals over every page of `query`: money received, fees kept by Stripe, net."""
     listed = query.order_by(None).subquery()
     rows = db.session.execute(
-        select(listed.c.status, func.count(), _sum(listed.c.amount), _sum(listed.c.fees))
-        .group_by(listed.c.status)
-    ).all()  # fmt: skip
+        select(listed.c.status, func.count(), _sum(listed.c.amount), _sum(listed.c.fees)).group_by(
+            listed.c.status
+        )
+    ).all()
     by_status = {status: (n, amount, fees) for status, n, amount, fees in rows}
     done = by_status.get(PaymentStatus.SUCCEEDED.value, (0, ZERO, ZERO))
     pending = by_status.get(PaymentStatus.PENDING.value, (0, ZERO, ZERO))
-    return PaymentTotals(received=done[1], fees=done[2], pending=pending[1],
-                         pending_count=pending[0])  # fmt: skip
+    return PaymentTotals(
+        received=done[1], fees=done[2], pending=pending[1], pending_count=pending[0]
+    )
 
 
 def queue_query(status: BankLineStatus | None) -> Select:
@@ -111,11 +113,15 @@ def queue_counts() -> dict[str, int]:
 
 def members_with_invoices_or_payments() -> list[Member]:
     """The shops the ledger's filter offers: those with an invoice or a payment."""
-    return sorted_by_name(db.session.scalars(
-        select(Member).where(Member.id.in_(select(Invoice.member_id)) |
-                             Member.id.in_(select(Payment.member_id)))
-        .order_by(Member.code)
-    ))  # fmt: skip
+    return sorted_by_name(
+        db.session.scalars(
+            select(Member)
+            .where(
+                Member.id.in_(select(Invoice.member_id)) | Member.id.in_(select(Payment.member_id))
+            )
+            .order_by(Member.code)
+        )
+    )
 
 
 @dataclass(frozen=True)
@@ -148,9 +154,10 @@ class Account:
 
 def account(member: Member) -> Account:
     documents = db.session.scalars(
-        select(Invoice).where(Invoice.member_id == member.id)
+        select(Invoice)
+        .where(Invoice.member_id == member.id)
         .order_by(Invoice.issued_on.desc(), Invoice.number.desc())
-    ).all()  # fmt: skip
+    ).all()
     invoices = [d for d in documents if d.kind is InvoiceKind.INVOICE]
     owed = ledger.balances(invoices)
     payments = db.session.scalars(
@@ -158,22 +165,29 @@ def account(member: Member) -> Account:
             selectinload(Payment.refunds).selectinload(Refund.credit_note)
         )
     ).all()
-    refunds = sorted((r for p in payments for r in p.refunds),
-                     key=lambda r: (r.refunded_on, r.id), reverse=True)  # fmt: skip
+    refunds = sorted(
+        (r for p in payments for r in p.refunds), key=lambda r: (r.refunded_on, r.id), reverse=True
+    )
     return Account(
-        member=member, invoices=[(i, owed[i.id]) for i in invoices],
+        member=member,
+        invoices=[(i, owed[i.id]) for i in invoices],
         credit_notes=[d for d in documents if d.kind is InvoiceKind.CREDIT_NOTE],
-        payments=payments, refunds=refunds, credit=ledger.member_credit(member),
-    )  # fmt: skip
+        payments=payments,
+        refunds=refunds,
+        credit=ledger.member_credit(member),
+    )
 
 
 def candidate_invoices(member_ids: set[int], amount: Decimal) -> list[tuple[Invoice, Decimal]]:
     """Open invoices a bank line may pay: the named shops' ones, and those owing `amount`."""
     outstanding = ledger.outstanding_column()
-    return [(invoice, due) for invoice, due in db.session.execute(
-        select(Invoice, outstanding)
-        .where(Invoice.kind == InvoiceKind.INVOICE, outstanding > ZERO)
-        .where(Invoice.member_id.in_(member_ids) | (outstanding == amount))
-        .options(selectinload(Invoice.member))
-        .order_by(Invoice.due_on, Invoice.number)
-    ).all()]  # fmt: skip
+    return [
+        (invoice, due)
+        for invoice, due in db.session.execute(
+            select(Invoice, outstanding)
+            .where(Invoice.kind == InvoiceKind.INVOICE, outstanding > ZERO)
+            .where(Invoice.member_id.in_(member_ids) | (outstanding == amount))
+            .options(selectinload(Invoice.member))
+            .order_by(Invoice.due_on, Invoice.number)
+        ).all()
+    ]

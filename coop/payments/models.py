@@ -37,8 +37,12 @@ class Method(StrEnum):
     CHEQUE = "cheque"
 
 
-METHOD_LABELS = {Method.CARD: N_("Carte"), Method.SEPA_DEBIT: N_("Prélèvement SEPA"),
-                 Method.TRANSFER: N_("Virement"), Method.CHEQUE: N_("Chèque")}  # fmt: skip
+METHOD_LABELS = {
+    Method.CARD: N_("Carte"),
+    Method.SEPA_DEBIT: N_("Prélèvement SEPA"),
+    Method.TRANSFER: N_("Virement"),
+    Method.CHEQUE: N_("Chèque"),
+}
 
 
 class PaymentStatus(StrEnum):
@@ -47,9 +51,11 @@ class PaymentStatus(StrEnum):
     FAILED = "failed"
 
 
-PAYMENT_STATUS_LABELS = {PaymentStatus.PENDING: N_("En cours"),
-                         PaymentStatus.SUCCEEDED: N_("Reçu"),
-                         PaymentStatus.FAILED: N_("Échoué")}  # fmt: skip
+PAYMENT_STATUS_LABELS = {
+    PaymentStatus.PENDING: N_("En cours"),
+    PaymentStatus.SUCCEEDED: N_("Reçu"),
+    PaymentStatus.FAILED: N_("Échoué"),
+}
 
 
 class CheckoutSession(Base):
@@ -262,9 +268,11 @@ class BankLineStatus(StrEnum):
     IGNORED = "ignored"  # not a shop's payment (bank fees, a supplier refund...)
 
 
-BANK_LINE_STATUS_LABELS = {BankLineStatus.UNMATCHED: N_("À rapprocher"),
-                           BankLineStatus.MATCHED: N_("Rapprochée"),
-                           BankLineStatus.IGNORED: N_("Ignorée")}  # fmt: skip
+BANK_LINE_STATUS_LABELS = {
+    BankLineStatus.UNMATCHED: N_("À rapprocher"),
+    BankLineStatus.MATCHED: N_("Rapprochée"),
+    BankLineStatus.IGNORED: N_("Ignorée"),
+}
 
 
 class BankLine(Base):

@@ -17,20 +17,27 @@ class RefundForm(CoopForm):
     """`RefundForm(member=shop)` offers the shop's credit notes to cite."""
 
     amount = StringField(
-        _l("Montant à rembourser (€)"), filters=[strip],
-        validators=[DataRequired(_l("Indiquez le montant à rembourser.")),
-                    Normalised(amount_to_the_cent)],
+        _l("Montant à rembourser (€)"),
+        filters=[strip],
+        validators=[
+            DataRequired(_l("Indiquez le montant à rembourser.")),
+            Normalised(amount_to_the_cent),
+        ],
         render_kw={"inputmode": "decimal", "autocomplete": "off"},
-    )  # fmt: skip
+    )
     credit_note = SelectField(_l("Avoir remboursé"), coerce=int, default=0)
 
     def __init__(self, *args, member: Member | None = None, **kwargs):
         super().__init__(*args, **kwargs)
-        notes = [] if member is None else db.session.scalars(
-            select(Invoice).where(Invoice.member_id == member.id,
-                                  Invoice.kind == InvoiceKind.CREDIT_NOTE)
-            .order_by(Invoice.issued_on.desc(), Invoice.number.desc())
-        ).all()  # fmt: skip
+        notes = (
+            []
+            if member is None
+            else db.session.scalars(
+                select(Invoice)
+                .where(Invoice.member_id == member.id, Invoice.kind == InvoiceKind.CREDIT_NOTE)
+                .order_by(Invoice.issued_on.desc(), Invoice.number.desc())
+            ).all()
+        )
         self.credit_note.choices = [(0, _l("Aucun en particulier"))] + [
             (note.id, note.number) for note in notes
         ]

@@ -30,8 +30,9 @@ log = logging.getLogger(__name__)
 ZERO = ledger.ZERO
 
 
-def refund_credit(member: Member, amount: Decimal, *, by: User,
-                  credit_note: Invoice | None = None) -> list[Refund]:  # fmt: skip
+def refund_credit(
+    member: Member, amount: Decimal, *, by: User, credit_note: Invoice | None = None
+) -> list[Refund]:
     """Pay `amount` of the shop's credit back, out of the payments holding it, latest first."""
     if not isinstance(amount, Decimal) or not amount.is_finite() or amount <= ZERO:
         raise DomainError(_("Indiquez un montant positif."), field="amount")
@@ -44,8 +45,10 @@ def refund_credit(member: Member, amount: Decimal, *, by: User,
     ledger._lock(member)  # the credit checked is the credit paid back
     credit = ledger.member_credit(member)
     if amount > credit:
-        raise DomainError(_("L'atelier a %(credit)s de crédit : on ne rembourse pas plus.",
-                            credit=money(credit)), field="amount")  # fmt: skip
+        raise DomainError(
+            _("L'atelier a %(credit)s de crédit : on ne rembourse pas plus.", credit=money(credit)),
+            field="amount",
+        )
     holding = db.session.scalars(
         select(Payment)
         .where(Payment.member_id == member.id, Payment.status == PaymentStatus.SUCCEEDED)
@@ -86,14 +89,18 @@ def _refund(payment: Payment, amount: Decimal, *, by: User, credit_note: Invoice
         "payment_intent": payment.stripe_payment_intent_id,
         "amount": to_cents(amount),
         "reason": "requested_by_customer",
-        "metadata": {"member_id": str(payment.member_id), "payment_id": str(payment.id),
-                     "credit_note": credit_note.number if credit_note else ""},
-    }  # fmt: skip
+        "metadata": {
+            "member_id": str(payment.member_id),
+            "payment_id": str(payment.id),
+            "credit_note": credit_note.number if credit_note else "",
+        },
+    }
     # Recorded (pending) before Stripe is asked, in a savepoint undone if Stripe refuses: the
     # row is written, and locked, before the webhook confirming the refund can look for it.
     with db.session.begin_nested():
-        refund = ledger.record_refund(payment, amount, on=today(), status=RefundStatus.PENDING,
-                                      credit_note=credit_note, by=by)  # fmt: skip
+        refund = ledger.record_refund(
+            payment, amount, on=today(), status=RefundStatus.PENDING, credit_note=credit_note, by=by
+        )
         try:
             made = stripe_client.client().v1.refunds.create(params, {"idempotency_key": key})
         except stripe.StripeError as error:

@@ -27,9 +27,14 @@ def index():
     on = today()
     overview = reminders.overview(on)
     return render_template(
-        "payments/reminders.html", overview=overview, page=paginate_list(overview.shops),
-        steps=reminders.steps(), pauses=reminders.paused_shops(), form=ConfirmForm(), on=on,
-    )  # fmt: skip
+        "payments/reminders.html",
+        overview=overview,
+        page=paginate_list(overview.shops),
+        steps=reminders.steps(),
+        pauses=reminders.paused_shops(),
+        form=ConfirmForm(),
+        on=on,
+    )
 
 
 @bp.route("/send", methods=["GET", "POST"])
@@ -40,8 +45,9 @@ def send():
     if form.validate_on_submit():
         sent = reminders.send_due_reminders(today())
         db.session.commit()
-        flash(ngettext("%(num)d relance envoyée.", "%(num)d relances envoyées.", len(sent)),
-              "success")  # fmt: skip
+        flash(
+            ngettext("%(num)d relance envoyée.", "%(num)d relances envoyées.", len(sent)), "success"
+        )
         return redirect(back)
     due = reminders.due_reminders(today())
     ready = [r for r in due if r.to]
@@ -54,15 +60,21 @@ def send():
         "retard de paiement de chaque facture.",
         "%(num)d e-mails de relance partiront vers %(shops)s, avec les mentions de "
         "retard de paiement de chaque facture.",
-        len(ready), shops=ngettext("%(num)d atelier", "%(num)d ateliers", shops),
-    )  # fmt: skip
+        len(ready),
+        shops=ngettext("%(num)d atelier", "%(num)d ateliers", shops),
+    )
     unreachable = sorted({r.invoice.member.name for r in due if not r.to})
     if unreachable:
-        message += " " + _("Sans adresse e-mail, donc non relancés : %(names)s.",
-                           names=", ".join(unreachable))  # fmt: skip
+        message += " " + _(
+            "Sans adresse e-mail, donc non relancés : %(names)s.", names=", ".join(unreachable)
+        )
     return render_template(
-        "payments/reminders_send.html", form=form, ready=ready, message=message, cancel_url=back,
-    )  # fmt: skip
+        "payments/reminders_send.html",
+        form=form,
+        ready=ready,
+        message=message,
+        cancel_url=back,
+    )
 
 
 def _shop(member_code: str) -> Member:
@@ -88,9 +100,11 @@ def pause(member_code: str):
             flash(_("Relances %(of_name)s en pause.", of_name=de(member.name)), "success")
             return redirect(url("reminders.index"))
     return render_template(
-        "payments/reminders_pause.html", form=form, member=member,
+        "payments/reminders_pause.html",
+        form=form,
+        member=member,
         cancel_url=url("reminders.index"),
-    )  # fmt: skip
+    )
 
 
 @bp.route("/shops/<member_code>/resume", methods=["POST"])

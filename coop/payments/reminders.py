@@ -113,8 +113,19 @@ def overdue_invoices(on: date, *, member: Member | None = None) -> list[OverdueI
     for invoice, owed, last, sent_at, is_paused, is_pending in db.session.execute(query):
         days_late = (on - invoice.due_on).days
         due_step, next_step = _standing(days_late, last, plan)
-        rows.append(OverdueInvoice(invoice, owed, days_late, last, sent_at, due_step, next_step,
-                                   bool(is_paused), bool(is_pending)))  # fmt: skip
+        rows.append(
+            OverdueInvoice(
+                invoice,
+                owed,
+                days_late,
+                last,
+                sent_at,
+                due_step,
+                next_step,
+                bool(is_paused),
+                bool(is_pending),
+            )
+        )
     return rows
 
 
@@ -124,8 +135,10 @@ def overdue_by_shop(on: date) -> list[ShopOverdue]:
     for row in overdue_invoices(on):
         groups[row.invoice.member_id].append(row)
     found = {p.member_id: p for p in db.session.scalars(select(ReminderPause))}
-    return [ShopOverdue(rows[0].invoice.member, rows, found.get(member_id))
-            for member_id, rows in groups.items()]  # fmt: skip
+    return [
+        ShopOverdue(rows[0].invoice.member, rows, found.get(member_id))
+        for member_id, rows in groups.items()
+    ]
 
 
 @dataclass(frozen=True)
@@ -172,10 +185,13 @@ def recipients(members: list[Member]) -> dict[int, list[str]]:
     if missing:
         rows = db.session.execute(
             select(User.member_id, User.email)
-            .where(User.member_id.in_(missing), User.role_grants.any(role=Role.MEMBER),
-                   User.is_active.is_(True))
+            .where(
+                User.member_id.in_(missing),
+                User.role_grants.any(role=Role.MEMBER),
+                User.is_active.is_(True),
+            )
             .order_by(User.email)
-        )  # fmt: skip
+        )
         for member_id, email in rows:
             found.setdefault(member_id, []).append(email)
     return found
@@ -232,13 +248,22 @@ def _queue(reminder: DueReminder, plan: list[int]) -> None:
     with force_locale("fr"):
         subject = f"Relance n° {rank} : facture {invoice.number}, reste dû {money(row.due)}"
     mail.queue(
-        ", ".join(reminder.to), subject, "payment_reminder",
-        invoice=invoice, member=invoice.member, due=row.due, days_late=row.days_late,
-        balance=ledger.balance(invoice), rank=rank, link=link,
-        online=stripe_client.is_enabled(), iban=identity.iban, bic=identity.bic,
+        ", ".join(reminder.to),
+        subject,
+        "payment_reminder",
+        invoice=invoice,
+        member=invoice.member,
+        due=row.due,
+        days_late=row.days_late,
+        balance=ledger.balance(invoice),
+        rank=rank,
+        link=link,
+        online=stripe_client.is_enabled(),
+        iban=identity.iban,
+        bic=identity.bic,
         late_payment=mentions.get("late_payment", ""),
         recovery_indemnity=mentions.get("recovery_indemnity", ""),
-    )  # fmt: skip
+    )
 
 
 # --- pausing a shop's reminders ----------------------------------------------------------------

@@ -38,9 +38,11 @@ def client() -> stripe.StripeClient:
     key = current_app.config.get("COOP_STRIPE_SECRET_KEY")
     if not key:
         raise OnlinePaymentDisabled(
-            _("Le paiement en ligne n'est pas activé : réglez vos factures par virement, "
-              "avec la référence de paiement indiquée sur chacune.")
-        )  # fmt: skip
+            _(
+                "Le paiement en ligne n'est pas activé : réglez vos factures par virement, "
+                "avec la référence de paiement indiquée sur chacune."
+            )
+        )
     base = (current_app.config.get("COOP_STRIPE_API_BASE") or "").rstrip("/") or None
     made = current_app.extensions.setdefault("coop_stripe", {})
     if (key, base) not in made:

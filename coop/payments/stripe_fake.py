@@ -97,8 +97,15 @@ def _lists(node):
 class StripeFake:
     """The fake's state and its WSGI application (werkzeug)."""
 
-    def __init__(self, *, webhook_url: str | None, webhook_secret: str, public_url: str = "",
-                 webhook_delay: float = 1.0, sepa_delay: float | None = 10.0) -> None:  # fmt: skip
+    def __init__(
+        self,
+        *,
+        webhook_url: str | None,
+        webhook_secret: str,
+        public_url: str = "",
+        webhook_delay: float = 1.0,
+        sepa_delay: float | None = 10.0,
+    ) -> None:
         self.webhook_url = webhook_url
         self.webhook_secret = webhook_secret
         # Where the browser reaches this server, for the sessions' `url` (set once serving).
@@ -117,18 +124,20 @@ class StripeFake:
         self._templates = Environment(
             loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"])
         )
-        self._routes = Map([
-            Rule("/v1/checkout/sessions", methods=["POST"], endpoint="create_session"),
-            Rule("/v1/checkout/sessions", methods=["GET"], endpoint="list_sessions"),
-            Rule("/v1/checkout/sessions/<id>", methods=["GET"], endpoint="retrieve"),
-            Rule("/v1/payment_intents/<id>", methods=["GET"], endpoint="retrieve"),
-            Rule("/v1/refunds", methods=["POST"], endpoint="create_refund"),
-            Rule("/v1/refunds", methods=["GET"], endpoint="list_refunds"),
-            Rule("/v1/disputes/<id>", methods=["GET"], endpoint="retrieve"),
-            Rule("/checkout/<id>", methods=["GET"], endpoint="checkout_page"),
-            Rule("/checkout/<id>", methods=["POST"], endpoint="checkout_pay"),
-            Rule("/_fake/sessions/<id>/events", methods=["POST"], endpoint="send_event"),
-        ])  # fmt: skip
+        self._routes = Map(
+            [
+                Rule("/v1/checkout/sessions", methods=["POST"], endpoint="create_session"),
+                Rule("/v1/checkout/sessions", methods=["GET"], endpoint="list_sessions"),
+                Rule("/v1/checkout/sessions/<id>", methods=["GET"], endpoint="retrieve"),
+                Rule("/v1/payment_intents/<id>", methods=["GET"], endpoint="retrieve"),
+                Rule("/v1/refunds", methods=["POST"], endpoint="create_refund"),
+                Rule("/v1/refunds", methods=["GET"], endpoint="list_refunds"),
+                Rule("/v1/disputes/<id>", methods=["GET"], endpoint="retrieve"),
+                Rule("/checkout/<id>", methods=["GET"], endpoint="checkout_page"),
+                Rule("/checkout/<id>", methods=["POST"], endpoint="checkout_pay"),
+                Rule("/_fake/sessions/<id>/events", methods=["POST"], endpoint="send_event"),
+            ]
+        )
 
     # --- WSGI ----------------------------------------------------------------------------------
 
@@ -140,15 +149,18 @@ class StripeFake:
                 self._authenticate(request)
             response = getattr(self, endpoint)(request, **args)
         except StripeFakeError as error:
-            response = _json({"error": {"type": error.kind, "message": error.message}},
-                             error.status)  # fmt: skip
+            response = _json(
+                {"error": {"type": error.kind, "message": error.message}}, error.status
+            )
         except HTTPException as error:
             if not request.path.startswith("/v1/"):
                 response = error.get_response(environ)
             else:
                 message = f"Unrecognized request URL ({request.method}: {request.path})."
-                response = _json({"error": {"type": "invalid_request_error", "message": message}},
-                                 error.code or 404)  # fmt: skip
+                response = _json(
+                    {"error": {"type": "invalid_request_error", "message": message}},
+                    error.code or 404,
+                )
         return response(environ, start_response)
 
     def _authenticate(self, request: Request) -> None:
@@ -167,9 +179,12 @@ class StripeFake:
             if key and key in self.idempotent:
                 seen, status, body = self.idempotent[key]
                 if seen != fingerprint:
-                    raise StripeFakeError(400, "Keys for idempotent requests can only be used "
-                                          "with the same parameters they were first used with.",
-                                          "idempotency_error")  # fmt: skip
+                    raise StripeFakeError(
+                        400,
+                        "Keys for idempotent requests can only be used "
+                        "with the same parameters they were first used with.",
+                        "idempotency_error",
+                    )
                 return _json(body, status, replayed=True)
             body = make(params)
             if key:
@@ -191,26 +206,41 @@ class StripeFake:
                 raise StripeFakeError(400, "The fake takes line items in EUR only.")
             quantity, unit = int(item.get("quantity", 1)), int(price.get("unit_amount", 0))
             name = (price.get("product_data") or {}).get("name", "")
-            items.append({"object": "item", "description": name, "quantity": quantity,
-                          "currency": "eur", "amount_total": unit * quantity})  # fmt: skip
+            items.append(
+                {
+                    "object": "item",
+                    "description": name,
+                    "quantity": quantity,
+                    "currency": "eur",
+                    "amount_total": unit * quantity,
+                }
+            )
         total = sum(item["amount_total"] for item in items)
         if not items or total < 50:
             raise StripeFakeError(400, "Amount must be at least €0.50 eur.")
         session_id = _new_id("cs_test")
         session = {
-            "id": session_id, "object": "checkout.session", "mode": "payment",
-            "status": "open", "payment_status": "unpaid", "currency": "eur",
-            "amount_subtotal": total, "amount_total": total,
+            "id": session_id,
+            "object": "checkout.session",
+            "mode": "payment",
+            "status": "open",
+            "payment_status": "unpaid",
+            "currency": "eur",
+            "amount_subtotal": total,
+            "amount_total": total,
             "client_reference_id": params.get("client_reference_id"),
             "metadata": params.get("metadata") or {},
             "payment_method_types": params.get("payment_method_types") or ["card"],
-            "payment_intent": None, "livemode": False,
-            "success_url": params.get("success_url"), "cancel_url": params.get("cancel_url"),
+            "payment_intent": None,
+            "livemode": False,
+            "success_url": params.get("success_url"),
+            "cancel_url": params.get("cancel_url"),
             "url": f"{self.public_url}/checkout/{session_id}",
-            "created": int(time.time()), "expires_at": int(time.time()) + 24 * 3600,
-            "_payment_intent_metadata": (params.get("payment_intent_data") or {}).get(
-                "metadata") or {},
-        }  # fmt: skip
+            "created": int(time.time()),
+            "expires_at": int(time.time()) + 24 * 3600,
+            "_payment_intent_metadata": (params.get("payment_intent_data") or {}).get("metadata")
+            or {},
+        }
         self.objects[session_id] = session
         self.line_items[session_id] = items
         return self._public(session)
@@ -247,14 +277,23 @@ class StripeFake:
         left = charge["amount"] - charge["amount_refunded"]
         amount = int(params.get("amount") or left)
         if amount <= 0 or amount > left:
-            raise StripeFakeError(400, f"Refund amount ({amount}) is greater than the unrefunded "
-                                  f"amount on charge ({left}).")  # fmt: skip
+            raise StripeFakeError(
+                400,
+                f"Refund amount ({amount}) is greater than the unrefunded "
+                f"amount on charge ({left}).",
+            )
         refund = {
-            "id": _new_id("re"), "object": "refund", "amount": amount, "currency": "eur",
-            "charge": charge["id"], "payment_intent": charge["payment_intent"],
-            "status": "pending", "reason": params.get("reason"),
-            "metadata": params.get("metadata") or {}, "created": int(time.time()),
-        }  # fmt: skip
+            "id": _new_id("re"),
+            "object": "refund",
+            "amount": amount,
+            "currency": "eur",
+            "charge": charge["id"],
+            "payment_intent": charge["payment_intent"],
+            "status": "pending",
+            "reason": params.get("reason"),
+            "metadata": params.get("metadata") or {},
+            "created": int(time.time()),
+        }
         self.objects[refund["id"]] = refund
         charge["amount_refunded"] += amount
         charge["refunded"] = charge["amount_refunded"] == charge["amount"]
@@ -275,19 +314,21 @@ class StripeFake:
         if charge is None or charge["object"] != "charge":
             raise StripeFakeError(404, "No such charge or payment_intent.")
         if charge["status"] != "succeeded":
-            raise StripeFakeError(400, f"Charge {charge['id']} has not succeeded: nothing to "
-                                  "refund.")  # fmt: skip
+            raise StripeFakeError(
+                400, f"Charge {charge['id']} has not succeeded: nothing to refund."
+            )
         return charge
 
     def list_refunds(self, request: Request) -> Response:
         wanted = decode_form(request.args.items(multi=True))
         with self._lock:
             refunds = [
-                self._public(o) for o in self.objects.values()
+                self._public(o)
+                for o in self.objects.values()
                 if o["object"] == "refund"
                 and o["charge"] == wanted.get("charge", o["charge"])
                 and o["payment_intent"] == wanted.get("payment_intent", o["payment_intent"])
-            ]  # fmt: skip
+            ]
         refunds.sort(key=lambda refund: refund["created"], reverse=True)
         return _json({"object": "list", "url": "/v1/refunds", "has_more": False, "data": refunds})
 
@@ -312,10 +353,12 @@ class StripeFake:
             self._later(self.webhook_delay, "checkout.session.completed", lambda: session)
             if outcome != "card" and self.sepa_delay is not None:
                 settle = self._settle if outcome == "sepa_debit" else self._fail
-                event = ("checkout.session.async_payment_succeeded" if outcome == "sepa_debit"
-                         else "checkout.session.async_payment_failed")  # fmt: skip
-                self._later(self.webhook_delay + self.sepa_delay, event,
-                            lambda: settle(session))  # fmt: skip
+                event = (
+                    "checkout.session.async_payment_succeeded"
+                    if outcome == "sepa_debit"
+                    else "checkout.session.async_payment_failed"
+                )
+                self._later(self.webhook_delay + self.sepa_delay, event, lambda: settle(session))
         return redirect(session["success_url"].replace("{CHECKOUT_SESSION_ID}", id), 303)
 
     def _session(self, id: str) -> dict:
@@ -328,19 +371,36 @@ class StripeFake:
         """The customer confirmed: a payment intent and its charge, settled at once for a card."""
         amount = session["amount_total"]
         intent = {
-            "id": _new_id("pi"), "object": "payment_intent", "amount": amount,
-            "amount_received": 0, "currency": "eur", "status": "processing",
-            "payment_method_types": [method], "latest_charge": None,
-            "metadata": session["_payment_intent_metadata"], "created": int(time.time()),
+            "id": _new_id("pi"),
+            "object": "payment_intent",
+            "amount": amount,
+            "amount_received": 0,
+            "currency": "eur",
+            "status": "processing",
+            "payment_method_types": [method],
+            "latest_charge": None,
+            "metadata": session["_payment_intent_metadata"],
+            "created": int(time.time()),
             "livemode": False,
-        }  # fmt: skip
+        }
         charge = {
-            "id": _new_id("ch"), "object": "charge", "amount": amount, "amount_captured": amount,
-            "amount_refunded": 0, "refunded": False, "currency": "eur", "status": "pending",
-            "paid": False, "balance_transaction": None, "payment_intent": intent["id"],
-            "payment_method_details": {"type": method}, "disputed": False,
-            "metadata": intent["metadata"], "created": int(time.time()), "livemode": False,
-        }  # fmt: skip
+            "id": _new_id("ch"),
+            "object": "charge",
+            "amount": amount,
+            "amount_captured": amount,
+            "amount_refunded": 0,
+            "refunded": False,
+            "currency": "eur",
+            "status": "pending",
+            "paid": False,
+            "balance_transaction": None,
+            "payment_intent": intent["id"],
+            "payment_method_details": {"type": method},
+            "disputed": False,
+            "metadata": intent["metadata"],
+            "created": int(time.time()),
+            "livemode": False,
+        }
         intent["latest_charge"] = charge["id"]
         self.objects[intent["id"]] = intent
         self.objects[charge["id"]] = charge
@@ -361,11 +421,18 @@ class StripeFake:
             fee = SEPA_FIXED
         now = int(time.time())
         transaction = {
-            "id": _new_id("txn"), "object": "balance_transaction", "amount": amount,
-            "fee": fee, "net": amount - fee, "currency": "eur", "created": now,
-            "available_on": now + 2 * 24 * 3600, "status": "pending", "type": "charge",
+            "id": _new_id("txn"),
+            "object": "balance_transaction",
+            "amount": amount,
+            "fee": fee,
+            "net": amount - fee,
+            "currency": "eur",
+            "created": now,
+            "available_on": now + 2 * 24 * 3600,
+            "status": "pending",
+            "type": "charge",
             "source": charge["id"],
-        }  # fmt: skip
+        }
         self.objects[transaction["id"]] = transaction
         charge.update(status="succeeded", paid=True, balance_transaction=transaction["id"])
         intent.update(status="succeeded", amount_received=amount)
@@ -411,21 +478,32 @@ class StripeFake:
         if kind == "charge.refunded":
             return charge
         dispute = {
-            "id": _new_id("dp"), "object": "dispute", "amount": charge["amount"],
-            "currency": "eur", "charge": charge["id"], "payment_intent": intent["id"],
-            "reason": "fraudulent", "status": "needs_response", "created": int(time.time()),
-        }  # fmt: skip
+            "id": _new_id("dp"),
+            "object": "dispute",
+            "amount": charge["amount"],
+            "currency": "eur",
+            "charge": charge["id"],
+            "payment_intent": intent["id"],
+            "reason": "fraudulent",
+            "status": "needs_response",
+            "created": int(time.time()),
+        }
         self.objects[dispute["id"]] = dispute
         charge["disputed"] = True
         return dispute
 
     def _event(self, kind: str, obj: dict) -> dict:
         event = {
-            "id": _new_id("evt"), "object": "event", "api_version": API_VERSION,
-            "created": int(time.time()), "type": kind, "livemode": False,
-            "pending_webhooks": 1, "request": {"id": None, "idempotency_key": None},
+            "id": _new_id("evt"),
+            "object": "event",
+            "api_version": API_VERSION,
+            "created": int(time.time()),
+            "type": kind,
+            "livemode": False,
+            "pending_webhooks": 1,
+            "request": {"id": None, "idempotency_key": None},
             "data": {"object": self._public(obj)},
-        }  # fmt: skip
+        }
         self.events.append(event)
         return event
 
@@ -464,8 +542,11 @@ class StripeFake:
             signature = stripe.WebhookSignature.generate_signature_header(
                 payload, self.webhook_secret
             )
-            headers = {"Content-Type": "application/json; charset=utf-8",
-                       "Stripe-Signature": signature, "User-Agent": "coop-stripe-fake"}  # fmt: skip
+            headers = {
+                "Content-Type": "application/json; charset=utf-8",
+                "Stripe-Signature": signature,
+                "User-Agent": "coop-stripe-fake",
+            }
             try:
                 outcome = _post(self.webhook_url, payload.encode(), headers)[0]
             except urllib.error.HTTPError as error:
@@ -473,8 +554,14 @@ class StripeFake:
             except OSError as error:
                 outcome = f"unreachable ({error})"
             with self._lock:
-                self.deliveries.append({"event": event["id"], "type": event["type"],
-                                        "attempt": attempt, "outcome": outcome})  # fmt: skip
+                self.deliveries.append(
+                    {
+                        "event": event["id"],
+                        "type": event["type"],
+                        "attempt": attempt,
+                        "outcome": outcome,
+                    }
+                )
             log.info("stripe fake: %s %s -> %s", event["type"], event["id"], outcome)
             if (isinstance(outcome, int) and outcome < 500) or attempt == DELIVERY_ATTEMPTS:
                 break
@@ -526,9 +613,12 @@ def _json(body: dict, status: int = 200, *, replayed: bool = False) -> Response:
 def ask_to_send(api_base: str, secret_key: str, session_id: str, event_type: str) -> dict:
     """Ask the fake running at `api_base` to apply `event_type` to a session and send it."""
     try:
-        _, body = _post(f"{api_base.rstrip('/')}/_fake/sessions/{session_id}/events",
-                        urllib.parse.urlencode({"type": event_type}).encode(),
-                        {"Authorization": f"Bearer {secret_key}"}, timeout=60)  # fmt: skip
+        _, body = _post(
+            f"{api_base.rstrip('/')}/_fake/sessions/{session_id}/events",
+            urllib.parse.urlencode({"type": event_type}).encode(),
+            {"Authorization": f"Bearer {secret_key}"},
+            timeout=60,
+        )
         return json.loads(body)
     except urllib.error.HTTPError as error:
         message = json.loads(error.read() or b"{}").get("error", {}).get("message", error.reason)

@@ -58,11 +58,13 @@ def pay():
         base = current_app.config["COOP_BASE_URL"].rstrip("/")
         try:
             session = checkout.start_checkout(
-                member, id_list("invoice", request.form), by=current_user,
+                member,
+                id_list("invoice", request.form),
+                by=current_user,
                 success_url=f"{base}{url('stripe.checkout_return')}"
-                            "?session_id={CHECKOUT_SESSION_ID}",
+                "?session_id={CHECKOUT_SESSION_ID}",
                 cancel_url=f"{base}{url('stripe.pay', cancelled=1)}",
-            )  # fmt: skip
+            )
             db.session.commit()
         except NotAllowed:
             db.session.rollback()
@@ -79,12 +81,17 @@ def pay():
         chosen = {p.invoice.id for p in payables}
     chosen = {p.invoice.id for p in payables if p.can_pay and p.invoice.id in chosen}
     return render_template(
-        "payments/pay.html", form=form, payables=payables, chosen=chosen,
+        "payments/pay.html",
+        form=form,
+        payables=payables,
+        chosen=chosen,
         chosen_total=sum((p.balance.due for p in payables if p.invoice.id in chosen), ledger.ZERO),
         due_total=sum((p.balance.due for p in payables), ledger.ZERO),
-        credit=ledger.member_credit(member), enabled=stripe_client.is_enabled(),
-        cancelled="cancelled" in request.args, today=today(),
-    )  # fmt: skip
+        credit=ledger.member_credit(member),
+        enabled=stripe_client.is_enabled(),
+        cancelled="cancelled" in request.args,
+        today=today(),
+    )
 
 
 @bp.route("/payments/return")
@@ -97,9 +104,11 @@ def checkout_return():
         session = checkout.find_session(stripe_id[:255], current_user.member)
     except NotFound:
         abort(404)
-    template = "payments/return_status.html" if request.headers.get("HX-Request") else (
-        "payments/return.html"
-    )  # fmt: skip
+    template = (
+        "payments/return_status.html"
+        if request.headers.get("HX-Request")
+        else ("payments/return.html")
+    )
     return render_template(template, result=checkout.outcome(session))
 
 
@@ -111,8 +120,10 @@ def checkout_return():
 def webhook():
     secret = current_app.config.get("COOP_STRIPE_WEBHOOK_SECRET")
     if not secret:
-        log.error("Stripe webhook refused: COOP_STRIPE_WEBHOOK_SECRET is not set, so no event "
-                  "can be verified; nothing applied")  # fmt: skip
+        log.error(
+            "Stripe webhook refused: COOP_STRIPE_WEBHOOK_SECRET is not set, so no event "
+            "can be verified; nothing applied"
+        )
         return _plain("webhook secret not configured", 503)
     body = request.get_data()
     try:
@@ -175,18 +186,35 @@ def refund(member_id: int):
         return redirect(_back(member))
     left = form.amount.data - sum((r.amount for r in refunds), ledger.ZERO)
     if left:
-        flash(_("Stripe n'a pas remboursé %(left)s : ils restent au crédit de l'atelier ; "
-                "réessayez plus tard.", left=money(left)), "error")  # fmt: skip
+        flash(
+            _(
+                "Stripe n'a pas remboursé %(left)s : ils restent au crédit de l'atelier ; "
+                "réessayez plus tard.",
+                left=money(left),
+            ),
+            "error",
+        )
     by_stripe = sum((r.amount for r in refunds if r.stripe_refund_id), ledger.ZERO)
     by_transfer = sum((r.amount for r in refunds if not r.stripe_refund_id), ledger.ZERO)
     if by_stripe:
-        flash(_("%(amount)s remboursés par Stripe sur le moyen de paiement de l'atelier : "
+        flash(
+            _(
+                "%(amount)s remboursés par Stripe sur le moyen de paiement de l'atelier : "
                 "Stripe confirme le remboursement dans quelques instants.",
-                amount=money(by_stripe)), "success")  # fmt: skip
+                amount=money(by_stripe),
+            ),
+            "success",
+        )
     if by_transfer:
-        flash(_("%(amount)s enregistrés comme remboursés par virement : faites le virement à "
-                "%(shop)s depuis le compte de la coopérative.", amount=money(by_transfer),
-                shop=member.name), "success")  # fmt: skip
+        flash(
+            _(
+                "%(amount)s enregistrés comme remboursés par virement : faites le virement à "
+                "%(shop)s depuis le compte de la coopérative.",
+                amount=money(by_transfer),
+                shop=member.name,
+            ),
+            "success",
+        )
     return redirect(_back(member))
 
 

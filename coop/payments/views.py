@@ -39,9 +39,11 @@ bp = Blueprint("payments", __name__, url_prefix="/payments")
 
 # The manager reads payments and shops' accounts as it reads invoices; the treasury writes.
 READERS = (Role.MANAGER,)
-REFUND_STATUS_LABELS = {RefundStatus.PENDING: N_("En cours"),
-                        RefundStatus.SUCCEEDED: N_("Remboursé"),
-                        RefundStatus.FAILED: N_("Échoué")}  # fmt: skip
+REFUND_STATUS_LABELS = {
+    RefundStatus.PENDING: N_("En cours"),
+    RefundStatus.SUCCEEDED: N_("Remboursé"),
+    RefundStatus.FAILED: N_("Échoué"),
+}
 
 
 def _members() -> list[Member]:
@@ -79,11 +81,18 @@ def list_payments():
             return redirect(url("payments.list_payments"))
     query = listing.payments_query(filters)
     return render_template(
-        "payments/payment_list.html", page=paginate(query), filters=filters, form=form,
-        anomalies=anomalies.anomalies(filters.member_id), describe=anomalies.describe,
-        totals=listing.payments_totals(query), members=listing.members_with_invoices_or_payments(),
-        methods=METHOD_LABELS, statuses=PAYMENT_STATUS_LABELS, unallocated=ledger.unallocated,
-    ), 422 if form.errors else 200  # fmt: skip
+        "payments/payment_list.html",
+        page=paginate(query),
+        filters=filters,
+        form=form,
+        anomalies=anomalies.anomalies(filters.member_id),
+        describe=anomalies.describe,
+        totals=listing.payments_totals(query),
+        members=listing.members_with_invoices_or_payments(),
+        methods=METHOD_LABELS,
+        statuses=PAYMENT_STATUS_LABELS,
+        unallocated=ledger.unallocated,
+    ), 422 if form.errors else 200
 
 
 def _payment_filters() -> listing.PaymentFilters:
@@ -130,17 +139,27 @@ def _record_payment(form: PaymentForm) -> bool:
     try:
         invoices = [find_invoice(n) for n in invoice_numbers(form.invoices.data or "")]
         payment = ledger.record_payment(
-            member, form.amount.data, method=Method(form.method.data),
-            received_on=form.received_on.data, reference=form.reference.data or None,
-            invoices=invoices, by=current_user,
-        )  # fmt: skip
+            member,
+            form.amount.data,
+            method=Method(form.method.data),
+            received_on=form.received_on.data,
+            reference=form.reference.data or None,
+            invoices=invoices,
+            by=current_user,
+        )
         submissions.commit(form, url("payments.list_payments"))
     except DomainError as error:
         db.session.rollback()
         form.invoices.errors = [*form.invoices.errors, error.message]
         return False
-    flash(_("Paiement de %(amount)s %(of_shop)s enregistré.", amount=money(payment.amount),
-            of_shop=de(member.name)), "success")  # fmt: skip
+    flash(
+        _(
+            "Paiement de %(amount)s %(of_shop)s enregistré.",
+            amount=money(payment.amount),
+            of_shop=de(member.name),
+        ),
+        "success",
+    )
     return True
 
 
@@ -156,8 +175,9 @@ def bank_queue():
         submissions.claim(form)
         upload = form.file.data
         try:
-            outcome = bank.import_statement(upload.read(), _filename(upload.filename),
-                                            by=current_user)  # fmt: skip
+            outcome = bank.import_statement(
+                upload.read(), _filename(upload.filename), by=current_user
+            )
             submissions.commit(form, url("payments.bank_queue"))
         except InvalidRows as invalid:
             db.session.rollback()
@@ -172,13 +192,23 @@ def bank_queue():
     page = paginate(listing.queue_query(status))
     members = [m for m in _members() if m.is_active]
     return render_template(
-        "payments/bank.html", form=form, errors=errors, page=page, status=status,
-        counts=listing.queue_counts(), labels=BANK_LINE_STATUS_LABELS,
+        "payments/bank.html",
+        form=form,
+        errors=errors,
+        page=page,
+        status=status,
+        counts=listing.queue_counts(),
+        labels=BANK_LINE_STATUS_LABELS,
         proposals=bank.proposals(page.items),
-        detected={line.id: bank.detect_members(line.label, members) for line in page.items
-                  if line.status is BankLineStatus.UNMATCHED},
-        exact=len(bank.exact_lines()), action_form=ConfirmForm(), unallocated=ledger.unallocated,
-    ), 422 if errors or form.errors else 200  # fmt: skip
+        detected={
+            line.id: bank.detect_members(line.label, members)
+            for line in page.items
+            if line.status is BankLineStatus.UNMATCHED
+        },
+        exact=len(bank.exact_lines()),
+        action_form=ConfirmForm(),
+        unallocated=ledger.unallocated,
+    ), 422 if errors or form.errors else 200
 
 
 def _status_arg() -> BankLineStatus | None:
@@ -194,14 +224,21 @@ def _filename(name: str | None) -> str:
 
 
 def _import_message(outcome: bank.ImportOutcome) -> str:
-    new = ngettext("Relevé importé : %(num)d ligne nouvelle", "Relevé importé : %(num)d lignes "
-                   "nouvelles", outcome.new)  # fmt: skip
+    new = ngettext(
+        "Relevé importé : %(num)d ligne nouvelle",
+        "Relevé importé : %(num)d lignes nouvelles",
+        outcome.new,
+    )
     if outcome.known:
         new += ", " + ngettext("%(num)d déjà importée", "%(num)d déjà importées", outcome.known)
-    queued = ngettext("%(num)d virement reçu à rapprocher", "%(num)d virements reçus à rapprocher",
-                      outcome.received)  # fmt: skip
-    proposed = ngettext("%(num)d avec une facture proposée", "%(num)d avec une facture proposée",
-                        outcome.proposed)  # fmt: skip
+    queued = ngettext(
+        "%(num)d virement reçu à rapprocher",
+        "%(num)d virements reçus à rapprocher",
+        outcome.received,
+    )
+    proposed = ngettext(
+        "%(num)d avec une facture proposée", "%(num)d avec une facture proposée", outcome.proposed
+    )
     return f"{new} ; {queued}, {proposed}."
 
 
@@ -247,10 +284,16 @@ def bank_line(line_id: int):
         shops.add(line.proposed_invoice.member_id)
     candidates = listing.candidate_invoices(shops, line.amount)
     return render_template(
-        "payments/bank_line.html", line=line, form=form, detected=detected,
-        proposal=bank.proposals([line]).get(line.id), candidates=candidates,
-        labels=BANK_LINE_STATUS_LABELS, action_form=ConfirmForm(), unallocated=ledger.unallocated,
-    ), 422 if form.errors else 200  # fmt: skip
+        "payments/bank_line.html",
+        line=line,
+        form=form,
+        detected=detected,
+        proposal=bank.proposals([line]).get(line.id),
+        candidates=candidates,
+        labels=BANK_LINE_STATUS_LABELS,
+        action_form=ConfirmForm(),
+        unallocated=ledger.unallocated,
+    ), 422 if form.errors else 200
 
 
 def _confirm_short(line: BankLine, invoice, remains, form, hidden: dict | None = None):
@@ -292,10 +335,17 @@ def _matched_message(payment) -> str:
             else _("il règle %(number)s", number=invoice.number)
             for invoice in invoices
         ]
-        return _("Virement de %(amount)s %(of_shop)s enregistré : %(outcome)s.",
-                 amount=amount, of_shop=de(shop), outcome=" ; ".join(outcomes))  # fmt: skip
-    return _("Virement de %(amount)s %(of_shop)s enregistré en crédit sur son compte.",
-             amount=amount, of_shop=de(shop))  # fmt: skip
+        return _(
+            "Virement de %(amount)s %(of_shop)s enregistré : %(outcome)s.",
+            amount=amount,
+            of_shop=de(shop),
+            outcome=" ; ".join(outcomes),
+        )
+    return _(
+        "Virement de %(amount)s %(of_shop)s enregistré en crédit sur son compte.",
+        amount=amount,
+        of_shop=de(shop),
+    )
 
 
 def _decide(line_id: int, decision, back_to: BankLineStatus = BankLineStatus.UNMATCHED):
@@ -366,17 +416,25 @@ def confirm_all():
             return redirect(url("payments.confirm_all"))
         except IntegrityError:
             db.session.rollback()
-            flash(_("Une ligne vient d'être rapprochée par quelqu'un d'autre : rien n'a été "
-                    "enregistré, réessayez."), "error")  # fmt: skip
+            flash(
+                _(
+                    "Une ligne vient d'être rapprochée par quelqu'un d'autre : rien n'a été "
+                    "enregistré, réessayez."
+                ),
+                "error",
+            )
             return redirect(url("payments.confirm_all"))
-        flash(ngettext("%(num)d virement confirmé.", "%(num)d virements confirmés.", done),
-              "success")  # fmt: skip
+        flash(
+            ngettext("%(num)d virement confirmé.", "%(num)d virements confirmés.", done), "success"
+        )
         return redirect(url("payments.bank_queue"))
     exact = bank.exact_lines()
     return render_template(
-        "payments/bank_confirm_all.html", form=form, exact=exact,
+        "payments/bank_confirm_all.html",
+        form=form,
+        exact=exact,
         total=sum((line.amount for line, _p in exact), ledger.ZERO),
-    )  # fmt: skip
+    )
 
 
 @bp.route("/bank/rematch", methods=["POST"])
@@ -384,8 +442,10 @@ def confirm_all():
 def rematch():
     found = bank.rematch()
     db.session.commit()
-    flash(ngettext("%(num)d nouvelle proposition.", "%(num)d nouvelles propositions.", found),
-          "success")  # fmt: skip
+    flash(
+        ngettext("%(num)d nouvelle proposition.", "%(num)d nouvelles propositions.", found),
+        "success",
+    )
     return redirect(url("payments.bank_queue"))
 
 
@@ -402,10 +462,16 @@ def account(member_id: int):
         abort(403)
     summary = listing.account(member)
     return render_template(
-        "payments/account.html", member=member, summary=summary, credit=summary.credit,
-        is_treasury=is_treasury, form=RefundForm(member=member) if is_treasury else None,
+        "payments/account.html",
+        member=member,
+        summary=summary,
+        credit=summary.credit,
+        is_treasury=is_treasury,
+        form=RefundForm(member=member) if is_treasury else None,
         anomalies=anomalies.anomalies(member.id) if is_treasury else [],
         describe=anomalies.describe,
-        methods=METHOD_LABELS, statuses=PAYMENT_STATUS_LABELS,
-        refund_statuses=REFUND_STATUS_LABELS, unallocated=ledger.unallocated,
-    )  # fmt: skip
+        methods=METHOD_LABELS,
+        statuses=PAYMENT_STATUS_LABELS,
+        refund_statuses=REFUND_STATUS_LABELS,
+        unallocated=ledger.unallocated,
+    )

@@ -213,17 +213,24 @@ def _mismatch(row: CheckoutSession, session: dict, intent: dict) -> PaymentAnoma
     )
 
 
-def _record(row: CheckoutSession, intent: dict, charge: dict, status: PaymentStatus, *, on,
-            fees=ledger.ZERO) -> Payment:  # fmt: skip
+def _record(
+    row: CheckoutSession, intent: dict, charge: dict, status: PaymentStatus, *, on, fees=ledger.ZERO
+) -> Payment:
     kind = (charge.get("payment_method_details") or {}).get("type") or (
         intent.get("payment_method_types") or ["card"]
     )[0]
     return ledger.record_payment(
-        row.member, from_cents(intent["amount"]),
+        row.member,
+        from_cents(intent["amount"]),
         method=Method.SEPA_DEBIT if kind == "sepa_debit" else Method.CARD,
-        received_on=on, status=status, fees=fees, reference=intent["id"],
-        invoices=list(row.invoices), stripe_payment_intent_id=intent["id"], checkout_session=row,
-    )  # fmt: skip
+        received_on=on,
+        status=status,
+        fees=fees,
+        reference=intent["id"],
+        invoices=list(row.invoices),
+        stripe_payment_intent_id=intent["id"],
+        checkout_session=row,
+    )
 
 
 def _session_paid_by(intent_id: str | None) -> CheckoutSession | None:
@@ -253,8 +260,11 @@ def _session_paid_by(intent_id: str | None) -> CheckoutSession | None:
 
 def refund_status(stripe_status: str) -> RefundStatus:
     """Stripe's refund status in ours: pending until it succeeds or fails."""
-    return {"succeeded": RefundStatus.SUCCEEDED, "failed": RefundStatus.FAILED,
-            "canceled": RefundStatus.FAILED}.get(stripe_status, RefundStatus.PENDING)  # fmt: skip
+    return {
+        "succeeded": RefundStatus.SUCCEEDED,
+        "failed": RefundStatus.FAILED,
+        "canceled": RefundStatus.FAILED,
+    }.get(stripe_status, RefundStatus.PENDING)
 
 
 def record_charge_refunds(charge: dict) -> str:
@@ -282,8 +292,13 @@ def record_charge_refunds(charge: dict) -> str:
                 continue  # never paid back: nothing to record
             if _refund_mismatch(row, payment, refund) is not None:
                 continue
-        ledger.record_refund(payment, from_cents(refund["amount"]), on=local_day(refund["created"]),
-                             status=status, stripe_refund_id=refund["id"])  # fmt: skip
+        ledger.record_refund(
+            payment,
+            from_cents(refund["amount"]),
+            on=local_day(refund["created"]),
+            status=status,
+            stripe_refund_id=refund["id"],
+        )
     return _said(outcome, f"{len(refunds)} refund(s) in step")
 
 
@@ -338,14 +353,21 @@ def record_dispute(obj: dict) -> str:
         return _said(outcome, "dispute set aside")
     known = db.session.scalar(select(Dispute).where(Dispute.stripe_dispute_id == dispute["id"]))
     if known is None:
-        db.session.add(Dispute(payment=payment, stripe_dispute_id=dispute["id"],
-                               amount=from_cents(dispute["amount"]),
-                               reason=dispute.get("reason"), status=dispute["status"]))  # fmt: skip
+        db.session.add(
+            Dispute(
+                payment=payment,
+                stripe_dispute_id=dispute["id"],
+                amount=from_cents(dispute["amount"]),
+                reason=dispute.get("reason"),
+                status=dispute["status"],
+            )
+        )
     else:
         known.status = dispute["status"]
     db.session.flush()
-    log.warning("Stripe dispute %s on payment %s (%s)", dispute["id"], payment.id,
-                dispute.get("reason"))  # fmt: skip
+    log.warning(
+        "Stripe dispute %s on payment %s (%s)", dispute["id"], payment.id, dispute.get("reason")
+    )
     return _said(outcome, "dispute recorded")
 
 

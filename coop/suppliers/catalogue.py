@@ -21,9 +21,22 @@ from coop.suppliers.search import MAX_TYPED, SearchQuery, parts_matching, suppli
 from coop.uniqueness import refusing_duplicates
 
 SUPPLIER_FIELDS = (
-    "code", "name", "country", "address", "postcode", "city", "is_local", "siret", "vat_number",
-    "email", "phone", "shipping_fee", "free_shipping_over", "default_lead_time_days", "notes",
-)  # fmt: skip
+    "code",
+    "name",
+    "country",
+    "address",
+    "postcode",
+    "city",
+    "is_local",
+    "siret",
+    "vat_number",
+    "email",
+    "phone",
+    "shipping_fee",
+    "free_shipping_over",
+    "default_lead_time_days",
+    "notes",
+)
 PART_FIELDS = ("sku", "name", "category", "unit", "weight_g", "vat_rate", "ean")
 OFFER_FIELDS = ("supplier_ref", "made_in", "pack_size", "moq", "lead_time_days", "valid_until")
 CANDIDATES_NAMED = 5  # parts the picker names when what was typed fits several
@@ -180,9 +193,11 @@ def get_part_with_offers(part_id: int) -> Part | None:
     return db.session.scalar(
         select(Part)
         .where(Part.id == part_id)
-        .options(selectinload(Part.offers).selectinload(Offer.tiers),
-                 selectinload(Part.offers).selectinload(Offer.supplier))
-    )  # fmt: skip
+        .options(
+            selectinload(Part.offers).selectinload(Offer.tiers),
+            selectinload(Part.offers).selectinload(Offer.supplier),
+        )
+    )
 
 
 # --- offers and their tiers ----------------------------------------------------------
@@ -207,9 +222,12 @@ def save_offer(
             raise taken
     # Two people saving one offer's prices at once: the second saw tiers the first just closed.
     changed = DomainError(
-        _("Les prix de cette offre viennent d'être modifiés par quelqu'un d'autre : rechargez "
-          "la page pour les voir, puis recommencez."), field="tiers",
-    )  # fmt: skip
+        _(
+            "Les prix de cette offre viennent d'être modifiés par quelqu'un d'autre : rechargez "
+            "la page pour les voir, puis recommencez."
+        ),
+        field="tiers",
+    )
     with refusing_duplicates(uq_offers_supplier_part=taken, uq_price_tiers_current=changed):
         if offer is None:
             offer = Offer(supplier=supplier, part=part)

@@ -186,13 +186,14 @@ def _disagreements(group: list[c.Row]) -> list[FieldError]:
     first = group[0]
     return [
         FieldError(
-            row.line, name,
+            row.line,
+            name,
             f"doit être identique à la ligne {first.line} de la même offre ({first.get(name)})",
         )
         for row in group[1:]
         for name in OFFER_TERMS
         if row.get(name) != first.get(name)
-    ]  # fmt: skip
+    ]
 
 
 def _duplicate_keys(rows: list[c.Row], key: str) -> list[FieldError]:

@@ -50,9 +50,13 @@ def list_suppliers():
         paginate(suppliers) if q else paginate_list(sorted_by_name(db.session.scalars(suppliers)))
     )
     return render_template(
-        "suppliers/supplier_list.html", page=page, q=q, origin=origin, status=status,
+        "suppliers/supplier_list.html",
+        page=page,
+        q=q,
+        origin=origin,
+        status=status,
         origins=list(Origin),
-    )  # fmt: skip
+    )
 
 
 SUPPLIER_CSV_COLUMNS = (
@@ -123,11 +127,14 @@ def show_supplier(supplier_id: int):
         .options(selectinload(Offer.tiers), selectinload(Offer.part))
     )
     return render_template(
-        "suppliers/supplier_detail.html", supplier=supplier, offers=offers, form=ConfirmForm(),
+        "suppliers/supplier_detail.html",
+        supplier=supplier,
+        offers=offers,
+        form=ConfirmForm(),
         today=clock.today(),
         # The notes are the staff's own (terms being negotiated, contacts): never a shop's.
         notes=supplier.notes if current_user.is_staff else None,
-    )  # fmt: skip
+    )
 
 
 @bp.route("/suppliers/<int:supplier_id>/edit", methods=["GET", "POST"])
@@ -204,10 +211,17 @@ def list_parts():
     )
     suppliers = sorted_by_name(db.session.scalars(select(Supplier).order_by(Supplier.code)))
     return render_template(
-        "suppliers/part_list.html", page=page, q=q, category=category, origin=origin,
-        supplier_id=supplier_id, status=status, suppliers=suppliers,
-        categories=catalogue.CATEGORIES, origins=list(Origin),
-    )  # fmt: skip
+        "suppliers/part_list.html",
+        page=page,
+        q=q,
+        category=category,
+        origin=origin,
+        supplier_id=supplier_id,
+        status=status,
+        suppliers=suppliers,
+        categories=catalogue.CATEGORIES,
+        origins=list(Origin),
+    )
 
 
 @bp.route("/parts/new", methods=["GET", "POST"])
@@ -237,9 +251,12 @@ def show_part(part_id: int):
         abort(404)
     comparison = compare(part.offers, clock.today())
     return render_template(
-        "suppliers/part_detail.html", part=part, comparison=comparison,
-        categories=catalogue.CATEGORIES, units=UNITS,
-    )  # fmt: skip
+        "suppliers/part_detail.html",
+        part=part,
+        comparison=comparison,
+        categories=catalogue.CATEGORIES,
+        units=UNITS,
+    )
 
 
 @bp.route("/parts/<int:part_id>/edit", methods=["GET", "POST"])
@@ -347,9 +364,12 @@ def edit_offer(offer_id: int):
     if form.validate_on_submit():
         try:
             catalogue.save_offer(
-                offer, supplier=offer.supplier, part=offer.part, tiers=form.tier_values(),
+                offer,
+                supplier=offer.supplier,
+                part=offer.part,
+                tiers=form.tier_values(),
                 **_offer_values(form),
-            )  # fmt: skip
+            )
         except DomainError as error:
             form_error(form, error)
         else:
@@ -359,9 +379,12 @@ def edit_offer(offer_id: int):
             _warn_if_prices_rise(form.tier_values())
             return redirect(url("catalogue.show_part", part_id=offer.part_id))
     return render_template(
-        "suppliers/offer_form.html", form=form, part=offer.part, offer=offer,
+        "suppliers/offer_form.html",
+        form=form,
+        part=offer.part,
+        offer=offer,
         history=catalogue.price_history(offer),
-    )  # fmt: skip
+    )
 
 
 def _warn_if_prices_rise(tiers: list[tuple[int, Decimal]]) -> None:
@@ -399,9 +422,11 @@ def _offer_values(form: OfferForm) -> dict:
 def sourcing():
     overview = catalogue.sourcing_overview(clock.today())
     return render_template(
-        "suppliers/sourcing.html", overview=overview, origins=list(Origin),
+        "suppliers/sourcing.html",
+        overview=overview,
+        origins=list(Origin),
         categories=catalogue.CATEGORIES,
-    )  # fmt: skip
+    )
 
 
 def _status_arg() -> str:

@@ -20,13 +20,21 @@ branch_labels = None
 depends_on = None
 
 suppliers = sa.table(
-    "suppliers", sa.column("id"), sa.column("code"), sa.column("name"), sa.column("city"),
+    "suppliers",
+    sa.column("id"),
+    sa.column("code"),
+    sa.column("name"),
+    sa.column("city"),
     sa.column("search_text"),
-)  # fmt: skip
+)
 parts = sa.table(
-    "parts", sa.column("id"), sa.column("sku"), sa.column("name"), sa.column("ean"),
+    "parts",
+    sa.column("id"),
+    sa.column("sku"),
+    sa.column("name"),
+    sa.column("ean"),
     sa.column("search_text"),
-)  # fmt: skip
+)
 offers = sa.table(
     "offers", sa.column("part_id"), sa.column("supplier_id"), sa.column("supplier_ref")
 )

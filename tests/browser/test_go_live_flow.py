@@ -47,20 +47,37 @@ def first_week(app) -> int:
         create_user("gerance@coop.example", "Camille", Role.MANAGER, PASSWORD)
         create_user("tresorerie@coop.example", "Dominique", Role.TREASURER, PASSWORD)
         create_user(OLD_SHOP, "Sam", Role.MEMBER, PASSWORD, member_code="VELO02")
-        chains = save_supplier(None, code="LYONDIST", name="Lyon Cycles Distribution",
-                               country="FR", is_local=True, email="commandes@lyondist.example",
-                               shipping_fee=Decimal("12.00"))  # fmt: skip
-        tyres = save_supplier(None, code="PNEURHONE", name="Pneus du Rhône", country="FR",
-                              email="ventes@pneusdurhone.example",
-                              shipping_fee=Decimal("8.00"))  # fmt: skip
+        chains = save_supplier(
+            None,
+            code="LYONDIST",
+            name="Lyon Cycles Distribution",
+            country="FR",
+            is_local=True,
+            email="commandes@lyondist.example",
+            shipping_fee=Decimal("12.00"),
+        )
+        tyres = save_supplier(
+            None,
+            code="PNEURHONE",
+            name="Pneus du Rhône",
+            country="FR",
+            email="ventes@pneusdurhone.example",
+            shipping_fee=Decimal("8.00"),
+        )
         chain = save_part(None, sku="CHN-11S-118", name=CHAIN)
         tyre = save_part(None, sku="TYR-700-28R", name=TYRE)
         save_part(None, sku="CHN-10S-114", name="Chaîne 10 vitesses 114 maillons")
-        save_offer(None, supplier=chains, part=chain,
-                   tiers=[(1, Decimal("20.00")), (10, Decimal("16.00"))])  # fmt: skip
+        save_offer(
+            None, supplier=chains, part=chain, tiers=[(1, Decimal("20.00")), (10, Decimal("16.00"))]
+        )
         save_offer(None, supplier=tyres, part=tyre, tiers=[(1, Decimal("11.00"))])
-        campaign = create_campaign("2026-12", "Décembre", today() + timedelta(days=20),
-                                   at=now(), closes_at=now() + timedelta(days=7))  # fmt: skip
+        campaign = create_campaign(
+            "2026-12",
+            "Décembre",
+            today() + timedelta(days=20),
+            at=now(),
+            closes_at=now() + timedelta(days=7),
+        )
         post_need(campaign, old, chain, NeedTerms(quantity=6), at=now())
         post_need(campaign, old, tyre, NeedTerms(quantity=4), at=now())
         db.session.commit()

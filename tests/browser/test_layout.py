@@ -73,8 +73,13 @@ def demo_site(backend, tmp_path_factory):
             invoice = db.session.scalar(select(Invoice).where(Invoice.member_id == shop.id))
             post_need(open_campaign, shop, part, NeedTerms(quantity=4, tolerance=2), at=now())
             db.session.commit()
-            ids = {"open": open_campaign.id, "invoiced": invoiced.id, "part": part.id,
-                   "member": shop.id, "invoice": invoice.number}  # fmt: skip
+            ids = {
+                "open": open_campaign.id,
+                "invoiced": invoiced.id,
+                "part": part.id,
+                "member": shop.id,
+                "invoice": invoice.number,
+            }
         server = make_server("127.0.0.1", 0, closing_early(application), threaded=True)
         thread = threading.Thread(target=server.serve_forever, daemon=True)
         thread.start()
@@ -242,8 +247,16 @@ def test_someone_with_two_roles_finds_each_entry_of_both_menus_once(signed_in, d
     with kept_on_failure(page, request):
         labels = page.locator(".mainnav a").all_text_contents()
         assert sorted(labels) == sorted(set(labels))
-        assert {"Campagnes", "Devis", "Commandes", "Factures", "Paiements", "Relances",
-                "Exports", "Adhérents"} <= set(labels)  # fmt: skip
+        assert {
+            "Campagnes",
+            "Devis",
+            "Commandes",
+            "Factures",
+            "Paiements",
+            "Relances",
+            "Exports",
+            "Adhérents",
+        } <= set(labels)
 
 
 @pytest.mark.parametrize("role", list(STAFF))

@@ -27,10 +27,20 @@ def test_a_shop_posts_a_need_and_the_pack_counter_moves(page, live_app):
         create_user("atelier@avcr.example", "Sam", Role.MEMBER, PASSWORD, member_code="VELO01")
         supplier = save_supplier(None, code="TAICHUNG", name="Taichung Cycle", country="TW")
         tube = save_part(None, sku="TUB-700", name="Chambre à air 700x25")
-        save_offer(None, supplier=supplier, part=tube, pack_size=10,
-                   tiers=[(10, Decimal("3.00")), (30, Decimal("2.50"))])  # fmt: skip
-        campaign = create_campaign("2026-12", "Décembre", today() + timedelta(days=20),
-                                   at=now(), closes_at=now() + timedelta(days=7))  # fmt: skip
+        save_offer(
+            None,
+            supplier=supplier,
+            part=tube,
+            pack_size=10,
+            tiers=[(10, Decimal("3.00")), (30, Decimal("2.50"))],
+        )
+        campaign = create_campaign(
+            "2026-12",
+            "Décembre",
+            today() + timedelta(days=20),
+            at=now(),
+            closes_at=now() + timedelta(days=7),
+        )
         db.session.commit()
         campaign_id = campaign.id
 
@@ -46,8 +56,13 @@ def test_a_shop_posts_a_need_and_the_pack_counter_moves(page, live_app):
     expect(row.get_by_text(minimum)).to_be_visible()
 
     with live_app.app_context():  # another shop posts meanwhile
-        post_need(db.session.get(type(campaign), campaign_id), db.session.merge(other),
-                  db.session.merge(tube), NeedTerms(quantity=5), at=now())  # fmt: skip
+        post_need(
+            db.session.get(type(campaign), campaign_id),
+            db.session.merge(other),
+            db.session.merge(tube),
+            NeedTerms(quantity=5),
+            at=now(),
+        )
         db.session.commit()
     # The counters refresh in place (htmx polls the live rows) without reloading the page.
     page.evaluate("htmx.trigger(document.querySelector('[hx-get]'), 'refresh')")

@@ -36,10 +36,12 @@ def test_suppliers_answer_through_their_links_and_the_manager_awards(
     with live_app.app_context():
         create_user("gerance@coop.example", "Camille", Role.MANAGER, PASSWORD)
         tyre = factories.part(sku="TYR-700X28", name="Pneu route 700x28", category="pneus")
-        lyon = factories.supplier(code="LYONPNEU", name="Lyon Pneu", is_local=True,
-                                  email="devis@lyonpneu.example")  # fmt: skip
-        taipei = factories.supplier(code="TPETYRE", name="Taipei Tyres", country="TW",
-                                    email="sales@taipei.example")  # fmt: skip
+        lyon = factories.supplier(
+            code="LYONPNEU", name="Lyon Pneu", is_local=True, email="devis@lyonpneu.example"
+        )
+        taipei = factories.supplier(
+            code="TPETYRE", name="Taipei Tyres", country="TW", email="sales@taipei.example"
+        )
         factories.offer(lyon, tyre, tiers=((1, "12.00"),))
         factories.offer(taipei, tyre, tiers=((1, "9.90"),), made_in="TW")
         db.session.commit()
@@ -84,8 +86,11 @@ def test_suppliers_answer_through_their_links_and_the_manager_awards(
     expect(other.get_by_role("button", name="Send my answer")).to_be_visible()
     with other.expect_download() as download:
         other.get_by_role("link", name="Download the request (CSV)").click()
-    rows = list(csv.DictReader(io.StringIO(
-        download.value.path().read_text(encoding="utf-8-sig")), delimiter=";"))  # fmt: skip
+    rows = list(
+        csv.DictReader(
+            io.StringIO(download.value.path().read_text(encoding="utf-8-sig")), delimiter=";"
+        )
+    )
     assert [(r["sku"], r["requested_qty"]) for r in rows] == [("TYR-700X28", "120")]
     rows[0].update(min_qty="100", unit_price_eur="9,20", made_in="TW", pack_size="20")
     answer = tmp_path / "taipei.csv"
@@ -127,7 +132,9 @@ def test_suppliers_answer_through_their_links_and_the_manager_awards(
 
         offer = db.session.query(Offer).filter_by(supplier_id=lyon_id).one()
         assert [(t.min_qty, str(t.unit_price)) for t in offer.tiers] == [
-            (1, "11.8000"), (100, "10.4000")]  # fmt: skip
+            (1, "11.8000"),
+            (100, "10.4000"),
+        ]
         assert (offer.pack_size, offer.supplier_ref) == (10, "LP-28")
         sent_to = [m["To"] for m in mail.sent_messages()]
         assert "devis@lyonpneu.example" in sent_to and "gerance@coop.example" in sent_to

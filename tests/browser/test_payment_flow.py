@@ -39,11 +39,15 @@ def shop_with_two_invoices(live_app):
 def stripe_fake(live_app):
     """The fake on loopback, its events signed to the live app's webhook as Stripe would."""
     base = live_app.config["LIVE_URL"]
-    with running_fake(webhook_url=f"{base}/stripe/webhook", webhook_delay=0.5,
-                      sepa_delay=2) as fake:  # fmt: skip
-        live_app.config.update(COOP_BASE_URL=base, COOP_STRIPE_SECRET_KEY=SECRET_KEY,
-                               COOP_STRIPE_WEBHOOK_SECRET=WEBHOOK_SECRET,
-                               COOP_STRIPE_API_BASE=fake.public_url)  # fmt: skip
+    with running_fake(
+        webhook_url=f"{base}/stripe/webhook", webhook_delay=0.5, sepa_delay=2
+    ) as fake:
+        live_app.config.update(
+            COOP_BASE_URL=base,
+            COOP_STRIPE_SECRET_KEY=SECRET_KEY,
+            COOP_STRIPE_WEBHOOK_SECRET=WEBHOOK_SECRET,
+            COOP_STRIPE_API_BASE=fake.public_url,
+        )
         yield fake
         fake.wait_until_idle()
 
@@ -74,8 +78,9 @@ def test_a_shop_pays_two_invoices_by_card_and_sees_them_paid(
     page.get_by_role("button", name="Payer par carte").click()
     expect(page.get_by_role("heading", name="Votre paiement")).to_be_visible()
     status = page.locator("#payment-status")
-    expect(status).to_contain_text(euros("Merci : votre paiement de 297,30 € est reçu."),
-                                   timeout=15_000)  # fmt: skip
+    expect(status).to_contain_text(
+        euros("Merci : votre paiement de 297,30 € est reçu."), timeout=15_000
+    )
     for number in shop_with_two_invoices:
         expect(status.get_by_role("row").filter(has_text=number)).to_contain_text("Payée")
     _screenshot(page, "pay_return_paid")
@@ -90,8 +95,7 @@ def test_a_sepa_debit_shows_pending_then_paid(page, live_app, shop_with_two_invo
     choose_and_pay(page, base)
     page.get_by_role("button", name="Payer par prélèvement SEPA").click()
     status = page.locator("#payment-status")
-    expect(status).to_contain_text(euros("Prélèvement SEPA de 297,30 € en cours."),
-                                   timeout=15_000)  # fmt: skip
+    expect(status).to_contain_text(euros("Prélèvement SEPA de 297,30 € en cours."), timeout=15_000)
     _screenshot(page, "pay_return_sepa_pending")
     expect(status).to_contain_text("Merci", timeout=15_000)
     for number in shop_with_two_invoices:

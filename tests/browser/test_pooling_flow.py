@@ -28,13 +28,20 @@ def test_the_manager_pools_commits_and_the_shop_sees_its_share(page, live_app, m
         shops = [create_member(code=f"VELO0{i}", name=f"Atelier {i}") for i in (1, 2)]
         create_user("gerance@coop.example", "Camille", Role.MANAGER, PASSWORD)
         create_user("atelier@velo01.example", "Sam", Role.MEMBER, PASSWORD, member_code="VELO01")
-        lyon = save_supplier(None, code="LYONPNEU", name="Lyon Pneus", country="FR",
-                             is_local=True, shipping_fee=Decimal("6.00"))  # fmt: skip
+        lyon = save_supplier(
+            None,
+            code="LYONPNEU",
+            name="Lyon Pneus",
+            country="FR",
+            is_local=True,
+            shipping_fee=Decimal("6.00"),
+        )
         asia = save_supplier(None, code="FARTYRES", name="Far Tyres", country="CN")
         tyre = save_part(None, sku="TYR-700", name="Pneu 700x28")
         chain = save_part(None, sku="CHN-11", name="Chaîne 11 vitesses")
-        save_offer(None, supplier=lyon, part=tyre,
-                   tiers=[(1, Decimal("10.00")), (10, Decimal("8.00"))])  # fmt: skip
+        save_offer(
+            None, supplier=lyon, part=tyre, tiers=[(1, Decimal("10.00")), (10, Decimal("8.00"))]
+        )
         save_offer(None, supplier=asia, part=tyre, tiers=[(1, Decimal("9.00"))])
         save_offer(None, supplier=asia, part=chain, pack_size=10, tiers=[(10, Decimal("18.00"))])
         campaign = create_campaign("2026-12", "Décembre", today() + timedelta(days=20), at=now())

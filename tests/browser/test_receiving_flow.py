@@ -23,8 +23,13 @@ def test_the_manager_receives_a_line_short_and_the_shop_sees_what_it_lost(page, 
         description, shop_name = line.description, needs[0].member.name
         shop_code = needs[0].member.code
         create_user("gerance@coop.example", "Camille", Role.MANAGER, PASSWORD)
-        create_user("atelier@premier.example", "Sam", Role.MEMBER, PASSWORD,
-                    member_code=needs[0].member.code)  # fmt: skip
+        create_user(
+            "atelier@premier.example",
+            "Sam",
+            Role.MEMBER,
+            PASSWORD,
+            member_code=needs[0].member.code,
+        )
         db.session.commit()
 
     log_in(page, base, "gerance@coop.example")
@@ -61,10 +66,12 @@ def test_the_manager_receives_a_line_short_and_the_shop_sees_what_it_lost(page, 
     page.goto(f"{base}/campaigns/{campaign_id}/needs")
     outcome = page.locator("#outcome")
     expect(outcome.get_by_role("cell", name="4", exact=True)).to_be_visible()
-    expect(outcome.get_by_text(
-        "Livraison incomplète du fournisseur pour l’instant : 6 unités en moins "
-        "(partage au prorata) ; le reste peut encore arriver."
-    )).to_be_visible()  # fmt: skip
+    expect(
+        outcome.get_by_text(
+            "Livraison incomplète du fournisseur pour l’instant : 6 unités en moins "
+            "(partage au prorata) ; le reste peut encore arriver."
+        )
+    ).to_be_visible()
     _screenshot(page, "shop_after_short_receipt")
 
 

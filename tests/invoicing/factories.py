@@ -43,8 +43,16 @@ LINES = (
 )
 
 
-def invoice(member, campaign, *, kind=InvoiceKind.INVOICE, credited=None, lines=LINES,
-            issued_on=date(2026, 12, 7), **snapshot_changes) -> Invoice:  # fmt: skip
+def invoice(
+    member,
+    campaign,
+    *,
+    kind=InvoiceKind.INVOICE,
+    credited=None,
+    lines=LINES,
+    issued_on=date(2026, 12, 7),
+    **snapshot_changes,
+) -> Invoice:
     """A committed invoice for `member` with exact totals (VAT once per rate, half up)."""
     n = next(_counter)
     prefix = "AV" if kind == InvoiceKind.CREDIT_NOTE else "FA"
@@ -64,7 +72,8 @@ def invoice(member, campaign, *, kind=InvoiceKind.INVOICE, credited=None, lines=
         "seller": dict(SELLER, late_payment_rate=rate),
         "buyer": issuing.buyer_snapshot(member),
         "references": {
-            "campaign_code": campaign.code, "campaign_title": campaign.title,
+            "campaign_code": campaign.code,
+            "campaign_title": campaign.title,
             "shop_references": sorted({r for _, _, r, *_ in lines if r}),
         },
         "delivered_on": None,
@@ -76,7 +85,7 @@ def invoice(member, campaign, *, kind=InvoiceKind.INVOICE, credited=None, lines=
             "late_payment_rate": rate,
             "recovery_indemnity": issuing.RECOVERY_INDEMNITY,
         },
-    }  # fmt: skip
+    }
     snapshot.update(snapshot_changes)
     row = Invoice(
         number=f"{prefix}-2026-{n:06d}",
@@ -94,10 +103,18 @@ def invoice(member, campaign, *, kind=InvoiceKind.INVOICE, credited=None, lines=
     )
     # Lines and VAT rows go in with the invoice: once flushed, an invoice is never updated.
     row.lines = [
-        InvoiceLine(position=position, kind=k, description=d, reference=r, quantity=q,
-                    unit_price=p, vat_rate=v, amount_excl_vat=amount)
+        InvoiceLine(
+            position=position,
+            kind=k,
+            description=d,
+            reference=r,
+            quantity=q,
+            unit_price=p,
+            vat_rate=v,
+            amount_excl_vat=amount,
+        )
         for position, (k, d, r, q, p, v, amount) in enumerate(rows, start=1)
-    ]  # fmt: skip
+    ]
     row.vat = [InvoiceVat(rate=rate, base=bases[rate], amount=vat[rate]) for rate in sorted(bases)]
     db.session.add(row)
     db.session.commit()

@@ -38,12 +38,17 @@ def test_a_full_credit_note_mirrors_the_invoice_and_cites_it(invoice, make):
     assert note.number == "AV-2026-000001"
     assert note.kind is InvoiceKind.CREDIT_NOTE
     assert note.credited_invoice_id == invoice.id
-    assert note.snapshot["credited_invoice"] == {"number": invoice.number,
-                                                 "issued_on": "2026-12-07"}  # fmt: skip
+    assert note.snapshot["credited_invoice"] == {
+        "number": invoice.number,
+        "issued_on": "2026-12-07",
+    }
     assert note.snapshot["reason"] == "Erreur de prix"
     assert note.snapshot["buyer"] == invoice.snapshot["buyer"]
     assert (note.total_excl_vat, note.total_vat, note.total_incl_vat) == (
-        Decimal("127.50"), Decimal("21.15"), Decimal("148.65"))  # fmt: skip
+        Decimal("127.50"),
+        Decimal("21.15"),
+        Decimal("148.65"),
+    )
     assert [(v.rate, v.base, v.amount) for v in note.vat] == [
         (v.rate, v.base, v.amount) for v in invoice.vat
     ]
@@ -55,8 +60,9 @@ def test_a_full_credit_note_mirrors_the_invoice_and_cites_it(invoice, make):
 
 def test_a_partial_credit_note_by_lines_credits_the_chosen_quantities(invoice):
     tyre = lines_by_ref(invoice)["PNEU-700-35"]
-    note = crediting.credit_invoice(invoice, lines={tyre.id: Decimal(1)}, reason="Pneu abîmé",
-                                    by=None, at=AT)  # fmt: skip
+    note = crediting.credit_invoice(
+        invoice, lines={tyre.id: Decimal(1)}, reason="Pneu abîmé", by=None, at=AT
+    )
     assert [(line.reference, line.quantity, line.amount_excl_vat) for line in note.lines] == [
         ("PNEU-700-35", Decimal(1), Decimal("21.90"))
     ]
@@ -66,11 +72,15 @@ def test_a_partial_credit_note_by_lines_credits_the_chosen_quantities(invoice):
 
 
 def test_a_partial_credit_note_by_amount_is_one_line_at_the_main_rate(invoice):
-    note = crediting.credit_invoice(invoice, amount=Decimal("10"), reason="Geste commercial",
-                                    by=None, at=AT)  # fmt: skip
+    note = crediting.credit_invoice(
+        invoice, amount=Decimal("10"), reason="Geste commercial", by=None, at=AT
+    )
     [line] = note.lines
     assert (line.description, line.vat_rate, line.amount_excl_vat) == (
-        "Remise / régularisation", Decimal("0.2000"), Decimal("10.00"))  # fmt: skip
+        "Remise / régularisation",
+        Decimal("0.2000"),
+        Decimal("10.00"),
+    )
     assert note.total_incl_vat == Decimal("12.00")
 
 
@@ -116,8 +126,9 @@ def test_a_credit_note_renders_as_an_avoir_citing_the_original(invoice):
 
 @pytest.mark.parametrize("role", [Role.MANAGER, Role.MEMBER, Role.ADMIN])
 def test_only_the_treasurer_issues_credit_notes(client, make, invoice, role):
-    client.login_as(make.user(role, member=invoice.member) if role is Role.MEMBER
-                    else make.user(role))  # fmt: skip
+    client.login_as(
+        make.user(role, member=invoice.member) if role is Role.MEMBER else make.user(role)
+    )
     assert client.get(f"/invoices/{invoice.number}/credit").status_code == 403
     assert client.post(f"/invoices/{invoice.number}/credit", data={}).status_code == 403
 
@@ -128,18 +139,24 @@ def test_anonymous_is_sent_to_login(client, invoice):
     assert response.location.startswith("/login")
 
 
-def test_the_treasurer_credits_lines_and_the_original_shows_it(client, make, invoice,
-                                                                monkeypatch):  # fmt: skip
+def test_the_treasurer_credits_lines_and_the_original_shows_it(client, make, invoice, monkeypatch):
     rendered = []
-    monkeypatch.setattr("coop.invoicing.views.run_in_background",
-                        lambda job, *args: rendered.append(job))  # fmt: skip
+    monkeypatch.setattr(
+        "coop.invoicing.views.run_in_background", lambda job, *args: rendered.append(job)
+    )
     client.login_as(make.user(Role.TREASURER))
     page = client.get(f"/invoices/{invoice.number}")
     assert "Émettre un avoir" in page.text
     tyre = lines_by_ref(invoice)["PNEU-700-35"]
-    response = client.post(f"/invoices/{invoice.number}/credit", data={
-        "mode": "lines", f"qty-{tyre.id}": "2", "reason": "Pneus abîmés", "confirm": "y",
-    })  # fmt: skip
+    response = client.post(
+        f"/invoices/{invoice.number}/credit",
+        data={
+            "mode": "lines",
+            f"qty-{tyre.id}": "2",
+            "reason": "Pneus abîmés",
+            "confirm": "y",
+        },
+    )
     assert response.status_code == 302
     assert response.location.endswith("/invoices/AV-2026-000001")
     assert rendered == [documents.render_pending_documents]
@@ -152,9 +169,15 @@ def test_the_treasurer_credits_lines_and_the_original_shows_it(client, make, inv
 
 def test_a_refused_credit_note_keeps_the_form_and_says_why(client, make, invoice):
     client.login_as(make.user(Role.TREASURER))
-    response = client.post(f"/invoices/{invoice.number}/credit", data={
-        "mode": "amount", "amount": "1000", "reason": "Trop", "confirm": "y",
-    })  # fmt: skip
+    response = client.post(
+        f"/invoices/{invoice.number}/credit",
+        data={
+            "mode": "amount",
+            "amount": "1000",
+            "reason": "Trop",
+            "confirm": "y",
+        },
+    )
     assert response.status_code == 200
     assert "il ne reste que" in response.text
     assert crediting.credited_total(invoice) == Decimal("0.00")

@@ -25,9 +25,13 @@ RAM = "{urn:un:unece:uncefact:data:standard:ReusableAggregateBusinessInformation
 
 @pytest.fixture
 def shop(make):
-    return make.member(name="Atelier du Guidon", vat_number="FR12345678901",
-                       delivery_address="3 quai Rambaud", delivery_postcode="69002",
-                       delivery_city="Lyon")  # fmt: skip
+    return make.member(
+        name="Atelier du Guidon",
+        vat_number="FR12345678901",
+        delivery_address="3 quai Rambaud",
+        delivery_postcode="69002",
+        delivery_city="Lyon",
+    )
 
 
 @pytest.fixture
@@ -109,8 +113,13 @@ def test_the_xml_is_en16931_and_says_what_the_invoice_says(invoice):
 
 
 def test_a_credit_note_is_type_381_and_cites_its_invoice(make, shop, invoice):
-    credit = invoices.invoice(shop, invoice.campaign, kind=InvoiceKind.CREDIT_NOTE,
-                              credited=invoice, lines=invoices.LINES[:1])  # fmt: skip
+    credit = invoices.invoice(
+        shop,
+        invoice.campaign,
+        kind=InvoiceKind.CREDIT_NOTE,
+        credited=invoice,
+        lines=invoices.LINES[:1],
+    )
     xml = documents.factur_x_xml(credit)
     assert xpath_text(xml, "TypeCode")[0] == "381"
     cited = etree.fromstring(xml).find(f".//{RAM}InvoiceReferencedDocument")
@@ -142,28 +151,51 @@ def test_the_pdf_is_a_factur_x_pdf_a_3(invoice):
 def test_the_pdf_shows_every_legal_mention(invoice):
     text = text_of(documents.render_invoice_pdf(invoice))
     expected = [
-        "FACTURE", f"N° {invoice.number}", "Facture de biens et de services",
+        "FACTURE",
+        f"N° {invoice.number}",
+        "Facture de biens et de services",
         # Seller
-        "Coop Vélo Lyon", "SCIC SAS à capital variable", "12 rue Paul Bert", "69003 Lyon",
-        "SIREN 732829320", "FR44732829320",
+        "Coop Vélo Lyon",
+        "SCIC SAS à capital variable",
+        "12 rue Paul Bert",
+        "69003 Lyon",
+        "SIREN 732829320",
+        "FR44732829320",
         # Buyer, billing and delivery
-        "Atelier du Guidon", invoice.member.address, f"SIRET {invoice.member.siret}",
-        f"SIREN {invoice.member.siret[:9]}", "FR12345678901", "3 quai Rambaud",
+        "Atelier du Guidon",
+        invoice.member.address,
+        f"SIRET {invoice.member.siret}",
+        f"SIREN {invoice.member.siret[:9]}",
+        "FR12345678901",
+        "3 quai Rambaud",
         # Dates and order reference
-        "Date d'émission 07/12/2026", "Date d'échéance 06/01/2027", "PRINTEMPS26",
+        "Date d'émission 07/12/2026",
+        "Date d'échéance 06/01/2027",
+        "PRINTEMPS26",
         "Pneus de printemps",
         # Lines: quantity, description, unit price, VAT rate, amount
-        "Pneu Schwalbe Marathon 700x35", "PNEU-700-35", "21,90 €", "87,60 €",
-        "Manuel de réparation vélo", "15,00 €", "5,5 %", "20 %",
+        "Pneu Schwalbe Marathon 700x35",
+        "PNEU-700-35",
+        "21,90 €",
+        "87,60 €",
+        "Manuel de réparation vélo",
+        "15,00 €",
+        "5,5 %",
+        "20 %",
         # Totals and VAT per rate
-        "Total HT 127,50 €", "TVA 5,5 % 1,65 €", "TVA 20 % 19,50 €", "Total TTC 148,65 €",
+        "Total HT 127,50 €",
+        "TVA 5,5 % 1,65 €",
+        "TVA 20 % 19,50 €",
+        "Total TTC 148,65 €",
         # Payment terms
         "Pas d'escompte pour paiement anticipé",
         "En cas de retard de paiement, pénalités exigibles",
         "taux directeur de la BCE majoré de 10 points",
         "Indemnité forfaitaire pour frais de recouvrement : 40 €",
-        "FR76 3000 6000 0112 3456 7890 189", "AGRIFRPPXXX", invoice.payment_reference,
-    ]  # fmt: skip
+        "FR76 3000 6000 0112 3456 7890 189",
+        "AGRIFRPPXXX",
+        invoice.payment_reference,
+    ]
     missing = [mention for mention in expected if mention not in text]
     assert missing == []
 
@@ -190,9 +222,18 @@ def with_a_logo() -> None:
     pixel = base64.b64decode(
         "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
     )
-    db.session.add(CoopIdentity(id=1, name="Coop Vélo Lyon", siren="732829320",
-                                address="12 rue Paul Bert", postcode="69003", city="Lyon",
-                                logo=pixel, logo_type="image/png"))  # fmt: skip
+    db.session.add(
+        CoopIdentity(
+            id=1,
+            name="Coop Vélo Lyon",
+            siren="732829320",
+            address="12 rue Paul Bert",
+            postcode="69003",
+            city="Lyon",
+            logo=pixel,
+            logo_type="image/png",
+        )
+    )
     db.session.commit()
 
 
@@ -282,8 +323,7 @@ def test_a_batch_renders_each_invoice_with_its_own_facts_and_the_logo_every_time
         assert [x.get_object()["/Subtype"] for x in xobjects] == ["/Image"]
 
 
-def test_pending_documents_are_read_in_a_few_queries_whatever_their_number(make, shop,
-                                                                          monkeypatch):  # fmt: skip
+def test_pending_documents_are_read_in_a_few_queries_whatever_their_number(make, shop, monkeypatch):
     campaign = make.campaign()
     monkeypatch.setattr(documents, "_factur_x_pdf", lambda facts, renderer: b"%PDF stand-in")
 

@@ -51,11 +51,18 @@ def example(make):
     other_campaign = make.campaign(code="HIV26")
     first = invoicing.invoice(first_shop, campaign, lines=FIRST, issued_on=date(2026, 11, 10))
     second = invoicing.invoice(second_shop, campaign, lines=SECOND, issued_on=date(2026, 11, 12))
-    credit = invoicing.invoice(first_shop, campaign, kind=InvoiceKind.CREDIT_NOTE, credited=first,
-                               lines=CREDIT, issued_on=date(2026, 11, 15))  # fmt: skip
+    credit = invoicing.invoice(
+        first_shop,
+        campaign,
+        kind=InvoiceKind.CREDIT_NOTE,
+        credited=first,
+        lines=CREDIT,
+        issued_on=date(2026, 11, 15),
+    )
     # Outside November and outside the campaign: in no export below.
-    later = invoicing.invoice(second_shop, other_campaign, lines=SECOND,
-                              issued_on=date(2026, 12, 1))  # fmt: skip
+    later = invoicing.invoice(
+        second_shop, other_campaign, lines=SECOND, issued_on=date(2026, 12, 1)
+    )
     return campaign, first, second, credit, later
 
 
@@ -129,11 +136,21 @@ def test_the_fec_is_latin9_with_transliterated_typography(make):
 
 
 def test_the_fec_takes_its_accounts_and_siren_from_the_identity_settings(example):
-    db.session.add(CoopIdentity(
-        id=1, name="Coop", siren="732829320", address="1 rue X", postcode="69003", city="Lyon",
-        account_customers="41100000", account_goods="70700000", account_shipping="70850000",
-        account_fee="70600000", account_vat="44571200",
-    ))  # fmt: skip
+    db.session.add(
+        CoopIdentity(
+            id=1,
+            name="Coop",
+            siren="732829320",
+            address="1 rue X",
+            postcode="69003",
+            city="Lyon",
+            account_customers="41100000",
+            account_goods="70700000",
+            account_shipping="70850000",
+            account_fee="70600000",
+            account_vat="44571200",
+        )
+    )
     db.session.commit()
     filename, content = exports.fec(*NOVEMBER)
     assert filename == "732829320FEC20261130.txt"
@@ -165,14 +182,22 @@ def settled(example):
     """
     _, first, second, credit, _ = example
     card = ledger.record_payment(
-        first.member, Decimal("189.46"), method=Method.CARD, received_on=date(2026, 11, 11),
-        fees=Decimal("3.09"), invoices=[first], stripe_payment_intent_id="pi_1",
-    )  # fmt: skip
+        first.member,
+        Decimal("189.46"),
+        method=Method.CARD,
+        received_on=date(2026, 11, 11),
+        fees=Decimal("3.09"),
+        invoices=[first],
+        stripe_payment_intent_id="pi_1",
+    )
     refund = ledger.record_refund(card, Decimal("30.00"), on=date(2026, 11, 18), credit_note=credit)
     transfer = ledger.record_payment(
-        second.member, Decimal("50.00"), method=Method.TRANSFER, received_on=date(2026, 11, 20),
+        second.member,
+        Decimal("50.00"),
+        method=Method.TRANSFER,
+        received_on=date(2026, 11, 20),
         invoices=[second],
-    )  # fmt: skip
+    )
     db.session.commit()
     return card, refund, transfer
 
@@ -195,8 +220,9 @@ def test_the_bank_journal_follows_the_sales_journal_lettered_with_the_invoices(e
     croix_rousse, gerland = "VELO01\tAtelier Vélo Croix-Rousse", "VELO02\tCycles Gerland"
     p1, r1, p2 = f"REG-{card.id:06d}", f"RMB-{refund.id:06d}", f"REG-{transfer.id:06d}"
     # Invoice 1 (its 411 line is row 0) and its credit note (row 9) are settled on 18/11.
-    sales = lettered(fec_rows(first, second, credit), {0: ("AA", "20261118"),
-                                                       9: ("AA", "20261118")})  # fmt: skip
+    sales = lettered(
+        fec_rows(first, second, credit), {0: ("AA", "20261118"), 9: ("AA", "20261118")}
+    )
     bank = [
         f"BQ\tBanque\t4\t20261111\t512\tBanque\t\t\t{p1}\t20261111\t"
         f"Règlement carte VELO01 {a}\t186,37\t0,00\t\t\t20261111\t\t",
@@ -239,13 +265,19 @@ def test_the_file_with_the_bank_journal_is_balanced_and_gapless(example, settled
 def test_a_failed_or_pending_payment_is_not_in_the_bank_journal(example):
     _, first, *_ = example
     pending = ledger.record_payment(
-        first.member, Decimal("100.00"), method=Method.SEPA_DEBIT, received_on=date(2026, 11, 20),
+        first.member,
+        Decimal("100.00"),
+        method=Method.SEPA_DEBIT,
+        received_on=date(2026, 11, 20),
         status=PaymentStatus.PENDING,
-    )  # fmt: skip
+    )
     failed = ledger.record_payment(
-        first.member, Decimal("100.00"), method=Method.SEPA_DEBIT, received_on=date(2026, 11, 21),
+        first.member,
+        Decimal("100.00"),
+        method=Method.SEPA_DEBIT,
+        received_on=date(2026, 11, 21),
         status=PaymentStatus.PENDING,
-    )  # fmt: skip
+    )
     ledger.mark_failed(failed)
     db.session.commit()
     _, content = exports.fec(*NOVEMBER)
@@ -263,9 +295,12 @@ def test_an_invoice_settled_in_the_next_period_is_lettered_there_and_codes_are_k
     card, refund, transfer = settled
     # VELO02 pays the rest of invoice 2 (23,44) and the December invoice (73,44) on 03/12.
     december = ledger.record_payment(
-        second.member, Decimal("96.88"), method=Method.TRANSFER, received_on=date(2026, 12, 3),
+        second.member,
+        Decimal("96.88"),
+        method=Method.TRANSFER,
+        received_on=date(2026, 12, 3),
         invoices=[second, later],
-    )  # fmt: skip
+    )
     db.session.commit()
     november = exports.fec(*NOVEMBER)[1]
     assert november == exports.fec(*NOVEMBER)[1]  # the same file, asked again later
@@ -282,9 +317,13 @@ def test_an_invoice_settled_in_the_next_period_is_lettered_there_and_codes_are_k
     assert groups(november) == {("AA", "20261118"): first_group}
     assert groups(exports.fec(date(2026, 11, 1), date(2026, 12, 31))[1]) == {
         ("AA", "20261118"): first_group,
-        ("AB", "20261203"): {second.number, later.number, f"REG-{transfer.id:06d}",
-                             f"REG-{december.id:06d}"},
-    }  # fmt: skip
+        ("AB", "20261203"): {
+            second.number,
+            later.number,
+            f"REG-{transfer.id:06d}",
+            f"REG-{december.id:06d}",
+        },
+    }
     # December alone: the payment's line carries the code its invoices got.
     assert groups(exports.fec(date(2026, 12, 1), date(2026, 12, 31))[1]) == {
         ("AB", "20261203"): {later.number, f"REG-{december.id:06d}"},
@@ -293,19 +332,37 @@ def test_an_invoice_settled_in_the_next_period_is_lettered_there_and_codes_are_k
 
 def test_letter_codes_run_from_aa_to_zz_then_three_letters():
     assert [exports.letter_code(n) for n in (0, 1, 25, 26, 675, 676, 677)] == [
-        "AA", "AB", "AZ", "BA", "ZZ", "AAA", "AAB",
-    ]  # fmt: skip
+        "AA",
+        "AB",
+        "AZ",
+        "BA",
+        "ZZ",
+        "AAA",
+        "AAB",
+    ]
 
 
 def test_the_bank_accounts_come_from_the_identity_settings(example, settled):
-    db.session.add(CoopIdentity(
-        id=1, name="Coop", siren="732829320", address="1 rue X", postcode="69003", city="Lyon",
-        account_customers="41100000", account_bank="51210000", account_bank_fees="62780000",
-    ))  # fmt: skip
+    db.session.add(
+        CoopIdentity(
+            id=1,
+            name="Coop",
+            siren="732829320",
+            address="1 rue X",
+            postcode="69003",
+            city="Lyon",
+            account_customers="41100000",
+            account_bank="51210000",
+            account_bank_fees="62780000",
+        )
+    )
     db.session.commit()
     _, content = exports.fec(*NOVEMBER)
-    bank = [line.split("\t") for line in content.decode("iso-8859-15").split("\r\n")
-            if line.startswith("BQ\t")]  # fmt: skip
+    bank = [
+        line.split("\t")
+        for line in content.decode("iso-8859-15").split("\r\n")
+        if line.startswith("BQ\t")
+    ]
     assert {row[4] for row in bank} == {"41100000", "51210000", "62780000"}
 
 
@@ -323,23 +380,115 @@ def test_the_csv_has_one_row_per_line_with_its_invoice_totals(example):
     totals_a, totals_b = ["160,42", "29,04", "189,46"], ["61,20", "12,24", "73,44"]
     assert rows == [
         list(exports.CSV_HEADER),
-        [a, "Facture", "10/11/2026", *croix_rousse, "Marchandises", "Pneu 700x25", "10",
-         "12,50", "20", "125,00", *totals_a],
-        [a, "Facture", "10/11/2026", *croix_rousse, "Marchandises", "Manuel d'atelier", "1",
-         "21,00", "5,5", "21,00", *totals_a],
-        [a, "Facture", "10/11/2026", *croix_rousse, "Port", "Port fournisseur (quote-part)",
-         "1", "8,40", "20", "8,40", *totals_a],
-        [a, "Facture", "10/11/2026", *croix_rousse, "Frais", "Douane", "1", "3,10", "20", "3,10",
-         *totals_a],
-        [a, "Facture", "10/11/2026", *croix_rousse, "Commission",
-         "Frais de service de la coopérative", "1", "2,92", "20", "2,92", *totals_a],
-        [b, "Facture", "12/11/2026", "VELO02", "Cycles Gerland", "Marchandises",
-         "Chaîne 11 vitesses", "2", "30,00", "20", "60,00", *totals_b],
-        [b, "Facture", "12/11/2026", "VELO02", "Cycles Gerland", "Commission",
-         "Frais de service de la coopérative", "1", "1,20", "20", "1,20", *totals_b],
-        [c, "Avoir", "15/11/2026", *croix_rousse, "Marchandises", "Pneu 700x25 (retour)", "2",
-         "12,50", "20", "25,00", "25,00", "5,00", "30,00"],
-    ]  # fmt: skip
+        [
+            a,
+            "Facture",
+            "10/11/2026",
+            *croix_rousse,
+            "Marchandises",
+            "Pneu 700x25",
+            "10",
+            "12,50",
+            "20",
+            "125,00",
+            *totals_a,
+        ],
+        [
+            a,
+            "Facture",
+            "10/11/2026",
+            *croix_rousse,
+            "Marchandises",
+            "Manuel d'atelier",
+            "1",
+            "21,00",
+            "5,5",
+            "21,00",
+            *totals_a,
+        ],
+        [
+            a,
+            "Facture",
+            "10/11/2026",
+            *croix_rousse,
+            "Port",
+            "Port fournisseur (quote-part)",
+            "1",
+            "8,40",
+            "20",
+            "8,40",
+            *totals_a,
+        ],
+        [
+            a,
+            "Facture",
+            "10/11/2026",
+            *croix_rousse,
+            "Frais",
+            "Douane",
+            "1",
+            "3,10",
+            "20",
+            "3,10",
+            *totals_a,
+        ],
+        [
+            a,
+            "Facture",
+            "10/11/2026",
+            *croix_rousse,
+            "Commission",
+            "Frais de service de la coopérative",
+            "1",
+            "2,92",
+            "20",
+            "2,92",
+            *totals_a,
+        ],
+        [
+            b,
+            "Facture",
+            "12/11/2026",
+            "VELO02",
+            "Cycles Gerland",
+            "Marchandises",
+            "Chaîne 11 vitesses",
+            "2",
+            "30,00",
+            "20",
+            "60,00",
+            *totals_b,
+        ],
+        [
+            b,
+            "Facture",
+            "12/11/2026",
+            "VELO02",
+            "Cycles Gerland",
+            "Commission",
+            "Frais de service de la coopérative",
+            "1",
+            "1,20",
+            "20",
+            "1,20",
+            *totals_b,
+        ],
+        [
+            c,
+            "Avoir",
+            "15/11/2026",
+            *croix_rousse,
+            "Marchandises",
+            "Pneu 700x25 (retour)",
+            "2",
+            "12,50",
+            "20",
+            "25,00",
+            "25,00",
+            "5,00",
+            "30,00",
+        ],
+    ]
     assert content.count(b"\r\n") == len(rows)
 
 
@@ -439,8 +588,9 @@ def test_cli_writes_the_fec_under_its_legal_name(runner, example, tmp_path, monk
 
 def test_cli_writes_the_fec_where_asked(runner, example, tmp_path):
     out = tmp_path / "fec.txt"
-    result = runner.invoke(args=["export", "fec", "--from", "2026-11-01", "--to", "2026-11-30",
-                                 "--out", str(out)])  # fmt: skip
+    result = runner.invoke(
+        args=["export", "fec", "--from", "2026-11-01", "--to", "2026-11-30", "--out", str(out)]
+    )
     assert result.exit_code == 0, result.output
     assert out.read_bytes().startswith(HEADER.encode())
 

@@ -66,31 +66,76 @@ def test_a_multi_rate_invoice_has_exact_vat_per_rate_and_totals(make):
     # Goods: 6 × 21.9000 = 131.40 (20 %), 3 × 16.4567 = 49.37 (5.5 %); ASIA's 40.00 by value:
     # 14.60; the courier's 25.00 over 26 units, largest remainder: 5.77 + 2.88 = 8.65;
     # the fee 2 % × 180.77 = 3.6154 → 3.62.
-    assert [(line.kind, line.description, line.reference, line.quantity, line.unit_price,
-             line.vat_rate, line.amount_excl_vat) for line in a.lines] == [
-        (LineKind.GOODS, "PNEU-700 — Pneu 700x32C", "L1", D(6), D("21.9000"), D("0.2000"),
-         D("131.40")),
-        (LineKind.GOODS, "CHAINE-11V — Chaîne 11 vitesses", "C1", D(3), D("16.4567"),
-         D("0.0550"), D("49.37")),
-        (LineKind.SHIPPING, "Frais de port — Asia Parts (quote-part)", None, D(1), D("14.60"),
-         D("0.2000"), D("14.60")),
-        (LineKind.CHARGE, "Coursier (quote-part)", None, D(1), D("8.65"), D("0.2000"),
-         D("8.65")),
-        (LineKind.FEE, "Frais de service de la coopérative (2 % des marchandises)", None, D(1),
-         D("3.62"), D("0.2000"), D("3.62")),
-    ]  # fmt: skip
+    assert [
+        (
+            line.kind,
+            line.description,
+            line.reference,
+            line.quantity,
+            line.unit_price,
+            line.vat_rate,
+            line.amount_excl_vat,
+        )
+        for line in a.lines
+    ] == [
+        (
+            LineKind.GOODS,
+            "PNEU-700 — Pneu 700x32C",
+            "L1",
+            D(6),
+            D("21.9000"),
+            D("0.2000"),
+            D("131.40"),
+        ),
+        (
+            LineKind.GOODS,
+            "CHAINE-11V — Chaîne 11 vitesses",
+            "C1",
+            D(3),
+            D("16.4567"),
+            D("0.0550"),
+            D("49.37"),
+        ),
+        (
+            LineKind.SHIPPING,
+            "Frais de port — Asia Parts (quote-part)",
+            None,
+            D(1),
+            D("14.60"),
+            D("0.2000"),
+            D("14.60"),
+        ),
+        (LineKind.CHARGE, "Coursier (quote-part)", None, D(1), D("8.65"), D("0.2000"), D("8.65")),
+        (
+            LineKind.FEE,
+            "Frais de service de la coopérative (2 % des marchandises)",
+            None,
+            D(1),
+            D("3.62"),
+            D("0.2000"),
+            D("3.62"),
+        ),
+    ]
     # VAT once per rate: 49.37 × 5.5 % = 2.71535 → 2.72; 158.27 × 20 % = 31.654 → 31.65.
     assert [(v.rate, v.base, v.amount) for v in a.vat] == [
         (D("0.0550"), D("49.37"), D("2.72")),
         (D("0.2000"), D("158.27"), D("31.65")),
     ]
     assert (a.total_excl_vat, a.total_vat, a.total_incl_vat) == (
-        D("207.64"), D("34.37"), D("242.01"))  # fmt: skip
+        D("207.64"),
+        D("34.37"),
+        D("242.01"),
+    )
     b, c = drafts["SHOPB"], drafts["SHOPC"]
     assert (b.total_excl_vat, b.total_vat, b.total_incl_vat) == (
-        D("150.85"), D("30.17"), D("181.02"))  # fmt: skip
+        D("150.85"),
+        D("30.17"),
+        D("181.02"),
+    )
     assert [(v.rate, v.base, v.amount) for v in c.vat] == [
-        (D("0.0550"), D("49.37"), D("2.72")), (D("0.2000"), D("18.47"), D("3.69"))]  # fmt: skip
+        (D("0.0550"), D("49.37"), D("2.72")),
+        (D("0.2000"), D("18.47"), D("3.69")),
+    ]
     assert a.due_on == a.issued_on + timedelta(days=issuing.identity().payment_terms_days)
 
     issued = issuing.issue_invoices(w.campaign, by=None, at=now())
@@ -103,9 +148,16 @@ def test_a_multi_rate_invoice_has_exact_vat_per_rate_and_totals(make):
     stored = db.session.get(Invoice, issued[0].id)
     db.session.expire_all()
     assert [(v.rate, v.base, v.amount) for v in stored.vat] == [
-        (D("0.0550"), D("49.37"), D("2.72")), (D("0.2000"), D("158.27"), D("31.65"))]  # fmt: skip
+        (D("0.0550"), D("49.37"), D("2.72")),
+        (D("0.2000"), D("158.27"), D("31.65")),
+    ]
     assert [line.amount_excl_vat for line in stored.lines] == [
-        D("131.40"), D("49.37"), D("14.60"), D("8.65"), D("3.62")]  # fmt: skip
+        D("131.40"),
+        D("49.37"),
+        D("14.60"),
+        D("8.65"),
+        D("3.62"),
+    ]
     assert stored.payment_reference == f"RF{stored.payment_reference[2:4]}{y}000001"
     from stdnum import iso11649
 
@@ -140,8 +192,11 @@ def test_a_shop_without_siret_or_address_is_refused_by_name_and_nothing_is_issue
     w.shops["B"].siret = None
     w.shops["B"].address = None
     db.session.commit()
-    with pytest.raises(DomainError, match=r"Atelier B .SHOPB. ne peut pas être facturé : "
-                       "renseignez son SIRET et son adresse de facturation"):  # fmt: skip
+    with pytest.raises(
+        DomainError,
+        match=r"Atelier B .SHOPB. ne peut pas être facturé : "
+        "renseignez son SIRET et son adresse de facturation",
+    ):
         issuing.issue_invoices(w.campaign, by=None, at=now())
     assert invoices_of(w.campaign) == []
     assert w.campaign.status is CampaignStatus.RECEIVED
@@ -296,8 +351,13 @@ def test_the_treasurer_previews_confirms_and_issues_from_the_screens(client, mak
     assert len(invoices_of(w.campaign)) == 3
     number = f"FA-{year()}-000001"
     page = client.get(f"/invoices/{number}").text
-    for mention in ("Pas d&#39;escompte pour paiement anticipé", "40 €", w.shops["A"].siret,
-                    "5,5", "Atelier A"):  # fmt: skip
+    for mention in (
+        "Pas d&#39;escompte pour paiement anticipé",
+        "40 €",
+        w.shops["A"].siret,
+        "5,5",
+        "Atelier A",
+    ):
         assert mention in page
     listing = client.get("/invoices?status=issued").text
     assert number in listing

@@ -11,8 +11,16 @@ from coop.negotiation.models import Invitation, Rfq
 from tests import factories
 
 
-def rfq(parts=None, suppliers=None, quantities=None, *, deadline_on=None, campaign=None,
-        by=None, title="Pneus et chambres") -> Rfq:  # fmt: skip
+def rfq(
+    parts=None,
+    suppliers=None,
+    quantities=None,
+    *,
+    deadline_on=None,
+    campaign=None,
+    by=None,
+    title="Pneus et chambres",
+) -> Rfq:
     """A draft RFQ asking every supplier (default: one with an e-mail) for every part."""
     parts = parts or [factories.part()]
     suppliers = suppliers or [factories.supplier(email="devis@fournisseur.example")]

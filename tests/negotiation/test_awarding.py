@@ -33,10 +33,20 @@ def case(make):
     old = make.offer(lyon, tyre, tiers=((1, "12.00"),), pack_size=5, supplier_ref="OLD")
     rfq = nf.sent_rfq(parts=[tyre, tube], suppliers=[lyon, taipei], quantities=[120, 40])
     valid = today() + timedelta(days=90)
-    nf.answer(nf.invitation_of(rfq, lyon), tiers=((1, "11.00"), (100, "10.50")), pack_size=25,
-              supplier_ref="LP-28", valid_until=valid)  # fmt: skip
-    nf.answer(nf.invitation_of(rfq, taipei), tiers=((1, "10.00"), (100, "9.00")), pack_size=10,
-              made_in="TW", lead_time_days=40)  # fmt: skip
+    nf.answer(
+        nf.invitation_of(rfq, lyon),
+        tiers=((1, "11.00"), (100, "10.50")),
+        pack_size=25,
+        supplier_ref="LP-28",
+        valid_until=valid,
+    )
+    nf.answer(
+        nf.invitation_of(rfq, taipei),
+        tiers=((1, "10.00"), (100, "9.00")),
+        pack_size=10,
+        made_in="TW",
+        lead_time_days=40,
+    )
     return rfq, lyon, taipei, tyre, tube, old
 
 
@@ -53,13 +63,20 @@ def test_an_award_replaces_the_suppliers_tiers_and_keeps_the_old_ones(case):
     awarding.award_lines(rfq, {line.id: answer_of(rfq, lyon, tyre).id}, at=now())
     db.session.commit()
     db.session.refresh(old)
-    assert [(t.min_qty, t.unit_price) for t in old.tiers] == [(1, D("11.0000")),
-                                                               (100, D("10.5000"))]  # fmt: skip
+    assert [(t.min_qty, t.unit_price) for t in old.tiers] == [
+        (1, D("11.0000")),
+        (100, D("10.5000")),
+    ]
     assert (old.pack_size, old.supplier_ref, old.valid_until) == (
-        25, "LP-28", today() + timedelta(days=90))  # fmt: skip
+        25,
+        "LP-28",
+        today() + timedelta(days=90),
+    )
     history = price_history(old)
     assert [tiers for _, _, tiers in history] == [
-        [(1, D("11.0000")), (100, D("10.5000"))], [(1, D("12.0000"))]]  # fmt: skip
+        [(1, D("11.0000")), (100, D("10.5000"))],
+        [(1, D("12.0000"))],
+    ]
     assert history[1][1] is not None  # the old tiers are closed, not deleted
     assert line.award.answer.quote.invitation.supplier_id == lyon.id
     assert rfq.status is RfqStatus.AWARDED
@@ -76,8 +93,10 @@ def test_an_award_creates_the_offer_a_supplier_did_not_have(case):
     db.session.commit()
     offer = db.session.query(Offer).filter_by(supplier_id=taipei.id, part_id=tube.id).one()
     assert (offer.made_in, offer.pack_size, offer.lead_time_days) == ("TW", 10, 40)
-    assert [(t.min_qty, t.unit_price) for t in offer.tiers] == [(1, D("10.0000")),
-                                                                 (100, D("9.0000"))]  # fmt: skip
+    assert [(t.min_qty, t.unit_price) for t in offer.tiers] == [
+        (1, D("10.0000")),
+        (100, D("9.0000")),
+    ]
 
 
 def test_all_lines_to_one_supplier(case):
@@ -111,8 +130,9 @@ def test_a_declined_line_cannot_be_awarded(make):
     rfq = nf.sent_rfq(suppliers=[lyon])
     nf.answer(rfq.invitations[0], tiers=(), declined=True)
     with pytest.raises(DomainError, match="décliné"):
-        awarding.award_lines(rfq, {rfq.lines[0].id: rfq.invitations[0].quotes[0].current.id},
-                             at=now())  # fmt: skip
+        awarding.award_lines(
+            rfq, {rfq.lines[0].id: rfq.invitations[0].quotes[0].current.id}, at=now()
+        )
 
 
 def test_the_pooling_prices_with_the_awarded_tiers_only(case, make):
@@ -134,10 +154,14 @@ def test_the_pooling_prices_with_the_awarded_tiers_only(case, make):
 def test_the_manager_awards_from_the_matrix(client, make, case):
     rfq, lyon, taipei, tyre, _tube, _ = case
     client.login_as(make.user(Role.MANAGER))
-    response = client.post(f"/rfqs/{rfq.id}/award", data={
-        f"award-{rfq.lines[0].id}": str(answer_of(rfq, lyon, tyre).id),
-        f"award-{rfq.lines[1].id}": "", "confirmed": "1",
-    })  # fmt: skip
+    response = client.post(
+        f"/rfqs/{rfq.id}/award",
+        data={
+            f"award-{rfq.lines[0].id}": str(answer_of(rfq, lyon, tyre).id),
+            f"award-{rfq.lines[1].id}": "",
+            "confirmed": "1",
+        },
+    )
     assert response.status_code == 302
     page = client.get(f"/rfqs/{rfq.id}/matrix").text
     assert "1 ligne attribuée :" in page

@@ -39,8 +39,9 @@ def write(table: list[dict]) -> bytes:
 def test_the_rfq_file_lists_the_suppliers_lines_in_the_offers_columns(invitation):
     table = rows(quoting.rfq_csv(invitation))
     assert [(r["supplier_code"], r["sku"], r["requested_qty"]) for r in table] == [
-        ("LYONPNEU", "TUB-700", "300"), ("LYONPNEU", "TYR-700X28", "120"),
-    ]  # fmt: skip
+        ("LYONPNEU", "TUB-700", "300"),
+        ("LYONPNEU", "TYR-700X28", "120"),
+    ]
     assert {c.name for c in OFFER_COLUMNS} <= set(table[0])
     assert table[0]["min_qty"] == table[0]["unit_price_eur"] == ""
 
@@ -48,8 +49,14 @@ def test_the_rfq_file_lists_the_suppliers_lines_in_the_offers_columns(invitation
 def test_an_rfq_file_filled_in_and_uploaded_comes_back_as_the_draft_and_round_trips(invitation):
     table = rows(quoting.rfq_csv(invitation))
     tube, tyre = table
-    tyre.update(min_qty="1", unit_price_eur="12,50", supplier_ref="LP-28", made_in="FR",
-                pack_size="10", valid_until="2099-12-31")  # fmt: skip
+    tyre.update(
+        min_qty="1",
+        unit_price_eur="12,50",
+        supplier_ref="LP-28",
+        made_in="FR",
+        pack_size="10",
+        valid_until="2099-12-31",
+    )
     tyre_100 = {**tyre, "min_qty": "100", "unit_price_eur": "11.2"}
     tube.update(declined="oui", comment="Plus fabriquée")
     assert quoting.import_answers_csv(invitation, write([tube, tyre, tyre_100]), at=now()) == 2
@@ -111,13 +118,19 @@ def test_the_supplier_uploads_its_file_through_the_page(client, invitation):
     url = f"/q/{token_for(invitation)}"
     table = rows(client.get(url + "/rfq.csv").data)
     table[1].update(min_qty="1", unit_price_eur="12,50")
-    response = client.post(url + "/upload", data={"file": (io.BytesIO(write(table)), "devis.csv")},
-                           content_type="multipart/form-data")  # fmt: skip
+    response = client.post(
+        url + "/upload",
+        data={"file": (io.BytesIO(write(table)), "devis.csv")},
+        content_type="multipart/form-data",
+    )
     assert response.status_code == 302
     assert "1 ligne remplie dans votre brouillon. Vérifiez-la" in client.get(url).text
     table[1].update(unit_price_eur="douze")
-    bad = client.post(url + "/upload", data={"file": (io.BytesIO(write(table)), "devis.csv")},
-                      content_type="multipart/form-data")  # fmt: skip
+    bad = client.post(
+        url + "/upload",
+        data={"file": (io.BytesIO(write(table)), "devis.csv")},
+        content_type="multipart/form-data",
+    )
     assert bad.status_code == 422
     assert "nombre attendu" in bad.text and "rien n'a été importé" in bad.text
 

@@ -195,7 +195,8 @@ def test_opening_the_link_is_recorded_once(client, two_suppliers):
 
 def test_a_forged_form_gets_an_answer_not_an_error(client, two_suppliers):
     _, lyon, _ = two_suppliers
-    response = client.post(f"/q/{token_for(lyon)}", data={
-        "lines-0-quote_id": "drop table", "action": "submit"})  # fmt: skip
+    response = client.post(
+        f"/q/{token_for(lyon)}", data={"lines-0-quote_id": "drop table", "action": "submit"}
+    )
     assert response.status_code == 422
     assert lyon.quotes[0].answers == []

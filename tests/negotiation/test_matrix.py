@@ -23,8 +23,11 @@ MILANO = Terms(pack_size=1, moq=150, tiers=((1, D("9.50")),))
 
 
 def answers():
-    return [Quoted(1, Origin.ASIA, TAIPEI), Quoted(2, Origin.LOCAL, LYON),
-            Quoted(3, Origin.EUROPE, MILANO)]  # fmt: skip
+    return [
+        Quoted(1, Origin.ASIA, TAIPEI),
+        Quoted(2, Origin.LOCAL, LYON),
+        Quoted(3, Origin.EUROPE, MILANO),
+    ]
 
 
 def test_each_answer_is_priced_at_the_pooled_quantity_in_whole_packs():
@@ -50,9 +53,15 @@ def test_the_cheapest_line_amount_wins_and_the_best_near_answer_says_its_extra_c
 def test_below_the_first_tier_a_small_quantity_changes_the_ranking():
     line = compare_line(40, answers())
     assert {k: p.purchase.amount for k, p in line.priced.items()} == {
-        1: D("400.00"), 2: D("550.00"), 3: D("1425.00")}  # fmt: skip
+        1: D("400.00"),
+        2: D("550.00"),
+        3: D("1425.00"),
+    }
     assert (line.cheapest.quoted.key, line.best_near.quoted.key, line.near_extra) == (
-        1, 2, D("150.00"))  # fmt: skip
+        1,
+        2,
+        D("150.00"),
+    )
 
 
 def test_on_a_tie_the_nearer_answer_is_the_cheapest():
@@ -74,10 +83,15 @@ def answered(make):
     lyon = make.supplier(name="Lyon Pneu", email="devis@lyon.example", is_local=True)
     milano = make.supplier(name="Milano Gomme", country="IT", email="p@milano.example")
     berlin = make.supplier(name="Berlin Reifen", country="DE", email="a@berlin.example")
-    rfq = nf.sent_rfq(parts=[tyre, tube], suppliers=[taipei, lyon, milano, berlin],
-                      quantities=[120, 40])  # fmt: skip
-    nf.answer(nf.invitation_of(rfq, taipei), tiers=((1, "10.00"), (100, "9.00")), pack_size=10,
-              made_in="TW")  # fmt: skip
+    rfq = nf.sent_rfq(
+        parts=[tyre, tube], suppliers=[taipei, lyon, milano, berlin], quantities=[120, 40]
+    )
+    nf.answer(
+        nf.invitation_of(rfq, taipei),
+        tiers=((1, "10.00"), (100, "9.00")),
+        pack_size=10,
+        made_in="TW",
+    )
     nf.answer(nf.invitation_of(rfq, lyon), tiers=((1, "11.00"), (100, "10.50")), pack_size=25)
     nf.answer(nf.invitation_of(rfq, milano), tiers=((1, "9.50"),), moq=150, made_in="IT")
     nf.answer(nf.invitation_of(rfq, berlin), tiers=(), declined=True)
@@ -87,15 +101,24 @@ def answered(make):
 def test_the_matrix_of_an_rfq_ranks_the_submitted_answers(answered):
     matrix = build_matrix(answered, today())
     assert [c.invitation.supplier.name for c in matrix.columns] == [
-        "Lyon Pneu", "Berlin Reifen", "Milano Gomme", "Taipei Tyres"]  # fmt: skip
+        "Lyon Pneu",
+        "Berlin Reifen",
+        "Milano Gomme",
+        "Taipei Tyres",
+    ]
     tyre = matrix.rows[0]
-    cells = {c.invitation.supplier.name: cell for c, cell in zip(matrix.columns, tyre.cells,
-                                                                   strict=True)}  # fmt: skip
+    cells = {
+        c.invitation.supplier.name: cell for c, cell in zip(matrix.columns, tyre.cells, strict=True)
+    }
     assert cells["Taipei Tyres"].is_cheapest and cells["Lyon Pneu"].is_best_near
     assert cells["Berlin Reifen"].answer.is_declined and cells["Berlin Reifen"].priced is None
     assert tyre.comparison.near_extra == D("232.50")
     assert [(c.lines_priced, c.total) for c in matrix.columns] == [
-        (2, D("1862.50")), (0, D("0.00")), (2, D("2850.00")), (2, D("1480.00"))]  # fmt: skip
+        (2, D("1862.50")),
+        (0, D("0.00")),
+        (2, D("2850.00")),
+        (2, D("1480.00")),
+    ]
     assert matrix.cheapest_total == D("1480.00")
     assert matrix.near_extra_total == D("382.50")
 

@@ -22,8 +22,9 @@ def sent(make):
     manager = make.user(Role.MANAGER, email="gerance@coop.example")
     lyon = make.supplier(name="Lyon Pneu", email="devis@lyonpneu.example", is_local=True)
     milano = make.supplier(name="Milano Gomme", country="IT", email="preventivi@milano.example")
-    rfq = nf.sent_rfq(parts=[make.part(sku="TYR-1"), make.part(sku="TYR-2")],
-                      suppliers=[lyon, milano], by=manager)  # fmt: skip
+    rfq = nf.sent_rfq(
+        parts=[make.part(sku="TYR-1"), make.part(sku="TYR-2")], suppliers=[lyon, milano], by=manager
+    )
     return rfq, nf.invitation_of(rfq, lyon), nf.invitation_of(rfq, milano)
 
 
@@ -45,10 +46,13 @@ def _problems(invitation, **values):
         ({"pack_size": 0, "tiers": [(1, Decimal("1"))]}, "pack_size", "au moins 1 unité"),
         ({"moq": -1, "tiers": [(1, Decimal("1"))]}, "moq", "négatif"),
         ({"made_in": "XX", "tiers": [(1, Decimal("1"))]}, "made_in", "pays ISO inconnu"),
-        ({"valid_until": today() - timedelta(days=1), "tiers": [(1, Decimal("1"))]},
-         "valid_until", "déjà passée"),
+        (
+            {"valid_until": today() - timedelta(days=1), "tiers": [(1, Decimal("1"))]},
+            "valid_until",
+            "déjà passée",
+        ),
     ],
-)  # fmt: skip
+)
 def test_a_bad_answer_is_refused_with_its_field(sent, values, field, words):
     _, lyon, _ = sent
     problems = _problems(lyon, **values)
@@ -58,8 +62,9 @@ def test_a_bad_answer_is_refused_with_its_field(sent, values, field, words):
 def test_a_draft_is_kept_but_not_submitted(sent):
     rfq, lyon, _ = sent
     quote = lyon.quotes[0]
-    save_answers(lyon, [AnswerInput(quote.id, tiers=[(1, Decimal("12.5")), (100, Decimal("11"))])],
-                 at=now())  # fmt: skip
+    save_answers(
+        lyon, [AnswerInput(quote.id, tiers=[(1, Decimal("12.5")), (100, Decimal("11"))])], at=now()
+    )
     db.session.commit()
     assert quote.draft.tier_values == [(1, Decimal("12.5000")), (100, Decimal("11.0000"))]
     assert quote.current is None and quote.is_open
@@ -74,12 +79,20 @@ def test_submitting_needs_every_open_line_priced_or_declined(sent):
     _, lyon, _ = sent
     first, second = lyon.quotes
     with pytest.raises(InvalidAnswers) as invalid:
-        save_answers(lyon, [AnswerInput(first.id, tiers=[(1, Decimal("9"))])], at=now(),
-                     submit=True)  # fmt: skip
+        save_answers(
+            lyon, [AnswerInput(first.id, tiers=[(1, Decimal("9"))])], at=now(), submit=True
+        )
     assert [p.quote_id for p in invalid.value.problems] == [second.id]
-    save_answers(lyon, [AnswerInput(first.id, tiers=[(1, Decimal("9"))]),
-                        AnswerInput(second.id, declined=True, comment="Hors gamme")],
-                 at=now(), submit=True, note="Prix franco à partir de 500 €")  # fmt: skip
+    save_answers(
+        lyon,
+        [
+            AnswerInput(first.id, tiers=[(1, Decimal("9"))]),
+            AnswerInput(second.id, declined=True, comment="Hors gamme"),
+        ],
+        at=now(),
+        submit=True,
+        note="Prix franco à partir de 500 €",
+    )
     db.session.commit()
     assert first.current.tier_values == [(1, Decimal("9.0000"))]
     assert second.current.is_declined and second.current.tiers == []
@@ -123,8 +136,10 @@ def test_a_supplier_message_joins_the_thread(sent):
     db.session.commit()
     entry = lyon.messages[-1]
     assert (entry.kind, entry.by_supplier, entry.body) == (
-        MessageKind.MESSAGE, True, "Pouvez-vous préciser la tringle ?",
-    )  # fmt: skip
+        MessageKind.MESSAGE,
+        True,
+        "Pouvez-vous préciser la tringle ?",
+    )
     with pytest.raises(DomainError):
         quoting.post_supplier_message(lyon, "   ", at=now())
 
@@ -147,11 +162,17 @@ def test_the_supplier_fills_its_page_saves_a_draft_then_submits(client, sent):
     rfq, lyon, _ = sent
     url = f"/q/{token_for(lyon)}"
     answers = {
-        "TYR-1": {"supplier_ref": "LP-28", "made_in": "FR", "pack_size": "10",
-                  "tiers-0-min_qty": "1", "tiers-0-unit_price": "12,50",
-                  "tiers-1-min_qty": "100", "tiers-1-unit_price": "11,2"},
+        "TYR-1": {
+            "supplier_ref": "LP-28",
+            "made_in": "FR",
+            "pack_size": "10",
+            "tiers-0-min_qty": "1",
+            "tiers-0-unit_price": "12,50",
+            "tiers-1-min_qty": "100",
+            "tiers-1-unit_price": "11,2",
+        },
         "TYR-2": {"declined": "y", "comment": "Plus fabriqué"},
-    }  # fmt: skip
+    }
     draft = client.post(url, data=_form(lyon, "draft", **answers))
     assert draft.status_code == 302
     assert "Brouillon enregistré" in client.get(url).text
@@ -171,17 +192,23 @@ def test_the_page_says_what_is_wrong_next_to_the_line_and_keeps_the_typing(clien
     _, lyon, _ = sent
     url = f"/q/{token_for(lyon)}"
     answers = {
-        "TYR-1": {"supplier_ref": "LP-28", "tiers-0-min_qty": "100", "tiers-0-unit_price": "11",
-                  "tiers-1-min_qty": "10", "tiers-1-unit_price": "12"},
+        "TYR-1": {
+            "supplier_ref": "LP-28",
+            "tiers-0-min_qty": "100",
+            "tiers-0-unit_price": "11",
+            "tiers-1-min_qty": "10",
+            "tiers-1-unit_price": "12",
+        },
         "TYR-2": {"tiers-0-min_qty": "5", "tiers-0-unit_price": "abc"},
-    }  # fmt: skip
+    }
     response = client.post(url, data=_form(lyon, "submit", **answers))
     assert response.status_code == 422
     assert "Nombre attendu, pas &#39;abc&#39;." in response.text
     assert 'value="LP-28"' in response.text
     assert lyon.quotes[0].draft is None
-    response = client.post(url, data=_form(lyon, "submit", **{
-        **answers, "TYR-2": {"declined": "y"}}))  # fmt: skip
+    response = client.post(
+        url, data=_form(lyon, "submit", **{**answers, "TYR-2": {"declined": "y"}})
+    )
     assert response.status_code == 422
     assert "strictement croissantes" in response.text
     assert lyon.quotes[0].draft is None and lyon.submitted_at is None

@@ -67,13 +67,18 @@ def test_an_rfq_starts_from_the_campaigns_pooled_quantities(make, catalogue):
     assert re.fullmatch(r"DD-\d{4}-0001", rfq.number)
     assert [(line.part.sku, line.quantity) for line in rfq.lines] == [("TYR-700X28", 120)]
     assert sorted(i.supplier.name for i in rfq.invitations) == [
-        "Lyon Pneu", "Milano Gomme", "Taipei Tyres"]  # fmt: skip
+        "Lyon Pneu",
+        "Milano Gomme",
+        "Taipei Tyres",
+    ]
     assert rfq.status is RfqStatus.DRAFT
 
 
 def test_hand_typed_lines_are_read_or_refused_all_at_once(catalogue):
     assert [(p.sku, q) for p, q in rfqs.parse_part_lines("TYR-700X28 ; 120\n\nout-cle,4")] == [
-        ("TYR-700X28", 120), ("OUT-CLE", 4)]  # fmt: skip
+        ("TYR-700X28", 120),
+        ("OUT-CLE", 4),
+    ]
     with pytest.raises(DomainError) as refused:
         rfqs.parse_part_lines("TYR-700X28\nNOPE ; 3\nOUT-CLE ; 0")
     message = refused.value.message
@@ -138,16 +143,20 @@ def test_a_sent_rfqs_deadline_can_be_pushed_back_and_its_links_follow(catalogue)
     rfqs.update_rfq(rfq, title=rfq.title, deadline_on=later, message=None, at=now())
     assert rfq.invitations[0].expires_at == rfq.answer_by
     with pytest.raises(DomainError, match="pas avancée"):
-        rfqs.update_rfq(rfq, title=rfq.title, deadline_on=later - timedelta(days=1), message=None,
-                        at=now())  # fmt: skip
+        rfqs.update_rfq(
+            rfq, title=rfq.title, deadline_on=later - timedelta(days=1), message=None, at=now()
+        )
 
 
 def test_reminders_go_two_days_before_the_deadline_to_those_who_have_not_answered(
     runner, catalogue
 ):
     tyre, s = catalogue
-    rfq = nf.sent_rfq(parts=[tyre], suppliers=[s["lyon"], s["taipei"], s["milano"]],
-                      deadline_on=today() + timedelta(days=1))  # fmt: skip
+    rfq = nf.sent_rfq(
+        parts=[tyre],
+        suppliers=[s["lyon"], s["taipei"], s["milano"]],
+        deadline_on=today() + timedelta(days=1),
+    )
     far = nf.sent_rfq(parts=[tyre], suppliers=[s["lyon"]], deadline_on=today() + timedelta(days=9))
     nf.answer(nf.invitation_of(rfq, s["taipei"]))
     rfqs.revoke_link(nf.invitation_of(rfq, s["milano"]), at=now())
@@ -199,18 +208,31 @@ def test_the_manager_prepares_an_rfq_from_a_campaign_chooses_suppliers_and_sends
     client.login_as(make.user(Role.MANAGER))
     form = client.get(f"/rfqs/new?campaign={campaign.id}").text
     assert "TYR-700X28" in form and 'value="120"' in form
-    response = client.post("/rfqs/new", data={
-        "campaign": campaign.id, "title": "Pneus", "deadline_on": str(today() + timedelta(days=7)),
-        f"pick-{tyre.id}": "1", f"qty-{tyre.id}": "150", "extra_lines": "OUT-CLE ; 4",
-    })  # fmt: skip
+    response = client.post(
+        "/rfqs/new",
+        data={
+            "campaign": campaign.id,
+            "title": "Pneus",
+            "deadline_on": str(today() + timedelta(days=7)),
+            f"pick-{tyre.id}": "1",
+            f"qty-{tyre.id}": "150",
+            "extra_lines": "OUT-CLE ; 4",
+        },
+    )
     assert response.status_code == 302
     rfq = db.session.query(Rfq).one()
-    assert [(line.part.sku, line.quantity) for line in rfq.lines] == [("TYR-700X28", 150),
-                                                                       ("OUT-CLE", 4)]  # fmt: skip
+    assert [(line.part.sku, line.quantity) for line in rfq.lines] == [
+        ("TYR-700X28", 150),
+        ("OUT-CLE", 4),
+    ]
     tyre_line, wrench_line = rfq.lines
-    client.post(f"/rfqs/{rfq.id}/suppliers", data={
-        f"line-{tyre_line.id}": [str(s["lyon"].id)], f"add-{wrench_line.id}": str(s["nantes"].id),
-    })  # fmt: skip
+    client.post(
+        f"/rfqs/{rfq.id}/suppliers",
+        data={
+            f"line-{tyre_line.id}": [str(s["lyon"].id)],
+            f"add-{wrench_line.id}": str(s["nantes"].id),
+        },
+    )
     assert sorted(i.supplier.name for i in rfq.invitations) == ["Lyon Pneu", "Nantes Outils"]
     assert client.post(f"/rfqs/{rfq.id}/send").status_code == 302
     assert rfq.status is RfqStatus.SENT
@@ -219,10 +241,14 @@ def test_the_manager_prepares_an_rfq_from_a_campaign_chooses_suppliers_and_sends
 
 def test_a_bad_hand_list_keeps_what_the_manager_typed(client, make, catalogue):
     client.login_as(make.user(Role.MANAGER))
-    response = client.post("/rfqs/new", data={
-        "title": "Outils", "deadline_on": str(today() + timedelta(days=7)),
-        "extra_lines": "NOPE ; 3",
-    })  # fmt: skip
+    response = client.post(
+        "/rfqs/new",
+        data={
+            "title": "Outils",
+            "deadline_on": str(today() + timedelta(days=7)),
+            "extra_lines": "NOPE ; 3",
+        },
+    )
     assert response.status_code == 200
     assert "ligne 1" in response.text and "NOPE ; 3" in response.text
     assert db.session.query(Rfq).count() == 0

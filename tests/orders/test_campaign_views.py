@@ -22,13 +22,25 @@ def test_manager_creates_opens_edits_and_closes_a_campaign(client, make):
     make.user(Role.MEMBER, email="shop@example.org", member=make.member(email=None))
     client.login_as(make.user(Role.MANAGER))
     order_on, closes_on = today() + timedelta(days=20), today() + timedelta(days=10)
-    response = client.post("/campaigns/new", data={
-        "code": "2027-01", "title": "Janvier", "closes_on": closes_on.isoformat(),
-        "closes_time": "17:30", "order_date": order_on.isoformat(), "delivery_mode": "hub",
-        "fee_percent": "2,5", "penalty_local": "0", "penalty_france": "0",
-        "penalty_europe": "3", "penalty_asia": "15", "penalty_other": "10",
-        "shortage_rule": "first_posted", "shipping_key": "quantity",
-    })  # fmt: skip
+    response = client.post(
+        "/campaigns/new",
+        data={
+            "code": "2027-01",
+            "title": "Janvier",
+            "closes_on": closes_on.isoformat(),
+            "closes_time": "17:30",
+            "order_date": order_on.isoformat(),
+            "delivery_mode": "hub",
+            "fee_percent": "2,5",
+            "penalty_local": "0",
+            "penalty_france": "0",
+            "penalty_europe": "3",
+            "penalty_asia": "15",
+            "penalty_other": "10",
+            "shortage_rule": "first_posted",
+            "shipping_key": "quantity",
+        },
+    )
     assert response.status_code == 302
     campaign = db.session.scalar(select(Campaign))
     assert (campaign.shortage_rule, campaign.shipping_key) == ("first_posted", "quantity")
@@ -56,16 +68,29 @@ def test_manager_creates_opens_edits_and_closes_a_campaign(client, make):
 
 def test_bad_campaign_forms_say_what_is_wrong_and_write_nothing(client, make):
     client.login_as(make.user(Role.MANAGER))
-    response = client.post("/campaigns/new", data={
-        "code": "X", "title": "X", "order_date": (today() - timedelta(days=1)).isoformat(),
-        "closes_on": today().isoformat(), "delivery_mode": "hub", "fee_percent": "150",
-    })  # fmt: skip
+    response = client.post(
+        "/campaigns/new",
+        data={
+            "code": "X",
+            "title": "X",
+            "order_date": (today() - timedelta(days=1)).isoformat(),
+            "closes_on": today().isoformat(),
+            "delivery_mode": "hub",
+            "fee_percent": "150",
+        },
+    )
     assert "Un pourcentage entre 0 et 100 est attendu." in response.text
     assert db.session.scalar(select(Campaign)) is None
-    response = client.post("/campaigns/new", data={
-        "code": "X", "title": "X", "order_date": (today() + timedelta(days=1)).isoformat(),
-        "closes_on": (today() + timedelta(days=5)).isoformat(), "delivery_mode": "hub",
-    })  # fmt: skip
+    response = client.post(
+        "/campaigns/new",
+        data={
+            "code": "X",
+            "title": "X",
+            "order_date": (today() + timedelta(days=1)).isoformat(),
+            "closes_on": (today() + timedelta(days=5)).isoformat(),
+            "delivery_mode": "hub",
+        },
+    )
     assert "La date de commande ne peut pas précéder la clôture." in response.text
     assert db.session.scalar(select(Campaign)) is None
 
@@ -79,8 +104,16 @@ def test_the_demand_view_exports_csv(client, make):
     response = client.get(f"/campaigns/{campaign.id}/demand.csv")
     lines = response.data.decode("utf-8-sig").splitlines()
     assert lines[0].startswith("sku;name;shops;requested")
-    assert lines[1].split(";")[:8] == ["TUB-700", part.name, "1", "12", "0", lines[1].split(";")[5],
-                                       "10", "3,0000"]  # fmt: skip
+    assert lines[1].split(";")[:8] == [
+        "TUB-700",
+        part.name,
+        "1",
+        "12",
+        "0",
+        lines[1].split(";")[5],
+        "10",
+        "3,0000",
+    ]
 
 
 def test_the_demand_csv_quotes_a_part_name_a_spreadsheet_would_run_and_keeps_the_numbers(

@@ -67,9 +67,17 @@ def test_a_campaign_whose_cutoff_passed_cannot_be_opened(db_session):
 )
 def test_bad_campaign_terms_are_refused(db_session, changes, message):
     campaign = create()
-    terms = dict(title="Décembre", order_date=date(2026, 12, 10), opens_at=None,
-                 closes_at=campaign.closes_at, delivery_on=None, delivery_mode="hub",
-                 fee_rate=campaign.fee_rate, penalties={}, at=NOW)  # fmt: skip
+    terms = dict(
+        title="Décembre",
+        order_date=date(2026, 12, 10),
+        opens_at=None,
+        closes_at=campaign.closes_at,
+        delivery_on=None,
+        delivery_mode="hub",
+        fee_rate=campaign.fee_rate,
+        penalties={},
+        at=NOW,
+    )
     terms.update(changes)
     with pytest.raises(DomainError, match=message):
         campaigns.update_campaign(campaign, **terms)
@@ -82,8 +90,10 @@ def test_close_due_closes_only_campaigns_past_their_cutoff(db_session):
     closed = campaigns.close_due(NOW + timedelta(hours=1))
     assert closed == [due]
     assert (due.status, later.status, manual.status) == (
-        CampaignStatus.CLOSED, CampaignStatus.OPEN, CampaignStatus.OPEN,
-    )  # fmt: skip
+        CampaignStatus.CLOSED,
+        CampaignStatus.OPEN,
+        CampaignStatus.OPEN,
+    )
 
 
 def test_emails_go_out_only_after_the_commit(app, db_session, make):

@@ -40,11 +40,15 @@ def test_shares_add_up_exactly_each_within_a_cent_and_deterministic(cents, weigh
 
 
 def test_ties_go_to_the_lower_need_id():
-    items = [Delivered(need=n, member="M", supplier="S", units=1, unit_price=D("1"))
-             for n in (3, 1, 2)]  # fmt: skip
+    items = [
+        Delivered(need=n, member="M", supplier="S", units=1, unit_price=D("1")) for n in (3, 1, 2)
+    ]
     # 0.10 over three equal goods: 0.04 to need 1, then 0.03 each.
-    assert split_amount(D("0.10"), items, SplitKey.VALUE) == {1: D("0.04"), 2: D("0.03"),
-                                                              3: D("0.03")}  # fmt: skip
+    assert split_amount(D("0.10"), items, SplitKey.VALUE) == {
+        1: D("0.04"),
+        2: D("0.03"),
+        3: D("0.03"),
+    }
 
 
 # --- the split ------------------------------------------------------------------------------
@@ -60,11 +64,14 @@ def test_goods_shipping_charges_and_fee_on_a_hand_computed_campaign():
         Delivered(4, "VELO02", "LYON", 0, D("8.0000"), weight_g=400),  # got nothing
     ]
     split = split_costs(
-        delivered, {"LYON": D("10.00"), "VILLE": D("0.00")},
-        charges=[ChargeIn(1, D("7.00"), SplitKey.QUANTITY),
-                 ChargeIn(2, D("5.00"), SplitKey.WEIGHT, supplier="LYON")],
+        delivered,
+        {"LYON": D("10.00"), "VILLE": D("0.00")},
+        charges=[
+            ChargeIn(1, D("7.00"), SplitKey.QUANTITY),
+            ChargeIn(2, D("5.00"), SplitKey.WEIGHT, supplier="LYON"),
+        ],
         fee_rate=D("0.025"),
-    )  # fmt: skip
+    )
     needs = split.needs
     assert set(needs) == {1, 2, 3}
     assert [needs[n].goods for n in (1, 2, 3)] == [D("48.00"), D("36.41"), D("32.00")]
@@ -89,30 +96,41 @@ def test_a_weight_key_needs_every_weight():
 
 def test_a_charge_on_a_supplier_nobody_received_from_is_refused():
     with pytest.raises(ValueError, match="charge 9"):
-        split_costs([Delivered(1, "M", "S", 1, D("1"))], {},
-                    charges=[ChargeIn(9, D("1.00"), supplier="OTHER")])  # fmt: skip
+        split_costs(
+            [Delivered(1, "M", "S", 1, D("1"))],
+            {},
+            charges=[ChargeIn(9, D("1.00"), supplier="OTHER")],
+        )
 
 
 @given(
     lines=st.lists(
-        st.tuples(st.integers(0, 50), st.integers(1, 50_000), st.sampled_from("ABC"),
-                  st.sampled_from(["M1", "M2", "M3"])),
-        min_size=1, max_size=25,
+        st.tuples(
+            st.integers(0, 50),
+            st.integers(1, 50_000),
+            st.sampled_from("ABC"),
+            st.sampled_from(["M1", "M2", "M3"]),
+        ),
+        min_size=1,
+        max_size=25,
     ),
     fee=st.integers(0, 100_000),
     charge=st.integers(-5_000, 100_000),
     key=st.sampled_from(list(SplitKey)),
-)  # fmt: skip
+)
 def test_every_amount_split_adds_up_to_the_cent(lines, fee, charge, key):
-    delivered = [Delivered(i, member, supplier, units, D(price) / 10_000, weight_g=250)
-                 for i, (units, price, supplier, member) in enumerate(lines)]  # fmt: skip
+    delivered = [
+        Delivered(i, member, supplier, units, D(price) / 10_000, weight_g=250)
+        for i, (units, price, supplier, member) in enumerate(lines)
+    ]
     served_by = {d.supplier for d in delivered if d.units}
     fees = {s: D(fee) / 100 for s in served_by}
     charges = [ChargeIn(1, D(charge) / 100, key)] if served_by else []
     split = split_costs(delivered, fees, charges, fee_rate=D("0.02"), shipping_key=key)
     for supplier in served_by:
-        shares = [split.needs[d.need].shipping for d in delivered
-                  if d.units and d.supplier == supplier]  # fmt: skip
+        shares = [
+            split.needs[d.need].shipping for d in delivered if d.units and d.supplier == supplier
+        ]
         assert sum(shares, D(0)) == fees[supplier]
     if charges:
         assert sum((c.charges[1] for c in split.needs.values()), D(0)) == charges[0].amount

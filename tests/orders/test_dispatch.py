@@ -27,17 +27,30 @@ def build_hub(make, delivery_mode=DeliveryMode.HUB) -> Hub:
     """Three shops at the hub; Lyon Pneus delivered (one tyre short), Euro Chain not yet."""
     lyonpneu = make.supplier(code="LYONPNEU", name="Lyon Pneus & Co", is_local=True)
     eurochain = make.supplier(code="EUROCHAIN", name="Euro Chain GmbH", country="DE")
-    tyre = make.offer(lyonpneu, make.part(sku="PNEU-700X32", name="Pneu route 700x32C"),
-                      tiers=((1, "21.9000"),), supplier_ref="LP-70032")  # fmt: skip
-    tube = make.offer(lyonpneu, make.part(sku="CHAMBRE-700", name="Chambre à air 700 Presta"),
-                      tiers=((1, "3.6500"),), supplier_ref="LP-CH700", pack_size=10)  # fmt: skip
-    chain = make.offer(eurochain, make.part(sku="CHAINE-11V", name="Chaîne 11 vitesses"),
-                       tiers=((1, "16.4567"),), supplier_ref="EC-11S")  # fmt: skip
+    tyre = make.offer(
+        lyonpneu,
+        make.part(sku="PNEU-700X32", name="Pneu route 700x32C"),
+        tiers=((1, "21.9000"),),
+        supplier_ref="LP-70032",
+    )
+    tube = make.offer(
+        lyonpneu,
+        make.part(sku="CHAMBRE-700", name="Chambre à air 700 Presta"),
+        tiers=((1, "3.6500"),),
+        supplier_ref="LP-CH700",
+        pack_size=10,
+    )
+    chain = make.offer(
+        eurochain,
+        make.part(sku="CHAINE-11V", name="Chaîne 11 vitesses"),
+        tiers=((1, "16.4567"),),
+        supplier_ref="EC-11S",
+    )
     shops = {
         "croix": make.member(code="CROIX", name="Atelier Vélo Croix-Rousse", phone="0478000001"),
         "guill": make.member(code="GUILL", name="Cycles de la Guillotière"),
         "vaise": make.member(code="VAISE", name="Vaise Bike Lab"),
-    }  # fmt: skip
+    }
     campaign = make.campaign(delivery_mode=delivery_mode)
     needs = {
         "croix_tyre": make.need(campaign, shops["croix"], tyre.part, quantity=6),
@@ -88,8 +101,11 @@ def handovers() -> int:
 
 
 def confirm(client, hub, shop="croix", **data):
-    form = {"taken_by": "Léa Martin", "handed_at": local_input(now() - timedelta(hours=1)),
-            "note": ""} | data  # fmt: skip
+    form = {
+        "taken_by": "Léa Martin",
+        "handed_at": local_input(now() - timedelta(hours=1)),
+        "note": "",
+    } | data
     return client.post(f"/campaigns/{hub.campaign.id}/dispatch/{shop.upper()}/handover", data=form)
 
 
@@ -98,8 +114,19 @@ def confirm(client, hub, shop="croix", **data):
 
 def test_picking_list_gives_what_arrived_and_marks_what_is_pending(hub):
     picking = dispatch.picking_list(hub.campaign, hub.shops["croix"])
-    rows = [(i.line.part.sku, i.need.ref, i.supplier.name, i.allocated, i.is_ready, i.units,
-             i.short, i.packs) for i in picking.items]  # fmt: skip
+    rows = [
+        (
+            i.line.part.sku,
+            i.need.ref,
+            i.supplier.name,
+            i.allocated,
+            i.is_ready,
+            i.units,
+            i.short,
+            i.packs,
+        )
+        for i in picking.items
+    ]
     assert rows == [
         ("CHAMBRE-700", hub.needs["croix_tube"].ref, "Lyon Pneus & Co", 23, True, 23, 0, (2, 3)),
         ("PNEU-700X32", hub.needs["croix_tyre"].ref, "Lyon Pneus & Co", 6, True, 5, 1, None),
@@ -119,8 +146,12 @@ def test_the_board_lists_each_shop_with_its_counts_and_status(hub):
         ("GUILL", 1, 0, 4, DispatchStatus.TO_HAND),
         ("VAISE", 0, 1, 0, DispatchStatus.WAITING),
     ]
-    assert board.counts == {DispatchStatus.TO_HAND: 2, DispatchStatus.HANDED: 0,
-                            DispatchStatus.WAITING: 1, DispatchStatus.NOTHING: 0}  # fmt: skip
+    assert board.counts == {
+        DispatchStatus.TO_HAND: 2,
+        DispatchStatus.HANDED: 0,
+        DispatchStatus.WAITING: 1,
+        DispatchStatus.NOTHING: 0,
+    }
     assert [r.member.code for r in dispatch.filter_board(board.rows, "guill")] == ["GUILL"]
     assert [
         r.member.code for r in dispatch.filter_board(board.rows, "", DispatchStatus.WAITING)
@@ -175,13 +206,17 @@ def test_a_shop_outside_the_plan_is_a_404(client, hub, manager, make):
 
 def test_confirming_a_handover_records_who_and_when(client, hub, manager):
     handed = (now() - timedelta(hours=2)).replace(second=0, microsecond=0)
-    response = confirm(client, hub, taken_by="  Léa   Martin ", handed_at=local_input(handed),
-                       note="Deux cartons")  # fmt: skip
+    response = confirm(
+        client, hub, taken_by="  Léa   Martin ", handed_at=local_input(handed), note="Deux cartons"
+    )
     assert response.status_code == 302
     handover = db.session.scalar(select(Handover))
     assert (handover.member, handover.taken_by, handover.handed_at, handover.note) == (
-        hub.shops["croix"], "Léa Martin", handed, "Deux cartons",
-    )  # fmt: skip
+        hub.shops["croix"],
+        "Léa Martin",
+        handed,
+        "Deux cartons",
+    )
     assert handover.recorded_by_id == manager.id
     board = client.get(response.location).text
     assert "Remise à Atelier Vélo Croix-Rousse enregistrée." in board
@@ -195,9 +230,14 @@ def test_a_second_confirmation_is_refused_and_the_first_can_be_corrected(client,
     confirm(client, hub)
     with pytest.raises(DomainError, match="corrigez cette confirmation"):
         dispatch.confirm_handover(
-            hub.campaign, hub.shops["croix"], taken_by="Paul", handed_at=now(), note=None,
-            by=manager, at=now(),
-        )  # fmt: skip
+            hub.campaign,
+            hub.shops["croix"],
+            taken_by="Paul",
+            handed_at=now(),
+            note=None,
+            by=manager,
+            at=now(),
+        )
     db.session.rollback()
     twice = confirm(client, hub, taken_by="Paul Durand")
     assert twice.status_code == 422
@@ -213,12 +253,15 @@ def test_a_second_confirmation_is_refused_and_the_first_can_be_corrected(client,
     ("shop", "data", "message"),
     [
         ("croix", {"taken_by": "   "}, "Indiquez le nom de la personne"),
-        ("croix", {"handed_at": local_input(now() + timedelta(days=1))},
-         "La date ne peut pas être dans le futur"),
+        (
+            "croix",
+            {"handed_at": local_input(now() + timedelta(days=1))},
+            "La date ne peut pas être dans le futur",
+        ),
         ("croix", {"handed_at": "demain"}, "pas une date/heure valide"),
         ("vaise", {}, "Aucune marchandise de la campagne"),
     ],
-)  # fmt: skip
+)
 def test_a_refused_confirmation_writes_nothing(client, hub, manager, shop, data, message):
     response = confirm(client, hub, shop=shop, **data)
     assert response.status_code == 422
@@ -229,9 +272,14 @@ def test_a_refused_confirmation_writes_nothing(client, hub, manager, shop, data,
 def test_the_service_refuses_an_empty_name_whatever_the_form_checked(hub, manager):
     with pytest.raises(DomainError, match="Indiquez le nom") as refused:
         dispatch.confirm_handover(
-            hub.campaign, hub.shops["croix"], taken_by="  ", handed_at=now(), note=None,
-            by=manager, at=now(),
-        )  # fmt: skip
+            hub.campaign,
+            hub.shops["croix"],
+            taken_by="  ",
+            handed_at=now(),
+            note=None,
+            by=manager,
+            at=now(),
+        )
     assert refused.value.field == "taken_by"
     db.session.rollback()
     assert handovers() == 0

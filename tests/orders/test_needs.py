@@ -31,8 +31,9 @@ def test_the_cutoff_is_lyon_time_across_the_autumn_dst_change(make):
     just_before = cutoff - timedelta(seconds=1)
     need_service.post_need(campaign, shop, part, NeedTerms(quantity=2), at=just_before)
     # With summer time's offset the cutoff would have been 16:00 UTC: still open at 16:30.
-    need_service.post_need(campaign, shop, part, NeedTerms(quantity=1),
-                           at=datetime(2026, 10, 25, 16, 30, tzinfo=UTC))  # fmt: skip
+    need_service.post_need(
+        campaign, shop, part, NeedTerms(quantity=1), at=datetime(2026, 10, 25, 16, 30, tzinfo=UTC)
+    )
     with pytest.raises(DomainError, match="close depuis le 25/10/2026 18:00"):
         need_service.post_need(campaign, shop, part, NeedTerms(quantity=3), at=cutoff)
     assert count_needs() == 2
@@ -67,8 +68,9 @@ def test_edit_and_withdraw_are_refused_after_the_cutoff(make):
 def test_bad_terms_are_refused_field_by_field(make, terms, field, message):
     campaign = make.campaign()
     with pytest.raises(DomainError, match=message) as caught:
-        need_service.post_need(campaign, make.member(), make.part(), NeedTerms(**terms),
-                               at=campaign.opened_at)  # fmt: skip
+        need_service.post_need(
+            campaign, make.member(), make.part(), NeedTerms(**terms), at=campaign.opened_at
+        )
     assert caught.value.field == field
     assert count_needs() == 0
 
@@ -92,8 +94,9 @@ def shop_user(client, make):
 def test_a_shop_posts_a_need_by_sku_and_sees_it(client, make, shop_user):
     campaign = make.campaign()
     part = make.part(sku="TYR-28", name="Pneu 28")
-    response = client.post(f"/campaigns/{campaign.id}/needs",
-                           data={"part": "tyr-28", "quantity": 3, "tolerance": 1})  # fmt: skip
+    response = client.post(
+        f"/campaigns/{campaign.id}/needs", data={"part": "tyr-28", "quantity": 3, "tolerance": 1}
+    )
     assert response.status_code == 302
     need = db.session.scalar(select(Need))
     assert (need.part, need.quantity, need.tolerance, need.min_quantity) == (part, 3, 1, 3)
@@ -104,8 +107,10 @@ def test_a_shop_posts_a_need_by_sku_and_sees_it(client, make, shop_user):
 def test_the_part_picker_understands_names_and_refuses_unknown_parts(client, make, shop_user):
     campaign = make.campaign()
     make.part(sku="CHN-11", name="Chaîne 11 vitesses")
-    ok = client.post(f"/campaigns/{campaign.id}/needs",
-                     data={"part": "Chaîne 11 vitesses (CHN-11)", "quantity": 1})  # fmt: skip
+    ok = client.post(
+        f"/campaigns/{campaign.id}/needs",
+        data={"part": "Chaîne 11 vitesses (CHN-11)", "quantity": 1},
+    )
     assert ok.status_code == 302
     bad = client.post(f"/campaigns/{campaign.id}/needs", data={"part": "Licorne", "quantity": 1})
     assert "Aucune pièce « Licorne » au catalogue" in bad.text
@@ -121,12 +126,14 @@ def test_the_part_picker_reads_words_without_accents_and_asks_when_several_match
     campaign = make.campaign()
     make.part(sku="CHN-11", name="Chaîne 11 vitesses, attache rapide")
     make.part(sku="CHN-11-AC", name="Chaîne 11 vitesses, anticorrosion", ean="4710243321102")
-    ok = client.post(f"/campaigns/{campaign.id}/needs",
-                     data={"part": "chaine 11v anticorrosion", "quantity": 2})  # fmt: skip
+    ok = client.post(
+        f"/campaigns/{campaign.id}/needs", data={"part": "chaine 11v anticorrosion", "quantity": 2}
+    )
     assert ok.status_code == 302
     assert db.session.scalar(select(Need)).part.sku == "CHN-11-AC"
-    several = client.post(f"/campaigns/{campaign.id}/needs",
-                          data={"part": "CHAINE 11V", "quantity": 1})  # fmt: skip
+    several = client.post(
+        f"/campaigns/{campaign.id}/needs", data={"part": "CHAINE 11V", "quantity": 1}
+    )
     assert (
         "Plusieurs pièces correspondent à « CHAINE 11V » : CHN-11, CHN-11-AC ; "
         "précisez la référence." in several.text
@@ -137,8 +144,9 @@ def test_the_part_picker_reads_words_without_accents_and_asks_when_several_match
 def test_a_shop_edits_and_withdraws_its_need(client, make, shop_user):
     campaign = make.campaign()
     need = make.need(campaign, shop_user.member, quantity=2)
-    response = client.post(f"/needs/{need.id}/edit",
-                           data={"part": need.part.sku, "quantity": 5, "ref": "A1"})  # fmt: skip
+    response = client.post(
+        f"/needs/{need.id}/edit", data={"part": need.part.sku, "quantity": 5, "ref": "A1"}
+    )
     assert response.status_code == 302
     assert (need.quantity, need.ref) == (5, "A1")
     assert "Oui, retirer" in client.get(f"/needs/{need.id}/withdraw").text
@@ -148,14 +156,19 @@ def test_a_shop_edits_and_withdraws_its_need(client, make, shop_user):
 
 @pytest.mark.parametrize(
     ("method", "path"),
-    [("GET", "/needs/{id}/edit"), ("POST", "/needs/{id}/edit"),
-     ("GET", "/needs/{id}/withdraw"), ("POST", "/needs/{id}/withdraw")],
-)  # fmt: skip
+    [
+        ("GET", "/needs/{id}/edit"),
+        ("POST", "/needs/{id}/edit"),
+        ("GET", "/needs/{id}/withdraw"),
+        ("POST", "/needs/{id}/withdraw"),
+    ],
+)
 def test_a_shop_cannot_touch_another_shops_need(client, make, shop_user, method, path):
     campaign = make.campaign()
     other = make.need(campaign, quantity=2)
-    response = client.open(path.format(id=other.id), method=method,
-                           data={"part": other.part.sku, "quantity": 99})  # fmt: skip
+    response = client.open(
+        path.format(id=other.id), method=method, data={"part": other.part.sku, "quantity": 99}
+    )
     assert response.status_code == 403
     assert other.quantity == 2
     assert count_needs() == 1
@@ -177,9 +190,10 @@ def test_a_shop_asks_for_a_part_the_catalogue_lacks_and_the_manager_converts_it(
     client, make, shop_user
 ):
     campaign = make.campaign()
-    response = client.post(f"/campaigns/{campaign.id}/requests",
-                           data={"req-description": "Pneu 650B x 47 gravel",
-                                 "req-request_quantity": 4})  # fmt: skip
+    response = client.post(
+        f"/campaigns/{campaign.id}/requests",
+        data={"req-description": "Pneu 650B x 47 gravel", "req-request_quantity": 4},
+    )
     assert response.status_code == 302
     request = db.session.scalar(select(PartRequest))
     assert request.member == shop_user.member

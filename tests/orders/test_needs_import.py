@@ -79,17 +79,19 @@ def test_a_shop_uploads_only_its_own_lines(client, make, setup):
     shop = db.session.scalar(select(Member).where(Member.code == "VELO01"))
     client.login_as(make.user(Role.MEMBER, member=shop))
     response = client.post(
-        f"/campaigns/{setup.id}/import", data={"file": (io.BytesIO(GOOD), "besoins.csv")},
+        f"/campaigns/{setup.id}/import",
+        data={"file": (io.BytesIO(GOOD), "besoins.csv")},
         content_type="multipart/form-data",
-    )  # fmt: skip
+    )
     assert response.status_code == 422
     assert "vous ne pouvez importer que les besoins de VELO01" in response.text
     assert count_needs() == 0
     own = b"member_code;sku;quantity\nVELO01;TYR-28;4\n"
     response = client.post(
-        f"/campaigns/{setup.id}/import", data={"file": (io.BytesIO(own), "besoins.csv")},
+        f"/campaigns/{setup.id}/import",
+        data={"file": (io.BytesIO(own), "besoins.csv")},
         content_type="multipart/form-data",
-    )  # fmt: skip
+    )
     assert response.status_code == 302
     assert count_needs() == 1
 

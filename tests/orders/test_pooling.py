@@ -29,8 +29,13 @@ from coop.suppliers.origin import Origin
 
 D = Decimal
 ORDER_DATE = date(2026, 12, 7)
-PENALTIES = {Origin.LOCAL: D(0), Origin.FRANCE: D(0), Origin.EUROPE: D("0.03"),
-             Origin.ASIA: D("0.10"), Origin.OTHER: D("0.10")}  # fmt: skip
+PENALTIES = {
+    Origin.LOCAL: D(0),
+    Origin.FRANCE: D(0),
+    Origin.EUROPE: D("0.03"),
+    Origin.ASIA: D("0.10"),
+    Origin.OTHER: D("0.10"),
+}
 # An exact optimum (no gap tolerance), so that brute force can be compared to the cent.
 SETTINGS = Settings(order_date=ORDER_DATE, penalties=PENALTIES, time_limit=10, relative_gap=0.0)
 
@@ -44,8 +49,9 @@ def solve(needs, offers, suppliers, cfg, **kw):
 
 def controls(**kw):
     """SETTINGS with some of the manager's controls."""
-    return Settings(order_date=ORDER_DATE, penalties=PENALTIES, time_limit=10, relative_gap=0.0,
-                    **kw)  # fmt: skip
+    return Settings(
+        order_date=ORDER_DATE, penalties=PENALTIES, time_limit=10, relative_gap=0.0, **kw
+    )
 
 
 def need(i, qty, part="P", **kw):
@@ -53,8 +59,14 @@ def need(i, qty, part="P", **kw):
 
 
 def offer(i, supplier, tiers, part="P", origin=Origin.EUROPE, **kw):
-    return OfferIn(id=i, supplier=supplier, part=part, origin=origin,
-                   tiers=tuple((q, D(p)) for q, p in tiers), **kw)  # fmt: skip
+    return OfferIn(
+        id=i,
+        supplier=supplier,
+        part=part,
+        origin=origin,
+        tiers=tuple((q, D(p)) for q, p in tiers),
+        **kw,
+    )
 
 
 def free(*codes):
@@ -67,16 +79,18 @@ def by_need(plan):
 
 def test_a_tier_reached_only_by_pooling_two_shops():
     # Alone, 6 units each pay 10.00; together 12 reach the 10-unit tier at 8.00.
-    plan = solve([need(1, 6), need(2, 6)], [offer(1, "S", [(1, "10"), (10, "8")])], free("S"),
-                 SETTINGS)  # fmt: skip
+    plan = solve(
+        [need(1, 6), need(2, 6)], [offer(1, "S", [(1, "10"), (10, "8")])], free("S"), SETTINGS
+    )
     assert plan.status == "optimal"
     assert [(line.quantity, line.tier[1]) for line in plan.lines] == [(12, D("8"))]
     assert plan.goods == D("96.00")
 
 
 def test_a_pack_filled_by_tolerance():
-    plan = solve([need(1, 7, tolerance=3)], [offer(1, "S", [(1, "2")], pack_size=10)],
-                 free("S"), SETTINGS)  # fmt: skip
+    plan = solve(
+        [need(1, 7, tolerance=3)], [offer(1, "S", [(1, "2")], pack_size=10)], free("S"), SETTINGS
+    )
     a = by_need(plan)[1]
     assert (a.allocated, a.served, a.reason) == (10, 7, None)
     assert plan.unserved_units == 0
@@ -92,8 +106,9 @@ def test_without_tolerance_the_pack_cannot_be_filled_and_the_reason_says_why():
 
 
 def test_a_partial_fill_down_to_the_minimum_quantity():
-    plan = solve([need(1, 6, min_quantity=4)], [offer(1, "S", [(1, "2")], pack_size=4)],
-                 free("S"), SETTINGS)  # fmt: skip
+    plan = solve(
+        [need(1, 6, min_quantity=4)], [offer(1, "S", [(1, "2")], pack_size=4)], free("S"), SETTINGS
+    )
     a = by_need(plan)[1]
     assert a.allocated == 4
     assert a.reason == "partly served: 4 of 6, pack of 4"
@@ -102,8 +117,10 @@ def test_a_partial_fill_down_to_the_minimum_quantity():
 
 def test_a_lead_time_excludes_the_cheap_asian_offer():
     needs = [need(1, 10, needed_by=date(2026, 12, 20))]
-    offers = [offer(1, "ASIA", [(1, "1")], origin=Origin.ASIA, lead_time_days=45),
-              offer(2, "LYON", [(1, "3")], origin=Origin.LOCAL, lead_time_days=3)]  # fmt: skip
+    offers = [
+        offer(1, "ASIA", [(1, "1")], origin=Origin.ASIA, lead_time_days=45),
+        offer(2, "LYON", [(1, "3")], origin=Origin.LOCAL, lead_time_days=3),
+    ]
     plan = solve(needs, offers, free("ASIA", "LYON"), SETTINGS)
     assert by_need(plan)[1].offer.supplier == "LYON"
     only_asia = solve(needs, offers[:1], free("ASIA"), SETTINGS)
@@ -122,22 +139,30 @@ def test_free_shipping_reached_by_pooling():
 
 
 def test_an_origin_penalty_flips_the_choice_to_a_local_maker():
-    offers = [offer(1, "ASIA", [(1, "10")], origin=Origin.ASIA),
-              offer(2, "LYON", [(1, "10.50")], origin=Origin.LOCAL)]  # fmt: skip
+    offers = [
+        offer(1, "ASIA", [(1, "10")], origin=Origin.ASIA),
+        offer(2, "LYON", [(1, "10.50")], origin=Origin.LOCAL),
+    ]
     plan = solve([need(1, 10)], offers, free("ASIA", "LYON"), SETTINGS)
     # 105.00 local against 100.00 + 10 % penalty = 110.00 from Asia.
     assert by_need(plan)[1].offer.supplier == "LYON"
     assert (plan.total_cost, plan.penalty_total, plan.objective) == (
-        D("105.00"), D("0.00"), D("105.00"),
-    )  # fmt: skip
+        D("105.00"),
+        D("0.00"),
+        D("105.00"),
+    )
 
 
 def test_a_max_price_excludes_a_tier():
     offers = [offer(1, "S", [(1, "12.40"), (50, "10.00")])]
     plan = solve([need(1, 5, max_unit_price=D("11.00"))], offers, free("S"), SETTINGS)
     assert by_need(plan)[1].reason == "minimum order of 50 is 45 units short"
-    capped = solve([need(1, 5, max_unit_price=D("11.00"))], [offer(1, "S", [(1, "12.40")])],
-                   free("S"), SETTINGS)  # fmt: skip
+    capped = solve(
+        [need(1, 5, max_unit_price=D("11.00"))],
+        [offer(1, "S", [(1, "12.40")])],
+        free("S"),
+        SETTINGS,
+    )
     assert by_need(capped)[1].reason == "cheapest tier 12.40 > your max 11.00"
 
 
@@ -154,13 +179,25 @@ def test_at_equal_cost_the_need_posted_first_is_served():
     # the line stays below 10 units and only one of the two 5-unit needs fits.
     offers = [offer(1, "S", [(5, "2.00"), (10, "2.50")], pack_size=5)]
     cap = D("2.00")
-    first = solve([NeedIn(1, "A", "1", "P", 5, max_unit_price=cap, rank=0),
-                   NeedIn(2, "B", "1", "P", 5, max_unit_price=cap, rank=1)],
-                  offers, free("S"), SETTINGS)  # fmt: skip
+    first = solve(
+        [
+            NeedIn(1, "A", "1", "P", 5, max_unit_price=cap, rank=0),
+            NeedIn(2, "B", "1", "P", 5, max_unit_price=cap, rank=1),
+        ],
+        offers,
+        free("S"),
+        SETTINGS,
+    )
     assert [a.need.member for a in first.allocations if a.allocated] == ["A"]
-    swapped = solve([NeedIn(1, "A", "1", "P", 5, max_unit_price=cap, rank=1),
-                     NeedIn(2, "B", "1", "P", 5, max_unit_price=cap, rank=0)],
-                    offers, free("S"), SETTINGS)  # fmt: skip
+    swapped = solve(
+        [
+            NeedIn(1, "A", "1", "P", 5, max_unit_price=cap, rank=1),
+            NeedIn(2, "B", "1", "P", 5, max_unit_price=cap, rank=0),
+        ],
+        offers,
+        free("S"),
+        SETTINGS,
+    )
     assert [a.need.member for a in swapped.allocations if a.allocated] == ["B"]
 
 
@@ -170,10 +207,17 @@ def test_at_equal_cost_the_need_posted_first_is_served_even_when_needs_differ(fi
     # folded into the cost stage decides, not the reordering of alike needs.
     offers = [offer(1, "S", [(5, "2.00"), (10, "2.50")], pack_size=5)]
     cap = D("2.00")
-    plan = solve([NeedIn(1, "A", "1", "P", 5, max_unit_price=cap, rank=0 if first == "A" else 1),
-                  NeedIn(2, "B", "1", "P", 5, tolerance=1, max_unit_price=cap,
-                         rank=0 if first == "B" else 1)],
-                 offers, free("S"), SETTINGS)  # fmt: skip
+    plan = solve(
+        [
+            NeedIn(1, "A", "1", "P", 5, max_unit_price=cap, rank=0 if first == "A" else 1),
+            NeedIn(
+                2, "B", "1", "P", 5, tolerance=1, max_unit_price=cap, rank=0 if first == "B" else 1
+            ),
+        ],
+        offers,
+        free("S"),
+        SETTINGS,
+    )
     assert [a.need.member for a in plan.allocations if a.allocated] == [first]
 
 
@@ -231,8 +275,10 @@ def brute_force(needs, offers, suppliers, cfg):
 
 tiers = st.lists(
     st.tuples(st.integers(1, 6), st.decimals(min_value=1, max_value=9, places=1)),
-    min_size=1, max_size=2, unique_by=lambda t: t[0],
-).map(lambda ts: sorted(ts))  # fmt: skip
+    min_size=1,
+    max_size=2,
+    unique_by=lambda t: t[0],
+).map(lambda ts: sorted(ts))
 
 
 @settings(max_examples=40, deadline=None)
@@ -240,9 +286,10 @@ tiers = st.lists(
     quantities=st.lists(st.tuples(st.integers(1, 4), st.integers(0, 2)), min_size=1, max_size=3),
     offer_terms=st.lists(
         st.tuples(tiers, st.integers(1, 3), st.sampled_from(list(Origin)), st.integers(0, 5)),
-        min_size=1, max_size=2,
+        min_size=1,
+        max_size=2,
     ),
-)  # fmt: skip
+)
 def test_the_engine_matches_brute_force(quantities, offer_terms):
     needs = [need(i, q, tolerance=t) for i, (q, t) in enumerate(quantities)]
     offers = [
@@ -275,15 +322,18 @@ def exact_objective(plan):
 @given(
     quantities=st.lists(
         st.tuples(st.sampled_from("PQ"), st.integers(1, 4), st.integers(0, 2)),
-        min_size=1, max_size=3,
+        min_size=1,
+        max_size=3,
     ),
     offer_terms=st.lists(
         st.tuples(st.sampled_from("PQ"), st.integers(0, 1), tiers, st.integers(1, 3)),
-        min_size=1, max_size=3,
+        min_size=1,
+        max_size=3,
     ),
-    fees=st.lists(st.tuples(st.integers(0, 9), st.none() | st.integers(2, 20)),
-                  min_size=2, max_size=2),
-)  # fmt: skip
+    fees=st.lists(
+        st.tuples(st.integers(0, 9), st.none() | st.integers(2, 20)), min_size=2, max_size=2
+    ),
+)
 def test_the_engine_matches_brute_force_across_parts(quantities, offer_terms, fees):
     # Two parts and two suppliers with fees and free-shipping thresholds: the parts are
     # linked through the suppliers, or not, as the engine's decomposition decides.
@@ -292,8 +342,10 @@ def test_the_engine_matches_brute_force_across_parts(quantities, offer_terms, fe
         offer(i, f"S{s}", [(q, str(p)) for q, p in ts], part=part, pack_size=pack)
         for i, (part, s, ts, pack) in enumerate(offer_terms)
     ]
-    suppliers = [SupplierIn(f"S{i}", D(fee), None if over is None else D(over))
-                 for i, (fee, over) in enumerate(fees)]  # fmt: skip
+    suppliers = [
+        SupplierIn(f"S{i}", D(fee), None if over is None else D(over))
+        for i, (fee, over) in enumerate(fees)
+    ]
     plan = solve(needs, offers, suppliers, SETTINGS)
     assert plan.status == "optimal"
     unserved, cost = brute_force(needs, offers, suppliers, SETTINGS)
@@ -308,8 +360,9 @@ def test_the_engine_matches_brute_force_across_parts(quantities, offer_terms, fe
 def test_the_checker_catches_broken_plans(units, pack, problem):
     o = offer(1, "S", [(1, "2")], pack_size=pack)
     n = need(1, 10)
-    plan = Plan("optimal", 0.0, [Allocation(n, o, o.tiers[0], units)],
-                [pooling.Line(o, o.tiers[0], units)])  # fmt: skip
+    plan = Plan(
+        "optimal", 0.0, [Allocation(n, o, o.tiers[0], units)], [pooling.Line(o, o.tiers[0], units)]
+    )
     assert any(problem in p for p in check_plan(plan, SETTINGS))
 
 
@@ -336,8 +389,11 @@ def test_a_shared_fee_links_two_parts(fee, chosen):
 def test_a_supplier_every_plan_uses_charges_its_fee_once():
     # Only A sells Q, so A's fee is paid anyway: P goes to A too, though B is cheaper
     # than A plus a fee.
-    offers = [offer(1, "A", [(1, "10")], part="P"), offer(2, "A", [(1, "10")], part="Q"),
-              offer(3, "B", [(1, "11")], part="P")]  # fmt: skip
+    offers = [
+        offer(1, "A", [(1, "10")], part="P"),
+        offer(2, "A", [(1, "10")], part="Q"),
+        offer(3, "B", [(1, "11")], part="P"),
+    ]
     suppliers = [SupplierIn("A", D("25")), SupplierIn("B")]
     plan = solve([need(1, 10, part="P"), need(2, 10, part="Q")], offers, suppliers, SETTINGS)
     assert {a.offer.supplier for a in plan.allocations} == {"A"}
@@ -350,9 +406,12 @@ def test_a_fee_charging_supplier_a_part_cannot_do_without_links_the_parts():
     # A (fee 20) and B (fee 30) both sell P, but B only in packs of 20: P needs A, so A's
     # fee is paid and Q goes to A too (10.00 against C's 12.00). P's floor without A is
     # "impossible", which the piece's model must read as "A is used", not as infeasible.
-    offers = [offer(1, "A", [(1, "10")], part="P"), offer(2, "A", [(1, "10")], part="Q"),
-              offer(3, "B", [(20, "5")], part="P", pack_size=20),
-              offer(4, "C", [(1, "12")], part="Q")]  # fmt: skip
+    offers = [
+        offer(1, "A", [(1, "10")], part="P"),
+        offer(2, "A", [(1, "10")], part="Q"),
+        offer(3, "B", [(20, "5")], part="P", pack_size=20),
+        offer(4, "C", [(1, "12")], part="Q"),
+    ]
     suppliers = [SupplierIn("A", D("20")), SupplierIn("B", D("30")), SupplierIn("C")]
     plan = solve([need(1, 10, part="P"), need(2, 10, part="Q")], offers, suppliers, SETTINGS)
     assert plan.status == "optimal"
@@ -363,8 +422,17 @@ def test_a_fee_charging_supplier_a_part_cannot_do_without_links_the_parts():
 def test_a_time_limit_still_leaves_a_checked_plan():
     needs = [need(i, 1 + i % 7, part=f"P{i % 13}", tolerance=i % 3) for i in range(120)]
     tiers = [(1, "3.10"), (12, "2.70"), (40, "2.55")]
-    offers = [offer(i, f"S{i % 5}", tiers, part=f"P{i % 13}", pack_size=1 + i % 4,
-                    origin=list(Origin)[i % 5]) for i in range(39)]  # fmt: skip
+    offers = [
+        offer(
+            i,
+            f"S{i % 5}",
+            tiers,
+            part=f"P{i % 13}",
+            pack_size=1 + i % 4,
+            origin=list(Origin)[i % 5],
+        )
+        for i in range(39)
+    ]
     suppliers = [SupplierIn(f"S{s}", D(20 + s), D(100) if s % 2 else None) for s in range(5)]
     cfg = Settings(order_date=ORDER_DATE, penalties=PENALTIES, time_limit=0.01)
     plan = solve(needs, offers, suppliers, cfg)
@@ -376,8 +444,13 @@ def test_a_time_limit_still_leaves_a_checked_plan():
 def test_progress_is_reported_in_french_from_0_to_1():
     calls = []
     offers = [offer(1, "S", [(1, "2")], pack_size=4)]
-    plan = solve([need(1, 6, min_quantity=4), need(2, 3, part="X")], offers, free("S"), SETTINGS,
-                 on_progress=lambda done, message: calls.append((done, message)))  # fmt: skip
+    plan = solve(
+        [need(1, 6, min_quantity=4), need(2, 3, part="X")],
+        offers,
+        free("S"),
+        SETTINGS,
+        on_progress=lambda done, message: calls.append((done, message)),
+    )
     assert calls[0] == (0.0, "Préparation") and calls[-1] == (1.0, "Terminé")
     dones = [done for done, _ in calls]
     assert dones == sorted(dones) and all(0 <= d <= 1 for d in dones)
@@ -407,12 +480,17 @@ def test_the_greedy_rule_takes_the_cheapest_offer_at_the_pooled_quantity():
 
 def test_the_greedy_rule_leaves_out_the_need_that_cannot_fit_a_pack():
     # 7 (+3) and 5 units cannot make whole packs of 10 together; without the 5 they can.
-    plan = greedy([need(1, 7, tolerance=3), need(2, 5)], [offer(1, "S", [(1, "2")], pack_size=10)],
-                  free("S"), SETTINGS)  # fmt: skip
+    plan = greedy(
+        [need(1, 7, tolerance=3), need(2, 5)],
+        [offer(1, "S", [(1, "2")], pack_size=10)],
+        free("S"),
+        SETTINGS,
+    )
     assert check_plan(plan, SETTINGS) == []
     assert [(a.allocated, a.reason) for a in plan.allocations] == [
-        (10, None), (0, "pack of 10 is 5 units short"),
-    ]  # fmt: skip
+        (10, None),
+        (0, "pack of 10 is 5 units short"),
+    ]
 
 
 prices = st.decimals(min_value=1, max_value=9, places=2)
@@ -423,26 +501,43 @@ def campaigns(draw, most_needs=7, most_units=8, most_offers=5):
     """Small campaigns with every rule in play: two parts, dates, caps, minimums, fees,
     thresholds, and the manager's controls."""
     needs = [
-        NeedIn(i, f"M{i}", str(i), draw(st.sampled_from("PQ")),
-               q := draw(st.integers(1, most_units)),
-               tolerance=draw(st.integers(0, 3)),
-               min_quantity=draw(st.none() | st.integers(1, q)),
-               needed_by=draw(st.none() | st.sampled_from([ORDER_DATE + timedelta(days=10)])),
-               max_unit_price=draw(st.none() | prices), rank=draw(st.integers(0, 20)))
+        NeedIn(
+            i,
+            f"M{i}",
+            str(i),
+            draw(st.sampled_from("PQ")),
+            q := draw(st.integers(1, most_units)),
+            tolerance=draw(st.integers(0, 3)),
+            min_quantity=draw(st.none() | st.integers(1, q)),
+            needed_by=draw(st.none() | st.sampled_from([ORDER_DATE + timedelta(days=10)])),
+            max_unit_price=draw(st.none() | prices),
+            rank=draw(st.integers(0, 20)),
+        )
         for i in range(draw(st.integers(1, most_needs)))
-    ]  # fmt: skip
+    ]
     offers = [
-        OfferIn(i, f"S{draw(st.integers(0, 2))}", draw(st.sampled_from("PQ")),
-                tuple(sorted((q, draw(prices)) for q in draw(st.sets(st.integers(1, 12),
-                                                                     min_size=1, max_size=3)))),
-                draw(st.sampled_from(list(Origin))), pack_size=draw(st.integers(1, 5)),
-                moq=draw(st.integers(0, 8)), lead_time_days=draw(st.sampled_from([3, 30])),
-                valid_until=draw(st.none() | st.sampled_from([ORDER_DATE - timedelta(days=1)])))
+        OfferIn(
+            i,
+            f"S{draw(st.integers(0, 2))}",
+            draw(st.sampled_from("PQ")),
+            tuple(
+                sorted(
+                    (q, draw(prices))
+                    for q in draw(st.sets(st.integers(1, 12), min_size=1, max_size=3))
+                )
+            ),
+            draw(st.sampled_from(list(Origin))),
+            pack_size=draw(st.integers(1, 5)),
+            moq=draw(st.integers(0, 8)),
+            lead_time_days=draw(st.sampled_from([3, 30])),
+            valid_until=draw(st.none() | st.sampled_from([ORDER_DATE - timedelta(days=1)])),
+        )
         for i in range(draw(st.integers(1, most_offers)))
-    ]  # fmt: skip
+    ]
     thresholds = st.none() | prices.map(lambda p: p * 10)
-    suppliers = [SupplierIn(f"S{s}", D(draw(st.integers(0, 30))), draw(thresholds))
-                 for s in range(3)]  # fmt: skip
+    suppliers = [
+        SupplierIn(f"S{s}", D(draw(st.integers(0, 30))), draw(thresholds)) for s in range(3)
+    ]
     codes = st.sampled_from(["S0", "S1", "S2"])
     cfg = controls(
         excluded_suppliers=frozenset(draw(st.sets(codes, max_size=1))),
@@ -463,8 +558,9 @@ def test_the_greedy_rule_keeps_every_rule_and_the_engine_does_at_least_as_well(c
         assert a.reason is None or a.reason == a.why.english()
     best = solve(needs, offers, suppliers, cfg)
     assert (best.unserved_units, exact_objective(best)) <= (
-        rule.unserved_units, exact_objective(rule),
-    )  # fmt: skip
+        rule.unserved_units,
+        exact_objective(rule),
+    )
 
 
 @settings(max_examples=40, deadline=None)
@@ -502,8 +598,9 @@ def test_solo_cost_keeps_the_shop_s_rules():
     a = offer(1, "A", [(1, "2.00"), (10, "1.80")], pack_size=5, lead_time_days=30)
     assert solo_cost(need(1, 7, max_unit_price=D("1.70")), [a], free("A"), SETTINGS) is None
     assert solo_cost(need(1, 7, max_unit_price=D("1.80")), [a], free("A"), SETTINGS) == (
-        D("18.00"), a,
-    )  # fmt: skip
+        D("18.00"),
+        a,
+    )
     late = need(1, 7, needed_by=date(2026, 12, 20))
     assert solo_cost(late, [a], free("A"), SETTINGS) is None
     assert solo_cost(need(1, 7), [a], free("A"), controls(excluded_suppliers={"A"})) is None
@@ -565,21 +662,26 @@ def test_the_checker_catches_a_plan_that_ignores_the_manager(cfg, problem):
 @pytest.mark.parametrize(
     ("reason", "english"),
     [
-        (Reason("partly_served", {"allocated": 4, "quantity": 6, "pack": 4}),
-         "partly served: 4 of 6, pack of 4"),
+        (
+            Reason("partly_served", {"allocated": 4, "quantity": 6, "pack": 4}),
+            "partly served: 4 of 6, pack of 4",
+        ),
         (Reason("no_offer"), "no offer for this part"),
         (Reason("no_valid_offer", {"date": "2026-12-07"}), "no offer valid on 2026-12-07"),
         (Reason("too_late", {"date": "2026-12-20"}), "no offer delivers before 2026-12-20"),
-        (Reason("over_max_price", {"cheapest": "12.40", "max": "11.00"}),
-         "cheapest tier 12.40 > your max 11.00"),
+        (
+            Reason("over_max_price", {"cheapest": "12.40", "max": "11.00"}),
+            "cheapest tier 12.40 > your max 11.00",
+        ),
         (Reason("pack_short", {"pack": 10, "short": 7}), "pack of 10 is 7 units short"),
-        (Reason("minimum_short", {"minimum": 50, "short": 45}),
-         "minimum order of 50 is 45 units short"),
-        (Reason("costs_units_elsewhere"),
-         "not served: serving it would cost more units elsewhere"),
+        (
+            Reason("minimum_short", {"minimum": 50, "short": 45}),
+            "minimum order of 50 is 45 units short",
+        ),
+        (Reason("costs_units_elsewhere"), "not served: serving it would cost more units elsewhere"),
         (Reason("excluded"), "excluded by the manager's choices"),
     ],
-)  # fmt: skip
+)
 def test_reasons_speak_english_from_json_ready_params(reason, english):
     assert reason.english() == english
     assert json.loads(json.dumps(reason.params)) == reason.params
@@ -589,8 +691,9 @@ def test_reasons_carry_their_params():
     expired = offer(1, "S", [(1, "2")], valid_until=date(2026, 12, 1))
     plan = solve([need(1, 2)], [expired], free("S"), SETTINGS)
     assert by_need(plan)[1].why == Reason("no_valid_offer", {"date": "2026-12-07"})
-    capped = solve([need(1, 5, max_unit_price=D("11"))], [offer(1, "S", [(1, "12.4")])],
-                   free("S"), SETTINGS)  # fmt: skip
+    capped = solve(
+        [need(1, 5, max_unit_price=D("11"))], [offer(1, "S", [(1, "12.4")])], free("S"), SETTINGS
+    )
     assert by_need(capped)[1].why == Reason("over_max_price", {"cheapest": "12.40", "max": "11.00"})
 
 
@@ -598,7 +701,9 @@ def test_a_plan_solved_by_presolve_is_read_back_right():
     # HiGHS 1.16 returned the starting plan's values (3 x 1.10 = 3.30) with the optimum's
     # objective when presolve solved the model: 1 unit at 1.00 and 2 at 1.10 = 3.20.
     needs = [need(0, 1), need(1, 2, tolerance=1)]
-    offers = [offer(0, "S0", [(1, "1.0"), (3, "1.2")], origin=Origin.LOCAL),
-              offer(1, "S1", [(2, "1.1")], origin=Origin.LOCAL)]  # fmt: skip
+    offers = [
+        offer(0, "S0", [(1, "1.0"), (3, "1.2")], origin=Origin.LOCAL),
+        offer(1, "S1", [(2, "1.1")], origin=Origin.LOCAL),
+    ]
     plan = solve(needs, offers, free("S0", "S1"), SETTINGS)
     assert (plan.status, plan.total_cost) == ("optimal", D("3.20"))

@@ -36,8 +36,13 @@ def pooled_case(make):
     VILLE (no fee): chains in packs of 10.
     """
     campaign = make.campaign(code="2026-12")
-    lyon = make.supplier(code="LYON", name="Lyon Pneus", is_local=True,
-                         shipping_fee=D("6.00"), free_shipping_over=D("100.00"))  # fmt: skip
+    lyon = make.supplier(
+        code="LYON",
+        name="Lyon Pneus",
+        is_local=True,
+        shipping_fee=D("6.00"),
+        free_shipping_over=D("100.00"),
+    )
     asia = make.supplier(code="ASIA", name="Far Tyres", country="CN", shipping_fee=D("0.00"))
     tyre, chain = make.part(sku="TYR-1", name="Pneu 700x28"), make.part(sku="CHN-1")
     make.offer(lyon, tyre, tiers=((1, "10.00"), (10, "8.00")))
@@ -58,16 +63,24 @@ def pooled_case(make):
 
 
 def manager_runs(client, campaign, **form):
-    data = {"time_limit": "10", "penalty_local": "0", "penalty_france": "0",
-            "penalty_europe": "3", "penalty_asia": "10", "penalty_other": "10"} | form  # fmt: skip
+    data = {
+        "time_limit": "10",
+        "penalty_local": "0",
+        "penalty_france": "0",
+        "penalty_europe": "3",
+        "penalty_asia": "10",
+        "penalty_other": "10",
+    } | form
     return client.post(f"/campaigns/{campaign.id}/pooling/runs", data=data)
 
 
 def latest_run(campaign):
     return db.session.scalar(
-        select(PoolingRun).where(PoolingRun.campaign_id == campaign.id)
-        .order_by(PoolingRun.id.desc()).limit(1)
-    )  # fmt: skip
+        select(PoolingRun)
+        .where(PoolingRun.campaign_id == campaign.id)
+        .order_by(PoolingRun.id.desc())
+        .limit(1)
+    )
 
 
 def test_the_stored_plan_carries_exact_shares_and_savings(pooled_case):
@@ -84,13 +97,13 @@ def test_the_stored_plan_carries_exact_shares_and_savings(pooled_case):
     by_ref = {a["need"]: a for a in result["allocations"]}
     tyres = [a for a in by_ref.values() if a["offer"] is not None]
     assert sorted((a["goods"], a["shipping_share"]) for a in tyres) == [
-        ("48.00", "3.00"), ("48.00", "3.00"),
-    ]  # fmt: skip
+        ("48.00", "3.00"),
+        ("48.00", "3.00"),
+    ]
     # Alone, each shop's cheapest is 6 at 9.00 from ASIA, no fee: 54.00 (LYON: 60.00 + 6.00).
     # Pooled it pays 48.00 + 3.00 = 51.00: 3.00 saved each.
     assert [a["solo"] for a in tyres] == ["54.00", "54.00"]
-    assert result["alone"] == {"needs": 2, "solo": "108.00", "pooled": "102.00",
-                               "savings": "6.00"}  # fmt: skip
+    assert result["alone"] == {"needs": 2, "solo": "108.00", "pooled": "102.00", "savings": "6.00"}
     chain = next(a for a in by_ref.values() if a["offer"] is None)
     assert chain["why"] == {"code": "pack_short", "params": {"pack": 10, "short": 7}}
     assert result["greedy"]["unserved_units"] == 3
@@ -111,17 +124,26 @@ def test_manager_runs_reviews_and_commits_the_plan(client, make, pooled_case):
     unserved = client.get(f"/campaigns/{campaign.id}/pooling?run={run.id}&view=unserved").text
     assert "il manque 7 unités pour remplir un carton de 10" in unserved
 
-    assert "Valider le plan" in client.get(
-        f"/campaigns/{campaign.id}/pooling/runs/{run.id}/commit").text  # fmt: skip
+    assert (
+        "Valider le plan"
+        in client.get(f"/campaigns/{campaign.id}/pooling/runs/{run.id}/commit").text
+    )
     response = client.post(f"/campaigns/{campaign.id}/pooling/runs/{run.id}/commit")
     assert response.status_code == 302
     assert campaign.status is CampaignStatus.POOLED
     (order,) = db.session.scalars(select(PurchaseOrder)).all()
     assert (order.supplier.code, order.status, order.shipping_fee) == (
-        "LYON", OrderStatus.DRAFT, D("6.00"))  # fmt: skip
+        "LYON",
+        OrderStatus.DRAFT,
+        D("6.00"),
+    )
     (line,) = order.lines
     assert (line.quantity, line.unit_price, line.tier_min_qty, line.amount) == (
-        12, D("8.0000"), 10, D("96.00"))  # fmt: skip
+        12,
+        D("8.0000"),
+        10,
+        D("96.00"),
+    )
     assert sorted(a.quantity for a in line.allocations) == [6, 6]
     assert run.committed_at is not None
 
@@ -372,9 +394,11 @@ def test_a_run_is_reached_only_through_its_own_campaign(client, make, pooled_cas
     run = pool_run.start_run(campaign, pool_run.Options(time_limit=10))
     pool_run.execute_run(run.id)
     client.login_as(make.user(Role.MANAGER))
-    for path in (f"/campaigns/{other.id}/pooling?run={run.id}",
-                 f"/campaigns/{other.id}/pooling/runs/{run.id}/progress",
-                 f"/campaigns/{other.id}/pooling/runs/{run.id}/commit"):  # fmt: skip
+    for path in (
+        f"/campaigns/{other.id}/pooling?run={run.id}",
+        f"/campaigns/{other.id}/pooling/runs/{run.id}/progress",
+        f"/campaigns/{other.id}/pooling/runs/{run.id}/commit",
+    ):
         assert client.get(path).status_code == 404
     assert client.post(f"/campaigns/{other.id}/pooling/runs/{run.id}/commit").status_code == 404
     assert campaign.status is CampaignStatus.CLOSED

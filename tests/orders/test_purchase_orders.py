@@ -51,42 +51,79 @@ def close(campaign: Campaign, at=None):
 def stored_run(campaign: Campaign, allocations: list[dict], shipping: dict, *, at) -> PoolingRun:
     """A finished run whose plan is written by hand, as the manager reviewed it."""
     run = PoolingRun(
-        campaign=campaign, status=RunStatus.DONE, created_at=at, finished_at=at,
+        campaign=campaign,
+        status=RunStatus.DONE,
+        created_at=at,
+        finished_at=at,
         result={"allocations": allocations, "shipping_by_supplier": shipping},
-    )  # fmt: skip
+    )
     db.session.add(run)
     db.session.commit()
     return run
 
 
 def served(need, offer, units, price, tier):
-    return {"need": need.id, "offer": offer.id, "supplier": offer.supplier.code,
-            "units": units, "unit_price": price, "tier_min_qty": tier, "why": None}  # fmt: skip
+    return {
+        "need": need.id,
+        "offer": offer.id,
+        "supplier": offer.supplier.code,
+        "units": units,
+        "unit_price": price,
+        "tier_min_qty": tier,
+        "why": None,
+    }
 
 
 def build_plan(make) -> Plan:
     """Two suppliers, three shops, five needs: four served, one left short of a pack."""
     lyonpneu = make.supplier(
-        code="LYONPNEU", name="Lyon Pneus & Co", city="Villeurbanne", is_local=True,
-        email="commandes@lyonpneu.example", siret=make.valid_siret(7), vat_number="FR12345678901",
-        shipping_fee=Decimal("15.00"), free_shipping_over=Decimal("150.00"),
-    )  # fmt: skip
-    eurochain = make.supplier(code="EUROCHAIN", name="Euro Chain GmbH", country="DE",
-                              city="Köln", email=None, shipping_fee=Decimal("25.00"))  # fmt: skip
-    tyre = make.offer(lyonpneu, make.part(sku="PNEU-700X32", name="Pneu route 700x32C"),
-                      tiers=((1, "24.5000"), (10, "21.9000")), supplier_ref="LP-70032")  # fmt: skip
-    tube = make.offer(lyonpneu, make.part(sku="CHAMBRE-700", name="Chambre à air 700 Presta"),
-                      tiers=((1, "4.2000"), (50, "3.6500")), supplier_ref="LP-CH700",
-                      pack_size=10)  # fmt: skip
-    chain = make.offer(eurochain, make.part(sku="CHAINE-11V", name="Chaîne 11 vitesses"),
-                       tiers=((1, "18.9000"), (5, "16.4567")), supplier_ref="EC-11S")  # fmt: skip
+        code="LYONPNEU",
+        name="Lyon Pneus & Co",
+        city="Villeurbanne",
+        is_local=True,
+        email="commandes@lyonpneu.example",
+        siret=make.valid_siret(7),
+        vat_number="FR12345678901",
+        shipping_fee=Decimal("15.00"),
+        free_shipping_over=Decimal("150.00"),
+    )
+    eurochain = make.supplier(
+        code="EUROCHAIN",
+        name="Euro Chain GmbH",
+        country="DE",
+        city="Köln",
+        email=None,
+        shipping_fee=Decimal("25.00"),
+    )
+    tyre = make.offer(
+        lyonpneu,
+        make.part(sku="PNEU-700X32", name="Pneu route 700x32C"),
+        tiers=((1, "24.5000"), (10, "21.9000")),
+        supplier_ref="LP-70032",
+    )
+    tube = make.offer(
+        lyonpneu,
+        make.part(sku="CHAMBRE-700", name="Chambre à air 700 Presta"),
+        tiers=((1, "4.2000"), (50, "3.6500")),
+        supplier_ref="LP-CH700",
+        pack_size=10,
+    )
+    chain = make.offer(
+        eurochain,
+        make.part(sku="CHAINE-11V", name="Chaîne 11 vitesses"),
+        tiers=((1, "18.9000"), (5, "16.4567")),
+        supplier_ref="EC-11S",
+    )
     shops = {
-        "croix": make.member(name="Atelier Vélo Croix-Rousse",
-                             delivery_address="3 rue d'Austerlitz", delivery_postcode="69004",
-                             delivery_city="Lyon"),
+        "croix": make.member(
+            name="Atelier Vélo Croix-Rousse",
+            delivery_address="3 rue d'Austerlitz",
+            delivery_postcode="69004",
+            delivery_city="Lyon",
+        ),
         "guill": make.member(name="Cycles de la Guillotière"),
         "vaise": make.member(name="Vaise Bike Lab"),
-    }  # fmt: skip
+    }
     campaign = make.campaign(delivery_mode=DeliveryMode.SHOPS)
     needs = {
         "croix_tyre": make.need(campaign, shops["croix"], tyre.part, quantity=6),
@@ -100,14 +137,21 @@ def build_plan(make) -> Plan:
         served(needs["croix_tyre"], tyre, 6, "21.9000", 10),
         served(needs["guill_tyre"], tyre, 4, "21.9000", 10),
         served(needs["croix_tube"], tube, 10, "4.2000", 1),
-        {"need": needs["vaise_tube"].id, "offer": None, "supplier": None, "units": 0,
-         "why": {"code": "pack_short", "params": {"pack": 10, "short": 3}}},
+        {
+            "need": needs["vaise_tube"].id,
+            "offer": None,
+            "supplier": None,
+            "units": 0,
+            "why": {"code": "pack_short", "params": {"pack": 10, "short": 3}},
+        },
         served(needs["guill_chain"], chain, 3, "16.4567", 1),
-    ]  # fmt: skip
+    ]
     run = stored_run(
-        campaign, allocations, {"LYONPNEU": "0.00", "EUROCHAIN": "25.00"},
+        campaign,
+        allocations,
+        {"LYONPNEU": "0.00", "EUROCHAIN": "25.00"},
         at=closed_at + timedelta(seconds=1),
-    )  # fmt: skip
+    )
     return Plan(campaign, run, lyonpneu, eurochain, shops, needs)
 
 
@@ -133,17 +177,23 @@ def test_committing_a_plan_makes_one_order_per_supplier_with_exact_amounts(plan)
     lyonpneu_order, eurochain_order = committed(plan)
     year = to_local(plan.run.created_at).year
     assert [lyonpneu_order.number, eurochain_order.number] == [
-        f"BC-{year}-00001", f"BC-{year}-00002",
-    ]  # fmt: skip
+        f"BC-{year}-00001",
+        f"BC-{year}-00002",
+    ]
     assert (lyonpneu_order.supplier, eurochain_order.supplier) == (plan.lyonpneu, plan.eurochain)
     tyres, tubes = lyonpneu_order.lines
     assert (tyres.quantity, tyres.unit_price, tyres.tier_min_qty, tyres.amount) == (
-        10, Decimal("21.9000"), 10, Decimal("219.00"),
-    )  # fmt: skip
+        10,
+        Decimal("21.9000"),
+        10,
+        Decimal("219.00"),
+    )
     assert (tubes.supplier_ref, tubes.pack_size, tubes.amount) == ("LP-CH700", 10, Decimal("42.00"))
     assert (lyonpneu_order.goods, lyonpneu_order.shipping_fee, lyonpneu_order.total) == (
-        Decimal("261.00"), Decimal("0.00"), Decimal("261.00"),
-    )  # fmt: skip
+        Decimal("261.00"),
+        Decimal("0.00"),
+        Decimal("261.00"),
+    )
     # 3 × 16.4567 = 49.3701, rounded once on the line.
     assert eurochain_order.lines[0].amount == Decimal("49.37")
     assert eurochain_order.total == Decimal("74.37")
@@ -159,8 +209,9 @@ def test_each_need_gets_its_allocation_and_the_unserved_keep_their_reason(plan):
     assert needs["croix_tube"].allocation.amount == Decimal("42.00")
     assert needs["vaise_tube"].allocation is None
     assert needs["vaise_tube"].pooling_reason == {
-        "code": "pack_short", "params": {"pack": 10, "short": 3},
-    }  # fmt: skip
+        "code": "pack_short",
+        "params": {"pack": 10, "short": 3},
+    }
     assert needs["croix_tyre"].pooling_reason is None
     assert plan.campaign.status is CampaignStatus.POOLED
     assert plan.run.committed_at is not None
@@ -270,11 +321,22 @@ def test_the_pdf_says_who_orders_what_from_whom_and_where_it_goes(plan):
     assert data.startswith(b"%PDF")
     text = pdf_text(data)
     for expected in (
-        "BON DE COMMANDE", order.number, "Coopérative vélo Lyon", "Lyon Pneus & Co",
-        "PNEU-700X32", "LP-70032", "21,90", "219,00", "261,00", "offerts",
-        "Atelier Vélo Croix-Rousse", "3 rue d'Austerlitz", "Cycles de la Guillotière",
-        plan.campaign.code, "Page 1 / ",
-    ):  # fmt: skip
+        "BON DE COMMANDE",
+        order.number,
+        "Coopérative vélo Lyon",
+        "Lyon Pneus & Co",
+        "PNEU-700X32",
+        "LP-70032",
+        "21,90",
+        "219,00",
+        "261,00",
+        "offerts",
+        "Atelier Vélo Croix-Rousse",
+        "3 rue d'Austerlitz",
+        "Cycles de la Guillotière",
+        plan.campaign.code,
+        "Page 1 / ",
+    ):
         assert expected in text.replace("\u202f", " ").replace("\xa0", " "), expected
     assert "Vaise Bike Lab" not in text  # its need was not served
 
@@ -429,8 +491,11 @@ def test_the_treasurer_reads_but_does_not_act_and_members_see_nothing(client, ma
     assert client.post(f"/purchase-orders/{order.number}/send").status_code == 403
     assert order.status is OrderStatus.DRAFT
     client.login_as(make.user(Role.MEMBER, member=plan.shops["croix"]))
-    for path in ("/purchase-orders", f"/purchase-orders/{order.number}",
-                 f"/purchase-orders/{order.number}.pdf"):  # fmt: skip
+    for path in (
+        "/purchase-orders",
+        f"/purchase-orders/{order.number}",
+        f"/purchase-orders/{order.number}.pdf",
+    ):
         assert client.get(path).status_code == 403
 
 

@@ -31,8 +31,9 @@ from tests.orders.test_purchase_orders import build_plan, close, committed, serv
 THREE_SHOPS = [(7, 3, 10), (5, 0, 5), (4, 1, 5)]
 
 
-def one_line_order(make, wants, *, rule=ShortageRule.PRO_RATA, mode=DeliveryMode.HUB,
-                   pack_size=10, send=True):  # fmt: skip
+def one_line_order(
+    make, wants, *, rule=ShortageRule.PRO_RATA, mode=DeliveryMode.HUB, pack_size=10, send=True
+):
     """A sent order of one line serving one need per shop, the needs posted in `wants` order."""
     supplier = make.supplier(email="ventes@fournisseur.example")
     offer = make.offer(supplier, pack_size=pack_size, tiers=((1, "2.5000"),))
@@ -46,8 +47,9 @@ def one_line_order(make, wants, *, rule=ShortageRule.PRO_RATA, mode=DeliveryMode
         | {"goods": str(Decimal("2.50") * units), "shipping_share": "0.00", "solo": None}
         for n, (_, _, units) in zip(needs, wants, strict=True)
     ]
-    run = stored_run(campaign, decisions, {supplier.code: "0.00"},
-                     at=closed_at + timedelta(seconds=1))  # fmt: skip
+    run = stored_run(
+        campaign, decisions, {supplier.code: "0.00"}, at=closed_at + timedelta(seconds=1)
+    )
     (order,) = purchasing.commit_run(run, at=run.created_at + timedelta(minutes=1))
     if send:
         purchasing.change_order_status(order, OrderStatus.SENT, at=now())
@@ -60,9 +62,13 @@ def receive(order, units: dict | None = None, *, good=None, damaged=0, on=None, 
     if units is None:
         units = {order.lines[0].id: (good, damaged)}
     receipt = receiving.record_receipt(
-        order, received_on=on or today(), delivery_note_ref=options.pop("ref", "BL-1"),
-        quantities=units, at=now(), **options,
-    )  # fmt: skip
+        order,
+        received_on=on or today(),
+        delivery_note_ref=options.pop("ref", "BL-1"),
+        quantities=units,
+        at=now(),
+        **options,
+    )
     db.session.commit()
     return receipt
 
@@ -136,8 +142,10 @@ def test_receipts_over_several_days_add_up_and_are_shared_again_each_time(make):
     assert shares(needs) == [10, 5, 5]
     assert order.status is OrderStatus.RECEIVED
     assert [r.delivery_note_ref for r in receiving.order_receipts(order)] == [
-        "BL-103", "BL-102", "BL-101",
-    ]  # fmt: skip
+        "BL-103",
+        "BL-102",
+        "BL-101",
+    ]
 
 
 def test_an_over_delivery_goes_to_the_coop_stock_and_nobody_gets_more(make):
@@ -146,14 +154,16 @@ def test_an_over_delivery_goes_to_the_coop_stock_and_nobody_gets_more(make):
     assert shares(needs) == [10, 5, 5]
     line = order.lines[0]
     assert (line.missing_units, line.surplus_units) == (0, 3)
-    assert [n.allocation.amount for n in needs] == [n.allocation.quantity * line.unit_price
-                                                     for n in needs]  # fmt: skip
+    assert [n.allocation.amount for n in needs] == [
+        n.allocation.quantity * line.unit_price for n in needs
+    ]
     assert order.status is OrderStatus.RECEIVED
 
 
 def test_a_parcel_delivered_to_a_shop_is_that_shops(make):
-    order, needs = one_line_order(make, [(6, 0, 6), (4, 0, 4)], mode=DeliveryMode.SHOPS,
-                                  pack_size=1)  # fmt: skip
+    order, needs = one_line_order(
+        make, [(6, 0, 6), (4, 0, 4)], mode=DeliveryMode.SHOPS, pack_size=1
+    )
     second_shop = needs[1].member
     receive(order, good=3, member=second_shop)
     # The first shop's parcel has not come yet: it has nothing, whatever the rule.
@@ -296,9 +306,12 @@ def test_two_receipts_on_the_same_line_at_once_both_count(committing_app):
                 order = db.session.get(PurchaseOrder, order_id)
                 start.wait(timeout=10)
                 receiving.record_receipt(
-                    order, received_on=today(), delivery_note_ref=ref,
-                    quantities={line_id: (good, 0)}, at=now(),
-                )  # fmt: skip
+                    order,
+                    received_on=today(),
+                    delivery_note_ref=ref,
+                    quantities={line_id: (good, 0)},
+                    at=now(),
+                )
                 db.session.commit()
             except Exception as error:
                 failures.append(error)
@@ -330,10 +343,16 @@ def test_the_manager_receives_a_line_short_from_the_screens(client, make):
     form = client.get(f"/purchase-orders/{order.number}/receive").text
     assert f'name="good_{order.lines[0].id}"' in form
     assert f'value="{today().isoformat()}"' in form
-    response = client.post(f"/purchase-orders/{order.number}/receive", data={
-        "received_on": today().isoformat(), "delivery_note_ref": "BL-7781",
-        f"good_{order.lines[0].id}": "10", f"damaged_{order.lines[0].id}": "1",
-    }, follow_redirects=True)  # fmt: skip
+    response = client.post(
+        f"/purchase-orders/{order.number}/receive",
+        data={
+            "received_on": today().isoformat(),
+            "delivery_note_ref": "BL-7781",
+            f"good_{order.lines[0].id}": "10",
+            f"damaged_{order.lines[0].id}": "1",
+        },
+        follow_redirects=True,
+    )
     assert "Réception enregistrée" in response.text
     assert "BL-7781" in response.text and "1 abîmée" in response.text
     shops_table = response.text.split('id="shares"')[1].split("</table>")[0]
@@ -370,20 +389,33 @@ def test_a_bad_receipt_form_says_why_and_keeps_what_was_typed(client, make):
     order, _ = one_line_order(make, THREE_SHOPS)
     line_id = order.lines[0].id
     client.login_as(make.user(Role.MANAGER))
-    response = client.post(f"/purchase-orders/{order.number}/receive", data={
-        "received_on": today().isoformat(), "delivery_note_ref": "BL-9",
-        f"good_{line_id}": "douze", f"damaged_{line_id}": "2",
-    })  # fmt: skip
+    response = client.post(
+        f"/purchase-orders/{order.number}/receive",
+        data={
+            "received_on": today().isoformat(),
+            "delivery_note_ref": "BL-9",
+            f"good_{line_id}": "douze",
+            f"damaged_{line_id}": "2",
+        },
+    )
     assert response.status_code == 200
     assert "Nombre entier attendu." in response.text
     assert 'value="douze"' in response.text and 'value="BL-9"' in response.text
-    response = client.post(f"/purchase-orders/{order.number}/receive", data={
-        "received_on": (today() + timedelta(days=3)).isoformat(), f"good_{line_id}": "5",
-    })  # fmt: skip
+    response = client.post(
+        f"/purchase-orders/{order.number}/receive",
+        data={
+            "received_on": (today() + timedelta(days=3)).isoformat(),
+            f"good_{line_id}": "5",
+        },
+    )
     assert "ne peut pas être dans le futur" in response.text
-    response = client.post(f"/purchase-orders/{order.number}/receive", data={
-        "received_on": today().isoformat(), f"good_{line_id}": "-2",
-    })  # fmt: skip
+    response = client.post(
+        f"/purchase-orders/{order.number}/receive",
+        data={
+            "received_on": today().isoformat(),
+            f"good_{line_id}": "-2",
+        },
+    )
     assert "entier positif ou nul" in response.text
     assert count(Receipt) == 0
 

@@ -13,8 +13,16 @@ from coop.extensions import db
 from coop.orders import needs as need_service
 from coop.orders.models import CampaignStatus, Need, PartRequest, RequestStatus
 
-HEADER = ["member_code", "sku", "quantity", "tolerance", "min_quantity", "needed_by",
-          "max_unit_price_eur", "ref"]  # fmt: skip
+HEADER = [
+    "member_code",
+    "sku",
+    "quantity",
+    "tolerance",
+    "min_quantity",
+    "needed_by",
+    "max_unit_price_eur",
+    "ref",
+]
 
 
 def rows_of(response) -> list[list[str]]:
@@ -97,8 +105,16 @@ def test_the_needs_template_has_the_import_columns_and_one_example_row(client, m
 def test_the_shop_s_needs_export_imports_back_unchanged_even_with_a_formula_ref(client, make, shop):
     campaign = make.campaign()
     tyre, chain = make.part(sku="TYR-28"), make.part(sku="CHN-11")
-    make.need(campaign, shop.member, tyre, quantity=4, tolerance=1, ref="=1+1",
-              max_unit_price=Decimal("22.5"), needed_by=campaign.order_date)  # fmt: skip
+    make.need(
+        campaign,
+        shop.member,
+        tyre,
+        quantity=4,
+        tolerance=1,
+        ref="=1+1",
+        max_unit_price=Decimal("22.5"),
+        needed_by=campaign.order_date,
+    )
     make.need(campaign, shop.member, chain, quantity=10, min_quantity=6, ref="L2")
     make.need(campaign, make.member(code="VELO02"), tyre, quantity=3, ref="L9")
     client.login_as(shop)
@@ -114,7 +130,7 @@ def test_the_shop_s_needs_export_imports_back_unchanged_even_with_a_formula_ref(
         f"/campaigns/{campaign.id}/import",
         data={"file": (io.BytesIO(response.data), "besoins.csv")},
         content_type="multipart/form-data",
-    )  # fmt: skip
+    )
     assert response.status_code == 302
     needs = db.session.scalars(
         select(Need).where(Need.member_id == shop.member.id).order_by(Need.id)

@@ -39,13 +39,15 @@ def test_next_tier_is_counted_in_whole_packs():
 
 def test_the_indicative_price_is_the_cheapest_reachable_offer():
     signal = part_signal(
-        30, 0,
+        30,
+        0,
         [("near", Terms(1, 0, ((1, D("5.00")),))), ("far", Terms(50, 0, ((50, D("3.00")),)))],
-    )  # fmt: skip
+    )
     assert signal.best.key == "near"  # the far offer's 50-unit pack is not reachable
     assert signal.closest.key == "near"
     bigger = part_signal(
-        60, 0,
+        60,
+        0,
         [("near", Terms(1, 0, ((1, D("5.00")),))), ("far", Terms(50, 0, ((50, D("3.00")),)))],
-    )  # fmt: skip
+    )
     assert bigger.best.key == "far" and bigger.best.unit_price == D("3.00")

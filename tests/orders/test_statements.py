@@ -50,15 +50,29 @@ def build_world(make, *, receive=True) -> World:
       A chain 3 × 16.4567 =  49.37 (ASIA)    C chain 5 allocated, 3 received: 49.37 (ASIA)
       B tube 10 ×  3.6500 =  36.50 (ASIA)
     """
-    lyon = make.supplier(code="LYON", name="Lyon Pneus", is_local=True,
-                         shipping_fee=D("15.00"), free_shipping_over=D("150.00"))  # fmt: skip
+    lyon = make.supplier(
+        code="LYON",
+        name="Lyon Pneus",
+        is_local=True,
+        shipping_fee=D("15.00"),
+        free_shipping_over=D("150.00"),
+    )
     asia = make.supplier(code="ASIA", name="Asia Parts", country="TW", shipping_fee=D("40.00"))
-    tyre = make.offer(lyon, make.part(sku="PNEU-700", name="Pneu 700x32C", weight_g=400),
-                      tiers=((1, "24.5000"), (10, "21.9000")))  # fmt: skip
-    chain = make.offer(asia, make.part(sku="CHAINE-11V", name="Chaîne 11 vitesses",
-                                       weight_g=300), tiers=((1, "16.4567"),))  # fmt: skip
-    tube = make.offer(asia, make.part(sku="CHAMBRE-700", name="Chambre à air", weight_g=100),
-                      tiers=((1, "3.6500"),))  # fmt: skip
+    tyre = make.offer(
+        lyon,
+        make.part(sku="PNEU-700", name="Pneu 700x32C", weight_g=400),
+        tiers=((1, "24.5000"), (10, "21.9000")),
+    )
+    chain = make.offer(
+        asia,
+        make.part(sku="CHAINE-11V", name="Chaîne 11 vitesses", weight_g=300),
+        tiers=((1, "16.4567"),),
+    )
+    tube = make.offer(
+        asia,
+        make.part(sku="CHAMBRE-700", name="Chambre à air", weight_g=100),
+        tiers=((1, "3.6500"),),
+    )
     shops = {k: make.member(code=f"SHOP{k}", name=f"Atelier {k}") for k in "ABC"}
     campaign = make.campaign(fee_rate=D("0.02"))
     needs = {
@@ -69,8 +83,13 @@ def build_world(make, *, receive=True) -> World:
         "b_tube": make.need(campaign, shops["B"], tube.part, quantity=10, ref="T1"),
     }
     closed_at = close(campaign, at=now() - timedelta(hours=1))
-    solo = {"a_tyre": "162.00", "b_tyre": "113.00", "a_chain": "96.70", "c_chain": None,
-            "b_tube": "82.00"}  # fmt: skip
+    solo = {
+        "a_tyre": "162.00",
+        "b_tyre": "113.00",
+        "a_chain": "96.70",
+        "c_chain": None,
+        "b_tube": "82.00",
+    }
     plan = [
         served(needs["a_tyre"], tyre, 6, "21.9000", 10),
         served(needs["b_tyre"], tyre, 4, "21.9000", 10),
@@ -80,8 +99,9 @@ def build_world(make, *, receive=True) -> World:
     ]
     for decision, key in zip(plan, needs, strict=True):
         decision["solo"] = solo[key]
-    run = stored_run(campaign, plan, {"LYON": "0.00", "ASIA": "40.00"},
-                     at=closed_at + timedelta(seconds=1))  # fmt: skip
+    run = stored_run(
+        campaign, plan, {"LYON": "0.00", "ASIA": "40.00"}, at=closed_at + timedelta(seconds=1)
+    )
     purchasing.commit_run(run, at=closed_at + timedelta(minutes=5))
     db.session.commit()
     if receive:
@@ -121,18 +141,32 @@ def test_every_charge_is_split_by_its_own_key_to_the_cent(world):
     n = {k: cs.cost(v.id) for k, v in world.needs.items()}
     # Customs 30.00 on ASIA by weight: 3×300 g, 3×300 g, 10×100 g = 900, 900, 1000 of 2800:
     # 9.6428…, 9.6428…, 10.7142… -> 9.64, 9.64, 10.71 + the cent left to the largest remainder.
-    assert [n[k].charges.get(customs.id) for k in n] == [None, None, D("9.64"), D("9.64"),
-                                                         D("10.72")]  # fmt: skip
+    assert [n[k].charges.get(customs.id) for k in n] == [
+        None,
+        None,
+        D("9.64"),
+        D("9.64"),
+        D("10.72"),
+    ]
     # Courier 25.00 by units 6, 4, 3, 3, 10 of 26: 5.769, 3.846, 2.884, 2.884, 9.615.
-    assert [n[k].charges[courier.id] for k in n] == [D("5.77"), D("3.85"), D("2.88"), D("2.88"),
-                                                     D("9.62")]  # fmt: skip
+    assert [n[k].charges[courier.id] for k in n] == [
+        D("5.77"),
+        D("3.85"),
+        D("2.88"),
+        D("2.88"),
+        D("9.62"),
+    ]
     # Pallet 12.00 by goods 131.40, 87.60, 49.37, 49.37, 36.50 of 354.24:
     # 4.451, 2.967, 1.672, 1.672, 1.236 -> floors 4.45 2.96 1.67 1.67 1.23, two cents left.
-    assert [n[k].charges[pallet.id] for k in n] == [D("4.45"), D("2.97"), D("1.67"), D("1.67"),
-                                                    D("1.24")]  # fmt: skip
+    assert [n[k].charges[pallet.id] for k in n] == [
+        D("4.45"),
+        D("2.97"),
+        D("1.67"),
+        D("1.67"),
+        D("1.24"),
+    ]
     # ASIA's 40.00 by goods 49.37, 49.37, 36.50 of 135.24: 14.602, 14.602, 10.795; LYON free.
-    assert [n[k].shipping for k in n] == [D("0.00"), D("0.00"), D("14.60"), D("14.60"),
-                                          D("10.80")]  # fmt: skip
+    assert [n[k].shipping for k in n] == [D("0.00"), D("0.00"), D("14.60"), D("14.60"), D("10.80")]
     assert cs.split.fees == {"SHOPA": D("3.62"), "SHOPB": D("2.48"), "SHOPC": D("0.99")}
 
 
@@ -144,18 +178,35 @@ def test_statement_of_a_shop_adds_up_on_the_hand_computed_campaign(world):
     assert (tyre.requested, tyre.allocated, tyre.received) == (6, 6, 6)
     assert tyre.unit_price == D("21.9000")
     assert (tyre.goods, tyre.shipping, tyre.charges, tyre.total) == (
-        D("131.40"), D("0.00"), D("10.22"), D("141.62"))  # fmt: skip
+        D("131.40"),
+        D("0.00"),
+        D("10.22"),
+        D("141.62"),
+    )
     assert (chain.goods, chain.shipping, chain.charges, chain.total) == (
-        D("49.37"), D("14.60"), D("14.19"), D("78.16"))  # fmt: skip
+        D("49.37"),
+        D("14.60"),
+        D("14.19"),
+        D("78.16"),
+    )
     assert (s.goods, s.shipping, s.charges, s.subtotal) == (
-        D("180.77"), D("14.60"), D("24.41"), D("219.78"))  # fmt: skip
+        D("180.77"),
+        D("14.60"),
+        D("24.41"),
+        D("219.78"),
+    )
     # 2 % of 180.77 = 3.6154 -> 3.62.
     assert (s.fee, s.total) == (D("3.62"), D("223.40"))
     assert [(o.origin, o.amount, o.share) for o in s.by_origin if o.amount] == [
-        (Origin.LOCAL, D("141.62"), D("0.644")), (Origin.ASIA, D("78.16"), D("0.356"))]  # fmt: skip
+        (Origin.LOCAL, D("141.62"), D("0.644")),
+        (Origin.ASIA, D("78.16"), D("0.356")),
+    ]
     assert not s.is_estimate
     assert [(c.label, share) for c, share in s.charge_shares] == [
-        ("Douane", D("9.64")), ("Coursier", D("8.65")), ("Palette", D("6.12"))]  # fmt: skip
+        ("Douane", D("9.64")),
+        ("Coursier", D("8.65")),
+        ("Palette", D("6.12")),
+    ]
 
 
 def test_savings_against_buying_alone_on_a_hand_computed_example(world):
@@ -179,21 +230,31 @@ def test_results_total_savings_origins_suppliers_and_shortages(world):
     r = statements.campaign_results(world.campaign)
     t = r.totals
     assert (t.goods, t.shipping, t.charges, t.fee, t.total) == (
-        D("354.24"), D("40.00"), D("67.00"), D("7.09"), D("468.33"))  # fmt: skip
+        D("354.24"),
+        D("40.00"),
+        D("67.00"),
+        D("7.09"),
+        D("468.33"),
+    )
     assert t.savings == D("123.43")
     assert [(s.member.code, s.total, s.savings) for s in r.shops] == [
-        ("SHOPA", D("223.40"), D("63.33")), ("SHOPB", D("165.78"), D("60.10")),
-        ("SHOPC", D("79.15"), D("0.00"))]  # fmt: skip
+        ("SHOPA", D("223.40"), D("63.33")),
+        ("SHOPB", D("165.78"), D("60.10")),
+        ("SHOPC", D("79.15"), D("0.00")),
+    ]
     shares = {o.origin: o.amount for o in r.by_origin}
     assert shares[Origin.LOCAL] == D("236.04") and shares[Origin.ASIA] == D("225.20")
     assert [(s.supplier.code, s.goods, s.shipping, s.charges) for s in r.suppliers] == [
         ("LYON", D("219.00"), D("0.00"), D("0.00")),
-        ("ASIA", D("135.24"), D("40.00"), D("30.00"))]  # fmt: skip
+        ("ASIA", D("135.24"), D("40.00"), D("30.00")),
+    ]
     assert [(s.line.part.sku, s.allocated, s.received, s.lost) for s in r.shortages] == [
-        ("CHAINE-11V", 8, 6, 2)]  # fmt: skip
+        ("CHAINE-11V", 8, 6, 2)
+    ]
     assert r.rounding == D("0.00")
     assert [(p.campaign.code, p.total, p.savings) for p in r.history] == [
-        (world.campaign.code, D("461.24"), D("123.43"))]  # fmt: skip
+        (world.campaign.code, D("461.24"), D("123.43"))
+    ]
 
 
 def test_lines_not_received_yet_are_an_estimate_on_the_allocated_units(make):
@@ -206,8 +267,9 @@ def test_lines_not_received_yet_are_an_estimate_on_the_allocated_units(make):
 
 
 def test_a_cancelled_order_charges_nothing_and_serves_nothing(world):
-    order = db.session.scalar(select(PurchaseOrder).where(PurchaseOrder.supplier_id ==
-                                                          world.lyon.id))  # fmt: skip
+    order = db.session.scalar(
+        select(PurchaseOrder).where(PurchaseOrder.supplier_id == world.lyon.id)
+    )
     order.status = OrderStatus.CANCELLED
     db.session.commit()
     s = statements.member_statement(world.campaign, world.shops["A"])
@@ -262,17 +324,28 @@ def charge_count() -> int:
 def test_the_manager_adds_edits_and_deletes_a_charge(client, make, world):
     client.login_as(manager(make))
     url = f"/campaigns/{world.campaign.id}/charges"
-    response = client.post(url, data={"label": "Douane", "amount": "30,00", "key": "weight",
-                                      "supplier": str(world.asia.id)})  # fmt: skip
+    response = client.post(
+        url,
+        data={
+            "label": "Douane",
+            "amount": "30,00",
+            "key": "weight",
+            "supplier": str(world.asia.id),
+        },
+    )
     assert response.status_code == 302
     charge = db.session.scalar(select(Charge))
-    assert (charge.amount, charge.key, charge.supplier_id) == (D("30.00"), SplitKey.WEIGHT,
-                                                               world.asia.id)  # fmt: skip
+    assert (charge.amount, charge.key, charge.supplier_id) == (
+        D("30.00"),
+        SplitKey.WEIGHT,
+        world.asia.id,
+    )
     page = client.get(url).text
     assert "Douane" in page and "Atelier B" in page and "10,72" in page
-    response = client.post(f"{url}/{charge.id}/edit", data={"label": "Transitaire",
-                                                             "amount": "-5", "key": "quantity",
-                                                             "supplier": ""})  # fmt: skip
+    response = client.post(
+        f"{url}/{charge.id}/edit",
+        data={"label": "Transitaire", "amount": "-5", "key": "quantity", "supplier": ""},
+    )
     assert response.status_code == 302
     assert (charge.label, charge.amount, charge.supplier_id) == ("Transitaire", D("-5.00"), None)
     assert "Supprimer le frais" in client.get(f"{url}/{charge.id}/delete").text
@@ -295,8 +368,9 @@ def test_a_bad_charge_is_refused_with_a_french_message_and_nothing_written(
     client, make, world, data, message
 ):
     client.login_as(manager(make))
-    response = client.post(f"/campaigns/{world.campaign.id}/charges",
-                           data={"key": "value", "supplier": ""} | data)  # fmt: skip
+    response = client.post(
+        f"/campaigns/{world.campaign.id}/charges", data={"key": "value", "supplier": ""} | data
+    )
     assert response.status_code == 200
     assert message in response.text
     assert charge_count() == 0
@@ -306,19 +380,24 @@ def test_a_weight_key_without_weights_is_refused_naming_the_parts(client, make, 
     world.needs["b_tube"].part.weight_g = None
     db.session.commit()
     client.login_as(manager(make))
-    response = client.post(f"/campaigns/{world.campaign.id}/charges",
-                           data={"label": "Douane", "amount": "30", "key": "weight",
-                                 "supplier": ""})  # fmt: skip
+    response = client.post(
+        f"/campaigns/{world.campaign.id}/charges",
+        data={"label": "Douane", "amount": "30", "key": "weight", "supplier": ""},
+    )
     assert "CHAMBRE-700" in response.text and "poids" in response.text
     assert charge_count() == 0
     # A charge on LYON alone does not need the tube's weight.
-    response = client.post(f"/campaigns/{world.campaign.id}/charges",
-                           data={"label": "Coursier", "amount": "30", "key": "weight",
-                                 "supplier": str(world.lyon.id)})  # fmt: skip
+    response = client.post(
+        f"/campaigns/{world.campaign.id}/charges",
+        data={"label": "Coursier", "amount": "30", "key": "weight", "supplier": str(world.lyon.id)},
+    )
     assert response.status_code == 302 and charge_count() == 1
     # Nor can the shipping key become the weight.
-    response = client.post(f"/campaigns/{world.campaign.id}/shipping-key", data={"key": "weight"},
-                           follow_redirects=True)  # fmt: skip
+    response = client.post(
+        f"/campaigns/{world.campaign.id}/shipping-key",
+        data={"key": "weight"},
+        follow_redirects=True,
+    )
     assert "CHAMBRE-700" in response.text
     assert world.campaign.shipping_key is SplitKey.VALUE
 
@@ -327,9 +406,10 @@ def test_charges_are_refused_once_the_campaign_is_invoiced(client, make, world):
     world.campaign.status = CampaignStatus.INVOICED
     db.session.commit()
     client.login_as(manager(make))
-    response = client.post(f"/campaigns/{world.campaign.id}/charges",
-                           data={"label": "Douane", "amount": "30", "key": "value",
-                                 "supplier": ""})  # fmt: skip
+    response = client.post(
+        f"/campaigns/{world.campaign.id}/charges",
+        data={"label": "Douane", "amount": "30", "key": "value", "supplier": ""},
+    )
     assert "est facturée" in response.text
     assert charge_count() == 0
     with pytest.raises(DomainError, match="facturée"):
@@ -349,7 +429,10 @@ def test_the_manager_changes_the_shipping_key_after_pooling(client, make, world)
     cs = statements.build_split(world.campaign)
     # 40.00 by units 3, 3, 10 of 16: 7.50, 7.50, 25.00.
     assert [cs.cost(world.needs[k].id).shipping for k in ("a_chain", "c_chain", "b_tube")] == [
-        D("7.50"), D("7.50"), D("25.00")]  # fmt: skip
+        D("7.50"),
+        D("7.50"),
+        D("25.00"),
+    ]
 
 
 # --- pages: a shop sees only its own ------------------------------------------------------------
@@ -391,14 +474,46 @@ def test_the_statement_csv_is_french_excel_ready(client, make, world):
     blank = [""] * 8
     assert rows == [
         statements.CSV_HEADER,
-        ["L1", "PNEU-700", "Pneu 700x32C", "Lyon Pneus", "Local", "6", "6", "6", "21,9000",
-         "131,40", "0,00", "10,22", "141,62", "162,00", "30,60", ""],
-        ["C1", "CHAINE-11V", "Chaîne 11 vitesses", "Asia Parts", "Asie", "3", "3", "3",
-         "16,4567", "49,37", "14,60", "14,19", "78,16", "96,70", "32,73", ""],
+        [
+            "L1",
+            "PNEU-700",
+            "Pneu 700x32C",
+            "Lyon Pneus",
+            "Local",
+            "6",
+            "6",
+            "6",
+            "21,9000",
+            "131,40",
+            "0,00",
+            "10,22",
+            "141,62",
+            "162,00",
+            "30,60",
+            "",
+        ],
+        [
+            "C1",
+            "CHAINE-11V",
+            "Chaîne 11 vitesses",
+            "Asia Parts",
+            "Asie",
+            "3",
+            "3",
+            "3",
+            "16,4567",
+            "49,37",
+            "14,60",
+            "14,19",
+            "78,16",
+            "96,70",
+            "32,73",
+            "",
+        ],
         ["Sous-total", *blank, "180,77", "14,60", "24,41", "219,78", "258,70", "63,33", ""],
         ["Frais de service de la coop", *blank, "", "", "", "3,62", "", "", ""],
         ["Total HT", *blank, "", "", "", "223,40", "", "", ""],
-    ]  # fmt: skip
+    ]
 
 
 def test_a_need_ref_a_spreadsheet_would_run_is_quoted_and_a_negative_saving_stays_a_number(

@@ -56,15 +56,24 @@ def sdk(fake) -> stripe.StripeClient:
 
 def new_session(fake, key="key-1", amount=14865, **changes):
     params = {
-        "mode": "payment", "currency": "eur", "payment_method_types": ["card", "sepa_debit"],
-        "line_items": [{"quantity": 1, "price_data": {
-            "currency": "eur", "unit_amount": amount,
-            "product_data": {"name": "Facture FA-2026-000001"}}}],
+        "mode": "payment",
+        "currency": "eur",
+        "payment_method_types": ["card", "sepa_debit"],
+        "line_items": [
+            {
+                "quantity": 1,
+                "price_data": {
+                    "currency": "eur",
+                    "unit_amount": amount,
+                    "product_data": {"name": "Facture FA-2026-000001"},
+                },
+            }
+        ],
         "metadata": {"invoice_ids": "1", "member_id": "7"},
         "payment_intent_data": {"metadata": {"invoice_ids": "1", "member_id": "7"}},
         "success_url": "http://coop.test/payments/return?session_id={CHECKOUT_SESSION_ID}",
         "cancel_url": "http://coop.test/payments/pay?cancelled=1",
-    }  # fmt: skip
+    }
     params.update(changes)
     return sdk(fake).v1.checkout.sessions.create(params, {"idempotency_key": key}).to_dict()
 
@@ -78,8 +87,9 @@ def pay(fake, session_id: str, outcome: str = "card") -> Response:
 
 def apply(fake, session_id: str, event_type: str) -> dict:
     """What `coop stripe-fake send` asks: apply an event to a session; the event sent."""
-    answer = Client(fake).post(f"/_fake/sessions/{session_id}/events",
-                               data={"type": event_type}, headers=AUTH)  # fmt: skip
+    answer = Client(fake).post(
+        f"/_fake/sessions/{session_id}/events", data={"type": event_type}, headers=AUTH
+    )
     assert answer.status_code == 200, answer.text
     return fake.events[-1]
 
@@ -88,9 +98,11 @@ def apply(fake, session_id: str, event_type: str) -> dict:
 def stripe_online(app, monkeypatch):
     """Online payment on, through a fake that keeps its events for the test to deliver."""
     with running_fake() as fake:
-        for name, value in (("COOP_STRIPE_SECRET_KEY", SECRET_KEY),
-                            ("COOP_STRIPE_WEBHOOK_SECRET", WEBHOOK_SECRET),
-                            ("COOP_STRIPE_API_BASE", fake.public_url)):  # fmt: skip
+        for name, value in (
+            ("COOP_STRIPE_SECRET_KEY", SECRET_KEY),
+            ("COOP_STRIPE_WEBHOOK_SECRET", WEBHOOK_SECRET),
+            ("COOP_STRIPE_API_BASE", fake.public_url),
+        ):
             monkeypatch.setitem(app.config, name, value)
         yield fake
 
@@ -101,8 +113,12 @@ def deliver(client, event: dict, *, secret=WEBHOOK_SECRET, timestamp=None, paylo
     signature = stripe.WebhookSignature.generate_signature_header(
         json.dumps(event), secret, timestamp
     )
-    return client.post("/stripe/webhook", data=body, content_type="application/json",
-                       headers={"Stripe-Signature": signature})  # fmt: skip
+    return client.post(
+        "/stripe/webhook",
+        data=body,
+        content_type="application/json",
+        headers={"Stripe-Signature": signature},
+    )
 
 
 def deliver_text(client, text: str):

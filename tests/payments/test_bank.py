@@ -76,8 +76,11 @@ def test_utf8_with_bom_commas_and_iso_dates():
     data = '\ufeffDate,Libellé,Montant,Devise\n2026-11-03,VIR DE ROUE LIBRE,"1 048,50",EUR\n'
     [op] = bank.parse_statement(data.encode("utf-8"))
     assert (op.line, op.booked_on, op.label, op.amount) == (
-        2, date(2026, 11, 3), "VIR DE ROUE LIBRE", Decimal("1048.50"),
-    )  # fmt: skip
+        2,
+        date(2026, 11, 3),
+        "VIR DE ROUE LIBRE",
+        Decimal("1048.50"),
+    )
 
 
 def test_tab_separated_with_a_non_breaking_space_in_thousands():
@@ -103,8 +106,11 @@ def test_balance_lines_and_blank_lines_are_skipped():
 
 
 def test_a_label_continued_on_the_next_row_is_joined_to_its_operation():
-    data = statement("03/11/2026;VIR SEPA RECU /DE ROUE LIBRE;10,00", ";/MOTIF RF18 COOP 01;",
-                     "04/11/2026;FRAIS;-1,00")  # fmt: skip
+    data = statement(
+        "03/11/2026;VIR SEPA RECU /DE ROUE LIBRE;10,00",
+        ";/MOTIF RF18 COOP 01;",
+        "04/11/2026;FRAIS;-1,00",
+    )
     first, second = bank.parse_statement(data)
     assert first.label == "VIR SEPA RECU /DE ROUE LIBRE /MOTIF RF18 COOP 01"
     assert (second.line, second.label) == (6, "FRAIS")
@@ -112,20 +118,34 @@ def test_a_label_continued_on_the_next_row_is_joined_to_its_operation():
 
 @pytest.mark.parametrize(
     ("cell", "amount"),
-    [("1 234,56", "1234.56"), ("-12,50", "-12.50"), ("1.234,56 €", "1234.56"),
-     ("+148.65", "148.65"), ("148,6", "148.60"), ("1\u202f234,56", "1234.56"),
-     ("1.234.567", "1234567.00"), ("1,234.56", "1234.56"), ("\u221245,90", "-45.90"),
-     ("42", "42.00")],
-)  # fmt: skip
+    [
+        ("1 234,56", "1234.56"),
+        ("-12,50", "-12.50"),
+        ("1.234,56 €", "1234.56"),
+        ("+148.65", "148.65"),
+        ("148,6", "148.60"),
+        ("1\u202f234,56", "1234.56"),
+        ("1.234.567", "1234567.00"),
+        ("1,234.56", "1234.56"),
+        ("\u221245,90", "-45.90"),
+        ("42", "42.00"),
+    ],
+)
 def test_amounts_as_french_banks_write_them(cell, amount):
     assert bank.parse_amount(cell) == Decimal(amount)
 
 
 @pytest.mark.parametrize(
     ("cell", "message"),
-    [("1.234", "montant ambigu"), ("12,345", "montant ambigu"), ("12,3456", "au centime"),
-     ("abc", "montant attendu"), ("1,2,3", "montant invalide"), ("12.345,6.7", "invalide")],
-)  # fmt: skip
+    [
+        ("1.234", "montant ambigu"),
+        ("12,345", "montant ambigu"),
+        ("12,3456", "au centime"),
+        ("abc", "montant attendu"),
+        ("1,2,3", "montant invalide"),
+        ("12.345,6.7", "invalide"),
+    ],
+)
 def test_amounts_that_cannot_be_read_are_refused(cell, message):
     with pytest.raises(ValueError, match=message):
         bank.parse_amount(cell)
@@ -152,8 +172,9 @@ def test_every_bad_cell_is_reported_with_its_line_and_column():
 
 
 def test_debit_and_credit_columns_must_hold_exactly_one_amount():
-    data = statement("03/11/2026;VIR;10,00;5,00", "04/11/2026;VIR;;",
-                     header="Date;Libellé;Débit;Crédit")  # fmt: skip
+    data = statement(
+        "03/11/2026;VIR;10,00;5,00", "04/11/2026;VIR;;", header="Date;Libellé;Débit;Crédit"
+    )
     with pytest.raises(InvalidRows) as raised:
         bank.parse_statement(data)
     assert raised.value.errors == [
@@ -173,11 +194,13 @@ def test_a_statement_in_another_currency_is_refused():
 
 @pytest.mark.parametrize(
     ("data", "message"),
-    [(b"", "le fichier est vide"),
-     (b"%PDF-1.7\x00\x01binary", "ce n'est pas un fichier CSV"),
-     (b"Date;Description\n03/11/2026;VIR\n", "aucune ligne d'en-tête reconnue"),
-     (b"Compte;123\nDate;Libell\xe9;Montant\n\n", "aucune opération dans le relevé")],
-)  # fmt: skip
+    [
+        (b"", "le fichier est vide"),
+        (b"%PDF-1.7\x00\x01binary", "ce n'est pas un fichier CSV"),
+        (b"Date;Description\n03/11/2026;VIR\n", "aucune ligne d'en-tête reconnue"),
+        (b"Compte;123\nDate;Libell\xe9;Montant\n\n", "aucune opération dans le relevé"),
+    ],
+)
 def test_files_that_are_not_statements_say_why(data, message):
     with pytest.raises(InvalidRows) as raised:
         bank.parse_statement(data)
@@ -312,15 +335,20 @@ def test_a_different_amount_is_flagged_then_kept_as_a_partial_payment(db_session
 
     payment = bank.confirm(line, by=treasurer)
     db.session.commit()
-    assert (payment.member, payment.amount, payment.method) == (shop, Decimal("100.00"),
-                                                                Method.TRANSFER)  # fmt: skip
+    assert (payment.member, payment.amount, payment.method) == (
+        shop,
+        Decimal("100.00"),
+        Method.TRANSFER,
+    )
     assert (payment.received_on, payment.reference) == (date(2026, 12, 5), line.label)
     assert (payment.bank_line_id, payment.recorded_by) == (line.id, treasurer)
     assert line.status is BankLineStatus.MATCHED
     balance = ledger.balance(invoice)
     assert (balance.state, balance.paid, balance.due) == (
-        "partly_paid", Decimal("100.00"), Decimal("48.65"),
-    )  # fmt: skip
+        "partly_paid",
+        Decimal("100.00"),
+        Decimal("48.65"),
+    )
     assert ledger.member_credit(shop) == Decimal("0.00")
 
 
@@ -339,8 +367,9 @@ def test_an_already_paid_invoice_is_flagged_and_the_transfer_becomes_credit(
 ):
     shop = make.member()
     invoice = invoices.invoice(shop, campaign)
-    ledger.record_payment(shop, TOTAL, method=Method.CARD, received_on=date(2026, 12, 1),
-                          invoices=[invoice])  # fmt: skip
+    ledger.record_payment(
+        shop, TOTAL, method=Method.CARD, received_on=date(2026, 12, 1), invoices=[invoice]
+    )
     import_(statement(f"05/12/2026;VIR {invoice.payment_reference};148,65"))
     line = only_line()
     assert "facture déjà réglée" in bank.proposals([line])[line.id].mismatch
@@ -351,8 +380,12 @@ def test_an_already_paid_invoice_is_flagged_and_the_transfer_becomes_credit(
 def test_another_invoice_or_a_shop_can_be_picked(db_session, make, campaign):
     shop = make.member()
     first, second = invoices.invoice(shop, campaign), invoices.invoice(shop, campaign)
-    import_(statement(f"05/12/2026;VIR {first.payment_reference};148,65",
-                      "06/12/2026;VIR SANS REFERENCE;100,00"))  # fmt: skip
+    import_(
+        statement(
+            f"05/12/2026;VIR {first.payment_reference};148,65",
+            "06/12/2026;VIR SANS REFERENCE;100,00",
+        )
+    )
     by_invoice, to_account = lines()
     bank.confirm(by_invoice, second, by=None)
     assert (ledger.balance(second).state, ledger.balance(first).state) == ("paid", "open")
@@ -394,8 +427,10 @@ def test_ignore_then_unignore(db_session, make):
     bank.ignore(line, by=treasurer)
     db.session.commit()
     assert (line.status, line.ignored_by, line.ignored_at is not None) == (
-        BankLineStatus.IGNORED, treasurer, True,
-    )  # fmt: skip
+        BankLineStatus.IGNORED,
+        treasurer,
+        True,
+    )
     with pytest.raises(DomainError, match="ignorée"):
         bank.confirm(line, member=make.member(), by=None)
     bank.unignore(line)
@@ -408,12 +443,14 @@ def test_ignore_then_unignore(db_session, make):
 def test_confirm_all_takes_only_exact_proposals(db_session, make, campaign):
     shop = make.member()
     exact, short, twice = (invoices.invoice(shop, campaign) for _ in range(3))
-    import_(statement(
-        f"05/12/2026;VIR {exact.payment_reference};148,65",
-        f"05/12/2026;VIR {short.payment_reference};140,00",
-        f"06/12/2026;VIR {twice.payment_reference} PREMIER;148,65",
-        f"07/12/2026;VIR {twice.payment_reference} SECOND;148,65",
-    ))  # fmt: skip
+    import_(
+        statement(
+            f"05/12/2026;VIR {exact.payment_reference};148,65",
+            f"05/12/2026;VIR {short.payment_reference};140,00",
+            f"06/12/2026;VIR {twice.payment_reference} PREMIER;148,65",
+            f"07/12/2026;VIR {twice.payment_reference} SECOND;148,65",
+        )
+    )
     listed = bank.exact_lines()
     assert [(line.label, p.invoice) for line, p in listed] == [
         (f"VIR {exact.payment_reference}", exact),
@@ -421,8 +458,12 @@ def test_confirm_all_takes_only_exact_proposals(db_session, make, campaign):
     ]
     assert bank.confirm_exact([line.id for line, _ in listed], by=None) == 2
     db.session.commit()
-    assert [line.status.value for line in lines()] == ["matched", "unmatched", "matched",
-                                                       "unmatched"]  # fmt: skip
+    assert [line.status.value for line in lines()] == [
+        "matched",
+        "unmatched",
+        "matched",
+        "unmatched",
+    ]
     assert (ledger.balance(exact).state, ledger.balance(twice).state) == ("paid", "paid")
     assert ledger.balance(short).state == "open"
 
@@ -430,8 +471,12 @@ def test_confirm_all_takes_only_exact_proposals(db_session, make, campaign):
 def test_confirm_all_confirms_only_the_lines_reviewed(db_session, make, campaign):
     shop = make.member()
     first, second = invoices.invoice(shop, campaign), invoices.invoice(shop, campaign)
-    import_(statement(f"05/12/2026;VIR {first.payment_reference};148,65",
-                      f"05/12/2026;VIR {second.payment_reference};148,65"))  # fmt: skip
+    import_(
+        statement(
+            f"05/12/2026;VIR {first.payment_reference};148,65",
+            f"05/12/2026;VIR {second.payment_reference};148,65",
+        )
+    )
     reviewed = lines()[0]
     assert bank.confirm_exact([reviewed.id], by=None) == 1
     assert [line.status.value for line in lines()] == ["matched", "unmatched"]
@@ -444,8 +489,9 @@ def test_lines_imported_before_their_invoice_are_matched_again(db_session, make,
     invoice = invoices.invoice(shop, campaign)
     assert bank.rematch() == 1
     assert (only_line().proposed_invoice, only_line().proposal_reason) == (
-        invoice, "amount_and_shop",
-    )  # fmt: skip
+        invoice,
+        "amount_and_shop",
+    )
 
 
 # --- two treasurers at once (PostgreSQL) --------------------------------------------------------

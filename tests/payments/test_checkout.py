@@ -50,10 +50,16 @@ def test_the_pay_page_lists_what_the_shop_still_owes_and_nothing_of_other_shops(
 ):
     member, user = shop
     partly, whole, paid = (invoices.invoice(member, campaign) for _ in range(3))
-    ledger.record_payment(member, Decimal("100.00"), method=Method.TRANSFER,
-                          received_on=date(2026, 12, 10), invoices=[partly])  # fmt: skip
-    ledger.record_payment(member, TOTAL, method=Method.CHEQUE, received_on=date(2026, 12, 10),
-                          invoices=[paid])  # fmt: skip
+    ledger.record_payment(
+        member,
+        Decimal("100.00"),
+        method=Method.TRANSFER,
+        received_on=date(2026, 12, 10),
+        invoices=[partly],
+    )
+    ledger.record_payment(
+        member, TOTAL, method=Method.CHEQUE, received_on=date(2026, 12, 10), invoices=[paid]
+    )
     other = invoices.invoice(make.member(), campaign)
     db.session.commit()
     client.login_as(user)
@@ -71,8 +77,13 @@ def test_paying_two_invoices_makes_one_checkout_session_and_goes_to_stripe(
 ):
     member, user = shop
     first, second = invoices.invoice(member, campaign), invoices.invoice(member, campaign)
-    ledger.record_payment(member, Decimal("48.65"), method=Method.TRANSFER,
-                          received_on=date(2026, 12, 10), invoices=[second])  # fmt: skip
+    ledger.record_payment(
+        member,
+        Decimal("48.65"),
+        method=Method.TRANSFER,
+        received_on=date(2026, 12, 10),
+        invoices=[second],
+    )
     db.session.commit()
     client.login_as(user)
     response = start(client, second, first)
@@ -87,13 +98,15 @@ def test_paying_two_invoices_makes_one_checkout_session_and_goes_to_stripe(
     assert sent["payment_method_types"] == ["card", "sepa_debit"]
     assert sent["amount_total"] == 24865
     assert [(i["description"], i["amount_total"]) for i in stripe_on.line_items[row.stripe_id]] == [
-        (f"Facture {first.number}", 14865), (f"Facture {second.number}", 10000)
-    ]  # fmt: skip
+        (f"Facture {first.number}", 14865),
+        (f"Facture {second.number}", 10000),
+    ]
     assert sent["metadata"] == {
-        "member_id": str(member.id), "member_code": member.code,
+        "member_id": str(member.id),
+        "member_code": member.code,
         "invoice_ids": f"{first.id},{second.id}",
         "invoice_numbers": f"{first.number},{second.number}",
-    }  # fmt: skip
+    }
     assert sent["client_reference_id"] == f"member-{member.id}"
     assert sent["success_url"] == (
         "http://coop.test/payments/return?session_id={CHECKOUT_SESSION_ID}"
@@ -120,8 +133,13 @@ def test_paying_the_same_invoices_twice_gets_the_same_session_until_what_is_due_
     assert start(client, invoice).location == first  # a double click: one session
     assert sessions_count() == 1
     assert len([o for o in stripe_on.objects.values() if o["object"] == "checkout.session"]) == 1
-    ledger.record_payment(member, Decimal("50.00"), method=Method.TRANSFER,
-                          received_on=date(2026, 12, 10), invoices=[invoice])  # fmt: skip
+    ledger.record_payment(
+        member,
+        Decimal("50.00"),
+        method=Method.TRANSFER,
+        received_on=date(2026, 12, 10),
+        invoices=[invoice],
+    )
     db.session.commit()
     assert start(client, invoice).location != first
     assert sessions_count() == 2
@@ -141,15 +159,22 @@ def test_a_shop_cannot_pay_another_shop_s_invoice(client, make, shop, campaign, 
 def test_a_paid_or_pending_invoice_cannot_be_paid_again(client, shop, campaign, stripe_on):
     member, user = shop
     paid, pending = invoices.invoice(member, campaign), invoices.invoice(member, campaign)
-    ledger.record_payment(member, TOTAL, method=Method.TRANSFER, received_on=date(2026, 12, 10),
-                          invoices=[paid])  # fmt: skip
+    ledger.record_payment(
+        member, TOTAL, method=Method.TRANSFER, received_on=date(2026, 12, 10), invoices=[paid]
+    )
     db.session.commit()
     client.login_as(user)
     start(client, pending)
     pay(stripe_on, only_session().stripe_id, "sepa_debit")
-    ledger.record_payment(member, TOTAL, method=Method.SEPA_DEBIT, received_on=date(2026, 12, 10),
-                          status=PaymentStatus.PENDING, checkout_session=only_session(),
-                          stripe_payment_intent_id="pi_x")  # fmt: skip
+    ledger.record_payment(
+        member,
+        TOTAL,
+        method=Method.SEPA_DEBIT,
+        received_on=date(2026, 12, 10),
+        status=PaymentStatus.PENDING,
+        checkout_session=only_session(),
+        stripe_payment_intent_id="pi_x",
+    )
     db.session.commit()
     page = client.get("/payments/pay").text
     assert "Paiement en cours" in page and page.count('name="invoice"') == 0
@@ -229,9 +254,14 @@ def test_the_return_page_says_paid_pending_or_failed_from_the_ledger(
     row = only_session()
     url = f"/payments/return?session_id={row.stripe_id}"
     payment = ledger.record_payment(
-        member, TOTAL, method=Method.SEPA_DEBIT, received_on=date(2026, 12, 10),
-        status=PaymentStatus.PENDING, checkout_session=row, stripe_payment_intent_id="pi_1",
-    )  # fmt: skip
+        member,
+        TOTAL,
+        method=Method.SEPA_DEBIT,
+        received_on=date(2026, 12, 10),
+        status=PaymentStatus.PENDING,
+        checkout_session=row,
+        stripe_payment_intent_id="pi_1",
+    )
     db.session.commit()
     pending = client.get(url, headers={"HX-Request": "true"}).text
     assert "Prélèvement SEPA de 148,65" in pending and "every 2s" in pending
@@ -241,8 +271,14 @@ def test_the_return_page_says_paid_pending_or_failed_from_the_ledger(
     failed = client.get(url).text
     assert "n'a pas abouti" in failed and "every 2s" not in failed
     assert "Payer à nouveau" in failed
-    ledger.record_payment(member, TOTAL, method=Method.CARD, received_on=date(2026, 12, 11),
-                          checkout_session=row, stripe_payment_intent_id="pi_2")  # fmt: skip
+    ledger.record_payment(
+        member,
+        TOTAL,
+        method=Method.CARD,
+        received_on=date(2026, 12, 11),
+        checkout_session=row,
+        stripe_payment_intent_id="pi_2",
+    )
     db.session.commit()
     paid = client.get(url).text
     assert "Merci : votre paiement de 148,65" in paid and "every 2s" not in paid

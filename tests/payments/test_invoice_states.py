@@ -24,8 +24,9 @@ def flat(text: str) -> str:
 
 def pay(shop, amount, invoice, **kwargs):
     kwargs.setdefault("method", Method.TRANSFER)
-    payment = ledger.record_payment(shop, D(amount), received_on=date(2027, 1, 10),
-                                    invoices=[invoice], **kwargs)  # fmt: skip
+    payment = ledger.record_payment(
+        shop, D(amount), received_on=date(2027, 1, 10), invoices=[invoice], **kwargs
+    )
     db.session.commit()
     return payment
 
@@ -45,21 +46,38 @@ def book(make):
     invoice("late", date(2026, 12, 7))  # due 06/01: 25 days late
     pay(shop, "100.00", invoice("partly", date(2026, 11, 20)))  # due 20/12: 42 days late
     pay(shop, "148.65", invoice("paid", date(2026, 10, 1)))  # due 31/10, paid: not late
-    crediting.credit_invoice(invoice("credited", date(2026, 10, 5)), reason="Annulée", by=None,
-                             at=AT)  # fmt: skip
+    crediting.credit_invoice(
+        invoice("credited", date(2026, 10, 5)), reason="Annulée", by=None, at=AT
+    )
     db.session.commit()
     # 40.00 excl. VAT at 20 % = 48.00 credited, then the 100.65 left paid: nothing due.
-    crediting.credit_invoice(invoice("credited_then_paid", date(2026, 11, 1)), reason="Remise",
-                             amount=D("40.00"), by=None, at=AT)  # fmt: skip
+    crediting.credit_invoice(
+        invoice("credited_then_paid", date(2026, 11, 1)),
+        reason="Remise",
+        amount=D("40.00"),
+        by=None,
+        at=AT,
+    )
     db.session.commit()
     pay(shop, "100.65", made["credited_then_paid"])
     # A SEPA debit initiated, not settled: due 01/10, 122 days late.
     pending = invoice("pending", date(2026, 9, 1))
-    session = CheckoutSession(stripe_id="cs_test_1", member=shop, amount=TOTAL,
-                              url="https://checkout.test/1", invoices=[pending])  # fmt: skip
+    session = CheckoutSession(
+        stripe_id="cs_test_1",
+        member=shop,
+        amount=TOTAL,
+        url="https://checkout.test/1",
+        invoices=[pending],
+    )
     db.session.add(session)
-    ledger.record_payment(shop, TOTAL, method=Method.SEPA_DEBIT, status=PaymentStatus.PENDING,
-                          received_on=date(2027, 1, 28), checkout_session=session)  # fmt: skip
+    ledger.record_payment(
+        shop,
+        TOTAL,
+        method=Method.SEPA_DEBIT,
+        status=PaymentStatus.PENDING,
+        received_on=date(2027, 1, 28),
+        checkout_session=session,
+    )
     db.session.commit()
     return shop, made
 
@@ -72,8 +90,10 @@ def listed(filters: issuing.InvoiceFilters, member=None) -> set:
 @pytest.mark.parametrize(
     ("status", "names"),
     [
-        ("issued", {"not_due", "late", "partly", "paid", "credited", "credited_then_paid",
-                    "pending"}),
+        (
+            "issued",
+            {"not_due", "late", "partly", "paid", "credited", "credited_then_paid", "pending"},
+        ),
         ("to_pay", {"not_due", "late", "partly", "pending"}),
         ("pending", {"pending"}),
         ("partly_paid", {"partly"}),
@@ -82,7 +102,7 @@ def listed(filters: issuing.InvoiceFilters, member=None) -> set:
         ("overdue", {"late", "partly", "pending"}),
         ("credited", {"credited"}),
     ],
-)  # fmt: skip
+)
 def test_each_filter_lists_the_invoices_in_its_state(book, status, names):
     _, made = book
     assert listed(issuing.InvoiceFilters(status=status)) == {made[n] for n in names}
@@ -157,8 +177,10 @@ def test_each_row_shows_its_state_and_what_is_due(client, make, book, on_day):
     _, made = book
     client.login_as(make.user(Role.TREASURER))
     page = flat(client.get("/invoices?status=issued").text)
-    rows = {name: page.split(invoice.number, 1)[1].split("</tr>", 1)[0]
-            for name, invoice in made.items()}  # fmt: skip
+    rows = {
+        name: page.split(invoice.number, 1)[1].split("</tr>", 1)[0]
+        for name, invoice in made.items()
+    }
     assert "Partiellement payée" in rows["partly"] and "48,65 €" in rows["partly"]
     assert "Payée" in rows["paid"] and "0,00 €" in rows["paid"]
     assert "Créditée" in rows["credited"]
@@ -193,8 +215,16 @@ def test_the_list_reads_the_balances_in_a_bounded_number_of_queries(client, make
 def test_the_filter_menu_offers_the_issue_s_statuses(client, make, book, on_day):
     client.login_as(make.user(Role.TREASURER))
     page = client.get("/invoices").text
-    for label in ("Émises", "Reste à payer", "Paiement en cours", "Partiellement payées",
-                  "Payées", "Échues impayées", "Entièrement créditées", "Avoirs"):  # fmt: skip
+    for label in (
+        "Émises",
+        "Reste à payer",
+        "Paiement en cours",
+        "Partiellement payées",
+        "Payées",
+        "Échues impayées",
+        "Entièrement créditées",
+        "Avoirs",
+    ):
         assert f">{label}</option>" in page
     overdue = flat(client.get("/invoices?status=overdue").text)
     assert "345,95 €" in overdue

@@ -30,8 +30,9 @@ def campaign(make):
 
 def pay(shop, amount, *invoices_, **kwargs):
     kwargs.setdefault("method", Method.TRANSFER)
-    payment = ledger.record_payment(shop, Decimal(amount), received_on=ON, invoices=list(invoices_),
-                                    **kwargs)  # fmt: skip
+    payment = ledger.record_payment(
+        shop, Decimal(amount), received_on=ON, invoices=list(invoices_), **kwargs
+    )
     db.session.commit()
     return payment
 
@@ -77,20 +78,23 @@ def test_a_payment_without_invoices_goes_to_the_oldest_due_first(shop, campaign)
 def test_a_payment_never_settles_another_shops_invoice(shop, campaign, make):
     other = invoices.invoice(make.member(), campaign)
     with pytest.raises(DomainError, match="pas de cet adhérent"):
-        ledger.record_payment(shop, Decimal("10.00"), method=Method.TRANSFER, received_on=ON,
-                              invoices=[other])  # fmt: skip
+        ledger.record_payment(
+            shop, Decimal("10.00"), method=Method.TRANSFER, received_on=ON, invoices=[other]
+        )
     db.session.rollback()
     pay(shop, "10.00")  # no invoice of its own: all credit, nothing on the other shop's
     assert state(other) == ("open", TOTAL)
     assert ledger.member_credit(shop) == Decimal("10.00")
 
 
-@pytest.mark.parametrize(("amount", "fees"), [("0", "0"), ("-5", "0"), ("10.001", "0"),
-                                                ("10", "11"), ("10", "-1")])  # fmt: skip
+@pytest.mark.parametrize(
+    ("amount", "fees"), [("0", "0"), ("-5", "0"), ("10.001", "0"), ("10", "11"), ("10", "-1")]
+)
 def test_bad_amounts_are_refused(shop, amount, fees):
     with pytest.raises(DomainError):
-        ledger.record_payment(shop, Decimal(amount), fees=Decimal(fees), method=Method.CARD,
-                              received_on=ON)  # fmt: skip
+        ledger.record_payment(
+            shop, Decimal(amount), fees=Decimal(fees), method=Method.CARD, received_on=ON
+        )
 
 
 def test_a_credit_note_on_a_paid_invoice_becomes_credit_then_a_refund(shop, campaign, make):
@@ -121,8 +125,9 @@ def test_a_refund_beyond_the_credit_reopens_the_invoice(shop, campaign):
 def test_a_stripe_refund_is_recorded_once(shop, campaign):
     invoice = invoices.invoice(shop, campaign)
     payment = pay(shop, "148.65", invoice, method=Method.CARD, stripe_payment_intent_id="pi_1")
-    first = ledger.record_refund(payment, Decimal("10.00"), on=ON, stripe_refund_id="re_1",
-                                 status=RefundStatus.PENDING)  # fmt: skip
+    first = ledger.record_refund(
+        payment, Decimal("10.00"), on=ON, stripe_refund_id="re_1", status=RefundStatus.PENDING
+    )
     again = ledger.record_refund(payment, Decimal("10.00"), on=ON, stripe_refund_id="re_1")
     db.session.commit()
     assert again.id == first.id and again.status is RefundStatus.SUCCEEDED

@@ -37,8 +37,12 @@ def statement(*rows: str) -> bytes:
 
 
 def upload(client, data: bytes, name: str = "releve.csv"):
-    return client.post("/payments/bank", data={"file": (io.BytesIO(data), name)},
-                       content_type="multipart/form-data", follow_redirects=True)  # fmt: skip
+    return client.post(
+        "/payments/bank",
+        data={"file": (io.BytesIO(data), name)},
+        content_type="multipart/form-data",
+        follow_redirects=True,
+    )
 
 
 @pytest.fixture
@@ -69,8 +73,10 @@ def test_the_treasurer_imports_a_statement_and_sees_the_proposal(as_treasurer, i
     label = f"VIR SEPA RECU /DE ACME /MOTIF {invoice.payment_reference.lower()}"
     page = upload(as_treasurer, statement(f"05/12/2026;{label};100,00", "06/12/2026;FRAIS;-2,50"))
     assert page.status_code == 200
-    assert ("Relevé importé : 2 lignes nouvelles ; 1 virement reçu à rapprocher, 1 avec une "
-            "facture proposée.") in page.text  # fmt: skip
+    assert (
+        "Relevé importé : 2 lignes nouvelles ; 1 virement reçu à rapprocher, 1 avec une "
+        "facture proposée."
+    ) in page.text
     assert invoice.number in page.text
     assert "montant différent : 100,00\xa0€ reçus, 148,65\xa0€ dus" in page.text
     assert "Référence de paiement" in page.text
@@ -100,8 +106,9 @@ def test_the_same_statement_twice_is_refused_with_a_clear_message(as_treasurer):
 def test_an_overlapping_statement_says_how_many_lines_were_known(as_treasurer):
     upload(as_treasurer, (DATA / "releve_1_au_14_novembre.csv").read_bytes())
     page = upload(as_treasurer, (DATA / "releve_14_au_21_novembre.csv").read_bytes())
-    assert ("Relevé importé : 3 lignes nouvelles, 2 déjà importées ; 2 virements reçus à "
-            "rapprocher") in page.text  # fmt: skip
+    assert (
+        "Relevé importé : 3 lignes nouvelles, 2 déjà importées ; 2 virements reçus à rapprocher"
+    ) in page.text
 
 
 def test_confirming_a_proposal_records_the_transfer(as_treasurer, treasurer, invoice, shop):
@@ -113,8 +120,10 @@ def test_confirming_a_proposal_records_the_transfer(as_treasurer, treasurer, inv
     )
     payment = db.session.scalar(select(Payment))
     assert (payment.bank_line_id, payment.method, payment.recorded_by) == (
-        line.id, Method.TRANSFER, treasurer,
-    )  # fmt: skip
+        line.id,
+        Method.TRANSFER,
+        treasurer,
+    )
     assert ledger.balance(invoice).state == "paid"
     # Confirming again is refused, and still one payment.
     again = as_treasurer.post(f"/payments/bank/lines/{line.id}/confirm", follow_redirects=True)
@@ -190,8 +199,9 @@ def test_a_transfer_can_go_to_a_shop_account_without_invoice(as_treasurer, shop,
     # The line's page offers the open invoices of the shop its label names.
     candidates = as_treasurer.get(f"/payments/bank/lines/{line.id}").text
     assert f'value="{invoice.number}"' in candidates
-    page = as_treasurer.post(f"/payments/bank/lines/{line.id}", data={"member": shop.id},
-                             follow_redirects=True)  # fmt: skip
+    page = as_treasurer.post(
+        f"/payments/bank/lines/{line.id}", data={"member": shop.id}, follow_redirects=True
+    )
     assert page.status_code == 200
     # settle used it on the open invoice; the rest is the shop's credit.
     assert ledger.balance(invoice).state == "paid"
@@ -214,15 +224,21 @@ def test_ignore_and_unignore_from_the_queue(as_treasurer, treasurer):
 def test_confirm_all_asks_first_then_confirms_the_exact_ones(as_treasurer, make, shop):
     campaign = make.campaign()
     exact, short = invoices.invoice(shop, campaign), invoices.invoice(shop, campaign)
-    upload(as_treasurer, statement(f"05/12/2026;VIR {exact.payment_reference};148,65",
-                                   f"05/12/2026;VIR {short.payment_reference};100,00"))  # fmt: skip
+    upload(
+        as_treasurer,
+        statement(
+            f"05/12/2026;VIR {exact.payment_reference};148,65",
+            f"05/12/2026;VIR {short.payment_reference};100,00",
+        ),
+    )
     assert "Confirmer le rapprochement exact" in as_treasurer.get("/payments/bank").text
     review = as_treasurer.get("/payments/bank/confirm-all")
     assert exact.number in review.text and short.number not in review.text
     assert count(Payment) == 0
     ids = [line.id for line, _ in bank.exact_lines()]
-    page = as_treasurer.post("/payments/bank/confirm-all", data={"line": ids},
-                             follow_redirects=True)  # fmt: skip
+    page = as_treasurer.post(
+        "/payments/bank/confirm-all", data={"line": ids}, follow_redirects=True
+    )
     assert "1 virement confirmé." in page.text
     assert (ledger.balance(exact).state, ledger.balance(short).state) == ("paid", "open")
 
@@ -236,24 +252,32 @@ def test_unknown_lines_are_404(as_treasurer):
 
 
 def manual(client, **values):
-    data = {"method": "transfer", "amount": "148,65", "received_on": today().isoformat(),
-            "reference": "VIR 123"} | values  # fmt: skip
+    data = {
+        "method": "transfer",
+        "amount": "148,65",
+        "received_on": today().isoformat(),
+        "reference": "VIR 123",
+    } | values
     return client.post("/payments", data=data)
 
 
 @pytest.mark.parametrize(
     ("values", "error"),
-    [({"amount": ""}, "Indiquez le montant reçu."),
-     ({"amount": "-5"}, "Le montant doit être strictement positif."),
-     ({"amount": "12,345"}, "Le montant se donne au centime près."),
-     ({"amount": "douze"}, "Nombre attendu"),
-     ({"received_on": (today() + timedelta(days=1)).isoformat()},
-      "La date ne peut pas être dans le futur."),
-     ({"invoices": "FA-2099-999999"}, "Aucune facture FA-2099-999999."),
-     ({"invoices": "n'importe quoi"}, "n&#39;est pas un numéro de facture"),
-     ({"method": "card"}, "N&#39;est pas un choix valide."),
-     ({"member": ""}, "Choisissez l'atelier qui a payé.")],
-)  # fmt: skip
+    [
+        ({"amount": ""}, "Indiquez le montant reçu."),
+        ({"amount": "-5"}, "Le montant doit être strictement positif."),
+        ({"amount": "12,345"}, "Le montant se donne au centime près."),
+        ({"amount": "douze"}, "Nombre attendu"),
+        (
+            {"received_on": (today() + timedelta(days=1)).isoformat()},
+            "La date ne peut pas être dans le futur.",
+        ),
+        ({"invoices": "FA-2099-999999"}, "Aucune facture FA-2099-999999."),
+        ({"invoices": "n'importe quoi"}, "n&#39;est pas un numéro de facture"),
+        ({"method": "card"}, "N&#39;est pas un choix valide."),
+        ({"member": ""}, "Choisissez l'atelier qui a payé."),
+    ],
+)
 def test_a_manual_payment_is_checked_and_nothing_is_written(as_treasurer, shop, values, error):
     response = manual(as_treasurer, **({"member": shop.id} | values))
     assert response.status_code == 422
@@ -271,27 +295,47 @@ def test_a_manual_payment_for_another_shops_invoice_is_refused(as_treasurer, mak
 def test_a_cheque_is_recorded_against_the_invoices_named(as_treasurer, make, shop, invoice):
     second = invoices.invoice(shop, invoice.campaign)
     numbers = f"{second.number}, {invoice.number}"
-    response = manual(as_treasurer, member=shop.id, method="cheque", amount="200,00",
-                      invoices=numbers, reference="Chèque 0042")  # fmt: skip
+    response = manual(
+        as_treasurer,
+        member=shop.id,
+        method="cheque",
+        amount="200,00",
+        invoices=numbers,
+        reference="Chèque 0042",
+    )
     assert response.status_code == 302
     payment = db.session.scalar(select(Payment))
     assert (payment.method, payment.amount, payment.reference) == (
-        Method.CHEQUE, Decimal("200.00"), "Chèque 0042",
-    )  # fmt: skip
+        Method.CHEQUE,
+        Decimal("200.00"),
+        "Chèque 0042",
+    )
     assert [(a.invoice, a.amount) for a in payment.allocations] == [
-        (second, Decimal("148.65")), (invoice, Decimal("51.35")),
-    ]  # fmt: skip
+        (second, Decimal("148.65")),
+        (invoice, Decimal("51.35")),
+    ]
 
 
 def test_the_ledger_lists_filters_and_totals(as_treasurer, make, shop, invoice):
     other = make.member(name="Cycles du Rhône")
     on = date(2026, 11, 20)
-    ledger.record_payment(shop, Decimal("100.00"), method=Method.TRANSFER, received_on=on,
-                          invoices=[invoice])  # fmt: skip
-    ledger.record_payment(other, Decimal("50.00"), method=Method.CARD, fees=Decimal("0.98"),
-                          received_on=on + timedelta(days=2))  # fmt: skip
-    ledger.record_payment(other, Decimal("30.00"), method=Method.SEPA_DEBIT,
-                          status=PaymentStatus.PENDING, received_on=on)  # fmt: skip
+    ledger.record_payment(
+        shop, Decimal("100.00"), method=Method.TRANSFER, received_on=on, invoices=[invoice]
+    )
+    ledger.record_payment(
+        other,
+        Decimal("50.00"),
+        method=Method.CARD,
+        fees=Decimal("0.98"),
+        received_on=on + timedelta(days=2),
+    )
+    ledger.record_payment(
+        other,
+        Decimal("30.00"),
+        method=Method.SEPA_DEBIT,
+        status=PaymentStatus.PENDING,
+        received_on=on,
+    )
     db.session.commit()
     page = as_treasurer.get("/payments").text
     assert invoice.number in page and "Cycles du Rhône" in page
@@ -310,8 +354,13 @@ def test_the_ledger_lists_filters_and_totals(as_treasurer, make, shop, invoice):
 
 
 def test_the_treasurer_reads_a_shops_account(as_treasurer, shop, invoice):
-    ledger.record_payment(shop, Decimal("200.00"), method=Method.TRANSFER,
-                          received_on=date(2026, 12, 1), invoices=[invoice])  # fmt: skip
+    ledger.record_payment(
+        shop,
+        Decimal("200.00"),
+        method=Method.TRANSFER,
+        received_on=date(2026, 12, 1),
+        invoices=[invoice],
+    )
     db.session.commit()
     page = as_treasurer.get(f"/payments/accounts/{shop.id}")
     assert page.status_code == 200

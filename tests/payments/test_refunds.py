@@ -54,13 +54,16 @@ def card_credit(client, world, treasurer):
 def test_a_card_payment_s_credit_goes_back_through_stripe(client, card_credit, treasurer):
     w = card_credit
     client.login_as(treasurer)
-    response = client.post(f"/members/{w.member.id}/refund",
-                           data={"amount": "100,00", "credit_note": w.note.id})  # fmt: skip
+    response = client.post(
+        f"/members/{w.member.id}/refund", data={"amount": "100,00", "credit_note": w.note.id}
+    )
     assert response.location == f"/payments/accounts/{w.member.id}"
     refund = db.session.scalars(select(Refund)).one()
     assert (refund.amount, refund.status, refund.credit_note) == (
-        Decimal("100.00"), RefundStatus.PENDING, w.note
-    )  # fmt: skip
+        Decimal("100.00"),
+        RefundStatus.PENDING,
+        w.note,
+    )
     assert refund.recorded_by_id == treasurer.id
     [made] = stripe_refunds(w.fake)
     assert (made["id"], made["amount"]) == (refund.stripe_refund_id, 10000)
@@ -102,36 +105,46 @@ def test_what_stripe_refunded_is_kept_when_a_later_payment_s_refund_fails(
     client, card_credit, treasurer
 ):
     w = card_credit
-    older = ledger.record_payment(w.member, Decimal("20.00"), method=Method.CARD,
-                                  received_on=date(2026, 1, 5),
-                                  stripe_payment_intent_id="pi_unknown_to_stripe")  # fmt: skip
+    older = ledger.record_payment(
+        w.member,
+        Decimal("20.00"),
+        method=Method.CARD,
+        received_on=date(2026, 1, 5),
+        stripe_payment_intent_id="pi_unknown_to_stripe",
+    )
     db.session.commit()
     client.login_as(treasurer)
     client.post(f"/members/{w.member.id}/refund", data={"amount": "160,00"})
     with client.session_transaction() as session:
         flashes = [message for _, message in session["_flashes"]]
-    assert flashes[0] == ("Stripe n'a pas remboursé 11,35\xa0€ : ils restent au crédit de "
-                          "l'atelier ; réessayez plus tard.")  # fmt: skip
+    assert flashes[0] == (
+        "Stripe n'a pas remboursé 11,35\xa0€ : ils restent au crédit de "
+        "l'atelier ; réessayez plus tard."
+    )
     [refund] = db.session.scalars(select(Refund)).all()
     assert refund.amount == Decimal("148.65") and refund.payment is not older
     assert ledger.member_credit(w.member) == Decimal("20.00")
     assert [r["amount"] for r in stripe_refunds(w.fake)] == [14865]
 
 
-def test_a_transfer_s_credit_is_paid_back_by_the_treasurer_s_transfer(client, make, treasurer,
-                                                                      stripe_on):  # fmt: skip
+def test_a_transfer_s_credit_is_paid_back_by_the_treasurer_s_transfer(
+    client, make, treasurer, stripe_on
+):
     shop = make.member()
     invoice = invoices.invoice(shop, make.campaign())
-    older = ledger.record_payment(shop, Decimal("160.00"), method=Method.TRANSFER, received_on=ON,
-                                  invoices=[invoice])  # fmt: skip
-    later = ledger.record_payment(shop, Decimal("20.00"), method=Method.CHEQUE,
-                                  received_on=date(2026, 12, 16))  # fmt: skip
+    older = ledger.record_payment(
+        shop, Decimal("160.00"), method=Method.TRANSFER, received_on=ON, invoices=[invoice]
+    )
+    later = ledger.record_payment(
+        shop, Decimal("20.00"), method=Method.CHEQUE, received_on=date(2026, 12, 16)
+    )
     db.session.commit()
     assert ledger.member_credit(shop) == Decimal("31.35")
     client.login_as(treasurer)
     page = f"http://localhost/payments/accounts/{shop.id}?x=1"
-    response = client.post(f"/members/{shop.id}/refund", data={"amount": "31.35"},
-                           headers={"Referer": page})  # fmt: skip
+    response = client.post(
+        f"/members/{shop.id}/refund", data={"amount": "31.35"}, headers={"Referer": page}
+    )
     assert response.location == f"/payments/accounts/{shop.id}?x=1"
     made = db.session.scalars(select(Refund).order_by(Refund.id)).all()
     # The latest payment first.
@@ -145,8 +158,10 @@ def test_a_transfer_s_credit_is_paid_back_by_the_treasurer_s_transfer(client, ma
     assert ledger.balance(invoice).state == "paid"
     with client.session_transaction() as session:
         [(_, message)] = session["_flashes"]
-    assert message == (f"31,35\xa0€ enregistrés comme remboursés par virement : faites le "
-                       f"virement à {shop.name} depuis le compte de la coopérative.")  # fmt: skip
+    assert message == (
+        f"31,35\xa0€ enregistrés comme remboursés par virement : faites le "
+        f"virement à {shop.name} depuis le compte de la coopérative."
+    )
 
 
 def test_more_than_the_credit_is_refused_and_nothing_is_recorded(client, make, treasurer):
@@ -154,8 +169,11 @@ def test_more_than_the_credit_is_refused_and_nothing_is_recorded(client, make, t
     ledger.record_payment(shop, Decimal("30.00"), method=Method.TRANSFER, received_on=ON)
     db.session.commit()
     client.login_as(treasurer)
-    response = client.post(f"/members/{shop.id}/refund", data={"amount": "30.01"},
-                           headers={"Referer": "http://evil.example/phish"})  # fmt: skip
+    response = client.post(
+        f"/members/{shop.id}/refund",
+        data={"amount": "30.01"},
+        headers={"Referer": "http://evil.example/phish"},
+    )
     assert response.location == f"/payments/accounts/{shop.id}"  # never another site
     with client.session_transaction() as session:
         flashes = [message for _, message in session.get("_flashes", [])]
@@ -164,11 +182,14 @@ def test_more_than_the_credit_is_refused_and_nothing_is_recorded(client, make, t
     assert ledger.member_credit(shop) == Decimal("30.00")
 
 
-@pytest.mark.parametrize(("typed", "message"), [
-    ("", "Indiquez le montant à rembourser."),
-    ("dix euros", "Nombre attendu, pas 'dix euros'."),
-    ("1,005", "Le montant se donne au centime près."),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("typed", "message"),
+    [
+        ("", "Indiquez le montant à rembourser."),
+        ("dix euros", "Nombre attendu, pas 'dix euros'."),
+        ("1,005", "Le montant se donne au centime près."),
+    ],
+)
 def test_a_mistyped_amount_is_refused_with_its_reason(client, make, treasurer, typed, message):
     shop = make.member()
     ledger.record_payment(shop, Decimal("30.00"), method=Method.TRANSFER, received_on=ON)
@@ -218,8 +239,12 @@ def test_the_refund_form_shows_the_credit_and_the_shop_s_credit_notes(app, make,
     note = crediting.credit_invoice(invoice, reason="Retour", by=treasurer, at=AT)
     db.session.commit()
     with app.test_request_context():
-        html = render_template("payments/_refund_form.html", member=shop,
-                               credit=Decimal("148.65"), form=RefundForm(member=shop))  # fmt: skip
+        html = render_template(
+            "payments/_refund_form.html",
+            member=shop,
+            credit=Decimal("148.65"),
+            form=RefundForm(member=shop),
+        )
     assert f'action="/members/{shop.id}/refund"' in html
     assert "148,65" in html and note.number in html
     assert 'name="amount"' in html and 'name="credit_note"' in html

@@ -109,8 +109,9 @@ def test_a_paused_shop_gets_nothing_until_resumed(shop, campaign, outbox, make):
 
 def test_paid_and_credited_invoices_get_no_reminder(shop, campaign, outbox):
     paid = late_by(shop, campaign, 10)
-    ledger.record_payment(shop, D("148.65"), method=Method.TRANSFER, received_on=ON,
-                          invoices=[paid])  # fmt: skip
+    ledger.record_payment(
+        shop, D("148.65"), method=Method.TRANSFER, received_on=ON, invoices=[paid]
+    )
     credited = late_by(shop, campaign, 10)
     crediting.credit_invoice(credited, reason="Annulée", by=None, at=AT)
     db.session.commit()
@@ -119,13 +120,22 @@ def test_paid_and_credited_invoices_get_no_reminder(shop, campaign, outbox):
 
 def test_no_reminder_while_a_sepa_debit_of_the_invoice_is_in_progress(shop, campaign, outbox):
     invoice = late_by(shop, campaign, 8)
-    session = CheckoutSession(stripe_id="cs_test_r", member=shop, amount=D("148.65"),
-                              url="https://checkout.test/r", invoices=[invoice])  # fmt: skip
+    session = CheckoutSession(
+        stripe_id="cs_test_r",
+        member=shop,
+        amount=D("148.65"),
+        url="https://checkout.test/r",
+        invoices=[invoice],
+    )
     db.session.add(session)
     debit = ledger.record_payment(
-        shop, D("148.65"), method=Method.SEPA_DEBIT, received_on=ON,
-        status=PaymentStatus.PENDING, checkout_session=session,
-    )  # fmt: skip
+        shop,
+        D("148.65"),
+        method=Method.SEPA_DEBIT,
+        received_on=ON,
+        status=PaymentStatus.PENDING,
+        checkout_session=session,
+    )
     db.session.commit()
     (row,) = reminders.overdue_invoices(ON)
     assert row.pending and row.due_step == 7 and not row.to_send
@@ -137,8 +147,9 @@ def test_no_reminder_while_a_sepa_debit_of_the_invoice_is_in_progress(shop, camp
 
 def test_a_partly_paid_invoice_is_reminded_of_what_is_still_due(shop, campaign, outbox):
     invoice = late_by(shop, campaign, 7)
-    ledger.record_payment(shop, D("100.00"), method=Method.TRANSFER, received_on=ON,
-                          invoices=[invoice])  # fmt: skip
+    ledger.record_payment(
+        shop, D("100.00"), method=Method.TRANSFER, received_on=ON, invoices=[invoice]
+    )
     db.session.commit()
     (reminder,) = send()
     assert reminder.row.due == D("48.65")
@@ -173,8 +184,9 @@ def test_the_e_mail_says_what_how_late_how_to_pay_and_the_legal_mentions(shop, c
     assert "Voir la facture" in html
 
 
-def test_with_online_payment_the_e_mail_offers_to_pay_online(app, shop, campaign, outbox,
-                                                            monkeypatch):  # fmt: skip
+def test_with_online_payment_the_e_mail_offers_to_pay_online(
+    app, shop, campaign, outbox, monkeypatch
+):
     monkeypatch.setitem(app.config, "COOP_STRIPE_SECRET_KEY", "sk_test_x")
     invoice = late_by(shop, campaign, 7)
     send()
@@ -193,8 +205,9 @@ def test_a_shop_without_e_mail_is_written_to_its_accounts_or_skipped(campaign, o
     late_by(with_users, campaign, 7)
     unreachable = late_by(nobody, campaign, 7)
     assert [r.to for r in reminders.due_reminders(ON)] in (
-        [["a@shop.fr", "b@shop.fr"], []], [[], ["a@shop.fr", "b@shop.fr"]],
-    )  # fmt: skip
+        [["a@shop.fr", "b@shop.fr"], []],
+        [[], ["a@shop.fr", "b@shop.fr"]],
+    )
     send()
     assert [m["To"] for m in outbox] == ["a@shop.fr, b@shop.fr"]
     # Nothing recorded for the shop without address: it is tried again once it has one.
@@ -225,11 +238,16 @@ def test_the_overview_ages_what_is_due_by_shop(shop, campaign, make):
     assert [r.days_late for r in view.shops[0].invoices] == [40, 5]
     assert view.due == 3 * D("148.65")
     assert [(amount, count) for _, amount, count in view.aging] == [
-        (D("148.65"), 1), (D("148.65"), 1), (D("148.65"), 1),
-    ]  # fmt: skip
+        (D("148.65"), 1),
+        (D("148.65"), 1),
+        (D("148.65"), 1),
+    ]
     first, second = view.shops[0].invoices
-    assert (first.due_step, first.next_step, first.next_on) == (21, 45, first.invoice.due_on
-                                                                 + timedelta(days=45))  # fmt: skip
+    assert (first.due_step, first.next_step, first.next_on) == (
+        21,
+        45,
+        first.invoice.due_on + timedelta(days=45),
+    )
     assert (second.due_step, second.next_step) == (None, 7)
     assert view.to_send == 2
 
@@ -356,10 +374,14 @@ def test_an_unknown_shop_is_a_404(client, treasurer, on_day):
 def test_only_the_treasurer_reaches_reminders(client, make, shop, campaign, outbox, role):
     late_by(shop, campaign, 8)
     client.login_as(make.user(role, member=shop if role is Role.MEMBER else None))
-    for method, path in (("GET", "/reminders"), ("GET", "/reminders/send"),
-                         ("POST", "/reminders/send"), ("GET", "/reminders/shops/VELO01/pause"),
-                         ("POST", "/reminders/shops/VELO01/pause"),
-                         ("POST", "/reminders/shops/VELO01/resume")):  # fmt: skip
+    for method, path in (
+        ("GET", "/reminders"),
+        ("GET", "/reminders/send"),
+        ("POST", "/reminders/send"),
+        ("GET", "/reminders/shops/VELO01/pause"),
+        ("POST", "/reminders/shops/VELO01/pause"),
+        ("POST", "/reminders/shops/VELO01/resume"),
+    ):
         assert client.open(path, method=method).status_code == 403, path
     assert recorded() == [] and outbox == []
     assert db.session.get(ReminderPause, shop.id) is None

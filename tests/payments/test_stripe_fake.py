@@ -28,9 +28,15 @@ def fake():
 
 
 def test_stripe_form_encoding_is_decoded_into_nested_values():
-    pairs = [("line_items[0][price_data][unit_amount]", "100"), ("line_items[1][quantity]", "2"),
-             ("payment_method_types[0]", "card"), ("payment_method_types[1]", "sepa_debit"),
-             ("metadata[invoice_ids]", "1,2"), ("expand[]", "a"), ("expand[]", "b.c")]  # fmt: skip
+    pairs = [
+        ("line_items[0][price_data][unit_amount]", "100"),
+        ("line_items[1][quantity]", "2"),
+        ("payment_method_types[0]", "card"),
+        ("payment_method_types[1]", "sepa_debit"),
+        ("metadata[invoice_ids]", "1,2"),
+        ("expand[]", "a"),
+        ("expand[]", "b.c"),
+    ]
     assert decode_form(pairs) == {
         "line_items": [{"price_data": {"unit_amount": "100"}}, {"quantity": "2"}],
         "payment_method_types": ["card", "sepa_debit"],
@@ -68,8 +74,14 @@ def test_the_fake_refuses_requests_without_a_test_key(fake):
 def test_the_hosted_page_offers_card_sepa_and_failure(fake):
     session = new_session(fake)
     page = Client(fake).get(f"/checkout/{session['id']}").text
-    for text in ("Paiement de test", "Payer par carte", "Payer par prélèvement SEPA", "Échec",
-                 "Facture FA-2026-000001", "148,65"):  # fmt: skip
+    for text in (
+        "Paiement de test",
+        "Payer par carte",
+        "Payer par prélèvement SEPA",
+        "Échec",
+        "Facture FA-2026-000001",
+        "148,65",
+    ):
         assert text in page
 
 
@@ -109,8 +121,9 @@ def test_a_sepa_debit_is_processing_until_it_settles_or_fails(fake):
     failed = sdk(fake).v1.checkout.sessions.retrieve(refused["id"], {"expand": ["payment_intent"]})
     assert failed.to_dict()["payment_intent"]["status"] == "requires_payment_method"
     assert [e["type"] for e in fake.events][-2:] == [
-        "checkout.session.async_payment_succeeded", "checkout.session.async_payment_failed"
-    ]  # fmt: skip
+        "checkout.session.async_payment_succeeded",
+        "checkout.session.async_payment_failed",
+    ]
 
 
 def test_refunds_are_made_once_per_key_listed_and_announced(fake):
@@ -135,8 +148,10 @@ def test_a_dispute_is_opened_on_the_session_s_charge(fake):
     event = apply(fake, session["id"], "charge.dispute.created")
     dispute = event["data"]["object"]
     assert (dispute["object"], dispute["amount"], dispute["status"]) == (
-        "dispute", 14865, "needs_response"
-    )  # fmt: skip
+        "dispute",
+        14865,
+        "needs_response",
+    )
     assert dispute["payment_intent"].startswith("pi_")
 
 
@@ -164,8 +179,15 @@ def test_the_send_command_asks_the_running_fake(runner, app, fake, monkeypatch):
     monkeypatch.setitem(app.config, "COOP_STRIPE_SECRET_KEY", SECRET_KEY)
     session = new_session(fake)
     pay(fake, session["id"], "sepa_debit")
-    result = runner.invoke(args=["stripe-fake", "send", "checkout.session.async_payment_succeeded",
-                                 "--session", session["id"]])  # fmt: skip
+    result = runner.invoke(
+        args=[
+            "stripe-fake",
+            "send",
+            "checkout.session.async_payment_succeeded",
+            "--session",
+            session["id"],
+        ]
+    )
     assert result.exit_code == 0, result.output
     assert "checkout.session.async_payment_succeeded sent; the app answered not sent" in (
         result.output

@@ -67,8 +67,10 @@ def test_a_card_payment_pays_both_invoices_and_keeps_stripe_s_fee(client, world)
     assert (response.status_code, response.text) == (200, "payment recorded")
     payment = only_payment()
     assert (payment.method, payment.status, payment.amount) == (
-        Method.CARD, PaymentStatus.SUCCEEDED, TWO
-    )  # fmt: skip
+        Method.CARD,
+        PaymentStatus.SUCCEEDED,
+        TWO,
+    )
     assert payment.fees == Decimal("4.71")  # 1.5 % of 297.30 is 4.4595 -> 4.46, plus 0.25
     assert payment.stripe_payment_intent_id.startswith("pi_")
     assert payment.checkout_session == world.session
@@ -82,8 +84,9 @@ def test_a_bad_signature_is_refused_and_nothing_is_applied(client, world):
     assert deliver(client, event, secret="whsec_someone_else").status_code == 400
     tampered = json.dumps(event).replace('"paid"', '"unpaid"')
     assert deliver(client, event, payload=tampered).status_code == 400
-    unsigned = client.post("/stripe/webhook", data=json.dumps(event),
-                           content_type="application/json")  # fmt: skip
+    unsigned = client.post(
+        "/stripe/webhook", data=json.dumps(event), content_type="application/json"
+    )
     assert unsigned.status_code == 400
     assert count(StripeEvent) == count(Payment) == 0
     assert states(world) == ["open", "open"]
@@ -119,8 +122,15 @@ def test_the_same_event_delivered_twice_pays_once(client, world):
 
 
 def test_events_we_do_not_handle_are_acknowledged(client, world):
-    response = deliver(client, {"id": "evt_1", "object": "event", "type": "customer.created",
-                                "data": {"object": {"id": "cus_1"}}})  # fmt: skip
+    response = deliver(
+        client,
+        {
+            "id": "evt_1",
+            "object": "event",
+            "type": "customer.created",
+            "data": {"object": {"id": "cus_1"}},
+        },
+    )
     assert (response.status_code, response.text) == (200, "ignored")
     assert count(StripeEvent) == 0
 
@@ -217,8 +227,10 @@ def test_a_sepa_debit_is_pending_until_it_settles(client, world):
     deliver(client, paid(world, "sepa_debit"))
     payment = only_payment()
     assert (payment.method, payment.status, payment.fees) == (
-        Method.SEPA_DEBIT, PaymentStatus.PENDING, Decimal("0.00")
-    )  # fmt: skip
+        Method.SEPA_DEBIT,
+        PaymentStatus.PENDING,
+        Decimal("0.00"),
+    )
     assert states(world) == ["pending", "pending"]
     assert payment.allocations == []
     settled = apply(world.fake, world.session.stripe_id, "checkout.session.async_payment_succeeded")
@@ -266,8 +278,10 @@ def test_a_refund_made_on_stripe_is_recorded_once(client, world):
     assert deliver(client, refunded).text == "already applied"
     refund = db.session.scalars(select(Refund)).one()
     assert (refund.stripe_refund_id, refund.amount, refund.status) == (
-        made["id"], Decimal("50.00"), RefundStatus.SUCCEEDED
-    )  # fmt: skip
+        made["id"],
+        Decimal("50.00"),
+        RefundStatus.SUCCEEDED,
+    )
     # The money went back: the last invoice it settled owes that part again.
     assert [ledger.balance(i).due for i in world.invoices] == [Decimal("0.00"), Decimal("50.00")]
 
@@ -279,8 +293,11 @@ def test_a_dispute_is_recorded_against_its_payment(client, world, caplog, make):
     assert deliver(client, opened).text == "already applied"
     dispute = db.session.scalars(select(Dispute)).one()
     assert (dispute.payment, dispute.amount, dispute.reason, dispute.status) == (
-        only_payment(), TWO, "fraudulent", "needs_response"
-    )  # fmt: skip
+        only_payment(),
+        TWO,
+        "fraudulent",
+        "needs_response",
+    )
     assert only_payment().disputes == [dispute]
     assert f"Stripe dispute {dispute.stripe_dispute_id}" in caplog.text
     # The treasurer's ledger flags the contested payment.
@@ -335,8 +352,9 @@ def test_two_deliveries_of_one_event_at_once_pay_once(committing_app):
         pay(fake, stripe_id)
         answers = deliver_at_once(committing_app, [fake.events[-1]] * 2)
     assert sorted((a.status_code, a.text) for a in answers) == [
-        (200, "already applied"), (200, "payment recorded")
-    ]  # fmt: skip
+        (200, "already applied"),
+        (200, "payment recorded"),
+    ]
     with committing_app.app_context():
         assert count(Payment) == 1
         assert count(StripeEvent) == 1

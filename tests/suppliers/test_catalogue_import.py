@@ -99,8 +99,10 @@ def test_offers_import_one_row_per_tier(catalogue):
     lyon = db.session.scalar(select(Offer).join(Offer.supplier).where(Supplier.code == "LYONPNEU"))
     assert current_tiers(lyon) == [(1, D("24.0000")), (10, D("21.9000"))]
     assert (lyon.made_in, lyon.supplier_ref, lyon.valid_until.isoformat()) == (
-        "FR", "LP-28", "2026-12-31",
-    )  # fmt: skip
+        "FR",
+        "LP-28",
+        "2026-12-31",
+    )
     assert lyon.lead_time_days is None and lyon.effective_lead_time_days == 3
     assert lyon.origin == "local"
 

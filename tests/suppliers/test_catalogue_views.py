@@ -33,14 +33,23 @@ def tiers_form(*rows, size=6):
 def test_manager_creates_a_supplier_and_sees_its_origin(client, manager):
     response = client.post(
         "/suppliers/new",
-        data={"code": "lyonpneu", "name": "Lyon Pneu", "country": "FR", "is_local": "y",
-              "shipping_fee": "12,50", "free_shipping_over": "300", "default_lead_time_days": 3},
-    )  # fmt: skip
+        data={
+            "code": "lyonpneu",
+            "name": "Lyon Pneu",
+            "country": "FR",
+            "is_local": "y",
+            "shipping_fee": "12,50",
+            "free_shipping_over": "300",
+            "default_lead_time_days": 3,
+        },
+    )
     assert response.status_code == 302
     supplier = db.session.scalar(select(Supplier))
     assert (supplier.code, supplier.shipping_fee, supplier.free_shipping_over) == (
-        "LYONPNEU", D("12.50"), D("300.00"),
-    )  # fmt: skip
+        "LYONPNEU",
+        D("12.50"),
+        D("300.00"),
+    )
     page = client.get(response.location).text
     assert "origin-local" in page and "Local" in page
     assert "12,50\xa0€" in page
@@ -60,17 +69,28 @@ def test_manager_creates_a_part_and_an_offer_with_tiers(client, manager, make):
     supplier = make.supplier(country="IT")
     response = client.post(
         "/parts/new",
-        data={"sku": "tyr-700x28", "name": "Pneu 700x28", "category": "pneus", "unit": "piece",
-              "vat_rate": "0.2000", "ean": "4006633105026"},
-    )  # fmt: skip
+        data={
+            "sku": "tyr-700x28",
+            "name": "Pneu 700x28",
+            "category": "pneus",
+            "unit": "piece",
+            "vat_rate": "0.2000",
+            "ean": "4006633105026",
+        },
+    )
     assert response.status_code == 302
     part = db.session.scalar(select(Part))
     assert part.sku == "TYR-700X28"
     response = client.post(
         f"/parts/{part.id}/offers/new",
-        data={"supplier_id": supplier.id, "pack_size": 5, "moq": 10, "made_in": "",
-              **tiers_form(("1", "21,00"), ("50", "19.00"))},
-    )  # fmt: skip
+        data={
+            "supplier_id": supplier.id,
+            "pack_size": 5,
+            "moq": 10,
+            "made_in": "",
+            **tiers_form(("1", "21,00"), ("50", "19.00")),
+        },
+    )
     assert response.status_code == 302
     offer = db.session.scalar(select(Offer))
     assert offer.made_in == "IT"
@@ -105,9 +125,14 @@ def test_editing_an_offer_keeps_the_previous_prices(client, manager, make):
     offer = make.offer(tiers=((1, "10.00"),))
     response = client.post(
         f"/offers/{offer.id}/edit",
-        data={"supplier_id": offer.supplier_id, "pack_size": 1, "moq": 0,
-              "made_in": offer.made_in, **tiers_form(("1", "11,00"))},
-    )  # fmt: skip
+        data={
+            "supplier_id": offer.supplier_id,
+            "pack_size": 1,
+            "moq": 0,
+            "made_in": offer.made_in,
+            **tiers_form(("1", "11,00")),
+        },
+    )
     assert response.status_code == 302
     assert current_tiers(offer) == [(1, D("11.0000"))]
     assert db.session.scalar(select(func.count()).select_from(PriceTier)) == 2

@@ -14,10 +14,20 @@ from coop.suppliers.models import Offer, Part, Supplier
 from coop.suppliers.search import parts_matching, search_key, suppliers_matching
 
 CHAINS = [
-    "CHN-10S-114", "CHN-11S-118", "CHN-11S-118-AC", "CHN-12S-126", "CHN-12S-138-VAE",
-    "CHN-1S-18-112", "CHN-1S-332-CG", "CHN-8S-116", "CHN-8S-136-LT", "CHN-9S-116",
-    "DRV-TEND-SS", "TOL-DERCH-12", "TOL-FOUET",
-]  # fmt: skip
+    "CHN-10S-114",
+    "CHN-11S-118",
+    "CHN-11S-118-AC",
+    "CHN-12S-126",
+    "CHN-12S-138-VAE",
+    "CHN-1S-18-112",
+    "CHN-1S-332-CG",
+    "CHN-8S-116",
+    "CHN-8S-136-LT",
+    "CHN-9S-116",
+    "DRV-TEND-SS",
+    "TOL-DERCH-12",
+    "TOL-FOUET",
+]
 
 
 @pytest.fixture
@@ -63,9 +73,14 @@ def test_chaine_finds_the_chains_with_or_without_accent_in_any_case(demo_catalog
 def test_chaine_11v_finds_the_11_speed_chains_first(demo_catalogue):
     # "11" also begins 114, 112, 116...: those chains come after the ones that say 11.
     assert skus("CHAINE 11V") == [
-        "CHN-11S-118", "CHN-11S-118-AC",
-        "CHN-10S-114", "CHN-1S-18-112", "CHN-1S-332-CG", "CHN-8S-116", "CHN-9S-116",
-    ]  # fmt: skip
+        "CHN-11S-118",
+        "CHN-11S-118-AC",
+        "CHN-10S-114",
+        "CHN-1S-18-112",
+        "CHN-1S-332-CG",
+        "CHN-8S-116",
+        "CHN-9S-116",
+    ]
 
 
 def test_a_tyre_size_finds_the_tyre_before_the_tube_of_a_supplier_named_pneu(demo_catalogue):
@@ -158,8 +173,14 @@ def test_an_offers_new_reference_replaces_the_old_one(make):
     supplier, part = make.supplier(), make.part(sku="TYR-1", name="Pneu")
     offer = make.offer(supplier, part, supplier_ref="OLD-REF-1")
     assert skus("old-ref-1") == ["TYR-1"]
-    catalogue.save_offer(offer, supplier=supplier, part=part, tiers=[(1, Decimal("9.00"))],
-                         supplier_ref="NEW-REF-2", made_in="FR")  # fmt: skip
+    catalogue.save_offer(
+        offer,
+        supplier=supplier,
+        part=part,
+        tiers=[(1, Decimal("9.00"))],
+        supplier_ref="NEW-REF-2",
+        made_in="FR",
+    )
     db.session.commit()
     assert (skus("new ref 2"), skus("old-ref-1")) == (["TYR-1"], [])
 
@@ -232,8 +253,12 @@ def test_suppliers_are_found_by_code_name_or_city_without_accents(demo_catalogue
     assert supplier_codes("koln") == ["RHEINRAD"]
     # "Cycle" is a whole word of the first two names, the start of a word of the others.
     assert supplier_codes("CYCLE") == [
-        "SAIGONRUB", "TCPRECISION", "ALPDIST", "FORGESTET", "OUESTCYC"
-    ]  # fmt: skip
+        "SAIGONRUB",
+        "TCPRECISION",
+        "ALPDIST",
+        "FORGESTET",
+        "OUESTCYC",
+    ]
 
 
 def test_a_suppliers_exact_code_comes_first(make):
