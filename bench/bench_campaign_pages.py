@@ -19,8 +19,8 @@ from coop.accounts.auth import create_user
 from coop.accounts.models import Member, Role
 from coop.clock import now, today
 from coop.extensions import db
-from coop.orders.campaigns import create_campaign
-from coop.orders.models import Need
+from coop.orders.campaigns.lifecycle import create_campaign
+from coop.orders.campaigns.models import Need
 from coop.suppliers.catalogue import save_offer
 from coop.suppliers.models import Part, Supplier
 from tests.conftest import app_config, fresh_database

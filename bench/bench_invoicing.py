@@ -58,19 +58,14 @@ from coop.imports import run_import
 from coop.invoicing import documents
 from coop.invoicing.issuing import issue_invoices
 from coop.invoicing.models import Invoice, InvoiceDocument, InvoiceLine
-from coop.orders import statements
-from coop.orders.campaigns import change_status, create_campaign
-from coop.orders.cost_split import SplitKey
-from coop.orders.models import (
-    Campaign,
-    CampaignStatus,
-    Need,
-    OrderStatus,
-    PoolingRun,
-    RunStatus,
-)
-from coop.orders.purchasing import change_order_status, commit_run
-from coop.orders.receiving import record_receipt
+from coop.orders.campaigns.lifecycle import change_status, create_campaign
+from coop.orders.campaigns.models import Campaign, CampaignStatus, Need
+from coop.orders.campaigns.rules import SplitKey
+from coop.orders.costs import charging
+from coop.orders.pooling.models import PoolingRun, RunStatus
+from coop.orders.purchasing.models import OrderStatus
+from coop.orders.purchasing.ordering import change_order_status, commit_run
+from coop.orders.purchasing.receiving import record_receipt
 from coop.pdf import StaticOnlyFetcher
 from coop.suppliers.models import Offer, Part
 from tests.conftest import app_config, fresh_database
@@ -161,9 +156,9 @@ def seed(shops: int, lines: int, rng: random.Random) -> int:
             quantities={line.id: (line.quantity, 0) for line in order.lines},
             at=now() - timedelta(minutes=2),
         )
-    statements.add_charge(
+    charging.add_charge(
         campaign,
-        statements.ChargeTerms(
+        charging.ChargeTerms(
             "Transport palette jusqu'au lieu totem", Decimal("180.00"), SplitKey.QUANTITY
         ),
     )

@@ -22,7 +22,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from coop.orders.pooling import NeedIn, OfferIn, Settings, SupplierIn, greedy, solo_cost, solve
+from coop.orders.pooling.solver import (
+    NeedIn,
+    OfferIn,
+    Settings,
+    SupplierIn,
+    greedy,
+    solo_cost,
+    solve,
+)
 from coop.suppliers.origin import Origin
 
 SIZES = {"S": (40, 600, 60, 8), "M": (100, 3000, 300, 20), "L": (1000, 30000, 3000, 100)}

@@ -24,10 +24,11 @@ from coop.accounts.auth import create_user
 from coop.accounts.models import Member, Role
 from coop.clock import now
 from coop.extensions import db
-from coop.orders import pool_run
-from coop.orders.campaigns import change_status, create_campaign
-from coop.orders.models import Campaign, CampaignStatus, Need, PoolingRun
-from coop.orders.purchasing import commit_run
+from coop.orders.campaigns.lifecycle import change_status, create_campaign
+from coop.orders.campaigns.models import Campaign, CampaignStatus, Need
+from coop.orders.pooling import pool_run
+from coop.orders.pooling.models import PoolingRun
+from coop.orders.purchasing.ordering import commit_run
 from coop.suppliers.catalogue import save_offer
 from coop.suppliers.models import Part, Supplier
 from coop.suppliers.origin import Origin

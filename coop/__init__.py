@@ -160,13 +160,13 @@ def _register_blueprints(app: Flask) -> None:
     from coop.invoicing import export_views as invoice_exports
     from coop.invoicing import views as invoicing
     from coop.negotiation import views as negotiation
-    from coop.orders import dispatch_views as dispatch
-    from coop.orders import order_views as purchase_orders
-    from coop.orders import pooling_views as pooling
-    from coop.orders import receiving_views as receiving
-    from coop.orders import shop_needs_views as shop_needs
-    from coop.orders import statement_views as statements
-    from coop.orders import views as campaigns
+    from coop.orders.campaigns import shop_needs_views as shop_needs
+    from coop.orders.campaigns import views as campaigns
+    from coop.orders.costs import views as statements
+    from coop.orders.pooling import views as pooling
+    from coop.orders.purchasing import dispatch_views as dispatch
+    from coop.orders.purchasing import receiving_views as receiving
+    from coop.orders.purchasing import views as purchase_orders
     from coop.payments import reminder_views as reminders
     from coop.payments import stripe_views as online_payments
     from coop.payments import views as payments

@@ -18,10 +18,10 @@ from coop.extensions import db
 from coop.imports import IMPORTERS, run_import
 from coop.invoicing import exports
 from coop.negotiation.cli import rfq
-from coop.orders import campaigns
-from coop.orders.importing import import_needs
-from coop.orders.models import CampaignStatus
-from coop.orders.pool_run import (
+from coop.orders.campaigns import lifecycle
+from coop.orders.campaigns.importing import import_needs
+from coop.orders.campaigns.models import CampaignStatus
+from coop.orders.pooling.pool_run import (
     DEFAULT_TIME_LIMIT,
     Options,
     plan_as_json,
@@ -101,7 +101,7 @@ def import_file(kind: str, file, campaign_code: str | None) -> None:
         raise click.UsageError("--campaign CODE goes with `import needs`, and only with it")
     try:
         if kind == "needs":
-            result = import_needs(campaigns.get_campaign(campaign_code), file.read(), at=now())
+            result = import_needs(lifecycle.get_campaign(campaign_code), file.read(), at=now())
         else:
             result = run_import(kind, file.read())
     except InvalidRows as invalid:
@@ -203,7 +203,7 @@ def create_campaign(code, title, order_date, closes_at, fee_rate, penalty, draft
     """Create a campaign, open at once unless --draft."""
 
     try:
-        created = campaigns.create_campaign(
+        created = lifecycle.create_campaign(
             code,
             title,
             order_date.date(),
@@ -238,8 +238,8 @@ def close_due():
     """Close campaigns past their cutoff and send the 48-hour reminders due (for cron)."""
 
     moment = now()
-    closed = campaigns.close_due(moment)
-    reminded = campaigns.send_due_reminders(moment)
+    closed = lifecycle.close_due(moment)
+    reminded = lifecycle.send_due_reminders(moment)
     db.session.commit()
     for item in closed:
         click.echo(f"Closed {item.code}.")
@@ -252,8 +252,8 @@ def close_due():
 def _move(code: str, status: str) -> None:
 
     try:
-        moved = campaigns.change_status(
-            campaigns.get_campaign(code, lock=True), CampaignStatus(status), at=now()
+        moved = lifecycle.change_status(
+            lifecycle.get_campaign(code, lock=True), CampaignStatus(status), at=now()
         )
     except DomainError as error:
         _fail(error)
@@ -276,7 +276,7 @@ def pool(code: str, as_json: bool, time_limit: float, commit: bool) -> None:
     """The pooled plan of a closed campaign; with --commit, its draft purchase orders."""
     options = Options(time_limit=time_limit)
     try:
-        target = campaigns.get_campaign(code)
+        target = lifecycle.get_campaign(code)
         if commit:
             plan, orders = pool_and_commit(target, options)
         else:
@@ -358,7 +358,7 @@ def issue_invoices(code: str) -> None:
     from coop.invoicing.documents import render_pending_documents
 
     try:
-        issued = issuing.issue_invoices(campaigns.get_campaign(code), by=None, at=now())
+        issued = issuing.issue_invoices(lifecycle.get_campaign(code), by=None, at=now())
     except DomainError as error:
         _fail(error)
     for invoice in issued:

@@ -22,12 +22,13 @@ from coop.invoicing.issuing import issue_invoices
 from coop.invoicing.models import Invoice
 from coop.money import quantize
 from coop.negotiation.rfqs import campaign_demand, create_rfq, send_rfq
-from coop.orders.campaigns import change_status, create_campaign
-from coop.orders.models import CampaignStatus, Need, OrderStatus, PurchaseOrder
-from coop.orders.needs import NeedTerms, post_need
-from coop.orders.pool_run import Options, pool_and_commit
-from coop.orders.purchasing import change_order_status, send_order
-from coop.orders.receiving import record_receipt
+from coop.orders.campaigns.lifecycle import change_status, create_campaign
+from coop.orders.campaigns.models import CampaignStatus, Need
+from coop.orders.campaigns.needs import NeedTerms, post_need
+from coop.orders.pooling.pool_run import Options, pool_and_commit
+from coop.orders.purchasing.models import OrderStatus, PurchaseOrder
+from coop.orders.purchasing.ordering import change_order_status, send_order
+from coop.orders.purchasing.receiving import record_receipt
 from coop.payments.bank import import_statement
 from coop.payments.ledger import record_payment
 from coop.payments.models import Method, Payment

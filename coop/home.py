@@ -13,9 +13,9 @@ from coop.accounts.models import Member, Role, User, UserRole
 from coop.extensions import db
 from coop.i18n import LANGUAGES
 from coop.invoicing import issuing
-from coop.orders import campaigns as campaign_service
-from coop.orders import dispatch
-from coop.orders import home as orders_home
+from coop.orders.campaigns import lifecycle as campaign_service
+from coop.orders.purchasing import dispatch
+from coop.orders.purchasing import home as orders_home
 from coop.pages import paginate, safe_next
 
 bp = Blueprint("home", __name__)

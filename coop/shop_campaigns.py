@@ -14,9 +14,9 @@ from coop.accounts.models import Member
 from coop.errors import DomainError
 from coop.extensions import db
 from coop.invoicing.models import Invoice, InvoiceKind
-from coop.orders import statements
-from coop.orders.models import Campaign, Need
-from coop.orders.statements import Savings, Statement
+from coop.orders.campaigns.models import Campaign, Need
+from coop.orders.costs import splitting, statements
+from coop.orders.costs.statements import Savings, Statement
 from coop.payments import ledger
 from coop.payments.ledger import Balance
 
@@ -74,8 +74,8 @@ def campaign_entries(member: Member, campaigns: list[Campaign], *, on: date) -> 
         .tuples()
         .all()
     )
-    pooled = [c for c in campaigns if c.status in statements.POOLED_OR_LATER]
-    splits = statements.build_splits(pooled) if pooled else {}
+    pooled = [c for c in campaigns if c.status in splitting.POOLED_OR_LATER]
+    splits = splitting.build_splits(pooled) if pooled else {}
     invoices = db.session.scalars(
         select(Invoice)
         .where(

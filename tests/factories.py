@@ -10,9 +10,9 @@ from coop.accounts.models import Member, Role, User, UserRole
 from coop.clock import now, today
 from coop.demo import fake_siret
 from coop.extensions import db
-from coop.orders.campaigns import create_campaign
-from coop.orders.models import Campaign, Need
-from coop.orders.needs import NeedTerms, post_need
+from coop.orders.campaigns.lifecycle import create_campaign
+from coop.orders.campaigns.models import Campaign, Need
+from coop.orders.campaigns.needs import NeedTerms, post_need
 from coop.suppliers.catalogue import save_offer
 from coop.suppliers.models import Offer, Part, Supplier
 

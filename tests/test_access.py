@@ -11,17 +11,12 @@ from coop.extensions import db
 from coop.invoicing.models import Invoice
 from coop.negotiation.links import token_for
 from coop.negotiation.models import Invitation
-from coop.orders import needs as need_service
-from coop.orders import sending as order_sending
-from coop.orders.models import (
-    Charge,
-    DeliveryMode,
-    Need,
-    OrderSending,
-    PartRequest,
-    PoolingRun,
-    PurchaseOrder,
-)
+from coop.orders.campaigns import needs as need_service
+from coop.orders.campaigns.models import DeliveryMode, Need, PartRequest
+from coop.orders.costs.models import Charge
+from coop.orders.pooling.models import PoolingRun
+from coop.orders.purchasing import sending as order_sending
+from coop.orders.purchasing.models import OrderSending, PurchaseOrder
 from coop.payments import bank
 from coop.payments.models import BankLine
 from coop.suppliers.models import Offer

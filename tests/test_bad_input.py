@@ -19,13 +19,15 @@ from coop.extensions import db
 from coop.invoicing.models import Invoice
 from coop.negotiation.links import token_for
 from coop.negotiation.models import Rfq
-from coop.orders.models import Campaign, Charge, Need, PartRequest, Receipt
+from coop.orders.campaigns.models import Campaign, Need, PartRequest
+from coop.orders.costs.models import Charge
+from coop.orders.purchasing.models import Receipt
 from coop.payments.models import BankImport, Payment
 from coop.suppliers.models import Offer, Part, Supplier
 from tests.invoicing import factories as invoice_factories
 from tests.negotiation import factories as negotiation_factories
-from tests.orders.test_receiving import one_line_order
-from tests.orders.test_statements import build_world
+from tests.orders.costs.test_statements import build_world
+from tests.orders.purchasing.test_receiving import one_line_order
 
 HUGE = "1e308"
 DIGITS_20 = "99999999999999999999"

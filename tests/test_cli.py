@@ -3,7 +3,8 @@ from sqlalchemy import func, select
 from coop.accounts.models import Member, Role, User
 from coop.extensions import db
 from coop.invoicing.models import Invoice
-from coop.orders.models import Campaign, CampaignStatus, OrderStatus, PurchaseOrder
+from coop.orders.campaigns.models import Campaign, CampaignStatus
+from coop.orders.purchasing.models import OrderStatus, PurchaseOrder
 from coop.payments.models import BankLine, Payment
 
 

@@ -12,9 +12,9 @@ import pytest
 
 TEMPLATES = Path(__file__).parent.parent / "templates"
 CHARTS = [
-    "orders/results.html",
-    "orders/pooling.html",
-    "orders/_origin_bars.html",
+    "orders/costs/results.html",
+    "orders/pooling/pooling.html",
+    "orders/costs/_origin_bars.html",
     "suppliers/sourcing.html",
 ]
 AA_NORMAL_TEXT = 4.5

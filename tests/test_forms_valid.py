@@ -17,18 +17,19 @@ from coop.clock import now, today
 from coop.extensions import db
 from coop.negotiation.links import LinkState, state_of, token_for
 from coop.negotiation.models import RfqStatus
-from coop.orders import pool_run
-from coop.orders.campaigns import change_status
-from coop.orders.models import CampaignStatus, OrderStatus
-from coop.orders.purchasing import commit_run
+from coop.orders.campaigns.lifecycle import change_status
+from coop.orders.campaigns.models import CampaignStatus
+from coop.orders.pooling import pool_run
+from coop.orders.purchasing.models import OrderStatus
+from coop.orders.purchasing.ordering import commit_run
 from coop.payments.models import BankLine
 from coop.suppliers.catalogue import current_tiers
 from tests.accounts.test_identity import valid
 from tests.html import form_values
 from tests.invoicing import factories as invoices
 from tests.negotiation import factories as nf
-from tests.orders.test_pooling_review import pooled_case  # noqa: F401 (a fixture)
-from tests.orders.test_statements import add_charges, build_world
+from tests.orders.costs.test_statements import add_charges, build_world
+from tests.orders.pooling.test_pooling_review import pooled_case  # noqa: F401 (a fixture)
 from tests.payments.test_bank import import_, statement
 
 D = Decimal

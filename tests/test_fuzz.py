@@ -23,15 +23,18 @@ from coop.accounts.models import AccountToken, Role, TokenPurpose
 from coop.clock import now, today
 from coop.extensions import db
 from coop.negotiation.links import token_for
-from coop.orders import needs as need_service
-from coop.orders import purchasing, statements
-from coop.orders.models import Charge, OrderStatus, PoolingRun
+from coop.orders.campaigns import needs as need_service
+from coop.orders.costs import charging
+from coop.orders.costs.models import Charge
+from coop.orders.pooling.models import PoolingRun
+from coop.orders.purchasing import ordering
+from coop.orders.purchasing.models import OrderStatus
 from coop.payments import bank, ledger
 from coop.payments.models import BankLine, Method
 from tests.invoicing import factories as invoice_factories
 from tests.negotiation import factories as negotiation_factories
-from tests.orders.test_purchase_orders import close
-from tests.orders.test_statements import build_world
+from tests.orders.costs.test_statements import build_world
+from tests.orders.purchasing.test_purchase_orders import close
 from tests.test_bad_input import rows_in_every_table
 
 OVERLONG = "a" * 100_000
@@ -61,7 +64,7 @@ BUTTONS_ONLY = set(
     "catalogue.deactivate_supplier catalogue.reactivate_supplier campaigns.change_status "
     "campaigns.withdraw_need purchase_orders.send_order purchase_orders.confirm_order "
     "purchase_orders.cancel_order receiving.close_short pooling.commit pooling.undo "
-    "statements.delete_charge invoicing.issue payments.confirm_line payments.ignore_line "
+    "charging.delete_charge invoicing.issue payments.confirm_line payments.ignore_line "
     "payments.unignore_line payments.confirm_all payments.rematch rfqs.send_rfq rfqs.close_rfq "
     "rfqs.revoke_link rfqs.renew_link reminders.send reminders.resume invitations.resend "
     "invitations.revoke".split()
@@ -95,9 +98,9 @@ def every_state(make):
     closed for pooling, an invoice and a shop's credit, a bank line, RFQs drafted and answered.
     """
     pooled = build_world(make)
-    orders = purchasing.campaign_orders(pooled.campaign)
-    purchasing.change_order_status(orders[0], OrderStatus.SENT, at=now())
-    statements.add_charge(pooled.campaign, statements.ChargeTerms("Douane", Decimal("10.00")))
+    orders = ordering.campaign_orders(pooled.campaign)
+    ordering.change_order_status(orders[0], OrderStatus.SENT, at=now())
+    charging.add_charge(pooled.campaign, charging.ChargeTerms("Douane", Decimal("10.00")))
     shop, part = pooled.shops["A"], pooled.needs["a_tyre"].part
     open_campaign, closed_campaign = make.campaign(), make.campaign()
     need = make.need(open_campaign, shop, part, quantity=2, ref="F1")

@@ -25,9 +25,10 @@ from coop.invoicing import issuing
 from coop.invoicing.documents import render_pending_documents
 from coop.invoicing.models import Invoice, InvoiceDocument
 from coop.jobs import run_in_background
-from coop.orders import pool_run
-from coop.orders.campaigns import change_status
-from coop.orders.models import Campaign, CampaignStatus, PoolingRun, RunStatus
+from coop.orders.campaigns.lifecycle import change_status
+from coop.orders.campaigns.models import Campaign, CampaignStatus
+from coop.orders.pooling import pool_run
+from coop.orders.pooling.models import PoolingRun, RunStatus
 from tests import factories
 from tests.conftest import app_config, fresh_database
 from tests.invoicing.test_issuing import received, year

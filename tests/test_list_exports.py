@@ -13,7 +13,7 @@ from coop.extensions import db
 from coop.payments import ledger
 from coop.payments.models import Method
 from tests.invoicing import factories as invoices
-from tests.orders.test_purchase_orders import build_plan, committed
+from tests.orders.purchasing.test_purchase_orders import build_plan, committed
 
 
 def read(response) -> list[list[str]]:

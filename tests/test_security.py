@@ -6,8 +6,8 @@ from coop import config
 from coop.accounts.models import Role
 from coop.errors import ConfigurationError
 from coop.extensions import db
-from coop.orders import needs as need_service
-from coop.orders.models import PoolingRun
+from coop.orders.campaigns import needs as need_service
+from coop.orders.pooling.models import PoolingRun
 
 POSTS = [
     "/login",

@@ -10,13 +10,14 @@ from coop import shop_campaigns
 from coop.accounts.models import Role
 from coop.clock import now, today
 from coop.extensions import db
-from coop.orders import purchasing, statements
-from coop.orders.models import PoolingRun
+from coop.orders.costs import statements
+from coop.orders.pooling.models import PoolingRun
+from coop.orders.purchasing import ordering
 from coop.payments import ledger
 from coop.payments.models import Method
 from tests.invoicing import factories as invoices
-from tests.orders.test_purchase_orders import close, served, stored_run
-from tests.orders.test_statements import build_world
+from tests.orders.costs.test_statements import build_world
+from tests.orders.purchasing.test_purchase_orders import close, served, stored_run
 
 D = Decimal
 # Each need's solo cost, goods then the supplier's fee (LYON: 15.00 under 150.00; ASIA: 40.00).
@@ -214,7 +215,7 @@ def pooled_campaign(make, shop, offer):
     run = stored_run(
         campaign, [decision], {offer.supplier.code: "15.00"}, at=closed_at + timedelta(seconds=1)
     )
-    purchasing.commit_run(run, at=closed_at + timedelta(minutes=5))
+    ordering.commit_run(run, at=closed_at + timedelta(minutes=5))
     db.session.commit()
     return campaign
 

@@ -11,7 +11,7 @@ from coop.accounts.models import Role
 from coop.clock import now, today
 from coop.extensions import db
 from coop.negotiation.links import token_for
-from coop.orders.models import Need
+from coop.orders.campaigns.models import Need
 from coop.payments.models import Payment
 from coop.submissions import FormSubmission
 from coop.suppliers.models import Supplier

@@ -15,8 +15,8 @@ from coop.clock import now, today
 from coop.errors import DomainError
 from coop.extensions import db
 from coop.imports import run_import
-from coop.orders.campaigns import create_campaign
-from coop.orders.models import Campaign
+from coop.orders.campaigns.lifecycle import create_campaign
+from coop.orders.campaigns.models import Campaign
 from coop.suppliers import catalogue
 from coop.suppliers.models import Offer, Part, PriceTier, Supplier
 from coop.uniqueness import refusing_duplicates, violated_constraint

@@ -62,6 +62,14 @@ def get_member(member_id: int) -> Member:
     return member
 
 
+def find_member(code: str) -> Member:
+    """The shop with this code (any case, spaces around ignored)."""
+    member = db.session.scalar(select(Member).where(Member.code == code.strip().upper()))
+    if member is None:
+        raise NotFound(f"Atelier {code} introuvable.")
+    return member
+
+
 def create_member(**values) -> Member:
     """Add a member shop; its code and SIRET must be new."""
     member = Member(is_active=True)

@@ -9,7 +9,7 @@ from coop.errors import DomainError
 from coop.extensions import db
 from coop.invoicing import exports
 from coop.invoicing.export_forms import ExportForm
-from coop.orders.models import Campaign
+from coop.orders.campaigns.models import Campaign
 from coop.pages import form_error, is_id
 
 bp = Blueprint("invoice_exports", __name__, url_prefix="/exports")

@@ -33,7 +33,7 @@ from coop.errors import DomainError
 from coop.extensions import db
 from coop.invoicing.models import Invoice, InvoiceDocument, InvoiceKind, LineKind
 from coop.money import quantize
-from coop.orders.models import Campaign
+from coop.orders.campaigns.models import Campaign
 from coop.payments.models import (
     METHOD_LABELS,
     Payment,

@@ -32,10 +32,11 @@ from coop.invoicing.documents import render_pending_documents
 from coop.invoicing.models import Invoice, InvoiceKind, InvoiceLine, InvoiceVat, LineKind
 from coop.money import quantize
 from coop.numbering import next_value
-from coop.orders.campaigns import change_status
-from coop.orders.models import Campaign, CampaignStatus, PurchaseOrder, Receipt
-from coop.orders.needs import lock_campaign
-from coop.orders.statements import CampaignSplit, build_split
+from coop.orders.campaigns.lifecycle import change_status
+from coop.orders.campaigns.models import Campaign, CampaignStatus
+from coop.orders.campaigns.needs import lock_campaign
+from coop.orders.costs.splitting import CampaignSplit, build_split
+from coop.orders.purchasing.models import PurchaseOrder, Receipt
 from coop.payments import ledger
 
 log = logging.getLogger(__name__)

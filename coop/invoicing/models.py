@@ -26,7 +26,7 @@ from coop.accounts.models import Member, User
 from coop.clock import now
 from coop.db import Base, Money, Rate, UnitPrice, UTCDateTime, checked_enum
 from coop.errors import DomainError
-from coop.orders.models import Campaign
+from coop.orders.campaigns.models import Campaign
 
 
 class InvoiceKind(StrEnum):

@@ -21,7 +21,7 @@ from coop.invoicing.documents import render_pending_documents
 from coop.invoicing.forms import CreditForm
 from coop.invoicing.models import InvoiceKind
 from coop.jobs import run_in_background
-from coop.orders.models import Campaign
+from coop.orders.campaigns.models import Campaign
 from coop.pages import id_arg, paginate
 from coop.payments import ledger
 from coop.payments.models import METHOD_LABELS

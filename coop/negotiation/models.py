@@ -18,7 +18,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from coop.accounts.models import User
 from coop.clock import from_local, now, to_local
 from coop.db import Base, UnitPrice, UTCDateTime, checked_enum
-from coop.orders.models import Campaign
+from coop.orders.campaigns.models import Campaign
 from coop.suppliers.models import Part, Supplier
 from coop.suppliers.origin import Origin, classify
 

@@ -30,8 +30,8 @@ from coop.negotiation.models import (
     end_of_day,
 )
 from coop.numbering import next_value
-from coop.orders.demand import demand
-from coop.orders.models import Campaign, CampaignStatus
+from coop.orders.campaigns.demand import demand
+from coop.orders.campaigns.models import Campaign, CampaignStatus
 from coop.suppliers.catalogue import find_part
 from coop.suppliers.comparison import NEAR
 from coop.suppliers.models import Offer, Part, Supplier

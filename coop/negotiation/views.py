@@ -28,7 +28,7 @@ from coop.negotiation.forms import (
 from coop.negotiation.links import LinkRefused, LinkState, link_url, open_link, state_of
 from coop.negotiation.matrix import build_matrix
 from coop.negotiation.models import Invitation, Rfq, RfqStatus, last_day
-from coop.orders.models import Campaign
+from coop.orders.campaigns.models import Campaign
 from coop.pages import form_error, id_arg, id_list, is_id, paginate, search_arg
 from coop.suppliers.models import Supplier
 

@@ -15,8 +15,8 @@ from coop.accounts.identity import (
 )
 from coop.accounts.models import CoopIdentity, Role
 from coop.extensions import db
-from coop.orders import purchasing
-from tests.orders.test_purchase_orders import build_plan, committed, pdf_text
+from coop.orders.purchasing import ordering
+from tests.orders.purchasing.test_purchase_orders import build_plan, committed, pdf_text
 
 URL = "/settings/identity"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
@@ -308,7 +308,7 @@ def test_the_purchase_order_pdf_prints_the_saved_identity(make):
     save_identity(valid(logo=PNG_LOGO))
     db.session.commit()
     order = committed(build_plan(make))[0]
-    text = pdf_text(purchasing.render_order_pdf(order))
+    text = pdf_text(ordering.render_order_pdf(order))
     for expected in ("Les Rayons Lyonnais", "8 quai Perrache", "SIREN 812345676", "FR19812345676"):
         assert expected in text, expected
     assert "Coopérative vélo Lyon" not in text

@@ -17,9 +17,9 @@ from coop.accounts.models import Member, Role
 from coop.clock import now, today
 from coop.extensions import db
 from coop.invoicing.models import Invoice
-from coop.orders import pooling_views
-from coop.orders.campaigns import create_campaign
-from coop.orders.needs import NeedTerms, post_need
+from coop.orders.campaigns.lifecycle import create_campaign
+from coop.orders.campaigns.needs import NeedTerms, post_need
+from coop.orders.pooling import views as pooling_views
 from coop.suppliers.catalogue import save_offer, save_part, save_supplier
 from tests import factories
 from tests.browser.test_member_flow import PASSWORD, log_in

@@ -20,8 +20,8 @@ from coop.accounts.models import Member
 from coop.clock import now
 from coop.extensions import db
 from coop.invoicing.models import Invoice
-from coop.orders.models import Campaign
-from coop.orders.needs import NeedTerms, post_need
+from coop.orders.campaigns.models import Campaign
+from coop.orders.campaigns.needs import NeedTerms, post_need
 from coop.suppliers.models import Part
 from tests.browser.conftest import closing_early
 from tests.conftest import app_config, fresh_database

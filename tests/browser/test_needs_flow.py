@@ -11,8 +11,8 @@ from coop.accounts.members import create_member
 from coop.accounts.models import Role
 from coop.clock import now, today
 from coop.extensions import db
-from coop.orders.campaigns import create_campaign
-from coop.orders.needs import NeedTerms, post_need
+from coop.orders.campaigns.lifecycle import create_campaign
+from coop.orders.campaigns.needs import NeedTerms, post_need
 from coop.suppliers.catalogue import save_offer, save_part, save_supplier
 from tests.browser.test_member_flow import PASSWORD, log_in
 

@@ -12,10 +12,10 @@ from coop.accounts.members import create_member
 from coop.accounts.models import Role
 from coop.clock import now, today
 from coop.extensions import db
-from coop.orders import pooling_views
-from coop.orders.campaigns import change_status, create_campaign
-from coop.orders.models import CampaignStatus
-from coop.orders.needs import NeedTerms, post_need
+from coop.orders.campaigns.lifecycle import change_status, create_campaign
+from coop.orders.campaigns.models import CampaignStatus
+from coop.orders.campaigns.needs import NeedTerms, post_need
+from coop.orders.pooling import views as pooling_views
 from coop.suppliers.catalogue import save_offer, save_part, save_supplier
 from tests.browser.test_member_flow import PASSWORD, log_in
 

@@ -8,7 +8,7 @@ from coop.accounts.models import Role
 from coop.extensions import db
 from tests import factories
 from tests.browser.test_member_flow import PASSWORD, log_in
-from tests.orders.test_purchase_orders import build_plan, committed
+from tests.orders.purchasing.test_purchase_orders import build_plan, committed
 
 pytestmark = pytest.mark.browser
 

@@ -10,7 +10,7 @@ from coop.accounts.models import Role
 from coop.extensions import db
 from tests import factories
 from tests.browser.test_member_flow import PASSWORD, log_in
-from tests.orders.test_receiving import THREE_SHOPS, one_line_order
+from tests.orders.purchasing.test_receiving import THREE_SHOPS, one_line_order
 
 pytestmark = pytest.mark.browser
 

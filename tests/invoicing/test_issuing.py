@@ -15,12 +15,12 @@ from coop.extensions import db
 from coop.invoicing import issuing
 from coop.invoicing.models import Invoice, LineKind
 from coop.numbering import Counter, next_value
-from coop.orders import statements
-from coop.orders.campaigns import change_status
-from coop.orders.cost_split import SplitKey
-from coop.orders.models import CampaignStatus
+from coop.orders.campaigns.lifecycle import change_status
+from coop.orders.campaigns.models import CampaignStatus
+from coop.orders.campaigns.rules import SplitKey
+from coop.orders.costs import charging, splitting
 from tests import factories
-from tests.orders.test_statements import build_world
+from tests.orders.costs.test_statements import build_world
 
 D = Decimal
 
@@ -36,10 +36,10 @@ def received(make, *, chain_vat=CHAIN_VAT, courier=True):
     for status in (CampaignStatus.ORDERED, CampaignStatus.RECEIVED):
         change_status(w.campaign, status, at=now())
     if courier:
-        statements.add_charge(
-            w.campaign, statements.ChargeTerms("Coursier", D("25.00"), SplitKey.QUANTITY)
+        charging.add_charge(
+            w.campaign, charging.ChargeTerms("Coursier", D("25.00"), SplitKey.QUANTITY)
         )
-    statements.store_split(w.campaign)
+    splitting.store_split(w.campaign)
     db.session.commit()
     return w
 
@@ -210,11 +210,11 @@ def test_once_a_shop_is_invoiced_the_campaigns_charges_no_longer_move(make):
     w = received(make)
     issuing.issue_one(w.campaign, w.shops["A"], by=None, at=now())
     db.session.commit()
-    terms = statements.ChargeTerms("Palette", D("30.00"), SplitKey.QUANTITY)
+    terms = charging.ChargeTerms("Palette", D("30.00"), SplitKey.QUANTITY)
     with pytest.raises(DomainError, match=r"facturation de la campagne .* a commencé"):
-        statements.add_charge(w.campaign, terms)
+        charging.add_charge(w.campaign, terms)
     db.session.rollback()
-    assert [c.label for c in statements.campaign_charges(w.campaign)] == ["Coursier"]
+    assert [c.label for c in splitting.campaign_charges(w.campaign)] == ["Coursier"]
 
 
 def test_rerunning_issues_only_what_is_missing(make):
@@ -434,7 +434,7 @@ def test_the_cli_issues_and_prints_each_number_and_total(runner, make):
 
 
 def test_the_treasurers_home_says_what_to_invoice_then_who_owes_what(client, make):
-    from tests.orders.test_split_store import received
+    from tests.orders.costs.test_split_store import received
 
     w = received(make)
     client.login_as(make.user(Role.TREASURER))

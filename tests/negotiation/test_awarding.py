@@ -14,9 +14,9 @@ from coop.extensions import db
 from coop.negotiation import awarding
 from coop.negotiation.links import token_for
 from coop.negotiation.models import MessageKind, RfqStatus
-from coop.orders import campaigns
-from coop.orders.models import CampaignStatus
-from coop.orders.pool_run import Options, load_inputs, pool_campaign
+from coop.orders.campaigns import lifecycle
+from coop.orders.campaigns.models import CampaignStatus
+from coop.orders.pooling.pool_run import Options, load_inputs, pool_campaign
 from coop.suppliers.catalogue import price_history
 from coop.suppliers.models import Offer
 from tests.negotiation import factories as nf
@@ -139,7 +139,7 @@ def test_the_pooling_prices_with_the_awarded_tiers_only(case, make):
     rfq, lyon, _, tyre, _, old = case
     campaign = make.campaign()
     make.need(campaign, part=tyre, quantity=120, tolerance=5)  # 5 packs of 25
-    campaigns.change_status(campaign, CampaignStatus.CLOSED, at=now())
+    lifecycle.change_status(campaign, CampaignStatus.CLOSED, at=now())
     db.session.commit()
     before = [o.tiers for o in load_inputs(campaign, Options()).offers if o.id == old.id]
     assert before == [((1, D("12.0000")),)]

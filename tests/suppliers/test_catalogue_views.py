@@ -293,7 +293,7 @@ def test_a_supplier_carries_a_street_address_and_a_checked_vat_number(client, ma
 
 def test_the_supplier_page_lists_its_offers_orders_and_quote_requests(client, manager, make):
     from tests.negotiation import factories as negotiation_factories
-    from tests.orders.test_purchase_orders import build_plan, committed
+    from tests.orders.purchasing.test_purchase_orders import build_plan, committed
 
     plan = build_plan(make)
     lyonpneu_order, eurochain_order = committed(plan)

@@ -14,8 +14,8 @@ from sqlalchemy.orm import selectinload
 from coop.accounts.models import Member
 from coop.extensions import db
 from coop.money import quantize
-from coop.orders.models import Campaign, Need, PartRequest, RequestStatus
-from coop.orders.signals import PartSignal, part_signal
+from coop.orders.campaigns.models import Campaign, Need, PartRequest, RequestStatus
+from coop.orders.campaigns.signals import PartSignal, part_signal
 from coop.suppliers.models import Offer, Part, PriceTier, Supplier
 from coop.suppliers.origin import Origin, classify
 from coop.suppliers.pricing import Terms

@@ -6,7 +6,6 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileField, FileRequired
 from wtforms import (
     DateField,
-    DateTimeLocalField,
     IntegerField,
     SelectField,
     StringField,
@@ -20,9 +19,8 @@ from coop import bounds
 from coop.accounts.forms import Normalised, strip, upper
 from coop.forms import CoopForm, ParsedField
 from coop.money import parse_decimal
-from coop.orders.cost_split import SplitKey
-from coop.orders.models import DEFAULT_PENALTIES, DeliveryMode
-from coop.orders.shortage import ShortageRule
+from coop.orders.campaigns.models import DEFAULT_PENALTIES, DeliveryMode
+from coop.orders.campaigns.rules import ShortageRule, SplitKey
 from coop.suppliers.origin import Origin
 
 # A part as a person types it: its SKU, its EAN, or `name (SKU)` as the list offers it.
@@ -185,50 +183,3 @@ class ConvertRequestForm(CoopForm):
 
 class NeedsImportForm(CoopForm):
     file = FileField(_l("Fichier CSV"), validators=[FileRequired(_l("Choisissez un fichier."))])
-
-
-class PoolingForm(PenaltiesForm):
-    """The manager's choices for one run of the pooling engine."""
-
-    time_limit = IntegerField(
-        _l("Temps de calcul maximum (secondes)"),
-        default=30,
-        validators=[InputRequired(), NumberRange(min=1, max=600)],
-        description=_l("Au-delà, le meilleur plan trouvé est présenté avec son écart prouvé."),
-    )
-
-
-class HandoverForm(CoopForm):
-    """Who took a shop's goods at the hub (or received them at the shop), and when."""
-
-    taken_by = StringField(
-        _l("Nom de la personne"),
-        filters=[strip],
-        validators=[DataRequired(_l("Indiquez le nom de la personne.")), Length(max=120)],
-        render_kw={"autocomplete": "off"},
-    )
-    handed_at = DateTimeLocalField(
-        _l("Date et heure"),
-        format="%Y-%m-%dT%H:%M",
-        validators=[
-            InputRequired(_l("Indiquez la date et l'heure de la remise.")),
-            Normalised(bounds.day),
-        ],
-    )
-    note = TextAreaField(_l("Note"), validators=[Optional(), Length(max=1000)], filters=[strip])
-
-
-class ReceiptForm(CoopForm):
-    """A delivery note's header; the units per line are read from the table's inputs."""
-
-    received_on = DateField(
-        _l("Date de réception"), validators=[InputRequired(), Normalised(bounds.day)]
-    )
-    delivery_note_ref = StringField(
-        _l("Référence du bon de livraison"),
-        validators=[Optional(), Length(max=60)],
-        filters=[strip],
-        description=_l("Telle qu'imprimée sur le bon du fournisseur."),
-    )
-    member = SelectField(_l("Atelier livré"), choices=[], validate_choice=False)
-    note = TextAreaField(_l("Note"), validators=[Optional(), Length(max=1000)], filters=[strip])

@@ -9,10 +9,9 @@ from coop.clock import to_local
 from coop.errors import DomainError, NotFound
 from coop.extensions import db
 from coop.i18n import N_
-from coop.orders import notifications
-from coop.orders.cost_split import SplitKey
-from coop.orders.models import TRANSITIONS, Campaign, CampaignStatus, DeliveryMode
-from coop.orders.shortage import ShortageRule
+from coop.orders.campaigns import notifications
+from coop.orders.campaigns.models import TRANSITIONS, Campaign, CampaignStatus, DeliveryMode
+from coop.orders.campaigns.rules import ShortageRule, SplitKey
 from coop.suppliers.origin import Origin
 from coop.uniqueness import refusing_duplicates
 

@@ -11,7 +11,7 @@ from coop.accounts.models import Member
 from coop.errors import DomainError, NotAllowed
 from coop.extensions import db
 from coop.i18n import moment
-from coop.orders.models import Campaign, CampaignStatus, Need, PartRequest, RequestStatus
+from coop.orders.campaigns.models import Campaign, CampaignStatus, Need, PartRequest, RequestStatus
 from coop.suppliers.models import Part
 
 

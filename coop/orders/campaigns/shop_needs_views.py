@@ -7,14 +7,14 @@ from flask_login import current_user
 
 from coop import clock
 from coop.accounts.access import roles_required
+from coop.accounts.members import find_member
 from coop.accounts.models import PURCHASING_ROLES, Role
 from coop.csv_export import french_csv
 from coop.errors import NotFound
 from coop.extensions import db
-from coop.orders import importing
-from coop.orders import needs as need_service
-from coop.orders.models import Campaign, CampaignStatus
-from coop.orders.statements import find_member
+from coop.orders.campaigns import importing
+from coop.orders.campaigns import needs as need_service
+from coop.orders.campaigns.models import Campaign, CampaignStatus
 from coop.suppliers.models import Part
 
 bp = Blueprint("shop_needs", __name__)

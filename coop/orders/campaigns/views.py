@@ -17,19 +17,21 @@ from coop.csv_export import Figure, french_csv
 from coop.errors import DomainError, InvalidRows, NotAllowed
 from coop.extensions import db
 from coop.imports import import_outcome
-from coop.orders import campaigns as campaign_service
-from coop.orders import demand as demand_service
-from coop.orders import needs as need_service
-from coop.orders import notifications, purchasing, statements
-from coop.orders.forms import (
+from coop.orders.campaigns import demand as demand_service
+from coop.orders.campaigns import lifecycle as campaign_service
+from coop.orders.campaigns import needs as need_service
+from coop.orders.campaigns import notifications
+from coop.orders.campaigns.forms import (
     CampaignForm,
     ConvertRequestForm,
     NeedForm,
     NeedsImportForm,
     PartRequestForm,
 )
-from coop.orders.importing import NEED_COLUMNS, import_needs
-from coop.orders.models import Campaign, CampaignStatus, Need, PartRequest
+from coop.orders.campaigns.importing import NEED_COLUMNS, import_needs
+from coop.orders.campaigns.models import Campaign, CampaignStatus, Need, PartRequest
+from coop.orders.costs import statements
+from coop.orders.purchasing import ordering
 from coop.pages import form_error, paginate, search_arg
 from coop.suppliers.catalogue import find_part, part_choices
 from coop.suppliers.models import Part
@@ -46,7 +48,7 @@ bp = Blueprint("campaigns", __name__)
 def list_campaigns():
     page = paginate(select(Campaign).order_by(Campaign.created_at.desc(), Campaign.id.desc()))
     return render_template(
-        "orders/campaign_list.html", page=page, labels=campaign_service.STATUS_LABELS
+        "orders/campaigns/campaign_list.html", page=page, labels=campaign_service.STATUS_LABELS
     )
 
 
@@ -79,7 +81,7 @@ def create_campaign():
                 "success",
             )
             return redirect(result)
-    return render_template("orders/campaign_form.html", form=form, campaign=None)
+    return render_template("orders/campaigns/campaign_form.html", form=form, campaign=None)
 
 
 @bp.route("/campaigns/<int:campaign_id>")
@@ -88,7 +90,7 @@ def show_campaign(campaign_id: int):
     campaign = db.get_or_404(Campaign, campaign_id)
     needs, shops = demand_service.campaign_counts(campaign)
     return render_template(
-        "orders/campaign_detail.html",
+        "orders/campaigns/campaign_detail.html",
         campaign=campaign,
         needs=needs,
         shops=shops,
@@ -96,7 +98,7 @@ def show_campaign(campaign_id: int):
         moves=campaign_service.allowed_moves(campaign),
         requests=demand_service.open_requests(campaign),
         form=ConfirmForm(),
-        orders=purchasing.campaign_orders(campaign),
+        orders=ordering.campaign_orders(campaign),
         origins=list(Origin),
     )
 
@@ -125,7 +127,7 @@ def edit_campaign(campaign_id: int):
             db.session.commit()
             flash(_("Campagne %(code)s enregistrée.", code=campaign.code), "success")
             return redirect(url("campaigns.show_campaign", campaign_id=campaign.id))
-    return render_template("orders/campaign_form.html", form=form, campaign=campaign)
+    return render_template("orders/campaigns/campaign_form.html", form=form, campaign=campaign)
 
 
 @bp.route("/campaigns/<int:campaign_id>/status/<status>", methods=["GET", "POST"])
@@ -183,7 +185,7 @@ def demand(campaign_id: int):
     part_ids = [p.id for p in page.items]
     signals = {d.part.id: d for d in demand_service.demand(campaign, part_ids)}
     return render_template(
-        "orders/demand.html",
+        "orders/campaigns/demand.html",
         campaign=campaign,
         page=page,
         signals=signals,
@@ -215,7 +217,11 @@ def remind_silent_shops(campaign_id: int):
         flash(error.message, "error")
         return redirect(back)
     return render_template(
-        "orders/remind_shops.html", form=form, campaign=campaign, plan=plan, cancel_url=back
+        "orders/campaigns/remind_shops.html",
+        form=form,
+        campaign=campaign,
+        plan=plan,
+        cancel_url=back,
     )
 
 
@@ -245,7 +251,10 @@ def demand_by_supplier(campaign_id: int):
     by_supplier = demand_service.by_supplier(demand_service.demand(campaign))
     total = sum((row[4] for row in by_supplier), Decimal("0.00"))
     return render_template(
-        "orders/demand_suppliers.html", campaign=campaign, by_supplier=by_supplier, total=total
+        "orders/campaigns/demand_suppliers.html",
+        campaign=campaign,
+        by_supplier=by_supplier,
+        total=total,
     )
 
 
@@ -305,7 +314,10 @@ def convert_request(request_id: int):
             )
             return redirect(result)
     return render_template(
-        "orders/request_convert.html", form=form, part_request=part_request, parts=part_choices()
+        "orders/campaigns/request_convert.html",
+        form=form,
+        part_request=part_request,
+        parts=part_choices(),
     )
 
 
@@ -346,7 +358,7 @@ def needs(campaign_id: int):
 def needs_signals(campaign_id: int):
     """The live part of the needs page, refreshed in place (htmx)."""
     campaign = db.get_or_404(Campaign, campaign_id)
-    return render_template("orders/_need_rows.html", **_needs_context(campaign))
+    return render_template("orders/campaigns/_need_rows.html", **_needs_context(campaign))
 
 
 @bp.route("/campaigns/<int:campaign_id>/requests", methods=["POST"])
@@ -402,7 +414,9 @@ def edit_need(need_id: int):
             db.session.commit()
             flash(_("Besoin %(ref)s enregistré.", ref=need.ref), "success")
             return redirect(url("campaigns.needs", campaign_id=need.campaign_id))
-    return render_template("orders/need_form.html", form=form, need=need, parts=part_choices())
+    return render_template(
+        "orders/campaigns/need_form.html", form=form, need=need, parts=part_choices()
+    )
 
 
 @bp.route("/needs/<int:need_id>/withdraw", methods=["GET", "POST"])
@@ -466,7 +480,7 @@ def import_campaign_needs(campaign_id: int):
             flash(import_outcome(result.created, result.updated), "success")
             return redirect(url(page, campaign_id=campaign.id))
     return render_template(
-        "orders/needs_import.html",
+        "orders/campaigns/needs_import.html",
         form=form,
         campaign=campaign,
         errors=errors,
@@ -552,7 +566,7 @@ def _needs_page(campaign: Campaign, form: NeedForm, request_form: PartRequestFor
     if campaign.status in POOLED_OR_LATER:
         return _pooled_needs_page(campaign)
     return render_template(
-        "orders/needs.html",
+        "orders/campaigns/needs.html",
         form=form,
         request_form=request_form,
         parts=part_choices(),
@@ -570,7 +584,7 @@ POOLED_OR_LATER = frozenset(CampaignStatus) - {
 def _pooled_needs_page(campaign: Campaign):
     """After pooling, a shop sees what each of its needs gets, from whom, and why not."""
     member = current_user.member
-    page = paginate(purchasing.member_outcome(campaign, member))
+    page = paginate(ordering.member_outcome(campaign, member))
     try:
         statement = statements.member_statement(campaign, member)
     except DomainError as error:
@@ -579,7 +593,11 @@ def _pooled_needs_page(campaign: Campaign):
         flash(error.message, "warning")
     lines = {line.need.id: line for line in statement.lines} if statement else {}
     return render_template(
-        "orders/needs_pooled.html", campaign=campaign, page=page, statement=statement, lines=lines
+        "orders/campaigns/needs_pooled.html",
+        campaign=campaign,
+        page=page,
+        statement=statement,
+        lines=lines,
     )
 
 

@@ -9,7 +9,7 @@ from coop import bounds
 from coop.accounts.forms import Normalised, strip
 from coop.forms import CoopForm
 from coop.money import parse_decimal
-from coop.orders.cost_split import SplitKey
+from coop.orders.campaigns.rules import SplitKey
 
 
 def charge_amount(value: str):

@@ -6,6 +6,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from coop import submissions
+from coop.accounts import members as member_service
 from coop.accounts.access import ensure_can_access, roles_required
 from coop.accounts.forms import ConfirmForm
 from coop.accounts.models import PURCHASING_ROLES, STAFF_ROLES
@@ -13,10 +14,10 @@ from coop.csv_export import french_csv
 from coop.errors import DomainError, NotFound
 from coop.extensions import db
 from coop.i18n import money
-from coop.orders import statements
-from coop.orders.campaigns import STATUS_LABELS
-from coop.orders.models import Campaign
-from coop.orders.statement_forms import ChargeForm, ShippingKeyForm
+from coop.orders.campaigns.lifecycle import STATUS_LABELS
+from coop.orders.campaigns.models import Campaign
+from coop.orders.costs import charging, reporting, splitting, statements
+from coop.orders.costs.forms import ChargeForm, ShippingKeyForm
 from coop.pages import form_error, paginate_list
 
 bp = Blueprint("statements", __name__)
@@ -33,7 +34,7 @@ def charges(campaign_id: int):
     if form.validate_on_submit():
         submissions.claim(form)
         try:
-            statements.add_charge(campaign, _terms(campaign, form))
+            charging.add_charge(campaign, _terms(campaign, form))
         except DomainError as error:
             db.session.rollback()
             form_error(form, error)
@@ -57,7 +58,7 @@ def edit_charge(campaign_id: int, charge_id: int):
         form.supplier.data = str(charge.supplier_id or "")
     if form.validate_on_submit():
         try:
-            statements.update_charge(charge, _terms(campaign, form))
+            charging.update_charge(charge, _terms(campaign, form))
         except DomainError as error:
             db.session.rollback()
             form_error(form, error)
@@ -65,7 +66,9 @@ def edit_charge(campaign_id: int, charge_id: int):
             db.session.commit()
             flash(_("Frais « %(label)s » enregistré.", label=charge.label), "success")
             return redirect(url("statements.charges", campaign_id=campaign.id))
-    return render_template("orders/charge_form.html", campaign=campaign, charge=charge, form=form)
+    return render_template(
+        "orders/costs/charge_form.html", campaign=campaign, charge=charge, form=form
+    )
 
 
 @bp.route("/campaigns/<int:campaign_id>/charges/<int:charge_id>/delete", methods=["GET", "POST"])
@@ -82,7 +85,7 @@ def delete_charge(campaign_id: int, charge_id: int):
     if confirmed:
         label = charge.label
         try:
-            statements.delete_charge(charge)
+            charging.delete_charge(charge)
         except DomainError as error:
             db.session.rollback()
             flash(error.message, "error")
@@ -111,7 +114,7 @@ def shipping_key(campaign_id: int):
     form = ShippingKeyForm()
     if form.validate_on_submit():
         try:
-            statements.set_shipping_key(campaign, form.key.data)
+            charging.set_shipping_key(campaign, form.key.data)
         except DomainError as error:
             db.session.rollback()
             flash(error.message, "error")
@@ -120,7 +123,7 @@ def shipping_key(campaign_id: int):
             flash(
                 _(
                     "Frais de port désormais répartis %(key)s.",
-                    key=_(statements.KEY_LABELS[campaign.shipping_key]),
+                    key=_(splitting.KEY_LABELS[campaign.shipping_key]),
                 ),
                 "success",
             )
@@ -137,42 +140,42 @@ def _charges_page(campaign: Campaign, form: ChargeForm):
         "problem": None,
         "shares": {},
         "unweighed": [],
-        "chargeable": campaign.status in statements.CHARGEABLE,
-        "charges_list": statements.campaign_charges(campaign),
-        "key_labels": statements.KEY_LABELS,
+        "chargeable": campaign.status in charging.CHARGEABLE,
+        "charges_list": splitting.campaign_charges(campaign),
+        "key_labels": splitting.KEY_LABELS,
         "labels": STATUS_LABELS,
         "key_form": ShippingKeyForm(key=campaign.shipping_key.value),
     }
     try:
         statements.ensure_pooled(campaign)
-        split = statements.build_split(campaign)
+        split = splitting.build_split(campaign)
     except DomainError as error:
         context["problem"] = error.message
     else:
         context |= {
             "split": split,
-            "shares": statements.charge_shares(split),
-            "unweighed": statements.parts_without_weight(split),
+            "shares": charging.charge_shares(split),
+            "unweighed": charging.parts_without_weight(split),
         }
-    return render_template("orders/charges.html", **context)
+    return render_template("orders/costs/charges.html", **context)
 
 
 def _charge_form(campaign: Campaign) -> ChargeForm:
     form = ChargeForm()
     form.supplier.choices = [("", _("Toute la campagne"))] + [
-        (str(s.id), s.name) for s in statements.campaign_suppliers(campaign)
+        (str(s.id), s.name) for s in charging.campaign_suppliers(campaign)
     ]
     return form
 
 
-def _terms(campaign: Campaign, form: ChargeForm) -> statements.ChargeTerms:
-    supplier = statements.campaign_supplier(campaign, form.supplier.data)
-    return statements.ChargeTerms(form.label.data, form.amount.data, form.key.data, supplier)
+def _terms(campaign: Campaign, form: ChargeForm) -> charging.ChargeTerms:
+    supplier = charging.campaign_supplier(campaign, form.supplier.data)
+    return charging.ChargeTerms(form.label.data, form.amount.data, form.key.data, supplier)
 
 
 def _charge(campaign: Campaign, charge_id: int):
     try:
-        return statements.get_charge(campaign, charge_id)
+        return charging.get_charge(campaign, charge_id)
     except NotFound:
         abort(404)
 
@@ -195,7 +198,11 @@ def statement(campaign_id: int):
         return redirect(_campaign_page(campaign))
     page = paginate_list(result.lines)
     return render_template(
-        "orders/statement.html", campaign=campaign, statement=result, page=page, members=members
+        "orders/costs/statement.html",
+        campaign=campaign,
+        statement=result,
+        page=page,
+        members=members,
     )
 
 
@@ -230,7 +237,7 @@ def _statement_member(campaign: Campaign):
     members = statements.statement_members(campaign)
     if code:
         try:
-            member = statements.find_member(code)
+            member = member_service.find_member(code)
         except NotFound:
             abort(404)
         ensure_can_access(member)
@@ -252,10 +259,13 @@ def _campaign_page(campaign: Campaign) -> str:
 def results(campaign_id: int):
     campaign = db.get_or_404(Campaign, campaign_id)
     try:
-        outcome = statements.campaign_results(campaign)
+        outcome = reporting.campaign_results(campaign)
     except DomainError as error:
         flash(error.message, "info")
         return redirect(url("campaigns.show_campaign", campaign_id=campaign.id))
     return render_template(
-        "orders/results.html", campaign=campaign, results=outcome, page=paginate_list(outcome.shops)
+        "orders/costs/results.html",
+        campaign=campaign,
+        results=outcome,
+        page=paginate_list(outcome.shops),
     )

@@ -13,17 +13,11 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from enum import StrEnum
 
 from coop.money import allocate, quantize
+from coop.orders.campaigns.rules import SplitKey
 
 ZERO = Decimal("0.00")
-
-
-class SplitKey(StrEnum):
-    VALUE = "value"
-    QUANTITY = "quantity"
-    WEIGHT = "weight"
 
 
 @dataclass(frozen=True)

@@ -20,9 +20,10 @@ from coop.clock import now
 from coop.errors import DomainError
 from coop.extensions import db
 from coop.money import quantize
-from coop.orders.cost_split import Delivered, split_costs
-from coop.orders.models import Campaign, CampaignStatus, Need, PoolingRun, RunStatus
-from coop.orders.pooling import (
+from coop.orders.campaigns.models import Campaign, CampaignStatus, Need
+from coop.orders.pooling.cost_split import Delivered, split_costs
+from coop.orders.pooling.models import PoolingRun, RunStatus
+from coop.orders.pooling.solver import (
     NeedIn,
     OfferIn,
     Plan,
@@ -217,7 +218,7 @@ def pool_campaign(campaign: Campaign, options: Options | None = None, on_progres
 
 def pool_and_commit(campaign: Campaign, options: Options, user=None):
     """Solve and commit in one go (`coop pool --commit`): the plan and its purchase orders."""
-    from coop.orders.purchasing import commit_run
+    from coop.orders.purchasing.ordering import commit_run
 
     check_poolable(campaign)
     inputs = load_inputs(campaign, options)

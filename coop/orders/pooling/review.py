@@ -17,7 +17,8 @@ from coop.accounts.models import Member
 from coop.extensions import db
 from coop.i18n import day, money
 from coop.money import quantize
-from coop.orders.models import Need, PoolingRun
+from coop.orders.campaigns.models import Need
+from coop.orders.pooling.models import PoolingRun
 from coop.suppliers.models import Offer, Part, Supplier
 from coop.suppliers.origin import Origin
 

@@ -13,11 +13,13 @@ from coop.accounts.models import PURCHASING_ROLES, STAFF_ROLES
 from coop.errors import DomainError
 from coop.extensions import db
 from coop.jobs import run_in_background
-from coop.orders import pool_run, purchasing
-from coop.orders.campaigns import STATUS_LABELS
-from coop.orders.forms import PoolingForm
-from coop.orders.models import Campaign, CampaignStatus, PoolingRun, RunStatus
-from coop.orders.plan_review import choice_cost, describe_reason, review, totals
+from coop.orders.campaigns.lifecycle import STATUS_LABELS
+from coop.orders.campaigns.models import Campaign, CampaignStatus
+from coop.orders.pooling import pool_run
+from coop.orders.pooling.forms import PoolingForm
+from coop.orders.pooling.models import PoolingRun, RunStatus
+from coop.orders.pooling.review import choice_cost, describe_reason, review, totals
+from coop.orders.purchasing import ordering
 from coop.pages import id_arg
 from coop.suppliers.origin import Origin
 
@@ -62,7 +64,7 @@ def _pooling_page(campaign: Campaign, form: PoolingForm):
         for past in runs
     ]
     return render_template(
-        "orders/pooling.html",
+        "orders/pooling/pooling.html",
         campaign=campaign,
         history=history,
         run=run,
@@ -84,7 +86,7 @@ def need_pins(campaign_id: int):
     run = _chosen_run(campaign, [])
     options = pool_run.Options.from_json(run.options) if run else pool_run.Options()
     needs = pool_run.choices(campaign)["needs"]
-    return render_template("orders/_pooling_need_pins.html", needs=needs, options=options)
+    return render_template("orders/pooling/_pooling_need_pins.html", needs=needs, options=options)
 
 
 def _chosen_run(campaign: Campaign, runs: list[PoolingRun]) -> PoolingRun | None:
@@ -172,7 +174,7 @@ def progress(campaign_id: int, run_id: int):
         # htmx reloads the whole page to show the result.
         return "", 204, {"HX-Refresh": "true"}
     return render_template(
-        "orders/_pooling_progress.html",
+        "orders/pooling/_pooling_progress.html",
         campaign=campaign,
         run=run,
         stale=pool_run.run_is_stale(run),
@@ -188,7 +190,7 @@ def commit(campaign_id: int, run_id: int):
     if form.validate_on_submit():
         submissions.claim(form)
         try:
-            orders = purchasing.commit_run(run, at=clock.now())
+            orders = ordering.commit_run(run, at=clock.now())
         except DomainError as error:
             db.session.rollback()
             flash(error.message, "error")
@@ -236,7 +238,7 @@ def undo(campaign_id: int):
     form = ConfirmForm()
     if form.validate_on_submit():
         try:
-            purchasing.undo_pooling(campaign, at=clock.now())
+            ordering.undo_pooling(campaign, at=clock.now())
         except DomainError as error:
             db.session.rollback()
             flash(error.message, "error")

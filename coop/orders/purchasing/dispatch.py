@@ -19,19 +19,16 @@ from coop.clock import to_local, today
 from coop.errors import DomainError, NotFound
 from coop.extensions import db
 from coop.i18n import N_, sorted_by_name
-from coop.orders.campaigns import STATUS_LABELS
-from coop.orders.models import (
+from coop.orders.campaigns.lifecycle import STATUS_LABELS
+from coop.orders.campaigns.models import Campaign, CampaignStatus, DeliveryMode, Need
+from coop.orders.campaigns.needs import lock_campaign
+from coop.orders.purchasing.models import (
     Allocation,
-    Campaign,
-    CampaignStatus,
-    DeliveryMode,
     Handover,
-    Need,
     OrderLine,
     OrderStatus,
     PurchaseOrder,
 )
-from coop.orders.needs import lock_campaign
 from coop.pdf import render_pdf
 
 # Goods exist to hand over only once the plan is committed.
@@ -424,7 +421,7 @@ def render_picking_pdf(picking: PickingList) -> bytes:
     }
     with force_locale("fr"):
         html = render_template(
-            "orders/dispatch_pdf.html",
+            "orders/purchasing/dispatch_pdf.html",
             picking=picking,
             coop=coop,
             issued_on=today(),

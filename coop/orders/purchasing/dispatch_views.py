@@ -10,9 +10,9 @@ from coop.accounts.access import roles_required
 from coop.accounts.models import PURCHASING_ROLES, STAFF_ROLES
 from coop.errors import DomainError, NotFound
 from coop.extensions import db
-from coop.orders import dispatch
-from coop.orders.forms import HandoverForm
-from coop.orders.models import Campaign
+from coop.orders.campaigns.models import Campaign
+from coop.orders.purchasing import dispatch
+from coop.orders.purchasing.forms import HandoverForm
 from coop.pages import form_error, paginate_list, search_arg
 
 bp = Blueprint("dispatch", __name__)
@@ -35,7 +35,7 @@ def board(campaign_id: int):
     overview = dispatch.dispatch_board(campaign)
     page = paginate_list(dispatch.filter_board(overview.rows, query, chosen))
     return render_template(
-        "orders/dispatch_list.html",
+        "orders/purchasing/dispatch_list.html",
         campaign=campaign,
         page=page,
         counts=overview.counts,
@@ -145,4 +145,4 @@ def _handover_form(picking: dispatch.PickingList) -> HandoverForm:
 
 
 def _picking_page(picking: dispatch.PickingList, form: HandoverForm) -> str:
-    return render_template("orders/dispatch_shop.html", picking=picking, form=form)
+    return render_template("orders/purchasing/dispatch_shop.html", picking=picking, form=form)

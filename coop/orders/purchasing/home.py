@@ -7,15 +7,8 @@ from sqlalchemy import func, select
 
 from coop.accounts.models import Member
 from coop.extensions import db
-from coop.orders.models import (
-    Campaign,
-    CampaignStatus,
-    Need,
-    OrderStatus,
-    PartRequest,
-    PurchaseOrder,
-    RequestStatus,
-)
+from coop.orders.campaigns.models import Campaign, CampaignStatus, Need, PartRequest, RequestStatus
+from coop.orders.purchasing.models import OrderStatus, PurchaseOrder
 
 ACTIVE = (CampaignStatus.DRAFT, CampaignStatus.OPEN, CampaignStatus.CLOSED)
 IN_PROGRESS = (

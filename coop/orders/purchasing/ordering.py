@@ -19,21 +19,12 @@ from coop.errors import DomainError, NotFound
 from coop.extensions import db
 from coop.i18n import N_, sorted_by_name
 from coop.numbering import next_value
-from coop.orders import statements
-from coop.orders.campaigns import STATUS_LABELS, change_status
-from coop.orders.models import (
-    Allocation,
-    Campaign,
-    CampaignStatus,
-    DeliveryMode,
-    Need,
-    OrderLine,
-    OrderStatus,
-    PoolingRun,
-    PurchaseOrder,
-    RunStatus,
-)
-from coop.orders.needs import lock_campaign
+from coop.orders.campaigns.lifecycle import STATUS_LABELS, change_status
+from coop.orders.campaigns.models import Campaign, CampaignStatus, DeliveryMode, Need
+from coop.orders.campaigns.needs import lock_campaign
+from coop.orders.costs import splitting
+from coop.orders.pooling.models import PoolingRun, RunStatus
+from coop.orders.purchasing.models import Allocation, OrderLine, OrderStatus, PurchaseOrder
 from coop.pdf import render_pdf
 from coop.suppliers.models import Offer, Part, Supplier
 from coop.suppliers.origin import vat_rule
@@ -305,7 +296,7 @@ def settle_campaign(campaign: Campaign, *, at: datetime) -> None:
         # A split that cannot be made yet (a weight key over parts without weight) is
         # stored once the manager fixes it: receiving goods must not wait for it.
         with suppress(DomainError):
-            statements.store_split(campaign)
+            splitting.store_split(campaign)
 
 
 def cancel_order(order: PurchaseOrder, *, at: datetime) -> None:
@@ -363,7 +354,7 @@ def render_order_pdf(order: PurchaseOrder) -> bytes:
     """The bon de commande as a PDF, in French whatever the reader's language."""
     with force_locale("fr"):
         html = render_template(
-            "orders/order_pdf.html",
+            "orders/purchasing/order_pdf.html",
             order=order,
             coop=letterhead(),
             deliveries=order_deliveries(order) if order.delivery_mode is DeliveryMode.SHOPS else [],

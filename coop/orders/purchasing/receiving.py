@@ -18,21 +18,24 @@ from coop.clock import to_local, today
 from coop.errors import DomainError
 from coop.extensions import db
 from coop.i18n import sorted_by_name
-from coop.orders.campaigns import STATUS_LABELS
-from coop.orders.models import (
+from coop.orders.campaigns.lifecycle import STATUS_LABELS
+from coop.orders.campaigns.models import CampaignStatus, DeliveryMode, Need
+from coop.orders.campaigns.needs import lock_campaign
+from coop.orders.campaigns.rules import ShortageRule
+from coop.orders.purchasing.models import (
     Allocation,
-    CampaignStatus,
-    DeliveryMode,
-    Need,
     OrderLine,
     OrderStatus,
     PurchaseOrder,
     Receipt,
     ReceiptLine,
 )
-from coop.orders.needs import lock_campaign
-from coop.orders.purchasing import ORDER_STATUS_LABELS, change_order_status, settle_campaign
-from coop.orders.shortage import Claim, ShortageRule, share_received
+from coop.orders.purchasing.ordering import (
+    ORDER_STATUS_LABELS,
+    change_order_status,
+    settle_campaign,
+)
+from coop.orders.purchasing.shortage import Claim, share_received
 
 RECEIVABLE = frozenset({OrderStatus.SENT, OrderStatus.CONFIRMED, OrderStatus.PARTLY_RECEIVED})
 # Once invoiced, what each shop got is on its invoice: receipts can no longer change it.

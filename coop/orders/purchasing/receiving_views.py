@@ -13,9 +13,10 @@ from coop.accounts.models import PURCHASING_ROLES
 from coop.errors import DomainError, NotFound
 from coop.extensions import db
 from coop.forms import sentence
-from coop.orders import purchasing, receiving
-from coop.orders.forms import ReceiptForm
-from coop.orders.models import DeliveryMode, OrderStatus, PurchaseOrder
+from coop.orders.campaigns.models import DeliveryMode
+from coop.orders.purchasing import ordering, receiving
+from coop.orders.purchasing.forms import ReceiptForm
+from coop.orders.purchasing.models import OrderStatus, PurchaseOrder
 
 bp = Blueprint("receiving", __name__)
 
@@ -35,7 +36,7 @@ def receive(number: str):
             _(
                 "Le bon de commande %(number)s est %(status)s : il ne peut pas être réceptionné.",
                 number=order.number,
-                status=_(purchasing.ORDER_STATUS_LABELS[order.status]),
+                status=_(ordering.ORDER_STATUS_LABELS[order.status]),
             ),
             "error",
         )
@@ -83,7 +84,7 @@ def receive(number: str):
     if as_ordered:
         typed = {f"good_{line.id}": str(line.missing_units) for line in order.lines}
     return render_template(
-        "orders/receipt_form.html",
+        "orders/purchasing/receipt_form.html",
         form=form,
         order=order,
         line_errors=line_errors,
@@ -181,6 +182,6 @@ def _show(error: DomainError, form: ReceiptForm, line_errors: dict[str, str]) ->
 
 def _order(number: str) -> PurchaseOrder:
     try:
-        return purchasing.get_order(number)
+        return ordering.get_order(number)
     except NotFound:
         abort(404)

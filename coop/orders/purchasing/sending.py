@@ -9,16 +9,16 @@ from sqlalchemy.orm import selectinload
 from coop.accounts.models import User
 from coop.errors import DomainError
 from coop.extensions import db
-from coop.orders.models import (
-    Campaign,
+from coop.orders.campaigns.models import Campaign
+from coop.orders.campaigns.needs import lock_campaign
+from coop.orders.purchasing.models import (
     OrderSending,
     OrderSendingItem,
     OrderStatus,
     PurchaseOrder,
     SendOutcome,
 )
-from coop.orders.needs import lock_campaign
-from coop.orders.purchasing import send_order
+from coop.orders.purchasing.ordering import send_order
 from coop.suppliers.models import Supplier
 
 log = logging.getLogger(__name__)

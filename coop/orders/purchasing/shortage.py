@@ -13,12 +13,8 @@ deterministic.
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from enum import StrEnum
 
-
-class ShortageRule(StrEnum):
-    PRO_RATA = "pro_rata"
-    FIRST_POSTED = "first_posted"
+from coop.orders.campaigns.rules import ShortageRule
 
 
 @dataclass(frozen=True)

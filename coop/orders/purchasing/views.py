@@ -14,9 +14,10 @@ from coop.csv_export import day, figure
 from coop.errors import DomainError, NotFound
 from coop.extensions import db
 from coop.jobs import run_in_background
-from coop.orders import purchasing, receiving, sending
-from coop.orders.campaigns import get_campaign
-from coop.orders.models import Campaign, OrderStatus, PurchaseOrder
+from coop.orders.campaigns.lifecycle import get_campaign
+from coop.orders.campaigns.models import Campaign
+from coop.orders.purchasing import ordering, receiving, sending
+from coop.orders.purchasing.models import OrderStatus, PurchaseOrder
 from coop.pages import csv_download, paginate, search_arg
 from coop.suppliers.models import Supplier
 
@@ -25,7 +26,7 @@ bp = Blueprint("purchase_orders", __name__)
 
 @bp.app_template_global()
 def order_status_label(status: OrderStatus) -> str:
-    return purchasing.ORDER_STATUS_LABELS[status]
+    return ordering.ORDER_STATUS_LABELS[status]
 
 
 @bp.route("/purchase-orders")
@@ -40,18 +41,18 @@ def list_orders():
         campaign = None
         flash(_("Campagne %(code)s introuvable.", code=campaign_code), "error")
     chosen = OrderStatus(status) if status in set(OrderStatus) else None
-    page = paginate(purchasing.orders_query(campaign, chosen, query))
+    page = paginate(ordering.orders_query(campaign, chosen, query))
     sendable = 0
     if campaign is not None and current_user.has_role(*PURCHASING_ROLES):
         sendable = len(sending.draft_orders(campaign))
     return render_template(
-        "orders/order_list.html",
+        "orders/purchasing/order_list.html",
         page=page,
         status=chosen,
         campaign=campaign,
         q=query,
-        labels=purchasing.ORDER_STATUS_LABELS,
-        campaigns=purchasing.ordered_campaigns(),
+        labels=ordering.ORDER_STATUS_LABELS,
+        campaigns=ordering.ordered_campaigns(),
         sendable=sendable,
     )
 
@@ -73,7 +74,7 @@ def orders_csv():
         campaign = get_campaign(code) if code else None
     except NotFound:
         abort(404)
-    query = purchasing.orders_query(campaign, chosen, request.args.get("q", "").strip())
+    query = ordering.orders_query(campaign, chosen, request.args.get("q", "").strip())
     rows = [ORDER_CSV_COLUMNS]
     for o in db.session.scalars(query):
         rows.append(
@@ -82,7 +83,7 @@ def orders_csv():
                 o.supplier.code,
                 o.supplier.name,
                 o.campaign.code,
-                _(purchasing.ORDER_STATUS_LABELS[o.status]),
+                _(ordering.ORDER_STATUS_LABELS[o.status]),
                 len(o.lines),
                 figure(o.goods),
                 figure(o.shipping_fee),
@@ -99,11 +100,11 @@ def orders_csv():
 def show_order(number: str):
     order = _order(number)
     return render_template(
-        "orders/order_detail.html",
+        "orders/purchasing/order_detail.html",
         order=order,
         form=ConfirmForm(),
-        labels=purchasing.ORDER_STATUS_LABELS,
-        deliveries=purchasing.order_deliveries(order),
+        labels=ordering.ORDER_STATUS_LABELS,
+        deliveries=ordering.order_deliveries(order),
         receipts=receiving.order_receipts(order),
         can_receive=receiving.can_receive(order),
     )
@@ -114,7 +115,7 @@ def show_order(number: str):
 def download_order_pdf(number: str):
     order = _order(number)
     return Response(
-        purchasing.render_order_pdf(order),
+        ordering.render_order_pdf(order),
         mimetype="application/pdf",
         headers={"Content-Disposition": f'attachment; filename="{order.number}.pdf"'},
     )
@@ -130,20 +131,20 @@ def send_order(number: str):
             _(
                 "Le bon de commande %(number)s est %(status)s : il ne peut plus être envoyé.",
                 number=order.number,
-                status=_(purchasing.ORDER_STATUS_LABELS[order.status]),
+                status=_(ordering.ORDER_STATUS_LABELS[order.status]),
             ),
             "error",
         )
         return redirect(back)
     try:
-        recipient = purchasing.order_recipient(order)
+        recipient = ordering.order_recipient(order)
     except DomainError as error:
         flash(error.message, "error")
         return redirect(back)
     form = ConfirmForm()
     if form.validate_on_submit():
         try:
-            purchasing.send_order(order, at=clock.now())
+            ordering.send_order(order, at=clock.now())
         except DomainError as error:
             db.session.rollback()
             flash(error.message, "error")
@@ -159,7 +160,11 @@ def send_order(number: str):
             )
         return redirect(back)
     return render_template(
-        "orders/order_send.html", form=form, order=order, recipient=recipient, cancel_url=back
+        "orders/purchasing/order_send.html",
+        form=form,
+        order=order,
+        recipient=recipient,
+        cancel_url=back,
     )
 
 
@@ -169,7 +174,7 @@ def confirm_order(number: str):
     order = _order(number)
     if ConfirmForm().validate_on_submit():
         try:
-            purchasing.change_order_status(order, OrderStatus.CONFIRMED, at=clock.now())
+            ordering.change_order_status(order, OrderStatus.CONFIRMED, at=clock.now())
         except DomainError as error:
             db.session.rollback()
             flash(error.message, "error")
@@ -190,7 +195,7 @@ def cancel_order(number: str):
     form = ConfirmForm()
     if form.validate_on_submit():
         try:
-            purchasing.cancel_order(order, at=clock.now())
+            ordering.cancel_order(order, at=clock.now())
         except DomainError as error:
             db.session.rollback()
             flash(error.message, "error")
@@ -246,7 +251,11 @@ def send_all(campaign_id: int):
         flash(message, "error")
         return redirect(back)
     return render_template(
-        "orders/order_send_all.html", form=form, campaign=campaign, drafts=drafts, cancel_url=back
+        "orders/purchasing/order_send_all.html",
+        form=form,
+        campaign=campaign,
+        drafts=drafts,
+        cancel_url=back,
     )
 
 
@@ -257,7 +266,11 @@ def sending_progress(sending_id: int):
     if batch is None:
         abort(404)
     partial = request.headers.get("HX-Request")
-    template = "orders/_sending_progress.html" if partial else "orders/sending_progress.html"
+    template = (
+        "orders/purchasing/_sending_progress.html"
+        if partial
+        else "orders/purchasing/sending_progress.html"
+    )
     return render_template(template, sending=batch)
 
 
@@ -270,19 +283,19 @@ SUPPLIER_PAGE_ROWS = 10
 def supplier_orders(supplier_id: int):
     """A supplier's latest purchase orders: a part of its page (the catalogue reads no orders)."""
     supplier = db.get_or_404(Supplier, supplier_id)
-    query = purchasing.orders_query().where(PurchaseOrder.supplier_id == supplier.id)
+    query = ordering.orders_query().where(PurchaseOrder.supplier_id == supplier.id)
     orders = db.session.scalars(query.limit(SUPPLIER_PAGE_ROWS + 1)).all()
     return render_template(
-        "orders/_supplier_orders.html",
+        "orders/purchasing/_supplier_orders.html",
         supplier=supplier,
         orders=orders[:SUPPLIER_PAGE_ROWS],
         more=len(orders) > SUPPLIER_PAGE_ROWS,
-        labels=purchasing.ORDER_STATUS_LABELS,
+        labels=ordering.ORDER_STATUS_LABELS,
     )
 
 
 def _order(number: str) -> PurchaseOrder:
     try:
-        return purchasing.get_order(number)
+        return ordering.get_order(number)
     except NotFound:
         abort(404)

@@ -1,0 +1,46 @@
+"""Pooling runs: one solve of a campaign's needs against the offers, and its plan."""
+
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+
+from sqlalchemy import JSON, ForeignKey, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from coop.accounts.models import User
+from coop.clock import now
+from coop.db import Base, Rate, UTCDateTime, checked_enum
+from coop.orders.campaigns.models import Campaign
+
+
+class RunStatus(StrEnum):
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+
+
+class PoolingRun(Base):
+    """One run of the pooling engine on a closed campaign, with the manager's choices.
+
+    The plan is kept as the manager saw it, so that committing it creates exactly
+    the purchase orders that were reviewed, whatever the solver would find next time.
+    """
+
+    __tablename__ = "pooling_runs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"), index=True)
+    status: Mapped[RunStatus] = mapped_column(checked_enum(RunStatus), default=RunStatus.RUNNING)
+    # Time limit, penalties, excluded suppliers, pinned needs and parts.
+    options: Mapped[dict] = mapped_column(JSON, default=dict)
+    progress: Mapped[Decimal] = mapped_column(Rate, default=Decimal("0"))
+    message: Mapped[str | None] = mapped_column(String(200))
+    result: Mapped[dict | None] = mapped_column(JSON)
+    error: Mapped[str | None] = mapped_column(Text)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    committed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    campaign: Mapped[Campaign] = relationship()
+    created_by: Mapped[User | None] = relationship()
