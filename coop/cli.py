@@ -25,9 +25,10 @@ from coop.orders.pooling.pool_run import (
     DEFAULT_TIME_LIMIT,
     Options,
     plan_as_json,
-    pool_and_commit,
     pool_campaign,
+    pool_now,
 )
+from coop.orders.purchasing import ordering
 from coop.payments.stripe_fake import SENDABLE, StripeFakeError, ask_to_send
 from coop.suppliers.origin import Origin
 
@@ -278,7 +279,8 @@ def pool(code: str, as_json: bool, time_limit: float, commit: bool) -> None:
     try:
         target = lifecycle.get_campaign(code)
         if commit:
-            plan, orders = pool_and_commit(target, options)
+            plan, run = pool_now(target, options)
+            orders = ordering.commit_run(run)
         else:
             plan = pool_campaign(target, options)
     except DomainError as error:

@@ -25,9 +25,10 @@ from coop.negotiation.rfqs import campaign_demand, create_rfq, send_rfq
 from coop.orders.campaigns.lifecycle import change_status, create_campaign
 from coop.orders.campaigns.models import CampaignStatus, Need
 from coop.orders.campaigns.needs import NeedTerms, post_need
-from coop.orders.pooling.pool_run import Options, pool_and_commit
+from coop.orders.costs.splitting import store_received_split
+from coop.orders.pooling.pool_run import Options, pool_now
 from coop.orders.purchasing.models import OrderStatus, PurchaseOrder
-from coop.orders.purchasing.ordering import change_order_status, send_order
+from coop.orders.purchasing.ordering import change_order_status, commit_run, send_order
 from coop.orders.purchasing.receiving import record_receipt
 from coop.payments.bank import import_statement
 from coop.payments.ledger import record_payment
@@ -214,7 +215,8 @@ def _seed_invoiced_campaign(rng: random.Random, shops: list[Member]) -> None:
     )
     _post_needs(rng, campaign, shops[:12])
     change_status(campaign, CampaignStatus.CLOSED, at=from_local(start + timedelta(days=12)))
-    _, orders = pool_and_commit(campaign, Options(time_limit=20))
+    _, run = pool_now(campaign, Options(time_limit=20))
+    orders = commit_run(run)
     sent, arrived = from_local(start + timedelta(days=14)), start + timedelta(days=26)
     for order in orders:
         change_order_status(order, OrderStatus.SENT, at=sent)
@@ -226,6 +228,7 @@ def _seed_invoiced_campaign(rng: random.Random, shops: list[Member]) -> None:
             quantities=quantities,
             at=from_local(arrived),
         )
+    store_received_split(campaign)
     db.session.commit()
     treasurer = db.session.scalar(
         select(User).where(User.email == "tresorerie@coop-velo-lyon.example")
@@ -279,7 +282,8 @@ def _seed_pooled_campaign(rng: random.Random, shops: list[Member]) -> None:
     )
     _post_needs(rng, campaign, shops[:30])
     change_status(campaign, CampaignStatus.CLOSED, at=now())
-    _, orders = pool_and_commit(campaign, Options(time_limit=20))
+    _, run = pool_now(campaign, Options(time_limit=20))
+    orders = commit_run(run)
     send_order(next(o for o in orders if o.supplier.email), at=now())
 
 

@@ -11,7 +11,7 @@ so a rolled-back invoice consumes no number and two issuers never collide.
 import logging
 import re
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -33,8 +33,8 @@ from coop.invoicing.models import Invoice, InvoiceKind, InvoiceLine, InvoiceVat,
 from coop.money import quantize
 from coop.numbering import next_value
 from coop.orders.campaigns.lifecycle import change_status
+from coop.orders.campaigns.locking import lock_campaign
 from coop.orders.campaigns.models import Campaign, CampaignStatus
-from coop.orders.campaigns.needs import lock_campaign
 from coop.orders.costs.splitting import CampaignSplit, build_split
 from coop.orders.purchasing.models import PurchaseOrder, Receipt
 from coop.payments import ledger
@@ -353,10 +353,17 @@ def invoiced_member_ids(campaign: Campaign) -> set[int]:
     )
 
 
-def pending_drafts(campaign: Campaign, *, on: date) -> list[DraftInvoice]:
-    """The drafts of the shops not invoiced yet; refused when one of them cannot be."""
+def pending_drafts(
+    campaign: Campaign, *, on: date, everyone: Sequence[DraftInvoice] | None = None
+) -> list[DraftInvoice]:
+    """The drafts of the shops not invoiced yet; refused when one of them cannot be.
+
+    `everyone`: every shop's draft when the caller already previewed them.
+    """
     done = invoiced_member_ids(campaign)
-    drafts = [d for d in preview_invoices(campaign, on=on) if d.member.id not in done]
+    if everyone is None:
+        everyone = preview_invoices(campaign, on=on)
+    drafts = [d for d in everyone if d.member.id not in done]
     problems = [d.problem for d in drafts if d.problem]
     if problems:
         raise DomainError(" ".join(problems) + " Aucune facture n'a été émise.")
@@ -430,6 +437,8 @@ def issue_one(
     ]
     invoice.vat = [InvoiceVat(rate=v.rate, base=v.base, amount=v.amount) for v in draft.vat]
     db.session.add(invoice)
+    if campaign.invoicing_started_at is None:
+        campaign.invoicing_started_at = at
     db.session.flush()
     ledger.settle(member)  # the shop's credit, if any, pays the new invoice
     if set(drafts) <= invoiced_member_ids(campaign):
@@ -446,13 +455,14 @@ def issue_invoices(campaign: Campaign, *, by: User | None, at: datetime) -> list
     written, when the campaign is not received or a shop's legal data is incomplete.
     """
     _ensure_received(campaign)
-    drafts = pending_drafts(campaign, on=to_local(at).date())
     # The split once for the batch, not once per invoice (it is the whole campaign's).
-    everyone = {d.member.id: d for d in preview_invoices(campaign, on=to_local(at).date())}
+    everyone = preview_invoices(campaign, on=to_local(at).date())
+    drafts = pending_drafts(campaign, on=to_local(at).date(), everyone=everyone)
+    by_member = {d.member.id: d for d in everyone}
     issued = []
     for draft in drafts:
         try:
-            issued.append(issue_one(campaign, draft.member, by=by, at=at, drafts=everyone))
+            issued.append(issue_one(campaign, draft.member, by=by, at=at, drafts=by_member))
             db.session.commit()
         except Exception:
             db.session.rollback()

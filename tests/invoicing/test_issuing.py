@@ -208,8 +208,12 @@ def test_a_shop_without_siret_or_address_is_refused_by_name_and_nothing_is_issue
 
 def test_once_a_shop_is_invoiced_the_campaigns_charges_no_longer_move(make):
     w = received(make)
-    issuing.issue_one(w.campaign, w.shops["A"], by=None, at=now())
+    assert w.campaign.invoicing_started_at is None
+    at = now()
+    issuing.issue_one(w.campaign, w.shops["A"], by=None, at=at)
     db.session.commit()
+    assert w.campaign.invoicing_started_at == at
+    assert w.campaign.status is CampaignStatus.RECEIVED  # two shops still to invoice
     terms = charging.ChargeTerms("Palette", D("30.00"), SplitKey.QUANTITY)
     with pytest.raises(DomainError, match=r"facturation de la campagne .* a commencé"):
         charging.add_charge(w.campaign, terms)
@@ -229,6 +233,20 @@ def test_rerunning_issues_only_what_is_missing(make):
     assert w.campaign.status is CampaignStatus.INVOICED
     with pytest.raises(DomainError, match="déjà facturée"):
         issuing.issue_invoices(w.campaign, by=None, at=now())
+
+
+def test_a_batch_builds_the_campaigns_split_once(make, monkeypatch):
+    w = received(make)
+    builds = []
+
+    def counted(campaign):
+        builds.append(campaign.code)
+        return splitting.build_split(campaign)
+
+    monkeypatch.setattr(issuing, "build_split", counted)
+    issued = issuing.issue_invoices(w.campaign, by=None, at=now())
+    assert len(issued) == 3
+    assert builds == [w.campaign.code]
 
 
 def test_numbers_are_consecutive_in_the_year_series_and_a_rollback_consumes_none(make):

@@ -16,8 +16,9 @@ from coop.accounts.models import Member
 from coop.csv_export import Figure, as_typed
 from coop.errors import FieldError
 from coop.extensions import db
+from coop.orders.campaigns.locking import lock_campaign
 from coop.orders.campaigns.models import Campaign, Need
-from coop.orders.campaigns.needs import NeedTerms, check_terms, ensure_open, lock_campaign
+from coop.orders.campaigns.needs import NeedTerms, check_terms, ensure_open
 from coop.suppliers.models import Part
 
 NEED_COLUMNS = (

@@ -10,6 +10,7 @@ from coop.errors import DomainError, NotFound
 from coop.extensions import db
 from coop.i18n import N_
 from coop.orders.campaigns import notifications
+from coop.orders.campaigns.locking import lock_campaign
 from coop.orders.campaigns.models import TRANSITIONS, Campaign, CampaignStatus, DeliveryMode
 from coop.orders.campaigns.rules import ShortageRule, SplitKey
 from coop.suppliers.origin import Origin
@@ -32,12 +33,11 @@ MAX_CODE, MAX_TITLE = 20, 200
 
 
 def get_campaign(code: str, *, lock: bool = False) -> Campaign:
-    stmt = select(Campaign).where(Campaign.code == code.strip().upper())
-    if lock:
-        stmt = stmt.with_for_update()
-    campaign = db.session.scalar(stmt)
+    campaign = db.session.scalar(select(Campaign).where(Campaign.code == code.strip().upper()))
     if campaign is None:
         raise NotFound(f"Aucune campagne {code.strip().upper()}.")
+    if lock:
+        lock_campaign(campaign)
     return campaign
 
 

@@ -87,6 +87,9 @@ class Campaign(Base):
     reminder_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     opened_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Set by invoicing with the first invoice: from then on the cost split never moves
+    # (charges and the shipping key freeze), even before every shop is invoiced.
+    invoicing_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
 
     needs: Mapped[list["Need"]] = relationship(back_populates="campaign")

@@ -11,6 +11,7 @@ from coop.accounts.models import Member
 from coop.errors import DomainError, NotAllowed
 from coop.extensions import db
 from coop.i18n import moment
+from coop.orders.campaigns.locking import lock_campaign
 from coop.orders.campaigns.models import Campaign, CampaignStatus, Need, PartRequest, RequestStatus
 from coop.suppliers.models import Part
 
@@ -156,13 +157,6 @@ def _apply(need: Need, terms: NeedTerms) -> None:
     need.needed_by = terms.needed_by
     need.max_unit_price = terms.max_unit_price
     need.note = (terms.note or "").strip() or None
-
-
-def lock_campaign(campaign: Campaign) -> None:
-    # The cutoff decision depends on the campaign's row: lock it so that a
-    # manager closing the campaign and a shop posting cannot interleave.
-    db.session.execute(select(Campaign.id).where(Campaign.id == campaign.id).with_for_update())
-    db.session.refresh(campaign)
 
 
 def _refuse(problems: list[tuple[str, str]]) -> None:

@@ -13,8 +13,8 @@ from coop.clock import to_local
 from coop.errors import DomainError
 from coop.extensions import db
 from coop.orders.campaigns.demand import members_without_needs
+from coop.orders.campaigns.locking import lock_campaign
 from coop.orders.campaigns.models import Campaign, CampaignStatus, ShopReminder
-from coop.orders.campaigns.needs import lock_campaign
 
 
 def _addresses() -> list[tuple[int, str]]:

@@ -10,10 +10,9 @@ from coop.accounts.models import Member
 from coop.errors import DomainError, NotFound
 from coop.extensions import db
 from coop.i18n import sorted_by_name
-from coop.invoicing.models import Invoice
 from coop.money import quantize
+from coop.orders.campaigns.locking import lock_campaign
 from coop.orders.campaigns.models import Campaign, CampaignStatus
-from coop.orders.campaigns.needs import lock_campaign
 from coop.orders.campaigns.rules import SplitKey
 from coop.orders.costs.models import Charge
 from coop.orders.costs.splitting import (
@@ -43,7 +42,7 @@ def ensure_chargeable(campaign: Campaign) -> None:
             f"La campagne {campaign.code} n'est pas encore mutualisée : les frais "
             "s'ajoutent une fois les commandes groupées préparées."
         )
-    if db.session.scalar(select(Invoice.id).where(Invoice.campaign_id == campaign.id).limit(1)):
+    if campaign.invoicing_started_at is not None:
         # Some shops hold invoices issued on the current split: it must not move under them.
         raise DomainError(
             f"La facturation de la campagne {campaign.code} a commencé : ses frais ne "

@@ -8,6 +8,7 @@ estimate, flagged as such). Cancelled orders deliver and charge nothing.
 
 from collections import defaultdict
 from collections.abc import Sequence
+from contextlib import suppress
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -387,6 +388,18 @@ def store_split(campaign: Campaign) -> None:
         db.session.execute(SplitShare.__table__.insert(), shares)
     for amount in amounts:  # one by one: the trigger checks each against its shares
         db.session.execute(SplitAmount.__table__.insert(), [amount])
+
+
+def store_received_split(campaign: Campaign) -> None:
+    """Store the split of a campaign its last receipt (or cancellation) just settled.
+
+    Called after the purchasing service, in its transaction. A split that cannot be made yet
+    (a weight key over parts without weight) is stored once the manager fixes it: receiving
+    goods must not wait for it.
+    """
+    if campaign.status is CampaignStatus.RECEIVED:
+        with suppress(DomainError):
+            store_split(campaign)
 
 
 def refresh_stored_split(campaign: Campaign) -> None:

@@ -216,16 +216,18 @@ def pool_campaign(campaign: Campaign, options: Options | None = None, on_progres
     )
 
 
-def pool_and_commit(campaign: Campaign, options: Options, user=None):
-    """Solve and commit in one go (`coop pool --commit`): the plan and its purchase orders."""
-    from coop.orders.purchasing.ordering import commit_run
+def pool_now(campaign: Campaign, options: Options, user=None) -> tuple[Plan, PoolingRun]:
+    """Solve at once, without a background job, and store the run (`coop pool --commit`).
 
+    The caller commits the run into purchase orders (coop.orders.purchasing.ordering):
+    pooling sits below purchasing.
+    """
     check_poolable(campaign)
     inputs = load_inputs(campaign, options)
     plan = solve(inputs.needs, inputs.offers, inputs.suppliers, inputs.settings)
     run = start_run(campaign, options, user=user)
     finish_run(run, plan, inputs)
-    return plan, commit_run(run)
+    return plan, run
 
 
 # --- runs ------------------------------------------------------------------------------------

@@ -20,8 +20,8 @@ from coop.errors import DomainError, NotFound
 from coop.extensions import db
 from coop.i18n import N_, sorted_by_name
 from coop.orders.campaigns.lifecycle import STATUS_LABELS
+from coop.orders.campaigns.locking import lock_campaign
 from coop.orders.campaigns.models import Campaign, CampaignStatus, DeliveryMode, Need
-from coop.orders.campaigns.needs import lock_campaign
 from coop.orders.purchasing.models import (
     Allocation,
     Handover,

@@ -1,7 +1,6 @@
 """Purchase orders: created from a committed pooling run, then sent, confirmed or cancelled."""
 
 from collections import defaultdict
-from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -20,9 +19,8 @@ from coop.extensions import db
 from coop.i18n import N_, sorted_by_name
 from coop.numbering import next_value
 from coop.orders.campaigns.lifecycle import STATUS_LABELS, change_status
+from coop.orders.campaigns.locking import lock_campaign
 from coop.orders.campaigns.models import Campaign, CampaignStatus, DeliveryMode, Need
-from coop.orders.campaigns.needs import lock_campaign
-from coop.orders.costs import splitting
 from coop.orders.pooling.models import PoolingRun, RunStatus
 from coop.orders.purchasing.models import Allocation, OrderLine, OrderStatus, PurchaseOrder
 from coop.pdf import render_pdf
@@ -283,7 +281,11 @@ SETTLED = frozenset({OrderStatus.RECEIVED, OrderStatus.CLOSED, OrderStatus.CANCE
 
 
 def settle_campaign(campaign: Campaign, *, at: datetime) -> None:
-    """An ordered campaign is received once every order is received, closed or cancelled."""
+    """An ordered campaign is received once every order is received, closed or cancelled.
+
+    Its cost split is stored by the caller (coop.orders.costs.splitting.store_received_split):
+    purchasing sits below the cost split and never calls it.
+    """
     if campaign.status is not CampaignStatus.ORDERED:
         return
     statuses = set(
@@ -293,10 +295,6 @@ def settle_campaign(campaign: Campaign, *, at: datetime) -> None:
     )
     if statuses <= SETTLED and statuses - {OrderStatus.CANCELLED}:
         change_status(campaign, CampaignStatus.RECEIVED, at=at)
-        # A split that cannot be made yet (a weight key over parts without weight) is
-        # stored once the manager fixes it: receiving goods must not wait for it.
-        with suppress(DomainError):
-            splitting.store_split(campaign)
 
 
 def cancel_order(order: PurchaseOrder, *, at: datetime) -> None:

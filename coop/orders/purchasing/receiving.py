@@ -19,8 +19,8 @@ from coop.errors import DomainError
 from coop.extensions import db
 from coop.i18n import sorted_by_name
 from coop.orders.campaigns.lifecycle import STATUS_LABELS
+from coop.orders.campaigns.locking import lock_campaign
 from coop.orders.campaigns.models import CampaignStatus, DeliveryMode, Need
-from coop.orders.campaigns.needs import lock_campaign
 from coop.orders.campaigns.rules import ShortageRule
 from coop.orders.purchasing.models import (
     Allocation,

@@ -14,6 +14,7 @@ from coop.errors import DomainError, NotFound
 from coop.extensions import db
 from coop.forms import sentence
 from coop.orders.campaigns.models import DeliveryMode
+from coop.orders.costs import splitting
 from coop.orders.purchasing import ordering, receiving
 from coop.orders.purchasing.forms import ReceiptForm
 from coop.orders.purchasing.models import OrderStatus, PurchaseOrder
@@ -62,6 +63,7 @@ def receive(number: str):
                     by=current_user,
                     at=clock.now(),
                 )
+                splitting.store_received_split(order.campaign)
             except DomainError as error:
                 db.session.rollback()
                 _show(error, form, line_errors)
@@ -103,6 +105,7 @@ def close_short(number: str):
     if form.validate_on_submit():
         try:
             receiving.close_short(order, at=clock.now())
+            splitting.store_received_split(order.campaign)
         except DomainError as error:
             db.session.rollback()
             flash(error.message, "error")

@@ -9,8 +9,8 @@ from sqlalchemy.orm import selectinload
 from coop.accounts.models import User
 from coop.errors import DomainError
 from coop.extensions import db
+from coop.orders.campaigns.locking import lock_campaign
 from coop.orders.campaigns.models import Campaign
-from coop.orders.campaigns.needs import lock_campaign
 from coop.orders.purchasing.models import (
     OrderSending,
     OrderSendingItem,

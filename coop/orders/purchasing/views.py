@@ -16,6 +16,7 @@ from coop.extensions import db
 from coop.jobs import run_in_background
 from coop.orders.campaigns.lifecycle import get_campaign
 from coop.orders.campaigns.models import Campaign
+from coop.orders.costs import splitting
 from coop.orders.purchasing import ordering, receiving, sending
 from coop.orders.purchasing.models import OrderStatus, PurchaseOrder
 from coop.pages import csv_download, paginate, search_arg
@@ -196,6 +197,7 @@ def cancel_order(number: str):
     if form.validate_on_submit():
         try:
             ordering.cancel_order(order, at=clock.now())
+            splitting.store_received_split(order.campaign)
         except DomainError as error:
             db.session.rollback()
             flash(error.message, "error")

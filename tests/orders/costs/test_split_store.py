@@ -6,13 +6,17 @@ import pytest
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import DatabaseError
 
-from coop.clock import now
+from coop.accounts.models import Role
+from coop.clock import now, today
+from coop.errors import DomainError
 from coop.extensions import db
 from coop.orders.campaigns.lifecycle import change_status
 from coop.orders.campaigns.models import CampaignStatus
 from coop.orders.campaigns.rules import SplitKey
 from coop.orders.costs import charging, splitting
 from coop.orders.costs.models import SplitAmount, SplitShare
+from coop.orders.purchasing.models import OrderStatus, PurchaseOrder
+from coop.orders.purchasing.ordering import change_order_status
 from tests.orders.costs.test_statements import build_world
 
 D = Decimal
@@ -113,3 +117,34 @@ def test_a_stored_split_cannot_be_edited_in_place(make, change):
         db.session.execute(statement)
     db.session.rollback()
     assert stored(w.campaign)["shipping:ASIA"] == (D("40.00"), D("40.00"))
+
+
+def test_receiving_the_last_order_on_its_page_stores_the_split(client, make):
+    w = build_world(make, receive=False)
+    orders = db.session.scalars(
+        select(PurchaseOrder).where(PurchaseOrder.campaign_id == w.campaign.id)
+    ).all()
+    for order in orders:
+        change_order_status(order, OrderStatus.SENT, at=now())
+    db.session.commit()
+    client.login_as(make.user(Role.MANAGER))
+    for order in sorted(orders, key=lambda o: o.number):
+        assert stored(w.campaign) == {}  # nothing until the campaign is received
+        typed = {"received_on": today().isoformat()}
+        typed |= {f"good_{line.id}": str(line.quantity) for line in order.lines}
+        response = client.post(f"/purchase-orders/{order.number}/receive", data=typed)
+        assert response.status_code == 302
+    db.session.expire_all()
+    assert w.campaign.status is CampaignStatus.RECEIVED
+    assert stored(w.campaign) == {
+        "shipping:LYON": (D("0.00"), D("0.00")),
+        "shipping:ASIA": (D("40.00"), D("40.00")),
+    }
+
+
+def test_a_charge_freezes_with_the_campaigns_first_invoice_not_its_last(make):
+    w = received(make)
+    w.campaign.invoicing_started_at = now()
+    db.session.commit()
+    with pytest.raises(DomainError, match=r"La facturation de la campagne .* a commencé"):
+        charging.add_charge(w.campaign, charging.ChargeTerms("Palette", D("12.00"), SplitKey.VALUE))
