@@ -14,7 +14,7 @@ from coop.errors import DomainError
 from coop.extensions import db
 from coop.jobs import run_in_background
 from coop.orders.campaigns.lifecycle import STATUS_LABELS
-from coop.orders.campaigns.models import Campaign, CampaignStatus
+from coop.orders.campaigns.models import Campaign
 from coop.orders.pooling import pool_run
 from coop.orders.pooling.forms import PoolingForm
 from coop.orders.pooling.models import PoolingRun, RunStatus
@@ -74,6 +74,7 @@ def _pooling_page(campaign: Campaign, form: PoolingForm):
         labels=STATUS_LABELS,
         view=request.args.get("view", "suppliers"),
         stale=run and pool_run.run_is_stale(run),
+        can_undo=ordering.can_undo(campaign),
         **context,
     )
 
@@ -232,8 +233,10 @@ def commit(campaign_id: int, run_id: int):
 def undo(campaign_id: int):
     campaign = db.get_or_404(Campaign, campaign_id)
     back = url("campaigns.show_campaign", campaign_id=campaign.id)
-    if campaign.status is not CampaignStatus.POOLED:
-        flash(_("La campagne %(code)s n'est pas mutualisée.", code=campaign.code), "error")
+    try:
+        ordering.check_undoable(campaign)
+    except DomainError as error:
+        flash(error.message, "error")
         return redirect(back)
     form = ConfirmForm()
     if form.validate_on_submit():

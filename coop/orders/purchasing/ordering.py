@@ -132,18 +132,33 @@ def _delivery_date(campaign: Campaign, offers: list[Offer]):
     return campaign.order_date + timedelta(days=lead)
 
 
-def undo_pooling(campaign: Campaign, *, at: datetime | None = None) -> None:
-    """Back to a closed campaign while no purchase order has left the coop."""
-    lock_campaign(campaign)
+def check_undoable(campaign: Campaign) -> None:
+    """Refused unless the campaign is pooled and none of its orders has left the coop."""
     if campaign.status is not CampaignStatus.POOLED:
         raise DomainError(f"La campagne {campaign.code} n'est pas mutualisée.")
-    orders = campaign_orders(campaign)
-    if any(o.status not in (OrderStatus.DRAFT, OrderStatus.CANCELLED) for o in orders):
+    if any(
+        o.status not in (OrderStatus.DRAFT, OrderStatus.CANCELLED)
+        for o in campaign_orders(campaign)
+    ):
         raise DomainError(
             "Un bon de commande a déjà été envoyé : annulez-le auprès du fournisseur "
             "avant de défaire la mutualisation."
         )
-    for order in orders:
+
+
+def can_undo(campaign: Campaign) -> bool:
+    try:
+        check_undoable(campaign)
+    except DomainError:
+        return False
+    return True
+
+
+def undo_pooling(campaign: Campaign, *, at: datetime | None = None) -> None:
+    """Back to a closed campaign while no purchase order has left the coop."""
+    lock_campaign(campaign)
+    check_undoable(campaign)
+    for order in campaign_orders(campaign):
         for line in order.lines:
             for allocation in list(line.allocations):
                 db.session.delete(allocation)

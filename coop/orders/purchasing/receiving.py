@@ -51,6 +51,25 @@ def can_receive(order: PurchaseOrder) -> bool:
     return order.status in RECEIVABLE and order.campaign.status not in FROZEN
 
 
+def check_closable_short(order: PurchaseOrder) -> None:
+    """Refused unless the order is partly received and its campaign's split not frozen."""
+    if order.campaign.status in FROZEN:
+        raise _frozen(order)
+    if order.status is not OrderStatus.PARTLY_RECEIVED:
+        raise DomainError(
+            f"Le bon de commande {order.number} est {ORDER_STATUS_LABELS[order.status]} : "
+            "seul un bon de commande reçu en partie peut être soldé."
+        )
+
+
+def can_close_short(order: PurchaseOrder) -> bool:
+    try:
+        check_closable_short(order)
+    except DomainError:
+        return False
+    return True
+
+
 def record_receipt(
     order: PurchaseOrder,
     *,
@@ -109,13 +128,7 @@ def close_short(order: PurchaseOrder, *, at: datetime) -> None:
     """The rest of a partly received order will not come: close it, the shares are final."""
     lock_campaign(order.campaign)
     _lock(order)
-    if order.campaign.status in FROZEN:
-        raise _frozen(order)
-    if order.status is not OrderStatus.PARTLY_RECEIVED:
-        raise DomainError(
-            f"Le bon de commande {order.number} est {ORDER_STATUS_LABELS[order.status]} : "
-            "seul un bon de commande reçu en partie peut être soldé."
-        )
+    check_closable_short(order)
     # A line of which nothing ever arrived now gives its shops nothing, for good.
     for line in order.lines:
         for allocation in line.allocations:

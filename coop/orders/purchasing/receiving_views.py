@@ -17,7 +17,7 @@ from coop.orders.campaigns.models import DeliveryMode
 from coop.orders.costs import splitting
 from coop.orders.purchasing import ordering, receiving
 from coop.orders.purchasing.forms import ReceiptForm
-from coop.orders.purchasing.models import OrderStatus, PurchaseOrder
+from coop.orders.purchasing.models import PurchaseOrder
 
 bp = Blueprint("receiving", __name__)
 
@@ -119,8 +119,10 @@ def close_short(number: str):
                 "success",
             )
         return redirect(back)
-    if order.status is not OrderStatus.PARTLY_RECEIVED:
-        flash(_("Seul un bon de commande reçu en partie peut être soldé."), "error")
+    try:
+        receiving.check_closable_short(order)
+    except DomainError as error:
+        flash(error.message, "error")
         return redirect(back)
     missing = sum(line.missing_units for line in order.lines)
     message = ngettext(

@@ -108,6 +108,7 @@ def show_order(number: str):
         deliveries=ordering.order_deliveries(order),
         receipts=receiving.order_receipts(order),
         can_receive=receiving.can_receive(order),
+        can_close_short=receiving.can_close_short(order),
     )
 
 

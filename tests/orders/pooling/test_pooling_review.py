@@ -15,7 +15,7 @@ from coop.orders.pooling import pool_run
 from coop.orders.pooling.models import PoolingRun, RunStatus
 from coop.orders.pooling.review import describe_reason
 from coop.orders.purchasing.models import Allocation, OrderStatus, PurchaseOrder
-from coop.orders.purchasing.ordering import commit_run, undo_pooling
+from coop.orders.purchasing.ordering import change_order_status, commit_run, undo_pooling
 from coop.suppliers.origin import Origin
 from tests.html import form_values
 
@@ -429,3 +429,20 @@ def test_the_suppliers_to_exclude_are_named(client, make, pooled_case):
     page = client.get(f"/campaigns/{campaign.id}/pooling").text
     assert 'value="ASIA"> Far Tyres <span class="muted mono small">ASIA</span>' in page
     assert 'value="LYON"> Lyon Pneus <span class="muted mono small">LYON</span>' in page
+
+
+def test_once_an_order_is_sent_the_pooling_can_no_longer_be_undone_from_the_page(client, make, pooled_case):
+    campaign, _, _ = pooled_case
+    run = pool_run.start_run(campaign, pool_run.Options(time_limit=10))
+    pool_run.execute_run(run.id)
+    (order,) = commit_run(db.session.get(PoolingRun, run.id))
+    db.session.commit()
+    client.login_as(make.user(Role.MANAGER))
+    assert "Défaire la mutualisation" in client.get(f"/campaigns/{campaign.id}/pooling").text
+    change_order_status(order, OrderStatus.SENT, at=now())
+    db.session.commit()
+    assert "Défaire la mutualisation" not in client.get(f"/campaigns/{campaign.id}/pooling").text
+    refused = client.get(f"/campaigns/{campaign.id}/pooling/undo", follow_redirects=True)
+    # Sending the first order moved the campaign on: the service's refusal says so.
+    assert campaign.status is CampaignStatus.ORDERED
+    assert f"La campagne {campaign.code} n&#39;est pas mutualisée." in refused.text

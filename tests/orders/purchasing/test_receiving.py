@@ -451,3 +451,18 @@ def test_the_treasurer_reads_receipts_but_does_not_receive_and_members_see_nothi
     for path in ("", "/receive", "/close-short"):
         assert client.get(f"/purchase-orders/{order.number}{path}").status_code == 403
     assert count(Receipt) == 1
+
+
+def test_an_invoiced_campaigns_order_cannot_be_closed_short_from_its_page(client, make):
+    order, _ = one_line_order(make, THREE_SHOPS)
+    receive(order, good=6)
+    client.login_as(make.user(Role.MANAGER))
+    assert "Solder : le reste ne viendra pas" in client.get(f"/purchase-orders/{order.number}").text
+    order.campaign.status = CampaignStatus.INVOICED  # as invoicing leaves it
+    db.session.commit()
+    detail = client.get(f"/purchase-orders/{order.number}").text
+    assert "Solder : le reste ne viendra pas" not in detail
+    refused = client.get(f"/purchase-orders/{order.number}/close-short", follow_redirects=True)
+    assert "la répartition est figée depuis la facturation" in refused.text
+    client.post(f"/purchase-orders/{order.number}/close-short")
+    assert order.status is OrderStatus.PARTLY_RECEIVED
