@@ -69,6 +69,7 @@ from coop.orders.purchasing.receiving import record_receipt
 from coop.pdf import StaticOnlyFetcher
 from coop.suppliers.models import Offer, Part
 from tests.conftest import app_config, fresh_database
+from tests.orders.purchasing.test_purchase_orders import hand_record
 
 SUPPLIERS_PER_SHOP = 3  # one shipping line each
 CHARGES = 1  # a pallet charge shared by quantity: one line on every invoice
@@ -234,10 +235,7 @@ def _reviewed_run(campaign: Campaign, needs: list[Need], offers: list[Offer], *,
         status=RunStatus.DONE,
         created_at=at,
         finished_at=at,
-        result={
-            "allocations": decisions,
-            "shipping_by_supplier": {c: str(FREIGHT) for c in suppliers},
-        },
+        record=hand_record(decisions, {c: str(FREIGHT) for c in suppliers}),
     )
     db.session.add(run)
     db.session.flush()

@@ -164,9 +164,10 @@ def main() -> None:
             db.session.commit()
             timed("run (solve, greedy, record)", lambda: pool_run.execute_run(run.id))
             run = db.session.get(PoolingRun, run.id)
+            record = run.record
             print(
-                f"{'':<34} {run.result['status']}, {len(run.result['allocations'])} needs, "
-                f"solver {run.result['seconds']} s"
+                f"{'':<34} {record.headline.status}, {len(record.decisions)} needs, "
+                f"solver {record.headline.seconds} s"
             )
         base = f"/campaigns/{campaign_id}/pooling?run={run.id}"
         for view in ("suppliers", "shops", "unserved"):

@@ -25,7 +25,7 @@ from coop.orders.pooling.pool_run import (
     DEFAULT_TIME_LIMIT,
     Options,
     plan_as_json,
-    pool_campaign,
+    plan_campaign,
     pool_now,
 )
 from coop.orders.purchasing import ordering
@@ -280,15 +280,16 @@ def pool(code: str, as_json: bool, time_limit: float, commit: bool) -> None:
         target = lifecycle.get_campaign(code)
         if commit:
             plan, run = pool_now(target, options)
+            record = run.record
             orders = ordering.commit_run(run)
         else:
-            plan = pool_campaign(target, options)
+            plan, record = plan_campaign(target, options)
     except DomainError as error:
         db.session.rollback()
         _fail(error)
     if commit:
         db.session.commit()
-    _print_plan(target, plan, as_json)
+    _print_plan(target, plan, record, as_json)
     if commit:
         # stdout carries only the plan with --json: the receipt goes to stderr then.
         click.echo(
@@ -299,9 +300,9 @@ def pool(code: str, as_json: bool, time_limit: float, commit: bool) -> None:
         )
 
 
-def _print_plan(target, plan, as_json: bool) -> None:
+def _print_plan(target, plan, record, as_json: bool) -> None:
     if as_json:
-        click.echo(json.dumps(plan_as_json(target, plan), ensure_ascii=False, indent=2))
+        click.echo(json.dumps(plan_as_json(target, plan, record), ensure_ascii=False, indent=2))
         return
     click.echo(
         f"{target.code}: {plan.status}"

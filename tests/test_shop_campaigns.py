@@ -1,5 +1,6 @@
 """A shop's past campaigns and its money: Mes campagnes, its home, the savings it is shown."""
 
+from dataclasses import replace
 from datetime import timedelta
 from decimal import Decimal
 
@@ -34,13 +35,15 @@ def world(make):
     w = build_world(make)
     run = db.session.scalar(select(PoolingRun).where(PoolingRun.campaign_id == w.campaign.id))
     by_need = {need.id: key for key, need in w.needs.items()}
-    run.result = {
-        **run.result,
-        "allocations": [
-            d | {"solo_shipping": SOLO_SHIPPING.get(by_need[d["need"]])}
-            for d in run.result["allocations"]
-        ],
-    }
+    record = run.record
+    run.record = replace(
+        record,
+        decisions=tuple(
+            replace(d, solo_shipping=Decimal(shipping) if shipping is not None else None)
+            for d in record.decisions
+            for shipping in [SOLO_SHIPPING.get(by_need[d.need])]
+        ),
+    )
     db.session.commit()
     return w
 

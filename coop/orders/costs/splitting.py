@@ -111,10 +111,6 @@ class CampaignSplit:
 Solo = tuple[Decimal | None, Decimal | None]  # a need's cost bought alone, its shipping part
 
 
-def _money_or_none(value: str | None) -> Decimal | None:
-    return Decimal(value) if value is not None else None
-
-
 def _solo_by_need(campaign_ids: Sequence[int]) -> dict[int, Solo]:
     """Each need's cost bought alone, from its campaign's latest committed plan: one query."""
     latest = (
@@ -130,11 +126,7 @@ def _solo_by_need(campaign_ids: Sequence[int]) -> dict[int, Solo]:
             & (PoolingRun.committed_at == latest.c.at),
         )
     )
-    return {
-        d["need"]: (_money_or_none(d.get("solo")), _money_or_none(d.get("solo_shipping")))
-        for run in runs
-        for d in run.result["allocations"]
-    }
+    return {d.need: (d.solo, d.solo_shipping) for run in runs for d in run.record.decisions}
 
 
 def _items_of(campaign_ids: Sequence[int], member: Member | None = None) -> dict[int, list[Item]]:

@@ -11,6 +11,7 @@ from coop.accounts.models import User
 from coop.clock import now
 from coop.db import Base, Rate, UTCDateTime, checked_enum
 from coop.orders.campaigns.models import Campaign
+from coop.orders.pooling.plan import Headline, PlanRecord
 
 
 class RunStatus(StrEnum):
@@ -35,6 +36,7 @@ class PoolingRun(Base):
     options: Mapped[dict] = mapped_column(JSON, default=dict)
     progress: Mapped[Decimal] = mapped_column(Rate, default=Decimal("0"))
     message: Mapped[str | None] = mapped_column(String(200))
+    # The plan, as PlanRecord's JSON: read and written through `record`, never by key.
     result: Mapped[dict | None] = mapped_column(JSON)
     error: Mapped[str | None] = mapped_column(Text)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
@@ -44,3 +46,17 @@ class PoolingRun(Base):
 
     campaign: Mapped[Campaign] = relationship()
     created_by: Mapped[User | None] = relationship()
+
+    @property
+    def record(self) -> PlanRecord | None:
+        """The stored plan, typed (None until the run is done)."""
+        return PlanRecord.from_json(self.result) if self.result is not None else None
+
+    @record.setter
+    def record(self, record: PlanRecord | None) -> None:
+        self.result = record.to_json() if record is not None else None
+
+    @property
+    def headline(self) -> Headline | None:
+        """The stored plan's figures, without parsing its decisions."""
+        return Headline.from_json(self.result) if self.result is not None else None

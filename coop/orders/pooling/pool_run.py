@@ -7,7 +7,7 @@ plan, whatever the solver would find the next time.
 
 import time
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from decimal import Decimal
 
@@ -23,6 +23,15 @@ from coop.money import quantize
 from coop.orders.campaigns.models import Campaign, CampaignStatus, Need
 from coop.orders.pooling.cost_split import Delivered, split_costs
 from coop.orders.pooling.models import PoolingRun, RunStatus
+from coop.orders.pooling.plan import (
+    Alone,
+    Comparison,
+    Decision,
+    Headline,
+    PlanRecord,
+    PlanStatus,
+    spec_json,
+)
 from coop.orders.pooling.solver import (
     NeedIn,
     OfferIn,
@@ -39,6 +48,7 @@ from coop.suppliers.origin import Origin
 POOLABLE = frozenset({CampaignStatus.CLOSED, CampaignStatus.POOLED})
 DEFAULT_TIME_LIMIT = 30.0
 ZERO = Decimal("0.00")
+UNIT_PRICE = Decimal("0.0001")  # unit prices keep 4 decimals (spec/pooling.md)
 
 
 @dataclass(frozen=True)
@@ -216,6 +226,15 @@ def pool_campaign(campaign: Campaign, options: Options | None = None, on_progres
     )
 
 
+def plan_campaign(campaign: Campaign, options: Options) -> tuple[Plan, PlanRecord]:
+    """The pooled plan of a closed campaign and its record, as a run would store it (changes
+    nothing): `coop pool --json` renders the record."""
+    check_poolable(campaign)
+    inputs = load_inputs(campaign, options)
+    plan = solve(inputs.needs, inputs.offers, inputs.suppliers, inputs.settings)
+    return plan, record_of(plan, inputs)
+
+
 def pool_now(campaign: Campaign, options: Options, user=None) -> tuple[Plan, PoolingRun]:
     """Solve at once, without a background job, and store the run (`coop pool --commit`).
 
@@ -289,8 +308,7 @@ def execute_run(run_id: int) -> None:
 
 def finish_run(run: PoolingRun, plan: Plan, inputs: Inputs) -> None:
     """Store a solved plan on its run, with the greedy rule's plan to compare."""
-    baseline = greedy(inputs.needs, inputs.offers, inputs.suppliers, inputs.settings)
-    run.result = plan_record(plan, baseline, inputs)
+    run.record = record_of(plan, inputs)
     run.status = RunStatus.DONE
     run.progress = Decimal(1)
     run.message = None
@@ -340,11 +358,13 @@ def reference_run(run: PoolingRun) -> PoolingRun | None:
 # --- the stored plan -------------------------------------------------------------------------
 
 
-def _money(amount: Decimal) -> str:
-    return f"{amount:.2f}"
+def record_of(plan: Plan, inputs: Inputs) -> PlanRecord:
+    """A solved plan's record, with the greedy rule's plan to compare."""
+    baseline = greedy(inputs.needs, inputs.offers, inputs.suppliers, inputs.settings)
+    return plan_record(plan, baseline, inputs)
 
 
-def plan_record(plan: Plan, baseline: Plan, inputs: Inputs) -> dict:
+def plan_record(plan: Plan, baseline: Plan, inputs: Inputs) -> PlanRecord:
     """The plan as stored with its run: every need's decision and money, and comparisons.
 
     Per need: goods rounded to the cent, the share of its supplier's fee (largest
@@ -367,111 +387,60 @@ def plan_record(plan: Plan, baseline: Plan, inputs: Inputs) -> dict:
         ],
         plan.shipping,
     ).needs
-    allocations = []
-    alone = {"needs": 0, "solo": ZERO, "pooled": ZERO}
+    decisions = []
+    alone_needs, alone_solo, alone_pooled = 0, ZERO, ZERO
     for allocation in plan.allocations:
         need = allocation.need
         solo = solo_purchase(need, inputs.offers, inputs.suppliers, inputs.settings)
-        item = {
-            "need": need.id,
-            "offer": allocation.offer.id if allocation.offer else None,
-            "supplier": allocation.offer.supplier if allocation.offer else None,
-            "units": allocation.allocated,
-            "why": {"code": allocation.why.code, "params": allocation.why.params}
-            if allocation.why
-            else None,
-            "solo": _money(solo.cost) if solo else None,
+        decision = Decision(
+            need=need.id,
+            offer=allocation.offer.id if allocation.offer else None,
+            supplier=allocation.offer.supplier if allocation.offer else None,
+            units=allocation.allocated,
+            why=allocation.why,
+            solo=quantize(solo.cost) if solo else None,
             # The supplier's fee in the solo cost: shops see goods and shipping saved apart.
-            "solo_shipping": _money(solo.shipping) if solo else None,
-        }
+            solo_shipping=quantize(solo.shipping) if solo else None,
+        )
         if allocation.offer is not None:
             goods, share = split[need.id].goods, split[need.id].shipping
-            item |= {
-                "tier_min_qty": allocation.tier[0],
-                "unit_price": f"{allocation.tier[1]:.4f}",
-                "goods": _money(goods),
-                "shipping_share": _money(share),
-            }
+            decision = replace(
+                decision,
+                tier_min_qty=allocation.tier[0],
+                unit_price=quantize(allocation.tier[1], UNIT_PRICE),
+                goods=quantize(goods),
+                shipping_share=quantize(share),
+            )
             if solo:
-                alone["needs"] += 1
-                alone["solo"] += solo.cost
-                alone["pooled"] += goods + share
-        allocations.append(item)
-    requested = sum(n.quantity for n in inputs.needs)
-    return {
-        "status": plan.status,
-        "gap": plan.gap,
-        "seconds": round(plan.seconds, 2),
-        "requested_units": requested,
-        "unserved_units": plan.unserved_units,
-        "goods": _money(plan.goods),
-        "shipping": _money(plan.shipping_total),
-        "total": _money(plan.total_cost),
-        "penalty": _money(plan.penalty_total),
-        "objective": _money(plan.objective),
-        "shipping_by_supplier": {code: _money(fee) for code, fee in plan.shipping.items()},
-        "allocations": allocations,
-        "greedy": {
-            "unserved_units": baseline.unserved_units,
-            "total": _money(baseline.total_cost),
-            "objective": _money(baseline.objective),
-        },
-        "alone": {
-            "needs": alone["needs"],
-            "solo": _money(alone["solo"]),
-            "pooled": _money(alone["pooled"]),
-            "savings": _money(alone["solo"] - alone["pooled"]),
-        },
-    }
+                alone_needs += 1
+                alone_solo += solo.cost
+                alone_pooled += goods + share
+        decisions.append(decision)
+    headline = Headline(
+        status=PlanStatus(plan.status),
+        gap=plan.gap,
+        seconds=round(plan.seconds, 2),
+        requested_units=sum(n.quantity for n in inputs.needs),
+        unserved_units=plan.unserved_units,
+        goods=quantize(plan.goods),
+        shipping=quantize(plan.shipping_total),
+        total=quantize(plan.total_cost),
+        penalty=quantize(plan.penalty_total),
+        objective=quantize(plan.objective),
+        greedy=Comparison(
+            unserved_units=baseline.unserved_units,
+            total=quantize(baseline.total_cost),
+            objective=quantize(baseline.objective),
+        ),
+        alone=Alone(needs=alone_needs, solo=quantize(alone_solo), pooled=quantize(alone_pooled)),
+    )
+    return PlanRecord(
+        headline=headline,
+        shipping_by_supplier={code: quantize(fee) for code, fee in plan.shipping.items()},
+        decisions=tuple(decisions),
+    )
 
 
-def plan_as_json(campaign: Campaign, plan: Plan) -> dict:
-    """`coop pool CODE --json` (spec/pooling.md): amounts with 2 decimals, unit prices 4."""
-    report = {
-        "campaign": campaign.code,
-        "status": plan.status,
-        "unserved_units": plan.unserved_units,
-        "goods_eur": f"{plan.goods:.2f}",
-        "shipping_eur": f"{plan.shipping_total:.2f}",
-        "total_cost_eur": f"{plan.total_cost:.2f}",
-        "penalty_eur": f"{plan.penalty_total:.2f}",
-        "objective_eur": f"{plan.objective:.2f}",
-    }
-    if plan.status != "optimal":
-        report["gap"] = plan.gap
-    report["needs"] = []
-    for allocation in plan.allocations:
-        need = allocation.need
-        item = {
-            "member": need.member,
-            "ref": need.ref,
-            "sku": need.part,
-            "quantity": need.quantity,
-            "allocated": allocation.allocated,
-            "supplier": allocation.offer.supplier if allocation.offer else None,
-        }
-        if allocation.tier is not None:
-            item["unit_price_eur"] = f"{allocation.tier[1]:.4f}"
-        if allocation.reason:
-            item["reason"] = allocation.reason
-        report["needs"].append(item)
-    report["orders"] = []
-    for code in sorted({line.offer.supplier for line in plan.lines}):
-        lines = [line for line in plan.lines if line.offer.supplier == code]
-        report["orders"].append(
-            {
-                "supplier": code,
-                "goods_eur": f"{sum(line.amount for line in lines):.2f}",
-                "shipping_eur": f"{plan.shipping[code]:.2f}",
-                "lines": [
-                    {
-                        "sku": line.offer.part,
-                        "quantity": line.quantity,
-                        "unit_price_eur": f"{line.tier[1]:.4f}",
-                        "tier_min_qty": line.tier[0],
-                    }
-                    for line in lines
-                ],
-            }
-        )
-    return report
+def plan_as_json(campaign: Campaign, plan: Plan, record: PlanRecord) -> dict:
+    """`coop pool CODE --json` (spec/pooling.md): the record rendered, needs named by the plan."""
+    return spec_json(campaign.code, record, {a.need.id: a.need for a in plan.allocations})

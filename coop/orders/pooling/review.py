@@ -4,6 +4,7 @@ Read from the plan stored on a run, joined with the needs and offers it names.
 """
 
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -19,6 +20,8 @@ from coop.i18n import day, money
 from coop.money import quantize
 from coop.orders.campaigns.models import Need
 from coop.orders.pooling.models import PoolingRun
+from coop.orders.pooling.plan import reason_of
+from coop.orders.pooling.solver import Reason
 from coop.suppliers.models import Offer, Part, Supplier
 from coop.suppliers.origin import Origin
 
@@ -88,7 +91,7 @@ class NeedDecision:
     offer: Offer | None
     units: int
     unit_price: Decimal | None
-    why: dict | None
+    why: Reason | None
 
 
 @dataclass
@@ -105,8 +108,7 @@ class Review:
 
 def review(run: PoolingRun) -> Review:
     """The plan of a finished run, arranged for the review page."""
-    result = run.result
-    decisions = result["allocations"]
+    record = run.record
     needs = {
         row.id: NeedRow(*row)
         for row in db.session.execute(
@@ -120,7 +122,7 @@ def review(run: PoolingRun) -> Review:
         o.id: o
         for o in db.session.scalars(
             select(Offer)
-            .where(Offer.id.in_({d["offer"] for d in decisions if d["offer"]}))
+            .where(Offer.id.in_({d.offer for d in record.served}))
             .options(selectinload(Offer.supplier), selectinload(Offer.part))
         )
     }
@@ -128,30 +130,28 @@ def review(run: PoolingRun) -> Review:
     lines: dict[int, ReviewLine] = {}
     shops: dict[str, ShopSummary] = {}
     items = []
-    for decision in decisions:
-        need = needs[decision["need"]]
-        offer = offers.get(decision["offer"])
+    for decision in record.decisions:
+        need = needs[decision.need]
+        offer = offers.get(decision.offer)
         shop = shops.setdefault(need.member_code, ShopSummary(need.member_code, need.member_name))
         shop.requested += need.quantity
-        price = Decimal(decision["unit_price"]) if offer is not None else None
-        items.append(NeedDecision(need, offer, decision["units"], price, decision["why"]))
+        price = decision.unit_price if offer is not None else None
+        items.append(NeedDecision(need, offer, decision.units, price, decision.why))
         if offer is None:
             continue
-        shop.served += min(decision["units"], need.quantity)
-        shop.goods += Decimal(decision["goods"])
-        shop.shipping += Decimal(decision["shipping_share"])
-        if decision["solo"] is not None:
-            shop.solo += Decimal(decision["solo"])
-            shop.pooled += Decimal(decision["goods"]) + Decimal(decision["shipping_share"])
+        shop.served += min(decision.units, need.quantity)
+        shop.goods += decision.goods
+        shop.shipping += decision.shipping_share
+        if decision.solo is not None:
+            shop.solo += decision.solo
+            shop.pooled += decision.pooled
         code = offer.supplier.code
-        order = orders.setdefault(
-            code, SupplierOrder(offer.supplier, Decimal(result["shipping_by_supplier"][code]))
-        )
+        order = orders.setdefault(code, SupplierOrder(offer.supplier, record.shipping_of(code)))
         line = lines.get(offer.id)
         if line is None:
-            line = lines[offer.id] = ReviewLine(offer, price, decision["tier_min_qty"])
+            line = lines[offer.id] = ReviewLine(offer, price, decision.tier_min_qty)
             order.lines.append(line)
-        line.quantity += decision["units"]
+        line.quantity += decision.units
         line.shops += 1
     spend: dict[Origin, Decimal] = defaultdict(lambda: ZERO)
     for line in lines.values():
@@ -167,28 +167,6 @@ def review(run: PoolingRun) -> Review:
     )
 
 
-MONEY_KEYS = frozenset(
-    {"goods", "shipping", "total", "penalty", "objective", "solo", "pooled", "savings"}
-)
-
-
-def totals(result: dict) -> dict:
-    """A stored plan's headline figures, amounts back to Decimal (they are kept as strings)."""
-
-    def convert(values: dict) -> dict:
-        return {
-            key: Decimal(value)
-            if key in MONEY_KEYS and isinstance(value, str)
-            else convert(value)
-            if isinstance(value, dict) and key in ("greedy", "alone")
-            else value
-            for key, value in values.items()
-            if key not in ("allocations", "shipping_by_supplier")
-        }
-
-    return convert(result)
-
-
 @dataclass
 class ChoiceCost:
     """What the manager's choices cost against a run without them."""
@@ -200,12 +178,12 @@ class ChoiceCost:
 
 
 def choice_cost(run: PoolingRun, reference: PoolingRun) -> ChoiceCost:
-    mine, theirs = totals(run.result), totals(reference.result)
+    mine, theirs = run.headline, reference.headline
     return ChoiceCost(
         reference_id=reference.id,
-        objective=mine["objective"] - theirs["objective"],
-        total=mine["total"] - theirs["total"],
-        units=theirs["unserved_units"] - mine["unserved_units"],
+        objective=mine.objective - theirs.objective,
+        total=mine.total - theirs.total,
+        units=theirs.unserved_units - mine.unserved_units,
     )
 
 
@@ -245,9 +223,11 @@ def _day(iso: str) -> str:
     return day(date.fromisoformat(iso))
 
 
-def describe_reason(why: dict | None) -> str:
-    """A stored reason (coop.orders.pooling.Reason) in the reader's language."""
+def describe_reason(why: Reason | Mapping | None) -> str:
+    """A reason in the reader's language: a plan's, or one stored on a need (its JSON)."""
+    if why is not None and not isinstance(why, Reason):
+        why = reason_of(why)
     if not why:
         return ""
-    describe = REASONS.get(why["code"])
-    return describe(why.get("params", {})) if describe else why["code"]
+    describe = REASONS.get(why.code)
+    return describe(why.params) if describe else why.code

@@ -18,7 +18,7 @@ from coop.orders.campaigns.models import Campaign
 from coop.orders.pooling import pool_run
 from coop.orders.pooling.forms import PoolingForm
 from coop.orders.pooling.models import PoolingRun, RunStatus
-from coop.orders.pooling.review import choice_cost, describe_reason, review, totals
+from coop.orders.pooling.review import choice_cost, describe_reason, review
 from coop.orders.purchasing import ordering
 from coop.pages import id_arg
 from coop.suppliers.origin import Origin
@@ -30,7 +30,7 @@ WAIT_SECONDS = 1.0
 
 
 @bp.app_template_filter("reason")
-def reason_filter(why: dict | None) -> str:
+def reason_filter(why) -> str:
     return describe_reason(why)
 
 
@@ -51,14 +51,14 @@ def _pooling_page(campaign: Campaign, form: PoolingForm):
     context = {}
     if run is not None and run.status is RunStatus.DONE:
         context["review"] = review(run)
-        context["summary"] = totals(run.result)
+        context["summary"] = run.headline
         reference = pool_run.reference_run(run)
         if reference is not None and options.constrains(campaign):
             context["cost_of_choices"] = choice_cost(run, reference)
     history = [
         (
             past,
-            totals(past.result) if past.result else None,
+            past.headline,
             pool_run.Options.from_json(past.options),
         )
         for past in runs
@@ -209,7 +209,8 @@ def commit(campaign_id: int, run_id: int):
             "success",
         )
         return redirect(url("campaigns.show_campaign", campaign_id=campaign.id))
-    suppliers = len(run.result["shipping_by_supplier"]) if run.result else 0
+    record = run.record
+    suppliers = len(record.shipping_by_supplier) if record is not None else 0
     return render_template(
         "confirm.html",
         form=form,

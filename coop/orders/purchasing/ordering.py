@@ -3,7 +3,6 @@
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from decimal import Decimal
 
 from flask import render_template
 from flask_babel import force_locale
@@ -22,6 +21,7 @@ from coop.orders.campaigns.lifecycle import STATUS_LABELS, change_status
 from coop.orders.campaigns.locking import lock_campaign
 from coop.orders.campaigns.models import Campaign, CampaignStatus, DeliveryMode, Need
 from coop.orders.pooling.models import PoolingRun, RunStatus
+from coop.orders.pooling.plan import Decision, reason_json
 from coop.orders.purchasing.models import Allocation, OrderLine, OrderStatus, PurchaseOrder
 from coop.pdf import render_pdf
 from coop.suppliers.models import Offer, Part, Supplier
@@ -65,22 +65,22 @@ def commit_run(run: PoolingRun, *, at: datetime | None = None) -> list[PurchaseO
     needs = {
         n.id: n for n in db.session.scalars(select(Need).where(Need.campaign_id == campaign.id))
     }
-    decisions = run.result["allocations"]
-    if {d["need"] for d in decisions} != set(needs):
+    record = run.record
+    if {d.need for d in record.decisions} != set(needs):
         raise DomainError("Les besoins ont changé depuis ce calcul : relancez la mutualisation.")
 
-    served = [d for d in decisions if d["offer"] is not None]
+    served = record.served
     offers = {
         o.id: o
         for o in db.session.scalars(
             select(Offer)
-            .where(Offer.id.in_({d["offer"] for d in served}))
+            .where(Offer.id.in_({d.offer for d in served}))
             .options(selectinload(Offer.supplier), selectinload(Offer.part))
         )
     }
-    by_supplier: dict[int, dict[int, list[dict]]] = defaultdict(lambda: defaultdict(list))
+    by_supplier: dict[int, dict[int, list[Decision]]] = defaultdict(lambda: defaultdict(list))
     for decision in served:
-        offer = offers[decision["offer"]]
+        offer = offers[decision.offer]
         by_supplier[offer.supplier_id][offer.id].append(decision)
 
     year = to_local(at).year
@@ -92,7 +92,7 @@ def commit_run(run: PoolingRun, *, at: datetime | None = None) -> list[PurchaseO
             number=f"BC-{year}-{next_value(f'BC-{year}'):05d}",
             campaign=campaign,
             supplier=supplier,
-            shipping_fee=Decimal(run.result["shipping_by_supplier"][supplier.code]),
+            shipping_fee=record.shipping_of(supplier.code),
             delivery_mode=campaign.delivery_mode,
             requested_delivery_on=_delivery_date(campaign, [offers[i] for i in lines]),
             created_at=at,
@@ -105,19 +105,19 @@ def commit_run(run: PoolingRun, *, at: datetime | None = None) -> list[PurchaseO
                 supplier_ref=offer.supplier_ref,
                 description=offer.part.name,
                 pack_size=offer.pack_size,
-                quantity=sum(d["units"] for d in group),
-                unit_price=Decimal(group[0]["unit_price"]),
-                tier_min_qty=group[0]["tier_min_qty"],
+                quantity=sum(d.units for d in group),
+                unit_price=group[0].unit_price,
+                tier_min_qty=group[0].tier_min_qty,
             )
-            for decision in sorted(group, key=lambda d: d["need"]):
+            for decision in sorted(group, key=lambda d: d.need):
                 line.allocations.append(
-                    Allocation(need=needs[decision["need"]], quantity=decision["units"])
+                    Allocation(need=needs[decision.need], quantity=decision.units)
                 )
             order.lines.append(line)
         db.session.add(order)
         orders.append(order)
-    for decision in decisions:
-        needs[decision["need"]].pooling_reason = decision["why"]
+    for decision in record.decisions:
+        needs[decision.need].pooling_reason = reason_json(decision.why)
     run.committed_at = at
     change_status(campaign, CampaignStatus.POOLED, at=at)
     db.session.flush()

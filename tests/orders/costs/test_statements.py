@@ -2,7 +2,7 @@
 
 import csv
 import io
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from decimal import Decimal
 
@@ -518,11 +518,13 @@ def test_a_need_ref_a_spreadsheet_would_run_is_quoted_and_a_negative_saving_stay
 ):
     world.needs["a_tyre"].ref = "=cmd|' /C calc'!A0"
     run = db.session.scalar(select(PoolingRun).where(PoolingRun.campaign_id == world.campaign.id))
-    allocations = [dict(d) for d in run.result["allocations"]]
-    for decision in allocations:
-        if decision["need"] == world.needs["a_tyre"].id:
-            decision["solo"] = "100.00"  # cheaper alone than pooled: a negative saving
-    run.result = {**run.result, "allocations": allocations}
+    record = run.record
+    decisions = [
+        # Cheaper alone than pooled: a negative saving.
+        replace(d, solo=D("100.00")) if d.need == world.needs["a_tyre"].id else d
+        for d in record.decisions
+    ]
+    run.record = replace(record, decisions=tuple(decisions))
     db.session.commit()
     shop, staff = make.user(Role.MEMBER, member=world.shops["A"]), manager(make)
     for user, query in ((shop, ""), (staff, "?member=SHOPA")):

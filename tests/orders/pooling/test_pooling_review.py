@@ -14,6 +14,7 @@ from coop.orders.campaigns.models import CampaignStatus
 from coop.orders.pooling import pool_run
 from coop.orders.pooling.models import PoolingRun, RunStatus
 from coop.orders.pooling.review import describe_reason
+from coop.orders.pooling.solver import Reason
 from coop.orders.purchasing.models import Allocation, OrderStatus, PurchaseOrder
 from coop.orders.purchasing.ordering import change_order_status, commit_run, undo_pooling
 from coop.suppliers.origin import Origin
@@ -83,25 +84,31 @@ def test_the_stored_plan_carries_exact_shares_and_savings(pooled_case):
     run = pool_run.start_run(campaign, pool_run.Options(time_limit=10))
     pool_run.execute_run(run.id)
     run = db.session.get(PoolingRun, run.id)
-    result = run.result
-    assert run.status is RunStatus.DONE and result["status"] == "optimal"
+    record = run.record
+    plan = record.headline
+    assert run.status is RunStatus.DONE and plan.status == "optimal"
     # 12 tyres at 8.00 from LYON = 96.00, under the 100.00 threshold: fee 6.00 charged.
     # (ASIA: 12 x 9.00 = 108.00 + 10 % penalty = 118.80 > 96.00 + 6.00 = 102.00.)
-    assert (result["goods"], result["shipping"], result["total"]) == ("96.00", "6.00", "102.00")
-    assert result["unserved_units"] == 3  # the chain: a pack of 10 for 3 units
-    by_ref = {a["need"]: a for a in result["allocations"]}
-    tyres = [a for a in by_ref.values() if a["offer"] is not None]
-    assert sorted((a["goods"], a["shipping_share"]) for a in tyres) == [
+    assert (plan.goods, plan.shipping, plan.total) == (D("96.00"), D("6.00"), D("102.00"))
+    assert plan.unserved_units == 3  # the chain: a pack of 10 for 3 units
+    tyres = record.served
+    assert sorted((str(a.goods), str(a.shipping_share)) for a in tyres) == [
         ("48.00", "3.00"),
         ("48.00", "3.00"),
     ]
     # Alone, each shop's cheapest is 6 at 9.00 from ASIA, no fee: 54.00 (LYON: 60.00 + 6.00).
     # Pooled it pays 48.00 + 3.00 = 51.00: 3.00 saved each.
-    assert [a["solo"] for a in tyres] == ["54.00", "54.00"]
-    assert result["alone"] == {"needs": 2, "solo": "108.00", "pooled": "102.00", "savings": "6.00"}
-    chain = next(a for a in by_ref.values() if a["offer"] is None)
-    assert chain["why"] == {"code": "pack_short", "params": {"pack": 10, "short": 7}}
-    assert result["greedy"]["unserved_units"] == 3
+    assert [str(a.solo) for a in tyres] == ["54.00", "54.00"]
+    alone = plan.alone
+    assert (alone.needs, str(alone.solo), str(alone.pooled), str(alone.savings)) == (
+        2,
+        "108.00",
+        "102.00",
+        "6.00",
+    )
+    chain = next(a for a in record.decisions if not a.is_served)
+    assert chain.why == Reason("pack_short", {"pack": 10, "short": 7})
+    assert plan.greedy.unserved_units == 3
 
 
 def test_manager_runs_reviews_and_commits_the_plan(client, make, pooled_case):
@@ -166,7 +173,7 @@ def test_the_cost_of_the_managers_choices_is_shown(client, make, pooled_case):
     response = manager_runs(client, campaign, exclude="LYON")
     run = latest_run(campaign)
     assert run.id != reference.id and run.options["excluded_suppliers"] == ["LYON"]
-    assert {a["supplier"] for a in run.result["allocations"] if a["offer"]} == {"ASIA"}
+    assert {a.supplier for a in run.record.served} == {"ASIA"}
     page = client.get(response.location).text
     assert f"calcul n° {reference.id} sans contrainte" in page
     assert "coût réel : 6,00\xa0€ de plus" in page
@@ -174,11 +181,11 @@ def test_the_cost_of_the_managers_choices_is_shown(client, make, pooled_case):
     assert "exclus : LYON" in page
 
     # Pinning the tyres of one need to ASIA.
-    need_id = next(a["need"] for a in reference.result["allocations"] if a["offer"])
+    need_id = reference.record.served[0].need
     manager_runs(client, campaign, **{f"pin_need_{need_id}": "ASIA"})
     pinned = latest_run(campaign)
-    decisions = {a["need"]: a for a in pinned.result["allocations"]}
-    assert decisions[need_id]["supplier"] == "ASIA"
+    decisions = {a.need: a for a in pinned.record.decisions}
+    assert decisions[need_id].supplier == "ASIA"
     # The next run's form carries the pin, whether or not the manager opens the table.
     page = client.get(f"/campaigns/{campaign.id}/pooling?run={pinned.id}").text
     assert f'<input type="hidden" name="pin_need_{need_id}" value="ASIA">' in page

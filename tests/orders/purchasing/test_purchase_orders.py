@@ -18,6 +18,7 @@ from coop.extensions import db
 from coop.orders.campaigns.lifecycle import change_status
 from coop.orders.campaigns.models import Campaign, CampaignStatus, DeliveryMode, Need
 from coop.orders.pooling.models import PoolingRun, RunStatus
+from coop.orders.pooling.plan import PlanRecord
 from coop.orders.purchasing import ordering
 from coop.orders.purchasing.models import Allocation, OrderStatus, PurchaseOrder
 from coop.suppliers.models import Supplier
@@ -40,6 +41,34 @@ def close(campaign: Campaign, at=None):
     return at
 
 
+def hand_record(allocations: list[dict], shipping: dict) -> PlanRecord:
+    """A plan written by hand (its decisions as stored): served needs' goods at their unit
+    price and no share of the fee; the headline figures, which nobody reads here, zero."""
+    zero = {"unserved_units": 0, "total": "0.00", "objective": "0.00"}
+    decisions = [
+        d | {"goods": f"{Decimal(d['unit_price']) * d['units']:.2f}", "shipping_share": "0.00"}
+        if d["offer"] is not None
+        else d
+        for d in allocations
+    ]
+    return PlanRecord.from_json(
+        {
+            "status": "optimal",
+            "gap": 0.0,
+            "seconds": 0.0,
+            "requested_units": 0,
+            "goods": "0.00",
+            "shipping": "0.00",
+            "penalty": "0.00",
+            **zero,
+            "shipping_by_supplier": shipping,
+            "allocations": decisions,
+            "greedy": zero,
+            "alone": {"needs": 0, "solo": "0.00", "pooled": "0.00"},
+        }
+    )
+
+
 def stored_run(campaign: Campaign, allocations: list[dict], shipping: dict, *, at) -> PoolingRun:
     """A finished run whose plan is written by hand, as the manager reviewed it."""
     run = PoolingRun(
@@ -47,7 +76,7 @@ def stored_run(campaign: Campaign, allocations: list[dict], shipping: dict, *, a
         status=RunStatus.DONE,
         created_at=at,
         finished_at=at,
-        result={"allocations": allocations, "shipping_by_supplier": shipping},
+        record=hand_record(allocations, shipping),
     )
     db.session.add(run)
     db.session.commit()
