@@ -101,10 +101,11 @@ def register_error_pages(app: Flask) -> None:
     for code in ERROR_PAGES:
         app.register_error_handler(code, lambda error, code=code: page(code))
 
+    # A service's "you may not": the 403 page says what was refused.
     @app.errorhandler(NotAllowed)
     def not_allowed(error):
         db.session.rollback()
-        return page(403)
+        return page(403, error.message)
 
     @app.errorhandler(CSRFError)
     def csrf_error(error):

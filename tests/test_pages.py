@@ -156,4 +156,5 @@ def test_not_allowed_reaching_the_app_is_a_403_page_rolled_back(app, db_session)
         response = app.make_response(app.handle_user_exception(NotAllowed("Pas le vôtre.")))
         assert response.status_code == 403
         assert "Accès refusé" in response.get_data(as_text=True)
+        assert "Pas le vôtre." in response.get_data(as_text=True)
         assert part_named("GONE-4") is None

@@ -43,6 +43,7 @@ def rfq_status_label(status: RfqStatus) -> str:
 
 
 bp.add_app_template_filter(last_day, "last_day")
+bp.add_app_template_global(rfq_service.can_send, "can_send_rfq")
 
 
 @bp.app_template_global()
@@ -148,7 +149,7 @@ def show_rfq(rfq_id: int):
     rfq = _rfq(rfq_id)
     at = clock.now()
     suggestions = suppliers = None
-    if rfq.status is RfqStatus.DRAFT:
+    if rfq_service.can_send(rfq):
         suggestions = rfq_service.suggest_suppliers([line.part for line in rfq.lines])
         suppliers = rfq_service.active_suppliers()
     progress = {i.id: rfq_service.progress(i, at) for i in rfq.invitations}
@@ -279,7 +280,7 @@ def matrix(rfq_id: int):
         rfq=rfq,
         matrix=build_matrix(rfq, clock.today()),
         form=ConfirmForm(),
-        awardable=rfq.status in awarding.AWARDABLE,
+        awardable=awarding.can_award(rfq),
         histories=awarding.awarded_offers(rfq),
     )
 

@@ -34,6 +34,11 @@ from coop.suppliers.pricing import price_rises, typed_price
 bp = Blueprint("catalogue", __name__)
 
 
+@bp.app_template_filter("origin_label")
+def origin_label(origin: str) -> str:
+    return Origin(origin).label
+
+
 # --- suppliers -------------------------------------------------------------------------
 
 
