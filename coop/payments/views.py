@@ -17,7 +17,7 @@ from coop.accounts.forms import ConfirmForm
 from coop.accounts.models import TREASURY_ROLES, Member, Role
 from coop.csv_export import day, figure
 from coop.extensions import db
-from coop.i18n import N_, de, money, sorted_by_name
+from coop.i18n import de, money, sorted_by_name
 from coop.invoicing.issuing import find_invoice
 from coop.pages import csv_download, id_arg, id_list, paginate, refusal_shown
 from coop.payments import anomalies, bank, ledger, listing
@@ -26,11 +26,11 @@ from coop.payments.models import (
     BANK_LINE_STATUS_LABELS,
     METHOD_LABELS,
     PAYMENT_STATUS_LABELS,
+    REFUND_STATUS_LABELS,
     BankLine,
     BankLineStatus,
     Method,
     PaymentStatus,
-    RefundStatus,
 )
 from coop.payments.refund_forms import RefundForm
 
@@ -38,11 +38,6 @@ bp = Blueprint("payments", __name__, url_prefix="/payments")
 
 # The manager reads payments and shops' accounts as it reads invoices; the treasury writes.
 READERS = (Role.MANAGER,)
-REFUND_STATUS_LABELS = {
-    RefundStatus.PENDING: N_("En cours"),
-    RefundStatus.SUCCEEDED: N_("Remboursé"),
-    RefundStatus.FAILED: N_("Échoué"),
-}
 
 
 def _members() -> list[Member]:
