@@ -163,7 +163,7 @@ def show_invoice(number: str):
         s=invoice.snapshot,
         credit_notes=crediting.credit_notes_of(invoice),
         remaining=crediting.remaining_creditable(invoice),
-        can_credit=current_user.has_role(*TREASURY_ROLES),
+        can_credit=current_user.has_role(*TREASURY_ROLES) and crediting.can_credit(invoice),
         balance=ledger.balance(invoice) if is_invoice else None,
         payments=ledger.payments_of(invoice) if is_invoice else [],
         pending=ledger.pending_payments(invoice) if is_invoice else [],
