@@ -22,13 +22,23 @@ class DomainError(Exception):
         self.message = message
         self.field = field
 
+    @property
+    def refusals(self) -> list["DomainError"]:
+        """What to show, each next to its field: this refusal, or the several it gathers."""
+        return [self]
+
+
+class PageRefusal(DomainError):
+    """A refusal answered by a whole error page (a Flask error handler), never next to a form:
+    coop.pages.refusal_shown lets it through to its handler."""
+
 
 class NotFound(DomainError):
     """The object does not exist (or the user may not know it exists)."""
 
 
-class NotAllowed(DomainError):
-    """The user may not do this."""
+class NotAllowed(PageRefusal):
+    """The user may not do this: a 403 page."""
 
 
 @dataclass(frozen=True)
@@ -90,6 +100,12 @@ def register_error_pages(app: Flask) -> None:
 
     for code in ERROR_PAGES:
         app.register_error_handler(code, lambda error, code=code: page(code))
+
+    # A service's "you may not": the 403 page says what was refused.
+    @app.errorhandler(NotAllowed)
+    def not_allowed(error):
+        db.session.rollback()
+        return page(403, error.message)
 
     @app.errorhandler(CSRFError)
     def csrf_error(error):

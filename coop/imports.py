@@ -18,10 +18,9 @@ from coop import submissions
 from coop.accounts.importing import MEMBER_COLUMNS, import_members
 from coop.accounts.models import DIRECTORY_ROLES, PURCHASING_ROLES, Role
 from coop.csv_import import Column, ImportResult
-from coop.errors import DomainError, InvalidRows
-from coop.extensions import db
+from coop.errors import DomainError
 from coop.forms import CoopForm
-from coop.pages import form_error
+from coop.pages import refusal_shown
 from coop.suppliers import importing as catalogue_imports
 from coop.uniqueness import refusing_duplicates
 
@@ -118,15 +117,10 @@ def upload(kind: str):
     errors = []
     if form.validate_on_submit():
         submissions.claim(form)
-        try:
+        with refusal_shown(form) as outcome:
             result = run_import(kind, form.file.data.read())
-        except InvalidRows as invalid:
-            db.session.rollback()
-            errors = invalid.errors
-        except DomainError as error:
-            db.session.rollback()
-            form_error(form, error)
-        else:
+        errors = outcome.rows
+        if outcome.ok:
             submissions.commit(form, url_for(importer.back_endpoint))
             flash(import_outcome(result.created, result.updated), "success")
             return redirect(url_for(importer.back_endpoint))

@@ -1,7 +1,9 @@
-"""Small helpers every blueprint's views share: the query string, pagination, form errors,
-safe redirects."""
+"""Small helpers every blueprint's views share: the query string, pagination, form errors and
+service refusals, safe redirects."""
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from flask import Response, current_app, flash, request
@@ -10,7 +12,7 @@ from sqlalchemy import Select
 
 from coop import bounds
 from coop.csv_export import french_csv
-from coop.errors import DomainError
+from coop.errors import DomainError, FieldError, InvalidRows, PageRefusal
 from coop.extensions import db
 
 
@@ -77,13 +79,71 @@ def paginate_list(rows: list, per_page: int | None = None) -> ListPagination:
     return ListPagination(page=page_arg(), per_page=per_page, error_out=False, rows=rows)
 
 
-def form_error(form, error: DomainError) -> None:
-    """Show a service refusal next to its field, or at the top of the form."""
+def form_error(form, error: DomainError, default_field: str | None = None) -> None:
+    """Show a service refusal next to its field (else `default_field`), or at the top of the
+    form."""
     field = getattr(form, error.field, None) if error.field else None
+    if field is None and default_field:
+        field = getattr(form, default_field)
     if field is not None:
         field.errors = [*field.errors, error.message]
     else:
         flash(error.message, "error")
+
+
+@dataclass
+class Outcome:
+    """What became of the work in a `refusal_shown` block."""
+
+    error: DomainError | None = None
+    # The bad lines of a refused file (InvalidRows), for the page's table of problems.
+    rows: list[FieldError] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+@contextmanager
+def refusal_shown(
+    form=None,
+    *,
+    default_field: str | None = None,
+    show: Callable[[DomainError], None] | None = None,
+) -> Iterator[Outcome]:
+    """Run a use case; on a DomainError, roll the transaction back and show the refusal.
+
+        with refusal_shown(form) as outcome:
+            member = members.create_member(**values)
+        if outcome.ok:
+            submissions.commit(form, result)  # the caller commits, as ever
+            ...
+
+    The refusal goes next to its form field (`default_field` when it names none the form has),
+    at the top of the page as a flash without a form, or to `show` when given; a refusal that
+    gathers several (InvalidIdentity) shows each. A refused file's bad lines (InvalidRows) are
+    left in `outcome.rows` for the page's table. A PageRefusal (NotAllowed, an expired link)
+    passes through to its error page. The rollback comes first, always: nothing the use case
+    flushed before refusing (nor the form's claimed token) may be committed later.
+    """
+    outcome = Outcome()
+    try:
+        yield outcome
+    except PageRefusal:
+        db.session.rollback()
+        raise
+    except DomainError as error:
+        db.session.rollback()
+        outcome.error = error
+        if isinstance(error, InvalidRows):
+            outcome.rows = error.errors
+        elif show is not None:
+            show(error)
+        elif form is not None:
+            for refusal in error.refusals:
+                form_error(form, refusal, default_field)
+        else:
+            flash(error.message, "error")
 
 
 def safe_next(target: str | None, fallback: str) -> str:

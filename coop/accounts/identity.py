@@ -55,6 +55,10 @@ class InvalidIdentity(DomainError):
         super().__init__(errors[0].message, field=errors[0].field)
         self.errors = errors
 
+    @property
+    def refusals(self) -> list[DomainError]:
+        return self.errors
+
 
 def coop_identity() -> CoopIdentity:
     """The saved identity, or a transient one built from the COOP_* settings (never saved)."""

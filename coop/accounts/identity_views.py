@@ -10,14 +10,13 @@ from coop.accounts.access import roles_required
 from coop.accounts.forms import IdentityForm
 from coop.accounts.identity import (
     LOGO_MAX_BYTES,
-    InvalidIdentity,
     coop_identity,
     logo_data_url,
     save_identity,
 )
 from coop.accounts.models import Role
 from coop.extensions import db
-from coop.pages import form_error
+from coop.pages import refusal_shown
 
 bp = Blueprint("identity", __name__, url_prefix="/settings")
 
@@ -30,12 +29,9 @@ def edit_identity():
     if request.method == "GET" and identity.iban:
         form.iban.data = iban.format(identity.iban)
     if form.validate_on_submit():
-        try:
+        with refusal_shown(form) as outcome:
             save_identity(_identity_values(form))
-        except InvalidIdentity as error:
-            for field_error in error.errors:
-                form_error(form, field_error)
-        else:
+        if outcome.ok:
             db.session.commit()
             flash(_("Identité de la coopérative enregistrée."), "success")
             return redirect(url("identity.edit_identity"))

@@ -21,10 +21,9 @@ from coop.accounts.forms import (
 from coop.accounts.models import DIRECTORY_ROLES, AccountToken, Member, Role, TokenPurpose
 from coop.accounts.tokens import LinkRefused, LinkState, open_token
 from coop.clock import now
-from coop.errors import DomainError, NotAllowed
 from coop.extensions import db
 from coop.jobs import run_in_background
-from coop.pages import form_error
+from coop.pages import refusal_shown
 
 bp = Blueprint("invitations", __name__)
 
@@ -71,17 +70,11 @@ def invite(member_id: int):
     back = _shop_page(member)
     if form.validate_on_submit():
         submissions.claim(form)
-        try:
+        with refusal_shown(form) as outcome:
             invitation = invitation_service.invite(
                 form.email.data, actor=current_user, member=member
             )
-        except NotAllowed:
-            db.session.rollback()
-            abort(403)
-        except DomainError as error:
-            db.session.rollback()
-            form_error(form, error)
-        else:
+        if outcome.ok:
             submissions.commit(form, back)
             flash(_("Invitation envoyée à %(email)s.", email=invitation.email), "success")
             return redirect(back)
@@ -113,15 +106,9 @@ def resend(invitation_id: int):
     form = ConfirmForm()
     if form.validate_on_submit():
         submissions.claim(form)
-        try:
+        with refusal_shown() as outcome:
             renewed = invitation_service.resend(invitation, actor=current_user)
-        except NotAllowed:
-            db.session.rollback()
-            abort(403)
-        except DomainError as error:
-            db.session.rollback()
-            flash(error.message, "error")
-        else:
+        if outcome.ok:
             submissions.commit(form, _back_from(invitation))
             message = _(
                 "Nouveau lien envoyé à %(email)s ; le précédent ne fonctionne plus.",
@@ -140,12 +127,9 @@ def revoke(invitation_id: int):
     form = ConfirmForm()
     back = _back_from(invitation)
     if form.validate_on_submit():
-        try:
+        with refusal_shown() as outcome:
             invitation_service.revoke(invitation, actor=current_user)
-        except DomainError as error:
-            db.session.rollback()
-            flash(error.message, "error")
-        else:
+        if outcome.ok:
             db.session.commit()
             flash(_("Invitation de %(email)s retirée.", email=invitation.email), "success")
         return redirect(back)
@@ -185,14 +169,11 @@ def invite_staff():
     form = StaffInviteForm()
     if form.validate_on_submit():
         submissions.claim(form)
-        try:
+        with refusal_shown(form) as outcome:
             invitation = invitation_service.invite(
                 form.email.data, actor=current_user, role=form.role.data
             )
-        except DomainError as error:
-            db.session.rollback()
-            form_error(form, error)
-        else:
+        if outcome.ok:
             submissions.commit(form, url("users.list_users"))
             flash(_("Invitation envoyée à %(email)s.", email=invitation.email), "success")
             return redirect(url("users.list_users"))
@@ -207,16 +188,11 @@ def accept(token: str):
     invitation = open_token(TokenPurpose.INVITE, token)
     form = AcceptInvitationForm()
     if form.validate_on_submit():
-        try:
+        with refusal_shown(form) as outcome:
             user = invitation_service.accept(
                 token, name=form.name.data, password=form.password.data
             )
-        except LinkRefused:
-            raise
-        except DomainError as error:
-            db.session.rollback()
-            form_error(form, error)
-        else:
+        if outcome.ok:
             db.session.commit()
             _log_in(user)
             flash(_("Bienvenue ! Votre compte est ouvert."), "success")
@@ -245,14 +221,9 @@ def reset_password(token: str):
     open_token(TokenPurpose.RESET, token)
     form = ResetPasswordForm()
     if form.validate_on_submit():
-        try:
+        with refusal_shown(form) as outcome:
             user = password_resets.reset_password(token, form.password.data)
-        except LinkRefused:
-            raise
-        except DomainError as error:
-            db.session.rollback()
-            form_error(form, error)
-        else:
+        if outcome.ok:
             db.session.commit()
             _log_in(user)
             flash(_("Nouveau mot de passe enregistré."), "success")

@@ -17,7 +17,7 @@ from sqlalchemy import select
 
 from coop.accounts.models import AccountToken, TokenPurpose
 from coop.clock import now
-from coop.errors import DomainError
+from coop.errors import PageRefusal
 from coop.extensions import db
 
 LIFETIMES = {
@@ -37,7 +37,7 @@ class LinkState(StrEnum):
     EXPIRED = "expired"
 
 
-class LinkRefused(DomainError):
+class LinkRefused(PageRefusal):
     """The link cannot be used; `state` says why, for the page its holder sees."""
 
     def __init__(self, state: LinkState):

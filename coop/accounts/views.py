@@ -24,9 +24,8 @@ from coop.accounts.forms import (
 )
 from coop.accounts.invitation_views import accounts_panel
 from coop.accounts.models import DIRECTORY_ROLES, STAFF_ROLES, Member, Role, User
-from coop.errors import DomainError
 from coop.extensions import db
-from coop.pages import csv_download, form_error, paginate, safe_next, search_arg
+from coop.pages import csv_download, paginate, refusal_shown, safe_next, search_arg
 
 auth = Blueprint("auth", __name__)
 shop = Blueprint("shop", __name__)
@@ -89,13 +88,11 @@ def logout_everywhere():
 def change_password():
     form = PasswordChangeForm()
     if form.validate_on_submit():
-        try:
+        with refusal_shown(form) as outcome:
             auth_service.change_own_password(
                 current_user, form.current_password.data, form.password.data
             )
-        except DomainError as error:
-            form_error(form, error)
-        else:
+        if outcome.ok:
             db.session.commit()
             login_user(current_user._get_current_object())  # this session goes on, not others
             flash(_("Mot de passe modifié."), "success")
@@ -189,12 +186,9 @@ def create_member():
     form = MemberForm()
     if form.validate_on_submit():
         submissions.claim(form)
-        try:
+        with refusal_shown(form) as outcome:
             member = member_service.create_member(**_member_values(form))
-        except DomainError as error:
-            db.session.rollback()
-            form_error(form, error)
-        else:
+        if outcome.ok:
             result = url("members.show_member", member_id=member.id)
             submissions.commit(form, result)
             flash(_("Adhérent %(code)s créé.", code=member.code), "success")
@@ -220,11 +214,9 @@ def edit_member(member_id: int):
     member = db.get_or_404(Member, member_id)
     form = MemberForm(obj=member)
     if form.validate_on_submit():
-        try:
+        with refusal_shown(form) as outcome:
             member_service.update_member(member, **_member_values(form))
-        except DomainError as error:
-            form_error(form, error)
-        else:
+        if outcome.ok:
             db.session.commit()
             flash(_("Fiche de %(code)s enregistrée.", code=member.code), "success")
             return redirect(url("members.show_member", member_id=member.id))
@@ -311,7 +303,7 @@ def create_user():
         form.member_code.data = request.args["member"]
     if form.validate_on_submit():
         submissions.claim(form)
-        try:
+        with refusal_shown(form) as outcome:
             user = auth_service.create_user(
                 form.email.data,
                 form.name.data,
@@ -320,10 +312,7 @@ def create_user():
                 member_code=form.member_code.data,
             )
             user.is_active = form.is_active.data
-        except DomainError as error:
-            db.session.rollback()
-            form_error(form, error)
-        else:
+        if outcome.ok:
             submissions.commit(form, url("users.list_users"))
             flash(_("Compte %(email)s créé.", email=user.email), "success")
             return redirect(url("users.list_users"))
@@ -338,7 +327,7 @@ def edit_user(user_id: int):
     if request.method == "GET":
         form.member_code.data = user.member.code if user.member else ""
     if form.validate_on_submit():
-        try:
+        with refusal_shown(form) as outcome:
             auth_service.update_user(
                 user,
                 actor=current_user,
@@ -347,9 +336,7 @@ def edit_user(user_id: int):
                 member_code=form.member_code.data,
                 is_active=form.is_active.data,
             )
-        except DomainError as error:
-            form_error(form, error)
-        else:
+        if outcome.ok:
             db.session.commit()
             flash(_("Compte %(email)s enregistré.", email=user.email), "success")
             return redirect(url("users.list_users"))

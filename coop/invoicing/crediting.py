@@ -59,6 +59,11 @@ def credited_total(invoice: Invoice) -> Decimal:
     return sum((note.total_incl_vat for note in credit_notes_of(invoice)), ZERO)
 
 
+def can_credit(invoice: Invoice) -> bool:
+    """Whether a credit note may still be issued on `invoice`: an invoice not wholly credited."""
+    return remaining_creditable(invoice) > 0
+
+
 def remaining_creditable(invoice: Invoice) -> Decimal:
     """What may still be credited on `invoice`, incl. VAT (nothing on a credit note)."""
     if invoice.kind is not InvoiceKind.INVOICE:
@@ -162,11 +167,11 @@ def credit_invoice(
     if invoice.kind is not InvoiceKind.INVOICE:
         raise DomainError(f"{invoice.number} est un avoir : un avoir ne se crédite pas.")
     db.session.execute(select(Invoice.id).where(Invoice.id == invoice.id).with_for_update())
-    notes = credit_notes_of(invoice)
-    remaining = invoice.total_incl_vat - sum((n.total_incl_vat for n in notes), ZERO)
-    if remaining <= 0:
+    if not can_credit(invoice):
         raise DomainError(f"La facture {invoice.number} est déjà entièrement créditée.")
 
+    notes = credit_notes_of(invoice)
+    remaining = invoice.total_incl_vat - sum((n.total_incl_vat for n in notes), ZERO)
     origins: dict[int, int] = {}
     if amount is not None:
         if lines:

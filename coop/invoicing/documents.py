@@ -21,7 +21,13 @@ from sqlalchemy.orm import selectinload
 from coop.accounts.identity import logo_data_url
 from coop.accounts.models import CoopIdentity
 from coop.extensions import db
-from coop.invoicing.models import Invoice, InvoiceDocument, InvoiceKind, LineKind
+from coop.invoicing.models import (
+    INVOICE_KIND_LABELS,
+    Invoice,
+    InvoiceDocument,
+    InvoiceKind,
+    LineKind,
+)
 from coop.pdf import PdfRenderer
 
 logger = logging.getLogger(__name__)
@@ -127,6 +133,12 @@ class Facts:
     credited_number: str = ""
     credited_issued_on: date | None = None
     logo: str | None = None  # a data: URL
+
+    @property
+    def kind_label(self) -> str:
+        """ "Facture" or "Avoir": the document is French whatever the reader's language."""
+        kind = InvoiceKind.CREDIT_NOTE if self.is_credit_note else InvoiceKind.INVOICE
+        return INVOICE_KIND_LABELS[kind]
 
 
 def _text(value) -> str:
@@ -510,7 +522,7 @@ def render_invoice_pdf(invoice: Invoice) -> bytes:
 def _factur_x_pdf(facts: Facts, renderer: PdfRenderer) -> bytes:
     xml = _build_xml(facts)
     pdf = renderer.render(_html(facts), pdf_variant="pdf/a-3b")
-    title = f"{'Avoir' if facts.is_credit_note else 'Facture'} {facts.number}"
+    title = f"{facts.kind_label} {facts.number}"
     return facturx.generate_from_binary(
         pdf,
         xml,

@@ -5,12 +5,11 @@ from flask_babel import gettext as _
 
 from coop.accounts.access import roles_required
 from coop.accounts.models import TREASURY_ROLES
-from coop.errors import DomainError
 from coop.extensions import db
 from coop.invoicing import exports
 from coop.invoicing.export_forms import ExportForm
 from coop.orders.campaigns.models import Campaign
-from coop.pages import form_error, is_id
+from coop.pages import is_id, refusal_shown
 
 bp = Blueprint("invoice_exports", __name__, url_prefix="/exports")
 
@@ -59,10 +58,9 @@ def _export(build):
         valid = False
     if not valid:
         return _page_with_errors(form)
-    try:
+    with refusal_shown(form) as outcome:
         selection = exports.Selection(form.date_from.data, form.date_to.data, campaign)
-    except DomainError as error:
-        form_error(form, error)
+    if not outcome.ok:
         return _page_with_errors(form)
     return _download(*build(selection))
 

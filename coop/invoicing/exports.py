@@ -31,7 +31,13 @@ from coop.clock import today
 from coop.csv_export import Figure, french_csv, safe_cell
 from coop.errors import DomainError
 from coop.extensions import db
-from coop.invoicing.models import Invoice, InvoiceDocument, InvoiceKind, LineKind
+from coop.invoicing.models import (
+    INVOICE_KIND_LABELS,
+    Invoice,
+    InvoiceDocument,
+    InvoiceKind,
+    LineKind,
+)
 from coop.money import quantize
 from coop.orders.campaigns.models import Campaign
 from coop.payments.models import (
@@ -499,7 +505,6 @@ CSV_HEADER = (
     "Total TVA",
     "Total TTC",
 )
-KIND_LABELS = {InvoiceKind.INVOICE: "Facture", InvoiceKind.CREDIT_NOTE: "Avoir"}
 LINE_LABELS = {
     LineKind.GOODS: "Marchandises",
     LineKind.SHIPPING: "Port",
@@ -548,7 +553,7 @@ def invoices_csv(selection: Selection) -> tuple[str, bytes]:
             rows.append(
                 (
                     invoice.number,
-                    KIND_LABELS[invoice.kind],
+                    INVOICE_KIND_LABELS[invoice.kind],
                     f"{invoice.issued_on:%d/%m/%Y}",
                     *_buyer(invoice),
                     LINE_LABELS[line.kind],

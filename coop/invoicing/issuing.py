@@ -618,7 +618,7 @@ def invoices_totals(query, *, on: date) -> dict:
 def find_invoice(number: str) -> Invoice:
     invoice = db.session.scalar(select(Invoice).where(Invoice.number == number))
     if invoice is None:
-        raise NotFound(f"Aucune facture {number}.")
+        raise NotFound(_("Aucune facture %(number)s.", number=number), field="invoice")
     return invoice
 
 

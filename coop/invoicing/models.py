@@ -10,6 +10,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 
+from flask_babel import gettext as _
 from sqlalchemy import (
     JSON,
     CheckConstraint,
@@ -26,12 +27,22 @@ from coop.accounts.models import Member, User
 from coop.clock import now
 from coop.db import Base, Money, Rate, UnitPrice, UTCDateTime, checked_enum
 from coop.errors import DomainError
+from coop.i18n import N_
 from coop.orders.campaigns.models import Campaign
 
 
 class InvoiceKind(StrEnum):
     INVOICE = "invoice"  # type 380
     CREDIT_NOTE = "credit_note"  # type 381
+
+    @property
+    def label(self) -> str:
+        """Its name on pages, in the reader's language."""
+        return _(INVOICE_KIND_LABELS[self])
+
+
+# The documents and the accounting exports print these French names as they are.
+INVOICE_KIND_LABELS = {InvoiceKind.INVOICE: N_("Facture"), InvoiceKind.CREDIT_NOTE: N_("Avoir")}
 
 
 class LineKind(StrEnum):

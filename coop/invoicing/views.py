@@ -22,7 +22,7 @@ from coop.invoicing.forms import CreditForm
 from coop.invoicing.models import InvoiceKind
 from coop.jobs import run_in_background
 from coop.orders.campaigns.models import Campaign
-from coop.pages import id_arg, paginate
+from coop.pages import id_arg, paginate, refusal_shown
 from coop.payments import ledger
 from coop.payments.models import METHOD_LABELS
 
@@ -69,11 +69,9 @@ def issue(campaign_id: int):
         # Before the drafts: sent again once issued, the form would find none left. Issuing
         # commits once per invoice, the token with the first: its result is known now.
         submissions.claim(form, result)
-    try:
+    with refusal_shown() as outcome:
         pending = issuing.pending_drafts(campaign, on=to_local(now()).date())
-    except DomainError as error:
-        db.session.rollback()
-        flash(error.message, "error")
+    if not outcome.ok:
         return redirect(back)
     if confirmed:
         at = now()
@@ -82,11 +80,9 @@ def issue(campaign_id: int):
             submissions.commit(form, progress)
             run_in_background(issuing.issue_job, campaign.id, current_user.id, at)
             return redirect(progress)
-        try:
+        with refusal_shown() as outcome:
             issued = issuing.issue_invoices(campaign, by=current_user, at=at)
-        except DomainError as error:
-            db.session.rollback()
-            flash(error.message, "error")
+        if not outcome.ok:
             return redirect(back)
         submissions.commit(form, result)
         run_in_background(render_pending_documents)
@@ -167,7 +163,7 @@ def show_invoice(number: str):
         s=invoice.snapshot,
         credit_notes=crediting.credit_notes_of(invoice),
         remaining=crediting.remaining_creditable(invoice),
-        can_credit=current_user.has_role(*TREASURY_ROLES),
+        can_credit=current_user.has_role(*TREASURY_ROLES) and crediting.can_credit(invoice),
         balance=ledger.balance(invoice) if is_invoice else None,
         payments=ledger.payments_of(invoice) if is_invoice else [],
         pending=ledger.pending_payments(invoice) if is_invoice else [],
@@ -189,7 +185,7 @@ def credit(number: str):
     chosen = {line.id: request.form.get(f"qty-{line.id}", "") for line in invoice.lines}
     if form.validate_on_submit():
         submissions.claim(form)
-        try:
+        with refusal_shown(form, default_field="mode") as outcome:
             note = crediting.credit_invoice(
                 invoice,
                 reason=form.reason.data,
@@ -198,11 +194,8 @@ def credit(number: str):
                 lines=chosen if form.mode.data == "lines" else None,
                 amount=(form.amount.data or Decimal(0)) if form.mode.data == "amount" else None,
             )
+        if outcome.ok:
             submissions.commit(form, url("invoicing.show_invoice", number=note.number))
-        except DomainError as error:
-            db.session.rollback()
-            getattr(form, error.field or "mode").errors = [error.message]
-        else:
             thread = run_in_background(render_pending_documents)
             if thread is not None:
                 # Most often the PDF is ready within a moment: the next page then links it.

@@ -35,12 +35,17 @@ from coop.suppliers.models import Offer
 AWARDABLE = frozenset({RfqStatus.PARTLY_ANSWERED, RfqStatus.ANSWERED, RfqStatus.AWARDED})
 
 
+def can_award(rfq: Rfq) -> bool:
+    """Whether the RFQ has answers to award (or to award again)."""
+    return rfq.status in AWARDABLE
+
+
 def award_lines(
     rfq: Rfq, choices: Mapping[int, int], *, at: datetime, by: User | None = None
 ) -> list[Award]:
     """Award each line (id) to an answer (id): its supplier's current, priced, valid answer."""
     lock_rfq(rfq)
-    if rfq.status not in AWARDABLE:
+    if not can_award(rfq):
         raise DomainError(f"La demande {rfq.number} n'a pas de réponse à attribuer.")
     if not choices:
         raise DomainError("Choisissez une réponse sur au moins une ligne.")
@@ -115,7 +120,7 @@ class PriceChange:
 
 def price_changes(rfq: Rfq, choices: Mapping[int, int], *, at: datetime) -> list[PriceChange]:
     """What awarding `choices` would do to the catalogue's prices, checked as the award checks."""
-    if rfq.status not in AWARDABLE:
+    if not can_award(rfq):
         raise DomainError(f"La demande {rfq.number} n'a pas de réponse à attribuer.")
     if not choices:
         raise DomainError("Choisissez une réponse sur au moins une ligne.")

@@ -15,7 +15,7 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from coop.errors import DomainError
+from coop.errors import DomainError, PageRefusal
 from coop.extensions import db
 from coop.negotiation.models import Invitation, Quote, QuoteAnswer
 
@@ -34,7 +34,7 @@ class LinkState(StrEnum):
     CLOSED = "closed"  # the RFQ is closed (or was never sent)
 
 
-class LinkRefused(DomainError):
+class LinkRefused(PageRefusal):
     """The link cannot be used; `state` says why, for the page the supplier sees."""
 
     def __init__(self, state: LinkState, invitation: Invitation | None = None):

@@ -276,9 +276,14 @@ def active_suppliers() -> list[Supplier]:
     )
 
 
+def can_send(rfq: Rfq) -> bool:
+    """Whether the RFQ is a draft: its suppliers may still change, and it may be sent."""
+    return rfq.status is RfqStatus.DRAFT
+
+
 def set_suppliers(rfq: Rfq, chosen: Mapping[int, set[int]]) -> None:
     """Which suppliers each line of a draft asks (line id -> supplier ids); others are dropped."""
-    if rfq.status is not RfqStatus.DRAFT:
+    if not can_send(rfq):
         raise DomainError(
             f"La demande {rfq.number} est déjà envoyée : ses fournisseurs ne changent plus."
         )
@@ -317,7 +322,7 @@ def set_suppliers(rfq: Rfq, chosen: Mapping[int, set[int]]) -> None:
 def send_rfq(rfq: Rfq, *, at: datetime, by: User | None = None) -> list[Invitation]:
     """E-mail each supplier its private link; the RFQ is sent."""
     lock_rfq(rfq)
-    if rfq.status is not RfqStatus.DRAFT:
+    if not can_send(rfq):
         raise DomainError(f"La demande {rfq.number} est déjà envoyée.")
     _check_deadline(rfq.deadline_on, at)
     asked = {q.rfq_line_id for i in rfq.invitations for q in i.quotes}

@@ -1,5 +1,7 @@
 """Negotiation pages: the manager's RFQs, matrix and threads; the supplier's page (its link)."""
 
+from functools import partial
+
 from flask import Blueprint, Response, abort, flash, g, redirect, render_template, request
 from flask import url_for as url
 from flask_babel import gettext as _
@@ -11,7 +13,7 @@ from coop.accounts.access import roles_required
 from coop.accounts.forms import ConfirmForm
 from coop.accounts.identity import letterhead
 from coop.accounts.models import PURCHASING_ROLES, STAFF_ROLES
-from coop.errors import DomainError, InvalidRows
+from coop.errors import DomainError
 from coop.extensions import db
 from coop.negotiation import awarding, negotiating, quoting
 from coop.negotiation import rfqs as rfq_service
@@ -29,7 +31,7 @@ from coop.negotiation.links import LinkRefused, LinkState, link_url, open_link, 
 from coop.negotiation.matrix import build_matrix
 from coop.negotiation.models import Invitation, Rfq, RfqStatus, last_day
 from coop.orders.campaigns.models import Campaign
-from coop.pages import form_error, id_arg, id_list, is_id, paginate, search_arg
+from coop.pages import id_arg, id_list, is_id, paginate, refusal_shown, search_arg
 from coop.suppliers.models import Supplier
 
 bp = Blueprint("rfqs", __name__, url_prefix="/rfqs")
@@ -41,6 +43,7 @@ def rfq_status_label(status: RfqStatus) -> str:
 
 
 bp.add_app_template_filter(last_day, "last_day")
+bp.add_app_template_global(rfq_service.can_send, "can_send_rfq")
 
 
 @bp.app_template_global()
@@ -87,7 +90,7 @@ def create_rfq():
             form.title.data = campaign.title
     if form.validate_on_submit():
         submissions.claim(form)
-        try:
+        with refusal_shown(form) as outcome:
             lines = _campaign_lines(rows) + rfq_service.parse_part_lines(form.extra_lines.data)
             rfq = rfq_service.create_rfq(
                 form.title.data,
@@ -98,10 +101,7 @@ def create_rfq():
                 message=form.message.data,
                 by=current_user,
             )
-        except DomainError as error:
-            db.session.rollback()
-            form_error(form, error)
-        else:
+        if outcome.ok:
             result = url("rfqs.show_rfq", rfq_id=rfq.id)
             submissions.commit(form, result)
             flash(
@@ -149,7 +149,7 @@ def show_rfq(rfq_id: int):
     rfq = _rfq(rfq_id)
     at = clock.now()
     suggestions = suppliers = None
-    if rfq.status is RfqStatus.DRAFT:
+    if rfq_service.can_send(rfq):
         suggestions = rfq_service.suggest_suppliers([line.part for line in rfq.lines])
         suppliers = rfq_service.active_suppliers()
     progress = {i.id: rfq_service.progress(i, at) for i in rfq.invitations}
@@ -178,12 +178,9 @@ def choose_suppliers(rfq_id: int):
             picked = id_list(f"line-{line.id}", request.form)
             added = id_list(f"add-{line.id}", request.form)
             chosen[line.id] = {*picked, *added} | everywhere
-        try:
+        with refusal_shown() as outcome:
             rfq_service.set_suppliers(rfq, chosen)
-        except DomainError as error:
-            db.session.rollback()
-            flash(error.message, "error")
-        else:
+        if outcome.ok:
             db.session.commit()
             flash(_("Fournisseurs interrogés enregistrés."), "success")
     return redirect(url("rfqs.show_rfq", rfq_id=rfq.id))
@@ -195,7 +192,7 @@ def edit_rfq(rfq_id: int):
     rfq = _rfq(rfq_id)
     form = RfqEditForm(obj=rfq)
     if form.validate_on_submit():
-        try:
+        with refusal_shown(form) as outcome:
             rfq_service.update_rfq(
                 rfq,
                 title=form.title.data,
@@ -203,10 +200,7 @@ def edit_rfq(rfq_id: int):
                 message=form.message.data,
                 at=clock.now(),
             )
-        except DomainError as error:
-            db.session.rollback()
-            form_error(form, error)
-        else:
+        if outcome.ok:
             db.session.commit()
             flash(_("Demande %(number)s enregistrée.", number=rfq.number), "success")
             return redirect(url("rfqs.show_rfq", rfq_id=rfq.id))
@@ -220,12 +214,9 @@ def send_rfq(rfq_id: int):
     back = url("rfqs.show_rfq", rfq_id=rfq.id)
     form = ConfirmForm()
     if form.validate_on_submit():
-        try:
+        with refusal_shown() as outcome:
             invitations = rfq_service.send_rfq(rfq, at=clock.now(), by=current_user)
-        except DomainError as error:
-            db.session.rollback()
-            flash(error.message, "error")
-        else:
+        if outcome.ok:
             db.session.commit()
             flash(
                 ngettext(
@@ -258,12 +249,9 @@ def close_rfq(rfq_id: int):
     back = url("rfqs.show_rfq", rfq_id=rfq.id)
     form = ConfirmForm()
     if form.validate_on_submit():
-        try:
+        with refusal_shown() as outcome:
             rfq_service.close_rfq(rfq, at=clock.now())
-        except DomainError as error:
-            db.session.rollback()
-            flash(error.message, "error")
-        else:
+        if outcome.ok:
             db.session.commit()
             flash(_("Demande %(number)s close.", number=rfq.number), "success")
         return redirect(back)
@@ -292,7 +280,7 @@ def matrix(rfq_id: int):
         rfq=rfq,
         matrix=build_matrix(rfq, clock.today()),
         form=ConfirmForm(),
-        awardable=rfq.status in awarding.AWARDABLE,
+        awardable=awarding.can_award(rfq),
         histories=awarding.awarded_offers(rfq),
     )
 
@@ -307,7 +295,7 @@ def award(rfq_id: int):
         return redirect(back)
     at = clock.now()
     everything_to = id_arg("all_to", request.form)
-    try:
+    with refusal_shown() as outcome:
         if everything_to:
             choices = awarding.choices_for_all(rfq, _invitation(rfq, everything_to), at=at)
         else:
@@ -329,10 +317,7 @@ def award(rfq_id: int):
             )
         submissions.claim(form)
         awards = awarding.award_lines(rfq, choices, at=at, by=current_user)
-    except DomainError as error:
-        db.session.rollback()
-        flash(error.message, "error")
-    else:
+    if outcome.ok:
         submissions.commit(form, back)
         flash(
             ngettext(
@@ -391,12 +376,9 @@ def post_message(rfq_id: int, invitation_id: int):
     form = MessageForm()
     if form.validate_on_submit():
         submissions.claim(form)
-        try:
+        with refusal_shown(form) as outcome:
             negotiating.post_message(invitation, form.body.data, at=clock.now(), by=current_user)
-        except DomainError as error:
-            db.session.rollback()
-            form_error(form, error)
-        else:
+        if outcome.ok:
             result = url("rfqs.thread", rfq_id=rfq.id, invitation_id=invitation.id)
             submissions.commit(form, result)
             flash(_("Message envoyé à %(supplier)s.", supplier=invitation.supplier.name), "success")
@@ -412,7 +394,7 @@ def counter_propose(rfq_id: int, invitation_id: int):
     form = _counter_form(invitation, formdata=request.form)
     if form.validate_on_submit():
         submissions.claim(form)
-        try:
+        with refusal_shown(form) as outcome:
             negotiating.counter_propose(
                 invitation,
                 form.proposals(),
@@ -421,10 +403,7 @@ def counter_propose(rfq_id: int, invitation_id: int):
                 by=current_user,
                 body=form.body.data,
             )
-        except DomainError as error:
-            db.session.rollback()
-            form_error(form, error)
-        else:
+        if outcome.ok:
             result = url("rfqs.thread", rfq_id=rfq.id, invitation_id=invitation.id)
             submissions.commit(form, result)
             flash(
@@ -447,12 +426,9 @@ def revoke_link(rfq_id: int, invitation_id: int):
     back = url("rfqs.thread", rfq_id=rfq.id, invitation_id=invitation.id)
     form = ConfirmForm()
     if form.validate_on_submit():
-        try:
+        with refusal_shown() as outcome:
             rfq_service.revoke_link(invitation, at=clock.now(), by=current_user)
-        except DomainError as error:
-            db.session.rollback()
-            flash(error.message, "error")
-        else:
+        if outcome.ok:
             db.session.commit()
             flash(
                 _(
@@ -487,12 +463,9 @@ def renew_link(rfq_id: int, invitation_id: int):
     if form.validate_on_submit():
         # Sent twice, the link would be renewed twice: two e-mails, the first link dead.
         submissions.claim(form)
-        try:
+        with refusal_shown() as outcome:
             rfq_service.renew_link(invitation, at=clock.now(), by=current_user)
-        except DomainError as error:
-            db.session.rollback()
-            flash(error.message, "error")
-        else:
+        if outcome.ok:
             submissions.commit(form, back)
             flash(
                 _(
@@ -570,7 +543,7 @@ def answer(token: str):
     if form.validate_on_submit():
         submissions.claim(form)
         submit = request.form.get("action") == "submit"
-        try:
+        with refusal_shown(show=partial(_show_refusal, form)) as outcome:
             quoting.save_answers(
                 invitation,
                 form.inputs(),
@@ -579,16 +552,11 @@ def answer(token: str):
                 note=form.note.data,
                 remote_addr=request.remote_addr,
             )
-        except quoting.InvalidAnswers as invalid:
-            db.session.rollback()
-            _show_problems(form, invalid)
-        except DomainError as error:
+        if not outcome.ok and not isinstance(outcome.error, quoting.InvalidAnswers):
             # A line that is not (or no longer) open to this supplier: start again from its page.
-            db.session.rollback()
-            flash(error.message, "error")
             invitation = open_link(token, at)
             form = _answer_form(invitation)
-        else:
+        if outcome.ok:
             submissions.commit(form, _here(token))
             if submit:
                 flash(_("Merci : votre réponse est transmise à la coopérative."), "success")
@@ -611,8 +579,12 @@ def _answer_form(invitation: Invitation) -> QuoteForm:
     return QuoteForm(formdata=None, data={"lines": [answer_data(q) for q in open_quotes]})
 
 
-def _show_problems(form: QuoteForm, invalid: "quoting.InvalidAnswers") -> None:
-    for problem in invalid.problems:
+def _show_refusal(form: QuoteForm, refusal: DomainError) -> None:
+    """Each refused answer next to its line's field; any other refusal at the top of the page."""
+    if not isinstance(refusal, quoting.InvalidAnswers):
+        flash(refusal.message, "error")
+        return
+    for problem in refusal.problems:
         entry = form.entry_for(problem.quote_id)
         field = getattr(entry, problem.field, None) if entry is not None else None
         if field is not None and problem.field != "tiers":
@@ -659,15 +631,10 @@ def upload_csv(token: str):
     errors = []
     if upload.validate_on_submit():
         submissions.claim(upload)
-        try:
+        with refusal_shown() as outcome:
             count = quoting.import_answers_csv(invitation, upload.file.data.read(), at=at)
-        except InvalidRows as invalid:
-            db.session.rollback()
-            errors = invalid.errors
-        except DomainError as error:
-            db.session.rollback()
-            flash(error.message, "error")
-        else:
+        errors = outcome.rows
+        if outcome.ok:
             submissions.commit(upload, _here(token))
             flash(
                 ngettext(
@@ -693,14 +660,11 @@ def post_supplier_message(token: str):
     message = SupplierMessageForm()
     if message.validate_on_submit():
         submissions.claim(message)
-        try:
+        with refusal_shown(message) as outcome:
             quoting.post_supplier_message(
                 invitation, message.body.data, at=at, remote_addr=request.remote_addr
             )
-        except DomainError as error:
-            db.session.rollback()
-            form_error(message, error)
-        else:
+        if outcome.ok:
             submissions.commit(message, _here(token))
             flash(_("Message envoyé à la coopérative."), "success")
             return redirect(_here(token))

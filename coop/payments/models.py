@@ -156,6 +156,13 @@ class RefundStatus(StrEnum):
     FAILED = "failed"
 
 
+REFUND_STATUS_LABELS = {
+    RefundStatus.PENDING: N_("En cours"),
+    RefundStatus.SUCCEEDED: N_("Remboursé"),
+    RefundStatus.FAILED: N_("Échoué"),
+}
+
+
 class Refund(Base):
     """Money paid back to a shop out of one payment (e.g. a credit note paid back)."""
 

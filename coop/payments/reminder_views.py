@@ -10,10 +10,10 @@ from coop.accounts.access import roles_required
 from coop.accounts.forms import ConfirmForm
 from coop.accounts.models import TREASURY_ROLES, Member
 from coop.clock import today
-from coop.errors import DomainError, NotFound
+from coop.errors import NotFound
 from coop.extensions import db
 from coop.i18n import de
-from coop.pages import form_error, paginate_list
+from coop.pages import paginate_list, refusal_shown
 from coop.payments import reminders
 from coop.payments.models import ReminderPause
 from coop.payments.reminder_forms import PauseForm
@@ -90,12 +90,9 @@ def pause(member_code: str):
     member = _shop(member_code)
     form = PauseForm(obj=db.session.get(ReminderPause, member.id))
     if form.validate_on_submit():
-        try:
+        with refusal_shown(form) as outcome:
             reminders.pause(member, note=form.note.data, by=current_user)
-        except DomainError as error:
-            db.session.rollback()
-            form_error(form, error)
-        else:
+        if outcome.ok:
             db.session.commit()
             flash(_("Relances %(of_name)s en pause.", of_name=de(member.name)), "success")
             return redirect(url("reminders.index"))

@@ -23,11 +23,11 @@ from coop.accounts.access import roles_required
 from coop.accounts.forms import ConfirmForm
 from coop.accounts.models import TREASURY_ROLES, Member, Role
 from coop.clock import today
-from coop.errors import DomainError, NotAllowed, NotFound
+from coop.errors import DomainError, NotFound
 from coop.extensions import csrf, db
 from coop.i18n import money
 from coop.invoicing.models import Invoice
-from coop.pages import id_list, safe_next
+from coop.pages import id_list, refusal_shown, safe_next
 from coop.payments import checkout, ledger, stripe_client, webhooks
 from coop.payments.refund_forms import RefundForm
 from coop.payments.refunds import refund_credit
@@ -56,7 +56,7 @@ def pay():
     form = ConfirmForm()
     if form.validate_on_submit():
         base = current_app.config["COOP_BASE_URL"].rstrip("/")
-        try:
+        with refusal_shown() as outcome:
             session = checkout.start_checkout(
                 member,
                 id_list("invoice", request.form),
@@ -65,14 +65,9 @@ def pay():
                 "?session_id={CHECKOUT_SESSION_ID}",
                 cancel_url=f"{base}{url('stripe.pay', cancelled=1)}",
             )
-            db.session.commit()
-        except NotAllowed:
-            db.session.rollback()
-            abort(403)
-        except DomainError as error:
-            db.session.rollback()
-            flash(error.message, "error")
+        if not outcome.ok:
             return redirect(url("stripe.pay"))
+        db.session.commit()
         return redirect(session.url, 303)
     payables = checkout.payable_invoices(member)
     if "invoice" in request.args or "chosen" in request.args:
@@ -177,13 +172,11 @@ def refund(member_id: int):
         return redirect(_back(member))
     submissions.claim(form)
     note = db.session.get(Invoice, form.credit_note.data) if form.credit_note.data else None
-    try:
+    with refusal_shown() as outcome:
         refunds = refund_credit(member, form.amount.data, by=current_user, credit_note=note)
-        submissions.commit(form, _back(member))
-    except DomainError as error:
-        db.session.rollback()
-        flash(error.message, "error")
+    if not outcome.ok:
         return redirect(_back(member))
+    submissions.commit(form, _back(member))
     left = form.amount.data - sum((r.amount for r in refunds), ledger.ZERO)
     if left:
         flash(

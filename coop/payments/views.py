@@ -16,22 +16,21 @@ from coop.accounts.access import roles_required
 from coop.accounts.forms import ConfirmForm
 from coop.accounts.models import TREASURY_ROLES, Member, Role
 from coop.csv_export import day, figure
-from coop.errors import DomainError, InvalidRows, NotFound
 from coop.extensions import db
-from coop.i18n import N_, de, money, sorted_by_name
+from coop.i18n import de, money, sorted_by_name
 from coop.invoicing.issuing import find_invoice
-from coop.pages import csv_download, form_error, id_arg, id_list, paginate
+from coop.pages import csv_download, id_arg, id_list, paginate, refusal_shown
 from coop.payments import anomalies, bank, ledger, listing
 from coop.payments.forms import AssignForm, BankImportForm, PaymentForm, invoice_numbers
 from coop.payments.models import (
     BANK_LINE_STATUS_LABELS,
     METHOD_LABELS,
     PAYMENT_STATUS_LABELS,
+    REFUND_STATUS_LABELS,
     BankLine,
     BankLineStatus,
     Method,
     PaymentStatus,
-    RefundStatus,
 )
 from coop.payments.refund_forms import RefundForm
 
@@ -39,11 +38,6 @@ bp = Blueprint("payments", __name__, url_prefix="/payments")
 
 # The manager reads payments and shops' accounts as it reads invoices; the treasury writes.
 READERS = (Role.MANAGER,)
-REFUND_STATUS_LABELS = {
-    RefundStatus.PENDING: N_("En cours"),
-    RefundStatus.SUCCEEDED: N_("Remboursé"),
-    RefundStatus.FAILED: N_("Échoué"),
-}
 
 
 def _members() -> list[Member]:
@@ -136,7 +130,7 @@ def payments_csv():
 
 def _record_payment(form: PaymentForm) -> bool:
     member = db.session.get(Member, form.member.data)
-    try:
+    with refusal_shown(form, default_field="invoices") as outcome:
         invoices = [find_invoice(n) for n in invoice_numbers(form.invoices.data or "")]
         payment = ledger.record_payment(
             member,
@@ -147,11 +141,9 @@ def _record_payment(form: PaymentForm) -> bool:
             invoices=invoices,
             by=current_user,
         )
-        submissions.commit(form, url("payments.list_payments"))
-    except DomainError as error:
-        db.session.rollback()
-        form.invoices.errors = [*form.invoices.errors, error.message]
+    if not outcome.ok:
         return False
+    submissions.commit(form, url("payments.list_payments"))
     flash(
         _(
             "Paiement de %(amount)s %(of_shop)s enregistré.",
@@ -174,19 +166,14 @@ def bank_queue():
     if form.validate_on_submit():
         submissions.claim(form)
         upload = form.file.data
-        try:
-            outcome = bank.import_statement(
+        with refusal_shown(form, default_field="file") as outcome:
+            imported = bank.import_statement(
                 upload.read(), _filename(upload.filename), by=current_user
             )
+        errors = outcome.rows
+        if outcome.ok:
             submissions.commit(form, url("payments.bank_queue"))
-        except InvalidRows as invalid:
-            db.session.rollback()
-            errors = invalid.errors
-        except DomainError as error:
-            db.session.rollback()
-            form.file.errors = [*form.file.errors, error.message]
-        else:
-            flash(_import_message(outcome), "success")
+            flash(_import_message(imported), "success")
             return redirect(url("payments.bank_queue"))
     status = _status_arg()
     page = paginate(listing.queue_query(status))
@@ -254,7 +241,7 @@ def bank_line(line_id: int):
     form = AssignForm()
     form.member.choices = [("", _("— aucun —")), *_member_choices()]
     if form.validate_on_submit():
-        try:
+        with refusal_shown(form) as outcome:
             invoice = find_invoice(form.invoice.data) if form.invoice.data else None
             member = db.session.get(Member, form.member.data) if form.member.data else None
             remains = bank.left_due(line, invoice)
@@ -267,14 +254,8 @@ def bank_line(line_id: int):
                 db.session.rollback()
                 typed = {"invoice": form.invoice.data or "", "member": form.member.data or ""}
                 return _confirm_short(line, invoice, remains, form, typed)
+        if outcome.ok:
             submissions.commit(form, url("payments.bank_queue"))
-        except NotFound:
-            db.session.rollback()
-            form.invoice.errors = [_("Aucune facture %(number)s.", number=form.invoice.data)]
-        except DomainError as error:
-            db.session.rollback()
-            form_error(form, error)
-        else:
             flash(_matched_message(payment), "success")
             return redirect(url("payments.bank_queue"))
     members = [m for m in _members() if m.is_active]
@@ -355,17 +336,15 @@ def _decide(line_id: int, decision, back_to: BankLineStatus = BankLineStatus.UNM
     form = ConfirmForm()  # CSRFProtect checked the request; the form carries its token
     submissions.claim(form)
     try:
-        message = decision(line)
-        submissions.commit(form, back)
-    except DomainError as error:
-        db.session.rollback()
-        flash(error.message, "error")
+        with refusal_shown() as outcome:
+            message = decision(line)
+        if outcome.ok:
+            submissions.commit(form, back)
+            flash(message, "success")
     except IntegrityError:
         # The same transfer recorded by someone else at the same moment (bank_line_id is unique).
         db.session.rollback()
         flash(_("Cette ligne vient d'être rapprochée par quelqu'un d'autre."), "error")
-    else:
-        flash(message, "success")
     return redirect(back)
 
 
@@ -408,12 +387,11 @@ def confirm_all():
         submissions.claim(form)
         ids = id_list("line", request.form)
         try:
-            done = bank.confirm_exact(ids, by=current_user)
+            with refusal_shown() as outcome:
+                done = bank.confirm_exact(ids, by=current_user)
+            if not outcome.ok:
+                return redirect(url("payments.confirm_all"))
             submissions.commit(form, url("payments.bank_queue"))
-        except DomainError as error:
-            db.session.rollback()
-            flash(error.message, "error")
-            return redirect(url("payments.confirm_all"))
         except IntegrityError:
             db.session.rollback()
             flash(

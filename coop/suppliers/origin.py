@@ -3,6 +3,9 @@
 from enum import StrEnum
 
 import pycountry
+from flask_babel import gettext as _
+
+from coop.i18n import N_
 
 
 class Origin(StrEnum):
@@ -11,6 +14,21 @@ class Origin(StrEnum):
     EUROPE = "europe"
     ASIA = "asia"
     OTHER = "other"
+
+    @property
+    def label(self) -> str:
+        """Its name for people, in their language (ORIGIN_LABELS holds the French)."""
+        return _(ORIGIN_LABELS[self])
+
+
+# The only place the origins are named: badges, filters, forms and CSV files read it.
+ORIGIN_LABELS = {
+    Origin.LOCAL: N_("Local"),
+    Origin.FRANCE: N_("France"),
+    Origin.EUROPE: N_("Europe"),
+    Origin.ASIA: N_("Asie"),
+    Origin.OTHER: N_("Autre"),
+}
 
 
 # Order in which origins are shown, nearest first.

@@ -14,10 +14,9 @@ from coop.accounts.access import roles_required
 from coop.accounts.forms import ConfirmForm
 from coop.accounts.models import PURCHASING_ROLES, STAFF_ROLES
 from coop.csv_export import figure
-from coop.errors import DomainError
 from coop.extensions import db
 from coop.i18n import de, sorted_by_name, unit_price
-from coop.pages import csv_download, form_error, id_arg, paginate, paginate_list, search_arg
+from coop.pages import csv_download, id_arg, paginate, paginate_list, refusal_shown, search_arg
 from coop.suppliers import catalogue
 from coop.suppliers.comparison import compare
 from coop.suppliers.forms import (
@@ -33,6 +32,11 @@ from coop.suppliers.origin import Origin
 from coop.suppliers.pricing import price_rises, typed_price
 
 bp = Blueprint("catalogue", __name__)
+
+
+@bp.app_template_filter("origin_label")
+def origin_label(origin: str) -> str:
+    return Origin(origin).label
 
 
 # --- suppliers -------------------------------------------------------------------------
@@ -102,12 +106,9 @@ def create_supplier():
     form = SupplierForm()
     if form.validate_on_submit():
         submissions.claim(form)
-        try:
+        with refusal_shown(form) as outcome:
             supplier = catalogue.save_supplier(None, **_supplier_values(form))
-        except DomainError as error:
-            db.session.rollback()
-            form_error(form, error)
-        else:
+        if outcome.ok:
             result = url("catalogue.show_supplier", supplier_id=supplier.id)
             submissions.commit(form, result)
             flash(_("Fournisseur %(code)s créé.", code=supplier.code), "success")
@@ -143,11 +144,9 @@ def edit_supplier(supplier_id: int):
     supplier = db.get_or_404(Supplier, supplier_id)
     form = SupplierForm(obj=supplier)
     if form.validate_on_submit():
-        try:
+        with refusal_shown(form) as outcome:
             catalogue.save_supplier(supplier, **_supplier_values(form))
-        except DomainError as error:
-            form_error(form, error)
-        else:
+        if outcome.ok:
             db.session.commit()
             flash(_("Fournisseur %(code)s enregistré.", code=supplier.code), "success")
             return redirect(url("catalogue.show_supplier", supplier_id=supplier.id))
@@ -230,12 +229,9 @@ def create_part():
     form = PartForm()
     if form.validate_on_submit():
         submissions.claim(form)
-        try:
+        with refusal_shown(form) as outcome:
             part = catalogue.save_part(None, **_part_values(form))
-        except DomainError as error:
-            db.session.rollback()
-            form_error(form, error)
-        else:
+        if outcome.ok:
             result = url("catalogue.show_part", part_id=part.id)
             submissions.commit(form, result)
             flash(_("Pièce %(sku)s créée.", sku=part.sku), "success")
@@ -267,11 +263,9 @@ def edit_part(part_id: int):
     if request.method == "GET":
         form.vat_rate.data = f"{part.vat_rate:.4f}"
     if form.validate_on_submit():
-        try:
+        with refusal_shown(form) as outcome:
             catalogue.save_part(part, **_part_values(form))
-        except DomainError as error:
-            form_error(form, error)
-        else:
+        if outcome.ok:
             db.session.commit()
             flash(_("Pièce %(sku)s enregistrée.", sku=part.sku), "success")
             return redirect(url("catalogue.show_part", part_id=part.id))
@@ -300,14 +294,11 @@ def create_offer(part_id: int):
     if form.validate_on_submit():
         submissions.claim(form)
         supplier = db.session.get(Supplier, form.supplier_id.data)
-        try:
+        with refusal_shown(form) as outcome:
             catalogue.save_offer(
                 None, supplier=supplier, part=part, tiers=form.tier_values(), **_offer_values(form)
             )
-        except DomainError as error:
-            db.session.rollback()
-            form_error(form, error)
-        else:
+        if outcome.ok:
             result = url("catalogue.show_part", part_id=part.id)
             submissions.commit(form, result)
             flash(_("Offre %(of_supplier)s ajoutée.", of_supplier=de(supplier.name)), "success")
@@ -328,14 +319,11 @@ def create_supplier_offer(supplier_id: int):
     if form.validate_on_submit():
         submissions.claim(form)
         part = db.session.get(Part, form.part_id.data)
-        try:
+        with refusal_shown(form) as outcome:
             catalogue.save_offer(
                 None, supplier=supplier, part=part, tiers=form.tier_values(), **_offer_values(form)
             )
-        except DomainError as error:
-            db.session.rollback()
-            form_error(form, error)
-        else:
+        if outcome.ok:
             submissions.commit(form, back)
             message = _(
                 "Offre %(of_supplier)s pour %(sku)s ajoutée.",
@@ -362,7 +350,7 @@ def edit_offer(offer_id: int):
     if request.method == "GET":
         _fill_tiers(form, offer)
     if form.validate_on_submit():
-        try:
+        with refusal_shown(form) as outcome:
             catalogue.save_offer(
                 offer,
                 supplier=offer.supplier,
@@ -370,9 +358,7 @@ def edit_offer(offer_id: int):
                 tiers=form.tier_values(),
                 **_offer_values(form),
             )
-        except DomainError as error:
-            form_error(form, error)
-        else:
+        if outcome.ok:
             db.session.commit()
             name = de(offer.supplier.name)
             flash(_("Offre %(of_supplier)s enregistrée.", of_supplier=name), "success")

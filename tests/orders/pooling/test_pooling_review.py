@@ -438,7 +438,9 @@ def test_the_suppliers_to_exclude_are_named(client, make, pooled_case):
     assert 'value="LYON"> Lyon Pneus <span class="muted mono small">LYON</span>' in page
 
 
-def test_once_an_order_is_sent_the_pooling_can_no_longer_be_undone_from_the_page(client, make, pooled_case):
+def test_once_an_order_is_sent_the_pooling_can_no_longer_be_undone_from_the_page(
+    client, make, pooled_case
+):
     campaign, _, _ = pooled_case
     run = pool_run.start_run(campaign, pool_run.Options(time_limit=10))
     pool_run.execute_run(run.id)

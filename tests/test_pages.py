@@ -1,0 +1,160 @@
+"""coop.pages.refusal_shown: a service's refusal is rolled back, then shown where it belongs."""
+
+import pytest
+from flask import get_flashed_messages
+from sqlalchemy import select
+from wtforms import Form, StringField
+
+from coop.accounts.identity import InvalidIdentity
+from coop.errors import DomainError, FieldError, InvalidRows, NotAllowed
+from coop.extensions import db
+from coop.pages import refusal_shown
+from coop.suppliers.models import Part, Supplier
+
+
+class NameForm(Form):
+    name = StringField()
+    email = StringField()
+
+
+@pytest.fixture
+def request_context(app, db_session):
+    with app.test_request_context("/", method="POST"):
+        yield
+
+
+def part_named(sku: str) -> Part | None:
+    return db.session.scalar(select(Part).where(Part.sku == sku))
+
+
+def flashed() -> list[tuple[str, str]]:
+    return get_flashed_messages(with_categories=True)
+
+
+def test_a_refusal_rolls_back_what_the_use_case_flushed(request_context, make):
+    kept = make.supplier(code="KEPT")
+    with refusal_shown() as outcome:
+        db.session.add(Part(sku="GONE-1", name="Pneu", category="pneus"))
+        db.session.flush()
+        raise DomainError("Refusé.")
+    assert outcome.ok is False
+    assert part_named("GONE-1") is None
+    assert db.session.scalar(select(Supplier.code).where(Supplier.id == kept.id)) == "KEPT"
+
+
+def test_work_that_succeeds_is_left_for_the_caller_to_commit(request_context):
+    with refusal_shown() as outcome:
+        db.session.add(Part(sku="KEPT-1", name="Pneu", category="pneus"))
+        db.session.flush()
+    assert outcome.ok is True
+    assert outcome.error is None
+    db.session.commit()
+    assert part_named("KEPT-1").name == "Pneu"
+    assert flashed() == []
+
+
+def test_a_refusal_naming_a_field_is_shown_next_to_it(request_context):
+    form = NameForm()
+    with refusal_shown(form) as outcome:
+        raise DomainError("Ce nom est déjà pris.", field="name")
+    assert outcome.error.message == "Ce nom est déjà pris."
+    assert form.name.errors == ["Ce nom est déjà pris."]
+    assert list(form.email.errors) == []
+    assert flashed() == []
+
+
+def test_a_refusal_naming_no_field_goes_at_the_top_of_the_form(request_context):
+    form = NameForm()
+    with refusal_shown(form):
+        raise DomainError("La campagne est close.")
+    assert list(form.name.errors) == []
+    assert flashed() == [("error", "La campagne est close.")]
+
+
+def test_a_refusal_naming_a_field_the_form_lacks_goes_at_the_top(request_context):
+    form = NameForm()
+    with refusal_shown(form):
+        raise DomainError("Trop tard.", field="deadline_on")
+    assert flashed() == [("error", "Trop tard.")]
+
+
+def test_a_refusal_naming_no_field_goes_to_the_default_field(request_context):
+    form = NameForm()
+    with refusal_shown(form, default_field="email"):
+        raise DomainError("Adresse inconnue.")
+    assert form.email.errors == ["Adresse inconnue."]
+    assert flashed() == []
+
+
+def test_the_default_field_does_not_hide_the_field_a_refusal_names(request_context):
+    form = NameForm()
+    with refusal_shown(form, default_field="email"):
+        raise DomainError("Nom trop long.", field="name")
+    assert form.name.errors == ["Nom trop long."]
+    assert list(form.email.errors) == []
+
+
+def test_without_a_form_a_refusal_is_flashed(request_context):
+    with refusal_shown() as outcome:
+        raise DomainError("Cette invitation a déjà été acceptée.", field="email")
+    assert outcome.ok is False
+    assert flashed() == [("error", "Cette invitation a déjà été acceptée.")]
+
+
+def test_a_refusal_gathering_several_shows_each_next_to_its_field(request_context):
+    form = NameForm()
+    with refusal_shown(form):
+        raise InvalidIdentity(
+            [DomainError("Nom requis.", field="name"), DomainError("Adresse ?", field="email")]
+        )
+    assert form.name.errors == ["Nom requis."]
+    assert form.email.errors == ["Adresse ?"]
+    assert flashed() == []
+
+
+def test_a_refused_files_bad_lines_are_kept_for_the_page(request_context):
+    problems = [FieldError(3, "prix", "nombre attendu"), FieldError(5, "sku", "inconnu")]
+    form = NameForm()
+    with refusal_shown(form) as outcome:
+        db.session.add(Part(sku="GONE-2", name="Pneu", category="pneus"))
+        db.session.flush()
+        raise InvalidRows(problems)
+    assert outcome.rows == problems
+    assert part_named("GONE-2") is None
+    assert list(form.name.errors) == []
+    assert flashed() == []
+
+
+def test_show_replaces_the_default_display(request_context):
+    shown = []
+    form = NameForm()
+    with refusal_shown(form, show=shown.append):
+        raise DomainError("À ma façon.", field="name")
+    assert [error.message for error in shown] == ["À ma façon."]
+    assert list(form.name.errors) == []
+    assert flashed() == []
+
+
+def test_a_page_refusal_goes_to_its_error_page_rolled_back(request_context):
+    with pytest.raises(NotAllowed), refusal_shown(NameForm()):
+        db.session.add(Part(sku="GONE-3", name="Pneu", category="pneus"))
+        db.session.flush()
+        raise NotAllowed("Pas le vôtre.")
+    assert part_named("GONE-3") is None
+    assert flashed() == []
+
+
+def test_an_error_that_is_no_refusal_is_not_caught(request_context):
+    with pytest.raises(ZeroDivisionError), refusal_shown():
+        raise ZeroDivisionError
+
+
+def test_not_allowed_reaching_the_app_is_a_403_page_rolled_back(app, db_session):
+    with app.test_request_context("/"):
+        db.session.add(Part(sku="GONE-4", name="Pneu", category="pneus"))
+        db.session.flush()
+        response = app.make_response(app.handle_user_exception(NotAllowed("Pas le vôtre.")))
+        assert response.status_code == 403
+        assert "Accès refusé" in response.get_data(as_text=True)
+        assert "Pas le vôtre." in response.get_data(as_text=True)
+        assert part_named("GONE-4") is None
