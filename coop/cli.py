@@ -10,13 +10,13 @@ from flask import Flask, current_app
 from flask.cli import FlaskGroup
 
 from coop import demo, jobs
+from coop.accounting import exports
 from coop.accounts.auth import create_user as create_account
 from coop.clock import now, parse_local
 from coop.csv_import import fraction
 from coop.errors import DomainError, InvalidRows
 from coop.extensions import db
 from coop.imports import IMPORTERS, run_import
-from coop.invoicing import exports
 from coop.negotiation.cli import rfq
 from coop.orders import campaigns
 from coop.orders.importing import import_needs
