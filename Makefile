@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 5000
-# The local Stripe fake the demo pays through (coop/payments/stripe_fake.py).
+# The local Stripe fake the demo pays through (devtools/stripe_fake.py).
 STRIPE_FAKE_PORT ?= 5010
 # `make run` is the local demo: a SQLite file in instance/, a generated secret key, online
 # payment through the local Stripe fake.
@@ -35,7 +35,7 @@ run: install
 	$(DEMO_ENV) $(BIN)/coop db upgrade
 	$(DEMO_ENV) $(BIN)/coop seed-demo --if-empty
 	@echo "coop is served on http://$(HOST):$(PORT), its Stripe fake on http://127.0.0.1:$(STRIPE_FAKE_PORT)  (Ctrl+C stops both)"
-	@$(DEMO_ENV) $(BIN)/coop stripe-fake serve --port $(STRIPE_FAKE_PORT) & fake=$$!; \
+	@$(DEMO_ENV) $(BIN)/coop-devtools stripe-fake serve --port $(STRIPE_FAKE_PORT) & fake=$$!; \
 	trap 'kill $$fake 2>/dev/null' EXIT INT TERM; \
 	$(DEMO_ENV) $(BIN)/coop run --host $(HOST) --port $(PORT)
 
@@ -49,6 +49,7 @@ test-fast: install-test
 lint: install-test
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 format: install-test
 	$(BIN)/ruff check --fix .

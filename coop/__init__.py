@@ -74,6 +74,7 @@ def _init_input(app: Flask) -> None:
 
 def _init_database(app: Flask) -> None:
     from coop import mail  # noqa: F401  (registers sending e-mail after each commit)
+    from coop.payments import ledger  # noqa: F401  (settles a shop's account on each invoice)
     from coop.suppliers import search  # noqa: F401  (keeps search texts current on flush)
 
     ext.db.init_app(app)
@@ -153,11 +154,11 @@ def _init_i18n(app: Flask) -> None:
 
 def _register_blueprints(app: Flask) -> None:
     from coop import home, imports
+    from coop.accounting import export_views as invoice_exports
     from coop.accounts import identity_views as identity
     from coop.accounts import invitation_views as invitations
     from coop.accounts import views as accounts
     from coop.invoicing import document_views as invoice_documents
-    from coop.invoicing import export_views as invoice_exports
     from coop.invoicing import views as invoicing
     from coop.negotiation import views as negotiation
     from coop.orders.campaigns import shop_needs_views as shop_needs
@@ -167,6 +168,7 @@ def _register_blueprints(app: Flask) -> None:
     from coop.orders.purchasing import dispatch_views as dispatch
     from coop.orders.purchasing import receiving_views as receiving
     from coop.orders.purchasing import views as purchase_orders
+    from coop.payments import receivable_views as receivables
     from coop.payments import reminder_views as reminders
     from coop.payments import stripe_views as online_payments
     from coop.payments import views as payments
@@ -189,6 +191,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(receiving.bp)
     app.register_blueprint(statements.bp)
     app.register_blueprint(invoicing.bp)
+    app.register_blueprint(receivables.bp)
     app.register_blueprint(invoice_documents.bp)
     app.register_blueprint(invoice_exports.bp)
     app.register_blueprint(payments.bp)

@@ -74,7 +74,7 @@ DEFAULTS = {
     "COOP_STRIPE_API_BASE": None,
 }
 
-# The demo pays through the local Stripe fake (`coop stripe-fake serve`, started by `make run`).
+# The demo pays through the local Stripe fake (`coop-devtools stripe-fake serve`; `make run`).
 DEMO_STRIPE = {
     "COOP_STRIPE_SECRET_KEY": "sk_test_coop_demo",
     "COOP_STRIPE_WEBHOOK_SECRET": "whsec_coop_demo",

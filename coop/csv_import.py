@@ -15,6 +15,9 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
+from flask_babel import gettext as _
+from flask_babel import ngettext
+
 from coop import bounds
 from coop.errors import FieldError, InvalidRows
 from coop.money import parse_decimal
@@ -287,3 +290,12 @@ def day(cell: str) -> date:
             continue
         return bounds.day(parsed)
     raise ValueError(f"date invalide {cell!r} (attendu AAAA-MM-JJ ou JJ/MM/AAAA)")
+
+
+def import_outcome(created: int, updated: int) -> str:
+    """`Import réussi : 1 créé, 2 mis à jour.`: what an import did, for the flash."""
+    return _(
+        "Import réussi : %(created)s, %(updated)s.",
+        created=ngettext("%(num)d créé", "%(num)d créés", created),
+        updated=ngettext("%(num)d mis à jour", "%(num)d mis à jour", updated),
+    )

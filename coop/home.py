@@ -12,11 +12,11 @@ from coop.accounts.forms import ROLE_LABELS, ConfirmForm
 from coop.accounts.models import Member, Role, User, UserRole
 from coop.extensions import db
 from coop.i18n import LANGUAGES
-from coop.invoicing import issuing
 from coop.orders.campaigns import lifecycle as campaign_service
 from coop.orders.purchasing import dispatch
 from coop.orders.purchasing import home as orders_home
 from coop.pages import paginate, safe_next
+from coop.payments import receivables
 
 bp = Blueprint("home", __name__)
 
@@ -69,8 +69,8 @@ def index():
     )
     if home is Role.TREASURER:
         on = clock.today()
-        owed = issuing.invoices_totals(
-            issuing.invoices_query(issuing.InvoiceFilters(), on=on), on=on
+        owed = receivables.invoices_totals(
+            receivables.invoices_query(receivables.InvoiceFilters(), on=on), on=on
         )
         return render_template(
             "home/treasurer.html",

@@ -10,14 +10,13 @@ from dataclasses import dataclass
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_babel import ngettext
 from flask_login import current_user, login_required
 from flask_wtf.file import FileField, FileRequired
 
 from coop import submissions
 from coop.accounts.importing import MEMBER_COLUMNS, import_members
 from coop.accounts.models import DIRECTORY_ROLES, PURCHASING_ROLES, Role
-from coop.csv_import import Column, ImportResult
+from coop.csv_import import Column, ImportResult, import_outcome
 from coop.errors import DomainError
 from coop.forms import CoopForm
 from coop.pages import refusal_shown
@@ -75,15 +74,6 @@ IMPORTERS: dict[str, Importer] = {
         keys=("uq_offers_supplier_part", "uq_price_tiers_current"),
     ),
 }
-
-
-def import_outcome(created: int, updated: int) -> str:
-    """`Import réussi : 1 créé, 2 mis à jour.`: what an import did, for the flash."""
-    return _(
-        "Import réussi : %(created)s, %(updated)s.",
-        created=ngettext("%(num)d créé", "%(num)d créés", created),
-        updated=ngettext("%(num)d mis à jour", "%(num)d mis à jour", updated),
-    )
 
 
 def run_import(kind: str, data: bytes) -> ImportResult:

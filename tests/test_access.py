@@ -192,8 +192,8 @@ MATRIX = {
     "invoicing.preview": ("GET", "/campaigns/{campaign}/invoices/preview", STAFF_READ),
     "invoicing.issue": ("GET", "/campaigns/{campaign}/invoices/issue", TREASURY),
     "invoicing.progress": ("GET", "/campaigns/{campaign}/invoices/progress", STAFF_READ),
-    "invoicing.list_invoices": ("GET", "/invoices", everyone_logged_in()),
-    "invoicing.show_invoice": ("GET", "/invoices/{invoice}", everyone_logged_in()),
+    "receivables.list_invoices": ("GET", "/invoices", everyone_logged_in()),
+    "receivables.show_invoice": ("GET", "/invoices/{invoice}", everyone_logged_in()),
     "invoicing.credit": ("GET", "/invoices/{invoice}/credit", TREASURY),
     "invoice_documents.download_invoice_pdf": (
         "GET",

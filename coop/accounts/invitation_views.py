@@ -19,8 +19,8 @@ from coop.accounts.forms import (
     StaffInviteForm,
 )
 from coop.accounts.models import DIRECTORY_ROLES, AccountToken, Member, Role, TokenPurpose
+from coop.accounts.panels import accounts_panel
 from coop.accounts.tokens import LinkRefused, LinkState, open_token
-from coop.clock import now
 from coop.extensions import db
 from coop.jobs import run_in_background
 from coop.pages import refusal_shown
@@ -36,21 +36,6 @@ def _link_refused(refused: LinkRefused):
 
 
 # --- the coop or a shop invites ----------------------------------------------------------
-
-
-def accounts_panel(member: Member, invite_form: InviteForm | None = None) -> dict:
-    """What the shop's page shows of its accounts: invitations waiting, the invite form."""
-    may_invite = invitation_service.may_invite_to(current_user, member)
-    if invite_form is None and may_invite:
-        invite_form = InviteForm(email=None if member.users else member.email)
-    return {
-        "may_invite": may_invite,
-        "invitations": invitation_service.invitations_of(member) if may_invite else [],
-        "invite_form": invite_form,
-        "resend_form": ConfirmForm(),
-        "account_state": invitation_service.account_states([member.id])[member.id],
-        "now": now(),
-    }
 
 
 def _shop_page(member: Member) -> str:

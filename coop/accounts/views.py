@@ -22,8 +22,8 @@ from coop.accounts.forms import (
     ShopContactForm,
     UserForm,
 )
-from coop.accounts.invitation_views import accounts_panel
 from coop.accounts.models import DIRECTORY_ROLES, STAFF_ROLES, Member, Role, User
+from coop.accounts.panels import accounts_panel
 from coop.extensions import db
 from coop.pages import csv_download, paginate, refusal_shown, safe_next, search_arg
 

@@ -21,11 +21,11 @@ from coop.accounts.models import User
 from coop.clock import to_local
 from coop.errors import DomainError
 from coop.extensions import db
+from coop.invoicing.events import document_issued
 from coop.invoicing.issuing import ZERO, DraftLine, vat_breakdown
 from coop.invoicing.models import Invoice, InvoiceKind, InvoiceLine, InvoiceVat, LineKind
 from coop.money import quantize
 from coop.numbering import next_value
-from coop.payments import ledger
 
 FREE_AMOUNT_LABEL = "Remise / régularisation"
 
@@ -267,5 +267,5 @@ def credit_invoice(
     note.vat = [InvoiceVat(rate=rate, base=base, amount=amt) for rate, base, amt in vat]
     db.session.add(note)
     db.session.flush()
-    ledger.settle(invoice.member)  # what was paid beyond the new amount becomes credit
+    document_issued.send(note)  # payments settles: what was paid beyond it becomes credit
     return note

@@ -17,18 +17,18 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from flask_babel import gettext as _
-from sqlalchemy import case, func, select, type_coerce
+from sqlalchemy import func, select
 from stdnum import iso11649
 from stdnum.iso7064 import mod_97_10
 
 from coop.accounts.identity import coop_identity
 from coop.accounts.models import CoopIdentity, Member, User
 from coop.clock import to_local, today
-from coop.db import Money
 from coop.errors import DomainError, NotFound
 from coop.extensions import db
-from coop.i18n import N_, sorted_by_name
+from coop.i18n import sorted_by_name
 from coop.invoicing.documents import render_pending_documents
+from coop.invoicing.events import document_issued
 from coop.invoicing.models import Invoice, InvoiceKind, InvoiceLine, InvoiceVat, LineKind
 from coop.money import quantize
 from coop.numbering import next_value
@@ -37,7 +37,6 @@ from coop.orders.campaigns.locking import lock_campaign
 from coop.orders.campaigns.models import Campaign, CampaignStatus
 from coop.orders.costs.splitting import CampaignSplit, build_split
 from coop.orders.purchasing.models import PurchaseOrder, Receipt
-from coop.payments import ledger
 
 log = logging.getLogger(__name__)
 
@@ -440,7 +439,7 @@ def issue_one(
     if campaign.invoicing_started_at is None:
         campaign.invoicing_started_at = at
     db.session.flush()
-    ledger.settle(member)  # the shop's credit, if any, pays the new invoice
+    document_issued.send(invoice)  # payments settles: the shop's credit, if any, pays it
     if set(drafts) <= invoiced_member_ids(campaign):
         change_status(campaign, CampaignStatus.INVOICED, at=at)
     return invoice
@@ -493,126 +492,7 @@ def issuing_progress(campaign: Campaign) -> tuple[int, int]:
     return len(done), len({d.member.id for d in drafts} | done)
 
 
-# --- the list ----------------------------------------------------------------------------------
-
-AGING = (
-    ("not_due", N_("Non échues")),
-    ("0-30", N_("0 à 30 jours")),
-    ("31-60", N_("31 à 60 jours")),
-    ("60+", N_("Plus de 60 jours")),
-)
-
-
-# The filters of the list. "to_pay" and "overdue" cut across the states: something still
-# due (overdue: and its due date passed); the others are one state of ledger.Balance each.
-STATUSES = {
-    "issued": N_("Émises"),
-    "to_pay": N_("Reste à payer"),
-    "pending": N_("Paiement en cours"),
-    "partly_paid": N_("Partiellement payées"),
-    "paid": N_("Payées"),
-    "overdue": N_("Échues impayées"),
-    "credited": N_("Entièrement créditées"),
-    "credit_notes": N_("Avoirs"),
-}
-
-
-@dataclass(frozen=True)
-class InvoiceFilters:
-    campaign_id: int | None = None
-    member_id: int | None = None
-    status: str = "issued"  # one of STATUSES
-    number: str = ""
-
-
-def _cents(expression):
-    # SQLite keeps NUMERIC as REAL: 148.65 - 100.00 - 48.65 is 7e-15 there, not 0.
-    return func.round(expression, 2)
-
-
-def due_column(invoice=Invoice):
-    """What `invoice` still owes, never below zero (an excess is the shop's credit)."""
-    outstanding = _cents(ledger.outstanding_column(invoice))
-    return type_coerce(case((outstanding > 0, outstanding), else_=0), Money)
-
-
-def state_column(invoice=Invoice):
-    """ledger.Balance.state in SQL, so that the list filters on the state its badge shows."""
-    return case(
-        (_cents(ledger.credited_column(invoice) - invoice.total_incl_vat) >= 0, "credited"),
-        (_cents(ledger.outstanding_column(invoice)) <= 0, "paid"),
-        (ledger.pending_column(invoice), "pending"),
-        (_cents(ledger.paid_column(invoice)) > 0, "partly_paid"),
-        else_="open",
-    )
-
-
-def invoices_query(filters: InvoiceFilters, *, on: date, member: Member | None = None):
-    """The invoices matching `filters` (only `member`'s when given), newest first."""
-    if filters.status == "credit_notes":
-        query = select(Invoice).where(Invoice.kind == InvoiceKind.CREDIT_NOTE)
-    else:
-        query = select(Invoice).where(Invoice.kind == InvoiceKind.INVOICE)
-    if member is not None:
-        query = query.where(Invoice.member_id == member.id)
-    if filters.campaign_id:
-        query = query.where(Invoice.campaign_id == filters.campaign_id)
-    if filters.member_id:
-        query = query.where(Invoice.member_id == filters.member_id)
-    if filters.status in ("to_pay", "overdue"):
-        query = query.where(_cents(ledger.outstanding_column()) > 0)
-    if filters.status == "overdue":
-        query = query.where(Invoice.due_on < on)
-    if filters.status in ("pending", "partly_paid", "paid", "credited"):
-        query = query.where(state_column() == filters.status)
-    if filters.number:
-        query = query.where(Invoice.number.ilike(f"%{filters.number.strip()}%"))
-    return query.order_by(Invoice.issued_on.desc(), Invoice.number.desc())
-
-
-def invoices_totals(query, *, on: date) -> dict:
-    """What the invoices `query` selects were invoiced, what they still owe, and how late.
-
-    The aging buckets sum what is still due (a paid or credited invoice is in none);
-    a credit note owes nothing.
-    """
-    due = case((Invoice.kind == InvoiceKind.INVOICE, due_column()), else_=0)
-    sub = query.order_by(None).add_columns(due.label("due")).subquery()
-    late = {
-        "not_due": sub.c.due_on >= on,
-        "0-30": (sub.c.due_on < on) & (sub.c.due_on >= on - timedelta(days=30)),
-        "31-60": (sub.c.due_on < on - timedelta(days=30))
-        & (sub.c.due_on >= on - timedelta(days=60)),
-        "60+": sub.c.due_on < on - timedelta(days=60),
-    }
-
-    def total(expression):
-        # Read back through the Money type: the one place a sum becomes Decimal cents.
-        return type_coerce(func.coalesce(func.sum(expression), 0), Money)
-
-    columns = [
-        func.count(),
-        total(sub.c.total_excl_vat),
-        total(sub.c.total_vat),
-        total(sub.c.total_incl_vat),
-        total(sub.c.due),
-    ]
-    for condition in late.values():
-        owing = condition & (sub.c.due > ZERO)
-        columns.append(total(case((owing, sub.c.due), else_=0)))
-        columns.append(func.coalesce(func.sum(case((owing, 1), else_=0)), 0))
-    row = db.session.execute(select(*columns)).one()
-    buckets = []
-    for n, (key, label) in enumerate(AGING):
-        buckets.append((key, label, row[5 + 2 * n], int(row[6 + 2 * n])))
-    return {
-        "count": row[0],
-        "excl": row[1],
-        "vat": row[2],
-        "incl": row[3],
-        "due": row[4],
-        "aging": buckets,
-    }
+# --- finding invoices ------------------------------------------------------------------------
 
 
 def find_invoice(number: str) -> Invoice:

@@ -1,4 +1,7 @@
-"""The invoices' pages: preview and issue a campaign's invoices, the list, one invoice."""
+"""Issuing: preview and issue a campaign's invoices, credit an invoice.
+
+The list and one invoice's page show what is paid: they are payments' (receivable_views).
+"""
 
 from decimal import Decimal
 
@@ -6,25 +9,22 @@ from flask import Blueprint, abort, flash, redirect, render_template, request
 from flask import url_for as url
 from flask_babel import gettext as _
 from flask_babel import ngettext
-from flask_login import current_user, login_required
+from flask_login import current_user
 
 from coop import submissions
-from coop.accounts.access import ensure_can_access, roles_required
+from coop.accounts.access import roles_required
 from coop.accounts.forms import ConfirmForm
 from coop.accounts.models import STAFF_ROLES, TREASURY_ROLES
-from coop.clock import now, to_local, today
+from coop.clock import now, to_local
 from coop.errors import DomainError, NotFound
 from coop.extensions import db
 from coop.i18n import money
 from coop.invoicing import crediting, issuing
 from coop.invoicing.documents import render_pending_documents
 from coop.invoicing.forms import CreditForm
-from coop.invoicing.models import InvoiceKind
 from coop.jobs import run_in_background
 from coop.orders.campaigns.models import Campaign
-from coop.pages import id_arg, paginate, refusal_shown
-from coop.payments import ledger
-from coop.payments.models import METHOD_LABELS
+from coop.pages import refusal_shown
 
 bp = Blueprint("invoicing", __name__)
 
@@ -62,7 +62,7 @@ def preview(campaign_id: int):
 def issue(campaign_id: int):
     campaign = db.get_or_404(Campaign, campaign_id)
     back = url("invoicing.preview", campaign_id=campaign.id)
-    result = url("invoicing.list_invoices", campaign=campaign.id)
+    result = url("receivables.list_invoices", campaign=campaign.id)
     form = ConfirmForm()
     confirmed = form.validate_on_submit()
     if confirmed:
@@ -123,55 +123,6 @@ def progress(campaign_id: int):
     return render_template(template, campaign=campaign, done=done, total=total)
 
 
-@bp.route("/invoices")
-@login_required
-def list_invoices():
-    filters = issuing.InvoiceFilters(
-        campaign_id=id_arg("campaign"),
-        member_id=id_arg("shop") if current_user.is_staff else None,
-        status=status if (status := request.args.get("status")) in issuing.STATUSES else "issued",
-        number=(request.args.get("q") or "").strip()[:35],
-    )
-    member = None if current_user.is_staff else current_user.member
-    query = issuing.invoices_query(filters, on=today(), member=member)
-    page = paginate(query)
-    return render_template(
-        "invoicing/invoice_list.html",
-        page=page,
-        filters=filters,
-        statuses=issuing.STATUSES,
-        balances=ledger.balances([i for i in page.items if i.kind is InvoiceKind.INVOICE]),
-        totals=issuing.invoices_totals(query, on=today()),
-        today=today(),
-        campaigns=issuing.invoiced_campaigns(),
-        members=issuing.invoiced_members() if current_user.is_staff else [],
-    )
-
-
-@bp.route("/invoices/<number>")
-@login_required
-def show_invoice(number: str):
-    try:
-        invoice = issuing.find_invoice(number)
-    except NotFound:
-        abort(404)
-    ensure_can_access(invoice.member)
-    is_invoice = invoice.kind is InvoiceKind.INVOICE
-    return render_template(
-        "invoicing/invoice_detail.html",
-        invoice=invoice,
-        s=invoice.snapshot,
-        credit_notes=crediting.credit_notes_of(invoice),
-        remaining=crediting.remaining_creditable(invoice),
-        can_credit=current_user.has_role(*TREASURY_ROLES) and crediting.can_credit(invoice),
-        balance=ledger.balance(invoice) if is_invoice else None,
-        payments=ledger.payments_of(invoice) if is_invoice else [],
-        pending=ledger.pending_payments(invoice) if is_invoice else [],
-        method_labels=METHOD_LABELS,
-        today=today(),
-    )
-
-
 @bp.route("/invoices/<number>/credit", methods=["GET", "POST"])
 @roles_required(*TREASURY_ROLES)
 def credit(number: str):
@@ -179,7 +130,7 @@ def credit(number: str):
         invoice = issuing.find_invoice(number)
     except NotFound:
         abort(404)
-    back = url("invoicing.show_invoice", number=invoice.number)
+    back = url("receivables.show_invoice", number=invoice.number)
     form = CreditForm()
     remaining = crediting.remaining_quantities(invoice)
     chosen = {line.id: request.form.get(f"qty-{line.id}", "") for line in invoice.lines}
@@ -195,13 +146,13 @@ def credit(number: str):
                 amount=(form.amount.data or Decimal(0)) if form.mode.data == "amount" else None,
             )
         if outcome.ok:
-            submissions.commit(form, url("invoicing.show_invoice", number=note.number))
+            submissions.commit(form, url("receivables.show_invoice", number=note.number))
             thread = run_in_background(render_pending_documents)
             if thread is not None:
                 # Most often the PDF is ready within a moment: the next page then links it.
                 thread.join(PDF_WAIT_SECONDS)
             flash(_("Avoir %(number)s émis.", number=note.number), "success")
-            return redirect(url("invoicing.show_invoice", number=note.number))
+            return redirect(url("receivables.show_invoice", number=note.number))
     return render_template(
         "invoicing/credit_note_form.html",
         form=form,

@@ -22,6 +22,7 @@ from coop.db import Money
 from coop.errors import DomainError
 from coop.extensions import db
 from coop.i18n import N_, money
+from coop.invoicing.events import document_issued
 from coop.invoicing.models import Invoice, InvoiceKind
 from coop.money import quantize
 from coop.payments.models import (
@@ -174,7 +175,7 @@ def _succeeded_payments(member: Member) -> list[Payment]:
     ).all()
 
 
-def _lock(member: Member) -> None:
+def lock_member_ledger(member: Member) -> None:
     """Serialise changes to one shop's account (a row lock on PostgreSQL)."""
     db.session.execute(select(Member.id).where(Member.id == member.id).with_for_update())
 
@@ -230,7 +231,7 @@ def settle(member: Member) -> None:
     An invoice credited after it was paid gives its excess back as credit; the
     shop's credit then pays its open invoices, oldest due first.
     """
-    _lock(member)
+    lock_member_ledger(member)
     overpaid = db.session.execute(
         select(Invoice, -outstanding_column())
         .where(Invoice.member_id == member.id, Invoice.kind == InvoiceKind.INVOICE)
@@ -243,6 +244,12 @@ def settle(member: Member) -> None:
         invoices = _open_invoices(member)
         for payment in payments:
             _allocate(payment, invoices)
+
+
+@document_issued.connect
+def _settle_after_issue(document: Invoice) -> None:
+    """An invoice (the credit pays it) or a credit note (an excess paid becomes credit)."""
+    settle(document.member)
 
 
 # --- recording payments ------------------------------------------------------------------------
@@ -291,7 +298,7 @@ def record_payment(
                     number=invoice.number,
                 )
             )
-    _lock(member)
+    lock_member_ledger(member)
     payment = Payment(
         member=member,
         method=method,
@@ -324,7 +331,7 @@ def mark_succeeded(payment: Payment, *, on: date, fees: Decimal | None = None) -
         return False
     if payment.status is PaymentStatus.FAILED:
         raise DomainError(_("Ce paiement a échoué : il ne peut plus aboutir."))
-    _lock(payment.member)
+    lock_member_ledger(payment.member)
     payment.status = PaymentStatus.SUCCEEDED
     payment.received_on = on
     if fees is not None:
@@ -339,7 +346,7 @@ def mark_failed(payment: Payment) -> bool:
     """The payment did not go through (a SEPA debit refused): the invoices owe again."""
     if payment.status is PaymentStatus.FAILED:
         return False
-    _lock(payment.member)
+    lock_member_ledger(payment.member)
     for allocation in list(payment.allocations):
         payment.allocations.remove(allocation)
         db.session.delete(allocation)
@@ -381,7 +388,7 @@ def record_refund(
                 settle(payment.member)
             return known
     _positive(amount, _("Le remboursement"))
-    _lock(payment.member)
+    lock_member_ledger(payment.member)
     if amount > refundable(payment):
         raise DomainError(
             _(

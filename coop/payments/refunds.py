@@ -42,7 +42,7 @@ def refund_credit(
         credit_note.member_id != member.id or credit_note.kind is not InvoiceKind.CREDIT_NOTE
     ):
         raise DomainError(_("Choisissez un avoir de cet atelier."), field="credit_note")
-    ledger._lock(member)  # the credit checked is the credit paid back
+    ledger.lock_member_ledger(member)  # the credit checked is the credit paid back
     credit = ledger.member_credit(member)
     if amount > credit:
         raise DomainError(

@@ -29,10 +29,10 @@ from coop.clock import now
 from coop.errors import DomainError, NotFound
 from coop.extensions import db
 from coop.i18n import money, sorted_by_name
-from coop.invoicing.issuing import AGING, due_column
 from coop.invoicing.models import Invoice, InvoiceKind
 from coop.payments import ledger, stripe_client
 from coop.payments.models import Reminder, ReminderPause
+from coop.payments.receivables import AGING, due_column
 
 MAX_NOTE = 500
 ZERO = Decimal("0.00")
@@ -161,7 +161,7 @@ class Overview:
         return sum(1 for row in self.rows if row.to_send)
 
 
-# The late buckets of the invoice list (issuing.AGING) in days late, bounds included.
+# The late buckets of the invoice list (receivables.AGING) in days late, bounds included.
 LATE_DAYS = {"0-30": (1, 30), "31-60": (31, 60), "60+": (61, None)}
 
 

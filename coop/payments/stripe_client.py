@@ -1,7 +1,7 @@
 """The one Stripe client the app talks through, built from the settings.
 
 COOP_STRIPE_API_BASE points the SDK at another server (the local fake of
-coop/payments/stripe_fake.py); without it the SDK talks to Stripe itself.
+devtools/stripe_fake.py); without it the SDK talks to Stripe itself.
 Without a secret key online payment is simply not offered.
 """
 

@@ -281,7 +281,7 @@ def record_charge_refunds(charge: dict) -> str:
     outcome, payment = _sync(row)
     # One change to the shop's account at a time: a refund being made (refunds.py) holds this
     # lock until its row, with Stripe's id, is committed, so the list below finds it.
-    ledger._lock(row.member)
+    ledger.lock_member_ledger(row.member)
     listed = stripe_client.client().v1.refunds.list({"charge": charge["id"], "limit": 100})
     refunds = sorted((r.to_dict() for r in listed.auto_paging_iter()), key=lambda r: r["created"])
     for refund in refunds:

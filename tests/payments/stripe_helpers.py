@@ -16,7 +16,7 @@ from coop.accounts.models import Role
 from coop.extensions import db
 from coop.payments import checkout
 from coop.payments.models import CheckoutSession
-from coop.payments.stripe_fake import StripeFake
+from devtools.stripe_fake import StripeFake
 from tests import factories
 from tests.invoicing import factories as invoices
 
@@ -86,7 +86,7 @@ def pay(fake, session_id: str, outcome: str = "card") -> Response:
 
 
 def apply(fake, session_id: str, event_type: str) -> dict:
-    """What `coop stripe-fake send` asks: apply an event to a session; the event sent."""
+    """What `coop-devtools stripe-fake send` asks: apply an event to a session; the event sent."""
     answer = Client(fake).post(
         f"/_fake/sessions/{session_id}/events", data={"type": event_type}, headers=AUTH
     )

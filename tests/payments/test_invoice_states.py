@@ -7,8 +7,8 @@ import pytest
 
 from coop.accounts.models import Role
 from coop.extensions import db
-from coop.invoicing import crediting, issuing
-from coop.payments import ledger
+from coop.invoicing import crediting
+from coop.payments import ledger, receivables
 from coop.payments.models import CheckoutSession, Method, PaymentStatus
 from tests.invoicing import factories as invoices
 
@@ -82,8 +82,8 @@ def book(make):
     return shop, made
 
 
-def listed(filters: issuing.InvoiceFilters, member=None) -> set:
-    query = issuing.invoices_query(filters, on=ON, member=member)
+def listed(filters: receivables.InvoiceFilters, member=None) -> set:
+    query = receivables.invoices_query(filters, on=ON, member=member)
     return set(db.session.scalars(query))
 
 
@@ -105,21 +105,21 @@ def listed(filters: issuing.InvoiceFilters, member=None) -> set:
 )
 def test_each_filter_lists_the_invoices_in_its_state(book, status, names):
     _, made = book
-    assert listed(issuing.InvoiceFilters(status=status)) == {made[n] for n in names}
+    assert listed(receivables.InvoiceFilters(status=status)) == {made[n] for n in names}
 
 
 def test_the_states_filtered_in_sql_are_the_states_the_badges_show(book):
     _, made = book
     balances = ledger.balances(list(made.values()))
     for state in ("pending", "partly_paid", "paid", "credited"):
-        in_sql = listed(issuing.InvoiceFilters(status=state))
+        in_sql = listed(receivables.InvoiceFilters(status=state))
         assert in_sql == {i for i in made.values() if balances[i.id].state == state}
     assert balances[made["not_due"].id].state == "open"
 
 
 def test_the_totals_sum_what_is_still_due_and_age_it(book):
-    query = issuing.invoices_query(issuing.InvoiceFilters(), on=ON)
-    totals = issuing.invoices_totals(query, on=ON)
+    query = receivables.invoices_query(receivables.InvoiceFilters(), on=ON)
+    totals = receivables.invoices_totals(query, on=ON)
     assert totals["count"] == 7
     assert totals["incl"] == 7 * TOTAL == D("1040.55")
     # 148.65 (not due) + 148.65 (late) + 48.65 (partly paid) + 148.65 (pending)
@@ -130,8 +130,8 @@ def test_the_totals_sum_what_is_still_due_and_age_it(book):
         ("31-60", D("48.65"), 1),
         ("60+", D("148.65"), 1),
     ]
-    overdue = issuing.invoices_totals(
-        issuing.invoices_query(issuing.InvoiceFilters(status="overdue"), on=ON), on=ON
+    overdue = receivables.invoices_totals(
+        receivables.invoices_query(receivables.InvoiceFilters(status="overdue"), on=ON), on=ON
     )
     assert (overdue["count"], overdue["incl"], overdue["due"]) == (3, 3 * TOTAL, D("345.95"))
 
@@ -142,14 +142,14 @@ def test_an_over_credited_paid_invoice_owes_nothing_not_a_negative_amount(book, 
     # which the ledger moves to the oldest open invoice; nothing is negative.
     crediting.credit_invoice(made["paid"], reason="Geste", amount=D("40.00"), by=None, at=AT)
     db.session.commit()
-    query = issuing.invoices_query(issuing.InvoiceFilters(), on=ON)
-    assert issuing.invoices_totals(query, on=ON)["due"] == D("494.60") - D("48.00")
+    query = receivables.invoices_query(receivables.InvoiceFilters(), on=ON)
+    assert receivables.invoices_totals(query, on=ON)["due"] == D("494.60") - D("48.00")
     assert ledger.balance(made["paid"]).due == D("0.00")
 
 
 def test_credit_notes_owe_nothing_in_the_totals(book):
-    query = issuing.invoices_query(issuing.InvoiceFilters(status="credit_notes"), on=ON)
-    totals = issuing.invoices_totals(query, on=ON)
+    query = receivables.invoices_query(receivables.InvoiceFilters(status="credit_notes"), on=ON)
+    totals = receivables.invoices_totals(query, on=ON)
     assert (totals["count"], totals["incl"], totals["due"]) == (2, TOTAL + D("48.00"), D("0.00"))
     assert all(count == 0 for *_, count in totals["aging"])
 
@@ -158,10 +158,12 @@ def test_a_shop_sees_only_its_own_invoices_and_totals(book, make):
     shop, _ = book
     other = make.member()
     theirs = invoices.invoice(other, make.campaign(), issued_on=date(2026, 12, 7))
-    mine = issuing.invoices_query(issuing.InvoiceFilters(status="overdue"), on=ON, member=shop)
+    mine = receivables.invoices_query(
+        receivables.InvoiceFilters(status="overdue"), on=ON, member=shop
+    )
     assert theirs not in set(db.session.scalars(mine))
-    assert issuing.invoices_totals(mine, on=ON)["due"] == D("345.95")
-    everyone = issuing.invoices_query(issuing.InvoiceFilters(status="overdue"), on=ON)
+    assert receivables.invoices_totals(mine, on=ON)["due"] == D("345.95")
+    everyone = receivables.invoices_query(receivables.InvoiceFilters(status="overdue"), on=ON)
     assert theirs in set(db.session.scalars(everyone))
 
 
@@ -170,7 +172,7 @@ def test_a_shop_sees_only_its_own_invoices_and_totals(book, make):
 
 @pytest.fixture
 def on_day(monkeypatch):
-    monkeypatch.setattr("coop.invoicing.views.today", lambda: ON)
+    monkeypatch.setattr("coop.payments.receivable_views.today", lambda: ON)
 
 
 def test_each_row_shows_its_state_and_what_is_due(client, make, book, on_day):

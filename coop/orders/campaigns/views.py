@@ -14,9 +14,9 @@ from coop.accounts.access import roles_required
 from coop.accounts.forms import ConfirmForm
 from coop.accounts.models import PURCHASING_ROLES, STAFF_ROLES, Role
 from coop.csv_export import Figure, french_csv
+from coop.csv_import import import_outcome
 from coop.errors import DomainError, InvalidRows, NotAllowed
 from coop.extensions import db
-from coop.imports import import_outcome
 from coop.orders.campaigns import demand as demand_service
 from coop.orders.campaigns import lifecycle as campaign_service
 from coop.orders.campaigns import needs as need_service

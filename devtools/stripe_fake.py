@@ -17,7 +17,7 @@ matching events, signed with the webhook secret, to the app's webhook URL:
 
 Events are always sent from another thread after the request that caused them
 has been answered, as Stripe does: the app may be waiting for that answer with
-a row locked. `coop stripe-fake send` asks the running fake, through
+a row locked. `coop-devtools stripe-fake send` asks the running fake, through
 `/_fake/sessions/<id>/events`, to apply and send one more event.
 
 State lives in memory and is lost when the process stops. Development only:
@@ -47,12 +47,12 @@ from werkzeug.wrappers import Request, Response
 
 log = logging.getLogger(__name__)
 
-TEMPLATES = Path(__file__).resolve().parent.parent.parent / "templates"
+TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 API_VERSION = stripe.api_version
 # Stripe's standard European prices, for fees that look real: cards 1.5 % + 0.25 EUR,
 # SEPA Direct Debit 0.35 EUR.
 CARD_RATE, CARD_FIXED, SEPA_FIXED = Decimal("0.015"), 25, 35
-# What `coop stripe-fake send` may ask for.
+# What `coop-devtools stripe-fake send` may ask for.
 SENDABLE = (
     "checkout.session.completed",
     "checkout.session.async_payment_succeeded",
@@ -111,7 +111,7 @@ class StripeFake:
         # Where the browser reaches this server, for the sessions' `url` (set once serving).
         self.public_url = public_url
         self.webhook_delay = webhook_delay
-        # None: a SEPA debit settles only when `coop stripe-fake send` says so.
+        # None: a SEPA debit settles only when `coop-devtools stripe-fake send` says so.
         self.sepa_delay = sepa_delay
         self.objects: dict[str, dict] = {}
         self.line_items: dict[str, list[dict]] = {}
@@ -451,7 +451,7 @@ class StripeFake:
     # --- events --------------------------------------------------------------------------------
 
     def send_event(self, request: Request, id: str) -> Response:
-        """Apply and send one event now (`coop stripe-fake send`); answer how the app took it."""
+        """Apply and send one event (`coop-devtools stripe-fake send`); say how the app took it."""
         kind = request.form.get("type")
         if kind not in SENDABLE:
             raise StripeFakeError(400, f"type must be one of {', '.join(SENDABLE)}")

@@ -8,7 +8,8 @@ from werkzeug.test import Client
 from werkzeug.wrappers import Request, Response
 
 from coop import config
-from coop.payments.stripe_fake import decode_form
+from devtools.cli import main as devtools
+from devtools.stripe_fake import decode_form
 from tests.payments.stripe_helpers import (
     SECRET_KEY,
     WEBHOOK_SECRET,
@@ -180,13 +181,14 @@ def test_the_send_command_asks_the_running_fake(runner, app, fake, monkeypatch):
     session = new_session(fake)
     pay(fake, session["id"], "sepa_debit")
     result = runner.invoke(
+        devtools,
         args=[
             "stripe-fake",
             "send",
             "checkout.session.async_payment_succeeded",
             "--session",
             session["id"],
-        ]
+        ],
     )
     assert result.exit_code == 0, result.output
     assert "checkout.session.async_payment_succeeded sent; the app answered not sent" in (
@@ -195,14 +197,16 @@ def test_the_send_command_asks_the_running_fake(runner, app, fake, monkeypatch):
     assert sdk(fake).v1.checkout.sessions.retrieve(session["id"]).to_dict()["payment_status"] == (
         "paid"
     )
-    refused = runner.invoke(args=["stripe-fake", "send", "charge.refunded", "--session", "cs_x"])
+    refused = runner.invoke(
+        devtools, args=["stripe-fake", "send", "charge.refunded", "--session", "cs_x"]
+    )
     assert refused.exit_code == 1
     assert "No such checkout.session" in refused.output
 
 
 def test_serving_the_fake_needs_the_webhook_secret(runner, app, monkeypatch):
     monkeypatch.setitem(app.config, "COOP_STRIPE_WEBHOOK_SECRET", None)
-    result = runner.invoke(args=["stripe-fake", "serve", "--port", "0"])
+    result = runner.invoke(devtools, args=["stripe-fake", "serve", "--port", "0"])
     assert result.exit_code == 1
     assert "COOP_STRIPE_WEBHOOK_SECRET is not set" in result.output
 

@@ -8,10 +8,10 @@ from decimal import Decimal
 
 import pytest
 
+from coop.accounting import exports
 from coop.accounts.models import CoopIdentity, Role
 from coop.errors import DomainError
 from coop.extensions import db
-from coop.invoicing import exports
 from coop.invoicing.models import InvoiceDocument, InvoiceKind, LineKind
 from coop.payments import ledger
 from coop.payments.models import Method, PaymentStatus
@@ -607,7 +607,7 @@ def test_cli_refuses_a_period_ending_before_it_starts(runner, tmp_path, monkeypa
 
 
 def test_the_page_proposes_the_current_month(client, make, monkeypatch):
-    monkeypatch.setattr("coop.invoicing.export_forms.today", lambda: date(2026, 2, 14))
+    monkeypatch.setattr("coop.accounting.export_forms.today", lambda: date(2026, 2, 14))
     client.login_as(make.user(Role.TREASURER))
     page = client.get("/exports").text
     assert 'value="2026-02-01"' in page

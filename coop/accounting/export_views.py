@@ -3,11 +3,11 @@
 from flask import Blueprint, Response, render_template, request
 from flask_babel import gettext as _
 
+from coop.accounting import exports
+from coop.accounting.export_forms import ExportForm
 from coop.accounts.access import roles_required
 from coop.accounts.models import TREASURY_ROLES
 from coop.extensions import db
-from coop.invoicing import exports
-from coop.invoicing.export_forms import ExportForm
 from coop.orders.campaigns.models import Campaign
 from coop.pages import is_id, refusal_shown
 

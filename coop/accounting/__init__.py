@@ -1,0 +1,1 @@
+"""The accountant's side: the FEC and the exports of invoices, payments and refunds."""

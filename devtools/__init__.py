@@ -1,0 +1,1 @@
+"""Development tools: the local Stripe fake. Production code never imports this package."""
