@@ -20,7 +20,7 @@ from coop.orders.pooling.forms import PoolingForm
 from coop.orders.pooling.models import PoolingRun, RunStatus
 from coop.orders.pooling.review import choice_cost, describe_reason, review
 from coop.orders.purchasing import ordering
-from coop.pages import id_arg
+from coop.pages import id_arg, refusal_shown
 from coop.suppliers.origin import Origin
 
 bp = Blueprint("pooling", __name__)
@@ -109,16 +109,14 @@ def start(campaign_id: int):
     if not form.validate():
         return _pooling_page(campaign, form), 422
     submissions.claim(form)
-    try:
+    with refusal_shown() as outcome:
         options = pool_run.Options(
             time_limit=float(form.time_limit.data),
             penalties=form.penalties(),
             **_read_choices(pool_run.choices(campaign)),
         )
         run = pool_run.start_run(campaign, options, user=current_user._get_current_object())
-    except DomainError as error:
-        db.session.rollback()
-        flash(error.message, "error")
+    if not outcome.ok:
         return redirect(back)
     result = url("pooling.show", campaign_id=campaign.id, run=run.id)
     submissions.commit(form, result)
@@ -190,11 +188,9 @@ def commit(campaign_id: int, run_id: int):
     form = ConfirmForm()
     if form.validate_on_submit():
         submissions.claim(form)
-        try:
+        with refusal_shown() as outcome:
             orders = ordering.commit_run(run, at=clock.now())
-        except DomainError as error:
-            db.session.rollback()
-            flash(error.message, "error")
+        if not outcome.ok:
             return redirect(back)
         submissions.commit(form, url("campaigns.show_campaign", campaign_id=campaign.id))
         flash(
@@ -234,18 +230,15 @@ def commit(campaign_id: int, run_id: int):
 def undo(campaign_id: int):
     campaign = db.get_or_404(Campaign, campaign_id)
     back = url("campaigns.show_campaign", campaign_id=campaign.id)
-    try:
+    with refusal_shown() as outcome:
         ordering.check_undoable(campaign)
-    except DomainError as error:
-        flash(error.message, "error")
+    if not outcome.ok:
         return redirect(back)
     form = ConfirmForm()
     if form.validate_on_submit():
-        try:
+        with refusal_shown() as outcome:
             ordering.undo_pooling(campaign, at=clock.now())
-        except DomainError as error:
-            db.session.rollback()
-            flash(error.message, "error")
+        if not outcome.ok:
             return redirect(back)
         db.session.commit()
         flash(

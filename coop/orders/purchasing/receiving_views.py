@@ -1,5 +1,7 @@
 """Receiving pages: the manager records what a supplier delivered, or closes an order short."""
 
+from functools import partial
+
 from flask import Blueprint, abort, flash, redirect, render_template, request
 from flask import url_for as url
 from flask_babel import gettext as _
@@ -18,6 +20,7 @@ from coop.orders.costs import splitting
 from coop.orders.purchasing import ordering, receiving
 from coop.orders.purchasing.forms import ReceiptForm
 from coop.orders.purchasing.models import PurchaseOrder
+from coop.pages import refusal_shown
 
 bp = Blueprint("receiving", __name__)
 
@@ -52,7 +55,7 @@ def receive(number: str):
         quantities, line_errors = _typed_quantities(order)
         if not line_errors:
             submissions.claim(form)
-            try:
+            with refusal_shown(show=partial(_show, form=form, line_errors=line_errors)) as outcome:
                 receipt = receiving.record_receipt(
                     order,
                     received_on=form.received_on.data,
@@ -64,10 +67,7 @@ def receive(number: str):
                     at=clock.now(),
                 )
                 splitting.store_received_split(order.campaign)
-            except DomainError as error:
-                db.session.rollback()
-                _show(error, form, line_errors)
-            else:
+            if outcome.ok:
                 good = sum(line.received for line in receipt.lines)
                 submissions.commit(form, back)
                 flash(
@@ -103,13 +103,10 @@ def close_short(number: str):
     back = url("purchase_orders.show_order", number=order.number)
     form = ConfirmForm()
     if form.validate_on_submit():
-        try:
+        with refusal_shown() as outcome:
             receiving.close_short(order, at=clock.now())
             splitting.store_received_split(order.campaign)
-        except DomainError as error:
-            db.session.rollback()
-            flash(error.message, "error")
-        else:
+        if outcome.ok:
             db.session.commit()
             flash(
                 _(
@@ -119,10 +116,9 @@ def close_short(number: str):
                 "success",
             )
         return redirect(back)
-    try:
+    with refusal_shown() as outcome:
         receiving.check_closable_short(order)
-    except DomainError as error:
-        flash(error.message, "error")
+    if not outcome.ok:
         return redirect(back)
     missing = sum(line.missing_units for line in order.lines)
     message = ngettext(

@@ -11,7 +11,7 @@ from coop.accounts.forms import ConfirmForm
 from coop.accounts.models import PURCHASING_ROLES, STAFF_ROLES
 from coop.clock import to_local
 from coop.csv_export import day, figure
-from coop.errors import DomainError, NotFound
+from coop.errors import NotFound
 from coop.extensions import db
 from coop.jobs import run_in_background
 from coop.orders.campaigns.lifecycle import get_campaign
@@ -19,7 +19,7 @@ from coop.orders.campaigns.models import Campaign
 from coop.orders.costs import splitting
 from coop.orders.purchasing import ordering, receiving, sending
 from coop.orders.purchasing.models import OrderStatus, PurchaseOrder
-from coop.pages import csv_download, paginate, search_arg
+from coop.pages import csv_download, paginate, refusal_shown, search_arg
 from coop.suppliers.models import Supplier
 
 bp = Blueprint("purchase_orders", __name__)
@@ -138,19 +138,15 @@ def send_order(number: str):
             "error",
         )
         return redirect(back)
-    try:
+    with refusal_shown() as outcome:
         recipient = ordering.order_recipient(order)
-    except DomainError as error:
-        flash(error.message, "error")
+    if not outcome.ok:
         return redirect(back)
     form = ConfirmForm()
     if form.validate_on_submit():
-        try:
+        with refusal_shown() as outcome:
             ordering.send_order(order, at=clock.now())
-        except DomainError as error:
-            db.session.rollback()
-            flash(error.message, "error")
-        else:
+        if outcome.ok:
             db.session.commit()
             flash(
                 _(
@@ -175,12 +171,9 @@ def send_order(number: str):
 def confirm_order(number: str):
     order = _order(number)
     if ConfirmForm().validate_on_submit():
-        try:
+        with refusal_shown() as outcome:
             ordering.change_order_status(order, OrderStatus.CONFIRMED, at=clock.now())
-        except DomainError as error:
-            db.session.rollback()
-            flash(error.message, "error")
-        else:
+        if outcome.ok:
             db.session.commit()
             flash(
                 _("Bon de commande %(number)s confirmé par le fournisseur.", number=order.number),
@@ -196,13 +189,10 @@ def cancel_order(number: str):
     back = url("purchase_orders.show_order", number=order.number)
     form = ConfirmForm()
     if form.validate_on_submit():
-        try:
+        with refusal_shown() as outcome:
             ordering.cancel_order(order, at=clock.now())
             splitting.store_received_split(order.campaign)
-        except DomainError as error:
-            db.session.rollback()
-            flash(error.message, "error")
-        else:
+        if outcome.ok:
             db.session.commit()
             flash(_("Bon de commande %(number)s annulé.", number=order.number), "success")
         return redirect(back)
@@ -238,11 +228,9 @@ def send_all(campaign_id: int):
     form = ConfirmForm()
     if form.validate_on_submit():
         submissions.claim(form)
-        try:
+        with refusal_shown() as outcome:
             batch = sending.start_sending(campaign, by=current_user, at=clock.now())
-        except DomainError as error:
-            db.session.rollback()
-            flash(error.message, "error")
+        if not outcome.ok:
             return redirect(back)
         progress = url("purchase_orders.sending_progress", sending_id=batch.id)
         submissions.commit(form, progress)
