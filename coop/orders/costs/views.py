@@ -16,6 +16,7 @@ from coop.extensions import db
 from coop.i18n import money
 from coop.orders.campaigns.lifecycle import STATUS_LABELS
 from coop.orders.campaigns.models import Campaign
+from coop.orders.campaigns.rules import SPLIT_KEY_LABELS
 from coop.orders.costs import charging, reporting, splitting, statements
 from coop.orders.costs.forms import ChargeForm, ShippingKeyForm
 from coop.pages import paginate_list, refusal_shown
@@ -111,7 +112,7 @@ def shipping_key(campaign_id: int):
             flash(
                 _(
                     "Frais de port désormais répartis %(key)s.",
-                    key=_(splitting.KEY_LABELS[campaign.shipping_key]),
+                    key=_(SPLIT_KEY_LABELS[campaign.shipping_key]),
                 ),
                 "success",
             )
@@ -130,7 +131,7 @@ def _charges_page(campaign: Campaign, form: ChargeForm):
         "unweighed": [],
         "chargeable": campaign.status in charging.CHARGEABLE,
         "charges_list": splitting.campaign_charges(campaign),
-        "key_labels": splitting.KEY_LABELS,
+        "key_labels": SPLIT_KEY_LABELS,
         "labels": STATUS_LABELS,
         "key_form": ShippingKeyForm(key=campaign.shipping_key.value),
     }

@@ -21,7 +21,6 @@ from coop.i18n import sorted_by_name
 from coop.orders.campaigns.lifecycle import STATUS_LABELS
 from coop.orders.campaigns.locking import lock_campaign
 from coop.orders.campaigns.models import CampaignStatus, DeliveryMode, Need
-from coop.orders.campaigns.rules import ShortageRule
 from coop.orders.purchasing.models import (
     Allocation,
     OrderLine,
@@ -40,10 +39,6 @@ from coop.orders.purchasing.shortage import Claim, share_received
 RECEIVABLE = frozenset({OrderStatus.SENT, OrderStatus.CONFIRMED, OrderStatus.PARTLY_RECEIVED})
 # Once invoiced, what each shop got is on its invoice: receipts can no longer change it.
 FROZEN = frozenset({CampaignStatus.INVOICED, CampaignStatus.ARCHIVED})
-SHORTAGE_RULE_LABELS = {
-    ShortageRule.PRO_RATA: "partage au prorata",
-    ShortageRule.FIRST_POSTED: "premier posté, premier servi",
-}
 NOTE_REF_LENGTH = 60
 
 

@@ -16,6 +16,7 @@ from coop.errors import DomainError, NotFound
 from coop.extensions import db
 from coop.forms import sentence
 from coop.orders.campaigns.models import DeliveryMode
+from coop.orders.campaigns.rules import SHORTAGE_RULE_LABELS
 from coop.orders.costs import splitting
 from coop.orders.purchasing import ordering, receiving
 from coop.orders.purchasing.forms import ReceiptForm
@@ -27,7 +28,7 @@ bp = Blueprint("receiving", __name__)
 
 @bp.app_template_global()
 def shortage_rule_label(rule) -> str:
-    return _(receiving.SHORTAGE_RULE_LABELS[rule])
+    return _(SHORTAGE_RULE_LABELS[rule])
 
 
 @bp.route("/purchase-orders/<number>/receive", methods=["GET", "POST"])
