@@ -29,7 +29,13 @@ from coop.orders.campaigns.forms import (
     PartRequestForm,
 )
 from coop.orders.campaigns.importing import NEED_COLUMNS, import_needs
-from coop.orders.campaigns.models import Campaign, CampaignStatus, Need, PartRequest
+from coop.orders.campaigns.models import (
+    CAMPAIGN_STATUS_LABELS,
+    Campaign,
+    CampaignStatus,
+    Need,
+    PartRequest,
+)
 from coop.orders.costs import statements
 from coop.orders.purchasing import ordering
 from coop.pages import paginate, refusal_shown, search_arg
@@ -48,7 +54,7 @@ bp = Blueprint("campaigns", __name__)
 def list_campaigns():
     page = paginate(select(Campaign).order_by(Campaign.created_at.desc(), Campaign.id.desc()))
     return render_template(
-        "orders/campaigns/campaign_list.html", page=page, labels=campaign_service.STATUS_LABELS
+        "orders/campaigns/campaign_list.html", page=page, labels=CAMPAIGN_STATUS_LABELS
     )
 
 
@@ -91,7 +97,7 @@ def show_campaign(campaign_id: int):
         campaign=campaign,
         needs=needs,
         shops=shops,
-        labels=campaign_service.STATUS_LABELS,
+        labels=CAMPAIGN_STATUS_LABELS,
         moves=campaign_service.allowed_moves(campaign),
         requests=demand_service.open_requests(campaign),
         form=ConfirmForm(),
@@ -142,7 +148,7 @@ def change_status(campaign_id: int, status: str):
                 _(
                     "La campagne %(code)s est %(status)s.",
                     code=campaign.code,
-                    status=_(campaign_service.STATUS_LABELS[target]),
+                    status=target.label,
                 ),
                 "success",
             )

@@ -14,8 +14,7 @@ from coop.csv_export import french_csv
 from coop.errors import DomainError, NotFound
 from coop.extensions import db
 from coop.i18n import money
-from coop.orders.campaigns.lifecycle import STATUS_LABELS
-from coop.orders.campaigns.models import Campaign
+from coop.orders.campaigns.models import CAMPAIGN_STATUS_LABELS, Campaign
 from coop.orders.campaigns.rules import SPLIT_KEY_LABELS
 from coop.orders.costs import charging, reporting, splitting, statements
 from coop.orders.costs.forms import ChargeForm, ShippingKeyForm
@@ -132,7 +131,7 @@ def _charges_page(campaign: Campaign, form: ChargeForm):
         "chargeable": campaign.status in charging.CHARGEABLE,
         "charges_list": splitting.campaign_charges(campaign),
         "key_labels": SPLIT_KEY_LABELS,
-        "labels": STATUS_LABELS,
+        "labels": CAMPAIGN_STATUS_LABELS,
         "key_form": ShippingKeyForm(key=campaign.shipping_key.value),
     }
     with refusal_shown(show=lambda error: context.update(problem=error.message)) as outcome:

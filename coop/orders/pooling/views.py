@@ -13,8 +13,7 @@ from coop.accounts.models import PURCHASING_ROLES, STAFF_ROLES
 from coop.errors import DomainError
 from coop.extensions import db
 from coop.jobs import run_in_background
-from coop.orders.campaigns.lifecycle import STATUS_LABELS
-from coop.orders.campaigns.models import Campaign
+from coop.orders.campaigns.models import CAMPAIGN_STATUS_LABELS, Campaign
 from coop.orders.pooling import pool_run
 from coop.orders.pooling.forms import PoolingForm
 from coop.orders.pooling.models import PoolingRun, RunStatus
@@ -71,7 +70,7 @@ def _pooling_page(campaign: Campaign, form: PoolingForm):
         form=form,
         options=options,
         choices=pool_run.choices(campaign),
-        labels=STATUS_LABELS,
+        labels=CAMPAIGN_STATUS_LABELS,
         view=request.args.get("view", "suppliers"),
         stale=run and pool_run.run_is_stale(run),
         can_undo=ordering.can_undo(campaign),

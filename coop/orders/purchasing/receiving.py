@@ -18,10 +18,10 @@ from coop.clock import to_local, today
 from coop.errors import DomainError
 from coop.extensions import db
 from coop.i18n import sorted_by_name
-from coop.orders.campaigns.lifecycle import STATUS_LABELS
 from coop.orders.campaigns.locking import lock_campaign
-from coop.orders.campaigns.models import CampaignStatus, DeliveryMode, Need
+from coop.orders.campaigns.models import CAMPAIGN_STATUS_LABELS, CampaignStatus, DeliveryMode, Need
 from coop.orders.purchasing.models import (
+    ORDER_STATUS_LABELS,
     Allocation,
     OrderLine,
     OrderStatus,
@@ -30,7 +30,6 @@ from coop.orders.purchasing.models import (
     ReceiptLine,
 )
 from coop.orders.purchasing.ordering import (
-    ORDER_STATUS_LABELS,
     change_order_status,
     settle_campaign,
 )
@@ -248,8 +247,8 @@ def _lock(order: PurchaseOrder) -> None:
 def _frozen(order: PurchaseOrder) -> DomainError:
     campaign = order.campaign
     return DomainError(
-        f"La campagne {campaign.code} est {STATUS_LABELS[campaign.status]} : la répartition "
-        "est figée depuis la facturation, aucune réception ne peut plus la changer."
+        f"La campagne {campaign.code} est {CAMPAIGN_STATUS_LABELS[campaign.status]} : "
+        "la répartition est figée depuis la facturation, aucune réception ne peut plus la changer."
     )
 
 

@@ -41,7 +41,7 @@ def receive(number: str):
             _(
                 "Le bon de commande %(number)s est %(status)s : il ne peut pas être réceptionné.",
                 number=order.number,
-                status=_(ordering.ORDER_STATUS_LABELS[order.status]),
+                status=order.status.label,
             ),
             "error",
         )

@@ -18,7 +18,7 @@ from coop.orders.campaigns.lifecycle import get_campaign
 from coop.orders.campaigns.models import Campaign
 from coop.orders.costs import splitting
 from coop.orders.purchasing import ordering, receiving, sending
-from coop.orders.purchasing.models import OrderStatus, PurchaseOrder
+from coop.orders.purchasing.models import ORDER_STATUS_LABELS, OrderStatus, PurchaseOrder
 from coop.pages import csv_download, paginate, refusal_shown, search_arg
 from coop.suppliers.models import Supplier
 
@@ -27,7 +27,7 @@ bp = Blueprint("purchase_orders", __name__)
 
 @bp.app_template_global()
 def order_status_label(status: OrderStatus) -> str:
-    return ordering.ORDER_STATUS_LABELS[status]
+    return ORDER_STATUS_LABELS[status]
 
 
 @bp.route("/purchase-orders")
@@ -52,7 +52,7 @@ def list_orders():
         status=chosen,
         campaign=campaign,
         q=query,
-        labels=ordering.ORDER_STATUS_LABELS,
+        labels=ORDER_STATUS_LABELS,
         campaigns=ordering.ordered_campaigns(),
         sendable=sendable,
     )
@@ -84,7 +84,7 @@ def orders_csv():
                 o.supplier.code,
                 o.supplier.name,
                 o.campaign.code,
-                _(ordering.ORDER_STATUS_LABELS[o.status]),
+                o.status.label,
                 len(o.lines),
                 figure(o.goods),
                 figure(o.shipping_fee),
@@ -104,7 +104,7 @@ def show_order(number: str):
         "orders/purchasing/order_detail.html",
         order=order,
         form=ConfirmForm(),
-        labels=ordering.ORDER_STATUS_LABELS,
+        labels=ORDER_STATUS_LABELS,
         deliveries=ordering.order_deliveries(order),
         receipts=receiving.order_receipts(order),
         can_receive=receiving.can_receive(order),
@@ -133,7 +133,7 @@ def send_order(number: str):
             _(
                 "Le bon de commande %(number)s est %(status)s : il ne peut plus être envoyé.",
                 number=order.number,
-                status=_(ordering.ORDER_STATUS_LABELS[order.status]),
+                status=order.status.label,
             ),
             "error",
         )
@@ -281,7 +281,7 @@ def supplier_orders(supplier_id: int):
         supplier=supplier,
         orders=orders[:SUPPLIER_PAGE_ROWS],
         more=len(orders) > SUPPLIER_PAGE_ROWS,
-        labels=ordering.ORDER_STATUS_LABELS,
+        labels=ORDER_STATUS_LABELS,
     )
 
 

@@ -434,7 +434,10 @@ def test_the_shop_sees_what_it_got_and_what_it_lost(client, make):
     receiving.close_short(order, at=now())
     db.session.commit()
     page = client.get(f"/campaigns/{order.campaign_id}/needs").text
-    assert "Livraison incomplète du fournisseur : 6 unités en moins (partagée au prorata des quantités)." in page
+    assert (
+        "Livraison incomplète du fournisseur : 6 unités en moins "
+        "(partagée au prorata des quantités)." in page
+    )
 
 
 def test_the_treasurer_reads_receipts_but_does_not_receive_and_members_see_nothing(client, make):
