@@ -12,7 +12,7 @@ from coop.accounts.forms import ROLE_LABELS, ConfirmForm
 from coop.accounts.models import Member, Role, User, UserRole
 from coop.extensions import db
 from coop.i18n import LANGUAGES
-from coop.orders.campaigns import lifecycle as campaign_service
+from coop.orders.campaigns.models import CAMPAIGN_STATUS_LABELS
 from coop.orders.purchasing import dispatch
 from coop.orders.purchasing import home as orders_home
 from coop.pages import paginate, safe_next
@@ -43,7 +43,7 @@ def index():
             coming=coming,
             saved={e.campaign.id: e.saved for e in entries if e.saved},
             handovers=dispatch.member_handovers(current_user.member),
-            labels=campaign_service.STATUS_LABELS,
+            labels=CAMPAIGN_STATUS_LABELS,
             owed=shop_campaigns.owed(current_user.member, on=clock.today()),
         )
     homes = {role: label for role, label in HOMES.items() if current_user.has_role(role)}
@@ -85,7 +85,7 @@ def index():
         incomplete=incomplete,
         active_count=active,
         decisions=orders_home.manager_decisions(clock.now()),
-        labels=campaign_service.STATUS_LABELS,
+        labels=CAMPAIGN_STATUS_LABELS,
         **tabs,
     )
 
@@ -98,7 +98,7 @@ def my_campaigns():
     page = paginate(shop_campaigns.campaigns_query(member))
     entries = shop_campaigns.campaign_entries(member, list(page.items), on=clock.today())
     return render_template(
-        "home/my_campaigns.html", page=page, entries=entries, labels=campaign_service.STATUS_LABELS
+        "home/my_campaigns.html", page=page, entries=entries, labels=CAMPAIGN_STATUS_LABELS
     )
 
 

@@ -69,7 +69,7 @@ def test_the_manager_receives_a_line_short_and_the_shop_sees_what_it_lost(page, 
     expect(
         outcome.get_by_text(
             "Livraison incomplète du fournisseur pour l’instant : 6 unités en moins "
-            "(partage au prorata) ; le reste peut encore arriver."
+            "(partagée au prorata des quantités) ; le reste peut encore arriver."
         )
     ).to_be_visible()
     _screenshot(page, "shop_after_short_receipt")

@@ -20,8 +20,13 @@ from coop.accounts.forms import Normalised, strip, upper
 from coop.forms import CoopForm, ParsedField
 from coop.money import parse_decimal
 from coop.orders.campaigns.models import DEFAULT_PENALTIES, DeliveryMode
-from coop.orders.campaigns.rules import ShortageRule, SplitKey
-from coop.suppliers.origin import Origin
+from coop.orders.campaigns.rules import (
+    SHORTAGE_RULE_LABELS,
+    SPLIT_KEY_LABELS,
+    ShortageRule,
+    SplitKey,
+)
+from coop.suppliers.origin import ORIGIN_LABELS, Origin
 
 # A part as a person types it: its SKU, its EAN, or `name (SKU)` as the list offers it.
 PART_TEXT = 300
@@ -41,6 +46,11 @@ def as_percent(rate: Decimal) -> str:
     return f"{(rate * 100).normalize():f}".replace(".", ",")
 
 
+def label_choices(labels: dict) -> list[SelectChoice]:
+    """A select's choices from an enum's table of labels, in the table's order."""
+    return [SelectChoice(value.value, _l(label)) for value, label in labels.items()]
+
+
 class PercentField(ParsedField):
     """A rate typed in percent (`2,5`), held as its fraction (0.025); blank: None."""
 
@@ -56,11 +66,21 @@ class PenaltiesForm(CoopForm):
     Defaults are spec/pooling.md's (DEFAULT_PENALTIES).
     """
 
-    penalty_local = PercentField(_l("Local"), default=DEFAULT_PENALTIES[Origin.LOCAL])
-    penalty_france = PercentField(_l("France"), default=DEFAULT_PENALTIES[Origin.FRANCE])
-    penalty_europe = PercentField(_l("Europe"), default=DEFAULT_PENALTIES[Origin.EUROPE])
-    penalty_asia = PercentField(_l("Asie"), default=DEFAULT_PENALTIES[Origin.ASIA])
-    penalty_other = PercentField(_l("Autre"), default=DEFAULT_PENALTIES[Origin.OTHER])
+    penalty_local = PercentField(
+        _l(ORIGIN_LABELS[Origin.LOCAL]), default=DEFAULT_PENALTIES[Origin.LOCAL]
+    )
+    penalty_france = PercentField(
+        _l(ORIGIN_LABELS[Origin.FRANCE]), default=DEFAULT_PENALTIES[Origin.FRANCE]
+    )
+    penalty_europe = PercentField(
+        _l(ORIGIN_LABELS[Origin.EUROPE]), default=DEFAULT_PENALTIES[Origin.EUROPE]
+    )
+    penalty_asia = PercentField(
+        _l(ORIGIN_LABELS[Origin.ASIA]), default=DEFAULT_PENALTIES[Origin.ASIA]
+    )
+    penalty_other = PercentField(
+        _l(ORIGIN_LABELS[Origin.OTHER]), default=DEFAULT_PENALTIES[Origin.OTHER]
+    )
 
     def penalties(self) -> dict[Origin, Decimal]:
         """The rates typed, as fractions; a blank or missing field (None) keeps its default."""
@@ -99,20 +119,13 @@ class CampaignForm(PenaltiesForm):
     shortage_rule = SelectField(
         _l("Livraison incomplète d'un fournisseur"),
         default=ShortageRule.PRO_RATA.value,
-        choices=[
-            SelectChoice(ShortageRule.PRO_RATA.value, _l("partagée au prorata des quantités")),
-            SelectChoice(ShortageRule.FIRST_POSTED.value, _l("premier posté, premier servi")),
-        ],
+        choices=label_choices(SHORTAGE_RULE_LABELS),
         description=_l("Les unités demandées passent toujours avant les unités de tolérance."),
     )
     shipping_key = SelectField(
         _l("Frais de port répartis"),
         default=SplitKey.VALUE.value,
-        choices=[
-            SelectChoice(SplitKey.VALUE.value, _l("au prorata de la valeur des marchandises")),
-            SelectChoice(SplitKey.QUANTITY.value, _l("au prorata des quantités")),
-            SelectChoice(SplitKey.WEIGHT.value, _l("au prorata du poids")),
-        ],
+        choices=label_choices(SPLIT_KEY_LABELS),
     )
     fee_percent = PercentField(_l("Frais de service de la coop (%)"), default=Decimal(0))
 

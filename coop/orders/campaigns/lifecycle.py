@@ -8,24 +8,19 @@ from sqlalchemy import select
 from coop.clock import to_local
 from coop.errors import DomainError, NotFound
 from coop.extensions import db
-from coop.i18n import N_
 from coop.orders.campaigns import notifications
 from coop.orders.campaigns.locking import lock_campaign
-from coop.orders.campaigns.models import TRANSITIONS, Campaign, CampaignStatus, DeliveryMode
+from coop.orders.campaigns.models import (
+    CAMPAIGN_STATUS_LABELS,
+    TRANSITIONS,
+    Campaign,
+    CampaignStatus,
+    DeliveryMode,
+)
 from coop.orders.campaigns.rules import ShortageRule, SplitKey
 from coop.suppliers.origin import Origin
 from coop.uniqueness import refusing_duplicates
 
-STATUS_LABELS = {
-    CampaignStatus.DRAFT: N_("brouillon"),
-    CampaignStatus.OPEN: N_("ouverte"),
-    CampaignStatus.CLOSED: N_("close"),
-    CampaignStatus.POOLED: N_("mutualisée"),
-    CampaignStatus.ORDERED: N_("commandée"),
-    CampaignStatus.RECEIVED: N_("reçue"),
-    CampaignStatus.INVOICED: N_("facturée"),
-    CampaignStatus.ARCHIVED: N_("archivée"),
-}
 EDITABLE = frozenset({CampaignStatus.DRAFT, CampaignStatus.OPEN})
 REMINDER_BEFORE = timedelta(hours=48)
 # The columns' sizes: the command line reaches the service without a form's Length.
@@ -163,8 +158,8 @@ def change_status(
         )
     if not campaign.can_become(target):
         raise DomainError(
-            f"La campagne {campaign.code} est {STATUS_LABELS[campaign.status]} : "
-            f"elle ne peut pas passer à « {STATUS_LABELS[target]} »."
+            f"La campagne {campaign.code} est {CAMPAIGN_STATUS_LABELS[campaign.status]} : "
+            f"elle ne peut pas passer à « {CAMPAIGN_STATUS_LABELS[target]} »."
         )
     if target is CampaignStatus.OPEN and campaign.closes_at and campaign.closes_at <= at:
         raise DomainError(

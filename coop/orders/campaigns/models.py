@@ -4,12 +4,14 @@ from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 
+from flask_babel import gettext as _
 from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from coop.accounts.models import Member
 from coop.clock import now
 from coop.db import Base, Rate, UnitPrice, UTCDateTime, checked_enum
+from coop.i18n import N_
 from coop.orders.campaigns.rules import ShortageRule, SplitKey
 from coop.suppliers.models import Part
 from coop.suppliers.origin import Origin
@@ -24,6 +26,25 @@ class CampaignStatus(StrEnum):
     RECEIVED = "received"
     INVOICED = "invoiced"
     ARCHIVED = "archived"
+
+    @property
+    def label(self) -> str:
+        """Its name on pages, in the reader's language (CAMPAIGN_STATUS_LABELS holds the French)."""
+        return _(CAMPAIGN_STATUS_LABELS[self])
+
+
+# The only place the states are named ("La campagne 2026-12 est close"): badges, filters,
+# messages and e-mails read it.
+CAMPAIGN_STATUS_LABELS = {
+    CampaignStatus.DRAFT: N_("brouillon"),
+    CampaignStatus.OPEN: N_("ouverte"),
+    CampaignStatus.CLOSED: N_("close"),
+    CampaignStatus.POOLED: N_("mutualisée"),
+    CampaignStatus.ORDERED: N_("commandée"),
+    CampaignStatus.RECEIVED: N_("reçue"),
+    CampaignStatus.INVOICED: N_("facturée"),
+    CampaignStatus.ARCHIVED: N_("archivée"),
+}
 
 
 # The only moves a campaign can make; a closed campaign reopens until it is pooled.

@@ -15,7 +15,7 @@ from coop.accounts.forms import ConfirmForm
 from coop.accounts.models import PURCHASING_ROLES, STAFF_ROLES, Role
 from coop.csv_export import Figure, french_csv
 from coop.csv_import import import_outcome
-from coop.errors import DomainError, InvalidRows, NotAllowed
+from coop.errors import NotAllowed
 from coop.extensions import db
 from coop.orders.campaigns import demand as demand_service
 from coop.orders.campaigns import lifecycle as campaign_service
@@ -29,10 +29,16 @@ from coop.orders.campaigns.forms import (
     PartRequestForm,
 )
 from coop.orders.campaigns.importing import NEED_COLUMNS, import_needs
-from coop.orders.campaigns.models import Campaign, CampaignStatus, Need, PartRequest
+from coop.orders.campaigns.models import (
+    CAMPAIGN_STATUS_LABELS,
+    Campaign,
+    CampaignStatus,
+    Need,
+    PartRequest,
+)
 from coop.orders.costs import statements
 from coop.orders.purchasing import ordering
-from coop.pages import form_error, paginate, search_arg
+from coop.pages import paginate, refusal_shown, search_arg
 from coop.suppliers.catalogue import find_part, part_choices
 from coop.suppliers.models import Part
 from coop.suppliers.origin import Origin
@@ -48,7 +54,7 @@ bp = Blueprint("campaigns", __name__)
 def list_campaigns():
     page = paginate(select(Campaign).order_by(Campaign.created_at.desc(), Campaign.id.desc()))
     return render_template(
-        "orders/campaigns/campaign_list.html", page=page, labels=campaign_service.STATUS_LABELS
+        "orders/campaigns/campaign_list.html", page=page, labels=CAMPAIGN_STATUS_LABELS
     )
 
 
@@ -58,7 +64,7 @@ def create_campaign():
     form = CampaignForm()
     if form.validate_on_submit():
         submissions.claim(form)
-        try:
+        with refusal_shown(form) as outcome:
             campaign = campaign_service.create_campaign(
                 form.code.data,
                 form.title.data,
@@ -67,10 +73,7 @@ def create_campaign():
                 at=clock.now(),
                 **_campaign_terms(form),
             )
-        except DomainError as error:
-            db.session.rollback()
-            form_error(form, error)
-        else:
+        if outcome.ok:
             result = url("campaigns.show_campaign", campaign_id=campaign.id)
             submissions.commit(form, result)
             flash(
@@ -94,7 +97,7 @@ def show_campaign(campaign_id: int):
         campaign=campaign,
         needs=needs,
         shops=shops,
-        labels=campaign_service.STATUS_LABELS,
+        labels=CAMPAIGN_STATUS_LABELS,
         moves=campaign_service.allowed_moves(campaign),
         requests=demand_service.open_requests(campaign),
         form=ConfirmForm(),
@@ -111,7 +114,7 @@ def edit_campaign(campaign_id: int):
     if request.method == "GET":
         _fill_campaign_form(form, campaign)
     if form.validate_on_submit():
-        try:
+        with refusal_shown(form) as outcome:
             campaign_service.update_campaign(
                 campaign,
                 title=form.title.data,
@@ -120,10 +123,7 @@ def edit_campaign(campaign_id: int):
                 at=clock.now(),
                 **_campaign_terms(form),
             )
-        except DomainError as error:
-            db.session.rollback()
-            form_error(form, error)
-        else:
+        if outcome.ok:
             db.session.commit()
             flash(_("Campagne %(code)s enregistrée.", code=campaign.code), "success")
             return redirect(url("campaigns.show_campaign", campaign_id=campaign.id))
@@ -140,18 +140,15 @@ def change_status(campaign_id: int, status: str):
     back = url("campaigns.show_campaign", campaign_id=campaign.id)
     form = ConfirmForm()
     if form.validate_on_submit():
-        try:
+        with refusal_shown() as outcome:
             campaign_service.change_status(campaign, target, at=clock.now())
-        except DomainError as error:
-            db.session.rollback()
-            flash(error.message, "error")
-        else:
+        if outcome.ok:
             db.session.commit()
             flash(
                 _(
                     "La campagne %(code)s est %(status)s.",
                     code=campaign.code,
-                    status=_(campaign_service.STATUS_LABELS[target]),
+                    status=target.label,
                 ),
                 "success",
             )
@@ -204,17 +201,18 @@ def remind_silent_shops(campaign_id: int):
     campaign = db.get_or_404(Campaign, campaign_id)
     back = url("campaigns.demand", campaign_id=campaign.id)
     form = ConfirmForm()
-    try:
-        if form.validate_on_submit():
+    confirmed = form.validate_on_submit()
+    with refusal_shown() as outcome:
+        if confirmed:
             submissions.claim(form)
             plan = notifications.remind_silent_shops(campaign, at=clock.now(), by=current_user)
-            submissions.commit(form, back)
-            flash(_reminded_message(plan), "success" if plan.to_remind else "error")
-            return redirect(back)
-        plan = notifications.reminder_plan(campaign, at=clock.now())
-    except DomainError as error:
-        db.session.rollback()
-        flash(error.message, "error")
+        else:
+            plan = notifications.reminder_plan(campaign, at=clock.now())
+    if not outcome.ok:
+        return redirect(back)
+    if confirmed:
+        submissions.commit(form, back)
+        flash(_reminded_message(plan), "success" if plan.to_remind else "error")
         return redirect(back)
     return render_template(
         "orders/campaigns/remind_shops.html",
@@ -299,13 +297,10 @@ def convert_request(request_id: int):
     form = ConvertRequestForm()
     if form.validate_on_submit():
         submissions.claim(form)
-        try:
+        with refusal_shown(form) as outcome:
             part = find_part(form.part.data)
             need_service.convert_request(part_request, part, at=clock.now())
-        except DomainError as error:
-            db.session.rollback()
-            form_error(form, error)
-        else:
+        if outcome.ok:
             result = url("campaigns.demand", campaign_id=part_request.campaign_id)
             submissions.commit(form, result)
             flash(
@@ -335,14 +330,11 @@ def needs(campaign_id: int):
     part = _typed_part(form)
     if valid and part is not None:
         submissions.claim(form)
-        try:
+        with refusal_shown(form) as outcome:
             need_service.post_need(
                 campaign, current_user.member, part, _terms(form), at=clock.now()
             )
-        except DomainError as error:
-            db.session.rollback()
-            form_error(form, error)
-        else:
+        if outcome.ok:
             result = url("campaigns.needs", campaign_id=campaign.id)
             submissions.commit(form, result)
             flash(
@@ -368,7 +360,7 @@ def request_part(campaign_id: int):
     form = PartRequestForm(prefix="req")
     if form.validate_on_submit():
         submissions.claim(form)
-        try:
+        with refusal_shown(form) as outcome:
             need_service.request_part(
                 campaign,
                 current_user.member,
@@ -377,10 +369,7 @@ def request_part(campaign_id: int):
                 form.request_note.data,
                 at=clock.now(),
             )
-        except DomainError as error:
-            db.session.rollback()
-            form_error(form, error)
-        else:
+        if outcome.ok:
             result = url("campaigns.needs", campaign_id=campaign.id)
             submissions.commit(form, result)
             flash(_("Demande envoyée à la coopérative : elle cherche la pièce."), "success")
@@ -405,12 +394,9 @@ def edit_need(need_id: int):
     valid = form.validate_on_submit()
     part = _typed_part(form)
     if valid and part is not None:
-        try:
+        with refusal_shown(form) as outcome:
             need_service.update_need(need, part, _terms(form), at=clock.now())
-        except DomainError as error:
-            db.session.rollback()
-            form_error(form, error)
-        else:
+        if outcome.ok:
             db.session.commit()
             flash(_("Besoin %(ref)s enregistré.", ref=need.ref), "success")
             return redirect(url("campaigns.needs", campaign_id=need.campaign_id))
@@ -430,12 +416,9 @@ def withdraw_need(need_id: int):
     need = _own_need(need_id)
     back = url("campaigns.needs", campaign_id=need.campaign_id)
     if confirmed:
-        try:
+        with refusal_shown() as outcome:
             need_service.withdraw_need(need, at=clock.now())
-        except DomainError as error:
-            db.session.rollback()
-            flash(error.message, "error")
-        else:
+        if outcome.ok:
             submissions.commit(form, back)
             flash(_("Besoin retiré."), "success")
         return redirect(back)
@@ -466,15 +449,10 @@ def import_campaign_needs(campaign_id: int):
     if form.validate_on_submit():
         submissions.claim(form)
         only = current_user.member if current_user.has_role(Role.MEMBER) else None
-        try:
+        with refusal_shown() as outcome:
             result = import_needs(campaign, form.file.data.read(), at=clock.now(), only_member=only)
-        except InvalidRows as invalid:
-            db.session.rollback()
-            errors = invalid.errors
-        except DomainError as error:
-            db.session.rollback()
-            flash(error.message, "error")
-        else:
+        errors = outcome.rows
+        if outcome.ok:
             page = "campaigns.needs" if current_user.has_role(Role.MEMBER) else "campaigns.demand"
             submissions.commit(form, url(page, campaign_id=campaign.id))
             flash(import_outcome(result.created, result.updated), "success")
@@ -524,10 +502,9 @@ def _own_need(need_id: int) -> Need:
 
 def _refuse_if_closed(need: Need) -> Response | None:
     """Back to the needs page with the reason, when the need can no longer change."""
-    try:
+    with refusal_shown() as outcome:
         need_service.ensure_open(need.campaign, clock.now())
-    except DomainError as error:
-        flash(error.message, "error")
+    if not outcome.ok:
         return redirect(url("campaigns.needs", campaign_id=need.campaign_id))
     return None
 
@@ -539,11 +516,9 @@ def _typed_part(form: NeedForm) -> Part | None:
     """
     if not form.is_submitted() or not form.part.data:
         return None
-    try:
-        return find_part(form.part.data)
-    except DomainError as error:
-        form_error(form, error)
-        return None
+    with refusal_shown(form) as outcome:
+        part = find_part(form.part.data)
+    return part if outcome.ok else None
 
 
 def _needs_context(campaign: Campaign) -> dict:
@@ -585,12 +560,11 @@ def _pooled_needs_page(campaign: Campaign):
     """After pooling, a shop sees what each of its needs gets, from whom, and why not."""
     member = current_user.member
     page = paginate(ordering.member_outcome(campaign, member))
-    try:
+    # The split may not be possible yet (e.g. a weight key over parts without weight).
+    with refusal_shown(show=lambda error: flash(error.message, "warning")) as outcome:
         statement = statements.member_statement(campaign, member)
-    except DomainError as error:
-        # The split cannot be made yet (e.g. a weight key over parts without weight).
+    if not outcome.ok:
         statement = None
-        flash(error.message, "warning")
     lines = {line.need.id: line for line in statement.lines} if statement else {}
     return render_template(
         "orders/campaigns/needs_pooled.html",

@@ -2,14 +2,14 @@
 
 from flask_babel import lazy_gettext as _l
 from wtforms import SelectField, StringField
-from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length
 
 from coop import bounds
 from coop.accounts.forms import Normalised, strip
 from coop.forms import CoopForm
 from coop.money import parse_decimal
-from coop.orders.campaigns.rules import SplitKey
+from coop.orders.campaigns.forms import label_choices
+from coop.orders.campaigns.rules import SPLIT_KEY_LABELS, SplitKey
 
 
 def charge_amount(value: str):
@@ -17,12 +17,8 @@ def charge_amount(value: str):
     return bounds.amount(parse_decimal(value))
 
 
-def key_choices() -> list[SelectChoice]:
-    return [
-        SelectChoice(SplitKey.VALUE.value, _l("au prorata de la valeur des marchandises")),
-        SelectChoice(SplitKey.QUANTITY.value, _l("au prorata des quantités")),
-        SelectChoice(SplitKey.WEIGHT.value, _l("au prorata du poids")),
-    ]
+def key_choices() -> list:
+    return label_choices(SPLIT_KEY_LABELS)
 
 
 class ChargeForm(CoopForm):

@@ -41,11 +41,6 @@ POOLED_OR_LATER = (
     CampaignStatus.INVOICED,
     CampaignStatus.ARCHIVED,
 )
-KEY_LABELS = {
-    SplitKey.VALUE: "au prorata de la valeur des marchandises",
-    SplitKey.QUANTITY: "au prorata des quantités",
-    SplitKey.WEIGHT: "au prorata du poids",
-}
 
 
 class UnbalancedSplit(RuntimeError):

@@ -16,7 +16,7 @@ from coop.orders.campaigns.models import Campaign, Need
 from coop.orders.costs.models import Charge
 from coop.orders.costs.splitting import POOLED_OR_LATER, CampaignSplit, Item, build_split
 from coop.orders.pooling.cost_split import ZERO
-from coop.suppliers.origin import ORIGINS_NEAR_FIRST, Origin
+from coop.suppliers.origin import ORIGIN_LABELS, ORIGINS_NEAR_FIRST, Origin
 
 
 @dataclass(frozen=True)
@@ -263,13 +263,6 @@ CSV_HEADER = [
     "Économie",
     "Estimation",
 ]
-ORIGIN_LABELS = {
-    Origin.LOCAL: "Local",
-    Origin.FRANCE: "France",
-    Origin.EUROPE: "Europe",
-    Origin.ASIA: "Asie",
-    Origin.OTHER: "Autre",
-}
 
 
 def _fr(value: Decimal | None) -> str:

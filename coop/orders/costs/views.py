@@ -14,11 +14,11 @@ from coop.csv_export import french_csv
 from coop.errors import DomainError, NotFound
 from coop.extensions import db
 from coop.i18n import money
-from coop.orders.campaigns.lifecycle import STATUS_LABELS
-from coop.orders.campaigns.models import Campaign
+from coop.orders.campaigns.models import CAMPAIGN_STATUS_LABELS, Campaign
+from coop.orders.campaigns.rules import SPLIT_KEY_LABELS
 from coop.orders.costs import charging, reporting, splitting, statements
 from coop.orders.costs.forms import ChargeForm, ShippingKeyForm
-from coop.pages import form_error, paginate_list
+from coop.pages import paginate_list, refusal_shown
 
 bp = Blueprint("statements", __name__)
 
@@ -33,12 +33,9 @@ def charges(campaign_id: int):
     form = _charge_form(campaign)
     if form.validate_on_submit():
         submissions.claim(form)
-        try:
+        with refusal_shown(form) as outcome:
             charging.add_charge(campaign, _terms(campaign, form))
-        except DomainError as error:
-            db.session.rollback()
-            form_error(form, error)
-        else:
+        if outcome.ok:
             result = url("statements.charges", campaign_id=campaign.id)
             submissions.commit(form, result)
             flash(_("Frais « %(label)s » ajouté et réparti.", label=form.label.data), "success")
@@ -57,12 +54,9 @@ def edit_charge(campaign_id: int, charge_id: int):
         form.key.data = charge.key.value
         form.supplier.data = str(charge.supplier_id or "")
     if form.validate_on_submit():
-        try:
+        with refusal_shown(form) as outcome:
             charging.update_charge(charge, _terms(campaign, form))
-        except DomainError as error:
-            db.session.rollback()
-            form_error(form, error)
-        else:
+        if outcome.ok:
             db.session.commit()
             flash(_("Frais « %(label)s » enregistré.", label=charge.label), "success")
             return redirect(url("statements.charges", campaign_id=campaign.id))
@@ -84,12 +78,9 @@ def delete_charge(campaign_id: int, charge_id: int):
     charge = _charge(campaign, charge_id)
     if confirmed:
         label = charge.label
-        try:
+        with refusal_shown() as outcome:
             charging.delete_charge(charge)
-        except DomainError as error:
-            db.session.rollback()
-            flash(error.message, "error")
-        else:
+        if outcome.ok:
             submissions.commit(form, back)
             flash(_("Frais « %(label)s » supprimé.", label=label), "success")
         return redirect(back)
@@ -113,17 +104,14 @@ def shipping_key(campaign_id: int):
     campaign = db.get_or_404(Campaign, campaign_id)
     form = ShippingKeyForm()
     if form.validate_on_submit():
-        try:
+        with refusal_shown() as outcome:
             charging.set_shipping_key(campaign, form.key.data)
-        except DomainError as error:
-            db.session.rollback()
-            flash(error.message, "error")
-        else:
+        if outcome.ok:
             db.session.commit()
             flash(
                 _(
                     "Frais de port désormais répartis %(key)s.",
-                    key=_(splitting.KEY_LABELS[campaign.shipping_key]),
+                    key=_(SPLIT_KEY_LABELS[campaign.shipping_key]),
                 ),
                 "success",
             )
@@ -142,16 +130,14 @@ def _charges_page(campaign: Campaign, form: ChargeForm):
         "unweighed": [],
         "chargeable": campaign.status in charging.CHARGEABLE,
         "charges_list": splitting.campaign_charges(campaign),
-        "key_labels": splitting.KEY_LABELS,
-        "labels": STATUS_LABELS,
+        "key_labels": SPLIT_KEY_LABELS,
+        "labels": CAMPAIGN_STATUS_LABELS,
         "key_form": ShippingKeyForm(key=campaign.shipping_key.value),
     }
-    try:
+    with refusal_shown(show=lambda error: context.update(problem=error.message)) as outcome:
         statements.ensure_pooled(campaign)
         split = splitting.build_split(campaign)
-    except DomainError as error:
-        context["problem"] = error.message
-    else:
+    if outcome.ok:
         context |= {
             "split": split,
             "shares": charging.charge_shares(split),
@@ -191,10 +177,9 @@ def statement(campaign_id: int):
     if member is None:
         flash(_("Aucun atelier n'a posté de besoin dans cette campagne."), "info")
         return redirect(url("campaigns.show_campaign", campaign_id=campaign.id))
-    try:
+    with refusal_shown(show=_shown_as_info) as outcome:
         result = statements.member_statement(campaign, member)
-    except DomainError as error:
-        flash(error.message, "info")
+    if not outcome.ok:
         return redirect(_campaign_page(campaign))
     page = paginate_list(result.lines)
     return render_template(
@@ -213,10 +198,9 @@ def statement_csv(campaign_id: int):
     member, _members = _statement_member(campaign)
     if member is None:
         abort(404)
-    try:
+    with refusal_shown(show=_shown_as_info) as outcome:
         result = statements.member_statement(campaign, member)
-    except DomainError as error:
-        flash(error.message, "info")
+    if not outcome.ok:
         return redirect(_campaign_page(campaign))
     filename = f"releve-{campaign.code}-{member.code}.csv"
     return Response(
@@ -245,6 +229,11 @@ def _statement_member(campaign: Campaign):
     return (members[0] if members else None), members
 
 
+def _shown_as_info(error: DomainError) -> None:
+    """A page not ready yet (nothing pooled, nothing received) is news, not a fault."""
+    flash(error.message, "info")
+
+
 def _campaign_page(campaign: Campaign) -> str:
     if current_user.is_staff:
         return url("campaigns.show_campaign", campaign_id=campaign.id)
@@ -258,14 +247,13 @@ def _campaign_page(campaign: Campaign) -> str:
 @roles_required(*STAFF_ROLES)
 def results(campaign_id: int):
     campaign = db.get_or_404(Campaign, campaign_id)
-    try:
-        outcome = reporting.campaign_results(campaign)
-    except DomainError as error:
-        flash(error.message, "info")
+    with refusal_shown(show=_shown_as_info) as outcome:
+        report = reporting.campaign_results(campaign)
+    if not outcome.ok:
         return redirect(url("campaigns.show_campaign", campaign_id=campaign.id))
     return render_template(
         "orders/costs/results.html",
         campaign=campaign,
-        results=outcome,
-        page=paginate_list(outcome.shops),
+        results=report,
+        page=paginate_list(report.shops),
     )

@@ -13,14 +13,13 @@ from coop.accounts.models import PURCHASING_ROLES, STAFF_ROLES
 from coop.errors import DomainError
 from coop.extensions import db
 from coop.jobs import run_in_background
-from coop.orders.campaigns.lifecycle import STATUS_LABELS
-from coop.orders.campaigns.models import Campaign
+from coop.orders.campaigns.models import CAMPAIGN_STATUS_LABELS, Campaign
 from coop.orders.pooling import pool_run
 from coop.orders.pooling.forms import PoolingForm
 from coop.orders.pooling.models import PoolingRun, RunStatus
 from coop.orders.pooling.review import choice_cost, describe_reason, review
 from coop.orders.purchasing import ordering
-from coop.pages import id_arg
+from coop.pages import id_arg, refusal_shown
 from coop.suppliers.origin import Origin
 
 bp = Blueprint("pooling", __name__)
@@ -71,7 +70,7 @@ def _pooling_page(campaign: Campaign, form: PoolingForm):
         form=form,
         options=options,
         choices=pool_run.choices(campaign),
-        labels=STATUS_LABELS,
+        labels=CAMPAIGN_STATUS_LABELS,
         view=request.args.get("view", "suppliers"),
         stale=run and pool_run.run_is_stale(run),
         can_undo=ordering.can_undo(campaign),
@@ -109,16 +108,14 @@ def start(campaign_id: int):
     if not form.validate():
         return _pooling_page(campaign, form), 422
     submissions.claim(form)
-    try:
+    with refusal_shown() as outcome:
         options = pool_run.Options(
             time_limit=float(form.time_limit.data),
             penalties=form.penalties(),
             **_read_choices(pool_run.choices(campaign)),
         )
         run = pool_run.start_run(campaign, options, user=current_user._get_current_object())
-    except DomainError as error:
-        db.session.rollback()
-        flash(error.message, "error")
+    if not outcome.ok:
         return redirect(back)
     result = url("pooling.show", campaign_id=campaign.id, run=run.id)
     submissions.commit(form, result)
@@ -190,11 +187,9 @@ def commit(campaign_id: int, run_id: int):
     form = ConfirmForm()
     if form.validate_on_submit():
         submissions.claim(form)
-        try:
+        with refusal_shown() as outcome:
             orders = ordering.commit_run(run, at=clock.now())
-        except DomainError as error:
-            db.session.rollback()
-            flash(error.message, "error")
+        if not outcome.ok:
             return redirect(back)
         submissions.commit(form, url("campaigns.show_campaign", campaign_id=campaign.id))
         flash(
@@ -234,18 +229,15 @@ def commit(campaign_id: int, run_id: int):
 def undo(campaign_id: int):
     campaign = db.get_or_404(Campaign, campaign_id)
     back = url("campaigns.show_campaign", campaign_id=campaign.id)
-    try:
+    with refusal_shown() as outcome:
         ordering.check_undoable(campaign)
-    except DomainError as error:
-        flash(error.message, "error")
+    if not outcome.ok:
         return redirect(back)
     form = ConfirmForm()
     if form.validate_on_submit():
-        try:
+        with refusal_shown() as outcome:
             ordering.undo_pooling(campaign, at=clock.now())
-        except DomainError as error:
-            db.session.rollback()
-            flash(error.message, "error")
+        if not outcome.ok:
             return redirect(back)
         db.session.commit()
         flash(

@@ -19,9 +19,14 @@ from coop.clock import to_local, today
 from coop.errors import DomainError, NotFound
 from coop.extensions import db
 from coop.i18n import N_, sorted_by_name
-from coop.orders.campaigns.lifecycle import STATUS_LABELS
 from coop.orders.campaigns.locking import lock_campaign
-from coop.orders.campaigns.models import Campaign, CampaignStatus, DeliveryMode, Need
+from coop.orders.campaigns.models import (
+    CAMPAIGN_STATUS_LABELS,
+    Campaign,
+    CampaignStatus,
+    DeliveryMode,
+    Need,
+)
 from coop.orders.purchasing.models import (
     Allocation,
     Handover,
@@ -201,7 +206,7 @@ def status_label(campaign: Campaign, status: DispatchStatus) -> str:
 def ensure_dispatchable(campaign: Campaign) -> None:
     if campaign.status not in DISPATCHABLE:
         raise DomainError(
-            f"La campagne {campaign.code} est {STATUS_LABELS[campaign.status]} : "
+            f"La campagne {campaign.code} est {CAMPAIGN_STATUS_LABELS[campaign.status]} : "
             "rien à remettre avant que son plan de mutualisation soit validé."
         )
 

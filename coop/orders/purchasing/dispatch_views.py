@@ -8,12 +8,12 @@ from flask_login import current_user
 from coop import clock, submissions
 from coop.accounts.access import roles_required
 from coop.accounts.models import PURCHASING_ROLES, STAFF_ROLES
-from coop.errors import DomainError, NotFound
+from coop.errors import NotFound
 from coop.extensions import db
 from coop.orders.campaigns.models import Campaign
 from coop.orders.purchasing import dispatch
 from coop.orders.purchasing.forms import HandoverForm
-from coop.pages import form_error, paginate_list, search_arg
+from coop.pages import paginate_list, refusal_shown, search_arg
 
 bp = Blueprint("dispatch", __name__)
 
@@ -90,14 +90,12 @@ def confirm_handover(campaign_id: int, member_code: str):
     )
     # The page said whether it corrects a confirmation; someone may have confirmed meanwhile.
     correcting = request.form.get("correct") == "1" and picking.handover is not None
-    try:
+    with refusal_shown(form) as outcome:
         if correcting:
             dispatch.correct_handover(picking.handover, **terms)
         else:
             dispatch.confirm_handover(picking.campaign, picking.member, **terms)
-    except DomainError as error:
-        db.session.rollback()
-        form_error(form, error)
+    if not outcome.ok:
         fresh = _picking(campaign_id, member_code)
         return fresh if isinstance(fresh, Response) else (_picking_page(fresh, form), 422)
     submissions.commit(form, url("dispatch.board", campaign_id=campaign_id))
@@ -113,12 +111,9 @@ def confirm_handover(campaign_id: int, member_code: str):
 
 def _dispatchable(campaign_id: int) -> Campaign | None:
     campaign = db.get_or_404(Campaign, campaign_id)
-    try:
+    with refusal_shown() as outcome:
         dispatch.ensure_dispatchable(campaign)
-    except DomainError as error:
-        flash(error.message, "error")
-        return None
-    return campaign
+    return campaign if outcome.ok else None
 
 
 def _picking(campaign_id: int, member_code: str):

@@ -4,12 +4,14 @@ from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 
+from flask_babel import gettext as _
 from sqlalchemy import CheckConstraint, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, backref, mapped_column, relationship
 
 from coop.accounts.models import Member, User
 from coop.clock import now
 from coop.db import Base, Money, UnitPrice, UTCDateTime, checked_enum
+from coop.i18n import N_
 from coop.money import quantize
 from coop.orders.campaigns.models import Campaign, DeliveryMode, Need
 from coop.suppliers.models import Offer, Part, Supplier
@@ -23,6 +25,24 @@ class OrderStatus(StrEnum):
     RECEIVED = "received"
     CLOSED = "closed"
     CANCELLED = "cancelled"
+
+    @property
+    def label(self) -> str:
+        """Its name on pages, in the reader's language (ORDER_STATUS_LABELS holds the French)."""
+        return _(ORDER_STATUS_LABELS[self])
+
+
+# The only place the states are named ("Le bon de commande BC-… est soldé"): badges,
+# filters, messages and exports read it.
+ORDER_STATUS_LABELS = {
+    OrderStatus.DRAFT: N_("brouillon"),
+    OrderStatus.SENT: N_("envoyé"),
+    OrderStatus.CONFIRMED: N_("confirmé"),
+    OrderStatus.PARTLY_RECEIVED: N_("reçu en partie"),
+    OrderStatus.RECEIVED: N_("reçu"),
+    OrderStatus.CLOSED: N_("soldé"),
+    OrderStatus.CANCELLED: N_("annulé"),
+}
 
 
 # A purchase order can be cancelled until goods arrive; receiving moves it on

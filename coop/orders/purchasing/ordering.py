@@ -15,14 +15,26 @@ from coop.accounts.models import Member
 from coop.clock import now, to_local, today
 from coop.errors import DomainError, NotFound
 from coop.extensions import db
-from coop.i18n import N_, sorted_by_name
+from coop.i18n import sorted_by_name
 from coop.numbering import next_value
-from coop.orders.campaigns.lifecycle import STATUS_LABELS, change_status
+from coop.orders.campaigns.lifecycle import change_status
 from coop.orders.campaigns.locking import lock_campaign
-from coop.orders.campaigns.models import Campaign, CampaignStatus, DeliveryMode, Need
+from coop.orders.campaigns.models import (
+    CAMPAIGN_STATUS_LABELS,
+    Campaign,
+    CampaignStatus,
+    DeliveryMode,
+    Need,
+)
 from coop.orders.pooling.models import PoolingRun, RunStatus
 from coop.orders.pooling.plan import Decision, reason_json
-from coop.orders.purchasing.models import Allocation, OrderLine, OrderStatus, PurchaseOrder
+from coop.orders.purchasing.models import (
+    ORDER_STATUS_LABELS,
+    Allocation,
+    OrderLine,
+    OrderStatus,
+    PurchaseOrder,
+)
 from coop.pdf import render_pdf
 from coop.suppliers.models import Offer, Part, Supplier
 from coop.suppliers.origin import vat_rule
@@ -31,16 +43,6 @@ from coop.suppliers.search import (
     begins_a_word,
     begins_a_word_of_name_or_identifiers,
 )
-
-ORDER_STATUS_LABELS = {
-    OrderStatus.DRAFT: N_("brouillon"),
-    OrderStatus.SENT: N_("envoyé"),
-    OrderStatus.CONFIRMED: N_("confirmé"),
-    OrderStatus.PARTLY_RECEIVED: N_("reçu en partie"),
-    OrderStatus.RECEIVED: N_("reçu"),
-    OrderStatus.CLOSED: N_("soldé"),
-    OrderStatus.CANCELLED: N_("annulé"),
-}
 
 
 def commit_run(run: PoolingRun, *, at: datetime | None = None) -> list[PurchaseOrder]:
@@ -53,7 +55,7 @@ def commit_run(run: PoolingRun, *, at: datetime | None = None) -> list[PurchaseO
     lock_campaign(campaign)
     if campaign.status is not CampaignStatus.CLOSED:
         raise DomainError(
-            f"La campagne {campaign.code} est {STATUS_LABELS[campaign.status]} : "
+            f"La campagne {campaign.code} est {CAMPAIGN_STATUS_LABELS[campaign.status]} : "
             "seule une campagne close peut être validée."
         )
     if run.status is not RunStatus.DONE:

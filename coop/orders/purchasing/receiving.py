@@ -18,11 +18,10 @@ from coop.clock import to_local, today
 from coop.errors import DomainError
 from coop.extensions import db
 from coop.i18n import sorted_by_name
-from coop.orders.campaigns.lifecycle import STATUS_LABELS
 from coop.orders.campaigns.locking import lock_campaign
-from coop.orders.campaigns.models import CampaignStatus, DeliveryMode, Need
-from coop.orders.campaigns.rules import ShortageRule
+from coop.orders.campaigns.models import CAMPAIGN_STATUS_LABELS, CampaignStatus, DeliveryMode, Need
 from coop.orders.purchasing.models import (
+    ORDER_STATUS_LABELS,
     Allocation,
     OrderLine,
     OrderStatus,
@@ -31,7 +30,6 @@ from coop.orders.purchasing.models import (
     ReceiptLine,
 )
 from coop.orders.purchasing.ordering import (
-    ORDER_STATUS_LABELS,
     change_order_status,
     settle_campaign,
 )
@@ -40,10 +38,6 @@ from coop.orders.purchasing.shortage import Claim, share_received
 RECEIVABLE = frozenset({OrderStatus.SENT, OrderStatus.CONFIRMED, OrderStatus.PARTLY_RECEIVED})
 # Once invoiced, what each shop got is on its invoice: receipts can no longer change it.
 FROZEN = frozenset({CampaignStatus.INVOICED, CampaignStatus.ARCHIVED})
-SHORTAGE_RULE_LABELS = {
-    ShortageRule.PRO_RATA: "partage au prorata",
-    ShortageRule.FIRST_POSTED: "premier posté, premier servi",
-}
 NOTE_REF_LENGTH = 60
 
 
@@ -253,8 +247,8 @@ def _lock(order: PurchaseOrder) -> None:
 def _frozen(order: PurchaseOrder) -> DomainError:
     campaign = order.campaign
     return DomainError(
-        f"La campagne {campaign.code} est {STATUS_LABELS[campaign.status]} : la répartition "
-        "est figée depuis la facturation, aucune réception ne peut plus la changer."
+        f"La campagne {campaign.code} est {CAMPAIGN_STATUS_LABELS[campaign.status]} : "
+        "la répartition est figée depuis la facturation, aucune réception ne peut plus la changer."
     )
 
 

@@ -1,5 +1,7 @@
 """Receiving pages: the manager records what a supplier delivered, or closes an order short."""
 
+from functools import partial
+
 from flask import Blueprint, abort, flash, redirect, render_template, request
 from flask import url_for as url
 from flask_babel import gettext as _
@@ -14,17 +16,19 @@ from coop.errors import DomainError, NotFound
 from coop.extensions import db
 from coop.forms import sentence
 from coop.orders.campaigns.models import DeliveryMode
+from coop.orders.campaigns.rules import SHORTAGE_RULE_LABELS
 from coop.orders.costs import splitting
 from coop.orders.purchasing import ordering, receiving
 from coop.orders.purchasing.forms import ReceiptForm
 from coop.orders.purchasing.models import PurchaseOrder
+from coop.pages import refusal_shown
 
 bp = Blueprint("receiving", __name__)
 
 
 @bp.app_template_global()
 def shortage_rule_label(rule) -> str:
-    return _(receiving.SHORTAGE_RULE_LABELS[rule])
+    return _(SHORTAGE_RULE_LABELS[rule])
 
 
 @bp.route("/purchase-orders/<number>/receive", methods=["GET", "POST"])
@@ -37,7 +41,7 @@ def receive(number: str):
             _(
                 "Le bon de commande %(number)s est %(status)s : il ne peut pas être réceptionné.",
                 number=order.number,
-                status=_(ordering.ORDER_STATUS_LABELS[order.status]),
+                status=order.status.label,
             ),
             "error",
         )
@@ -52,7 +56,7 @@ def receive(number: str):
         quantities, line_errors = _typed_quantities(order)
         if not line_errors:
             submissions.claim(form)
-            try:
+            with refusal_shown(show=partial(_show, form=form, line_errors=line_errors)) as outcome:
                 receipt = receiving.record_receipt(
                     order,
                     received_on=form.received_on.data,
@@ -64,10 +68,7 @@ def receive(number: str):
                     at=clock.now(),
                 )
                 splitting.store_received_split(order.campaign)
-            except DomainError as error:
-                db.session.rollback()
-                _show(error, form, line_errors)
-            else:
+            if outcome.ok:
                 good = sum(line.received for line in receipt.lines)
                 submissions.commit(form, back)
                 flash(
@@ -103,13 +104,10 @@ def close_short(number: str):
     back = url("purchase_orders.show_order", number=order.number)
     form = ConfirmForm()
     if form.validate_on_submit():
-        try:
+        with refusal_shown() as outcome:
             receiving.close_short(order, at=clock.now())
             splitting.store_received_split(order.campaign)
-        except DomainError as error:
-            db.session.rollback()
-            flash(error.message, "error")
-        else:
+        if outcome.ok:
             db.session.commit()
             flash(
                 _(
@@ -119,10 +117,9 @@ def close_short(number: str):
                 "success",
             )
         return redirect(back)
-    try:
+    with refusal_shown() as outcome:
         receiving.check_closable_short(order)
-    except DomainError as error:
-        flash(error.message, "error")
+    if not outcome.ok:
         return redirect(back)
     missing = sum(line.missing_units for line in order.lines)
     message = ngettext(

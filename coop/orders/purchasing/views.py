@@ -11,15 +11,15 @@ from coop.accounts.forms import ConfirmForm
 from coop.accounts.models import PURCHASING_ROLES, STAFF_ROLES
 from coop.clock import to_local
 from coop.csv_export import day, figure
-from coop.errors import DomainError, NotFound
+from coop.errors import NotFound
 from coop.extensions import db
 from coop.jobs import run_in_background
 from coop.orders.campaigns.lifecycle import get_campaign
 from coop.orders.campaigns.models import Campaign
 from coop.orders.costs import splitting
 from coop.orders.purchasing import ordering, receiving, sending
-from coop.orders.purchasing.models import OrderStatus, PurchaseOrder
-from coop.pages import csv_download, paginate, search_arg
+from coop.orders.purchasing.models import ORDER_STATUS_LABELS, OrderStatus, PurchaseOrder
+from coop.pages import csv_download, paginate, refusal_shown, search_arg
 from coop.suppliers.models import Supplier
 
 bp = Blueprint("purchase_orders", __name__)
@@ -27,7 +27,7 @@ bp = Blueprint("purchase_orders", __name__)
 
 @bp.app_template_global()
 def order_status_label(status: OrderStatus) -> str:
-    return ordering.ORDER_STATUS_LABELS[status]
+    return ORDER_STATUS_LABELS[status]
 
 
 @bp.route("/purchase-orders")
@@ -52,7 +52,7 @@ def list_orders():
         status=chosen,
         campaign=campaign,
         q=query,
-        labels=ordering.ORDER_STATUS_LABELS,
+        labels=ORDER_STATUS_LABELS,
         campaigns=ordering.ordered_campaigns(),
         sendable=sendable,
     )
@@ -84,7 +84,7 @@ def orders_csv():
                 o.supplier.code,
                 o.supplier.name,
                 o.campaign.code,
-                _(ordering.ORDER_STATUS_LABELS[o.status]),
+                o.status.label,
                 len(o.lines),
                 figure(o.goods),
                 figure(o.shipping_fee),
@@ -104,7 +104,7 @@ def show_order(number: str):
         "orders/purchasing/order_detail.html",
         order=order,
         form=ConfirmForm(),
-        labels=ordering.ORDER_STATUS_LABELS,
+        labels=ORDER_STATUS_LABELS,
         deliveries=ordering.order_deliveries(order),
         receipts=receiving.order_receipts(order),
         can_receive=receiving.can_receive(order),
@@ -133,24 +133,20 @@ def send_order(number: str):
             _(
                 "Le bon de commande %(number)s est %(status)s : il ne peut plus être envoyé.",
                 number=order.number,
-                status=_(ordering.ORDER_STATUS_LABELS[order.status]),
+                status=order.status.label,
             ),
             "error",
         )
         return redirect(back)
-    try:
+    with refusal_shown() as outcome:
         recipient = ordering.order_recipient(order)
-    except DomainError as error:
-        flash(error.message, "error")
+    if not outcome.ok:
         return redirect(back)
     form = ConfirmForm()
     if form.validate_on_submit():
-        try:
+        with refusal_shown() as outcome:
             ordering.send_order(order, at=clock.now())
-        except DomainError as error:
-            db.session.rollback()
-            flash(error.message, "error")
-        else:
+        if outcome.ok:
             db.session.commit()
             flash(
                 _(
@@ -175,12 +171,9 @@ def send_order(number: str):
 def confirm_order(number: str):
     order = _order(number)
     if ConfirmForm().validate_on_submit():
-        try:
+        with refusal_shown() as outcome:
             ordering.change_order_status(order, OrderStatus.CONFIRMED, at=clock.now())
-        except DomainError as error:
-            db.session.rollback()
-            flash(error.message, "error")
-        else:
+        if outcome.ok:
             db.session.commit()
             flash(
                 _("Bon de commande %(number)s confirmé par le fournisseur.", number=order.number),
@@ -196,13 +189,10 @@ def cancel_order(number: str):
     back = url("purchase_orders.show_order", number=order.number)
     form = ConfirmForm()
     if form.validate_on_submit():
-        try:
+        with refusal_shown() as outcome:
             ordering.cancel_order(order, at=clock.now())
             splitting.store_received_split(order.campaign)
-        except DomainError as error:
-            db.session.rollback()
-            flash(error.message, "error")
-        else:
+        if outcome.ok:
             db.session.commit()
             flash(_("Bon de commande %(number)s annulé.", number=order.number), "success")
         return redirect(back)
@@ -238,11 +228,9 @@ def send_all(campaign_id: int):
     form = ConfirmForm()
     if form.validate_on_submit():
         submissions.claim(form)
-        try:
+        with refusal_shown() as outcome:
             batch = sending.start_sending(campaign, by=current_user, at=clock.now())
-        except DomainError as error:
-            db.session.rollback()
-            flash(error.message, "error")
+        if not outcome.ok:
             return redirect(back)
         progress = url("purchase_orders.sending_progress", sending_id=batch.id)
         submissions.commit(form, progress)
@@ -293,7 +281,7 @@ def supplier_orders(supplier_id: int):
         supplier=supplier,
         orders=orders[:SUPPLIER_PAGE_ROWS],
         more=len(orders) > SUPPLIER_PAGE_ROWS,
-        labels=ordering.ORDER_STATUS_LABELS,
+        labels=ORDER_STATUS_LABELS,
     )
 
 

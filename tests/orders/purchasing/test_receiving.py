@@ -344,7 +344,7 @@ def test_the_manager_receives_a_line_short_from_the_screens(client, make):
     order, needs = one_line_order(make, THREE_SHOPS)
     client.login_as(make.user(Role.MANAGER))
     detail = client.get(f"/purchase-orders/{order.number}").text
-    assert "Réceptionner" in detail and "partage au prorata" in detail
+    assert "Réceptionner" in detail and "partagée au prorata des quantités" in detail
     form = client.get(f"/purchase-orders/{order.number}/receive").text
     assert f'name="good_{order.lines[0].id}"' in form
     assert f'value="{today().isoformat()}"' in form
@@ -430,11 +430,14 @@ def test_the_shop_sees_what_it_got_and_what_it_lost(client, make):
     receive(order, good=10)
     client.login_as(make.user(Role.MEMBER, member=needs[0].member))
     page = client.get(f"/campaigns/{order.campaign_id}/needs").text
-    assert "pour l’instant : 6 unités en moins (partage au prorata)" in page
+    assert "pour l’instant : 6 unités en moins (partagée au prorata des quantités)" in page
     receiving.close_short(order, at=now())
     db.session.commit()
     page = client.get(f"/campaigns/{order.campaign_id}/needs").text
-    assert "Livraison incomplète du fournisseur : 6 unités en moins (partage au prorata)." in page
+    assert (
+        "Livraison incomplète du fournisseur : 6 unités en moins "
+        "(partagée au prorata des quantités)." in page
+    )
 
 
 def test_the_treasurer_reads_receipts_but_does_not_receive_and_members_see_nothing(client, make):
