@@ -156,6 +156,7 @@ def _register_blueprints(app: Flask) -> None:
     from coop.accounts import identity_views as identity
     from coop.accounts import invitation_views as invitations
     from coop.accounts import views as accounts
+    from coop.activity import views as activity
     from coop.invoicing import document_views as invoice_documents
     from coop.invoicing import export_views as invoice_exports
     from coop.invoicing import views as invoicing
@@ -196,6 +197,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(online_payments.bp)
     app.register_blueprint(negotiation.bp)
     app.register_blueprint(negotiation.supplier_bp)
+    app.register_blueprint(activity.bp)
 
 
 def _register_cli(app: Flask) -> None:
