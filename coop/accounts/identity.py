@@ -12,6 +12,7 @@ from flask import current_app
 
 from coop import identifiers
 from coop.accounts.models import CoopIdentity
+from coop.activity.recording import change, changes, record
 from coop.errors import DomainError
 from coop.extensions import db
 
@@ -90,10 +91,30 @@ def save_identity(values: Mapping) -> CoopIdentity:
     if identity is None:
         identity = CoopIdentity(id=1)
         db.session.add(identity)
+    before = {name: getattr(identity, name) for name in clean}
     for name, value in clean.items():
         setattr(identity, name, value)
     db.session.flush()
+    _record_changes(before, clean)
     return identity
+
+
+def _record_changes(before: dict, after: dict) -> None:
+    """Each field changed, before and after; of the logo, only whether there is one."""
+    changed = changes(
+        {k: v for k, v in before.items() if k not in ("logo", "logo_type")},
+        {k: v for k, v in after.items() if k not in ("logo", "logo_type")},
+    )
+    if "logo" in after and after["logo"] != before.get("logo"):
+        changed["logo"] = change(before.get("logo") is not None, after["logo"] is not None)
+    if changed:
+        record(
+            "settings.identity_changed",
+            object_type="settings",
+            object_id=1,
+            label=after.get("name") or before.get("name") or "",
+            details=changed,
+        )
 
 
 def postal_address(identity: CoopIdentity) -> str:

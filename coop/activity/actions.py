@@ -108,6 +108,21 @@ DETAIL_LABELS = {
     "failures": N_("Échecs"),
     "locked_until": N_("Bloquée jusqu'à"),
     "payment": N_("Paiement"),
+    "code": N_("Code"),
+    "logo": N_("Logo"),
+    "siren": N_("SIREN"),
+    "siret": N_("SIRET"),
+    "vat_number": N_("N° TVA"),
+    "iban": N_("IBAN"),
+    "bic": N_("BIC"),
+    "address": N_("Adresse"),
+    "postcode": N_("Code postal"),
+    "city": N_("Ville"),
+    "phone": N_("Téléphone"),
+    "payment_terms_days": N_("Délai de paiement (jours)"),
+    "delivery_address": N_("Adresse de livraison"),
+    "delivery_postcode": N_("Code postal de livraison"),
+    "delivery_city": N_("Ville de livraison"),
 }
 
 # Keys whose values are amounts in euros: shown as money.

@@ -23,6 +23,7 @@ from stdnum.iso7064 import mod_97_10
 
 from coop.accounts.identity import coop_identity
 from coop.accounts.models import CoopIdentity, Member, User
+from coop.activity.recording import record
 from coop.clock import to_local, today
 from coop.db import Money
 from coop.errors import DomainError, NotFound
@@ -430,6 +431,15 @@ def issue_one(
     invoice.vat = [InvoiceVat(rate=v.rate, base=v.base, amount=v.amount) for v in draft.vat]
     db.session.add(invoice)
     db.session.flush()
+    record(
+        "invoice.issued",
+        object_type="invoice",
+        object_id=invoice.id,
+        label=invoice.number,
+        member=member,
+        details={"campaign": campaign.code, "total_incl_vat": invoice.total_incl_vat},
+        actor=by,
+    )
     ledger.settle(member)  # the shop's credit, if any, pays the new invoice
     if set(drafts) <= invoiced_member_ids(campaign):
         change_status(campaign, CampaignStatus.INVOICED, at=at)
