@@ -12,6 +12,7 @@ from coop import submissions
 from coop.accounts.access import ensure_can_access, roles_required
 from coop.accounts.forms import ConfirmForm
 from coop.accounts.models import STAFF_ROLES, TREASURY_ROLES
+from coop.activity import reading as activity
 from coop.clock import now, to_local, today
 from coop.errors import DomainError, NotFound
 from coop.extensions import db
@@ -161,18 +162,28 @@ def show_invoice(number: str):
         abort(404)
     ensure_can_access(invoice.member)
     is_invoice = invoice.kind is InvoiceKind.INVOICE
+    credit_notes = crediting.credit_notes_of(invoice)
+    payments = ledger.payments_of(invoice) if is_invoice else []
+    pending = ledger.pending_payments(invoice) if is_invoice else []
+    # Its history: the invoice's entries, its credit notes' and its payments'.
+    related = [("invoice", note.id) for note in credit_notes] + [
+        ("payment", payment.id) for payment in [p for p, _ in payments] + pending
+    ]
     return render_template(
         "invoicing/invoice_detail.html",
         invoice=invoice,
         s=invoice.snapshot,
-        credit_notes=crediting.credit_notes_of(invoice),
+        credit_notes=credit_notes,
         remaining=crediting.remaining_creditable(invoice),
         can_credit=current_user.has_role(*TREASURY_ROLES),
         balance=ledger.balance(invoice) if is_invoice else None,
-        payments=ledger.payments_of(invoice) if is_invoice else [],
-        pending=ledger.pending_payments(invoice) if is_invoice else [],
+        payments=payments,
+        pending=pending,
         method_labels=METHOD_LABELS,
         today=today(),
+        activity=activity.timeline(
+            "invoice", invoice.id, activity.shop_scope(current_user), also=related
+        ),
     )
 
 
