@@ -214,7 +214,7 @@ def test_staff_read_the_whole_log_newest_first(client, make, history):
             "Facture émise",
             "Facture FA-2026-000012",
             "Roue Libre",
-            "Total TTC : 148,65\xa0€",
+            "Total TTC : 148,65 €",
         ],
         [
             "01/12/2026 10:30",
