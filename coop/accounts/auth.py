@@ -19,6 +19,8 @@ from coop.extensions import db
 from coop.uniqueness import refusing_duplicates
 
 MIN_PASSWORD_LENGTH = 10
+# No one types more; hashing an endless one would only cost the server.
+MAX_PASSWORD_LENGTH = 200
 MAX_NAME = 200  # the column's size: the command line reaches the service without a form
 
 # A valid hash to compare against when the e-mail is unknown, so that a login
@@ -38,6 +40,11 @@ def check_password_strength(password: str) -> None:
     if len(password) < MIN_PASSWORD_LENGTH:
         raise DomainError(
             f"Le mot de passe doit compter au moins {MIN_PASSWORD_LENGTH} caractères.",
+            field="password",
+        )
+    if len(password) > MAX_PASSWORD_LENGTH:
+        raise DomainError(
+            f"Le mot de passe tient en {MAX_PASSWORD_LENGTH} caractères au plus.",
             field="password",
         )
 
@@ -170,7 +177,7 @@ def create_user(
         object_id=user.id,
         label=user.email,
         member=member,
-        details={"roles": roles, "shop": member.code if member else None},
+        details={"roles": roles, **({"shop": member.code} if member else {})},
     )
     return user
 

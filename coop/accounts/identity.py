@@ -88,10 +88,10 @@ def save_identity(values: Mapping) -> CoopIdentity:
         raise InvalidIdentity(errors)
     # One row (id = 1): locked so that two admins saving at once write one after the other.
     identity = db.session.get(CoopIdentity, 1, with_for_update=True)
+    before = None if identity is None else {name: getattr(identity, name) for name in clean}
     if identity is None:
         identity = CoopIdentity(id=1)
         db.session.add(identity)
-    before = {name: getattr(identity, name) for name in clean}
     for name, value in clean.items():
         setattr(identity, name, value)
     db.session.flush()
@@ -99,8 +99,19 @@ def save_identity(values: Mapping) -> CoopIdentity:
     return identity
 
 
-def _record_changes(before: dict, after: dict) -> None:
-    """Each field changed, before and after; of the logo, only whether there is one."""
+def _record_changes(before: dict | None, after: dict) -> None:
+    """Each field changed, before and after; of the logo, only whether there is one. The
+    first save keeps what identifies the coop and where it is paid."""
+    if before is None:
+        first = {name: after.get(name) for name in ("name", "siren", "iban")}
+        record(
+            "settings.identity_changed",
+            object_type="settings",
+            object_id=1,
+            label=after.get("name") or "",
+            details=first,
+        )
+        return
     changed = changes(
         {k: v for k, v in before.items() if k not in ("logo", "logo_type")},
         {k: v for k, v in after.items() if k not in ("logo", "logo_type")},

@@ -4,6 +4,8 @@ the timelines and the filters read.
 A code is `<object type>.<what happened>`, in the past tense: "invoice.issued".
 """
 
+from collections.abc import Mapping
+
 from coop.i18n import N_
 
 ACTIONS = {
@@ -123,7 +125,28 @@ DETAIL_LABELS = {
     "delivery_address": N_("Adresse de livraison"),
     "delivery_postcode": N_("Code postal de livraison"),
     "delivery_city": N_("Ville de livraison"),
+    "legal_form": N_("Forme juridique"),
+    "country": N_("Pays"),
+    "late_payment_rate": N_("Taux des pénalités de retard"),
+    "reminder_days": N_("Relances (jours après l'échéance)"),
+    "account_customers": N_("Compte clients"),
+    "account_goods": N_("Compte ventes de marchandises"),
+    "account_shipping": N_("Compte port refacturé"),
+    "account_fee": N_("Compte frais de service"),
+    "account_vat": N_("Compte TVA collectée"),
+    "account_bank": N_("Compte banque"),
+    "account_bank_fees": N_("Compte frais bancaires"),
 }
 
 # Keys whose values are amounts in euros: shown as money.
 MONEY_KEYS = frozenset({"amount", "total_incl_vat", "fees"})
+
+# The labels of the codes some details hold (a payment's method, a role), by object type and
+# key. Each domain registers its enum's labels where they are defined, as coop.activity
+# imports no domain; a code without a label shows as it is.
+VALUE_LABELS: dict[tuple[str, str], Mapping] = {}
+
+
+def label_values(object_type: str, key: str, labels: Mapping) -> None:
+    """Show the `key` details of `object_type` entries by these labels (code -> label)."""
+    VALUE_LABELS[(object_type, key)] = labels

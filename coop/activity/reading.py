@@ -14,7 +14,14 @@ from sqlalchemy import Select, and_, or_, select
 from sqlalchemy.orm import selectinload
 
 from coop.accounts.models import Member, User
-from coop.activity.actions import ACTIONS, ACTOR_KINDS, DETAIL_LABELS, MONEY_KEYS
+from coop.activity.actions import (
+    ACTIONS,
+    ACTOR_KINDS,
+    DETAIL_LABELS,
+    MONEY_KEYS,
+    OBJECT_TYPES,
+    VALUE_LABELS,
+)
 from coop.activity.models import Activity
 from coop.clock import from_local, to_local
 from coop.errors import NotAllowed
@@ -112,23 +119,37 @@ def action_label(code: str) -> str:
     return _(ACTIONS[code]) if code in ACTIONS else code
 
 
+def object_type_label(code: str) -> str:
+    """What kind of object an entry concerns, in words: "Facture"."""
+    return _(OBJECT_TYPES[code]) if code in OBJECT_TYPES else code
+
+
 def describe(entry: Activity) -> list[tuple[str, str]]:
     """The entry's details as (label, text) pairs: `12,50 €`, `ouverte → clôturée`."""
     return [
-        (_(DETAIL_LABELS[key]) if key in DETAIL_LABELS else key, _text(key, value))
+        (
+            _(DETAIL_LABELS[key]) if key in DETAIL_LABELS else key,
+            _text(entry.object_type, key, value),
+        )
         for key, value in (entry.details or {}).items()
     ]
 
 
-def _text(key: str, value) -> str:
+def _text(object_type: str, key: str, value) -> str:
+    def text(item) -> str:
+        return _text(object_type, key, item)
+
     if isinstance(value, dict) and set(value) == {"from", "to"}:
-        return f"{_text(key, value['from'])} → {_text(key, value['to'])}"
+        return f"{text(value['from'])} → {text(value['to'])}"
     if isinstance(value, list):
-        return ", ".join(_text(key, item) for item in value) or "—"
+        return ", ".join(text(item) for item in value) or "—"
     if isinstance(value, dict):
-        return ", ".join(f"{k} : {_text(k, v)}" for k, v in value.items())
+        return ", ".join(f"{k} : {_text(object_type, k, v)}" for k, v in value.items())
     if value is None or value == "":
         return "—"
+    labels = VALUE_LABELS.get((object_type, key), {})
+    if isinstance(value, str) and value in labels:
+        return str(_(labels[value]))
     if key in MONEY_KEYS:
         try:
             return money(Decimal(str(value)))
@@ -145,6 +166,7 @@ def csv_rows(entries: Iterable[Activity]) -> Iterable[list]:
         _("Date"),
         _("Qui"),
         _("Action"),
+        _("Type"),
         _("Objet"),
         _("Atelier"),
         _("Détails"),
@@ -154,6 +176,7 @@ def csv_rows(entries: Iterable[Activity]) -> Iterable[list]:
             to_local(entry.at).strftime("%d/%m/%Y %H:%M:%S"),
             actor_name(entry),
             action_label(entry.action),
+            object_type_label(entry.object_type),
             entry.object_label,
             entry.member.name if entry.member else "",
             " ; ".join(f"{label} : {text}" for label, text in describe(entry)),

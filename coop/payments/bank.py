@@ -652,7 +652,7 @@ def confirm(
         by,
         payment.member_id,
         invoice=invoice.number if invoice is not None else None,
-        payment=f"Paiement n°{payment.id}",
+        payment=f"n°{payment.id}",
     )
     return payment
 

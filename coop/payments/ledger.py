@@ -329,7 +329,7 @@ def _record(payment: Payment, action: str, by: User | None = None, **details) ->
         action,
         object_type="payment",
         object_id=payment.id,
-        label=f"Paiement n°{payment.id}",
+        label=f"n°{payment.id}",
         member=payment.member_id,
         details=details,
         actor=by,
@@ -450,9 +450,9 @@ def _record_refund(refund: Refund, action: str, by: User | None, **details) -> N
         action,
         object_type="refund",
         object_id=refund.id,
-        label=f"Remboursement n°{refund.id}",
+        label=f"n°{refund.id}",
         member=refund.payment.member_id,
-        details={"payment": f"Paiement n°{refund.payment_id}", **details},
+        details={"payment": f"n°{refund.payment_id}", **details},
         actor=by,
     )
 

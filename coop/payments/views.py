@@ -15,6 +15,7 @@ from coop import submissions
 from coop.accounts.access import roles_required
 from coop.accounts.forms import ConfirmForm
 from coop.accounts.models import TREASURY_ROLES, Member, Role
+from coop.activity.actions import label_values
 from coop.csv_export import day, figure
 from coop.errors import DomainError, InvalidRows, NotFound
 from coop.extensions import db
@@ -44,6 +45,7 @@ REFUND_STATUS_LABELS = {
     RefundStatus.SUCCEEDED: N_("Remboursé"),
     RefundStatus.FAILED: N_("Échoué"),
 }
+label_values("refund", "status", REFUND_STATUS_LABELS)
 
 
 def _members() -> list[Member]:

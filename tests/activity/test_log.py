@@ -144,7 +144,7 @@ def test_the_invoice_page_shows_the_invoice_its_credit_notes_and_payments(client
         f"Avoir émis · {note.number}",
         "Paiement enregistré · " + texts[1].split(" · ")[1].split(" par ")[0],
     ]
-    assert texts[1].startswith("Paiement enregistré · Paiement n°")
+    assert texts[1].startswith("Paiement enregistré · n°")
 
 
 @pytest.mark.parametrize("path", ["/activity/", "/activity/export.csv"])
@@ -259,11 +259,12 @@ def test_the_log_pages(client, make, history, app, monkeypatch):
 def test_the_csv_export_has_the_filtered_entries(client, make, history):
     client.login_as(make.user(Role.TREASURER))
     assert read(client.get(f"/activity/export.csv?shop={history['roue'].id}")) == [
-        ["Date", "Qui", "Action", "Objet", "Atelier", "Détails"],
+        ["Date", "Qui", "Action", "Type", "Objet", "Atelier", "Détails"],
         [
             "03/12/2026 10:30:00",
             "Tom",
             "Facture émise",
+            "Facture",
             "FA-2026-000012",
             "Roue Libre",
             "Total TTC : 148,65\xa0€",

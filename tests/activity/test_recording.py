@@ -308,7 +308,7 @@ def test_a_payment_recorded_by_hand_names_its_invoices(db_session, make):
         by=treasurer,
     )
     entry = only("payment.recorded")
-    assert said(entry) == ("payment", payment.id, f"Paiement n°{payment.id}", shop.id)
+    assert said(entry) == ("payment", payment.id, f"n°{payment.id}", shop.id)
     assert (entry.actor_id, entry.details) == (
         treasurer.id,
         {
@@ -372,7 +372,7 @@ def test_a_refund_and_its_later_status_are_recorded(db_session, make):
     ledger.record_refund(
         payment, D("30.00"), on=today(), status=RefundStatus.SUCCEEDED, stripe_refund_id="re_1"
     )
-    label = f"Remboursement n°{refund.id}"
+    label = f"n°{refund.id}"
     assert [(e.action, *said(e), e.details) for e in entries()[1:]] == [
         (
             "refund.recorded",
@@ -381,7 +381,7 @@ def test_a_refund_and_its_later_status_are_recorded(db_session, make):
             label,
             shop.id,
             {
-                "payment": f"Paiement n°{payment.id}",
+                "payment": f"n°{payment.id}",
                 "amount": "30.00",
                 "status": "pending",
                 "reason": None,
@@ -394,7 +394,7 @@ def test_a_refund_and_its_later_status_are_recorded(db_session, make):
             label,
             shop.id,
             {
-                "payment": f"Paiement n°{payment.id}",
+                "payment": f"n°{payment.id}",
                 "status": {"from": "pending", "to": "succeeded"},
             },
         ),
@@ -426,7 +426,7 @@ def test_a_bank_line_matched_ignored_and_put_back_is_recorded(db_session, make):
     assert matched.details == {
         "amount": "148.65",
         "invoice": invoice.number,
-        "payment": f"Paiement n°{payment.id}",
+        "payment": f"n°{payment.id}",
     }
     assert [(e.object_id, e.member_id, e.details) for e in (ignored, back)] == [
         (fees.id, None, {"amount": "5.00"}),
