@@ -280,3 +280,37 @@ def test_the_log_is_in_the_staff_menu(client, make):
     client.login_as(make.user(Role.MEMBER))
     assert 'href="/activity/"' not in client.get("/").text
     assert count() == 0
+
+
+def test_details_read_in_words_codes_by_their_labels_and_amounts_as_money(app, db_session, make):
+    payment = record(
+        "payment.recorded",
+        object_type="payment",
+        object_id=1,
+        label="n°1",
+        details={
+            "amount": "148.65",
+            "method": "cheque",
+            "status": {"from": "pending", "to": "succeeded"},
+            "invoices": ["FA-2026-000001", "FA-2026-000002"],
+            "note": None,
+        },
+    )
+    roles = record(
+        "user.roles_changed",
+        object_type="user",
+        object_id=1,
+        label="gerant@coop.example",
+        details={"roles": {"from": ["manager"], "to": ["manager", "treasurer"]}},
+    )
+    with app.test_request_context():
+        assert reading.describe(payment) == [
+            ("Montant", "148,65\xa0€"),
+            ("Moyen", "Chèque"),
+            ("Statut", "En cours → Reçu"),
+            ("Factures", "FA-2026-000001, FA-2026-000002"),
+            ("note", "—"),
+        ]
+        assert reading.describe(roles) == [
+            ("Rôles", "Gérant·e de la coopérative → Gérant·e de la coopérative, Trésorier·e")
+        ]
