@@ -83,21 +83,33 @@ class PasswordChangeForm(CoopForm):
     current_password = PasswordField(_l("Mot de passe actuel"), validators=[DataRequired()])
     password = PasswordField(
         _l("Nouveau mot de passe"),
-        validators=[DataRequired(), Length(min=MIN_PASSWORD_LENGTH, max=MAX_PASSWORD_LENGTH)],
+        validators=[
+            DataRequired(),
+            Length(min=MIN_PASSWORD_LENGTH),
+            Length(max=MAX_PASSWORD_LENGTH),
+        ],
     )
 
 
 class SetPasswordForm(CoopForm):
     password = PasswordField(
         _l("Nouveau mot de passe"),
-        validators=[DataRequired(), Length(min=MIN_PASSWORD_LENGTH, max=MAX_PASSWORD_LENGTH)],
+        validators=[
+            DataRequired(),
+            Length(min=MIN_PASSWORD_LENGTH),
+            Length(max=MAX_PASSWORD_LENGTH),
+        ],
     )
 
 
 def _new_password(label):
     return PasswordField(
         label,
-        validators=[DataRequired(), Length(min=MIN_PASSWORD_LENGTH, max=MAX_PASSWORD_LENGTH)],
+        validators=[
+            DataRequired(),
+            Length(min=MIN_PASSWORD_LENGTH),
+            Length(max=MAX_PASSWORD_LENGTH),
+        ],
     )
 
 
@@ -248,7 +260,11 @@ class NewUserForm(UserForm):
     )
     password = PasswordField(
         _l("Mot de passe initial"),
-        validators=[DataRequired(), Length(min=MIN_PASSWORD_LENGTH, max=MAX_PASSWORD_LENGTH)],
+        validators=[
+            DataRequired(),
+            Length(min=MIN_PASSWORD_LENGTH),
+            Length(max=MAX_PASSWORD_LENGTH),
+        ],
     )
 
 

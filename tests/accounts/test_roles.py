@@ -229,6 +229,7 @@ def test_two_roles_give_both_menus_each_item_once(client, make):
         "/reminders",
         "/exports",
         "/members/",
+        "/activity/",
     ]
 
 
@@ -248,6 +249,7 @@ def test_two_roles_give_both_menus_each_item_once(client, make):
                 "/invoices",
                 "/payments",
                 "/members/",
+                "/activity/",
             ],
         ),
         (
@@ -261,6 +263,7 @@ def test_two_roles_give_both_menus_each_item_once(client, make):
                 "/reminders",
                 "/exports",
                 "/members/",
+                "/activity/",
             ],
         ),
         (
@@ -274,6 +277,7 @@ def test_two_roles_give_both_menus_each_item_once(client, make):
                 "/parts/",
                 "/suppliers/",
                 "/invoices",
+                "/activity/",
             ],
         ),
     ],
