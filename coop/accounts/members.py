@@ -70,7 +70,7 @@ def create_member(**values) -> Member:
         _assign(member, values, MEMBER_FIELDS)
         db.session.add(member)
         db.session.flush()
-    _record(member, "member.created", {"name": member.name, "code": member.code})
+    record_member(member, "member.created", {"name": member.name, "code": member.code})
     return member
 
 
@@ -82,7 +82,7 @@ def update_member(member: Member, fields=MEMBER_FIELDS, **values) -> Member:
         db.session.flush()
     changed = changes(before, {name: getattr(member, name) for name in fields})
     if changed:
-        _record(member, "member.updated", changed)
+        record_member(member, "member.updated", changed)
     return member
 
 
@@ -95,11 +95,12 @@ def set_member_active(member: Member, active: bool) -> Member:
     member.is_active = active
     db.session.flush()
     if was_active != active:
-        _record(member, "member.reactivated" if active else "member.deactivated")
+        record_member(member, "member.reactivated" if active else "member.deactivated")
     return member
 
 
-def _record(member: Member, action: str, details: dict | None = None) -> None:
+def record_member(member: Member, action: str, details: dict | None = None) -> None:
+    """Log a change to a shop, labelled by its name and code at the time."""
     label = f"{member.name} ({member.code})"
     record(
         action,

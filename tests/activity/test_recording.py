@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from coop.accounts import auth, invitations, members
 from coop.accounts.identity import save_identity
+from coop.accounts.importing import import_members
 from coop.accounts.models import Role
 from coop.activity.models import Activity, ActorKind
 from coop.activity.recording import acting_as, record
@@ -239,6 +240,16 @@ def test_a_shop_created_edited_deactivated_and_reactivated_is_recorded(db_sessio
         ),
         ("member.deactivated", "member", shop.id, label, shop.id, {}),
         ("member.reactivated", "member", shop.id, label, shop.id, {}),
+    ]
+
+
+def test_an_import_records_each_shop_created_and_each_shop_changed(db_session):
+    import_members("code;name;city\nVELO01;Atelier Vélo;Lyon\nPED01;Le Pédalier;Lyon\n".encode())
+    import_members("code;name;city\nVELO01;Atelier Vélo;Caluire\nPED01;Le Pédalier;Lyon\n".encode())
+    assert [(e.action, e.object_label, e.details) for e in entries()] == [
+        ("member.created", "Atelier Vélo (VELO01)", {"name": "Atelier Vélo", "code": "VELO01"}),
+        ("member.created", "Le Pédalier (PED01)", {"name": "Le Pédalier", "code": "PED01"}),
+        ("member.updated", "Atelier Vélo (VELO01)", {"city": {"from": "Lyon", "to": "Caluire"}}),
     ]
 
 
