@@ -158,6 +158,7 @@ def _register_blueprints(app: Flask) -> None:
     from coop.accounts import identity_views as identity
     from coop.accounts import invitation_views as invitations
     from coop.accounts import views as accounts
+    from coop.activity import views as activity
     from coop.invoicing import document_views as invoice_documents
     from coop.invoicing import views as invoicing
     from coop.negotiation import views as negotiation
@@ -199,6 +200,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(online_payments.bp)
     app.register_blueprint(negotiation.bp)
     app.register_blueprint(negotiation.supplier_bp)
+    app.register_blueprint(activity.bp)
 
 
 def _register_cli(app: Flask) -> None:

@@ -201,6 +201,8 @@ MATRIX = {
         everyone_logged_in(),
     ),
     "invoice_exports.index": ("GET", "/exports", TREASURY),
+    "activity.log": ("GET", "/activity/", STAFF_READ),
+    "activity.log_csv": ("GET", "/activity/export.csv", STAFF_READ),
     "payments.list_payments": ("GET", "/payments", PAYMENTS_READ),
     "payments.payments_csv": ("GET", "/payments/export.csv", PAYMENTS_READ),
     "payments.bank_queue": ("GET", "/payments/bank", PAYMENTS_READ),

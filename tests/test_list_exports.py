@@ -155,6 +155,7 @@ def test_payments_export_for_the_treasurer_and_the_manager_reading(client, make)
         ("/members/export.csv", {Role.MANAGER, Role.TREASURER, Role.ADMIN}),
         ("/suppliers.csv", {Role.MANAGER, Role.TREASURER, Role.ADMIN}),
         ("/payments/export.csv", {Role.MANAGER, Role.TREASURER}),
+        ("/activity/export.csv", {Role.MANAGER, Role.TREASURER, Role.ADMIN}),
     ],
 )
 def test_each_export_is_for_the_roles_that_read_its_list(client, make, path, allowed):

@@ -11,6 +11,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from coop import identifiers
 from coop.accounts.models import LoginThrottle, Member, Role, User, UserRole
+from coop.activity.recording import change, record
 from coop.clock import now
 from coop.db import UTCDateTime
 from coop.errors import DomainError
@@ -18,6 +19,8 @@ from coop.extensions import db
 from coop.uniqueness import refusing_duplicates
 
 MIN_PASSWORD_LENGTH = 10
+# No one types more; hashing an endless one would only cost the server.
+MAX_PASSWORD_LENGTH = 200
 MAX_NAME = 200  # the column's size: the command line reaches the service without a form
 
 # A valid hash to compare against when the e-mail is unknown, so that a login
@@ -37,6 +40,11 @@ def check_password_strength(password: str) -> None:
     if len(password) < MIN_PASSWORD_LENGTH:
         raise DomainError(
             f"Le mot de passe doit compter au moins {MIN_PASSWORD_LENGTH} caractères.",
+            field="password",
+        )
+    if len(password) > MAX_PASSWORD_LENGTH:
+        raise DomainError(
+            f"Le mot de passe tient en {MAX_PASSWORD_LENGTH} caractères au plus.",
             field="password",
         )
 
@@ -62,6 +70,8 @@ def authenticate(email: str, password: str) -> User:
     user = db.session.scalar(select(User).where(User.email == key))
     password_ok = check_password_hash(user.password_hash if user else _dummy_hash(), password)
     if not (user and password_ok):
+        if throttle.failures == current_app.config["COOP_LOGIN_MAX_FAILURES"]:
+            _record_lock(key, user, throttle)
         raise LoginRefused("Adresse e-mail ou mot de passe incorrect.")
     db.session.execute(delete(LoginThrottle).where(LoginThrottle.email == key))
     if not user.is_active:
@@ -71,6 +81,18 @@ def authenticate(email: str, password: str) -> User:
     user.last_login_at = moment
     db.session.flush()
     return user
+
+
+def _record_lock(key: str, user: User | None, throttle: LoginThrottle) -> None:
+    """The attempt that reached the limit locked the address: logged (known account or not)."""
+    record(
+        "user.login_locked",
+        object_type="user",
+        object_id=user.id if user else None,
+        label=key,
+        member=user.member_id if user else None,
+        details={"failures": throttle.failures, "locked_until": throttle.locked_until},
+    )
 
 
 def _count_attempt(key: str, moment: datetime) -> LoginThrottle:
@@ -149,6 +171,14 @@ def create_user(
         )
         db.session.add(user)
         db.session.flush()
+    record(
+        "user.created",
+        object_type="user",
+        object_id=user.id,
+        label=user.email,
+        member=member,
+        details={"roles": roles, **({"shop": member.code} if member else {})},
+    )
     return user
 
 
@@ -213,7 +243,8 @@ def update_user(
             "Vous ne pouvez pas retirer vos propres droits d'administration.", field="roles"
         )
     member = _member_for_roles(roles, member_code)
-    if (roles, member, is_active) != (user.roles, user.member, user.is_active):
+    before = (user.roles, user.member, user.is_active)
+    if (roles, member, is_active) != before:
         end_sessions(user)  # sessions opened under the old rights end with them
     # The database checks every step (a shop's account holds the member role alone):
     # roles go before the shop changes, the new ones come after.
@@ -225,7 +256,32 @@ def update_user(
     user.name = _name(name) or user.email
     user.is_active = is_active
     db.session.flush()
+    _record_user_changes(user, actor, *before)
     return user
+
+
+def _record_user_changes(
+    user: User, actor: User, roles: frozenset[Role], member: Member | None, was_active: bool
+) -> None:
+    def entry(action: str, **details) -> None:
+        shop = user.member_id or (member.id if member else None)
+        record(
+            action,
+            object_type="user",
+            object_id=user.id,
+            label=user.email,
+            member=shop,
+            details=details,
+            actor=actor,
+        )
+
+    if roles != user.roles:
+        entry("user.roles_changed", roles=change(sorted(roles), sorted(user.roles)))
+    if member != user.member:
+        codes = (member.code if member else None, user.member.code if user.member else None)
+        entry("user.shop_changed", shop=change(*codes))
+    if was_active != user.is_active:
+        entry("user.enabled" if user.is_active else "user.disabled")
 
 
 def set_password(user: User, password: str) -> None:
@@ -233,6 +289,13 @@ def set_password(user: User, password: str) -> None:
     check_password_strength(password)
     user.password_hash = hash_password(password)
     end_sessions(user)
+    record(
+        "user.password_changed",
+        object_type="user",
+        object_id=user.id,
+        label=user.email,
+        member=user.member_id,
+    )
 
 
 def end_sessions(user: User) -> None:

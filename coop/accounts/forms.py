@@ -21,8 +21,9 @@ from wtforms.validators import DataRequired, EqualTo, Length, Optional, Validati
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from coop import identifiers
-from coop.accounts.auth import MIN_PASSWORD_LENGTH
+from coop.accounts.auth import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
 from coop.accounts.models import Role
+from coop.activity.actions import label_values
 from coop.forms import CoopForm, sentence
 from coop.i18n import collation_key
 
@@ -82,19 +83,34 @@ class PasswordChangeForm(CoopForm):
     current_password = PasswordField(_l("Mot de passe actuel"), validators=[DataRequired()])
     password = PasswordField(
         _l("Nouveau mot de passe"),
-        validators=[DataRequired(), Length(min=MIN_PASSWORD_LENGTH)],
+        validators=[
+            DataRequired(),
+            Length(min=MIN_PASSWORD_LENGTH),
+            Length(max=MAX_PASSWORD_LENGTH),
+        ],
     )
 
 
 class SetPasswordForm(CoopForm):
     password = PasswordField(
         _l("Nouveau mot de passe"),
-        validators=[DataRequired(), Length(min=MIN_PASSWORD_LENGTH)],
+        validators=[
+            DataRequired(),
+            Length(min=MIN_PASSWORD_LENGTH),
+            Length(max=MAX_PASSWORD_LENGTH),
+        ],
     )
 
 
 def _new_password(label):
-    return PasswordField(label, validators=[DataRequired(), Length(min=MIN_PASSWORD_LENGTH)])
+    return PasswordField(
+        label,
+        validators=[
+            DataRequired(),
+            Length(min=MIN_PASSWORD_LENGTH),
+            Length(max=MAX_PASSWORD_LENGTH),
+        ],
+    )
 
 
 def _password_again():
@@ -209,6 +225,8 @@ ROLE_LABELS = {
     Role.TREASURER: _l("Trésorier·e"),
     Role.ADMIN: _l("Administrateur·rice"),
 }
+label_values("user", "roles", ROLE_LABELS)
+label_values("invitation", "role", ROLE_LABELS)
 
 
 class UserForm(CoopForm):
@@ -242,7 +260,11 @@ class NewUserForm(UserForm):
     )
     password = PasswordField(
         _l("Mot de passe initial"),
-        validators=[DataRequired(), Length(min=MIN_PASSWORD_LENGTH)],
+        validators=[
+            DataRequired(),
+            Length(min=MIN_PASSWORD_LENGTH),
+            Length(max=MAX_PASSWORD_LENGTH),
+        ],
     )
 
 

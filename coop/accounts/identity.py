@@ -12,6 +12,7 @@ from flask import current_app
 
 from coop import identifiers
 from coop.accounts.models import CoopIdentity
+from coop.activity.recording import change, changes, record
 from coop.errors import DomainError
 from coop.extensions import db
 
@@ -91,13 +92,44 @@ def save_identity(values: Mapping) -> CoopIdentity:
         raise InvalidIdentity(errors)
     # One row (id = 1): locked so that two admins saving at once write one after the other.
     identity = db.session.get(CoopIdentity, 1, with_for_update=True)
+    before = None if identity is None else {name: getattr(identity, name) for name in clean}
     if identity is None:
         identity = CoopIdentity(id=1)
         db.session.add(identity)
     for name, value in clean.items():
         setattr(identity, name, value)
     db.session.flush()
+    _record_changes(before, clean)
     return identity
+
+
+def _record_changes(before: dict | None, after: dict) -> None:
+    """Each field changed, before and after; of the logo, only whether there is one. The
+    first save keeps what identifies the coop and where it is paid."""
+    if before is None:
+        first = {name: after.get(name) for name in ("name", "siren", "iban")}
+        record(
+            "settings.identity_changed",
+            object_type="settings",
+            object_id=1,
+            label=after.get("name") or "",
+            details=first,
+        )
+        return
+    changed = changes(
+        {k: v for k, v in before.items() if k not in ("logo", "logo_type")},
+        {k: v for k, v in after.items() if k not in ("logo", "logo_type")},
+    )
+    if "logo" in after and after["logo"] != before.get("logo"):
+        changed["logo"] = change(before.get("logo") is not None, after["logo"] is not None)
+    if changed:
+        record(
+            "settings.identity_changed",
+            object_type="settings",
+            object_id=1,
+            label=after.get("name") or before.get("name") or "",
+            details=changed,
+        )
 
 
 def postal_address(identity: CoopIdentity) -> str:

@@ -4,8 +4,9 @@ from sqlalchemy import select
 
 from coop import csv_import as c
 from coop import identifiers
-from coop.accounts.members import MEMBER_FIELDS
+from coop.accounts.members import MEMBER_FIELDS, record_member
 from coop.accounts.models import Member
+from coop.activity.recording import changes
 from coop.errors import FieldError
 from coop.extensions import db
 
@@ -28,19 +29,27 @@ def import_members(data: bytes) -> c.ImportResult:
     codes = [row.get("code") for row in rows]
     existing = {m.code: m for m in db.session.scalars(select(Member).where(Member.code.in_(codes)))}
     created = updated = 0
+    before: dict[Member, dict | None] = {}
     for row in rows:
         member = existing.get(row.get("code"))
         if member is None:
             member = Member(is_active=True)
             db.session.add(member)
+            before[member] = None
             created += 1
         else:
+            before[member] = {name: getattr(member, name) for name in MEMBER_FIELDS}
             updated += 1
         # Columns the file lacks leave the stored value alone; empty cells clear it.
         for name in MEMBER_FIELDS:
             if row.has(name):
                 setattr(member, name, row.get(name))
     db.session.flush()
+    for member, was in before.items():
+        if was is None:
+            record_member(member, "member.created", {"name": member.name, "code": member.code})
+        elif changed := changes(was, {name: getattr(member, name) for name in MEMBER_FIELDS}):
+            record_member(member, "member.updated", changed)
     return c.ImportResult(created=created, updated=updated)
 
 

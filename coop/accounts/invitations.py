@@ -24,6 +24,7 @@ from coop.accounts.models import (
     TokenPurpose,
     User,
 )
+from coop.activity.recording import record
 from coop.clock import now
 from coop.errors import DomainError, NotAllowed
 from coop.extensions import db
@@ -83,12 +84,14 @@ def invite(
         raise DomainError(_("Un compte existe déjà pour %(email)s.", email=email), field="email")
     for earlier in _not_accepted(email, member):
         earlier.revoked_at = now()  # the newest link alone works
-    return _send(
+    invitation = _send(
         AccountToken(
             purpose=TokenPurpose.INVITE, email=email, member=member, role=role, created_by=actor
         ),
         actor,
     )
+    _record(invitation, "invitation.sent", actor, role=role)
+    return invitation
 
 
 def staff_invitations() -> list[AccountToken]:
@@ -124,6 +127,7 @@ def revoke(invitation: AccountToken, *, actor: User) -> None:
         raise DomainError(_("Cette invitation a déjà été acceptée."))
     if invitation.revoked_at is None:
         invitation.revoked_at = now()
+        _record(invitation, "invitation.revoked", actor)
     db.session.flush()
 
 
@@ -242,7 +246,20 @@ def accept(raw: str, *, name: str, password: str) -> User:
     invitation.used_at = now()
     invitation.user = user
     db.session.flush()
+    _record(invitation, "invitation.accepted", user)
     return user
+
+
+def _record(invitation: AccountToken, action: str, actor: User, **details) -> None:
+    record(
+        action,
+        object_type="invitation",
+        object_id=invitation.id,
+        label=invitation.email,
+        member=invitation.member_id,
+        details=details,
+        actor=actor,
+    )
 
 
 def _lock(member: Member) -> None:

@@ -5,6 +5,7 @@ from sqlalchemy import Select, or_, select
 
 from coop.accounts.auth import end_sessions
 from coop.accounts.models import Member
+from coop.activity.recording import changes, record
 from coop.errors import DomainError, NotFound
 from coop.extensions import db
 from coop.uniqueness import refusing_duplicates
@@ -77,14 +78,19 @@ def create_member(**values) -> Member:
         _assign(member, values, MEMBER_FIELDS)
         db.session.add(member)
         db.session.flush()
+    record_member(member, "member.created", {"name": member.name, "code": member.code})
     return member
 
 
 def update_member(member: Member, fields=MEMBER_FIELDS, **values) -> Member:
     """Change a member's details (only `fields` are taken from `values`)."""
+    before = {name: getattr(member, name) for name in fields}
     with _refusing_taken_keys(values):
         _assign(member, values, fields)
         db.session.flush()
+    changed = changes(before, {name: getattr(member, name) for name in fields})
+    if changed:
+        record_member(member, "member.updated", changed)
     return member
 
 
@@ -93,9 +99,25 @@ def set_member_active(member: Member, active: bool) -> Member:
     if member.is_active and not active:
         for user in member.users:
             end_sessions(user)
+    was_active = member.is_active
     member.is_active = active
     db.session.flush()
+    if was_active != active:
+        record_member(member, "member.reactivated" if active else "member.deactivated")
     return member
+
+
+def record_member(member: Member, action: str, details: dict | None = None) -> None:
+    """Log a change to a shop, labelled by its name and code at the time."""
+    label = f"{member.name} ({member.code})"
+    record(
+        action,
+        object_type="member",
+        object_id=member.id,
+        label=label,
+        member=member,
+        details=details,
+    )
 
 
 def _refusing_taken_keys(values: dict):

@@ -24,6 +24,7 @@ from coop.accounts.forms import (
 )
 from coop.accounts.models import DIRECTORY_ROLES, STAFF_ROLES, Member, Role, User
 from coop.accounts.panels import accounts_panel
+from coop.activity import reading as activity
 from coop.extensions import db
 from coop.pages import csv_download, paginate, refusal_shown, safe_next, search_arg
 
@@ -107,7 +108,12 @@ def change_password():
 @roles_required(Role.MEMBER)
 def my_shop():
     shop = current_user.member
-    return render_template("accounts/member_detail.html", member=shop, **accounts_panel(shop))
+    return render_template(
+        "accounts/member_detail.html",
+        member=shop,
+        activity=activity.shop_timeline(shop),
+        **accounts_panel(shop),
+    )
 
 
 @shop.route("/shop/edit", methods=["GET", "POST"])
@@ -204,7 +210,11 @@ def show_member(member_id: int):
     if current_user.has_role(Role.MEMBER):
         return redirect(url("shop.my_shop"))
     return render_template(
-        "accounts/member_detail.html", member=member, form=ConfirmForm(), **accounts_panel(member)
+        "accounts/member_detail.html",
+        member=member,
+        form=ConfirmForm(),
+        activity=activity.shop_timeline(member),
+        **accounts_panel(member),
     )
 
 

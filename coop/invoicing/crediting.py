@@ -18,6 +18,7 @@ from stdnum.iso7064 import mod_97_10
 
 from coop import bounds
 from coop.accounts.models import User
+from coop.activity.recording import record
 from coop.clock import to_local
 from coop.errors import DomainError
 from coop.extensions import db
@@ -267,5 +268,18 @@ def credit_invoice(
     note.vat = [InvoiceVat(rate=rate, base=base, amount=amt) for rate, base, amt in vat]
     db.session.add(note)
     db.session.flush()
+    record(
+        "credit_note.issued",
+        object_type="invoice",
+        object_id=note.id,
+        label=note.number,
+        member=invoice.member_id,
+        details={
+            "credited_invoice": invoice.number,
+            "total_incl_vat": total_incl,
+            "reason": reason,
+        },
+        actor=by,
+    )
     document_issued.send(note)  # payments settles: what was paid beyond it becomes credit
     return note

@@ -23,6 +23,7 @@ from stdnum.iso7064 import mod_97_10
 
 from coop.accounts.identity import coop_identity
 from coop.accounts.models import CoopIdentity, Member, User
+from coop.activity.recording import record
 from coop.clock import to_local, today
 from coop.errors import DomainError, NotFound
 from coop.extensions import db
@@ -439,6 +440,15 @@ def issue_one(
     if campaign.invoicing_started_at is None:
         campaign.invoicing_started_at = at
     db.session.flush()
+    record(
+        "invoice.issued",
+        object_type="invoice",
+        object_id=invoice.id,
+        label=invoice.number,
+        member=member,
+        details={"campaign": campaign.code, "total_incl_vat": invoice.total_incl_vat},
+        actor=by,
+    )
     document_issued.send(invoice)  # payments settles: the shop's credit, if any, pays it
     if set(drafts) <= invoiced_member_ids(campaign):
         change_status(campaign, CampaignStatus.INVOICED, at=at)

@@ -15,6 +15,7 @@ from decimal import Decimal
 from sqlalchemy import select
 
 from coop.accounts.models import User
+from coop.activity.recording import record
 from coop.clock import to_local
 from coop.errors import DomainError
 from coop.extensions import db
@@ -71,6 +72,15 @@ def award_lines(
     if rfq.status is not RfqStatus.AWARDED:
         rfq.status = RfqStatus.AWARDED
     db.session.flush()
+    won = [f"{a.line.part.sku} : {a.answer.quote.invitation.supplier.name}" for a in awards]
+    record(
+        "rfq.awarded",
+        object_type="rfq",
+        object_id=rfq.id,
+        label=rfq.number,
+        details={"lines": won},
+        actor=by,
+    )
     for lines_won in by_invitation.values():
         notifications.lines_awarded(lines_won[0].award.answer.quote.invitation, lines_won)
     return awards

@@ -31,6 +31,7 @@ from sqlalchemy.orm import selectinload
 
 from coop import bounds
 from coop.accounts.models import Member, User
+from coop.activity.recording import record
 from coop.clock import now
 from coop.csv_import import decode, records
 from coop.errors import DomainError, FieldError, InvalidRows
@@ -645,7 +646,27 @@ def confirm(
     )
     line.status = BankLineStatus.MATCHED
     db.session.flush()
+    _record(
+        line,
+        "bank_line.matched",
+        by,
+        payment.member_id,
+        invoice=invoice.number if invoice is not None else None,
+        payment=f"n°{payment.id}",
+    )
     return payment
+
+
+def _record(line: BankLine, action: str, by: User | None, member_id=None, **details) -> None:
+    record(
+        action,
+        object_type="bank_line",
+        object_id=line.id,
+        label=f"{line.booked_on:%d/%m/%Y} {line.label}",
+        member=member_id,
+        details={"amount": line.amount, **details},
+        actor=by,
+    )
 
 
 def left_due(line: BankLine, invoice: Invoice | None) -> Decimal:
@@ -709,6 +730,7 @@ def ignore(line: BankLine, *, by: User | None) -> None:
     line.ignored_by_id = by.id if by else None
     line.ignored_at = now()
     db.session.flush()
+    _record(line, "bank_line.ignored", by)
 
 
 def unignore(line: BankLine) -> None:
@@ -717,3 +739,4 @@ def unignore(line: BankLine) -> None:
     line.status = BankLineStatus.UNMATCHED
     line.ignored_by_id = line.ignored_at = None
     db.session.flush()
+    _record(line, "bank_line.unignored", None)

@@ -18,6 +18,7 @@ from sqlalchemy import exists, func, select, type_coerce
 from sqlalchemy.orm import aliased
 
 from coop.accounts.models import Member, User
+from coop.activity.recording import change, record
 from coop.db import Money
 from coop.errors import DomainError
 from coop.extensions import db
@@ -318,7 +319,28 @@ def record_payment(
     if status is PaymentStatus.SUCCEEDED:
         _allocate(payment, list(invoices))
         settle(member)
+    _record(
+        payment,
+        "payment.recorded",
+        by,
+        amount=amount,
+        method=method,
+        status=status,
+        invoices=[invoice.number for invoice in invoices],
+    )
     return payment
+
+
+def _record(payment: Payment, action: str, by: User | None = None, **details) -> None:
+    record(
+        action,
+        object_type="payment",
+        object_id=payment.id,
+        label=f"n°{payment.id}",
+        member=payment.member_id,
+        details=details,
+        actor=by,
+    )
 
 
 def intended_invoices(payment: Payment) -> list[Invoice]:
@@ -332,11 +354,13 @@ def mark_succeeded(payment: Payment, *, on: date, fees: Decimal | None = None) -
     if payment.status is PaymentStatus.FAILED:
         raise DomainError(_("Ce paiement a échoué : il ne peut plus aboutir."))
     lock_member_ledger(payment.member)
+    before = payment.status
     payment.status = PaymentStatus.SUCCEEDED
     payment.received_on = on
     if fees is not None:
         payment.fees = fees
     db.session.flush()
+    _record(payment, "payment.succeeded", amount=payment.amount, status=change(before, "succeeded"))
     _allocate(payment, intended_invoices(payment))
     settle(payment.member)
     return True
@@ -350,8 +374,10 @@ def mark_failed(payment: Payment) -> bool:
     for allocation in list(payment.allocations):
         payment.allocations.remove(allocation)
         db.session.delete(allocation)
+    before = payment.status
     payment.status = PaymentStatus.FAILED
     db.session.flush()
+    _record(payment, "payment.failed", amount=payment.amount, status=change(before, "failed"))
     settle(payment.member)
     return True
 
@@ -383,6 +409,8 @@ def record_refund(
         known = db.session.scalar(select(Refund).where(Refund.stripe_refund_id == stripe_refund_id))
         if known is not None:
             if known.status is not status:
+                moved = change(known.status, status)
+                _record_refund(known, "refund.status_changed", by, status=moved)
                 known.status = status
                 db.session.flush()
                 settle(payment.member)
@@ -419,8 +447,21 @@ def record_refund(
     )
     db.session.add(refund)
     db.session.flush()
+    _record_refund(refund, "refund.recorded", by, amount=amount, status=status, reason=reason)
     settle(payment.member)
     return refund
+
+
+def _record_refund(refund: Refund, action: str, by: User | None, **details) -> None:
+    record(
+        action,
+        object_type="refund",
+        object_id=refund.id,
+        label=f"n°{refund.id}",
+        member=refund.payment.member_id,
+        details={"payment": f"n°{refund.payment_id}", **details},
+        actor=by,
+    )
 
 
 def payments_of(invoice: Invoice) -> list[tuple[Payment, Decimal]]:

@@ -24,6 +24,7 @@ from sqlalchemy import CheckConstraint, Column, ForeignKey, String, Table, Text,
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from coop.accounts.models import Member, User
+from coop.activity.actions import label_values
 from coop.clock import now
 from coop.db import Base, Money, UTCDateTime, checked_enum
 from coop.i18n import N_
@@ -56,6 +57,8 @@ PAYMENT_STATUS_LABELS = {
     PaymentStatus.SUCCEEDED: N_("Reçu"),
     PaymentStatus.FAILED: N_("Échoué"),
 }
+label_values("payment", "method", METHOD_LABELS)
+label_values("payment", "status", PAYMENT_STATUS_LABELS)
 
 
 class CheckoutSession(Base):
@@ -161,6 +164,7 @@ REFUND_STATUS_LABELS = {
     RefundStatus.SUCCEEDED: N_("Remboursé"),
     RefundStatus.FAILED: N_("Échoué"),
 }
+label_values("refund", "status", REFUND_STATUS_LABELS)
 
 
 class Refund(Base):

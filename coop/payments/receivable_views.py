@@ -9,6 +9,7 @@ from flask_login import current_user, login_required
 
 from coop.accounts.access import ensure_can_access
 from coop.accounts.models import TREASURY_ROLES
+from coop.activity import reading as activity
 from coop.clock import today
 from coop.errors import NotFound
 from coop.invoicing import crediting, issuing
@@ -56,16 +57,26 @@ def show_invoice(number: str):
         abort(404)
     ensure_can_access(invoice.member)
     is_invoice = invoice.kind is InvoiceKind.INVOICE
+    credit_notes = crediting.credit_notes_of(invoice)
+    payments = ledger.payments_of(invoice) if is_invoice else []
+    pending = ledger.pending_payments(invoice) if is_invoice else []
+    # Its history: the invoice's entries, its credit notes' and its payments'.
+    related = [("invoice", note.id) for note in credit_notes] + [
+        ("payment", payment.id) for payment in [p for p, _ in payments] + pending
+    ]
     return render_template(
         "invoicing/invoice_detail.html",
         invoice=invoice,
         s=invoice.snapshot,
-        credit_notes=crediting.credit_notes_of(invoice),
+        credit_notes=credit_notes,
         remaining=crediting.remaining_creditable(invoice),
         can_credit=current_user.has_role(*TREASURY_ROLES) and crediting.can_credit(invoice),
         balance=ledger.balance(invoice) if is_invoice else None,
-        payments=ledger.payments_of(invoice) if is_invoice else [],
-        pending=ledger.pending_payments(invoice) if is_invoice else [],
+        payments=payments,
+        pending=pending,
+        activity=activity.timeline(
+            "invoice", invoice.id, activity.shop_scope(current_user), also=related
+        ),
         method_labels=METHOD_LABELS,
         today=today(),
     )

@@ -26,6 +26,8 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from coop.activity.models import ActorKind
+from coop.activity.recording import acting_as
 from coop.clock import today
 from coop.extensions import db
 from coop.payments import ledger, stripe_client
@@ -118,7 +120,8 @@ def apply_event(event: Event) -> str:
         db.session.flush()
     except IntegrityError:
         raise AlreadyApplied(event.id) from None
-    return HANDLERS[event.type][1](event.object)
+    with acting_as(ActorKind.WEBHOOK):
+        return HANDLERS[event.type][1](event.object)
 
 
 def _said(*outcomes: str) -> str:

@@ -229,6 +229,7 @@ def test_two_roles_give_both_menus_each_item_once(client, make):
         "/reminders",
         "/exports",
         "/members/",
+        "/activity/",
     ]
 
 
@@ -248,6 +249,7 @@ def test_two_roles_give_both_menus_each_item_once(client, make):
                 "/invoices",
                 "/payments",
                 "/members/",
+                "/activity/",
             ],
         ),
         (
@@ -261,6 +263,7 @@ def test_two_roles_give_both_menus_each_item_once(client, make):
                 "/reminders",
                 "/exports",
                 "/members/",
+                "/activity/",
             ],
         ),
         (
@@ -268,6 +271,7 @@ def test_two_roles_give_both_menus_each_item_once(client, make):
             [
                 "/",
                 "/users/",
+                "/activity/",
                 "/members/",
                 "/campaigns/",
                 "/purchase-orders",
@@ -289,7 +293,7 @@ def test_each_role_has_its_own_menu(client, make, roles, links):
         ((Role.MANAGER,), ["Achats", "Argent"]),
         ((Role.TREASURER,), ["Achats", "Argent"]),
         ((Role.MANAGER, Role.TREASURER), ["Achats", "Argent"]),
-        ((Role.ADMIN,), ["Achats"]),
+        ((Role.ADMIN,), ["Contrôle", "Achats"]),
     ],
 )
 def test_staff_menus_fold_purchasing_and_money_into_groups(client, make, roles, groups):
