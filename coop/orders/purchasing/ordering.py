@@ -239,6 +239,16 @@ def campaign_orders(campaign: Campaign) -> list[PurchaseOrder]:
     ).all()
 
 
+def history_objects(campaign: Campaign) -> list[tuple[str, int]]:
+    """The log's objects whose entries a campaign's history gathers besides its own: its
+    pooling runs and its purchase orders."""
+    runs = db.session.scalars(select(PoolingRun.id).where(PoolingRun.campaign_id == campaign.id))
+    orders = db.session.scalars(
+        select(PurchaseOrder.id).where(PurchaseOrder.campaign_id == campaign.id)
+    )
+    return [("pooling_run", i) for i in runs] + [("purchase_order", i) for i in orders]
+
+
 def ordered_campaigns() -> list[Campaign]:
     """Campaigns that have purchase orders, newest first (the order list's filter)."""
     return db.session.scalars(
