@@ -171,13 +171,18 @@ def _terms(campaign: Campaign) -> dict:
         "closes_at": local(campaign.closes_at),
         "delivery_on": campaign.delivery_on,
         "delivery_mode": campaign.delivery_mode,
-        "fee_rate": campaign.fee_rate,
+        "fee_rate": _rate(campaign.fee_rate),
         "shortage_rule": campaign.shortage_rule,
         "shipping_key": campaign.shipping_key,
     }
     for origin in Origin:
-        terms[f"penalty_{origin.value}"] = campaign.penalty(origin)
+        terms[f"penalty_{origin.value}"] = _rate(campaign.penalty(origin))
     return terms
+
+
+def _rate(value: Decimal | None) -> str | None:
+    """A rate as people write it: 0.1, not 0.1000 (the column's scale)."""
+    return None if value is None else format(Decimal(value).normalize(), "f")
 
 
 def change_status(
