@@ -177,6 +177,19 @@ DETAIL_LABELS = {
 # Keys whose values are amounts in euros: shown as money.
 MONEY_KEYS = frozenset({"amount", "total_incl_vat", "fees", "total"})
 
+# Keys whose values are fractions (0.02): shown as rates, "2 %".
+RATE_KEYS = frozenset(
+    {
+        "fee_rate",
+        "gap",
+        "penalty_local",
+        "penalty_france",
+        "penalty_europe",
+        "penalty_asia",
+        "penalty_other",
+    }
+)
+
 # The labels of the codes some details hold (a payment's method, a role), by object type and
 # key. Each domain registers its enum's labels where they are defined, as coop.activity
 # imports no domain; a code without a label shows as it is.

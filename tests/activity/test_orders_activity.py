@@ -182,7 +182,7 @@ def test_a_finished_run_records_its_status_total_and_gap_by_whoever_started_it(
     assert finished.details == {
         "status": "done",
         "total": str(run.headline.total),
-        "gap": f"{run.headline.gap:.2%}",
+        "gap": str(round(D(str(run.headline.gap)), 4)),
     }
 
 
@@ -412,6 +412,12 @@ def test_a_shop_cannot_open_the_staff_pages_that_show_a_history(client, make):
     client.login_as(make.user(Role.MEMBER, member=needs[0].member))
     assert client.get(f"/purchase-orders/{order.number}").status_code == 403
     assert client.get(f"/campaigns/{order.campaign.id}").status_code == 403
+
+
+def test_rates_read_as_percentages(db_session, make):
+    make.campaign(fee_rate=D("0.02"))
+    shown = dict(reading.describe(only("campaign.created")))
+    assert (shown["Frais de service"], shown["Pénalité Asie"]) == ("2\u00a0%", "10\u00a0%")
 
 
 def test_every_campaign_status_move_reads_in_words(db_session, make):

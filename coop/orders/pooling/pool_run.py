@@ -324,7 +324,7 @@ def _record_run(run: PoolingRun) -> None:
     """The log's line for a finished run: by whoever started it, with its figures."""
     details: dict = {"status": run.status}
     if (headline := run.headline) is not None:
-        details |= {"total": headline.total, "gap": f"{headline.gap:.2%}"}
+        details |= {"total": headline.total, "gap": round(Decimal(str(headline.gap)), 4)}
     record(
         "pooling.run",
         object_type="pooling_run",
