@@ -31,6 +31,9 @@ ACTIONS = {
     "campaign.created": N_("Campagne créée"),
     "campaign.updated": N_("Campagne modifiée"),
     "campaign.status_changed": N_("Statut de la campagne changé"),
+    "campaign.shops_reminded": N_("Ateliers silencieux relancés"),
+    "campaign.handed_over": N_("Marchandises remises à l'atelier"),
+    "campaign.handover_corrected": N_("Remise à l'atelier corrigée"),
     "need.posted_late": N_("Besoin ajouté après la clôture"),
     "need.edited_late": N_("Besoin modifié après la clôture"),
     "need.withdrawn_late": N_("Besoin retiré après la clôture"),
@@ -39,7 +42,9 @@ ACTIONS = {
     "pooling.undone": N_("Mutualisation annulée"),
     "purchase_order.sent": N_("Commande envoyée"),
     "purchase_order.confirmed": N_("Commande confirmée"),
+    "purchase_order.partly_received": N_("Commande reçue en partie"),
     "purchase_order.received": N_("Commande reçue"),
+    "purchase_order.closed": N_("Commande soldée"),
     "purchase_order.cancelled": N_("Commande annulée"),
     "receipt.recorded": N_("Réception enregistrée"),
     "shortage.reallocated": N_("Manque réparti"),
@@ -136,10 +141,54 @@ DETAIL_LABELS = {
     "account_vat": N_("Compte TVA collectée"),
     "account_bank": N_("Compte banque"),
     "account_bank_fees": N_("Compte frais bancaires"),
+    # orders
+    "title": N_("Titre"),
+    "order_date": N_("Date de commande"),
+    "opens_at": N_("Ouverture"),
+    "closes_at": N_("Clôture"),
+    "delivery_on": N_("Livraison"),
+    "delivery_mode": N_("Mode de livraison"),
+    "fee_rate": N_("Frais de service"),
+    "shortage_rule": N_("Livraison incomplète"),
+    "shipping_key": N_("Répartition du port"),
+    "penalty_local": N_("Pénalité local"),
+    "penalty_france": N_("Pénalité France"),
+    "penalty_europe": N_("Pénalité Europe"),
+    "penalty_asia": N_("Pénalité Asie"),
+    "penalty_other": N_("Pénalité autre"),
+    "shops": N_("Ateliers"),
+    "total": N_("Total"),
+    "gap": N_("Écart à l'optimum"),
+    "orders": N_("Bons de commande"),
+    "cancelled": N_("Bons de commande annulés"),
+    "delivery_note": N_("Bon de livraison"),
+    "received_on": N_("Reçu le"),
+    "good": N_("Unités bonnes"),
+    "damaged": N_("Unités abîmées"),
+    "units": N_("Unités reçues"),
+    "ordered": N_("Unités commandées"),
+    "key": N_("Clé de répartition"),
+    "supplier": N_("Fournisseur"),
+    "taken_by": N_("Pris par"),
+    "handed_at": N_("Remis le"),
+    "comment": N_("Commentaire"),
 }
 
 # Keys whose values are amounts in euros: shown as money.
-MONEY_KEYS = frozenset({"amount", "total_incl_vat", "fees"})
+MONEY_KEYS = frozenset({"amount", "total_incl_vat", "fees", "total"})
+
+# Keys whose values are fractions (0.02): shown as rates, "2 %".
+RATE_KEYS = frozenset(
+    {
+        "fee_rate",
+        "gap",
+        "penalty_local",
+        "penalty_france",
+        "penalty_europe",
+        "penalty_asia",
+        "penalty_other",
+    }
+)
 
 # The labels of the codes some details hold (a payment's method, a role), by object type and
 # key. Each domain registers its enum's labels where they are defined, as coop.activity

@@ -5,6 +5,8 @@ from decimal import Decimal
 
 from sqlalchemy import select
 
+from coop.activity.models import ActorKind
+from coop.activity.recording import acting_as, change, changes, record
 from coop.clock import to_local
 from coop.errors import DomainError, NotFound
 from coop.extensions import db
@@ -81,6 +83,13 @@ def create_campaign(
     with refusing_duplicates(uq_campaigns_code=taken):
         db.session.add(campaign)  # only once its terms are valid: a refusal leaves nothing behind
         db.session.flush()
+    record(
+        "campaign.created",
+        object_type="campaign",
+        object_id=campaign.id,
+        label=campaign.code,
+        details=_terms(campaign),
+    )
     if not draft:
         change_status(campaign, CampaignStatus.OPEN, at=at)
     return campaign
@@ -102,6 +111,8 @@ def update_campaign(
     at: datetime,
 ) -> Campaign:
     """Change a campaign's terms while it is a draft or open."""
+    # A new campaign (no id yet) is recorded as created by create_campaign, with its terms.
+    before = _terms(campaign) if campaign.id is not None else None
     if campaign.status not in EDITABLE:
         raise DomainError("Une campagne close ne se modifie plus.")
     if not (title or "").strip():
@@ -136,7 +147,42 @@ def update_campaign(
     campaign.shortage_rule = ShortageRule(shortage_rule)
     campaign.shipping_key = SplitKey(shipping_key)
     db.session.flush()
+    if before is not None and (changed := changes(before, _terms(campaign))):
+        record(
+            "campaign.updated",
+            object_type="campaign",
+            object_id=campaign.id,
+            label=campaign.code,
+            details=changed,
+        )
     return campaign
+
+
+def _terms(campaign: Campaign) -> dict:
+    """What the log keeps of a campaign's terms: plain values, times in Lyon's clock."""
+
+    def local(moment: datetime | None) -> str | None:
+        return to_local(moment).strftime("%Y-%m-%d %H:%M") if moment else None
+
+    terms = {
+        "title": campaign.title,
+        "order_date": campaign.order_date,
+        "opens_at": local(campaign.opens_at),
+        "closes_at": local(campaign.closes_at),
+        "delivery_on": campaign.delivery_on,
+        "delivery_mode": campaign.delivery_mode,
+        "fee_rate": _rate(campaign.fee_rate),
+        "shortage_rule": campaign.shortage_rule,
+        "shipping_key": campaign.shipping_key,
+    }
+    for origin in Origin:
+        terms[f"penalty_{origin.value}"] = _rate(campaign.penalty(origin))
+    return terms
+
+
+def _rate(value: Decimal | None) -> str | None:
+    """A rate as people write it: 0.1, not 0.1000 (the column's scale)."""
+    return None if value is None else format(Decimal(value).normalize(), "f")
 
 
 def change_status(
@@ -168,6 +214,7 @@ def change_status(
         )
     reopening = campaign.status is CampaignStatus.CLOSED
     unpooling = campaign.status is CampaignStatus.POOLED
+    before = campaign.status
     campaign.status = target
     if target is CampaignStatus.OPEN:
         campaign.opened_at = at
@@ -178,6 +225,13 @@ def change_status(
         campaign.closed_at = at
         notifications.campaign_closed(campaign)
     db.session.flush()
+    record(
+        "campaign.status_changed",
+        object_type="campaign",
+        object_id=campaign.id,
+        label=campaign.code,
+        details={"status": change(before, target)},
+    )
     return campaign
 
 
@@ -194,8 +248,9 @@ def campaigns_to_close(at: datetime) -> list[Campaign]:
 def close_due(at: datetime) -> list[Campaign]:
     """Close every open campaign whose cutoff has passed (`coop campaign close-due`)."""
     due = campaigns_to_close(at)
-    for campaign in due:
-        change_status(campaign, CampaignStatus.CLOSED, at=at)
+    with acting_as(ActorKind.JOB):
+        for campaign in due:
+            change_status(campaign, CampaignStatus.CLOSED, at=at)
     return due
 
 

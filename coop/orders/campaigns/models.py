@@ -9,10 +9,16 @@ from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text, U
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from coop.accounts.models import Member
+from coop.activity.actions import label_values
 from coop.clock import now
 from coop.db import Base, Rate, UnitPrice, UTCDateTime, checked_enum
 from coop.i18n import N_
-from coop.orders.campaigns.rules import ShortageRule, SplitKey
+from coop.orders.campaigns.rules import (
+    SHORTAGE_RULE_LABELS,
+    SPLIT_KEY_LABELS,
+    ShortageRule,
+    SplitKey,
+)
 from coop.suppliers.models import Part
 from coop.suppliers.origin import Origin
 
@@ -64,6 +70,19 @@ TRANSITIONS: dict[CampaignStatus, frozenset[CampaignStatus]] = {
 class DeliveryMode(StrEnum):
     HUB = "hub"
     SHOPS = "shops"
+
+
+# How the log shows a campaign's delivery mode (the campaign form's wording).
+DELIVERY_MODE_LABELS = {
+    DeliveryMode.HUB: N_("au lieu totem (plateforme)"),
+    DeliveryMode.SHOPS: N_("dans chaque atelier"),
+}
+
+label_values("campaign", "status", CAMPAIGN_STATUS_LABELS)
+label_values("campaign", "delivery_mode", DELIVERY_MODE_LABELS)
+label_values("campaign", "shortage_rule", SHORTAGE_RULE_LABELS)
+label_values("campaign", "shipping_key", SPLIT_KEY_LABELS)
+label_values("campaign", "key", SPLIT_KEY_LABELS)  # a charge's key
 
 
 # spec/pooling.md: origin penalties used only to choose, never billed.

@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 
 from coop import mail
 from coop.accounts.models import Member, Role, User
+from coop.activity.recording import record
 from coop.clock import to_local
 from coop.errors import DomainError
 from coop.extensions import db
@@ -145,6 +146,15 @@ def remind_silent_shops(campaign: Campaign, *, at: datetime, by: User | None) ->
             )
         )
     db.session.flush()
+    if plan.to_remind:
+        record(
+            "campaign.shops_reminded",
+            object_type="campaign",
+            object_id=campaign.id,
+            label=campaign.code,
+            details={"shops": sorted(member.name for member in plan.to_remind)},
+            actor=by,
+        )
     return plan
 
 

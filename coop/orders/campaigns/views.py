@@ -13,6 +13,7 @@ from coop import clock, submissions
 from coop.accounts.access import roles_required
 from coop.accounts.forms import ConfirmForm
 from coop.accounts.models import PURCHASING_ROLES, STAFF_ROLES, Role
+from coop.activity import reading as activity
 from coop.csv_export import Figure, french_csv
 from coop.csv_import import import_outcome
 from coop.errors import NotAllowed
@@ -87,11 +88,17 @@ def create_campaign():
     return render_template("orders/campaigns/campaign_form.html", form=form, campaign=None)
 
 
+# The newest entries the campaign page shows (its orders' included): enough to read what
+# happened lately without burying the page.
+CAMPAIGN_TIMELINE_SIZE = 30
+
+
 @bp.route("/campaigns/<int:campaign_id>")
 @roles_required(*STAFF_ROLES)
 def show_campaign(campaign_id: int):
     campaign = db.get_or_404(Campaign, campaign_id)
     needs, shops = demand_service.campaign_counts(campaign)
+    orders = ordering.campaign_orders(campaign)
     return render_template(
         "orders/campaigns/campaign_detail.html",
         campaign=campaign,
@@ -101,8 +108,15 @@ def show_campaign(campaign_id: int):
         moves=campaign_service.allowed_moves(campaign),
         requests=demand_service.open_requests(campaign),
         form=ConfirmForm(),
-        orders=ordering.campaign_orders(campaign),
+        orders=orders,
         origins=list(Origin),
+        activity=activity.timeline(
+            "campaign",
+            campaign.id,
+            activity.shop_scope(current_user),
+            also=ordering.history_objects(campaign),
+            limit=CAMPAIGN_TIMELINE_SIZE,
+        ),
     )
 
 

@@ -7,6 +7,7 @@ from decimal import Decimal
 from sqlalchemy import select
 
 from coop.accounts.models import Member
+from coop.activity.recording import change, changes, record
 from coop.errors import DomainError, NotFound
 from coop.extensions import db
 from coop.i18n import sorted_by_name
@@ -147,6 +148,7 @@ def add_charge(campaign: Campaign, terms: ChargeTerms) -> Charge:
     db.session.add(charge)
     db.session.flush()
     refresh_stored_split(campaign)
+    _record_charge("charge.added", charge, _charge_terms(charge))
     return charge
 
 
@@ -168,19 +170,24 @@ def update_charge(charge: Charge, terms: ChargeTerms) -> None:
         for c in charges_in(campaign_charges(campaign))
     ]
     _try(campaign, tried)
+    before = _charge_terms(charge)
     charge.label, charge.amount, charge.key = terms.label, terms.amount, terms.key
     charge.supplier = terms.supplier
     db.session.flush()
     refresh_stored_split(campaign)
+    if changed := changes(before, _charge_terms(charge)):
+        _record_charge("charge.changed", charge, {"label": charge.label} | changed)
 
 
 def delete_charge(charge: Charge) -> None:
     """Remove a charge until the campaign is invoiced."""
     lock_campaign(charge.campaign)
     ensure_chargeable(charge.campaign)
+    terms = _charge_terms(charge)
     db.session.delete(charge)
     db.session.flush()
     refresh_stored_split(charge.campaign)
+    _record_charge("charge.removed", charge, terms)
 
 
 def set_shipping_key(campaign: Campaign, key: str) -> None:
@@ -192,9 +199,38 @@ def set_shipping_key(campaign: Campaign, key: str) -> None:
     except ValueError:
         raise DomainError("Clé de répartition inconnue.", field="key") from None
     build_split(campaign, shipping_key=key)
+    before = campaign.shipping_key
     campaign.shipping_key = key
     db.session.flush()
     refresh_stored_split(campaign)
+    if before is not key:
+        record(
+            "campaign.updated",
+            object_type="campaign",
+            object_id=campaign.id,
+            label=campaign.code,
+            details={"shipping_key": change(before, key)},
+        )
+
+
+def _charge_terms(charge: Charge) -> dict:
+    return {
+        "label": charge.label,
+        "amount": charge.amount,
+        "key": charge.key,
+        "supplier": charge.supplier.name if charge.supplier else None,
+    }
+
+
+def _record_charge(action: str, charge: Charge, details: dict) -> None:
+    """On the campaign's own history: a removed charge leaves no object to follow."""
+    record(
+        action,
+        object_type="campaign",
+        object_id=charge.campaign.id,
+        label=charge.campaign.code,
+        details=details,
+    )
 
 
 def get_charge(campaign: Campaign, charge_id: int) -> Charge:

@@ -8,8 +8,10 @@ from sqlalchemy import JSON, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from coop.accounts.models import User
+from coop.activity.actions import label_values
 from coop.clock import now
 from coop.db import Base, Rate, UTCDateTime, checked_enum
+from coop.i18n import N_
 from coop.orders.campaigns.models import Campaign
 from coop.orders.pooling.plan import Headline, PlanRecord
 
@@ -18,6 +20,15 @@ class RunStatus(StrEnum):
     RUNNING = "running"
     DONE = "done"
     FAILED = "failed"
+
+
+# How the log shows a run's outcome.
+RUN_STATUS_LABELS = {
+    RunStatus.RUNNING: N_("en cours"),
+    RunStatus.DONE: N_("terminé"),
+    RunStatus.FAILED: N_("échoué"),
+}
+label_values("pooling_run", "status", RUN_STATUS_LABELS)
 
 
 class PoolingRun(Base):

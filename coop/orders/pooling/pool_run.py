@@ -16,6 +16,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import selectinload
 
 from coop.accounts.models import Member
+from coop.activity.recording import record
 from coop.clock import now
 from coop.errors import DomainError
 from coop.extensions import db
@@ -303,6 +304,8 @@ def execute_run(run_id: int) -> None:
         run.status = RunStatus.FAILED
         run.error = "Le calcul a échoué : l'équipe technique a été prévenue."
         run.finished_at = now()
+        db.session.flush()
+        _record_run(run)
     db.session.commit()
 
 
@@ -314,6 +317,22 @@ def finish_run(run: PoolingRun, plan: Plan, inputs: Inputs) -> None:
     run.message = None
     run.finished_at = now()
     db.session.flush()
+    _record_run(run)
+
+
+def _record_run(run: PoolingRun) -> None:
+    """The log's line for a finished run: by whoever started it, with its figures."""
+    details: dict = {"status": run.status}
+    if (headline := run.headline) is not None:
+        details |= {"total": headline.total, "gap": round(Decimal(str(headline.gap)), 4)}
+    record(
+        "pooling.run",
+        object_type="pooling_run",
+        object_id=run.id,
+        label=run.campaign.code,
+        details=details,
+        actor=run.created_by,
+    )
 
 
 def run_is_stale(run: PoolingRun) -> bool:

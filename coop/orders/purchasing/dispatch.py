@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from coop.accounts.models import Member, User
+from coop.activity.recording import changes, record
 from coop.clock import to_local, today
 from coop.errors import DomainError, NotFound
 from coop.extensions import db
@@ -343,6 +344,7 @@ def confirm_handover(
     )
     db.session.add(handover)
     db.session.flush()
+    _record_handover("campaign.handed_over", handover, _handover_terms(handover), by)
     return handover
 
 
@@ -357,12 +359,36 @@ def correct_handover(
 ) -> Handover:
     """Correct who took the goods and when (a typo, a second trip to the hub)."""
     lock_campaign(handover.campaign)
+    before = _handover_terms(handover)
     handover.taken_by = _check(handover.campaign, handover.member, taken_by, handed_at, at)
     handover.handed_at = handed_at
     handover.note = _clean(note)
     handover.recorded_by_id = by.id if by else handover.recorded_by_id
     db.session.flush()
+    if changed := changes(before, _handover_terms(handover)):
+        _record_handover("campaign.handover_corrected", handover, changed, by)
     return handover
+
+
+def _handover_terms(handover: Handover) -> dict:
+    return {
+        "taken_by": handover.taken_by,
+        "handed_at": to_local(handover.handed_at).strftime("%Y-%m-%d %H:%M"),
+        "comment": handover.note,
+    }
+
+
+def _record_handover(action: str, handover: Handover, details: dict, by: User | None) -> None:
+    """On the campaign's history, for the shop that took its goods (it sees its own)."""
+    record(
+        action,
+        object_type="campaign",
+        object_id=handover.campaign.id,
+        label=handover.campaign.code,
+        member=handover.member,
+        details=details,
+        actor=by,
+    )
 
 
 def _check(

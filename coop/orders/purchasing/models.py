@@ -9,6 +9,7 @@ from sqlalchemy import CheckConstraint, ForeignKey, String, Text, UniqueConstrai
 from sqlalchemy.orm import Mapped, backref, mapped_column, relationship
 
 from coop.accounts.models import Member, User
+from coop.activity.actions import label_values
 from coop.clock import now
 from coop.db import Base, Money, UnitPrice, UTCDateTime, checked_enum
 from coop.i18n import N_
@@ -43,6 +44,7 @@ ORDER_STATUS_LABELS = {
     OrderStatus.CLOSED: N_("soldé"),
     OrderStatus.CANCELLED: N_("annulé"),
 }
+label_values("purchase_order", "status", ORDER_STATUS_LABELS)
 
 
 # A purchase order can be cancelled until goods arrive; receiving moves it on

@@ -11,7 +11,8 @@ from sqlalchemy.orm import selectinload
 
 from coop import mail
 from coop.accounts.identity import letterhead
-from coop.accounts.models import Member
+from coop.accounts.models import Member, User
+from coop.activity.recording import change, record
 from coop.clock import now, to_local, today
 from coop.errors import DomainError, NotFound
 from coop.extensions import db
@@ -67,11 +68,11 @@ def commit_run(run: PoolingRun, *, at: datetime | None = None) -> list[PurchaseO
     needs = {
         n.id: n for n in db.session.scalars(select(Need).where(Need.campaign_id == campaign.id))
     }
-    record = run.record
-    if {d.need for d in record.decisions} != set(needs):
+    plan = run.record
+    if {d.need for d in plan.decisions} != set(needs):
         raise DomainError("Les besoins ont changé depuis ce calcul : relancez la mutualisation.")
 
-    served = record.served
+    served = plan.served
     offers = {
         o.id: o
         for o in db.session.scalars(
@@ -94,7 +95,7 @@ def commit_run(run: PoolingRun, *, at: datetime | None = None) -> list[PurchaseO
             number=f"BC-{year}-{next_value(f'BC-{year}'):05d}",
             campaign=campaign,
             supplier=supplier,
-            shipping_fee=record.shipping_of(supplier.code),
+            shipping_fee=plan.shipping_of(supplier.code),
             delivery_mode=campaign.delivery_mode,
             requested_delivery_on=_delivery_date(campaign, [offers[i] for i in lines]),
             created_at=at,
@@ -118,11 +119,18 @@ def commit_run(run: PoolingRun, *, at: datetime | None = None) -> list[PurchaseO
             order.lines.append(line)
         db.session.add(order)
         orders.append(order)
-    for decision in record.decisions:
+    for decision in plan.decisions:
         needs[decision.need].pooling_reason = reason_json(decision.why)
     run.committed_at = at
     change_status(campaign, CampaignStatus.POOLED, at=at)
     db.session.flush()
+    record(
+        "pooling.committed",
+        object_type="pooling_run",
+        object_id=run.id,
+        label=campaign.code,
+        details={"orders": [order.number for order in orders]},
+    )
     return orders
 
 
@@ -160,16 +168,25 @@ def undo_pooling(campaign: Campaign, *, at: datetime | None = None) -> None:
     """Back to a closed campaign while no purchase order has left the coop."""
     lock_campaign(campaign)
     check_undoable(campaign)
+    cancelled = []
     for order in campaign_orders(campaign):
         for line in order.lines:
             for allocation in list(line.allocations):
                 db.session.delete(allocation)
         if order.status is OrderStatus.DRAFT:
             order.status, order.cancelled_at = OrderStatus.CANCELLED, at or now()
+            cancelled.append(order.number)
     for need in db.session.scalars(select(Need).where(Need.campaign_id == campaign.id)):
         need.pooling_reason = None
     change_status(campaign, CampaignStatus.CLOSED, at=at or now(), unpooling=True)
     db.session.flush()
+    record(
+        "pooling.undone",
+        object_type="campaign",
+        object_id=campaign.id,
+        label=campaign.code,
+        details={"cancelled": cancelled},
+    )
 
 
 # --- reading --------------------------------------------------------------------------------
@@ -222,6 +239,16 @@ def campaign_orders(campaign: Campaign) -> list[PurchaseOrder]:
     ).all()
 
 
+def history_objects(campaign: Campaign) -> list[tuple[str, int]]:
+    """The log's objects whose entries a campaign's history gathers besides its own: its
+    pooling runs and its purchase orders."""
+    runs = db.session.scalars(select(PoolingRun.id).where(PoolingRun.campaign_id == campaign.id))
+    orders = db.session.scalars(
+        select(PurchaseOrder.id).where(PurchaseOrder.campaign_id == campaign.id)
+    )
+    return [("pooling_run", i) for i in runs] + [("purchase_order", i) for i in orders]
+
+
 def ordered_campaigns() -> list[Campaign]:
     """Campaigns that have purchase orders, newest first (the order list's filter)."""
     return db.session.scalars(
@@ -269,7 +296,20 @@ def member_outcome(campaign: Campaign, member) -> Select:
 # --- moving an order along ------------------------------------------------------------------
 
 
-def change_order_status(order: PurchaseOrder, target: OrderStatus, *, at: datetime) -> None:
+# The log's action for each move of an order.
+STATUS_ACTIONS = {
+    OrderStatus.SENT: "purchase_order.sent",
+    OrderStatus.CONFIRMED: "purchase_order.confirmed",
+    OrderStatus.PARTLY_RECEIVED: "purchase_order.partly_received",
+    OrderStatus.RECEIVED: "purchase_order.received",
+    OrderStatus.CLOSED: "purchase_order.closed",
+    OrderStatus.CANCELLED: "purchase_order.cancelled",
+}
+
+
+def change_order_status(
+    order: PurchaseOrder, target: OrderStatus, *, at: datetime, by: User | None = None
+) -> None:
     """Move a purchase order along ORDER_TRANSITIONS; refuse any other move with the reason."""
     db.session.execute(
         select(PurchaseOrder.id).where(PurchaseOrder.id == order.id).with_for_update()
@@ -280,6 +320,7 @@ def change_order_status(order: PurchaseOrder, target: OrderStatus, *, at: dateti
             f"Le bon de commande {order.number} est {ORDER_STATUS_LABELS[order.status]} : "
             f"il ne peut pas devenir « {ORDER_STATUS_LABELS[target]} »."
         )
+    before = order.status
     order.status = target
     if target is OrderStatus.SENT:
         order.sent_at = at
@@ -292,6 +333,14 @@ def change_order_status(order: PurchaseOrder, target: OrderStatus, *, at: dateti
         # The first order out commits the coop: the campaign is ordered.
         change_status(campaign, CampaignStatus.ORDERED, at=at)
     db.session.flush()
+    record(
+        STATUS_ACTIONS[target],
+        object_type="purchase_order",
+        object_id=order.id,
+        label=order.number,
+        details={"status": change(before, target)},
+        actor=by,
+    )
 
 
 SETTLED = frozenset({OrderStatus.RECEIVED, OrderStatus.CLOSED, OrderStatus.CANCELLED})
@@ -379,10 +428,10 @@ def render_order_pdf(order: PurchaseOrder) -> bytes:
     return render_pdf(html)
 
 
-def send_order(order: PurchaseOrder, *, at: datetime) -> None:
+def send_order(order: PurchaseOrder, *, at: datetime, by: User | None = None) -> None:
     """Mark the order sent and e-mail it to the supplier as a PDF, once the transaction commits."""
     recipient = order_recipient(order)
-    change_order_status(order, OrderStatus.SENT, at=at)
+    change_order_status(order, OrderStatus.SENT, at=at, by=by)
     # Rendered now, not after the commit: the PDF attached is the order as it was sent.
     pdf = render_order_pdf(order)
     mail.queue(

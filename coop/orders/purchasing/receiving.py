@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from coop.accounts.models import Member, User
+from coop.activity.recording import change, record
 from coop.clock import to_local, today
 from coop.errors import DomainError
 from coop.extensions import db
@@ -107,12 +108,26 @@ def record_receipt(
         receipt.lines.append(ReceiptLine(line_id=line_id, received=good, damaged=damaged))
     db.session.add(receipt)
     db.session.flush()
+    record(
+        "receipt.recorded",
+        object_type="receipt",
+        object_id=receipt.id,
+        label=order.number,
+        member=member,
+        details={
+            "delivery_note": delivery_note_ref,
+            "received_on": received_on,
+            "good": sum(good for good, _ in counted.values()),
+            "damaged": sum(damaged for _, damaged in counted.values()),
+        },
+        actor=by,
+    )
 
-    share_order(order, touched=set(counted))
+    share_order(order, touched=set(counted), by=by)
     db.session.flush()
     target = OrderStatus.RECEIVED if _is_complete(order) else OrderStatus.PARTLY_RECEIVED
     if order.status is not target:
-        change_order_status(order, target, at=at)
+        change_order_status(order, target, at=at, by=by)
     settle_campaign(order.campaign, at=at)
     db.session.flush()
     return receipt
@@ -136,12 +151,17 @@ def close_short(order: PurchaseOrder, *, at: datetime) -> None:
 # --- sharing what arrived ---------------------------------------------------------------------
 
 
-def share_order(order: PurchaseOrder, *, touched: set[int] | None = None) -> None:
+def share_order(
+    order: PurchaseOrder, *, touched: set[int] | None = None, by: User | None = None
+) -> None:
     """Set each allocation's `received` on the lines `touched` (all by default) from the receipts.
 
     Recomputed from all the line's receipts each time, never incremented, so the
     result only depends on what was recorded, not on the order it was recorded in.
+    Each shop whose units a shortage (or a later receipt) changes gets one log entry of
+    its own, listing its lines' units before and after: the shop sees it, not the others'.
     """
+    reshared: dict[Member, dict[str, dict]] = defaultdict(lambda: {"units": {}, "ordered": {}})
     rule = order.campaign.shortage_rule
     direct, pooled = _units_received(order)
     by_line: dict[int, list[Allocation]] = defaultdict(list)
@@ -154,8 +174,46 @@ def share_order(order: PurchaseOrder, *, touched: set[int] | None = None) -> Non
             continue  # nothing of it arrived yet: the shares stay unknown
         allocations = by_line[line.id]
         given = _share_line(allocations, direct.get(line.id, {}), pooled.get(line.id, 0), rule)
+        for member, (was, got, ordered) in _reshares(allocations, given).items():
+            reshared[member]["units"][line.part.sku] = change(was, got)
+            reshared[member]["ordered"][line.part.sku] = ordered
         for allocation in allocations:
             allocation.received = given[allocation.id]
+    db.session.flush()
+    for member in sorted_by_name(reshared):
+        record(
+            "shortage.reallocated",
+            object_type="purchase_order",
+            object_id=order.id,
+            label=order.number,
+            member=member,
+            details=reshared[member],
+            actor=by,
+        )
+
+
+def _reshares(allocations: list[Allocation], given: Mapping[int, int]) -> dict[Member, tuple]:
+    """Per shop, its units of the line (before, after, ordered) when that is news for the log:
+    a share that changes, or a first share short of what was ordered (not a line received in
+    full, which the receipt already says)."""
+    before: dict[Member, int | None] = {}
+    after: dict[Member, int] = defaultdict(int)
+    ordered: dict[Member, int] = defaultdict(int)
+    for allocation in allocations:
+        member = allocation.need.member
+        known = before.get(member, 0)
+        if known is None or allocation.received is None:
+            before[member] = None
+        else:
+            before[member] = known + allocation.received
+        after[member] += given[allocation.id]
+        ordered[member] += allocation.quantity
+    return {
+        member: (before[member], after[member], ordered[member])
+        for member in after
+        if before[member] != after[member]
+        and not (before[member] is None and after[member] == ordered[member])
+    }
 
 
 def _share_line(allocations, direct: Mapping[int, int], pooled: int, rule) -> dict[int, int]:

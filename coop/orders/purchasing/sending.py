@@ -7,6 +7,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from coop.accounts.models import User
+from coop.activity.models import ActorKind
+from coop.activity.recording import acting_as
 from coop.errors import DomainError
 from coop.extensions import db
 from coop.orders.campaigns.locking import lock_campaign
@@ -59,16 +61,22 @@ def send_job(sending_id: int, at: datetime) -> None:
         .where(OrderSendingItem.sending_id == sending_id, OrderSendingItem.outcome.is_(None))
         .order_by(OrderSendingItem.id)
     ).all()
+    sending = db.session.get(OrderSending, sending_id)
+    by_id = sending.created_by_id if sending is not None else None
     for item_id in item_ids:
         item = db.session.get(OrderSendingItem, item_id)
-        outcome, message = _send_one(item.order, at=at)
+        by = db.session.get(User, by_id) if by_id is not None else None
+        with acting_as(ActorKind.JOB):
+            outcome, message = _send_one(item.order, at=at, by=by)
         if outcome is SendOutcome.FAILED:
             item = db.session.get(OrderSendingItem, item_id)
         item.outcome, item.message = outcome, message
         db.session.commit()
 
 
-def _send_one(order: PurchaseOrder, *, at: datetime) -> tuple[SendOutcome, str | None]:
+def _send_one(
+    order: PurchaseOrder, *, at: datetime, by: User | None = None
+) -> tuple[SendOutcome, str | None]:
     try:
         lock_campaign(order.campaign)
         db.session.execute(
@@ -77,7 +85,7 @@ def _send_one(order: PurchaseOrder, *, at: datetime) -> tuple[SendOutcome, str |
         db.session.refresh(order)
         if order.status is not OrderStatus.DRAFT:
             return SendOutcome.SKIPPED, None
-        send_order(order, at=at)
+        send_order(order, at=at, by=by)
         return SendOutcome.SENT, None
     except DomainError as error:
         db.session.rollback()

@@ -9,6 +9,7 @@ from coop import clock, submissions
 from coop.accounts.access import roles_required
 from coop.accounts.forms import ConfirmForm
 from coop.accounts.models import PURCHASING_ROLES, STAFF_ROLES
+from coop.activity import reading as activity
 from coop.clock import to_local
 from coop.csv_export import day, figure
 from coop.errors import NotFound
@@ -100,13 +101,21 @@ def orders_csv():
 @roles_required(*STAFF_ROLES)
 def show_order(number: str):
     order = _order(number)
+    receipts = receiving.order_receipts(order)
     return render_template(
         "orders/purchasing/order_detail.html",
         order=order,
         form=ConfirmForm(),
         labels=ORDER_STATUS_LABELS,
         deliveries=ordering.order_deliveries(order),
-        receipts=receiving.order_receipts(order),
+        receipts=receipts,
+        # Its history: the order's entries and its receipts'.
+        activity=activity.timeline(
+            "purchase_order",
+            order.id,
+            activity.shop_scope(current_user),
+            also=[("receipt", receipt.id) for receipt in receipts],
+        ),
         can_receive=receiving.can_receive(order),
         can_close_short=receiving.can_close_short(order),
     )
