@@ -4,6 +4,7 @@ The rule, once: staff (STAFF_ROLES) see every entry; a shop's user sees only the
 entries of its own shop (member_id), on every page that shows some.
 """
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -136,6 +137,11 @@ def describe(entry: Activity) -> list[tuple[str, str]]:
     ]
 
 
+ISO_MOMENT = re.compile(
+    r"(\d{4})-(\d{2})-(\d{2})(?:[ T](\d{2}:\d{2})(?::\d{2}(?:\.\d+)?)?(?:[+-]\d{2}:\d{2}|Z)?)?"
+)
+
+
 def _text(object_type: str, key: str, value) -> str:
     def text(item) -> str:
         return _text(object_type, key, item)
@@ -159,6 +165,10 @@ def _text(object_type: str, key: str, value) -> str:
         return money(amount) if key in MONEY_KEYS else rate(amount)
     if isinstance(value, bool):
         return _("oui") if value else _("non")
+    if isinstance(value, str) and (moment := ISO_MOMENT.fullmatch(value)):
+        # Dates and times are kept as ISO text (Lyon's time): shown the French way.
+        year, month, dom, time = moment.groups()
+        return f"{dom}/{month}/{year}" + (f" {time}" if time else "")
     return str(value)
 
 

@@ -314,3 +314,20 @@ def test_details_read_in_words_codes_by_their_labels_and_amounts_as_money(app, d
         assert reading.describe(roles) == [
             ("Rôles", "Gérant·e de la coopérative → Gérant·e de la coopérative, Trésorier·e")
         ]
+
+
+def test_dates_and_times_in_details_read_the_french_way(app, db_session, make):
+    entry = record(
+        "campaign.updated",
+        object_type="campaign",
+        object_id=1,
+        label="2026-11",
+        details={
+            "order_date": {"from": "2026-11-17", "to": "2026-11-24"},
+            "closes_at": "2026-11-20T18:00:00+01:00",
+            "title": "Lot 2026-11-17",
+        },
+    )
+    with app.test_request_context():
+        texts = [text for _, text in reading.describe(entry)]
+    assert texts == ["17/11/2026 → 24/11/2026", "20/11/2026 18:00", "Lot 2026-11-17"]
