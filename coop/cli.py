@@ -339,6 +339,7 @@ def export_fec(date_from, date_to, out: str | None) -> None:
     """Write the FEC (sales and bank journals) of the period from --from to --to, inclusive."""
     try:
         filename, content = exports.fec(date_from.date(), date_to.date())
+        db.session.commit()
     except DomainError as error:
         _fail(error)
     with open(out or filename, "wb") as file:

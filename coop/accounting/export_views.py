@@ -32,7 +32,10 @@ def download_fec():
     form = _form(request.args)
     if not form.validate():
         return _page_with_errors(form)
-    return _download(*exports.fec(form.date_from.data, form.date_to.data))
+    # Exporting books the entries not exported yet: from then on they never change.
+    filename, content = exports.fec(form.date_from.data, form.date_to.data)
+    db.session.commit()
+    return _download(filename, content)
 
 
 @bp.route("/invoices.csv")

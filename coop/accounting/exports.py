@@ -10,22 +10,33 @@ file is ISO 8859-15, which holds every French letter and the euro sign; the
 few characters it lacks (typographic quotes, emoji) are transliterated.
 
 The file holds the sales journal (VE: invoices and credit notes issued in the
-period), then the bank journal (BQ: payments received and refunds paid in the
-period), numbered in that order without gaps. Lines on the customers' account
-(411) are lettered when they settle each other (see `lettering`).
+period) and the bank journal (BQ: payments received and refunds paid in the
+period), entries numbered in the order of their day across both journals.
+An entry is stored when first exported (coop.accounting.models.FecEntry) and
+never changes afterwards: exported again, a past period gives the same bytes.
+Lines on the customers' account (411) are lettered when they settle each other
+(see `letter`); a code once given stays.
 """
 
 import io
 import unicodedata
 import zipfile
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import exists, func, select
+from sqlalchemy import text as text_sql
 from sqlalchemy.orm import joinedload, selectinload
 
+from coop.accounting.models import (
+    SOURCE_INVOICE,
+    SOURCE_PAYMENT,
+    SOURCE_PAYOUT,
+    SOURCE_REFUND,
+    FecEntry,
+)
 from coop.accounts.identity import coop_identity
 from coop.clock import today
 from coop.csv_export import Figure, french_csv, safe_cell
@@ -147,16 +158,123 @@ def check_period(date_from: date, date_to: date) -> None:
 
 
 def fec(date_from: date, date_to: date) -> tuple[str, bytes]:
-    """The FEC of the period's invoices, credit notes, payments and refunds: (file name, bytes)."""
+    """The FEC of the period's entries: (file name, bytes). Flushes: the caller commits.
+
+    Entries up to `date_to` not yet exported are first booked (numbered and stored,
+    see `book`); the file then prints the stored entries of the period, so a past
+    period exported again gives the same bytes.
+    """
     check_period(date_from, date_to)
     ledger = coop_ledger()
-    sales = [sales_entry(invoice) for invoice in _invoices(date_from, date_to)]
-    entries = _lettered(sales + bank_entries(date_from, date_to), lettering(date_to))
+    book(date_to, ledger)
+    stored = db.session.scalars(
+        select(FecEntry)
+        .where(FecEntry.entry_date.between(date_from, date_to))
+        .order_by(FecEntry.number)
+    ).all()
     lines = ["\t".join(FEC_COLUMNS)]
-    for number, entry in enumerate(entries, start=1):
-        lines.extend(_fec_lines(number, entry, ledger))
+    for entry in stored:
+        lines.extend(_fec_lines(entry, date_to))
     text = "".join(line + "\r\n" for line in lines)
     return f"{ledger.siren}FEC{date_to:%Y%m%d}.txt", _latin9(text)
+
+
+def book(date_to: date, ledger: Ledger) -> None:
+    """Store the entries up to `date_to` not stored yet, then letter what now balances.
+
+    New entries are numbered after the stored ones, in the order of their day
+    (sales before bank on one day, then the order they were recorded): exported
+    period after period, the numbers follow the calendar across the journals.
+    """
+    if db.session.get_bind().dialect.name == "postgresql":
+        # Two exports at once would give two entries the same number.
+        db.session.execute(text_sql("LOCK TABLE fec_entries IN SHARE ROW EXCLUSIVE MODE"))
+    entries = sorted(_new_entries(date_to), key=_chronological)
+    last = db.session.scalar(select(func.coalesce(func.max(FecEntry.number), 0)))
+    for number, entry in enumerate(entries, start=last + 1):
+        db.session.add(_stored(number, entry, ledger))
+    db.session.flush()
+    letter(date_to)
+
+
+JOURNAL_ORDER = {SALES_JOURNAL[0]: 0, BANK_JOURNAL[0]: 1}
+SOURCE_ORDER = {SOURCE_INVOICE: 0, SOURCE_PAYMENT: 1, SOURCE_REFUND: 2, SOURCE_PAYOUT: 3}
+
+
+def _chronological(entry: Entry) -> tuple:
+    kind, id_ = entry.source
+    return (entry.on, JOURNAL_ORDER[entry.journal[0]], SOURCE_ORDER[kind], id_)
+
+
+def _not_stored(kind: str, id_column):
+    return ~exists().where(FecEntry.source_kind == kind, FecEntry.source_id == id_column)
+
+
+def _new_entries(date_to: date) -> list[Entry]:
+    """The entries of the invoices, payments and refunds up to `date_to` not stored yet."""
+    invoices = db.session.scalars(
+        select(Invoice)
+        .options(joinedload(Invoice.member), selectinload(Invoice.lines))
+        .where(Invoice.issued_on <= date_to, _not_stored(SOURCE_INVOICE, Invoice.id))
+    ).unique()
+    payments = db.session.scalars(
+        select(Payment)
+        .options(
+            joinedload(Payment.member),
+            selectinload(Payment.allocations).joinedload(PaymentAllocation.invoice),
+        )
+        .where(
+            Payment.status == PaymentStatus.SUCCEEDED,
+            Payment.received_on <= date_to,
+            _not_stored(SOURCE_PAYMENT, Payment.id),
+        )
+    ).unique()
+    refunds = db.session.scalars(
+        select(Refund)
+        .options(
+            joinedload(Refund.payment).joinedload(Payment.member), joinedload(Refund.credit_note)
+        )
+        .where(
+            Refund.status == RefundStatus.SUCCEEDED,
+            Refund.refunded_on <= date_to,
+            _not_stored(SOURCE_REFUND, Refund.id),
+        )
+    ).unique()
+    return (
+        [sales_entry(i) for i in invoices]
+        + [payment_entry(p) for p in payments]
+        + [refund_entry(r) for r in refunds]
+    )
+
+
+def _stored(number: int, entry: Entry, ledger: Ledger) -> FecEntry:
+    """The entry as the FEC writes it, with the account numbers and labels of today."""
+    customers = [p for p in entry.postings if p.account == "customers"]
+    return FecEntry(
+        number=number,
+        source_kind=entry.source[0],
+        source_id=entry.source[1],
+        journal_code=entry.journal[0],
+        journal_label=entry.journal[1],
+        entry_date=entry.on,
+        piece_ref=entry.piece_ref,
+        piece_date=entry.piece_on,
+        label=entry.label,
+        postings=[
+            {
+                "role": p.account,
+                "account": getattr(ledger, p.account),
+                "account_label": ACCOUNT_LABELS[p.account],
+                "aux": p.auxiliary[0],
+                "aux_label": p.auxiliary[1],
+                "debit": f"{p.debit:f}",
+                "credit": f"{p.credit:f}",
+            }
+            for p in entry.postings
+        ],
+        member_code=customers[0].auxiliary[0] if customers else "",
+        customers_amount=f"{sum((p.debit - p.credit for p in customers), ZERO):f}",
+    )
 
 
 def sales_entry(invoice: Invoice) -> Entry:
@@ -169,8 +287,7 @@ def sales_entry(invoice: Invoice) -> Entry:
     # A credit note carries positive amounts, as printed on its document (type 381):
     # its entry swaps debits and credits.
     sign = -1 if invoice.kind is InvoiceKind.CREDIT_NOTE else 1
-    # The auxiliary account is the shop's: its code, and its current name as the
-    # account's label (one label per account throughout the file).
+    # The auxiliary account is the shop's: its code, and its name when first exported.
     member = invoice.member
     postings = [
         _posting("customers", sign * invoice.total_incl_vat, auxiliary=(member.code, member.name))
@@ -186,43 +303,22 @@ def sales_entry(invoice: Invoice) -> Entry:
         piece_on=invoice.issued_on,
         postings=tuple(postings),
         label=f"{'Avoir' if sign < 0 else 'Facture'} {invoice.number} {member.code}",
-        source=("I", invoice.id),
+        source=(SOURCE_INVOICE, invoice.id),
     )
     _check_balanced(entry)
     return entry
 
 
-def bank_entries(date_from: date, date_to: date) -> list[Entry]:
-    """The bank journal: each payment received and each refund paid in the period, by day."""
-    payments = db.session.scalars(
-        select(Payment)
-        .options(
-            joinedload(Payment.member),
-            selectinload(Payment.allocations).joinedload(PaymentAllocation.invoice),
-        )
-        .where(
-            Payment.status == PaymentStatus.SUCCEEDED,
-            Payment.received_on.between(date_from, date_to),
-        )
-    ).all()
-    refunds = db.session.scalars(
-        select(Refund)
-        .options(
-            joinedload(Refund.payment).joinedload(Payment.member), joinedload(Refund.credit_note)
-        )
-        .where(
-            Refund.status == RefundStatus.SUCCEEDED, Refund.refunded_on.between(date_from, date_to)
-        )
-    ).all()
-    entries = [payment_entry(p) for p in payments] + [refund_entry(r) for r in refunds]
-    entries.sort(key=lambda entry: (entry.on, entry.source))
-    return entries
-
-
 def payment_entry(payment: Payment) -> Entry:
-    """Money received: debit the bank (net of Stripe's fees) and the fees, credit the shop."""
+    """Money received: debit the bank (net of Stripe's fees) and the fees, credit the shop.
+
+    The label cites the invoices it paid that were issued by the day it arrived
+    (not those its excess paid later): it says the same whenever it is first exported.
+    """
     member = payment.member
-    numbers = sorted({a.invoice.number for a in payment.allocations})
+    arrived = payment.received_on
+    paid = [a.invoice for a in payment.allocations]
+    numbers = sorted({invoice.number for invoice in paid if invoice.issued_on <= arrived})
     postings = []
     if payment.amount > payment.fees:
         postings.append(_posting("bank", payment.amount - payment.fees))
@@ -238,7 +334,7 @@ def payment_entry(payment: Payment) -> Entry:
         label=" ".join(
             ["Règlement", _lower_first(METHOD_LABELS[payment.method]), member.code, *numbers]
         ),
-        source=("P", payment.id),
+        source=(SOURCE_PAYMENT, payment.id),
     )
     _check_balanced(entry)
     return entry
@@ -262,7 +358,7 @@ def refund_entry(refund: Refund) -> Entry:
             _posting("bank", -refund.amount),
         ),
         label=" ".join(["Remboursement", member.code, *note]),
-        source=("R", refund.id),
+        source=(SOURCE_REFUND, refund.id),
     )
     _check_balanced(entry)
     return entry
@@ -271,60 +367,70 @@ def refund_entry(refund: Refund) -> Entry:
 # --- lettering ------------------------------------------------------------------------------
 
 
-def lettering(date_to: date) -> dict[tuple[str, int], tuple[str, date]]:
-    """The letter code and lettering day of each 411 line that is settled, as of `date_to`.
+def letter(date_to: date) -> None:
+    """Letter the stored customers' lines that settle each other, up to `date_to`.
 
-    Invoices, credit notes, payments and refunds booked up to `date_to` are linked
-    when one settles the other (a payment's allocations, a credit note and its
-    invoice, a refund and its payment or credit note). A linked group whose 411
-    debits equal its credits is settled: its lines share a code, and DateLet is
-    the day its last line was booked. Codes go AA, AB… in the order the groups
-    were settled over the whole history, so a period exported again, or the next
-    one, keeps the codes already given.
+    Day by day, over the lines booked up to that day: the lines not lettered yet
+    of a set linked by what settles what (a payment's allocations, a credit note
+    and its invoice, a refund and its payment or credit note) get a new code as
+    soon as they balance, and so do the lines not lettered yet of one shop
+    when together they balance (the shop's account is then square). A code, and
+    DateLet (the day the last of its lines was booked), is given once and never
+    changes; codes go AA, AB... in the order the sets balanced.
     """
-    amounts: dict[tuple[str, int], Decimal] = {}  # + debit, - credit on 411
-    days: dict[tuple[str, int], date] = {}
-    links: list[tuple[tuple[str, int], tuple[str, int]]] = []
-    for id_, kind, total, issued_on, credited_id in db.session.execute(
-        select(
-            Invoice.id,
-            Invoice.kind,
-            Invoice.total_incl_vat,
-            Invoice.issued_on,
-            Invoice.credited_invoice_id,
-        ).where(Invoice.issued_on <= date_to)
-    ):
-        amounts["I", id_] = -total if kind is InvoiceKind.CREDIT_NOTE else total
-        days["I", id_] = issued_on
-        if credited_id is not None:
-            links.append((("I", id_), ("I", credited_id)))
-    for id_, amount, received_on in db.session.execute(
-        select(Payment.id, Payment.amount, Payment.received_on).where(
-            Payment.status == PaymentStatus.SUCCEEDED, Payment.received_on <= date_to
+    rows = db.session.scalars(
+        select(FecEntry)
+        .where(FecEntry.member_code != "", FecEntry.entry_date <= date_to)
+        .order_by(FecEntry.number)
+    ).all()
+    open_days = sorted({row.entry_date for row in rows if row.lettering is None})
+    if not open_days:
+        return
+    items = {(row.source_kind, row.source_id): row for row in rows}
+    links = _links()
+    codes = db.session.scalar(select(func.count(func.distinct(FecEntry.lettering))))
+    for day in open_days:
+        present = {key: row for key, row in items.items() if row.entry_date <= day}
+        by_link = [[present[k] for k in group] for group in _linked(present, links)]
+        by_shop: dict[str, list[FecEntry]] = {}
+        for row in present.values():
+            by_shop.setdefault(row.member_code, []).append(row)
+        for groups in (by_link, list(by_shop.values())):
+            sets = [[r for r in group if r.lettering is None] for group in groups]
+            settled = [
+                s for s in sets if len(s) > 1 and sum(Decimal(r.customers_amount) for r in s) == 0
+            ]
+            for rows_of_set in sorted(settled, key=lambda s: min(r.number for r in s)):
+                code, on = letter_code(codes), max(r.entry_date for r in rows_of_set)
+                codes += 1
+                for row in rows_of_set:
+                    row.lettering, row.lettered_on = code, on
+    db.session.flush()
+
+
+def _links() -> list[tuple[tuple[str, int], tuple[str, int]]]:
+    """What settles what, as pairs of entry sources."""
+    links = [
+        ((SOURCE_INVOICE, id_), (SOURCE_INVOICE, credited_id))
+        for id_, credited_id in db.session.execute(
+            select(Invoice.id, Invoice.credited_invoice_id).where(
+                Invoice.credited_invoice_id.is_not(None)
+            )
         )
+    ]
+    links += [
+        ((SOURCE_PAYMENT, payment_id), (SOURCE_INVOICE, invoice_id))
+        for payment_id, invoice_id in db.session.execute(
+            select(PaymentAllocation.payment_id, PaymentAllocation.invoice_id)
+        )
+    ]
+    for id_, payment_id, note_id in db.session.execute(
+        select(Refund.id, Refund.payment_id, Refund.credit_note_id)
     ):
-        amounts["P", id_], days["P", id_] = -amount, received_on
-    for payment_id, invoice_id in db.session.execute(
-        select(PaymentAllocation.payment_id, PaymentAllocation.invoice_id)
-    ):
-        links.append((("P", payment_id), ("I", invoice_id)))
-    for id_, amount, refunded_on, payment_id, note_id in db.session.execute(
-        select(
-            Refund.id, Refund.amount, Refund.refunded_on, Refund.payment_id, Refund.credit_note_id
-        ).where(Refund.status == RefundStatus.SUCCEEDED, Refund.refunded_on <= date_to)
-    ):
-        amounts["R", id_], days["R", id_] = amount, refunded_on
-        links.append((("R", id_), ("P", payment_id)))
+        links.append(((SOURCE_REFUND, id_), (SOURCE_PAYMENT, payment_id)))
         if note_id is not None:
-            links.append((("R", id_), ("I", note_id)))
-    groups = _linked(amounts, links)
-    settled = [g for g in groups if len(g) > 1 and sum(amounts[k] for k in g) == 0]
-    settled.sort(key=lambda group: (max(days[k] for k in group), min(group)))
-    codes = {}
-    for n, group in enumerate(settled):
-        code, day = letter_code(n), max(days[k] for k in group)
-        codes.update(dict.fromkeys(group, (code, day)))
-    return codes
+            links.append(((SOURCE_REFUND, id_), (SOURCE_INVOICE, note_id)))
+    return links
 
 
 def _linked(items, links) -> list[list]:
@@ -359,22 +465,6 @@ def letter_code(n: int) -> str:
     return "".join(reversed(letters))
 
 
-def _lettered(entries: list[Entry], codes: dict) -> list[Entry]:
-    """`entries` with their 411 line lettered where `codes` says it is settled."""
-    done = []
-    for entry in entries:
-        if entry.source not in codes:
-            done.append(entry)
-            continue
-        code, day = codes[entry.source]
-        postings = tuple(
-            replace(p, lettering=code, lettered_on=day) if p.account == "customers" else p
-            for p in entry.postings
-        )
-        done.append(replace(entry, postings=postings))
-    return done
-
-
 def _posting(account: str, debit_minus_credit: Decimal, **values) -> Posting:
     """A posting on the side its sign says: a negative debit is a credit."""
     amount = quantize(debit_minus_credit)
@@ -394,25 +484,28 @@ def _check_balanced(entry: Entry) -> None:
         )
 
 
-def _fec_lines(number: int, entry: Entry, ledger: Ledger) -> Iterator[str]:
+def _fec_lines(entry: FecEntry, date_to: date) -> Iterator[str]:
+    """The stored entry's lines; a lettering given after `date_to` is not shown yet."""
+    lettered = entry.lettering is not None and entry.lettered_on <= date_to
     for posting in entry.postings:
-        aux_number, aux_label = posting.auxiliary
+        customers = lettered and posting["role"] == "customers"
         values = (
-            *entry.journal,
-            str(number),
-            _fec_date(entry.on),
-            getattr(ledger, posting.account),
-            ACCOUNT_LABELS[posting.account],
-            aux_number,
-            aux_label,
+            entry.journal_code,
+            entry.journal_label,
+            str(entry.number),
+            _fec_date(entry.entry_date),
+            posting["account"],
+            posting["account_label"],
+            posting["aux"],
+            posting["aux_label"],
             entry.piece_ref,
-            _fec_date(entry.piece_on),
+            _fec_date(entry.piece_date),
             entry.label,
-            _fec_amount(posting.debit),
-            _fec_amount(posting.credit),
-            posting.lettering,
-            _fec_date(posting.lettered_on),
-            _fec_date(entry.on),
+            _fec_amount(Decimal(posting["debit"])),
+            _fec_amount(Decimal(posting["credit"])),
+            entry.lettering if customers else "",
+            _fec_date(entry.lettered_on if customers else None),
+            _fec_date(entry.entry_date),
             "",
             "",
         )

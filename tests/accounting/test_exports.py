@@ -7,8 +7,11 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
+from sqlalchemy import select, text
+from sqlalchemy.exc import DBAPIError
 
 from coop.accounting import exports
+from coop.accounting.models import FecEntry
 from coop.accounts.models import CoopIdentity, Role
 from coop.errors import DomainError
 from coop.extensions import db
@@ -213,27 +216,39 @@ def lettered(rows: list[str], lines: dict[int, tuple[str, str]]) -> list[str]:
     return out
 
 
-def test_the_bank_journal_follows_the_sales_journal_lettered_with_the_invoices(example, settled):
+def numbered(rows: list[str], number: int) -> list[str]:
+    """`rows` of one entry given the EcritureNum `number`."""
+    return ["\t".join([*row.split("\t")[:2], str(number), *row.split("\t")[3:]]) for row in rows]
+
+
+def test_entries_are_numbered_by_day_across_journals_and_lettered_as_soon_as_sets_balance(
+    example, settled
+):
     _, first, second, credit, _ = example
     card, refund, transfer = settled
     a, b, c = first.number, second.number, credit.number
     croix_rousse, gerland = "VELO01\tAtelier Vélo Croix-Rousse", "VELO02\tCycles Gerland"
     p1, r1, p2 = f"REG-{card.id:06d}", f"RMB-{refund.id:06d}", f"REG-{transfer.id:06d}"
-    # Invoice 1 (its 411 line is row 0) and its credit note (row 9) are settled on 18/11.
+    # Invoice 1 (its 411 line is row 0) and the card payment balance on 11/11: AA; the
+    # credit note (row 9) and its refund on 18/11: AB.
     sales = lettered(
-        fec_rows(first, second, credit), {0: ("AA", "20261118"), 9: ("AA", "20261118")}
+        fec_rows(first, second, credit), {0: ("AA", "20261111"), 9: ("AB", "20261118")}
     )
-    bank = [
-        f"BQ\tBanque\t4\t20261111\t512\tBanque\t\t\t{p1}\t20261111\t"
+    card_entry = [
+        f"BQ\tBanque\t2\t20261111\t512\tBanque\t\t\t{p1}\t20261111\t"
         f"Règlement carte VELO01 {a}\t186,37\t0,00\t\t\t20261111\t\t",
-        f"BQ\tBanque\t4\t20261111\t627\tServices bancaires et assimilés\t\t\t{p1}\t20261111\t"
+        f"BQ\tBanque\t2\t20261111\t627\tServices bancaires et assimilés\t\t\t{p1}\t20261111\t"
         f"Règlement carte VELO01 {a}\t3,09\t0,00\t\t\t20261111\t\t",
-        f"BQ\tBanque\t4\t20261111\t411\tClients\t{croix_rousse}\t{p1}\t20261111\t"
-        f"Règlement carte VELO01 {a}\t0,00\t189,46\tAA\t20261118\t20261111\t\t",
+        f"BQ\tBanque\t2\t20261111\t411\tClients\t{croix_rousse}\t{p1}\t20261111\t"
+        f"Règlement carte VELO01 {a}\t0,00\t189,46\tAA\t20261111\t20261111\t\t",
+    ]
+    refund_entry = [
         f"BQ\tBanque\t5\t20261118\t411\tClients\t{croix_rousse}\t{r1}\t20261118\t"
-        f"Remboursement VELO01 avoir {c}\t30,00\t0,00\tAA\t20261118\t20261118\t\t",
+        f"Remboursement VELO01 avoir {c}\t30,00\t0,00\tAB\t20261118\t20261118\t\t",
         f"BQ\tBanque\t5\t20261118\t512\tBanque\t\t\t{r1}\t20261118\t"
         f"Remboursement VELO01 avoir {c}\t0,00\t30,00\t\t\t20261118\t\t",
+    ]
+    transfer_entry = [
         f"BQ\tBanque\t6\t20261120\t512\tBanque\t\t\t{p2}\t20261120\t"
         f"Règlement virement VELO02 {b}\t50,00\t0,00\t\t\t20261120\t\t",
         f"BQ\tBanque\t6\t20261120\t411\tClients\t{gerland}\t{p2}\t20261120\t"
@@ -242,7 +257,18 @@ def test_the_bank_journal_follows_the_sales_journal_lettered_with_the_invoices(e
     _, content = exports.fec(*NOVEMBER)
     lines = content.decode("iso-8859-15").split("\r\n")[:-1]
     assert lines[0] == HEADER
-    assert lines[1:] == sales + bank
+    # 10/11 invoice 1, 11/11 card, 12/11 invoice 2, 15/11 credit note, 18/11 refund, 20/11 transfer.
+    assert lines[1:] == [
+        *numbered(sales[0:5], 1),
+        *card_entry,
+        *numbered(sales[5:9], 3),
+        *numbered(sales[9:12], 4),
+        *refund_entry,
+        *transfer_entry,
+    ]
+    assert [line.split("\t")[3] for line in lines[1:]] == sorted(
+        line.split("\t")[3] for line in lines[1:]
+    )
 
 
 def test_the_file_with_the_bank_journal_is_balanced_and_gapless(example, settled):
@@ -304,7 +330,7 @@ def test_an_invoice_settled_in_the_next_period_is_lettered_there_and_codes_are_k
     db.session.commit()
     november = exports.fec(*NOVEMBER)[1]
     assert november == exports.fec(*NOVEMBER)[1]  # the same file, asked again later
-    assert b"\tAB\t" not in november  # on 30/11, invoice 2 was not settled yet
+    assert b"\tAC\t" not in november  # on 30/11, invoice 2 was not settled yet
 
     def groups(content: bytes) -> dict:
         found = {}
@@ -313,11 +339,13 @@ def test_an_invoice_settled_in_the_next_period_is_lettered_there_and_codes_are_k
                 found.setdefault((row[13], row[14]), set()).add(row[8])
         return found
 
-    first_group = {first.number, credit.number, f"REG-{card.id:06d}", f"RMB-{refund.id:06d}"}
-    assert groups(november) == {("AA", "20261118"): first_group}
+    paid = {first.number, f"REG-{card.id:06d}"}
+    refunded = {credit.number, f"RMB-{refund.id:06d}"}
+    assert groups(november) == {("AA", "20261111"): paid, ("AB", "20261118"): refunded}
     assert groups(exports.fec(date(2026, 11, 1), date(2026, 12, 31))[1]) == {
-        ("AA", "20261118"): first_group,
-        ("AB", "20261203"): {
+        ("AA", "20261111"): paid,
+        ("AB", "20261118"): refunded,
+        ("AC", "20261203"): {
             second.number,
             later.number,
             f"REG-{transfer.id:06d}",
@@ -326,7 +354,183 @@ def test_an_invoice_settled_in_the_next_period_is_lettered_there_and_codes_are_k
     }
     # December alone: the payment's line carries the code its invoices got.
     assert groups(exports.fec(date(2026, 12, 1), date(2026, 12, 31))[1]) == {
-        ("AB", "20261203"): {later.number, f"REG-{december.id:06d}"},
+        ("AC", "20261203"): {later.number, f"REG-{december.id:06d}"},
+    }
+
+
+def test_a_past_month_exported_again_after_later_events_is_byte_identical(example, settled):
+    _, first, second, _, later = example
+    november = exports.fec(*NOVEMBER)[1]
+    db.session.commit()
+    # December: a new invoice for VELO01, a payment settling November's invoice 2 and
+    # December's (it letters a November entry), a renamed shop, other account numbers.
+    december = invoicing.invoice(
+        first.member, first.campaign, lines=SECOND, issued_on=date(2026, 12, 2)
+    )
+    ledger.record_payment(
+        second.member,
+        Decimal("96.88"),
+        method=Method.TRANSFER,
+        received_on=date(2026, 12, 3),
+        invoices=[second, later],
+    )
+    ledger.record_payment(
+        first.member,
+        Decimal("73.44"),
+        method=Method.TRANSFER,
+        received_on=date(2026, 12, 4),
+        invoices=[december],
+    )
+    second.member.name = "Cycles Gerland et fils"
+    db.session.add(
+        CoopIdentity(
+            id=1,
+            name="Coop",
+            siren="812345676",
+            address="1 rue X",
+            postcode="69003",
+            city="Lyon",
+            account_customers="41100000",
+            account_bank="51210000",
+        )
+    )
+    db.session.commit()
+    both = exports.fec(date(2026, 11, 1), date(2026, 12, 31))[1]
+    db.session.commit()
+    assert exports.fec(*NOVEMBER)[1] == november
+    # The two months together: November's entries as exported (invoice 2 lettered on
+    # 03/12 besides), then December's, numbered on, with the shop's new name and the
+    # new account numbers.
+    nov_rows = november.split(b"\r\n")[1:-1]
+    rows = both.split(b"\r\n")[1:-1]
+    assert [row for row in rows[: len(nov_rows)] if row not in nov_rows] == [
+        row.replace(b"\t\t\t20261112", b"\tAC\t20261203\t20261112")
+        for row in nov_rows
+        if row.startswith(b"VE\tVentes\t3\t20261112\t411\t")
+    ] + [
+        row.replace(b"\t\t\t20261120", b"\tAC\t20261203\t20261120")
+        for row in nov_rows
+        if row.startswith(b"BQ\tBanque\t6\t20261120\t411\t")
+    ]
+    december_rows = [row.decode("iso-8859-15").split("\t") for row in rows[len(nov_rows) :]]
+    assert [(row[2], row[3], row[4], row[7]) for row in december_rows if row[6]] == [
+        ("7", "20261201", "41100000", "Cycles Gerland et fils"),
+        ("8", "20261202", "41100000", "Atelier Vélo Croix-Rousse"),
+        ("9", "20261203", "41100000", "Cycles Gerland et fils"),
+        ("10", "20261204", "41100000", "Atelier Vélo Croix-Rousse"),
+    ]
+
+
+def test_an_exported_entry_cannot_be_changed_or_deleted_even_in_sql(example):
+    exports.fec(*NOVEMBER)
+    db.session.commit()
+    entry = db.session.scalars(select(FecEntry).order_by(FecEntry.number)).first()
+    with pytest.raises(DomainError):
+        entry.label = "autre"
+        db.session.flush()
+    db.session.rollback()
+    for statement in (
+        "UPDATE fec_entries SET label = 'autre' WHERE number = 1",
+        "UPDATE fec_entries SET number = 99 WHERE number = 1",
+        "DELETE FROM fec_entries WHERE number = 1",
+    ):
+        with pytest.raises(DBAPIError):
+            db.session.execute(text(statement))
+        db.session.rollback()
+    db.session.execute(
+        text("UPDATE fec_entries SET lettering = 'AA', lettered_on = '2026-11-30' WHERE number = 1")
+    )
+    with pytest.raises(DBAPIError):
+        db.session.execute(text("UPDATE fec_entries SET lettering = 'AB' WHERE number = 1"))
+    db.session.rollback()
+
+
+@pytest.fixture
+def credited_then_reused(make):
+    """VELO03's invoice paid, then partly credited; the excess pays its next invoice.
+
+    Invoice A (2 chains, 61,20 excl. + 12,24 VAT = 73,44) issued 02/11, paid by a
+    73,44 transfer on 03/11. Credit note on A, 30,00 (25,00 + 5,00 VAT), on 05/11:
+    30,00 of the payment becomes credit. Invoice B (73,44) issued 06/11: the credit
+    pays 30,00 of it; a transfer of 43,44 on 08/11 pays the rest.
+    """
+    shop = make.member(code="VELO03", name="Rayons de Lyon")
+    campaign = make.campaign(code="AUT27")
+    first = invoicing.invoice(shop, campaign, lines=SECOND, issued_on=date(2026, 11, 2))
+    paid = ledger.record_payment(
+        shop,
+        Decimal("73.44"),
+        method=Method.TRANSFER,
+        received_on=date(2026, 11, 3),
+        invoices=[first],
+    )
+    note = invoicing.invoice(
+        shop,
+        campaign,
+        kind=InvoiceKind.CREDIT_NOTE,
+        credited=first,
+        lines=CREDIT,
+        issued_on=date(2026, 11, 5),
+    )
+    ledger.settle(shop)
+    second = invoicing.invoice(shop, campaign, lines=SECOND, issued_on=date(2026, 11, 6))
+    ledger.settle(shop)
+    rest = ledger.record_payment(
+        shop,
+        Decimal("43.44"),
+        method=Method.TRANSFER,
+        received_on=date(2026, 11, 8),
+        invoices=[second],
+    )
+    db.session.commit()
+    assert [(a.invoice, a.amount) for a in paid.allocations] == [
+        (first, Decimal("43.44")),
+        (second, Decimal("30.00")),
+    ]
+    return first, paid, note, second, rest
+
+
+def test_an_invoice_paid_then_credited_whose_excess_pays_another_is_all_lettered(
+    credited_then_reused,
+):
+    first, paid, note, second, rest = credited_then_reused
+    _, content = exports.fec(*NOVEMBER)
+    customers = [
+        (row[8], row[11], row[12], row[13], row[14])
+        for row in (line.split("\t") for line in content.decode("iso-8859-15").split("\r\n"))
+        if len(row) == 18 and row[4] == "411"
+    ]
+    # A and its payment balance on 03/11 (AA); the credit note, B and the second
+    # transfer balance on 08/11 (-30,00 + 73,44 - 43,44 = 0): AB.
+    assert customers == [
+        (first.number, "73,44", "0,00", "AA", "20261103"),
+        (f"REG-{paid.id:06d}", "0,00", "73,44", "AA", "20261103"),
+        (note.number, "0,00", "30,00", "AB", "20261108"),
+        (second.number, "73,44", "0,00", "AB", "20261108"),
+        (f"REG-{rest.id:06d}", "0,00", "43,44", "AB", "20261108"),
+    ]
+
+
+def test_a_shop_whose_open_lines_balance_is_lettered_even_without_links(make):
+    shop = make.member(code="VELO04", name="Pignon sur rue")
+    invoice = invoicing.invoice(shop, make.campaign(), lines=SECOND, issued_on=date(2026, 11, 2))
+    # Recorded on the shop's account without naming the invoice, then never allocated.
+    payment = ledger.record_payment(
+        shop, Decimal("73.44"), method=Method.CHEQUE, received_on=date(2026, 11, 9)
+    )
+    for allocation in list(payment.allocations):
+        payment.allocations.remove(allocation)
+        db.session.delete(allocation)
+    db.session.commit()
+    _, content = exports.fec(*NOVEMBER)
+    lettering = {
+        row[8]: (row[13], row[14])
+        for row in (line.split("\t") for line in content.decode("iso-8859-15").split("\r\n"))
+        if len(row) == 18 and row[4] == "411"
+    }
+    assert lettering == {
+        invoice.number: ("AA", "20261109"),
+        f"REG-{payment.id:06d}": ("AA", "20261109"),
     }
 
 
