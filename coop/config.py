@@ -72,6 +72,10 @@ DEFAULTS = {
     "COOP_STRIPE_SECRET_KEY": None,
     "COOP_STRIPE_WEBHOOK_SECRET": None,
     "COOP_STRIPE_API_BASE": None,
+    # The accounting's Stripe clearing account: card and SEPA receipts (net of Stripe's
+    # fees, booked to 627) wait there until Stripe's payout reaches the bank (512). 511
+    # "Valeurs à l'encaissement" by default; an accountant may prefer a 467 or 5117 account.
+    "COOP_ACCOUNT_STRIPE_CLEARING": "511",
 }
 
 # The demo pays through the local Stripe fake (`coop-devtools stripe-fake serve`; `make run`).

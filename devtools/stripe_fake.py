@@ -15,6 +15,9 @@ matching events, signed with the webhook secret, to the app's webhook URL:
   (`checkout.session.async_payment_succeeded`), or refused with the failure
   button (`checkout.session.async_payment_failed`).
 
+`pay_out` makes Stripe's automatic payout of what the charges left (net of fees)
+and sends `payout.paid`; payouts are retrieved at `/v1/payouts/<id>`.
+
 Events are always sent from another thread after the request that caused them
 has been answered, as Stripe does: the app may be waiting for that answer with
 a row locked. `coop-devtools stripe-fake send` asks the running fake, through
@@ -133,6 +136,7 @@ class StripeFake:
                 Rule("/v1/refunds", methods=["POST"], endpoint="create_refund"),
                 Rule("/v1/refunds", methods=["GET"], endpoint="list_refunds"),
                 Rule("/v1/disputes/<id>", methods=["GET"], endpoint="retrieve"),
+                Rule("/v1/payouts/<id>", methods=["GET"], endpoint="retrieve"),
                 Rule("/checkout/<id>", methods=["GET"], endpoint="checkout_page"),
                 Rule("/checkout/<id>", methods=["POST"], endpoint="checkout_pay"),
                 Rule("/_fake/sessions/<id>/events", methods=["POST"], endpoint="send_event"),
@@ -492,6 +496,39 @@ class StripeFake:
         charge["disputed"] = True
         return dispute
 
+    def pay_out(self, arrival_date: int) -> dict:
+        """Stripe's automatic payout: the net of the charges not paid out yet reaches the bank.
+
+        The payout is `paid` on `arrival_date` (a Unix time) and its `payout.paid` event
+        is sent, as Stripe does when the bank confirms it; the event sent is returned.
+        """
+        with self._lock:
+            transactions = [
+                t
+                for t in self.objects.values()
+                if t["object"] == "balance_transaction"
+                and t["type"] == "charge"
+                and not t.get("_payout")
+            ]
+            payout = {
+                "id": _new_id("po"),
+                "object": "payout",
+                "amount": sum(t["net"] for t in transactions),
+                "currency": "eur",
+                "arrival_date": arrival_date,
+                "automatic": True,
+                "method": "standard",
+                "type": "bank_account",
+                "status": "paid",
+                "created": int(time.time()),
+            }
+            for transaction in transactions:
+                transaction.update(_payout=payout["id"], status="available")
+            self.objects[payout["id"]] = payout
+            event = self._event("payout.paid", payout)
+        self._deliver(event)
+        return event
+
     def _event(self, kind: str, obj: dict) -> dict:
         event = {
             "id": _new_id("evt"),
@@ -591,6 +628,7 @@ _PATHS = {
     "checkout.session": "/v1/checkout/sessions/",
     "payment_intent": "/v1/payment_intents/",
     "dispute": "/v1/disputes/",
+    "payout": "/v1/payouts/",
 }
 
 

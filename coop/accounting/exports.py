@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
+from flask import current_app
 from sqlalchemy import exists, func, select
 from sqlalchemy import text as text_sql
 from sqlalchemy.orm import joinedload, selectinload
@@ -53,11 +54,14 @@ from coop.money import quantize
 from coop.orders.campaigns.models import Campaign
 from coop.payments.models import (
     METHOD_LABELS,
+    BankLine,
+    Method,
     Payment,
     PaymentAllocation,
     PaymentStatus,
     Refund,
     RefundStatus,
+    StripePayout,
 )
 
 FEC_COLUMNS = (
@@ -98,6 +102,7 @@ class Ledger:
     vat: str = "44571"
     bank: str = "512"
     bank_fees: str = "627"
+    clearing: str = "511"  # Stripe: see COOP_ACCOUNT_STRIPE_CLEARING
 
 
 # Account labels by role, whatever number the settings give the account.
@@ -109,7 +114,10 @@ ACCOUNT_LABELS = {
     "vat": "TVA collectée",
     "bank": "Banque",
     "bank_fees": "Services bancaires et assimilés",
+    "clearing": "Valeurs à l'encaissement (Stripe)",
 }
+# Paid through Stripe: the money waits on the clearing account until Stripe pays it out.
+STRIPE_METHODS = (Method.CARD, Method.SEPA_DEBIT)
 # Shipping and the campaign's extra charges are both costs re-invoiced at cost.
 LINE_ACCOUNT = {
     LineKind.GOODS: "goods",
@@ -240,10 +248,17 @@ def _new_entries(date_to: date) -> list[Entry]:
             _not_stored(SOURCE_REFUND, Refund.id),
         )
     ).unique()
+    payouts = db.session.scalars(
+        select(StripePayout)
+        .join(BankLine, StripePayout.bank_line_id == BankLine.id)
+        .options(joinedload(StripePayout.bank_line))
+        .where(BankLine.booked_on <= date_to, _not_stored(SOURCE_PAYOUT, StripePayout.id))
+    ).unique()
     return (
         [sales_entry(i) for i in invoices]
         + [payment_entry(p) for p in payments]
         + [refund_entry(r) for r in refunds]
+        + [payout_entry(p) for p in payouts]
     )
 
 
@@ -310,7 +325,11 @@ def sales_entry(invoice: Invoice) -> Entry:
 
 
 def payment_entry(payment: Payment) -> Entry:
-    """Money received: debit the bank (net of Stripe's fees) and the fees, credit the shop.
+    """Money received: debit the bank, credit the shop.
+
+    Paid through Stripe (card, SEPA), the money goes to the clearing account net of
+    Stripe's fees, and the fees to bank fees (627); Stripe's payout later moves it
+    from the clearing account to the bank (`payout_entry`).
 
     The label cites the invoices it paid that were issued by the day it arrived
     (not those its excess paid later): it says the same whenever it is first exported.
@@ -319,9 +338,10 @@ def payment_entry(payment: Payment) -> Entry:
     arrived = payment.received_on
     paid = [a.invoice for a in payment.allocations]
     numbers = sorted({invoice.number for invoice in paid if invoice.issued_on <= arrived})
+    received = "clearing" if payment.method in STRIPE_METHODS else "bank"
     postings = []
     if payment.amount > payment.fees:
-        postings.append(_posting("bank", payment.amount - payment.fees))
+        postings.append(_posting(received, payment.amount - payment.fees))
     if payment.fees:
         postings.append(_posting("bank_fees", payment.fees))
     postings.append(_posting("customers", -payment.amount, auxiliary=(member.code, member.name)))
@@ -345,8 +365,12 @@ def _lower_first(text: str) -> str:
 
 
 def refund_entry(refund: Refund) -> Entry:
-    """Money paid back to a shop: the payment's entry mirrored, without fees."""
+    """Money paid back to a shop: the payment's entry mirrored, without fees.
+
+    Stripe pays a refund out of the coop's Stripe balance: the clearing account.
+    """
     member = refund.payment.member
+    paid_from = "clearing" if refund.payment.method in STRIPE_METHODS else "bank"
     note = [f"avoir {refund.credit_note.number}"] if refund.credit_note else []
     entry = Entry(
         journal=BANK_JOURNAL,
@@ -355,10 +379,26 @@ def refund_entry(refund: Refund) -> Entry:
         piece_on=refund.refunded_on,
         postings=(
             _posting("customers", refund.amount, auxiliary=(member.code, member.name)),
-            _posting("bank", -refund.amount),
+            _posting(paid_from, -refund.amount),
         ),
         label=" ".join(["Remboursement", member.code, *note]),
         source=(SOURCE_REFUND, refund.id),
+    )
+    _check_balanced(entry)
+    return entry
+
+
+def payout_entry(payout: StripePayout) -> Entry:
+    """Stripe's payout on the bank statement: from the clearing account to the bank."""
+    line = payout.bank_line
+    entry = Entry(
+        journal=BANK_JOURNAL,
+        on=line.booked_on,
+        piece_ref=payout.stripe_id[:60],
+        piece_on=line.booked_on,
+        postings=(_posting("bank", payout.amount), _posting("clearing", -payout.amount)),
+        label=f"Virement Stripe {payout.stripe_id}",
+        source=(SOURCE_PAYOUT, payout.id),
     )
     _check_balanced(entry)
     return entry
@@ -577,6 +617,7 @@ def coop_ledger() -> Ledger:
         vat=identity.account_vat,
         bank=identity.account_bank,
         bank_fees=identity.account_bank_fees,
+        clearing=current_app.config["COOP_ACCOUNT_STRIPE_CLEARING"],
     )
 
 

@@ -21,7 +21,7 @@ import re
 import unicodedata
 from collections import Counter, defaultdict
 from dataclasses import dataclass, replace
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from flask_babel import gettext as _
@@ -39,7 +39,14 @@ from coop.extensions import db
 from coop.i18n import N_, day, de, money
 from coop.invoicing.models import Invoice, InvoiceKind
 from coop.payments import ledger
-from coop.payments.models import BankImport, BankLine, BankLineStatus, Method, Payment
+from coop.payments.models import (
+    BankImport,
+    BankLine,
+    BankLineStatus,
+    Method,
+    Payment,
+    StripePayout,
+)
 
 ZERO = Decimal("0.00")
 
@@ -385,6 +392,7 @@ def import_statement(data: bytes, filename: str, *, by: User | None) -> ImportOu
         raise DomainError(
             _("Un autre import de ce relevé est en cours : réessayez dans un instant.")
         ) from None
+    match_payouts()
     received = [line for line in new_lines if line.status is BankLineStatus.UNMATCHED]
     return ImportOutcome(
         bank_import,
@@ -393,6 +401,47 @@ def import_statement(data: bytes, filename: str, *, by: User | None) -> ImportOu
         received=len(received),
         proposed=propose(received),
     )
+
+
+# A payout's line is booked from the day before Stripe's arrival date to a few days after.
+PAYOUT_BOOKED_FROM, PAYOUT_BOOKED_UNTIL = timedelta(days=-1), timedelta(days=3)
+
+
+def match_payouts() -> int:
+    """Find the bank line of each Stripe payout not matched yet, by amount and date.
+
+    The line (money from Stripe, not a shop's payment) leaves the treasurer's queue;
+    the accounting books the payout from the Stripe clearing account to the bank on
+    the line's day. Say how many were matched.
+    """
+    taken = select(StripePayout.bank_line_id).where(StripePayout.bank_line_id.is_not(None))
+    matched = 0
+    payouts = db.session.scalars(
+        select(StripePayout)
+        .where(StripePayout.bank_line_id.is_(None))
+        .order_by(StripePayout.arrival_on, StripePayout.id)
+    ).all()
+    for payout in payouts:
+        line = db.session.scalars(
+            select(BankLine)
+            .where(
+                BankLine.status == BankLineStatus.UNMATCHED,
+                BankLine.amount == payout.amount,
+                BankLine.booked_on.between(
+                    payout.arrival_on + PAYOUT_BOOKED_FROM, payout.arrival_on + PAYOUT_BOOKED_UNTIL
+                ),
+                BankLine.id.not_in(taken),
+            )
+            .order_by(BankLine.booked_on, BankLine.id)
+            .limit(1)
+        ).first()
+        if line is None:
+            continue
+        payout.bank_line = line
+        line.status, line.ignored_at = BankLineStatus.IGNORED, now()
+        db.session.flush()
+        matched += 1
+    return matched
 
 
 def _known_fingerprints(keys: list[str]) -> set[str]:

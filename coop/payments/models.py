@@ -315,6 +315,26 @@ class BankLine(Base):
     )
 
 
+class StripePayout(Base):
+    """Stripe paid the coop's balance out to its bank (`payout.paid`): money leaving the
+    Stripe clearing account for the bank account once its bank statement line is found."""
+
+    __tablename__ = "stripe_payouts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    stripe_id: Mapped[str] = mapped_column(String(255), unique=True)
+    amount: Mapped[Decimal] = mapped_column(Money)
+    # The day Stripe says the money reaches the bank.
+    arrival_on: Mapped[date]
+    # The bank statement line it became (matched by amount and date).
+    bank_line_id: Mapped[int | None] = mapped_column(ForeignKey("bank_lines.id"), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
+
+    bank_line: Mapped[BankLine | None] = relationship()
+
+    __table_args__ = (CheckConstraint("amount > 0", name="stripe_payout_amount_positive"),)
+
+
 class Reminder(Base):
     """A reminder e-mail sent for an overdue invoice at one step (days after due)."""
 

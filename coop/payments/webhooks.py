@@ -30,7 +30,7 @@ from coop.activity.models import ActorKind
 from coop.activity.recording import acting_as
 from coop.clock import today
 from coop.extensions import db
-from coop.payments import ledger, stripe_client
+from coop.payments import bank, ledger, stripe_client
 from coop.payments.anomalies import record_anomaly
 from coop.payments.models import (
     AnomalyKind,
@@ -43,6 +43,7 @@ from coop.payments.models import (
     Refund,
     RefundStatus,
     StripeEvent,
+    StripePayout,
 )
 from coop.payments.stripe_client import CURRENCY, from_cents, local_day, to_cents
 
@@ -98,7 +99,7 @@ def read_event(body: bytes) -> Event:
         raise MalformedEvent(f"{kind} carries a {obj.get('object')!r}, not a {carried!r}", event_id)
     if not _is_id(obj.get("id")):
         raise MalformedEvent("data.object has no id", event_id)
-    if carried != "checkout.session":
+    if carried in ("charge", "dispute"):
         # A charge or dispute names its payment intent (null when it is not a Checkout one).
         if "payment_intent" not in obj:
             raise MalformedEvent("data.object has no payment_intent", event_id)
@@ -374,6 +375,30 @@ def record_dispute(obj: dict) -> str:
     return _said(outcome, "dispute recorded")
 
 
+def record_payout(obj: dict) -> str:
+    """Stripe paid the balance out to the coop's bank: kept, then matched to the bank line.
+
+    The payout is read again from the API (the event may be stale); one in another
+    currency or not paid is not ours to book.
+    """
+    payout = stripe_client.client().v1.payouts.retrieve(obj["id"]).to_dict()
+    if payout.get("status") != "paid" or str(payout.get("currency")).lower() != CURRENCY:
+        log.warning("Stripe payout %s is %s: not recorded", payout["id"], payout.get("status"))
+        return "ignored"
+    known = db.session.scalar(select(StripePayout).where(StripePayout.stripe_id == payout["id"]))
+    if known is not None:
+        return "no change"
+    db.session.add(
+        StripePayout(
+            stripe_id=payout["id"],
+            amount=from_cents(payout["amount"]),
+            arrival_on=local_day(payout["arrival_date"]),
+        )
+    )
+    db.session.flush()
+    return _said("payout recorded", "matched to the bank" if bank.match_payouts() else "")
+
+
 # The events we apply: the kind of object (Stripe's `object` field) each carries, its handler.
 HANDLERS = {
     "checkout.session.completed": ("checkout.session", sync_checkout_session),
@@ -381,4 +406,5 @@ HANDLERS = {
     "checkout.session.async_payment_failed": ("checkout.session", sync_checkout_session),
     "charge.refunded": ("charge", record_charge_refunds),
     "charge.dispute.created": ("dispute", record_dispute),
+    "payout.paid": ("payout", record_payout),
 }

@@ -235,7 +235,7 @@ def test_entries_are_numbered_by_day_across_journals_and_lettered_as_soon_as_set
         fec_rows(first, second, credit), {0: ("AA", "20261111"), 9: ("AB", "20261118")}
     )
     card_entry = [
-        f"BQ\tBanque\t2\t20261111\t512\tBanque\t\t\t{p1}\t20261111\t"
+        f"BQ\tBanque\t2\t20261111\t511\tValeurs à l'encaissement (Stripe)\t\t\t{p1}\t20261111\t"
         f"Règlement carte VELO01 {a}\t186,37\t0,00\t\t\t20261111\t\t",
         f"BQ\tBanque\t2\t20261111\t627\tServices bancaires et assimilés\t\t\t{p1}\t20261111\t"
         f"Règlement carte VELO01 {a}\t3,09\t0,00\t\t\t20261111\t\t",
@@ -245,7 +245,7 @@ def test_entries_are_numbered_by_day_across_journals_and_lettered_as_soon_as_set
     refund_entry = [
         f"BQ\tBanque\t5\t20261118\t411\tClients\t{croix_rousse}\t{r1}\t20261118\t"
         f"Remboursement VELO01 avoir {c}\t30,00\t0,00\tAB\t20261118\t20261118\t\t",
-        f"BQ\tBanque\t5\t20261118\t512\tBanque\t\t\t{r1}\t20261118\t"
+        f"BQ\tBanque\t5\t20261118\t511\tValeurs à l'encaissement (Stripe)\t\t\t{r1}\t20261118\t"
         f"Remboursement VELO01 avoir {c}\t0,00\t30,00\t\t\t20261118\t\t",
     ]
     transfer_entry = [
@@ -546,7 +546,8 @@ def test_letter_codes_run_from_aa_to_zz_then_three_letters():
     ]
 
 
-def test_the_bank_accounts_come_from_the_identity_settings(example, settled):
+def test_the_bank_accounts_come_from_the_identity_settings(app, example, settled, monkeypatch):
+    monkeypatch.setitem(app.config, "COOP_ACCOUNT_STRIPE_CLEARING", "46710000")
     db.session.add(
         CoopIdentity(
             id=1,
@@ -567,7 +568,7 @@ def test_the_bank_accounts_come_from_the_identity_settings(example, settled):
         for line in content.decode("iso-8859-15").split("\r\n")
         if line.startswith("BQ\t")
     ]
-    assert {row[4] for row in bank} == {"41100000", "51210000", "62780000"}
+    assert {row[4] for row in bank} == {"41100000", "46710000", "51210000", "62780000"}
 
 
 # --- CSV and ZIP ----------------------------------------------------------------------------

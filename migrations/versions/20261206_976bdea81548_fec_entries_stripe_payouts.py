@@ -1,4 +1,4 @@
-"""FEC entries stored when first exported: numbers, labels and lettering never change
+"""FEC entries stored when first exported (numbers, labels, lettering never change); Stripe payouts
 
 Revision ID: 976bdea81548
 Revises: 1c93cbc756b1
@@ -51,6 +51,26 @@ END $$ LANGUAGE plpgsql"""
 
 
 def upgrade():
+    op.create_table(
+        "stripe_payouts",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("stripe_id", sa.String(length=255), nullable=False),
+        sa.Column("amount", coop.db.Money(precision=12, scale=2), nullable=False),
+        sa.Column("arrival_on", sa.Date(), nullable=False),
+        sa.Column("bank_line_id", sa.Integer(), nullable=True),
+        sa.Column("created_at", coop.db.UTCDateTime(timezone=True), nullable=False),
+        sa.CheckConstraint(
+            "amount > 0", name=op.f("ck_stripe_payouts_stripe_payout_amount_positive")
+        ),
+        sa.ForeignKeyConstraint(
+            ["bank_line_id"],
+            ["bank_lines.id"],
+            name=op.f("fk_stripe_payouts_bank_line_id_bank_lines"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_stripe_payouts")),
+        sa.UniqueConstraint("bank_line_id", name=op.f("uq_stripe_payouts_bank_line_id")),
+        sa.UniqueConstraint("stripe_id", name=op.f("uq_stripe_payouts_stripe_id")),
+    )
     op.create_table(
         "fec_entries",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -106,3 +126,4 @@ def downgrade():
         batch_op.drop_index("ix_fec_entries_lettering")
         batch_op.drop_index(batch_op.f("ix_fec_entries_entry_date"))
     op.drop_table("fec_entries")
+    op.drop_table("stripe_payouts")
