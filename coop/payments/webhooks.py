@@ -396,7 +396,7 @@ def record_payout(obj: dict) -> str:
         )
     )
     db.session.flush()
-    return _said("payout recorded", "matched to the bank" if bank.match_payouts() else "")
+    return "payout recorded, matched to the bank" if bank.match_payouts() else "payout recorded"
 
 
 # The events we apply: the kind of object (Stripe's `object` field) each carries, its handler.
