@@ -59,7 +59,7 @@ class FecEntry(Base):
         return f"<FecEntry {self.number} {self.source_kind}{self.source_id} {self.lettering}>"
 
 
-REFUSAL = "a FEC entry once exported never changes: only an empty lettering may be set"
+REFUSAL = "Une écriture exportée dans le FEC ne se modifie pas et ne se supprime pas."
 
 
 @event.listens_for(FecEntry, "before_update")
