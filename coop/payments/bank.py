@@ -783,8 +783,16 @@ def ignore(line: BankLine, *, by: User | None) -> None:
 
 
 def unignore(line: BankLine) -> None:
-    """Put an ignored line back in the queue."""
+    """Put an ignored line back in the queue (not a Stripe payout's: it is booked as such)."""
     _lock(line, BankLineStatus.UNMATCHED)
+    payout = db.session.scalar(select(StripePayout).where(StripePayout.bank_line_id == line.id))
+    if payout is not None:
+        raise DomainError(
+            _(
+                "Cette ligne est le virement Stripe %(payout)s : elle reste hors de la file.",
+                payout=payout.stripe_id,
+            )
+        )
     line.status = BankLineStatus.UNMATCHED
     line.ignored_by_id = line.ignored_at = None
     db.session.flush()

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from coop.accounting import exports
 from coop.accounts.models import Role
 from coop.clock import today
+from coop.errors import DomainError
 from coop.extensions import db
 from coop.payments import bank
 from coop.payments.models import BankLine, BankLineStatus, CheckoutSession, Payment, StripePayout
@@ -149,3 +150,22 @@ def test_a_payout_far_from_the_line_s_date_or_of_another_amount_is_not_matched(
     assert {line.status for line in db.session.scalars(select(BankLine))} == {
         BankLineStatus.UNMATCHED
     }
+
+
+def test_a_payout_s_line_is_not_put_back_in_the_queue(client, paid_by_card):
+    fake, _, payment = paid_by_card
+    day = payment.received_on + timedelta(days=2)
+    bank.import_statement(
+        f"Compte courant;1\r\n\r\nDate;Libellé;Montant\r\n{day:%d/%m/%Y};STRIPE;292,59".encode(),
+        "releve.csv",
+        by=None,
+    )
+    deliver(client, fake.pay_out(unix(day)))
+    line = db.session.scalars(select(BankLine)).one()
+    payout = db.session.scalars(select(StripePayout)).one()
+    with pytest.raises(DomainError) as refused:
+        bank.unignore(line)
+    assert str(refused.value) == (
+        f"Cette ligne est le virement Stripe {payout.stripe_id} : elle reste hors de la file."
+    )
+    assert line.status is BankLineStatus.IGNORED
