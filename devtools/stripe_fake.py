@@ -497,23 +497,26 @@ class StripeFake:
         return dispute
 
     def pay_out(self, arrival_date: int) -> dict:
-        """Stripe's automatic payout: the net of the charges not paid out yet reaches the bank.
+        """Stripe's automatic payout: the balance not paid out yet reaches the bank.
 
         The payout is `paid` on `arrival_date` (a Unix time) and its `payout.paid` event
         is sent, as Stripe does when the bank confirms it; the event sent is returned.
         """
         with self._lock:
-            transactions = [
-                t
-                for t in self.objects.values()
-                if t["object"] == "balance_transaction"
-                and t["type"] == "charge"
-                and not t.get("_payout")
+            # Charges add their net, succeeded refunds take their amount off the balance.
+            paid_out = [
+                (o, o["net"] if o["object"] == "balance_transaction" else -o["amount"])
+                for o in self.objects.values()
+                if not o.get("_payout")
+                and (
+                    (o["object"] == "balance_transaction" and o["type"] == "charge")
+                    or (o["object"] == "refund" and o["status"] == "succeeded")
+                )
             ]
             payout = {
                 "id": _new_id("po"),
                 "object": "payout",
-                "amount": sum(t["net"] for t in transactions),
+                "amount": sum(amount for _, amount in paid_out),
                 "currency": "eur",
                 "arrival_date": arrival_date,
                 "automatic": True,
@@ -522,8 +525,8 @@ class StripeFake:
                 "status": "paid",
                 "created": int(time.time()),
             }
-            for transaction in transactions:
-                transaction.update(_payout=payout["id"], status="available")
+            for obj, _ in paid_out:
+                obj["_payout"] = payout["id"]
             self.objects[payout["id"]] = payout
             event = self._event("payout.paid", payout)
         self._deliver(event)

@@ -379,10 +379,11 @@ def record_payout(obj: dict) -> str:
     """Stripe paid the balance out to the coop's bank: kept, then matched to the bank line.
 
     The payout is read again from the API (the event may be stale); one in another
-    currency or not paid is not ours to book.
+    currency, of nothing or not paid is not ours to book.
     """
     payout = stripe_client.client().v1.payouts.retrieve(obj["id"]).to_dict()
-    if payout.get("status") != "paid" or str(payout.get("currency")).lower() != CURRENCY:
+    ours = str(payout.get("currency")).lower() == CURRENCY and payout.get("amount", 0) > 0
+    if payout.get("status") != "paid" or not ours:
         log.warning("Stripe payout %s is %s: not recorded", payout["id"], payout.get("status"))
         return "ignored"
     known = db.session.scalar(select(StripePayout).where(StripePayout.stripe_id == payout["id"]))

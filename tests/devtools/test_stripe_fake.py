@@ -143,6 +143,26 @@ def test_refunds_are_made_once_per_key_listed_and_announced(fake):
         sdk(fake).v1.refunds.create({"payment_intent": intent, "amount": 14000})
 
 
+def test_a_payout_pays_the_balance_out_once_and_is_read_back_with_the_sdk(fake):
+    first, second = new_session(fake, key="a"), new_session(fake, key="b", amount=10000)
+    pay(fake, first["id"])
+    pay(fake, second["id"])
+    intent = sdk(fake).v1.checkout.sessions.retrieve(second["id"]).to_dict()["payment_intent"]
+    sdk(fake).v1.refunds.create({"payment_intent": intent, "amount": 1000})
+    fake.wait_until_idle()
+    # 148,65 - 2,48 fee + 100,00 - 1,75 fee (1,5 % + 0,25) - 10,00 refunded = 234,42.
+    event = fake.pay_out(1_796_000_000)
+    assert event["type"] == "payout.paid"
+    payout = sdk(fake).v1.payouts.retrieve(event["data"]["object"]["id"]).to_dict()
+    assert payout == event["data"]["object"]
+    assert (payout["amount"], payout["status"], payout["arrival_date"]) == (
+        23442,
+        "paid",
+        1_796_000_000,
+    )
+    assert fake.pay_out(1_796_086_400)["data"]["object"]["amount"] == 0
+
+
 def test_a_dispute_is_opened_on_the_session_s_charge(fake):
     session = new_session(fake)
     pay(fake, session["id"])
