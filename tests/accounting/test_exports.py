@@ -421,6 +421,16 @@ def test_a_past_month_exported_again_after_later_events_is_byte_identical(exampl
     ]
 
 
+def test_a_later_month_exported_first_numbers_the_earlier_ones_before_its_own(example, settled):
+    december = exports.fec(date(2026, 12, 1), date(2026, 12, 31))[1]
+    rows = [line.split("\t") for line in december.decode("iso-8859-15").split("\r\n")[1:-1]]
+    # November's six entries are booked first (1 to 6): December's invoice is the 7th.
+    assert {(row[2], row[3]) for row in rows} == {("7", "20261201")}
+    november = exports.fec(*NOVEMBER)[1]
+    numbers = [line.split(b"\t")[2] for line in november.split(b"\r\n")[1:-1]]
+    assert sorted(set(numbers), key=int) == [b"1", b"2", b"3", b"4", b"5", b"6"]
+
+
 def test_an_exported_entry_cannot_be_changed_or_deleted_even_in_sql(example):
     exports.fec(*NOVEMBER)
     db.session.commit()
