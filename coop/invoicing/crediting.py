@@ -9,6 +9,7 @@ FEC export mirrors the entry. Nothing can be credited beyond what was invoiced.
 import copy
 import re
 from collections import defaultdict
+from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 
@@ -40,6 +41,19 @@ def payment_reference(number: str) -> str:
     """An ISO 11649 (RF) reference that keeps the AV prefix, so it never equals an invoice's."""
     body = "AV" + re.sub(r"\D", "", number)
     return iso11649.validate(f"RF{mod_97_10.calc_check_digits(body + 'RF')}{body}")
+
+
+def is_gesture(note: Invoice) -> bool:
+    """A credit note by amount (a commercial gesture), not on returned or missing goods."""
+    if note.kind is not InvoiceKind.CREDIT_NOTE:
+        return False
+    snapshot = note.snapshot or {}
+    if "gesture" in snapshot:
+        return bool(snapshot["gesture"])
+    # Issued before the flag: an amount is one line of that label, citing no original line.
+    return not snapshot.get("credited_lines") and all(
+        line.description == FREE_AMOUNT_LABEL for line in note.lines
+    )
 
 
 def credit_notes_of(invoice: Invoice) -> list[Invoice]:
@@ -156,11 +170,14 @@ def credit_invoice(
     reason: str,
     by: User | None,
     at: datetime,
+    imputation: Callable[[Invoice, Decimal], str] | None = None,
 ) -> Invoice:
     """Issue a credit note on `invoice`: in full, on chosen line quantities, or an amount excl. VAT.
 
     The caller commits. The original's row is locked first, so two treasurers
     crediting the same invoice at once cannot together credit more than it.
+    `imputation(invoice, total incl. VAT)`: what the shop's account does with the credit,
+    printed on the note (the payments layer knows; invoicing does not import it).
     """
     reason = (reason or "").strip()
     if not reason:
@@ -229,6 +246,9 @@ def credit_invoice(
     }
     snapshot["reason"] = reason
     snapshot["credited_lines"] = {str(k): v for k, v in origins.items()}
+    # A commercial gesture: an amount, nothing returned (booked to rebates granted, 709).
+    snapshot["gesture"] = amount is not None
+    snapshot["imputation"] = imputation(invoice, total_incl) if imputation else None
     mentions = dict(snapshot.get("mentions") or {})
     mentions["payment_terms"] = (
         f"Avoir sur la facture {invoice.number} du {invoice.issued_on:%d/%m/%Y}, imputable "

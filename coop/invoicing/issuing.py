@@ -312,6 +312,12 @@ def _snapshot(
             "legal_form": seller.legal_form,
             "siren": seller.siren,
             "vat_number": seller.vat_number,
+            # Code de commerce R123-237; absent from snapshots issued before they existed.
+            "registry": seller.registry,
+            "registry_city": seller.registry_city,
+            "share_capital": None if seller.share_capital is None else str(seller.share_capital),
+            "variable_capital": seller.variable_capital,
+            "vat_on_debits": seller.vat_on_debits,
             "address": seller.address,
             "postcode": seller.postcode,
             "city": seller.city,
