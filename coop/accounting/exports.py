@@ -31,6 +31,7 @@ from coop.clock import today
 from coop.csv_export import Figure, french_csv, safe_cell
 from coop.errors import DomainError
 from coop.extensions import db
+from coop.invoicing.crediting import is_gesture
 from coop.invoicing.models import (
     INVOICE_KIND_LABELS,
     Invoice,
@@ -87,6 +88,7 @@ class Ledger:
     vat: str = "44571"
     bank: str = "512"
     bank_fees: str = "627"
+    rebates: str = "709"
 
 
 # Account labels by role, whatever number the settings give the account.
@@ -98,6 +100,7 @@ ACCOUNT_LABELS = {
     "vat": "TVA collectée",
     "bank": "Banque",
     "bank_fees": "Services bancaires et assimilés",
+    "rebates": "Rabais, remises et ristournes accordés",
 }
 # Shipping and the campaign's extra charges are both costs re-invoiced at cost.
 LINE_ACCOUNT = {
@@ -162,8 +165,10 @@ def fec(date_from: date, date_to: date) -> tuple[str, bytes]:
 def sales_entry(invoice: Invoice) -> Entry:
     """The sales journal entry of an invoice; a credit note's mirrors it."""
     revenue: dict[str, Decimal] = {}
+    # A commercial gesture (credit by amount, nothing returned) is a rebate granted: 709.
+    gesture = is_gesture(invoice)
     for line in invoice.lines:
-        account = LINE_ACCOUNT[line.kind]
+        account = "rebates" if gesture and line.kind is LineKind.GOODS else LINE_ACCOUNT[line.kind]
         revenue[account] = revenue.get(account, ZERO) + line.amount_excl_vat
     revenue["vat"] = invoice.total_vat
     # A credit note carries positive amounts, as printed on its document (type 381):
@@ -175,7 +180,7 @@ def sales_entry(invoice: Invoice) -> Entry:
     postings = [
         _posting("customers", sign * invoice.total_incl_vat, auxiliary=(member.code, member.name))
     ]
-    for account in ("goods", "shipping", "fee", "vat"):
+    for account in ("goods", "rebates", "shipping", "fee", "vat"):
         amount = revenue.get(account, ZERO)
         if amount:
             postings.append(_posting(account, -sign * amount))
@@ -484,6 +489,7 @@ def coop_ledger() -> Ledger:
         vat=identity.account_vat,
         bank=identity.account_bank,
         bank_fees=identity.account_bank_fees,
+        rebates=identity.account_rebates,
     )
 
 
