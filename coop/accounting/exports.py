@@ -31,13 +31,13 @@ from coop.clock import today
 from coop.csv_export import Figure, french_csv, safe_cell
 from coop.errors import DomainError
 from coop.extensions import db
-from coop.invoicing.crediting import is_gesture
 from coop.invoicing.models import (
     INVOICE_KIND_LABELS,
     Invoice,
     InvoiceDocument,
     InvoiceKind,
     LineKind,
+    is_gesture,
 )
 from coop.money import quantize
 from coop.orders.campaigns.models import Campaign

@@ -17,12 +17,13 @@ from coop.invoicing.models import Invoice, InvoiceKind
 from coop.payments.ledger import balance, balances, lock_member_ledger, outstanding_column
 
 ZERO = Decimal("0.00")
+NBSP = "\xa0"  # keeps "12,00 €" on one line
 
 
 def euros(amount: Decimal) -> str:
     """1 234,50 € (the document is French whatever the reader's language)."""
     whole, cents = f"{amount:,.2f}".split(".")
-    return f"{whole.replace(',', ' ')},{cents} €"
+    return f"{whole.replace(',', NBSP)},{cents}{NBSP}€"
 
 
 def credit_note_imputation(invoice: Invoice, credit: Decimal) -> str:

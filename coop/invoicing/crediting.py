@@ -25,11 +25,16 @@ from coop.errors import DomainError
 from coop.extensions import db
 from coop.invoicing.events import document_issued
 from coop.invoicing.issuing import ZERO, DraftLine, vat_breakdown
-from coop.invoicing.models import Invoice, InvoiceKind, InvoiceLine, InvoiceVat, LineKind
+from coop.invoicing.models import (
+    FREE_AMOUNT_LABEL,
+    Invoice,
+    InvoiceKind,
+    InvoiceLine,
+    InvoiceVat,
+    LineKind,
+)
 from coop.money import quantize
 from coop.numbering import next_value
-
-FREE_AMOUNT_LABEL = "Remise / régularisation"
 
 
 def number_for(year: int, value: int) -> str:
@@ -41,19 +46,6 @@ def payment_reference(number: str) -> str:
     """An ISO 11649 (RF) reference that keeps the AV prefix, so it never equals an invoice's."""
     body = "AV" + re.sub(r"\D", "", number)
     return iso11649.validate(f"RF{mod_97_10.calc_check_digits(body + 'RF')}{body}")
-
-
-def is_gesture(note: Invoice) -> bool:
-    """A credit note by amount (a commercial gesture), not on returned or missing goods."""
-    if note.kind is not InvoiceKind.CREDIT_NOTE:
-        return False
-    snapshot = note.snapshot or {}
-    if "gesture" in snapshot:
-        return bool(snapshot["gesture"])
-    # Issued before the flag: an amount is one line of that label, citing no original line.
-    return not snapshot.get("credited_lines") and all(
-        line.description == FREE_AMOUNT_LABEL for line in note.lines
-    )
 
 
 def credit_notes_of(invoice: Invoice) -> list[Invoice]:

@@ -27,6 +27,7 @@ from coop.invoicing.models import (
     InvoiceDocument,
     InvoiceKind,
     LineKind,
+    is_gesture,
 )
 from coop.pdf import PdfRenderer
 
@@ -236,6 +237,28 @@ def _current_logo() -> str | None:
     return logo_data_url(identity) if identity is not None else None
 
 
+def _lines(rows, sign: int) -> list[Line]:
+    lines = [
+        Line(
+            position=line.position,
+            description=line.description,
+            reference=_text(line.reference),
+            quantity=sign * line.quantity,
+            unit_price=line.unit_price,
+            vat_rate=line.vat_rate,
+            amount=sign * line.amount_excl_vat,
+            is_service=line.kind == LineKind.FEE,
+            sku=_sku(line),
+        )
+        for line in rows
+    ]
+    for line in lines:
+        if line.unit_price < 0:
+            # A rebate line: the price stays positive, the sign goes to the quantity (BR-27).
+            line.unit_price, line.quantity = -line.unit_price, -line.quantity
+    return lines
+
+
 def _sku(line) -> str:
     """The coop's SKU of a goods line, as issued: its description reads "SKU — name"."""
     if line.kind != LineKind.GOODS or " — " not in line.description:
@@ -252,6 +275,7 @@ def _business_process(lines: list[Line]) -> str:
     return "S1" if services else "B1"
 
 
+GESTURE_NATURE = "Avoir commercial : rabais, sans retour de marchandises"
 NATURES = {
     (False, "B1"): "Facture de biens",
     (False, "S1"): "Facture de services",
@@ -303,24 +327,8 @@ def _facts(invoice: Invoice, current_logo: str | None) -> Facts:
 
     seller = _party(seller_data)
     buyer = _party(buyer_data)
-    lines = [
-        Line(
-            position=line.position,
-            description=line.description,
-            reference=_text(line.reference),
-            quantity=sign * line.quantity,
-            unit_price=line.unit_price,
-            vat_rate=line.vat_rate,
-            amount=sign * line.amount_excl_vat,
-            is_service=line.kind == LineKind.FEE,
-            sku=_sku(line),
-        )
-        for line in invoice.lines
-    ]
-    for line in lines:
-        if line.unit_price < 0:
-            # A rebate line: the price stays positive, the sign goes to the quantity (BR-27).
-            line.unit_price, line.quantity = -line.unit_price, -line.quantity
+    lines = _lines(invoice.lines, sign)
+    gesture = is_gesture(invoice)
     vat = [VatRow(row.rate, sign * row.base, sign * row.amount) for row in invoice.vat]
 
     credited = invoice.credited_invoice
@@ -366,10 +374,13 @@ def _facts(invoice: Invoice, current_logo: str | None) -> Facts:
         ),
         recovery_indemnity=mentions.get("recovery_indemnity") or RECOVERY_INDEMNITY,
         # A credit note's snapshot copies the invoice's mentions: its nature is its own.
-        nature=_nature(lines, True)
+        nature=(GESTURE_NATURE if gesture else _nature(lines, True))
         if is_credit_note
         else mentions.get("nature") or _text(snapshot.get("nature")) or _nature(lines),
-        business_process=_business_process(lines),
+        # A gesture is a rebate on the whole invoice: it follows what the invoice sold.
+        business_process=_business_process(
+            _lines(credited.lines, 1) if gesture and credited else lines
+        ),
         imputation=(
             _text(snapshot.get("imputation"))
             or DEFAULT_IMPUTATION.format(

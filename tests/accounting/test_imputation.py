@@ -6,6 +6,7 @@ from decimal import Decimal
 from coop.accounting import exports
 from coop.accounting.imputation import credit_note_imputation
 from coop.invoicing import crediting
+from coop.invoicing.models import is_gesture
 from coop.payments import ledger
 from coop.payments.models import Method
 from tests.invoicing import factories as invoicing
@@ -39,7 +40,7 @@ def test_a_credit_on_an_unpaid_invoice_is_deducted_from_what_it_still_owes(make)
     note = gesture(invoice)
     assert note.total_incl_vat == Decimal("12.00")
     assert note.snapshot["imputation"] == (
-        f"Cet avoir est déduit de la facture {invoice.number}, qui reste due pour 136,65 €."
+        f"Cet avoir est déduit de la facture {invoice.number}, qui reste due pour 136,65\xa0€."
     )
 
 
@@ -51,7 +52,7 @@ def test_a_credit_on_a_paid_invoice_pays_the_shops_next_open_invoice(make):
     note = gesture(invoice)
     assert note.snapshot["imputation"] == (
         f"Cet avoir est déduit de la facture {invoice.number}, déjà réglée : le trop-perçu de "
-        f"12,00 € est porté au crédit de votre compte et imputé : 12,00 € sur la facture "
+        f"12,00\xa0€ est porté au crédit de votre compte et imputé : 12,00\xa0€ sur la facture "
         f"{other.number}."
     )
     # What the note says is what the ledger did.
@@ -66,7 +67,7 @@ def test_a_credit_on_a_paid_invoice_with_nothing_else_open_stays_on_account(make
     note = gesture(invoice)
     assert note.snapshot["imputation"] == (
         f"Cet avoir est déduit de la facture {invoice.number}, déjà réglée : le trop-perçu de "
-        "12,00 € est porté au crédit de votre compte. Reste à votre crédit : 12,00 €, déduit "
+        "12,00\xa0€ est porté au crédit de votre compte. Reste à votre crédit : 12,00\xa0€, déduit "
         "de vos prochaines factures ou remboursé sur demande."
     )
     assert ledger.member_credit(shop) == Decimal("12.00")
@@ -79,7 +80,7 @@ def test_a_commercial_gesture_is_booked_to_709_and_a_return_to_707(make):
         invoice, lines={tyres.id: 1}, reason="Retour", by=None, at=AT
     )
     note = gesture(invoice)
-    assert crediting.is_gesture(note) and not crediting.is_gesture(returned)
+    assert is_gesture(note) and not is_gesture(returned)
     booked = {p.account: (p.debit, p.credit) for p in exports.sales_entry(note).postings}
     assert booked == {
         "customers": (Decimal("0.00"), Decimal("12.00")),

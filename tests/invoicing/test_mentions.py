@@ -1,16 +1,18 @@
 """Issue 17: the seller's registration on documents and in the XML, BT-23, BT-155/156, and
 credit notes without an invoice's payment mentions."""
 
+from datetime import UTC, datetime
 from decimal import Decimal
 
 from lxml import etree
 
-from coop.invoicing import documents
-from coop.invoicing.models import InvoiceKind, LineKind
+from coop.invoicing import crediting, documents
+from coop.invoicing.models import InvoiceKind, LineKind, is_gesture
 from tests.invoicing import factories as invoices
 from tests.invoicing.factories import SELLER
 from tests.invoicing.test_documents import RAM, text_of, xpath_text
 
+AT = datetime(2026, 12, 10, 9, 0, tzinfo=UTC)
 REGISTERED = dict(
     SELLER,
     registry="RCS",
@@ -86,3 +88,16 @@ def test_a_credit_note_on_goods_prints_no_payment_mentions_and_its_imputation(ma
     assert "Cet avoir est déduit de la facture X, qui reste due pour 1,00 €." in text
     assert xpath_text(documents.factur_x_xml(note), "ID")[0] == "B1"
     assert note.total_incl_vat == Decimal("105.12")
+
+
+def test_a_commercial_gesture_is_a_rebate_that_follows_the_invoices_process(make):
+    invoice = registered_invoice(make)
+    note = crediting.credit_invoice(
+        invoice, amount=Decimal("10.00"), reason="Geste commercial", by=None, at=AT
+    )
+    assert is_gesture(note)
+    facts = documents.invoice_facts(note)
+    assert facts.nature == "Avoir commercial : rabais, sans retour de marchandises"
+    assert facts.business_process == "M1"  # the invoice sold goods and a service
+    # Issued without a ledger to ask: the sentence gives the ledger's rule.
+    assert facts.imputation.startswith(f"Cet avoir est déduit de la facture {invoice.number}.")
