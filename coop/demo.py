@@ -173,8 +173,12 @@ def _seed_identity() -> None:
     save_identity(
         {
             "name": "Coopérative vélo Lyon",
-            "legal_form": "SCIC SAS à capital variable",
+            "legal_form": "SCIC SAS",
+            "variable_capital": True,
             "siren": siren,
+            "registry": "RCS",
+            "registry_city": "Lyon",
+            "vat_on_debits": True,
             "vat_number": "FR" + stdnum_siren.to_tva(siren),
             "address": "12 rue Paul Bert",
             "postcode": "69003",

@@ -49,6 +49,7 @@ from coop.invoicing.models import (
     InvoiceDocument,
     InvoiceKind,
     LineKind,
+    is_gesture,
 )
 from coop.money import quantize
 from coop.orders.campaigns.models import Campaign
@@ -103,6 +104,7 @@ class Ledger:
     bank: str = "512"
     bank_fees: str = "627"
     clearing: str = "511"  # Stripe: see COOP_ACCOUNT_STRIPE_CLEARING
+    rebates: str = "709"
 
 
 # Account labels by role, whatever number the settings give the account.
@@ -115,6 +117,7 @@ ACCOUNT_LABELS = {
     "bank": "Banque",
     "bank_fees": "Services bancaires et assimilés",
     "clearing": "Valeurs à l'encaissement (Stripe)",
+    "rebates": "Rabais, remises et ristournes accordés",
 }
 # Paid through Stripe: the money waits on the clearing account until Stripe pays it out.
 STRIPE_METHODS = (Method.CARD, Method.SEPA_DEBIT)
@@ -295,8 +298,10 @@ def _stored(number: int, entry: Entry, ledger: Ledger) -> FecEntry:
 def sales_entry(invoice: Invoice) -> Entry:
     """The sales journal entry of an invoice; a credit note's mirrors it."""
     revenue: dict[str, Decimal] = {}
+    # A commercial gesture (credit by amount, nothing returned) is a rebate granted: 709.
+    gesture = is_gesture(invoice)
     for line in invoice.lines:
-        account = LINE_ACCOUNT[line.kind]
+        account = "rebates" if gesture and line.kind is LineKind.GOODS else LINE_ACCOUNT[line.kind]
         revenue[account] = revenue.get(account, ZERO) + line.amount_excl_vat
     revenue["vat"] = invoice.total_vat
     # A credit note carries positive amounts, as printed on its document (type 381):
@@ -307,7 +312,7 @@ def sales_entry(invoice: Invoice) -> Entry:
     postings = [
         _posting("customers", sign * invoice.total_incl_vat, auxiliary=(member.code, member.name))
     ]
-    for account in ("goods", "shipping", "fee", "vat"):
+    for account in ("goods", "rebates", "shipping", "fee", "vat"):
         amount = revenue.get(account, ZERO)
         if amount:
             postings.append(_posting(account, -sign * amount))
@@ -618,6 +623,7 @@ def coop_ledger() -> Ledger:
         bank=identity.account_bank,
         bank_fees=identity.account_bank_fees,
         clearing=current_app.config["COOP_ACCOUNT_STRIPE_CLEARING"],
+        rebates=identity.account_rebates,
     )
 
 

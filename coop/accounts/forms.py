@@ -295,6 +295,25 @@ class IdentityForm(CoopForm):
     vat_number = _text(
         _l("N° de TVA intracommunautaire"), _l("FR, une clé de 2 chiffres, puis le SIREN.")
     )
+    # The service checks the register: an unknown one gets a French message.
+    registry = SelectField(
+        _l("Registre"),
+        choices=[
+            SelectChoice("", _l("Aucun")),
+            SelectChoice("RCS", "RCS"),
+            SelectChoice("RM", "RM"),
+        ],
+        default="",
+        validate_choice=False,
+        description=_l("RCS, ou RM pour une entreprise artisanale (Code de commerce R123-237)."),
+    )
+    registry_city = _text(_l("Ville du greffe"), _l("Par exemple : Lyon."))
+    share_capital = _text(_l("Capital social (€)"), _l("Facultatif. Par exemple : 15 000."))
+    variable_capital = BooleanField(_l("Société à capital variable"))
+    vat_on_debits = BooleanField(
+        _l("Option pour le paiement de la TVA d'après les débits"),
+        description=_l("Imprime « TVA acquittée sur les débits » sur les factures."),
+    )
     address = TextAreaField(
         _l("Adresse"),
         validators=[Mandatory()],
@@ -335,6 +354,7 @@ class IdentityForm(CoopForm):
     account_vat = _text(_l("TVA collectée"), _l("Usuel : 44571."), required=True)
     account_bank = _text(_l("Banque"), _l("Usuel : 512."), required=True)
     account_bank_fees = _text(_l("Frais bancaires (Stripe)"), _l("Usuel : 627."), required=True)
+    account_rebates = _text(_l("Rabais et gestes commerciaux"), _l("Usuel : 709 ; vide : 709."))
     logo = FileField(_l("Nouveau logo"), description=_l("PNG ou SVG, 200 Ko au plus."))
     remove_logo = BooleanField(_l("Retirer le logo actuel"))
 

@@ -3,6 +3,7 @@
 import base64
 import re
 from collections.abc import Callable, Mapping
+from decimal import Decimal, InvalidOperation
 from itertools import pairwise
 from xml.etree import ElementTree
 
@@ -29,7 +30,12 @@ ACCOUNT_FIELDS = (
     "account_vat",
     "account_bank",
     "account_bank_fees",
+    "account_rebates",
 )
+REGISTRIES = ("RCS", "RM")  # registre du commerce et des sociétés, répertoire des métiers
+MAX_SHARE_CAPITAL = Decimal("1000000000")
+FLAGS = ("variable_capital", "vat_on_debits")
+NARROW_SPACE = "\xa0"  # between thousands, as French prints them (no break)
 # Payment reminders: a few steps, each within a year of the due date.
 MAX_REMINDER_STEPS = 6
 MAX_REMINDER_DAYS = 365
@@ -46,7 +52,7 @@ REQUIRED_FIELDS = frozenset(
         "late_payment_rate",
         *ACCOUNT_FIELDS,
     }
-)
+) - {"account_rebates"}
 
 
 class InvalidIdentity(DomainError):
@@ -88,6 +94,18 @@ def save_identity(values: Mapping) -> CoopIdentity:
             errors.append(DomainError(_sentence(str(exc)), field="logo"))
     elif values.get("remove_logo"):
         clean["logo"] = clean["logo_type"] = None
+    for name in FLAGS:
+        clean[name] = values.get(name) in (True, "y", "on", "1", "true")
+    if bool(clean.get("registry")) != bool(clean.get("registry_city")):
+        missing = "registry_city" if clean.get("registry") else "registry"
+        if not any(error.field == missing for error in errors):
+            errors.append(
+                DomainError(
+                    "Indiquez le registre (RCS ou RM) et la ville de son greffe, "
+                    "ou ni l'un ni l'autre.",
+                    field=missing,
+                )
+            )
     if errors:
         raise InvalidIdentity(errors)
     # One row (id = 1): locked so that two admins saving at once write one after the other.
@@ -150,10 +168,52 @@ def letterhead() -> dict:
         "hub_address": current_app.config["COOP_HUB_ADDRESS"],
         "siren": identity.siren,
         "vat_number": identity.vat_number,
+        "registration": registration(identity.registry, identity.registry_city, identity.siren),
+        "capital": capital(identity.share_capital, identity.variable_capital, identity.legal_form),
+        "vat_on_debits": identity.vat_on_debits,
+        "legal_line": legal_line(identity),
         "email": identity.email or "",
         "phone": identity.phone or "",
         "logo": logo_data_url(identity),
     }
+
+
+def legal_line(identity: CoopIdentity) -> str:
+    """ "SCIC SAS à capital variable · RCS Lyon 812 345 676", as documents print it."""
+    form = " ".join(
+        part
+        for part in (
+            identity.legal_form,
+            capital(identity.share_capital, identity.variable_capital, identity.legal_form),
+        )
+        if part
+    )
+    line = registration(identity.registry, identity.registry_city, identity.siren)
+    return " · ".join(part for part in (form, line) if part)
+
+
+def registration(registry: str | None, city: str | None, siren: str | None) -> str:
+    """ "RCS Lyon 123 456 789" (Code de commerce R123-237), or "" when not registered."""
+    if not (registry and city):
+        return ""
+    digits = "".join(ch for ch in siren or "" if ch.isdigit())
+    number = " ".join(digits[i : i + 3] for i in range(0, len(digits), 3))
+    return " ".join(part for part in (registry, city, number) if part)
+
+
+def capital(amount, variable: bool, legal_form: str | None = "") -> str:
+    """ "au capital de 15 000,00 €", "à capital variable", or "" (also when the legal form
+    printed beside it already speaks of the capital)."""
+    if "capital" in (legal_form or "").casefold():
+        return ""
+    if variable:
+        return "à capital variable"
+    if amount in (None, ""):
+        return ""
+    value = Decimal(str(amount))
+    whole, cents = f"{value:,.2f}".split(".")
+    whole = whole.replace(",", NARROW_SPACE)
+    return f"au capital de {whole},{cents}\xa0€"
 
 
 def logo_data_url(identity: CoopIdentity) -> str | None:
@@ -226,6 +286,27 @@ def _account(value: str) -> str:
     return value
 
 
+def _registry(value: str) -> str:
+    code = value.strip().upper()
+    if code not in REGISTRIES:
+        raise ValueError("registre inconnu : RCS ou RM")
+    return code
+
+
+def _share_capital(value: str) -> Decimal:
+    text = value.replace("\u202f", "").replace("\xa0", "").replace(" ", "").replace(",", ".")
+    text = text.removesuffix("€")
+    try:
+        amount = Decimal(text)
+    except InvalidOperation:
+        raise ValueError("indiquez un montant en euros, comme 15 000 ou 15 000,50") from None
+    if not amount.is_finite() or amount <= 0 or amount >= MAX_SHARE_CAPITAL:
+        raise ValueError("indiquez un montant en euros, comme 15 000 ou 15 000,50")
+    if amount != amount.quantize(Decimal("0.01")):
+        raise ValueError("le capital s'écrit au centime près")
+    return amount.quantize(Decimal("0.01"))
+
+
 def reminder_steps(text: str) -> list[int]:
     """`7, 21,45` -> [7, 21, 45]: the days after the due date when reminders go out."""
     parts = [part.strip() for part in text.split(",")]
@@ -270,6 +351,9 @@ _CHECKS: dict[str, Callable] = {
     "legal_form": _text,
     "siren": identifiers.siren,
     "vat_number": _vat_number,
+    "registry": _registry,
+    "registry_city": _text,
+    "share_capital": _share_capital,
     "address": _address,
     "country": _country,
     "postcode": _postcode,
@@ -284,7 +368,10 @@ _CHECKS: dict[str, Callable] = {
     **dict.fromkeys(ACCOUNT_FIELDS, _account),
 }
 # Left blank, these go back to their usual value rather than to nothing.
-_BLANK_DEFAULTS = {"reminder_days": CoopIdentity.__table__.c.reminder_days.default.arg}
+_BLANK_DEFAULTS = {
+    name: CoopIdentity.__table__.c[name].default.arg
+    for name in ("reminder_days", "account_rebates")
+}
 _TAKES_CLEAN = frozenset({_vat_number, _postcode})
 
 

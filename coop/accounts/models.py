@@ -1,6 +1,7 @@
 """Users, their roles, and the member shops they belong to."""
 
 from datetime import datetime
+from decimal import Decimal
 from enum import StrEnum
 
 from flask_login import UserMixin
@@ -8,7 +9,7 @@ from sqlalchemy import CheckConstraint, ForeignKey, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from coop.clock import now
-from coop.db import Base, UTCDateTime, checked_enum
+from coop.db import Base, Money, UTCDateTime, checked_enum
 
 
 class Role(StrEnum):
@@ -142,6 +143,15 @@ class CoopIdentity(Base):
     )  # e.g. "SCIC SAS à capital variable"
     siren: Mapped[str] = mapped_column(String(9))
     vat_number: Mapped[str | None] = mapped_column(String(20))
+    # Code de commerce R123-237: the register (RCS, or RM for a craft business) and the
+    # city of its registry; the registration number is the SIREN.
+    registry: Mapped[str | None] = mapped_column(String(3))
+    registry_city: Mapped[str | None] = mapped_column(String(100))
+    # Optional: a variable-capital coop prints "à capital variable", with or without an amount.
+    share_capital: Mapped[Decimal | None] = mapped_column(Money)
+    variable_capital: Mapped[bool] = mapped_column(default=False)
+    # CGI art. 269: the option for paying the VAT on services on debits (on the invoice date).
+    vat_on_debits: Mapped[bool] = mapped_column(default=False)
     address: Mapped[str] = mapped_column(String(300))
     postcode: Mapped[str] = mapped_column(String(10))
     city: Mapped[str] = mapped_column(String(100))
@@ -165,6 +175,8 @@ class CoopIdentity(Base):
     account_vat: Mapped[str] = mapped_column(String(10), default="44571")
     account_bank: Mapped[str] = mapped_column(String(10), default="512")
     account_bank_fees: Mapped[str] = mapped_column(String(10), default="627")
+    # A commercial gesture (a credit note by amount, nothing returned): rebates granted.
+    account_rebates: Mapped[str] = mapped_column(String(10), default="709")
     # Payment reminders go out this many days after the due date (comma-separated).
     reminder_days: Mapped[str] = mapped_column(String(40), default="7,21,45")
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now, onupdate=now)

@@ -141,6 +141,12 @@ DETAIL_LABELS = {
     "account_vat": N_("Compte TVA collectée"),
     "account_bank": N_("Compte banque"),
     "account_bank_fees": N_("Compte frais bancaires"),
+    "account_rebates": N_("Compte rabais accordés"),
+    "registry": N_("Registre"),
+    "registry_city": N_("Ville du greffe"),
+    "share_capital": N_("Capital social"),
+    "variable_capital": N_("Capital variable"),
+    "vat_on_debits": N_("TVA sur les débits"),
     # orders
     "title": N_("Titre"),
     "order_date": N_("Date de commande"),

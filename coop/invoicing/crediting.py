@@ -9,6 +9,7 @@ FEC export mirrors the entry. Nothing can be credited beyond what was invoiced.
 import copy
 import re
 from collections import defaultdict
+from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 
@@ -23,12 +24,17 @@ from coop.clock import to_local
 from coop.errors import DomainError
 from coop.extensions import db
 from coop.invoicing.events import document_issued
-from coop.invoicing.issuing import ZERO, DraftLine, vat_breakdown
-from coop.invoicing.models import Invoice, InvoiceKind, InvoiceLine, InvoiceVat, LineKind
+from coop.invoicing.issuing import ZERO, DraftLine, identity, seller_snapshot, vat_breakdown
+from coop.invoicing.models import (
+    FREE_AMOUNT_LABEL,
+    Invoice,
+    InvoiceKind,
+    InvoiceLine,
+    InvoiceVat,
+    LineKind,
+)
 from coop.money import quantize
 from coop.numbering import next_value
-
-FREE_AMOUNT_LABEL = "Remise / régularisation"
 
 
 def number_for(year: int, value: int) -> str:
@@ -156,11 +162,14 @@ def credit_invoice(
     reason: str,
     by: User | None,
     at: datetime,
+    imputation: Callable[[Invoice, Decimal], str] | None = None,
 ) -> Invoice:
     """Issue a credit note on `invoice`: in full, on chosen line quantities, or an amount excl. VAT.
 
     The caller commits. The original's row is locked first, so two treasurers
     crediting the same invoice at once cannot together credit more than it.
+    `imputation(invoice, total incl. VAT)`: what the shop's account does with the credit,
+    printed on the note (the payments layer knows; invoicing does not import it).
     """
     reason = (reason or "").strip()
     if not reason:
@@ -223,12 +232,20 @@ def credit_invoice(
     on = to_local(at).date()
     number = number_for(on.year, next_value(f"AV-{on.year}"))
     snapshot = copy.deepcopy(invoice.snapshot or {})
+    # The credit note is issued now: it names the coop as it is registered today.
+    snapshot["seller"] = {
+        **snapshot.get("seller", {}),
+        **seller_snapshot(identity()),
+    }
     snapshot["credited_invoice"] = {
         "number": invoice.number,
         "issued_on": invoice.issued_on.isoformat(),
     }
     snapshot["reason"] = reason
     snapshot["credited_lines"] = {str(k): v for k, v in origins.items()}
+    # A commercial gesture: an amount, nothing returned (booked to rebates granted, 709).
+    snapshot["gesture"] = amount is not None
+    snapshot["imputation"] = imputation(invoice, total_incl) if imputation else None
     mentions = dict(snapshot.get("mentions") or {})
     mentions["payment_terms"] = (
         f"Avoir sur la facture {invoice.number} du {invoice.issued_on:%d/%m/%Y}, imputable "

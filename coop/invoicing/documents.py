@@ -18,7 +18,7 @@ from lxml import etree
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from coop.accounts.identity import logo_data_url
+from coop.accounts.identity import capital, logo_data_url, registration
 from coop.accounts.models import CoopIdentity
 from coop.extensions import db
 from coop.invoicing.models import (
@@ -27,6 +27,7 @@ from coop.invoicing.models import (
     InvoiceDocument,
     InvoiceKind,
     LineKind,
+    is_gesture,
 )
 from coop.pdf import PdfRenderer
 
@@ -80,6 +81,15 @@ class Party:
     email: str = ""
     phone: str = ""
     code: str = ""
+    registration: str = ""  # "RCS Lyon 812 345 676" (the seller's)
+    capital: str = ""  # "au capital de 15 000,00 €", "à capital variable"
+    vat_on_debits: bool = False
+
+    @property
+    def legal_line(self) -> str:
+        """ "SCIC SAS à capital variable · RCS Lyon 812 345 676": BT-33 and the letterhead."""
+        form = " ".join(part for part in (self.legal_form, self.capital) if part)
+        return " · ".join(part for part in (form, self.registration) if part)
 
 
 @dataclass
@@ -92,6 +102,7 @@ class Line:
     vat_rate: Decimal
     amount: Decimal
     is_service: bool
+    sku: str = ""  # the coop's part number: BT-155; `reference` is the shop's own, BT-156
 
 
 @dataclass
@@ -133,6 +144,8 @@ class Facts:
     credited_number: str = ""
     credited_issued_on: date | None = None
     logo: str | None = None  # a data: URL
+    imputation: str = ""  # a credit note: what the shop's account does with it
+    business_process: str = "B1"  # BT-23 (BR-FR-08): B1 goods, S1 services, M1 both
 
     @property
     def kind_label(self) -> str:
@@ -178,6 +191,11 @@ def _party(data: dict) -> Party:
         email=_text(data.get("email")),
         phone=_text(data.get("phone")),
         code=_text(data.get("code")),
+        registration=registration(data.get("registry"), data.get("registry_city"), siren),
+        capital=capital(
+            data.get("share_capital"), bool(data.get("variable_capital")), data.get("legal_form")
+        ),
+        vat_on_debits=bool(data.get("vat_on_debits")),
     )
 
 
@@ -219,15 +237,67 @@ def _current_logo() -> str | None:
     return logo_data_url(identity) if identity is not None else None
 
 
-def _nature(lines: list[Line]) -> str:
-    """Goods, services or both (CGI ann. II art. 242 nonies A)."""
+def _lines(rows, sign: int) -> list[Line]:
+    lines = [
+        Line(
+            position=line.position,
+            description=line.description,
+            reference=_text(line.reference),
+            quantity=sign * line.quantity,
+            unit_price=line.unit_price,
+            vat_rate=line.vat_rate,
+            amount=sign * line.amount_excl_vat,
+            is_service=line.kind == LineKind.FEE,
+            sku=_sku(line),
+        )
+        for line in rows
+    ]
+    for line in lines:
+        if line.unit_price < 0:
+            # A rebate line: the price stays positive, the sign goes to the quantity (BR-27).
+            line.unit_price, line.quantity = -line.unit_price, -line.quantity
+    return lines
+
+
+def _sku(line) -> str:
+    """The coop's SKU of a goods line, as issued: its description reads "SKU — name"."""
+    if line.kind != LineKind.GOODS or " — " not in line.description:
+        return ""
+    return line.description.split(" — ", 1)[0].strip()
+
+
+def _business_process(lines: list[Line]) -> str:
+    """BT-23 of the French 2026 rules (BR-FR-08): B1 goods only, S1 services only, M1 both."""
     services = any(line.is_service for line in lines)
     goods = any(not line.is_service for line in lines)
     if services and goods:
-        return "Facture de biens et de services"
-    if services:
-        return "Facture de services"
-    return "Facture de biens"
+        return "M1"
+    return "S1" if services else "B1"
+
+
+GESTURE_NATURE = "Avoir commercial : rabais, sans retour de marchandises"
+NATURES = {
+    (False, "B1"): "Facture de biens",
+    (False, "S1"): "Facture de services",
+    (False, "M1"): "Facture de biens et de services",
+    (True, "B1"): "Avoir sur livraison de biens",
+    (True, "S1"): "Avoir sur prestation de services",
+    (True, "M1"): "Avoir sur biens et services",
+}
+
+
+def _nature(lines: list[Line], is_credit_note: bool = False) -> str:
+    """Goods, services or both (CGI ann. II art. 242 nonies A); a credit note's, what it credits."""
+    return NATURES[is_credit_note, _business_process(lines)]
+
+
+# Credited as an amount, nothing returned: where the credit goes, when the snapshot (issued
+# before the sentence was kept) does not say. The ledger's rule, coop.payments.ledger.settle.
+DEFAULT_IMPUTATION = (
+    "Cet avoir est déduit de la facture {number}. Si elle est déjà réglée, le trop-perçu "
+    "est porté au crédit de votre compte : il règle vos factures ouvertes, la plus ancienne "
+    "échéance d'abord ; le solde est déduit de vos prochaines factures ou remboursé sur demande."
+)
 
 
 def _mention(mentions: dict, *keys: str) -> str:
@@ -257,23 +327,8 @@ def _facts(invoice: Invoice, current_logo: str | None) -> Facts:
 
     seller = _party(seller_data)
     buyer = _party(buyer_data)
-    lines = [
-        Line(
-            position=line.position,
-            description=line.description,
-            reference=_text(line.reference),
-            quantity=sign * line.quantity,
-            unit_price=line.unit_price,
-            vat_rate=line.vat_rate,
-            amount=sign * line.amount_excl_vat,
-            is_service=line.kind == LineKind.FEE,
-        )
-        for line in invoice.lines
-    ]
-    for line in lines:
-        if line.unit_price < 0:
-            # A rebate line: the price stays positive, the sign goes to the quantity (BR-27).
-            line.unit_price, line.quantity = -line.unit_price, -line.quantity
+    lines = _lines(invoice.lines, sign)
+    gesture = is_gesture(invoice)
     vat = [VatRow(row.rate, sign * row.base, sign * row.amount) for row in invoice.vat]
 
     credited = invoice.credited_invoice
@@ -318,7 +373,22 @@ def _facts(invoice: Invoice, current_logo: str | None) -> Facts:
             "commerce)."
         ),
         recovery_indemnity=mentions.get("recovery_indemnity") or RECOVERY_INDEMNITY,
-        nature=mentions.get("nature") or _text(snapshot.get("nature")) or _nature(lines),
+        # A credit note's snapshot copies the invoice's mentions: its nature is its own.
+        nature=(GESTURE_NATURE if gesture else _nature(lines, True))
+        if is_credit_note
+        else mentions.get("nature") or _text(snapshot.get("nature")) or _nature(lines),
+        # A gesture is a rebate on the whole invoice: it follows what the invoice sold.
+        business_process=_business_process(
+            _lines(credited.lines, 1) if gesture and credited else lines
+        ),
+        imputation=(
+            _text(snapshot.get("imputation"))
+            or DEFAULT_IMPUTATION.format(
+                number=credited.number if credited else _text(credited_data.get("number"))
+            )
+        )
+        if is_credit_note
+        else "",
         credited_number=credited.number if credited else _text(credited_data.get("number")),
         credited_issued_on=credited.issued_on
         if credited
@@ -363,6 +433,9 @@ def _day(parent, tag: str, value: date, namespace: str = "udt") -> None:
 def _trade_party(parent, tag: str, party: Party, *, with_contact: bool = False) -> None:
     node = _el(parent, tag)
     _el(node, "ram:Name", party.name)
+    if with_contact and party.legal_line:
+        # BT-33, the seller's additional legal information: legal form, capital, registry.
+        _el(node, "ram:Description", party.legal_line)
     if party.siren:
         # BT-30 / BT-47: the SIREN, scheme 0002 (French rules for Factur-X).
         legal = _el(node, "ram:SpecifiedLegalOrganization")
@@ -400,6 +473,9 @@ def _postal_address(parent, address: Address) -> None:
 def _build_xml(facts: Facts) -> bytes:
     root = etree.Element(f"{{{NS['rsm']}}}CrossIndustryInvoice", nsmap=NS)
     context = _el(root, "rsm:ExchangedDocumentContext")
+    # BT-23, the French 2026 rules' cadre de facturation (BR-FR-08).
+    process = _el(context, "ram:BusinessProcessSpecifiedDocumentContextParameter")
+    _el(process, "ram:ID", facts.business_process)
     guideline = _el(context, "ram:GuidelineSpecifiedDocumentContextParameter")
     _el(guideline, "ram:ID", "urn:cen.eu:en16931:2017")
 
@@ -423,8 +499,10 @@ def _build_xml(facts: Facts) -> bytes:
         item = _el(transaction, "ram:IncludedSupplyChainTradeLineItem")
         _el(_el(item, "ram:AssociatedDocumentLineDocument"), "ram:LineID", line.position)
         product = _el(item, "ram:SpecifiedTradeProduct")
-        if line.reference:
-            _el(product, "ram:SellerAssignedID", line.reference)
+        if line.sku:  # BT-155, the seller's item id
+            _el(product, "ram:SellerAssignedID", line.sku)
+        if line.reference:  # BT-156, the buyer's item id: the shop's own reference
+            _el(product, "ram:BuyerAssignedID", line.reference)
         _el(product, "ram:Name", line.description)
         agreement = _el(item, "ram:SpecifiedLineTradeAgreement")
         price = _el(agreement, "ram:NetPriceProductTradePrice")

@@ -279,6 +279,31 @@ def _delivered_on(campaign: Campaign) -> date | None:
     )
 
 
+def seller_snapshot(seller: CoopIdentity) -> dict:
+    """The coop as a document names it, copied at issue time."""
+    return {
+        "name": seller.name,
+        "legal_form": seller.legal_form,
+        "siren": seller.siren,
+        "vat_number": seller.vat_number,
+        # Code de commerce R123-237; absent from snapshots issued before they existed.
+        "registry": seller.registry,
+        "registry_city": seller.registry_city,
+        "share_capital": None if seller.share_capital is None else str(seller.share_capital),
+        "variable_capital": seller.variable_capital,
+        "vat_on_debits": seller.vat_on_debits,
+        "address": seller.address,
+        "postcode": seller.postcode,
+        "city": seller.city,
+        "country": seller.country or "FR",
+        "email": seller.email,
+        "phone": seller.phone,
+        "iban": seller.iban,
+        "bic": seller.bic,
+        "late_payment_rate": seller.late_payment_rate,
+    }
+
+
 def buyer_snapshot(member: Member) -> dict:
     """The shop as an invoice names it, copied at issue time."""
     return {
@@ -307,21 +332,7 @@ def _snapshot(
     has_services = any(line.kind is LineKind.FEE for line in draft.lines)
     delivered_on = _delivered_on(campaign)
     return {
-        "seller": {
-            "name": seller.name,
-            "legal_form": seller.legal_form,
-            "siren": seller.siren,
-            "vat_number": seller.vat_number,
-            "address": seller.address,
-            "postcode": seller.postcode,
-            "city": seller.city,
-            "country": seller.country or "FR",
-            "email": seller.email,
-            "phone": seller.phone,
-            "iban": seller.iban,
-            "bic": seller.bic,
-            "late_payment_rate": seller.late_payment_rate,
-        },
+        "seller": seller_snapshot(seller),
         "buyer": buyer_snapshot(member),
         "references": {
             "campaign_code": campaign.code,

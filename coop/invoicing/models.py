@@ -172,3 +172,20 @@ def _refuse_update(mapper, connection, target):
 @event.listens_for(InvoiceDocument, "before_delete")
 def _refuse_delete(mapper, connection, target):
     raise DomainError("Une facture émise ne se supprime pas : émettez un avoir.")
+
+
+# The one line of a credit note by amount (crediting.credit_invoice).
+FREE_AMOUNT_LABEL = "Remise / régularisation"
+
+
+def is_gesture(note: Invoice) -> bool:
+    """A credit note by amount (a commercial gesture), not on returned or missing goods."""
+    if note.kind is not InvoiceKind.CREDIT_NOTE:
+        return False
+    snapshot = note.snapshot or {}
+    if "gesture" in snapshot:
+        return bool(snapshot["gesture"])
+    # Issued before the flag: one line of that label, citing no line of the original.
+    return not snapshot.get("credited_lines") and all(
+        line.description == FREE_AMOUNT_LABEL for line in note.lines
+    )

@@ -12,6 +12,7 @@ from flask_babel import ngettext
 from flask_login import current_user
 
 from coop import submissions
+from coop.accounting.imputation import credit_note_imputation
 from coop.accounts.access import roles_required
 from coop.accounts.forms import ConfirmForm
 from coop.accounts.models import STAFF_ROLES, TREASURY_ROLES
@@ -144,6 +145,7 @@ def credit(number: str):
                 at=now(),
                 lines=chosen if form.mode.data == "lines" else None,
                 amount=(form.amount.data or Decimal(0)) if form.mode.data == "amount" else None,
+                imputation=credit_note_imputation,
             )
         if outcome.ok:
             submissions.commit(form, url("receivables.show_invoice", number=note.number))

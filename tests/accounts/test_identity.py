@@ -1,6 +1,7 @@
 """The coop's identity: the admin's settings page, its checks, and the documents that print it."""
 
 import io
+from decimal import Decimal
 
 import pytest
 from sqlalchemy import func, select
@@ -14,6 +15,7 @@ from coop.accounts.identity import (
     save_identity,
 )
 from coop.accounts.models import CoopIdentity, Role
+from coop.activity.models import Activity
 from coop.extensions import db
 from coop.orders.purchasing import ordering
 from tests.orders.purchasing.test_purchase_orders import build_plan, committed, pdf_text
@@ -148,6 +150,11 @@ def test_the_admin_saves_a_valid_identity(client, admin):
         ("account_customers", "411-A", "Un numéro de compte ne contient que des chiffres"),
         ("account_bank", "51", "Un numéro de compte ne contient que des chiffres"),
         ("account_vat", "", "Ce champ est obligatoire."),
+        ("registry", "RCX", "Registre inconnu : RCS ou RM."),
+        ("share_capital", "quinze mille", "Indiquez un montant en euros, comme 15 000"),
+        ("share_capital", "-5", "Indiquez un montant en euros, comme 15 000"),
+        ("share_capital", "10,555", "Le capital s&#39;écrit au centime près."),
+        ("account_rebates", "7O9", "Un numéro de compte ne contient que des chiffres"),
         ("reminder_days", "7 puis 21", "Indiquez des nombres de jours séparés par des virgules"),
         ("reminder_days", "7,,21", "Indiquez des nombres de jours séparés par des virgules"),
         ("reminder_days", "0,7", "Chaque relance part de 1 à 365 jours après l&#39;échéance."),
@@ -297,6 +304,60 @@ def test_anonymous_visitors_are_sent_to_the_login_page(client):
     assert saved_count() == 0
 
 
+@pytest.mark.parametrize(
+    ("given", "missing"),
+    [({"registry": "RCS"}, "registry_city"), ({"registry_city": "Lyon"}, "registry")],
+)
+def test_a_registry_without_its_city_or_a_city_alone_is_refused(client, admin, given, missing):
+    response = client.post(URL, data=valid(**given))
+    assert response.status_code == 200
+    assert "Indiquez le registre (RCS ou RM) et la ville de son greffe" in response.text
+    assert f'id="{missing}-error"' in response.text
+    assert saved_count() == 0
+
+
+def test_the_registry_the_capital_and_the_vat_option_are_stored_and_logged(db_session):
+    save_identity(valid(legal_form="SCIC SAS"))
+    identity = save_identity(
+        valid(
+            legal_form="SCIC SAS",
+            registry="rcs",
+            registry_city=" Lyon ",
+            share_capital="15 000,50 €",
+            vat_on_debits="y",
+        )
+    )
+    assert (identity.registry, identity.registry_city) == ("RCS", "Lyon")
+    assert identity.share_capital == Decimal("15000.50")
+    assert (identity.vat_on_debits, identity.variable_capital) == (True, False)
+    assert identity.account_rebates == "709"  # left blank: the usual account
+    assert letterhead()["legal_line"] == (
+        "SCIC SAS au capital de 15\xa0000,50\xa0€ · RCS Lyon 812 345 676"
+    )
+    entry = db.session.scalars(
+        select(Activity)
+        .where(Activity.action == "settings.identity_changed")
+        .order_by(Activity.id.desc())
+    ).first()
+    assert entry.details == {
+        "registry": {"from": None, "to": "RCS"},
+        "registry_city": {"from": None, "to": "Lyon"},
+        "share_capital": {"from": None, "to": "15000.50"},
+        "vat_on_debits": {"from": False, "to": True},
+    }
+
+
+def test_a_variable_capital_prints_so_and_the_form_keeps_the_boxes(client, admin):
+    data = valid(legal_form="SCIC SAS", registry="RM", registry_city="Lyon")
+    data.update(variable_capital="y", vat_on_debits="y")
+    assert client.post(URL, data=data).status_code == 302
+    identity = db.session.get(CoopIdentity, 1)
+    assert (identity.variable_capital, identity.vat_on_debits) == (True, True)
+    assert letterhead()["legal_line"] == "SCIC SAS à capital variable · RM Lyon 812 345 676"
+    page = client.get(URL).text
+    assert 'id="variable_capital" name="variable_capital" type="checkbox" value="y"' in page
+
+
 def test_the_admin_finds_the_page_in_the_menu(client, admin):
     assert f'href="{URL}"' in client.get("/").text
 
@@ -311,10 +372,19 @@ def test_the_purchase_order_pdf_prints_the_saved_identity(make):
     text = pdf_text(ordering.render_order_pdf(order))
     for expected in ("Les Rayons Lyonnais", "8 quai Perrache", "SIREN 812345676", "FR19812345676"):
         assert expected in text, expected
+    assert "RCS" not in text  # none given
     assert "Coopérative vélo Lyon" not in text
     coop = letterhead()
     assert coop["logo"].startswith("data:image/png;base64,")
     assert coop["hub_address"].startswith("Lieu totem")
+
+
+def test_the_purchase_order_pdf_prints_the_registry_and_capital(make):
+    save_identity(valid(registry="RCS", registry_city="Lyon", share_capital="8000"))
+    db.session.commit()
+    order = committed(build_plan(make))[0]
+    text = pdf_text(ordering.render_order_pdf(order))
+    assert "SCIC SAS à capital variable · RCS Lyon 812 345 676" in text
 
 
 # A real 1x1 PNG, so that WeasyPrint draws it in the PDF header.

@@ -85,7 +85,7 @@ def test_the_xml_is_en16931_and_says_what_the_invoice_says(invoice):
     root = etree.fromstring(xml)
     assert facturx.get_level(root) == "en16931"
     assert xpath_text(xml, "TypeCode")[0] == "380"
-    assert xpath_text(xml, "ID")[1] == invoice.number
+    assert xpath_text(xml, "ID")[:3] == ["M1", "urn:cen.eu:en16931:2017", invoice.number]
     # Seller and buyer SIREN, scheme 0002.
     legal_ids = [e for e in root.iter(f"{RAM}ID") if e.get("schemeID") == "0002"]
     assert [e.text for e in legal_ids] == ["732829320", invoice.member.siret[:9]]
@@ -140,7 +140,7 @@ def test_the_pdf_is_a_factur_x_pdf_a_3(invoice):
     assert "urn:factur-x:pdfa:CrossIndustryDocument:invoice:1p0#" in xmp_text
     xml = embedded_xml(data)
     assert facturx.xml_check_xsd(xml, flavor="factur-x", level="en16931")
-    assert xpath_text(xml, "ID")[1] == invoice.number
+    assert xpath_text(xml, "ID")[:3] == ["M1", "urn:cen.eu:en16931:2017", invoice.number]
     assert xpath_text(xml, "GrandTotalAmount") == ["148.65"]
     files = reader.attachments
     assert list(files) == ["factur-x.xml"]
@@ -316,7 +316,7 @@ def test_a_batch_renders_each_invoice_with_its_own_facts_and_the_logo_every_time
     assert documents.render_pending_documents() == 2
     for row in rows:
         data = db.session.get(InvoiceDocument, row.id).pdf
-        assert xpath_text(embedded_xml(data), "ID")[1] == row.number
+        assert xpath_text(embedded_xml(data), "ID")[2] == row.number
         assert f"N° {row.number}" in text_of(data)
         assert row.member.name in text_of(data)
         xobjects = PdfReader(io.BytesIO(data)).pages[0]["/Resources"]["/XObject"].values()
