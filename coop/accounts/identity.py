@@ -9,6 +9,7 @@ from xml.etree import ElementTree
 
 import pycountry
 from babel import Locale
+from babel.numbers import format_currency
 from flask import current_app
 
 from coop import identifiers
@@ -16,6 +17,7 @@ from coop.accounts.models import CoopIdentity
 from coop.activity.recording import change, changes, record
 from coop.errors import DomainError
 from coop.extensions import db
+from coop.money import quantize
 
 LOGO_MAX_BYTES = 200 * 1024
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -35,7 +37,8 @@ ACCOUNT_FIELDS = (
 REGISTRIES = ("RCS", "RM")  # registre du commerce et des sociétés, répertoire des métiers
 MAX_SHARE_CAPITAL = Decimal("1000000000")
 FLAGS = ("variable_capital", "vat_on_debits")
-NARROW_SPACE = "\xa0"  # between thousands, as French prints them (no break)
+# Babel's French thousands separator, printed as the no-break space the documents use.
+NARROW_NBSP, NO_BREAK_SPACE = "\u202f", "\xa0"
 # Payment reminders: a few steps, each within a year of the due date.
 MAX_REMINDER_STEPS = 6
 MAX_REMINDER_DAYS = 365
@@ -180,16 +183,17 @@ def letterhead() -> dict:
 
 def legal_line(identity: CoopIdentity) -> str:
     """ "SCIC SAS à capital variable · RCS Lyon 812 345 676", as documents print it."""
-    form = " ".join(
-        part
-        for part in (
-            identity.legal_form,
-            capital(identity.share_capital, identity.variable_capital, identity.legal_form),
-        )
-        if part
+    return join_legal_line(
+        identity.legal_form,
+        capital(identity.share_capital, identity.variable_capital, identity.legal_form),
+        registration(identity.registry, identity.registry_city, identity.siren),
     )
-    line = registration(identity.registry, identity.registry_city, identity.siren)
-    return " · ".join(part for part in (form, line) if part)
+
+
+def join_legal_line(legal_form: str | None, capital_text: str, registration_text: str) -> str:
+    """The one way the parts join: the letterhead, the footer and the Factur-X BT-33."""
+    form = " ".join(part for part in (legal_form, capital_text) if part)
+    return " · ".join(part for part in (form, registration_text) if part)
 
 
 def registration(registry: str | None, city: str | None, siren: str | None) -> str:
@@ -210,10 +214,9 @@ def capital(amount, variable: bool, legal_form: str | None = "") -> str:
         return "à capital variable"
     if amount in (None, ""):
         return ""
-    value = Decimal(str(amount))
-    whole, cents = f"{value:,.2f}".split(".")
-    whole = whole.replace(",", NARROW_SPACE)
-    return f"au capital de {whole},{cents}\xa0€"
+    # French whatever the reader's language: a legal mention, rounded once (coop.money).
+    figure = format_currency(quantize(Decimal(str(amount))), "EUR", locale="fr_FR")
+    return "au capital de " + figure.replace(NARROW_NBSP, NO_BREAK_SPACE)
 
 
 def logo_data_url(identity: CoopIdentity) -> str | None:

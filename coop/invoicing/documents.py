@@ -18,7 +18,7 @@ from lxml import etree
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from coop.accounts.identity import capital, logo_data_url, registration
+from coop.accounts.identity import capital, join_legal_line, logo_data_url, registration
 from coop.accounts.models import CoopIdentity
 from coop.extensions import db
 from coop.invoicing.models import (
@@ -88,8 +88,7 @@ class Party:
     @property
     def legal_line(self) -> str:
         """ "SCIC SAS à capital variable · RCS Lyon 812 345 676": BT-33 and the letterhead."""
-        form = " ".join(part for part in (self.legal_form, self.capital) if part)
-        return " · ".join(part for part in (form, self.registration) if part)
+        return join_legal_line(self.legal_form, self.capital, self.registration)
 
 
 @dataclass
