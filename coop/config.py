@@ -26,6 +26,13 @@ def _int(name: str, default: int) -> int:
         raise ConfigurationError(f"{name} must be a whole number, got {value!r}") from exc
 
 
+def _month(name: str, default: int) -> int:
+    month = _int(name, default)
+    if not 1 <= month <= 12:
+        raise ConfigurationError(f"{name} must be a month, 1 to 12, got {month}")
+    return month
+
+
 def _demo_secret_key(instance_path: Path) -> str:
     """A random key kept in the instance folder, so demo sessions survive a restart."""
     path = instance_path / "demo-secret-key"
@@ -46,6 +53,7 @@ DEFAULTS = {
     "COOP_PAGE_SIZE": 25,
     "COOP_LOGIN_MAX_FAILURES": 5,
     "COOP_LOGIN_LOCK_MINUTES": 15,
+    "COOP_FISCAL_YEAR_START_MONTH": 1,
     "COOP_MAIL_FROM": "Coopérative vélo Lyon <no-reply@coop-velo-lyon.example>",
     "COOP_MAIL_BACKEND": "outbox",
     "COOP_SMTP_HOST": "localhost",
@@ -123,6 +131,9 @@ def load(instance_path: Path) -> dict:
         "MAX_CONTENT_LENGTH": _int("COOP_MAX_UPLOAD_MB", 10) * 1024 * 1024,
         "COOP_LOGIN_MAX_FAILURES": _int("COOP_LOGIN_MAX_FAILURES", 5),
         "COOP_LOGIN_LOCK_MINUTES": _int("COOP_LOGIN_LOCK_MINUTES", 15),
+        "COOP_FISCAL_YEAR_START_MONTH": _month(
+            "COOP_FISCAL_YEAR_START_MONTH", DEFAULTS["COOP_FISCAL_YEAR_START_MONTH"]
+        ),
         "COOP_BASE_URL": os.environ.get("COOP_BASE_URL", DEFAULTS["COOP_BASE_URL"]),
         "COOP_MAIL_FROM": os.environ.get("COOP_MAIL_FROM", DEFAULTS["COOP_MAIL_FROM"]),
         "COOP_MAIL_BACKEND": os.environ.get("COOP_MAIL_BACKEND", "outbox"),

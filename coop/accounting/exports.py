@@ -9,11 +9,15 @@ The characters must belong to "ASCII, ISO 8859-15 ou EBCDIC" (III 1°): the
 file is ISO 8859-15, which holds every French letter and the euro sign; the
 few characters it lacks (typographic quotes, emoji) are transliterated.
 
-The file holds the sales journal (VE: invoices and credit notes issued in the
-period) and the bank journal (BQ: payments received and refunds paid in the
-period), entries numbered in the order of their day across both journals.
+The file holds the opening entries (AN, when a fiscal year starts in the
+period), the sales journal (VE: invoices and credit notes issued), the bank
+journal (BQ: payments received, refunds paid, Stripe's payouts) and the
+various operations (OD: VAT on receipts becoming due), entries numbered in
+the order of their day across the journals.
 An entry is stored when first exported (coop.accounting.models.FecEntry) and
-never changes afterwards: exported again, a past period gives the same bytes.
+never changes afterwards; an export closes the days it covers, and an entry
+recorded later for a closed day is booked on the first open day (its piece
+keeps its date): exported again, a past period gives the same bytes.
 Lines on the customers' account (411) are lettered when they settle each other
 (see `letter`); a code once given stays.
 """
@@ -23,7 +27,7 @@ import unicodedata
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 from flask import current_app
@@ -33,10 +37,13 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from coop.accounting.models import (
     SOURCE_INVOICE,
+    SOURCE_OPENING,
     SOURCE_PAYMENT,
     SOURCE_PAYOUT,
     SOURCE_REFUND,
+    SOURCE_VAT_DUE,
     FecEntry,
+    FecExport,
 )
 from coop.accounts.identity import coop_identity
 from coop.clock import today
@@ -49,7 +56,9 @@ from coop.invoicing.models import (
     InvoiceDocument,
     InvoiceKind,
     LineKind,
+    fee_is_service,
     is_gesture,
+    vat_on_receipts,
 )
 from coop.money import quantize
 from coop.orders.campaigns.models import Campaign
@@ -86,8 +95,10 @@ FEC_COLUMNS = (
     "Idevise",
 )
 FEC_ENCODING = "iso-8859-15"
+OPENING_JOURNAL = ("AN", "À nouveaux")
 SALES_JOURNAL = ("VE", "Ventes")
 BANK_JOURNAL = ("BQ", "Banque")
+VARIOUS_JOURNAL = ("OD", "Opérations diverses")
 ZERO = Decimal("0.00")
 
 
@@ -105,6 +116,7 @@ class Ledger:
     bank_fees: str = "627"
     clearing: str = "511"  # Stripe: see COOP_ACCOUNT_STRIPE_CLEARING
     rebates: str = "709"
+    vat_pending: str = "44574"
 
 
 # Account labels by role, whatever number the settings give the account.
@@ -118,6 +130,20 @@ ACCOUNT_LABELS = {
     "bank_fees": "Services bancaires et assimilés",
     "clearing": "Valeurs à l'encaissement (Stripe)",
     "rebates": "Rabais, remises et ristournes accordés",
+    "vat_pending": "TVA collectée sur encaissements en attente",
+}
+# The opening entries carry the balance sheet (classes 1 to 5) and put the result of the
+# year just ended (classes 6 and 7) on 120 (profit) or 129 (loss), and older results not
+# yet allocated on 110 or 119 (report à nouveau): the accountant allocates them.
+RESULT_ACCOUNTS = {
+    "year": (
+        ("120", "Résultat de l'exercice (bénéfice)"),
+        ("129", "Résultat de l'exercice (perte)"),
+    ),
+    "earlier": (
+        ("110", "Report à nouveau (solde créditeur)"),
+        ("119", "Report à nouveau (solde débiteur)"),
+    ),
 }
 # Paid through Stripe: the money waits on the clearing account until Stripe pays it out.
 STRIPE_METHODS = (Method.CARD, Method.SEPA_DEBIT)
@@ -191,30 +217,60 @@ def fec(date_from: date, date_to: date) -> tuple[str, bytes]:
 
 
 def book(date_to: date, ledger: Ledger) -> None:
-    """Store the entries up to `date_to` not stored yet, then letter what now balances.
+    """Store the entries up to `date_to` not stored yet, letter what now balances, and
+    close the days up to `date_to` (today at most).
 
-    New entries are numbered after the stored ones, in the order of their day
-    (sales before bank on one day, then the order they were recorded): exported
-    period after period, the numbers follow the calendar across the journals.
+    A period already closed books nothing: it prints what it printed. Otherwise an
+    entry dated on a closed day is booked on the first open day. The opening entries
+    of a fiscal year starting in the newly closed days, and the VAT on receipts that
+    the new letterings make due, are booked too. New entries are numbered after the
+    stored ones in the order of their day (then journal AN, VE, BQ, OD, then the
+    order they were recorded): period after period, numbers follow the calendar.
     """
     if db.session.get_bind().dialect.name == "postgresql":
         # Two exports at once would give two entries the same number.
         db.session.execute(text_sql("LOCK TABLE fec_entries IN SHARE ROW EXCLUSIVE MODE"))
-    entries = sorted(_new_entries(date_to), key=_chronological)
+    closed = db.session.scalar(select(func.max(FecExport.closed_through)))
+    if closed is not None and date_to <= closed:
+        return
+    first_open = closed + timedelta(days=1) if closed is not None else None
+    new = [_stored(entry, ledger, first_open) for entry in _new_entries(date_to)]
+    known = db.session.scalars(select(FecEntry).where(FecEntry.entry_date <= date_to)).all()
+    settled = letter([*known, *new], date_to, first_open)
+    new += [_stored(entry, ledger, first_open) for entry in vat_due_entries(settled)]
+    closing = min(date_to, today())
+    new += opening_entries([*known, *new], closed, closing)
     last = db.session.scalar(select(func.coalesce(func.max(FecEntry.number), 0)))
-    for number, entry in enumerate(entries, start=last + 1):
-        db.session.add(_stored(number, entry, ledger))
+    for number, row in enumerate(sorted(new, key=_chronological), start=last + 1):
+        row.number = number
+        db.session.add(row)
+    db.session.add(FecExport(closed_through=closing))
     db.session.flush()
-    letter(date_to)
 
 
-JOURNAL_ORDER = {SALES_JOURNAL[0]: 0, BANK_JOURNAL[0]: 1}
-SOURCE_ORDER = {SOURCE_INVOICE: 0, SOURCE_PAYMENT: 1, SOURCE_REFUND: 2, SOURCE_PAYOUT: 3}
+JOURNAL_ORDER = {
+    OPENING_JOURNAL[0]: 0,
+    SALES_JOURNAL[0]: 1,
+    BANK_JOURNAL[0]: 2,
+    VARIOUS_JOURNAL[0]: 3,
+}
+SOURCE_ORDER = {
+    SOURCE_OPENING: 0,
+    SOURCE_INVOICE: 1,
+    SOURCE_PAYMENT: 2,
+    SOURCE_REFUND: 3,
+    SOURCE_PAYOUT: 4,
+    SOURCE_VAT_DUE: 5,
+}
 
 
-def _chronological(entry: Entry) -> tuple:
-    kind, id_ = entry.source
-    return (entry.on, JOURNAL_ORDER[entry.journal[0]], SOURCE_ORDER[kind], id_)
+def _chronological(row: FecEntry) -> tuple:
+    return (
+        row.entry_date,
+        JOURNAL_ORDER[row.journal_code],
+        SOURCE_ORDER[row.source_kind],
+        row.source_id,
+    )
 
 
 def _not_stored(kind: str, id_column):
@@ -265,16 +321,16 @@ def _new_entries(date_to: date) -> list[Entry]:
     )
 
 
-def _stored(number: int, entry: Entry, ledger: Ledger) -> FecEntry:
-    """The entry as the FEC writes it, with the account numbers and labels of today."""
-    customers = [p for p in entry.postings if p.account == "customers"]
+def _stored(entry: Entry, ledger: Ledger, first_open: date | None) -> FecEntry:
+    """The entry as the FEC writes it, with the account numbers and labels of today,
+    on the first open day when its own day is closed; numbered by `book`."""
+    third = [p for p in entry.postings if p.account in THIRD_PARTY_ACCOUNTS]
     return FecEntry(
-        number=number,
         source_kind=entry.source[0],
         source_id=entry.source[1],
         journal_code=entry.journal[0],
         journal_label=entry.journal[1],
-        entry_date=entry.on,
+        entry_date=max(entry.on, first_open) if first_open else entry.on,
         piece_ref=entry.piece_ref,
         piece_date=entry.piece_on,
         label=entry.label,
@@ -290,20 +346,34 @@ def _stored(number: int, entry: Entry, ledger: Ledger) -> FecEntry:
             }
             for p in entry.postings
         ],
-        member_code=customers[0].auxiliary[0] if customers else "",
-        customers_amount=f"{sum((p.debit - p.credit for p in customers), ZERO):f}",
+        member_code=THIRD_PARTY_ACCOUNTS[third[0].account] + third[0].auxiliary[0] if third else "",
+        customers_amount=f"{sum((p.debit - p.credit for p in third), ZERO):f}",
     )
 
 
+# The accounts whose lines are lettered, and the prefix of their third party's code.
+THIRD_PARTY_ACCOUNTS = {"customers": ""}
+
+
 def sales_entry(invoice: Invoice) -> Entry:
-    """The sales journal entry of an invoice; a credit note's mirrors it."""
+    """The sales journal entry of an invoice; a credit note's mirrors it.
+
+    The coop fee is revenue from goods (707) or from a service (706), as the
+    settings said when the invoice was issued; billed as a service without the
+    option for VAT on debits, its VAT waits on the pending account until paid.
+    """
     revenue: dict[str, Decimal] = {}
     # A commercial gesture (credit by amount, nothing returned) is a rebate granted: 709.
     gesture = is_gesture(invoice)
+    accounts = {**LINE_ACCOUNT, LineKind.FEE: "fee" if fee_is_service(invoice) else "goods"}
+    pending = ZERO
     for line in invoice.lines:
-        account = "rebates" if gesture and line.kind is LineKind.GOODS else LINE_ACCOUNT[line.kind]
+        account = "rebates" if gesture and line.kind is LineKind.GOODS else accounts[line.kind]
         revenue[account] = revenue.get(account, ZERO) + line.amount_excl_vat
-    revenue["vat"] = invoice.total_vat
+        if line.kind is LineKind.FEE:
+            pending += line.amount_excl_vat * line.vat_rate
+    revenue["vat_pending"] = quantize(pending) if vat_on_receipts(invoice) else ZERO
+    revenue["vat"] = invoice.total_vat - revenue["vat_pending"]
     # A credit note carries positive amounts, as printed on its document (type 381):
     # its entry swaps debits and credits.
     sign = -1 if invoice.kind is InvoiceKind.CREDIT_NOTE else 1
@@ -312,7 +382,7 @@ def sales_entry(invoice: Invoice) -> Entry:
     postings = [
         _posting("customers", sign * invoice.total_incl_vat, auxiliary=(member.code, member.name))
     ]
-    for account in ("goods", "rebates", "shipping", "fee", "vat"):
+    for account in ("goods", "rebates", "shipping", "fee", "vat", "vat_pending"):
         amount = revenue.get(account, ZERO)
         if amount:
             postings.append(_posting(account, -sign * amount))
@@ -412,45 +482,166 @@ def payout_entry(payout: StripePayout) -> Entry:
 # --- lettering ------------------------------------------------------------------------------
 
 
-def letter(date_to: date) -> None:
-    """Letter the stored customers' lines that settle each other, up to `date_to`.
+@dataclass(frozen=True)
+class Lettered:
+    """A set of lines lettered together by one export."""
+
+    index: int  # the code's rank: AA is 0
+    code: str
+    on: date
+    rows: tuple[FecEntry, ...]
+
+
+def letter(rows: list[FecEntry], date_to: date, first_open: date | None) -> list[Lettered]:
+    """Letter the third parties' lines among `rows` that settle each other, up to `date_to`.
 
     Day by day, over the lines booked up to that day: the lines not lettered yet
     of a set linked by what settles what (a payment's allocations, a credit note
     and its invoice, a refund and its payment or credit note) get a new code as
     soon as they balance, and so do the lines not lettered yet of one shop
     when together they balance (the shop's account is then square). A code, and
-    DateLet (the day the last of its lines was booked), is given once and never
-    changes; codes go AA, AB... in the order the sets balanced.
+    DateLet (the day the last of its lines was booked, a closed day never), is
+    given once and never changes; codes go AA, AB... in the order the sets balanced.
+    Returns the sets lettered now.
     """
-    rows = db.session.scalars(
-        select(FecEntry)
-        .where(FecEntry.member_code != "", FecEntry.entry_date <= date_to)
-        .order_by(FecEntry.number)
-    ).all()
+    rows = sorted(
+        (r for r in rows if r.member_code and r.entry_date <= date_to), key=_chronological
+    )
     open_days = sorted({row.entry_date for row in rows if row.lettering is None})
     if not open_days:
-        return
+        return []
     items = {(row.source_kind, row.source_id): row for row in rows}
     links = _links()
     codes = db.session.scalar(select(func.count(func.distinct(FecEntry.lettering))))
+    lettered: list[Lettered] = []
     for day in open_days:
         present = {key: row for key, row in items.items() if row.entry_date <= day}
         by_link = [[present[k] for k in group] for group in _linked(present, links)]
-        by_shop: dict[str, list[FecEntry]] = {}
+        by_party: dict[str, list[FecEntry]] = {}
         for row in present.values():
-            by_shop.setdefault(row.member_code, []).append(row)
-        for groups in (by_link, list(by_shop.values())):
+            by_party.setdefault(row.member_code, []).append(row)
+        for groups in (by_link, list(by_party.values())):
             sets = [[r for r in group if r.lettering is None] for group in groups]
             settled = [
                 s for s in sets if len(s) > 1 and sum(Decimal(r.customers_amount) for r in s) == 0
             ]
-            for rows_of_set in sorted(settled, key=lambda s: min(r.number for r in s)):
+            for rows_of_set in sorted(settled, key=lambda s: min(map(_chronological, s))):
                 code, on = letter_code(codes), max(r.entry_date for r in rows_of_set)
-                codes += 1
+                if first_open is not None:
+                    on = max(on, first_open)
                 for row in rows_of_set:
                     row.lettering, row.lettered_on = code, on
-    db.session.flush()
+                lettered.append(Lettered(codes, code, on, tuple(rows_of_set)))
+                codes += 1
+    return lettered
+
+
+def vat_due_entries(lettered: list[Lettered]) -> list[Entry]:
+    """VAT on receipts becomes due once its invoice is settled: from the pending account
+    to the VAT collected, the day the set is lettered (CGI art. 269, 2, c).
+
+    Lettering is the sign the invoice is paid, or credited; an invoice paid in part
+    waits for its last payment, a simplification the accountant can correct.
+    """
+    entries = []
+    for settled in lettered:
+        pending = sum(
+            (
+                Decimal(p["credit"]) - Decimal(p["debit"])
+                for row in settled.rows
+                for p in row.postings
+                if p["role"] == "vat_pending"
+            ),
+            ZERO,
+        )
+        if not pending:
+            continue
+        entry = Entry(
+            journal=VARIOUS_JOURNAL,
+            on=settled.on,
+            piece_ref=f"TVA-{settled.code}",
+            piece_on=settled.on,
+            postings=(_posting("vat_pending", pending), _posting("vat", -pending)),
+            label=f"TVA sur encaissements exigible, lettrage {settled.code}",
+            source=(SOURCE_VAT_DUE, settled.index),
+        )
+        _check_balanced(entry)
+        entries.append(entry)
+    return entries
+
+
+def opening_entries(rows: list[FecEntry], closed: date | None, closing: date) -> list[FecEntry]:
+    """The opening entries (AN) of each fiscal year starting in the days now closed.
+
+    They carry the balance of each balance-sheet account (classes 1 to 5) at the end
+    of the year before, by third party, and the results not yet allocated: the year's
+    on 120 or 129, older ones on 110 or 119. Nothing to carry, no entry.
+    """
+    month = current_app.config["COOP_FISCAL_YEAR_START_MONTH"]
+    entries = []
+    if closed is not None:
+        first = closed.year
+    else:
+        first = min((r.entry_date for r in rows), default=closing).year
+    for year in range(first, closing.year + 1):
+        start = date(year, month, 1)
+        if (closed is not None and start <= closed) or start > closing:
+            continue
+        before = [r for r in rows if r.entry_date < start and r.source_kind != SOURCE_OPENING]
+        if not before:
+            continue
+        entries.append(_opening(year, start, before, month))
+    return entries
+
+
+def _opening(year: int, start: date, before: list[FecEntry], month: int) -> FecEntry:
+    balances: dict[tuple, Decimal] = {}
+    results = {"year": ZERO, "earlier": ZERO}
+    year_before = date(year - 1, month, 1)
+    for row in before:
+        for p in row.postings:
+            amount = Decimal(p["debit"]) - Decimal(p["credit"])
+            if p["account"][:1] in "67":
+                results["year" if row.entry_date >= year_before else "earlier"] -= amount
+            else:
+                key = (p["account"], p["account_label"], p["aux"], p["aux_label"])
+                balances[key] = balances.get(key, ZERO) + amount
+    postings = [
+        _opening_line(account, label, aux, aux_label, amount)
+        for (account, label, aux, aux_label), amount in sorted(balances.items())
+        if amount
+    ]
+    for kind in ("year", "earlier"):
+        profit, loss = RESULT_ACCOUNTS[kind]
+        if results[kind]:
+            account, label = profit if results[kind] > 0 else loss
+            postings.append(_opening_line(account, label, "", "", -results[kind]))
+    return FecEntry(
+        source_kind=SOURCE_OPENING,
+        source_id=year,
+        journal_code=OPENING_JOURNAL[0],
+        journal_label=OPENING_JOURNAL[1],
+        entry_date=start,
+        piece_ref=f"AN-{start:%Y%m%d}",
+        piece_date=start,
+        label=f"À nouveaux au {start:%d/%m/%Y}",
+        postings=postings,
+        member_code="",
+        customers_amount="0.00",
+    )
+
+
+def _opening_line(account, label, aux, aux_label, debit_minus_credit: Decimal) -> dict:
+    posting = _posting("opening", debit_minus_credit)
+    return {
+        "role": "opening",
+        "account": account,
+        "account_label": label,
+        "aux": aux,
+        "aux_label": aux_label,
+        "debit": f"{posting.debit:f}",
+        "credit": f"{posting.credit:f}",
+    }
 
 
 def _links() -> list[tuple[tuple[str, int], tuple[str, int]]]:
@@ -533,7 +724,7 @@ def _fec_lines(entry: FecEntry, date_to: date) -> Iterator[str]:
     """The stored entry's lines; a lettering given after `date_to` is not shown yet."""
     lettered = entry.lettering is not None and entry.lettered_on <= date_to
     for posting in entry.postings:
-        customers = lettered and posting["role"] == "customers"
+        customers = lettered and posting["role"] in THIRD_PARTY_ACCOUNTS
         values = (
             entry.journal_code,
             entry.journal_label,
@@ -624,6 +815,7 @@ def coop_ledger() -> Ledger:
         bank_fees=identity.account_bank_fees,
         clearing=current_app.config["COOP_ACCOUNT_STRIPE_CLEARING"],
         rebates=identity.account_rebates,
+        vat_pending=identity.account_vat_pending,
     )
 
 

@@ -23,6 +23,10 @@ SOURCE_INVOICE = "I"  # an invoice or a credit note (sales journal)
 SOURCE_PAYMENT = "P"  # a payment received (bank journal)
 SOURCE_REFUND = "R"  # a refund paid (bank journal)
 SOURCE_PAYOUT = "O"  # a Stripe payout reaching the bank account (bank journal)
+SOURCE_PURCHASE = "H"  # a supplier's invoice or credit note booked (purchases journal)
+SOURCE_SUPPLIER_PAYMENT = "S"  # a supplier paid from the bank (bank journal)
+SOURCE_VAT_DUE = "V"  # VAT on receipts becoming due once its invoice is settled (OD)
+SOURCE_OPENING = "A"  # the opening balances of a fiscal year (AN), source id: the year
 
 
 class FecEntry(Base):
@@ -42,8 +46,9 @@ class FecEntry(Base):
     label: Mapped[str] = mapped_column(String(255))
     # [{"role", "account", "account_label", "aux", "aux_label", "debit", "credit"}, ...]
     postings: Mapped[list] = mapped_column(JSON)
-    # The customers' line's shop code ("" when the entry has none) and its signed
-    # amount on 411 (debit positive), as strings: what lettering reads.
+    # The third party's line, what lettering reads: the shop's code on the customers'
+    # account (411), or "F/" and the supplier's code on the suppliers' account (401);
+    # "" when the entry has none. Its signed amount (debit positive), as a string.
     member_code: Mapped[str] = mapped_column(String(40), default="")
     customers_amount: Mapped[str] = mapped_column(String(20), default="0.00")
     lettering: Mapped[str | None] = mapped_column(String(8))
@@ -57,6 +62,18 @@ class FecEntry(Base):
 
     def __repr__(self) -> str:
         return f"<FecEntry {self.number} {self.source_kind}{self.source_id} {self.lettering}>"
+
+
+class FecExport(Base):
+    """A FEC exported up to a day: entries dated up to then are closed. An entry recorded
+    later for a closed day (a late bank line, a back-dated payment) is booked on the first
+    open day, its piece keeping its own date, so an exported period never changes."""
+
+    __tablename__ = "fec_exports"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    closed_through: Mapped[date]
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
 
 
 REFUSAL = "Une écriture exportée dans le FEC ne se modifie pas et ne se supprime pas."

@@ -355,6 +355,37 @@ class IdentityForm(CoopForm):
     account_bank = _text(_l("Banque"), _l("Usuel : 512."), required=True)
     account_bank_fees = _text(_l("Frais bancaires (Stripe)"), _l("Usuel : 627."), required=True)
     account_rebates = _text(_l("Rabais et gestes commerciaux"), _l("Usuel : 709 ; vide : 709."))
+    fee_treatment = SelectField(
+        _l("Frais de service de la coopérative"),
+        choices=[
+            SelectChoice("goods", _l("Inclus dans le prix des marchandises (707)")),
+            SelectChoice("service", _l("Prestation de services (706)")),
+        ],
+        default="goods",
+        validate_choice=False,
+        description=_l(
+            "La coopérative achète en son nom et revend : ses frais font partie du prix des "
+            "marchandises (CGI art. 256 V). En prestation de services, sans l'option sur les "
+            "débits, leur TVA est due à l'encaissement."
+        ),
+    )
+    account_vat_pending = _text(
+        _l("TVA sur encaissements en attente"), _l("Usuel : 44574 ; vide : 44574.")
+    )
+    account_suppliers = _text(_l("Fournisseurs"), _l("Usuel : 401 ; vide : 401."))
+    account_purchases = _text(_l("Achats de marchandises"), _l("Usuel : 607 ; vide : 607."))
+    account_purchase_shipping = _text(
+        _l("Port facturé par les fournisseurs"), _l("Usuel : 6087 ; vide : 6087.")
+    )
+    account_vat_deductible = _text(
+        _l("TVA déductible sur achats"), _l("Usuel : 44566 ; vide : 44566.")
+    )
+    account_vat_self_assessed = _text(
+        _l("TVA autoliquidée (acquisitions, importations)"), _l("Usuel : 4452 ; vide : 4452.")
+    )
+    account_vat_import = _text(
+        _l("TVA déductible à l'importation"), _l("Usuel : 445662 ; vide : 445662.")
+    )
     logo = FileField(_l("Nouveau logo"), description=_l("PNG ou SVG, 200 Ko au plus."))
     remove_logo = BooleanField(_l("Retirer le logo actuel"))
 

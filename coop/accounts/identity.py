@@ -33,7 +33,17 @@ ACCOUNT_FIELDS = (
     "account_bank",
     "account_bank_fees",
     "account_rebates",
+    "account_vat_pending",
+    "account_suppliers",
+    "account_purchases",
+    "account_purchase_shipping",
+    "account_vat_deductible",
+    "account_vat_self_assessed",
+    "account_vat_import",
 )
+# Left blank, these accounts go back to their usual number.
+OPTIONAL_ACCOUNTS = ACCOUNT_FIELDS[ACCOUNT_FIELDS.index("account_rebates") :]
+FEE_TREATMENTS = ("goods", "service")
 REGISTRIES = ("RCS", "RM")  # registre du commerce et des sociétés, répertoire des métiers
 MAX_SHARE_CAPITAL = Decimal("1000000000")
 FLAGS = ("variable_capital", "vat_on_debits")
@@ -55,7 +65,7 @@ REQUIRED_FIELDS = frozenset(
         "late_payment_rate",
         *ACCOUNT_FIELDS,
     }
-) - {"account_rebates"}
+) - set(OPTIONAL_ACCOUNTS)
 
 
 class InvalidIdentity(DomainError):
@@ -289,6 +299,12 @@ def _account(value: str) -> str:
     return value
 
 
+def _fee_treatment(value: str) -> str:
+    if value not in FEE_TREATMENTS:
+        raise ValueError("traitement inconnu : marchandises ou prestation de services")
+    return value
+
+
 def _registry(value: str) -> str:
     code = value.strip().upper()
     if code not in REGISTRIES:
@@ -368,12 +384,13 @@ _CHECKS: dict[str, Callable] = {
     "payment_terms_days": _payment_terms,
     "late_payment_rate": _text,
     "reminder_days": _reminder_days,
+    "fee_treatment": _fee_treatment,
     **dict.fromkeys(ACCOUNT_FIELDS, _account),
 }
 # Left blank, these go back to their usual value rather than to nothing.
 _BLANK_DEFAULTS = {
     name: CoopIdentity.__table__.c[name].default.arg
-    for name in ("reminder_days", "account_rebates")
+    for name in ("reminder_days", "fee_treatment", *OPTIONAL_ACCOUNTS)
 }
 _TAKES_CLEAN = frozenset({_vat_number, _postcode})
 

@@ -177,6 +177,18 @@ class CoopIdentity(Base):
     account_bank_fees: Mapped[str] = mapped_column(String(10), default="627")
     # A commercial gesture (a credit note by amount, nothing returned): rebates granted.
     account_rebates: Mapped[str] = mapped_column(String(10), default="709")
+    # The coop fee: "goods" (part of the price of goods bought in the coop's own name
+    # and resold, CGI art. 256 V: 707) or "service" (706); see docs/invoicing.md.
+    fee_treatment: Mapped[str] = mapped_column(String(10), default="goods")
+    # VAT on a service fee waits here until paid (no option for VAT on debits).
+    account_vat_pending: Mapped[str] = mapped_column(String(10), default="44574")
+    # The purchase side: suppliers, purchases, shipping billed on them, and VAT.
+    account_suppliers: Mapped[str] = mapped_column(String(10), default="401")
+    account_purchases: Mapped[str] = mapped_column(String(10), default="607")
+    account_purchase_shipping: Mapped[str] = mapped_column(String(10), default="6087")
+    account_vat_deductible: Mapped[str] = mapped_column(String(10), default="44566")
+    account_vat_self_assessed: Mapped[str] = mapped_column(String(10), default="4452")
+    account_vat_import: Mapped[str] = mapped_column(String(10), default="445662")
     # Payment reminders go out this many days after the due date (comma-separated).
     reminder_days: Mapped[str] = mapped_column(String(40), default="7,21,45")
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now, onupdate=now)

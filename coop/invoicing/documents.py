@@ -27,6 +27,7 @@ from coop.invoicing.models import (
     InvoiceDocument,
     InvoiceKind,
     LineKind,
+    fee_is_service,
     is_gesture,
 )
 from coop.pdf import PdfRenderer
@@ -236,7 +237,7 @@ def _current_logo() -> str | None:
     return logo_data_url(identity) if identity is not None else None
 
 
-def _lines(rows, sign: int) -> list[Line]:
+def _lines(rows, sign: int, fee_service: bool) -> list[Line]:
     lines = [
         Line(
             position=line.position,
@@ -246,7 +247,7 @@ def _lines(rows, sign: int) -> list[Line]:
             unit_price=line.unit_price,
             vat_rate=line.vat_rate,
             amount=sign * line.amount_excl_vat,
-            is_service=line.kind == LineKind.FEE,
+            is_service=fee_service and line.kind == LineKind.FEE,
             sku=_sku(line),
         )
         for line in rows
@@ -326,7 +327,7 @@ def _facts(invoice: Invoice, current_logo: str | None) -> Facts:
 
     seller = _party(seller_data)
     buyer = _party(buyer_data)
-    lines = _lines(invoice.lines, sign)
+    lines = _lines(invoice.lines, sign, fee_is_service(invoice))
     gesture = is_gesture(invoice)
     vat = [VatRow(row.rate, sign * row.base, sign * row.amount) for row in invoice.vat]
 
@@ -378,7 +379,7 @@ def _facts(invoice: Invoice, current_logo: str | None) -> Facts:
         else mentions.get("nature") or _text(snapshot.get("nature")) or _nature(lines),
         # A gesture is a rebate on the whole invoice: it follows what the invoice sold.
         business_process=_business_process(
-            _lines(credited.lines, 1) if gesture and credited else lines
+            _lines(credited.lines, 1, fee_is_service(credited)) if gesture and credited else lines
         ),
         imputation=(
             _text(snapshot.get("imputation"))

@@ -329,11 +329,15 @@ def _snapshot(
 ) -> dict:
     """Everything the invoice prints, as issued (the keys coop.invoicing.documents reads)."""
     member = draft.member
-    has_services = any(line.kind is LineKind.FEE for line in draft.lines)
+    # CGI art. 256 V: the fee is part of the goods' price unless the settings bill it apart.
+    has_services = seller.fee_treatment == "service" and any(
+        line.kind is LineKind.FEE for line in draft.lines
+    )
     delivered_on = _delivered_on(campaign)
     return {
         "seller": seller_snapshot(seller),
         "buyer": buyer_snapshot(member),
+        "fee_treatment": seller.fee_treatment,
         "references": {
             "campaign_code": campaign.code,
             "campaign_title": campaign.title,

@@ -178,6 +178,20 @@ def _refuse_delete(mapper, connection, target):
 FREE_AMOUNT_LABEL = "Remise / régularisation"
 
 
+def fee_is_service(document: Invoice) -> bool:
+    """Whether the coop fee was billed as a service (706) rather than as part of the goods'
+    price (707), as the settings said when the invoice was issued; a credit note copies its
+    invoice's. Invoices issued before the setting existed billed it as a service."""
+    return (document.snapshot or {}).get("fee_treatment", "service") == "service"
+
+
+def vat_on_receipts(document: Invoice) -> bool:
+    """A fee billed as a service without the option for VAT on debits: its VAT is due when
+    paid (CGI art. 269, 2, c), and waits on the pending VAT account until then."""
+    seller = (document.snapshot or {}).get("seller") or {}
+    return fee_is_service(document) and not seller.get("vat_on_debits")
+
+
 def is_gesture(note: Invoice) -> bool:
     """A credit note by amount (a commercial gesture), not on returned or missing goods."""
     if note.kind is not InvoiceKind.CREDIT_NOTE:

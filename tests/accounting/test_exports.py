@@ -1,6 +1,7 @@
 """The accountant's exports on a hand-computed example: FEC, CSV, ZIP, CLI and page."""
 
 import csv
+import functools
 import io
 import zipfile
 from datetime import date
@@ -20,6 +21,9 @@ from coop.payments import ledger
 from coop.payments.models import Method, PaymentStatus
 from tests.invoicing import factories as invoicing
 
+# Issued with the fee as part of the goods' price (the default treatment): 707.
+goods_fee_invoice = functools.partial(invoicing.invoice, fee_treatment="goods")
+
 HEADER = (
     "JournalCode\tJournalLib\tEcritureNum\tEcritureDate\tCompteNum\tCompteLib\tCompAuxNum\t"
     "CompAuxLib\tPieceRef\tPieceDate\tEcritureLib\tDebit\tCredit\tEcritureLet\tDateLet\t"
@@ -29,6 +33,7 @@ NOVEMBER = (date(2026, 11, 1), date(2026, 11, 30))
 PDF = b"%PDF-1.7 test"
 
 # Invoice 1, two VAT rates. 20 %: 125,00 + 8,40 + 3,10 + 2,92 = 139,42 -> VAT 27,884 = 27,88;
+# The fee is part of the goods' price (707): goods 125,00 + 21,00 + fee 2,92 = 148,92.
 # 5,5 %: 21,00 -> VAT 1,155 = 1,16 (half up). Excl. 160,42 + VAT 29,04 = 189,46.
 FIRST = (
     (LineKind.GOODS, "Pneu 700x25", "PN-700", "10", "12.5000", "0.2000"),
@@ -52,9 +57,9 @@ def example(make):
     second_shop = make.member(code="VELO02", name="Cycles Gerland")
     campaign = make.campaign(code="AUT26")
     other_campaign = make.campaign(code="HIV26")
-    first = invoicing.invoice(first_shop, campaign, lines=FIRST, issued_on=date(2026, 11, 10))
-    second = invoicing.invoice(second_shop, campaign, lines=SECOND, issued_on=date(2026, 11, 12))
-    credit = invoicing.invoice(
+    first = goods_fee_invoice(first_shop, campaign, lines=FIRST, issued_on=date(2026, 11, 10))
+    second = goods_fee_invoice(second_shop, campaign, lines=SECOND, issued_on=date(2026, 11, 12))
+    credit = goods_fee_invoice(
         first_shop,
         campaign,
         kind=InvoiceKind.CREDIT_NOTE,
@@ -63,7 +68,7 @@ def example(make):
         issued_on=date(2026, 11, 15),
     )
     # Outside November and outside the campaign: in no export below.
-    later = invoicing.invoice(
+    later = goods_fee_invoice(
         second_shop, other_campaign, lines=SECOND, issued_on=date(2026, 12, 1)
     )
     return campaign, first, second, credit, later
@@ -77,19 +82,15 @@ def fec_rows(first, second, credit) -> list[str]:
         f"VE\tVentes\t1\t20261110\t411\tClients\t{croix_rousse}\t{a}\t20261110\t"
         f"Facture {a} VELO01\t189,46\t0,00\t\t\t20261110\t\t",
         f"VE\tVentes\t1\t20261110\t707\tVentes de marchandises\t\t\t{a}\t20261110\t"
-        f"Facture {a} VELO01\t0,00\t146,00\t\t\t20261110\t\t",
+        f"Facture {a} VELO01\t0,00\t148,92\t\t\t20261110\t\t",
         f"VE\tVentes\t1\t20261110\t7085\tPorts et frais accessoires facturés\t\t\t{a}\t20261110\t"
         f"Facture {a} VELO01\t0,00\t11,50\t\t\t20261110\t\t",
-        f"VE\tVentes\t1\t20261110\t706\tPrestations de services\t\t\t{a}\t20261110\t"
-        f"Facture {a} VELO01\t0,00\t2,92\t\t\t20261110\t\t",
         f"VE\tVentes\t1\t20261110\t44571\tTVA collectée\t\t\t{a}\t20261110\t"
         f"Facture {a} VELO01\t0,00\t29,04\t\t\t20261110\t\t",
         f"VE\tVentes\t2\t20261112\t411\tClients\tVELO02\tCycles Gerland\t{b}\t20261112\t"
         f"Facture {b} VELO02\t73,44\t0,00\t\t\t20261112\t\t",
         f"VE\tVentes\t2\t20261112\t707\tVentes de marchandises\t\t\t{b}\t20261112\t"
-        f"Facture {b} VELO02\t0,00\t60,00\t\t\t20261112\t\t",
-        f"VE\tVentes\t2\t20261112\t706\tPrestations de services\t\t\t{b}\t20261112\t"
-        f"Facture {b} VELO02\t0,00\t1,20\t\t\t20261112\t\t",
+        f"Facture {b} VELO02\t0,00\t61,20\t\t\t20261112\t\t",
         f"VE\tVentes\t2\t20261112\t44571\tTVA collectée\t\t\t{b}\t20261112\t"
         f"Facture {b} VELO02\t0,00\t12,24\t\t\t20261112\t\t",
         f"VE\tVentes\t3\t20261115\t411\tClients\t{croix_rousse}\t{c}\t20261115\t"
@@ -133,7 +134,7 @@ def test_every_fec_entry_is_balanced_and_numbered_without_gaps(example):
 
 def test_the_fec_is_latin9_with_transliterated_typography(make):
     shop = make.member(code="VELO09", name="L’Atelier — Vélo 🚲")
-    invoicing.invoice(shop, make.campaign(), lines=SECOND, issued_on=date(2026, 11, 3))
+    goods_fee_invoice(shop, make.campaign(), lines=SECOND, issued_on=date(2026, 11, 3))
     _, content = exports.fec(*NOVEMBER)
     assert "VELO09\tL'Atelier - Vélo ?\t".encode("iso-8859-15") in content
 
@@ -158,7 +159,8 @@ def test_the_fec_takes_its_accounts_and_siren_from_the_identity_settings(example
     filename, content = exports.fec(*NOVEMBER)
     assert filename == "732829320FEC20261130.txt"
     accounts = {line.split("\t")[4] for line in content.decode("iso-8859-15").split("\r\n")[1:-1]}
-    assert accounts == {"41100000", "70700000", "70850000", "70600000", "44571200"}
+    # The fee is part of the goods' price: no 706 line.
+    assert accounts == {"41100000", "70700000", "70850000", "44571200"}
 
 
 def test_an_empty_period_gives_the_header_alone(example):
@@ -230,9 +232,9 @@ def test_entries_are_numbered_by_day_across_journals_and_lettered_as_soon_as_set
     croix_rousse, gerland = "VELO01\tAtelier Vélo Croix-Rousse", "VELO02\tCycles Gerland"
     p1, r1, p2 = f"REG-{card.id:06d}", f"RMB-{refund.id:06d}", f"REG-{transfer.id:06d}"
     # Invoice 1 (its 411 line is row 0) and the card payment balance on 11/11: AA; the
-    # credit note (row 9) and its refund on 18/11: AB.
+    # credit note (row 7) and its refund on 18/11: AB.
     sales = lettered(
-        fec_rows(first, second, credit), {0: ("AA", "20261111"), 9: ("AB", "20261118")}
+        fec_rows(first, second, credit), {0: ("AA", "20261111"), 7: ("AB", "20261118")}
     )
     card_entry = [
         f"BQ\tBanque\t2\t20261111\t511\tValeurs à l'encaissement (Stripe)\t\t\t{p1}\t20261111\t"
@@ -259,10 +261,10 @@ def test_entries_are_numbered_by_day_across_journals_and_lettered_as_soon_as_set
     assert lines[0] == HEADER
     # 10/11 invoice 1, 11/11 card, 12/11 invoice 2, 15/11 credit note, 18/11 refund, 20/11 transfer.
     assert lines[1:] == [
-        *numbered(sales[0:5], 1),
+        *numbered(sales[0:4], 1),
         *card_entry,
-        *numbered(sales[5:9], 3),
-        *numbered(sales[9:12], 4),
+        *numbered(sales[4:7], 3),
+        *numbered(sales[7:10], 4),
         *refund_entry,
         *transfer_entry,
     ]
@@ -306,12 +308,20 @@ def test_a_failed_or_pending_payment_is_not_in_the_bank_journal(example):
     )
     ledger.mark_failed(failed)
     db.session.commit()
-    _, content = exports.fec(*NOVEMBER)
-    assert b"BQ\t" not in content
+    _, november = exports.fec(*NOVEMBER)
+    assert b"BQ\t" not in november
     ledger.mark_succeeded(pending, on=date(2026, 11, 25))
     db.session.commit()
-    _, content = exports.fec(*NOVEMBER)
-    assert content.count(b"BQ\tBanque\t4\t20261125\t") == 2  # 512 and 411
+    # November is closed: the payment confirmed since joins the next export, on its first
+    # day, its piece keeping the day the money arrived.
+    assert exports.fec(*NOVEMBER)[1] == november
+    _, december = exports.fec(date(2026, 12, 1), date(2026, 12, 31))
+    bank = [row.split("\t") for row in december.decode("iso-8859-15").split("\r\n")]
+    bank = [row for row in bank if row[0] == "BQ"]
+    assert [(row[3], row[4], row[9]) for row in bank] == [
+        ("20261201", "511", "20261125"),  # a SEPA debit waits on Stripe's clearing account
+        ("20261201", "411", "20261125"),
+    ]
 
 
 def test_an_invoice_settled_in_the_next_period_is_lettered_there_and_codes_are_kept(
@@ -364,7 +374,7 @@ def test_a_past_month_exported_again_after_later_events_is_byte_identical(exampl
     db.session.commit()
     # December: a new invoice for VELO01, a payment settling November's invoice 2 and
     # December's (it letters a November entry), a renamed shop, other account numbers.
-    december = invoicing.invoice(
+    december = goods_fee_invoice(
         first.member, first.campaign, lines=SECOND, issued_on=date(2026, 12, 2)
     )
     ledger.record_payment(
@@ -466,7 +476,7 @@ def credited_then_reused(make):
     """
     shop = make.member(code="VELO03", name="Rayons de Lyon")
     campaign = make.campaign(code="AUT27")
-    first = invoicing.invoice(shop, campaign, lines=SECOND, issued_on=date(2026, 11, 2))
+    first = goods_fee_invoice(shop, campaign, lines=SECOND, issued_on=date(2026, 11, 2))
     paid = ledger.record_payment(
         shop,
         Decimal("73.44"),
@@ -474,7 +484,7 @@ def credited_then_reused(make):
         received_on=date(2026, 11, 3),
         invoices=[first],
     )
-    note = invoicing.invoice(
+    note = goods_fee_invoice(
         shop,
         campaign,
         kind=InvoiceKind.CREDIT_NOTE,
@@ -483,7 +493,7 @@ def credited_then_reused(make):
         issued_on=date(2026, 11, 5),
     )
     ledger.settle(shop)
-    second = invoicing.invoice(shop, campaign, lines=SECOND, issued_on=date(2026, 11, 6))
+    second = goods_fee_invoice(shop, campaign, lines=SECOND, issued_on=date(2026, 11, 6))
     ledger.settle(shop)
     rest = ledger.record_payment(
         shop,
@@ -523,7 +533,7 @@ def test_an_invoice_paid_then_credited_whose_excess_pays_another_is_all_lettered
 
 def test_a_shop_whose_open_lines_balance_is_lettered_even_without_links(make):
     shop = make.member(code="VELO04", name="Pignon sur rue")
-    invoice = invoicing.invoice(shop, make.campaign(), lines=SECOND, issued_on=date(2026, 11, 2))
+    invoice = goods_fee_invoice(shop, make.campaign(), lines=SECOND, issued_on=date(2026, 11, 2))
     # Recorded on the shop's account without naming the invoice, then never allocated.
     payment = ledger.record_payment(
         shop, Decimal("73.44"), method=Method.CHEQUE, received_on=date(2026, 11, 9)
@@ -746,7 +756,7 @@ def test_a_selection_needs_a_period_or_a_campaign(db_session):
 def hostile(make):
     shop = make.member(code="-VELO", name='=HYPERLINK("http://evil.example";"Atelier")')
     lines = ((LineKind.GOODS, "@SUM(1+1)*cmd|' /C calc'!A0", "PN", "3", "12.5000", "0.2000"),)
-    invoice = invoicing.invoice(
+    invoice = goods_fee_invoice(
         shop, make.campaign(code="AUT26"), lines=lines, issued_on=date(2026, 11, 10)
     )
     return invoice

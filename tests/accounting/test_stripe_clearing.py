@@ -1,5 +1,6 @@
 """Stripe in the FEC: receipts to the clearing account, fees to 627, the payout to the bank."""
 
+import functools
 from datetime import datetime, time, timedelta
 from decimal import Decimal
 
@@ -17,6 +18,9 @@ from coop.payments.stripe_client import BUSINESS_TZ
 from tests.invoicing import factories as invoices
 from tests.payments.stripe_helpers import deliver, pay, stripe_online
 
+# Issued with the fee as part of the goods' price (the default treatment): 707.
+goods_fee_invoice = functools.partial(invoices.invoice, fee_treatment="goods")
+
 
 @pytest.fixture
 def paid_by_card(client, make, app, monkeypatch):
@@ -26,8 +30,8 @@ def paid_by_card(client, make, app, monkeypatch):
         campaign = make.campaign()
         issued = today() - timedelta(days=10)
         pair = [
-            invoices.invoice(member, campaign, issued_on=issued),
-            invoices.invoice(member, campaign, issued_on=issued),
+            goods_fee_invoice(member, campaign, issued_on=issued),
+            goods_fee_invoice(member, campaign, issued_on=issued),
         ]
         client.login_as(make.user(Role.MEMBER, member=member))
         client.post("/payments/pay", data={"invoice": [i.id for i in pair]})

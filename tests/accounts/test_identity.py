@@ -125,6 +125,27 @@ def test_the_admin_saves_a_valid_identity(client, admin):
     identity = db.session.get(CoopIdentity, 1)
     assert identity.name == "Les Rayons Lyonnais"
     assert identity.iban == "FR7630006000011234567890189"
+    # Left out: the fee is part of the goods' price, the purchase accounts the usual ones.
+    assert identity.fee_treatment == "goods"
+    assert (identity.account_suppliers, identity.account_vat_import) == ("401", "445662")
+
+
+def test_the_admin_bills_the_fee_as_a_service_and_sets_the_purchase_accounts(client, admin):
+    page = client.get(URL).text
+    assert "Comptes des achats (FEC)" in page and "Prestation de services (706)" in page
+    chosen = {
+        "fee_treatment": "service",
+        "account_vat_pending": "445740",
+        "account_suppliers": "40100000",
+        "account_purchases": "6070",
+        "account_purchase_shipping": "6241",
+        "account_vat_deductible": "445660",
+        "account_vat_self_assessed": "445200",
+        "account_vat_import": "4456620",
+    }
+    assert client.post(URL, data=valid(**chosen)).status_code == 302
+    identity = db.session.get(CoopIdentity, 1)
+    assert {name: getattr(identity, name) for name in chosen} == chosen
 
 
 @pytest.mark.parametrize(
@@ -155,6 +176,9 @@ def test_the_admin_saves_a_valid_identity(client, admin):
         ("share_capital", "-5", "Indiquez un montant en euros, comme 15 000"),
         ("share_capital", "10,555", "Le capital s&#39;écrit au centime près."),
         ("account_rebates", "7O9", "Un numéro de compte ne contient que des chiffres"),
+        ("account_suppliers", "401A", "Un numéro de compte ne contient que des chiffres"),
+        ("account_vat_import", "44", "Un numéro de compte ne contient que des chiffres"),
+        ("fee_treatment", "gift", "Traitement inconnu : marchandises ou prestation de services."),
         ("reminder_days", "7 puis 21", "Indiquez des nombres de jours séparés par des virgules"),
         ("reminder_days", "7,,21", "Indiquez des nombres de jours séparés par des virgules"),
         ("reminder_days", "0,7", "Chaque relance part de 1 à 365 jours après l&#39;échéance."),

@@ -12,7 +12,7 @@ from coop.accounts.models import Role
 from coop.clock import now, to_local
 from coop.errors import DomainError
 from coop.extensions import db
-from coop.invoicing import issuing
+from coop.invoicing import documents, issuing
 from coop.invoicing.models import Invoice, LineKind
 from coop.numbering import Counter, next_value
 from coop.orders.campaigns.lifecycle import change_status
@@ -233,6 +233,28 @@ def test_rerunning_issues_only_what_is_missing(make):
     assert w.campaign.status is CampaignStatus.INVOICED
     with pytest.raises(DomainError, match="déjà facturée"):
         issuing.issue_invoices(w.campaign, by=None, at=now())
+
+
+@pytest.mark.parametrize(
+    ("treatment", "nature", "process"),
+    [
+        ("goods", "Facture de biens", "B1"),
+        ("service", "Facture de biens et de services", "M1"),
+    ],
+)
+def test_the_fee_is_billed_as_the_settings_treat_it_when_issued(make, treatment, nature, process):
+    w = received(make)
+    identity = issuing.identity()
+    identity.fee_treatment = treatment
+    db.session.add(identity)
+    invoice = issuing.issue_invoices(w.campaign, by=None, at=now())[0]
+    assert any(line.kind is LineKind.FEE for line in invoice.lines)
+    assert invoice.snapshot["fee_treatment"] == treatment
+    facts = documents.invoice_facts(invoice)
+    assert (facts.nature, facts.business_process) == (nature, process)
+    # Changing the setting later does not change an issued invoice.
+    identity.fee_treatment = "service" if treatment == "goods" else "goods"
+    assert documents.invoice_facts(invoice).business_process == process
 
 
 def test_a_batch_builds_the_campaigns_split_once(make, monkeypatch):
