@@ -75,6 +75,7 @@ def _init_input(app: Flask) -> None:
 def _init_database(app: Flask) -> None:
     from coop import mail  # noqa: F401  (registers sending e-mail after each commit)
     from coop.payments import ledger  # noqa: F401  (settles a shop's account on each invoice)
+    from coop.purchases import models  # noqa: F401  (suppliers' invoices, read by accounting)
     from coop.suppliers import search  # noqa: F401  (keeps search texts current on flush)
 
     ext.db.init_app(app)

@@ -1,0 +1,1 @@
+"""Purchases: suppliers' invoices received, matched, booked and paid."""
