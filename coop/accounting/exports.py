@@ -10,16 +10,17 @@ file is ISO 8859-15, which holds every French letter and the euro sign; the
 few characters it lacks (typographic quotes, emoji) are transliterated.
 
 The file holds the opening entries (AN, when a fiscal year starts in the
-period), the sales journal (VE: invoices and credit notes issued), the bank
-journal (BQ: payments received, refunds paid, Stripe's payouts) and the
-various operations (OD: VAT on receipts becoming due), entries numbered in
-the order of their day across the journals.
+period), the purchases journal (HA: suppliers' invoices and credit notes
+booked), the sales journal (VE: invoices and credit notes issued), the bank
+journal (BQ: payments received, refunds paid, Stripe's payouts, suppliers
+paid) and the various operations (OD: VAT on receipts becoming due), entries
+numbered in the order of their day across the journals.
 An entry is stored when first exported (coop.accounting.models.FecEntry) and
 never changes afterwards; an export closes the days it covers, and an entry
 recorded later for a closed day is booked on the first open day (its piece
 keeps its date): exported again, a past period gives the same bytes.
-Lines on the customers' account (411) are lettered when they settle each other
-(see `letter`); a code once given stays.
+Lines on the customers' (411) and suppliers' (401) accounts are lettered when
+they settle each other (see `letter`); a code once given stays.
 """
 
 import io
@@ -40,7 +41,9 @@ from coop.accounting.models import (
     SOURCE_OPENING,
     SOURCE_PAYMENT,
     SOURCE_PAYOUT,
+    SOURCE_PURCHASE,
     SOURCE_REFUND,
+    SOURCE_SUPPLIER_PAYMENT,
     SOURCE_VAT_DUE,
     FecEntry,
     FecExport,
@@ -73,6 +76,15 @@ from coop.payments.models import (
     RefundStatus,
     StripePayout,
 )
+from coop.purchases.models import (
+    SupplierInvoice,
+    SupplierInvoiceStatus,
+    SupplierLineKind,
+    SupplierPayment,
+    SupplierPaymentAllocation,
+    SupplierRegime,
+    supplier_regime,
+)
 
 FEC_COLUMNS = (
     "JournalCode",
@@ -96,6 +108,7 @@ FEC_COLUMNS = (
 )
 FEC_ENCODING = "iso-8859-15"
 OPENING_JOURNAL = ("AN", "À nouveaux")
+PURCHASES_JOURNAL = ("HA", "Achats")
 SALES_JOURNAL = ("VE", "Ventes")
 BANK_JOURNAL = ("BQ", "Banque")
 VARIOUS_JOURNAL = ("OD", "Opérations diverses")
@@ -117,6 +130,12 @@ class Ledger:
     clearing: str = "511"  # Stripe: see COOP_ACCOUNT_STRIPE_CLEARING
     rebates: str = "709"
     vat_pending: str = "44574"
+    suppliers: str = "401"
+    purchases: str = "607"
+    purchase_shipping: str = "6087"
+    vat_deductible: str = "44566"
+    vat_self_assessed: str = "4452"
+    vat_import: str = "445662"
 
 
 # Account labels by role, whatever number the settings give the account.
@@ -131,7 +150,16 @@ ACCOUNT_LABELS = {
     "clearing": "Valeurs à l'encaissement (Stripe)",
     "rebates": "Rabais, remises et ristournes accordés",
     "vat_pending": "TVA collectée sur encaissements en attente",
+    "suppliers": "Fournisseurs",
+    "purchases": "Achats de marchandises",
+    "purchase_shipping": "Frais accessoires d'achat (port)",
+    "vat_deductible": "TVA déductible sur biens et services",
+    "vat_self_assessed": "TVA due autoliquidée",
+    "vat_import": "TVA déductible à l'importation",
 }
+# A purchase from abroad is taxed in France at the part's French rate (CGI art. 256 bis,
+# 291): the buyer self-assesses it; shipping and unknown lines at the standard rate.
+STANDARD_RATE = Decimal("0.2000")
 # The opening entries carry the balance sheet (classes 1 to 5) and put the result of the
 # year just ended (classes 6 and 7) on 120 (profit) or 129 (loss), and older results not
 # yet allocated on 110 or 119 (report à nouveau): the accountant allocates them.
@@ -250,17 +278,20 @@ def book(date_to: date, ledger: Ledger) -> None:
 
 JOURNAL_ORDER = {
     OPENING_JOURNAL[0]: 0,
-    SALES_JOURNAL[0]: 1,
-    BANK_JOURNAL[0]: 2,
-    VARIOUS_JOURNAL[0]: 3,
+    PURCHASES_JOURNAL[0]: 1,
+    SALES_JOURNAL[0]: 2,
+    BANK_JOURNAL[0]: 3,
+    VARIOUS_JOURNAL[0]: 4,
 }
 SOURCE_ORDER = {
     SOURCE_OPENING: 0,
-    SOURCE_INVOICE: 1,
-    SOURCE_PAYMENT: 2,
-    SOURCE_REFUND: 3,
-    SOURCE_PAYOUT: 4,
-    SOURCE_VAT_DUE: 5,
+    SOURCE_PURCHASE: 1,
+    SOURCE_INVOICE: 2,
+    SOURCE_PAYMENT: 3,
+    SOURCE_REFUND: 4,
+    SOURCE_PAYOUT: 5,
+    SOURCE_SUPPLIER_PAYMENT: 6,
+    SOURCE_VAT_DUE: 7,
 }
 
 
@@ -313,11 +344,36 @@ def _new_entries(date_to: date) -> list[Entry]:
         .options(joinedload(StripePayout.bank_line))
         .where(BankLine.booked_on <= date_to, _not_stored(SOURCE_PAYOUT, StripePayout.id))
     ).unique()
+    purchases = db.session.scalars(
+        select(SupplierInvoice)
+        .options(
+            joinedload(SupplierInvoice.supplier),
+            selectinload(SupplierInvoice.lines),
+        )
+        .where(
+            SupplierInvoice.status == SupplierInvoiceStatus.BOOKED,
+            SupplierInvoice.booked_on <= date_to,
+            _not_stored(SOURCE_PURCHASE, SupplierInvoice.id),
+        )
+    ).unique()
+    supplier_payments = db.session.scalars(
+        select(SupplierPayment)
+        .options(
+            joinedload(SupplierPayment.supplier),
+            selectinload(SupplierPayment.allocations).joinedload(SupplierPaymentAllocation.invoice),
+        )
+        .where(
+            SupplierPayment.paid_on <= date_to,
+            _not_stored(SOURCE_SUPPLIER_PAYMENT, SupplierPayment.id),
+        )
+    ).unique()
     return (
         [sales_entry(i) for i in invoices]
         + [payment_entry(p) for p in payments]
         + [refund_entry(r) for r in refunds]
         + [payout_entry(p) for p in payouts]
+        + [purchase_entry(i) for i in purchases]
+        + [supplier_payment_entry(p) for p in supplier_payments]
     )
 
 
@@ -352,7 +408,7 @@ def _stored(entry: Entry, ledger: Ledger, first_open: date | None) -> FecEntry:
 
 
 # The accounts whose lines are lettered, and the prefix of their third party's code.
-THIRD_PARTY_ACCOUNTS = {"customers": ""}
+THIRD_PARTY_ACCOUNTS = {"customers": "", "suppliers": "F/"}
 
 
 def sales_entry(invoice: Invoice) -> Entry:
@@ -474,6 +530,91 @@ def payout_entry(payout: StripePayout) -> Entry:
         postings=(_posting("bank", payout.amount), _posting("clearing", -payout.amount)),
         label=f"Virement Stripe {payout.stripe_id}",
         source=(SOURCE_PAYOUT, payout.id),
+    )
+    _check_balanced(entry)
+    return entry
+
+
+def purchase_entry(invoice: SupplierInvoice) -> Entry:
+    """The purchases journal entry of a supplier's invoice; a credit note's mirrors it.
+
+    Goods to purchases (607), shipping to its account (6087), the supplier credited
+    (401). VAT by the supplier's regime: billed by a French supplier, deductible
+    (44566); from another EU state (an intra-Community acquisition) or from outside
+    the EU (an import), none is billed: the coop self-assesses it (4452) and deducts
+    it (44566, or 445662 for an import), at the French rate of each part. Import VAT
+    is reckoned on the invoice's value; the customs value on the import declaration
+    may differ, and the accountant corrects it from that document.
+    """
+    supplier = invoice.supplier
+    regime = supplier_regime(supplier)
+    sign = -1 if invoice.is_credit_note else 1
+    shipping = sum(
+        (line.amount_excl_vat for line in invoice.lines if line.kind is SupplierLineKind.SHIPPING),
+        ZERO,
+    )
+    goods = invoice.total_excl_vat - shipping
+    postings = [
+        _posting(
+            "suppliers", -sign * invoice.total_incl_vat, auxiliary=(supplier.code, supplier.name)
+        )
+    ]
+    if regime is not SupplierRegime.FRANCE:
+        # VAT a foreign supplier billed is not French VAT: it is part of the cost.
+        goods += invoice.total_vat
+    if goods:
+        postings.append(_posting("purchases", sign * goods))
+    if shipping:
+        postings.append(_posting("purchase_shipping", sign * shipping))
+    if regime is SupplierRegime.FRANCE:
+        if invoice.total_vat:
+            postings.append(_posting("vat_deductible", sign * invoice.total_vat))
+    else:
+        due = self_assessed_vat(invoice)
+        if due:
+            deductible = "vat_deductible" if regime is SupplierRegime.EU else "vat_import"
+            postings.append(_posting(deductible, sign * due))
+            postings.append(_posting("vat_self_assessed", -sign * due))
+    kind = "Avoir" if invoice.is_credit_note else "Facture"
+    entry = Entry(
+        journal=PURCHASES_JOURNAL,
+        on=invoice.booked_on,
+        piece_ref=invoice.number,
+        piece_on=invoice.issued_on,
+        postings=tuple(postings),
+        label=f"{kind} {supplier.code} {invoice.number}",
+        source=(SOURCE_PURCHASE, invoice.id),
+    )
+    _check_balanced(entry)
+    return entry
+
+
+def self_assessed_vat(invoice: SupplierInvoice) -> Decimal:
+    """The French VAT on a purchase from abroad: per rate, rounded once per rate."""
+    bases: dict[Decimal, Decimal] = {}
+    for line in invoice.lines:
+        rate = line.part.vat_rate if line.part is not None else STANDARD_RATE
+        if line.kind is SupplierLineKind.SHIPPING:
+            rate = STANDARD_RATE
+        bases[rate] = bases.get(rate, ZERO) + line.amount_excl_vat
+    return sum((quantize(base * rate) for rate, base in bases.items()), ZERO)
+
+
+def supplier_payment_entry(payment: SupplierPayment) -> Entry:
+    """A supplier paid from the bank: debit the supplier, credit the bank."""
+    supplier = payment.supplier
+    numbers = sorted({a.invoice.number for a in payment.allocations})
+    entry = Entry(
+        journal=BANK_JOURNAL,
+        on=payment.paid_on,
+        piece_ref=f"PAF-{payment.id:06d}",
+        piece_on=payment.paid_on,
+        postings=(
+            _posting("suppliers", payment.amount, auxiliary=(supplier.code, supplier.name)),
+            _posting("bank", -payment.amount),
+        ),
+        label=" ".join(["Paiement fournisseur", supplier.code, *numbers]),
+        source=(SOURCE_SUPPLIER_PAYMENT, payment.id),
     )
     _check_balanced(entry)
     return entry
@@ -660,6 +801,20 @@ def _links() -> list[tuple[tuple[str, int], tuple[str, int]]]:
             select(PaymentAllocation.payment_id, PaymentAllocation.invoice_id)
         )
     ]
+    links += [
+        ((SOURCE_PURCHASE, id_), (SOURCE_PURCHASE, credited_id))
+        for id_, credited_id in db.session.execute(
+            select(SupplierInvoice.id, SupplierInvoice.credited_invoice_id).where(
+                SupplierInvoice.credited_invoice_id.is_not(None)
+            )
+        )
+    ]
+    links += [
+        ((SOURCE_SUPPLIER_PAYMENT, payment_id), (SOURCE_PURCHASE, invoice_id))
+        for payment_id, invoice_id in db.session.execute(
+            select(SupplierPaymentAllocation.payment_id, SupplierPaymentAllocation.invoice_id)
+        )
+    ]
     for id_, payment_id, note_id in db.session.execute(
         select(Refund.id, Refund.payment_id, Refund.credit_note_id)
     ):
@@ -816,6 +971,12 @@ def coop_ledger() -> Ledger:
         clearing=current_app.config["COOP_ACCOUNT_STRIPE_CLEARING"],
         rebates=identity.account_rebates,
         vat_pending=identity.account_vat_pending,
+        suppliers=identity.account_suppliers,
+        purchases=identity.account_purchases,
+        purchase_shipping=identity.account_purchase_shipping,
+        vat_deductible=identity.account_vat_deductible,
+        vat_self_assessed=identity.account_vat_self_assessed,
+        vat_import=identity.account_vat_import,
     )
 
 

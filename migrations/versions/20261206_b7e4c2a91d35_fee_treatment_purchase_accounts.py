@@ -1,7 +1,7 @@
 """coop identity: the coop fee's treatment and the purchase side's accounts
 
 Revision ID: b7e4c2a91d35
-Revises: 5e2b8d417c90
+Revises: b7d41c2e9a63
 Create Date: 2026-12-06 20:00:00
 
 """
@@ -11,7 +11,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "b7e4c2a91d35"
-down_revision = "5e2b8d417c90"
+down_revision = "b7d41c2e9a63"
 branch_labels = None
 depends_on = None
 
