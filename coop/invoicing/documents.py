@@ -484,12 +484,18 @@ def _build_xml(facts: Facts) -> bytes:
     _el(document, "ram:TypeCode", facts.type_code)
     _day(document, "ram:IssueDateTime", facts.issued_on)
     # BT-21 subject codes of the French rules: PMT recovery indemnity, PMD penalties,
-    # AAB early-payment discount.
-    for subject, content in (
-        ("AAB", facts.early_payment),
-        ("PMD", facts.late_payment),
-        ("PMT", facts.recovery_indemnity),
-    ):
+    # AAB early-payment discount. A credit note is owed back, not paid late: it says
+    # instead how the credit is used (AAI, general information), as its PDF does.
+    notes = (
+        (("AAI", facts.imputation),)
+        if facts.is_credit_note
+        else (
+            ("AAB", facts.early_payment),
+            ("PMD", facts.late_payment),
+            ("PMT", facts.recovery_indemnity),
+        )
+    )
+    for subject, content in notes:
         note = _el(document, "ram:IncludedNote")
         _el(note, "ram:Content", content)
         _el(note, "ram:SubjectCode", subject)

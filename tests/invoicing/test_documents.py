@@ -127,6 +127,11 @@ def test_a_credit_note_is_type_381_and_cites_its_invoice(make, shop, invoice):
     cited = etree.fromstring(xml).find(f".//{RAM}InvoiceReferencedDocument")
     assert cited.find(f"{RAM}IssuerAssignedID").text == invoice.number
     assert cited.find(f"{RAM}FormattedIssueDateTime")[0].text == "20261207"
+    # No late-payment terms on a credit note: what becomes of the credit instead.
+    notes = dict(zip(xpath_text(xml, "SubjectCode"), xpath_text(xml, "Content"), strict=True))
+    assert set(notes) == {"AAI"}
+    assert notes["AAI"].startswith(f"Cet avoir est déduit de la facture {invoice.number}")
+    assert facturx.xml_check_xsd(xml, flavor="factur-x", level="en16931")
     text = text_of(documents.render_invoice_pdf(credit))
     assert "AVOIR" in text.upper()
     assert f"Avoir sur la facture N° {invoice.number} du 07/12/2026" in text
