@@ -48,7 +48,7 @@ def waiting_debits_query():
     return (
         select(BankLine)
         .where(
-            BankLine.amount < 0,
+            BankLine.amount < ZERO,
             BankLine.status == BankLineStatus.IGNORED,
             BankLine.ignored_at.is_(None),
             BankLine.id.not_in(select(SupplierPayment.bank_line_id)),
@@ -213,11 +213,11 @@ def pay(line: BankLine, invoices: list[SupplierInvoice], *, by: User | None) -> 
         paid_on=line.booked_on,
         created_by_id=by.id if by else None,
     )
-    left = paid
+    shares, left = [], paid
     for invoice, due in owed:
         share = min(due, left)
         if share > 0:
-            payment.allocations.append(SupplierPaymentAllocation(invoice=invoice, amount=share))
+            shares.append((invoice, share))
             left -= share
     line.status = BankLineStatus.MATCHED
     with refusing_duplicates(
@@ -226,6 +226,10 @@ def pay(line: BankLine, invoices: list[SupplierInvoice], *, by: User | None) -> 
         )
     ):
         db.session.add(payment)
+        # Allocated once in the session: each invoice lists what paid it.
+        payment.allocations = [
+            SupplierPaymentAllocation(invoice=invoice, amount=share) for invoice, share in shares
+        ]
         db.session.flush()
     record(
         "supplier_payment.recorded",
