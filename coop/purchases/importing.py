@@ -184,7 +184,7 @@ def enter_invoice(
     if file_type(pdf) != "application/pdf":
         raise DomainError(_("Joignez la facture en PDF."), field="file")
     if not typed.lines:
-        raise DomainError(_("Saisissez au moins une ligne."), field="lines")
+        raise DomainError(_("Saisissez au moins une ligne."))
     if typed.order is not None and typed.order.supplier_id != typed.supplier.id:
         raise DomainError(
             _(
@@ -198,7 +198,7 @@ def enter_invoice(
         or typed.credited.supplier_id != typed.supplier.id
     ):
         raise DomainError(
-            _("Seul un avoir cite une facture, du même fournisseur."), field="credited_invoice"
+            _("Seul un avoir cite une facture, du même fournisseur."), field="credited_number"
         )
     regime = supplier_regime(typed.supplier)
     lines = tuple(
@@ -265,7 +265,7 @@ def _typed_vat(typed: TypedInvoice, lines: tuple[ReadLine, ...]) -> tuple[VatRow
                 "Aucune ligne au taux de %(rate)s %% : retirez ce montant de TVA.",
                 rate=f"{min(unknown) * 100:.2f}",
             ),
-            field="vat",
+            field="total_vat",
         )
     rows = []
     for rate in sorted(bases):
@@ -281,7 +281,7 @@ def _typed_vat(typed: TypedInvoice, lines: tuple[ReadLine, ...]) -> tuple[VatRow
                     computed=f"{computed:.2f}",
                     base=f"{bases[rate]:.2f}",
                 ),
-                field="vat",
+                field="total_vat",
             )
         rows.append(VatRow(categories[rate], quantize(rate * 100), bases[rate], amount))
     vat_total = sum((row.amount for row in rows), ZERO)
