@@ -18,7 +18,8 @@ from coop.accounts.models import User
 from coop.activity.recording import record
 from coop.errors import DomainError
 from coop.extensions import db
-from coop.i18n import day
+from coop.i18n import day, money
+from coop.i18n import rate as shown_rate
 from coop.money import quantize
 from coop.orders.purchasing.models import PurchaseOrder
 from coop.purchases import matching
@@ -70,6 +71,7 @@ def find_supplier(seller: Seller, filename: str) -> Supplier:
         for label, value in ((_("TVA"), seller.vat_number), (_("SIRET"), seller.siret))
         if value
     )
+    ids = f" ({known})" if known else ""
     raise Unreadable(
         filename,
         _(
@@ -77,7 +79,7 @@ def find_supplier(seller: Seller, filename: str) -> Supplier:
             "fournisseurs (cherché par numéro de TVA, SIRET puis nom exact) : ajoutez-le ou "
             "complétez sa fiche, puis importez à nouveau.",
             name=seller.name,
-            ids=f" ({known})" if known else "",
+            ids=ids,
         ),
     )
 
@@ -253,8 +255,8 @@ def _typed_vat(typed: TypedInvoice, lines: tuple[ReadLine, ...]) -> tuple[VatRow
         raise DomainError(
             _(
                 "Les lignes totalisent %(lines)s HT, pas %(total)s.",
-                lines=f"{lines_total:.2f}",
-                total=f"{typed.total_excl_vat:.2f}",
+                lines=money(lines_total),
+                total=money(typed.total_excl_vat),
             ),
             field="total_excl_vat",
         )
@@ -262,8 +264,8 @@ def _typed_vat(typed: TypedInvoice, lines: tuple[ReadLine, ...]) -> tuple[VatRow
     if unknown:
         raise DomainError(
             _(
-                "Aucune ligne au taux de %(rate)s %% : retirez ce montant de TVA.",
-                rate=f"{min(unknown) * 100:.2f}",
+                "Aucune ligne au taux de %(rate)s : retirez ce montant de TVA.",
+                rate=shown_rate(min(unknown)),
             ),
             field="total_vat",
         )
@@ -274,12 +276,12 @@ def _typed_vat(typed: TypedInvoice, lines: tuple[ReadLine, ...]) -> tuple[VatRow
         if abs(amount - computed) > Decimal("0.01") * counts[rate]:
             raise DomainError(
                 _(
-                    "TVA à %(rate)s %% : %(amount)s saisis, %(computed)s attendus sur une base "
+                    "TVA à %(rate)s : %(amount)s saisis, %(computed)s attendus sur une base "
                     "de %(base)s.",
-                    rate=f"{rate * 100:.2f}",
-                    amount=f"{amount:.2f}",
-                    computed=f"{computed:.2f}",
-                    base=f"{bases[rate]:.2f}",
+                    rate=shown_rate(rate),
+                    amount=money(amount),
+                    computed=money(computed),
+                    base=money(bases[rate]),
                 ),
                 field="total_vat",
             )
@@ -289,8 +291,8 @@ def _typed_vat(typed: TypedInvoice, lines: tuple[ReadLine, ...]) -> tuple[VatRow
         raise DomainError(
             _(
                 "La TVA par taux totalise %(vat)s, pas %(total)s.",
-                vat=f"{vat_total:.2f}",
-                total=f"{typed.total_vat:.2f}",
+                vat=money(vat_total),
+                total=money(typed.total_vat),
             ),
             field="total_vat",
         )
@@ -298,9 +300,9 @@ def _typed_vat(typed: TypedInvoice, lines: tuple[ReadLine, ...]) -> tuple[VatRow
         raise DomainError(
             _(
                 "%(excl)s HT + %(vat)s TVA ≠ %(incl)s TTC.",
-                excl=f"{typed.total_excl_vat:.2f}",
-                vat=f"{typed.total_vat:.2f}",
-                incl=f"{typed.total_incl_vat:.2f}",
+                excl=money(typed.total_excl_vat),
+                vat=money(typed.total_vat),
+                incl=money(typed.total_incl_vat),
             ),
             field="total_incl_vat",
         )

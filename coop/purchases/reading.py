@@ -19,6 +19,7 @@ from lxml import etree
 
 from coop import bounds
 from coop.errors import DomainError
+from coop.i18n import money
 from coop.money import RATE, UNIT_PRICE, quantize
 from coop.purchases.models import SourceFormat, SupplierInvoiceKind, SupplierLineKind
 
@@ -417,8 +418,8 @@ def _check_totals(lines, vat, total_excl, total_vat, total_incl, filename: str) 
             filename,
             _(
                 "les lignes et frais totalisent %(lines)s HT, la facture annonce %(total)s HT.",
-                lines=f"{lines_total:.2f}",
-                total=f"{total_excl:.2f}",
+                lines=money(lines_total),
+                total=money(total_excl),
             ),
         )
     if total_excl + total_vat != total_incl:
@@ -426,9 +427,9 @@ def _check_totals(lines, vat, total_excl, total_vat, total_incl, filename: str) 
             filename,
             _(
                 "les totaux ne s'additionnent pas : %(excl)s HT + %(vat)s TVA ≠ %(incl)s TTC.",
-                excl=f"{total_excl:.2f}",
-                vat=f"{total_vat:.2f}",
-                incl=f"{total_incl:.2f}",
+                excl=money(total_excl),
+                vat=money(total_vat),
+                incl=money(total_incl),
             ),
         )
     if not vat:
@@ -441,10 +442,10 @@ def _check_totals(lines, vat, total_excl, total_vat, total_incl, filename: str) 
             _(
                 "la ventilation de la TVA (%(bases)s HT, %(amounts)s TVA) ne fait pas les "
                 "totaux de la facture (%(excl)s HT, %(vat)s TVA).",
-                bases=f"{bases:.2f}",
-                amounts=f"{amounts:.2f}",
-                excl=f"{total_excl:.2f}",
-                vat=f"{total_vat:.2f}",
+                bases=money(bases),
+                amounts=money(amounts),
+                excl=money(total_excl),
+                vat=money(total_vat),
             ),
         )
 

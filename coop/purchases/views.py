@@ -17,7 +17,7 @@ from coop.accounts.forms import ConfirmForm
 from coop.accounts.models import PURCHASING_ROLES, TREASURY_ROLES, Role
 from coop.errors import DomainError
 from coop.extensions import db
-from coop.i18n import money
+from coop.i18n import day, money
 from coop.orders.campaigns.models import Campaign
 from coop.orders.purchasing.models import PurchaseOrder
 from coop.pages import paginate, refusal_shown, search_arg
@@ -182,7 +182,7 @@ def book(invoice_id: int):
                 _(
                     "%(number)s comptabilisée au %(day)s.",
                     number=invoice.number,
-                    day=f"{invoice.booked_on:%d/%m/%Y}",
+                    day=day(invoice.booked_on),
                 ),
                 "success",
             )

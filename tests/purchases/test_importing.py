@@ -329,7 +329,7 @@ def test_an_invoice_in_another_currency_is_refused(purchases):
 def test_totals_that_do_not_add_up_are_refused(purchases):
     wrong = replace(purchases.french.einvoice, grand_total="469.21")
     message = refused(cii_xml(wrong), "wrong.xml")
-    assert "391.00 HT + 78.20 TVA ≠ 469.21 TTC" in message
+    assert "391,00\u00a0€ HT + 78,20\u00a0€ TVA ≠ 469,21\u00a0€ TTC" in message
 
 
 def test_a_corrected_invoice_is_refused_with_its_name(purchases):

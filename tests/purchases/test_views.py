@@ -233,10 +233,14 @@ def test_a_typed_invoice_that_does_not_add_up_is_refused(client, manager, purcha
     client.login_as(manager)
     response = enter(client, purchases, total_incl_vat="470,00")
     assert response.status_code == 422
-    assert "391.00 HT + 78.20 TVA ≠ 470.00 TTC" in response.get_data(as_text=True)
+    assert "391,00\u00a0€ HT + 78,20\u00a0€ TVA ≠ 470,00\u00a0€ TTC" in response.get_data(
+        as_text=True
+    )
     response = enter(client, purchases, **{"vat-0-amount": "70,00", "total_vat": "70,00"})
     assert response.status_code == 422
-    assert "TVA à 20.00 % : 70.00 saisis, 78.20 attendus" in response.get_data(as_text=True)
+    assert "TVA à 20\u00a0% : 70,00\u00a0€ saisis, 78,20\u00a0€ attendus" in response.get_data(
+        as_text=True
+    )
     response = enter(client, purchases, **{"lines-0-quantity": "", "lines-0-unit_price": "abc"})
     assert response.status_code == 422
     assert count(SupplierInvoice) == 0
@@ -339,3 +343,23 @@ def test_the_cli_imports_each_file_and_exits_1_on_a_refusal(runner, purchases, t
     again = runner.invoke(args=["supplier-invoices", "import", str(good)])
     assert again.exit_code == 1
     assert "déjà enregistré" in again.output
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("lines-0-unit_price", "1e999", "Au plus 1 000 000 €."),
+        ("lines-0-quantity", "-3", "La quantité doit être strictement positive."),
+        ("lines-0-vat_rate", "150", "Un pourcentage entre 0 et 100 est attendu."),
+        ("total_excl_vat", "NaN", "Nombre attendu"),
+        ("issued_on", "1899-01-01", "Date trop lointaine"),
+    ],
+)
+def test_a_typed_value_past_its_bounds_is_refused(
+    client, manager, purchases, field, value, message
+):
+    client.login_as(manager)
+    response = enter(client, purchases, **{field: value})
+    assert response.status_code == 422
+    assert message in response.get_data(as_text=True)
+    assert count(SupplierInvoice) == 0
