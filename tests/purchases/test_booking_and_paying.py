@@ -17,6 +17,7 @@ from coop.payments import bank
 from coop.payments.models import BankLine, BankLineStatus
 from coop.purchases import booking, importing, paying
 from coop.purchases.models import SupplierInvoiceStatus, SupplierPayment, amount_owed
+from coop.purchases.vat import SelfAssessed, self_assessed_vat
 from tests.purchases.einvoices import EInvoice, Line, facturx_pdf, ubl_xml
 
 STATEMENT = """Relevé de compte;;
@@ -238,3 +239,20 @@ def test_linking_the_order_by_hand_matches_again(purchases):
     assert invoice.differences == []
     with pytest.raises(DomainError, match="d'un autre fournisseur"):
         booking.link(invoice, order=purchases.italian.order, credited=None, by=None)
+
+
+def test_the_vat_self_assessed_follows_the_supplier_s_regime_and_the_parts_rates(purchases):
+    french, italian, taiwanese = imported(purchases)
+    assert self_assessed_vat(french) == []  # its VAT is on the invoice: 78.20
+    # 410.00 of derailleurs at the part's 20 % and 25.00 of shipping at the standard rate.
+    assert self_assessed_vat(italian) == [
+        SelfAssessed(Decimal("0.2000"), Decimal("435.00"), Decimal("87.00"))
+    ]
+    rim = purchases.taiwanese.order.lines[0].part
+    rim.vat_rate = Decimal("0.0550")  # as if rims took a reduced rate
+    db.session.flush()
+    # 900.00 x 5.5 % = 49.50; 60.00 of freight x 20 % = 12.00.
+    assert self_assessed_vat(taiwanese) == [
+        SelfAssessed(Decimal("0.2000"), Decimal("60.00"), Decimal("12.00")),
+        SelfAssessed(Decimal("0.0550"), Decimal("900.00"), Decimal("49.50")),
+    ]
