@@ -114,7 +114,7 @@ def _link_form(invoice: SupplierInvoice) -> LinkForm:
     )
     form.purchase_order.choices = [
         ("", _("— aucun —")),
-        *[(o.id, f"{o.number} · {o.total}") for o in listing.orders(invoice.supplier_id)],
+        *[(o.id, f"{o.number} · {money(o.total)}") for o in listing.orders(invoice.supplier_id)],
     ]
     form.credited_invoice.choices = [
         ("", _("— aucune —")),

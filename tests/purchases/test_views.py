@@ -21,6 +21,7 @@ from coop.purchases.models import (
     SupplierInvoiceStatus,
     SupplierPayment,
 )
+from tests.html import form_values
 from tests.purchases.einvoices import cii_xml, facturx_pdf, plain_pdf
 
 
@@ -187,12 +188,13 @@ ENTRY = {
 
 
 def enter(client, purchases, **changes):
-    data = dict(
-        ENTRY,
-        supplier=str(purchases.french.supplier.id),
-        purchase_order=str(purchases.french.order.id),
+    # What the page's form sends (its blank rows, its token), filled in as a person would.
+    data = form_values(client.get("/supplier-invoices/new").text) | ENTRY
+    data |= {
+        "supplier": str(purchases.french.supplier.id),
+        "purchase_order": str(purchases.french.order.id),
         **changes,
-    )
+    }
     data["file"] = (io.BytesIO(plain_pdf("Facture papier")), "papier.pdf")
     return client.post(
         "/supplier-invoices/new",
