@@ -365,3 +365,17 @@ def test_a_typed_value_past_its_bounds_is_refused(
     assert response.status_code == 422
     assert message in response.get_data(as_text=True)
     assert count(SupplierInvoice) == 0
+
+
+def test_an_upload_past_coop_max_upload_mb_is_refused_whole(app, client, manager, purchases):
+    client.login_as(manager)
+    pdf = facturx_pdf(purchases.french.einvoice)
+    limit = app.config.get("MAX_CONTENT_LENGTH")
+    app.config["MAX_CONTENT_LENGTH"] = len(pdf) // 2  # what COOP_MAX_UPLOAD_MB sets
+    try:
+        response = upload(client, (pdf, "dupont.pdf"))
+    finally:
+        app.config["MAX_CONTENT_LENGTH"] = limit
+    assert response.status_code == 413
+    assert "Fichier trop volumineux" in response.get_data(as_text=True)
+    assert count(SupplierInvoice) == 0
