@@ -75,7 +75,6 @@ def _init_input(app: Flask) -> None:
 def _init_database(app: Flask) -> None:
     from coop import mail  # noqa: F401  (registers sending e-mail after each commit)
     from coop.payments import ledger  # noqa: F401  (settles a shop's account on each invoice)
-    from coop.purchases import models  # noqa: F401  (suppliers' invoices, read by accounting)
     from coop.suppliers import search  # noqa: F401  (keeps search texts current on flush)
 
     ext.db.init_app(app)
@@ -174,6 +173,7 @@ def _register_blueprints(app: Flask) -> None:
     from coop.payments import reminder_views as reminders
     from coop.payments import stripe_views as online_payments
     from coop.payments import views as payments
+    from coop.purchases import views as supplier_invoices
     from coop.suppliers import views as catalogue
 
     app.register_blueprint(accounts.auth)
@@ -199,6 +199,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(payments.bp)
     app.register_blueprint(reminders.bp)
     app.register_blueprint(online_payments.bp)
+    app.register_blueprint(supplier_invoices.bp)
     app.register_blueprint(negotiation.bp)
     app.register_blueprint(negotiation.supplier_bp)
     app.register_blueprint(activity.bp)

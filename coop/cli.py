@@ -29,6 +29,7 @@ from coop.orders.pooling.pool_run import (
     pool_now,
 )
 from coop.orders.purchasing import ordering
+from coop.purchases.cli import supplier_invoices
 from coop.suppliers.origin import Origin
 
 
@@ -52,6 +53,7 @@ def register(app: Flask) -> None:
     app.cli.add_command(export)
     app.cli.add_command(invoices)
     app.cli.add_command(rfq)
+    app.cli.add_command(supplier_invoices)
     app.cli.add_command(reminders)
     app.cli.add_command(worker)
 

@@ -2,6 +2,7 @@
 
 import os
 import secrets
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 from coop.errors import ConfigurationError
@@ -31,6 +32,20 @@ def _month(name: str, default: int) -> int:
     if not 1 <= month <= 12:
         raise ConfigurationError(f"{name} must be a month, 1 to 12, got {month}")
     return month
+
+
+def _decimal(name: str, default: Decimal) -> Decimal:
+    """A non-negative number such as `0.5` or `1.00`."""
+    value = os.environ.get(name)
+    if value is None or not value.strip():
+        return default
+    try:
+        number = Decimal(value.strip())
+    except InvalidOperation:
+        number = None
+    if number is None or not number.is_finite() or number < 0:
+        raise ConfigurationError(f"{name} must be a number, 0 or more, got {value!r}")
+    return number
 
 
 def _demo_secret_key(instance_path: Path) -> str:
@@ -84,6 +99,11 @@ DEFAULTS = {
     # fees, booked to 627) wait there until Stripe's payout reaches the bank (512). 511
     # "Valeurs à l'encaissement" by default; an accountant may prefer a 467 or 5117 account.
     "COOP_ACCOUNT_STRIPE_CLEARING": "511",
+    # A supplier's invoice is matched against its purchase order and what was received: a
+    # difference within the larger of this percentage of the ordered amount and this amount
+    # in euros is not flagged (coop.purchases.matching).
+    "COOP_PURCHASE_MATCH_TOLERANCE_PERCENT": Decimal("0.5"),
+    "COOP_PURCHASE_MATCH_TOLERANCE_AMOUNT": Decimal("1.00"),
 }
 
 # The demo pays through the local Stripe fake (`coop-devtools stripe-fake serve`; `make run`).
@@ -146,6 +166,13 @@ def load(instance_path: Path) -> dict:
         "COOP_REDIS_URL": os.environ.get("COOP_REDIS_URL") or None,
         "COOP_JOBS_QUEUE": os.environ.get("COOP_JOBS_QUEUE") or DEFAULTS["COOP_JOBS_QUEUE"],
         **_stripe_settings(demo),
+        **{
+            name: _decimal(name, DEFAULTS[name])
+            for name in (
+                "COOP_PURCHASE_MATCH_TOLERANCE_PERCENT",
+                "COOP_PURCHASE_MATCH_TOLERANCE_AMOUNT",
+            )
+        },
         # Addresses in the environment write their line breaks as `\\n`.
         **{
             name: os.environ.get(name, DEFAULTS[name]).replace("\\n", "\n")

@@ -13,6 +13,13 @@ from coop.extensions import db
 from coop.orders.campaigns.lifecycle import create_campaign
 from coop.orders.campaigns.models import Campaign, Need
 from coop.orders.campaigns.needs import NeedTerms, post_need
+from coop.orders.purchasing.models import (
+    OrderLine,
+    OrderStatus,
+    PurchaseOrder,
+    Receipt,
+    ReceiptLine,
+)
 from coop.suppliers.catalogue import save_offer
 from coop.suppliers.models import Offer, Part, Supplier
 
@@ -132,5 +139,50 @@ def need(campaign, member=None, part=None, **terms) -> Need:
     part = part or globals()["part"]()
     terms.setdefault("quantity", 1)
     row = post_need(campaign, member, part, NeedTerms(**terms), at=now())
+    db.session.commit()
+    return row
+
+
+def purchase_order(
+    supplier, campaign=None, lines=(), *, shipping_fee="0.00", status=OrderStatus.SENT, **values
+) -> PurchaseOrder:
+    """A purchase order of `lines` (offer, quantity, unit price), as the plan leaves it."""
+    n = next(_counter)
+    campaign = campaign or globals()["campaign"]()
+    fields = {
+        "number": f"BC-2026-{n:05d}",
+        "campaign": campaign,
+        "supplier": supplier,
+        "status": status,
+        "shipping_fee": Decimal(shipping_fee),
+        "delivery_mode": campaign.delivery_mode,
+        "sent_at": now() if status is not OrderStatus.DRAFT else None,
+    }
+    fields.update(values)
+    order = PurchaseOrder(**fields)
+    order.lines = [
+        OrderLine(
+            offer=offer,
+            part=offer.part,
+            supplier_ref=offer.supplier_ref,
+            description=offer.part.name,
+            pack_size=offer.pack_size,
+            quantity=quantity,
+            unit_price=Decimal(price),
+            tier_min_qty=1,
+        )
+        for offer, quantity, price in lines
+    ]
+    db.session.add(order)
+    db.session.commit()
+    return order
+
+
+def receipt(order, received=None, *, on=None) -> Receipt:
+    """Goods received at the hub: `received` {order line: good units}, else all ordered."""
+    received = received if received is not None else {line: line.quantity for line in order.lines}
+    row = Receipt(order=order, received_on=on or today(), delivery_note_ref=f"BL-{order.number}")
+    row.lines = [ReceiptLine(line=line, received=units) for line, units in received.items()]
+    db.session.add(row)
     db.session.commit()
     return row

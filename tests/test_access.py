@@ -1,5 +1,6 @@
 """Who may reach what: every route x every role, refusals included."""
 
+from datetime import date
 from decimal import Decimal
 
 import pytest
@@ -19,6 +20,8 @@ from coop.orders.purchasing import sending as order_sending
 from coop.orders.purchasing.models import OrderSending, PurchaseOrder
 from coop.payments import bank
 from coop.payments.models import BankLine
+from coop.purchases import importing
+from coop.purchases.models import SupplierInvoice, SupplierInvoiceKind, SupplierLineKind
 from coop.suppliers.models import Offer
 from tests.invoicing import factories as invoice_factories
 from tests.negotiation import factories as negotiation_factories
@@ -230,6 +233,45 @@ MATRIX = {
         "/payments/accounts/{own}",
         only("member", "manager", "treasurer"),
     ),
+    "supplier_invoices.list_invoices": ("GET", "/supplier-invoices", PAYMENTS_READ),
+    "supplier_invoices.show_invoice": (
+        "GET",
+        "/supplier-invoices/{supplier_invoice}",
+        PAYMENTS_READ,
+    ),
+    "supplier_invoices.download": (
+        "GET",
+        "/supplier-invoices/{supplier_invoice}/file",
+        PAYMENTS_READ,
+    ),
+    "supplier_invoices.book": (
+        "POST",
+        "/supplier-invoices/{supplier_invoice}/book",
+        PAYMENTS_READ,
+    ),
+    "supplier_invoices.dispute": (
+        "POST",
+        "/supplier-invoices/{supplier_invoice}/dispute",
+        PAYMENTS_READ,
+    ),
+    "supplier_invoices.link": (
+        "POST",
+        "/supplier-invoices/{supplier_invoice}/link",
+        PAYMENTS_READ,
+    ),
+    "supplier_invoices.rematch": (
+        "POST",
+        "/supplier-invoices/{supplier_invoice}/rematch",
+        PAYMENTS_READ,
+    ),
+    "supplier_invoices.enter_invoice": ("GET", "/supplier-invoices/new", PAYMENTS_READ),
+    "supplier_invoices.payments": ("GET", "/supplier-invoices/payments", PAYMENTS_READ),
+    "supplier_invoices.pay": ("GET", "/supplier-invoices/payments/{line}", PAYMENTS_READ),
+    "supplier_invoices.margin": (
+        "GET",
+        "/supplier-invoices/campaigns/{campaign}/margin",
+        PAYMENTS_READ,
+    ),
     "stripe.pay": ("GET", "/payments/pay", only("member")),
     "stripe.checkout_return": ("GET", "/payments/return", only("member")),
     "stripe.refund": ("POST", "/members/{own}/refund", TREASURY),
@@ -282,6 +324,9 @@ WRITES = [
     ("payments.list_payments", "POST", "/payments", TREASURY),
     ("payments.bank_queue", "POST", "/payments/bank", TREASURY),
     ("payments.bank_line", "POST", "/payments/bank/lines/{line}", TREASURY),
+    ("supplier_invoices.list_invoices", "POST", "/supplier-invoices", PAYMENTS_READ),
+    ("supplier_invoices.enter_invoice", "POST", "/supplier-invoices/new", PAYMENTS_READ),
+    ("supplier_invoices.pay", "POST", "/supplier-invoices/payments/{line}", TREASURY),
     ("imports.upload", "GET", "/import/members", MEMBER_EDIT),
     ("imports.upload", "POST", "/import/parts", PURCHASING),
     (
@@ -329,6 +374,30 @@ def world(make):
     bank.import_statement("Date;Libellé;Montant\n05/12/2026;VIR;10,00\n".encode(), "r.csv", by=None)
     db.session.commit()
     negotiation_factories.sent_rfq(parts=[offer.part])
+    importing.enter_invoice(
+        importing.TypedInvoice(
+            supplier=offer.supplier,
+            kind=SupplierInvoiceKind.INVOICE,
+            number="F-2026-0001",
+            issued_on=date(2026, 12, 1),
+            due_on=None,
+            order=None,
+            credited=None,
+            lines=(
+                importing.TypedLine(
+                    SupplierLineKind.GOODS, "Pneu", Decimal("2"), Decimal("10"), Decimal("0.2")
+                ),
+            ),
+            vat={Decimal("0.2"): Decimal("4.00")},
+            total_excl_vat=Decimal("20.00"),
+            total_vat=Decimal("4.00"),
+            total_incl_vat=Decimal("24.00"),
+        ),
+        b"%PDF-1.7 facture",
+        "facture.pdf",
+        by=None,
+    )
+    db.session.commit()
     return own, other, users
 
 
@@ -352,6 +421,7 @@ def ids(own, users) -> dict:
         "charge": db.session.scalars(select(Charge.id)).first(),
         "invoice": db.session.scalars(select(Invoice.number)).first(),
         "line": db.session.scalars(select(BankLine.id)).first(),
+        "supplier_invoice": db.session.scalars(select(SupplierInvoice.id)).first(),
         "sending": db.session.scalars(select(OrderSending.id)).first(),
         "rfq": invitation.rfq_id,
         "invitation": invitation.id,

@@ -95,6 +95,13 @@ POSTS = [
     "/reminders/shops/{shop}/resume",
     "/payments/pay",
     "/members/{member}/refund",
+    "/supplier-invoices",
+    "/supplier-invoices/new",
+    "/supplier-invoices/{supplier_invoice}/book",
+    "/supplier-invoices/{supplier_invoice}/dispute",
+    "/supplier-invoices/{supplier_invoice}/link",
+    "/supplier-invoices/{supplier_invoice}/rematch",
+    "/supplier-invoices/payments/{line}",
 ]
 # POSTs that no browser form sends: each proves where it comes from another way.
 CSRF_EXEMPT = ["/stripe/webhook"]  # Stripe signs its events (tests/payments/test_webhooks.py)
@@ -122,6 +129,7 @@ def test_every_post_route_is_listed(app):
         .replace("{shop}", "<member_code>")
         .replace("{charge}", "<int:charge_id>")
         .replace("{line}", "<int:line_id>")
+        .replace("{supplier_invoice}", "<int:invoice_id>")
         .replace("{rfq}", "<int:rfq_id>")
         .replace("{invitation}", "<int:invitation_id>")
         .replace("{token}", "<token>")
@@ -160,6 +168,7 @@ def test_a_post_without_csrf_token_is_refused(client, make, csrf_on, path, role)
         charge=1,
         invoice="FA-2026-000001",
         line=1,
+        supplier_invoice=1,
         rfq=1,
         invitation=1,
         token="not-a-token",

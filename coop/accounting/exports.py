@@ -85,6 +85,7 @@ from coop.purchases.models import (
     SupplierRegime,
     supplier_regime,
 )
+from coop.purchases.vat import self_assessed_vat
 
 FEC_COLUMNS = (
     "JournalCode",
@@ -157,9 +158,7 @@ ACCOUNT_LABELS = {
     "vat_self_assessed": "TVA due autoliquidée",
     "vat_import": "TVA déductible à l'importation",
 }
-# A purchase from abroad is taxed in France at the part's French rate (CGI art. 256 bis,
-# 291): the buyer self-assesses it; shipping and unknown lines at the standard rate.
-STANDARD_RATE = Decimal("0.2000")
+
 # The opening entries carry the balance sheet (classes 1 to 5) and put the result of the
 # year just ended (classes 6 and 7) on 120 (profit) or 129 (loss), and older results not
 # yet allocated on 110 or 119 (report à nouveau): the accountant allocates them.
@@ -570,7 +569,7 @@ def purchase_entry(invoice: SupplierInvoice) -> Entry:
         if invoice.total_vat:
             postings.append(_posting("vat_deductible", sign * invoice.total_vat))
     else:
-        due = self_assessed_vat(invoice)
+        due = sum((row.vat for row in self_assessed_vat(invoice)), ZERO)
         if due:
             deductible = "vat_deductible" if regime is SupplierRegime.EU else "vat_import"
             postings.append(_posting(deductible, sign * due))
@@ -587,17 +586,6 @@ def purchase_entry(invoice: SupplierInvoice) -> Entry:
     )
     _check_balanced(entry)
     return entry
-
-
-def self_assessed_vat(invoice: SupplierInvoice) -> Decimal:
-    """The French VAT on a purchase from abroad: per rate, rounded once per rate."""
-    bases: dict[Decimal, Decimal] = {}
-    for line in invoice.lines:
-        rate = line.part.vat_rate if line.part is not None else STANDARD_RATE
-        if line.kind is SupplierLineKind.SHIPPING:
-            rate = STANDARD_RATE
-        bases[rate] = bases.get(rate, ZERO) + line.amount_excl_vat
-    return sum((quantize(base * rate) for rate, base in bases.items()), ZERO)
 
 
 def supplier_payment_entry(payment: SupplierPayment) -> Entry:

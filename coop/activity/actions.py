@@ -63,6 +63,13 @@ ACTIONS = {
     "bank_line.matched": N_("Virement rapproché"),
     "bank_line.ignored": N_("Ligne de relevé ignorée"),
     "bank_line.unignored": N_("Ligne de relevé remise dans la file"),
+    # purchases
+    "supplier_invoice.imported": N_("Facture fournisseur importée"),
+    "supplier_invoice.entered": N_("Facture fournisseur saisie"),
+    "supplier_invoice.linked": N_("Facture fournisseur rattachée à sa commande"),
+    "supplier_invoice.booked": N_("Facture fournisseur comptabilisée"),
+    "supplier_invoice.disputed": N_("Facture fournisseur contestée"),
+    "supplier_payment.recorded": N_("Paiement fournisseur enregistré"),
 }
 
 # The kinds of object an entry concerns, as the log's filter lists them.
@@ -82,6 +89,8 @@ OBJECT_TYPES = {
     "payment": N_("Paiement"),
     "refund": N_("Remboursement"),
     "bank_line": N_("Ligne de relevé"),
+    "supplier_invoice": N_("Facture fournisseur"),
+    "supplier_payment": N_("Paiement fournisseur"),
 }
 
 ACTOR_KINDS = {
@@ -186,6 +195,10 @@ DETAIL_LABELS = {
     "taken_by": N_("Pris par"),
     "handed_at": N_("Remis le"),
     "comment": N_("Commentaire"),
+    # purchases
+    "kind": N_("Type"),
+    "differences": N_("Écarts"),
+    "booked_on": N_("Date comptable"),
 }
 
 # Keys whose values are amounts in euros: shown as money.

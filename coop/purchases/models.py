@@ -83,6 +83,7 @@ SUPPLIER_INVOICE_KIND_LABELS = {
     SupplierInvoiceKind.INVOICE: N_("Facture"),
     SupplierInvoiceKind.CREDIT_NOTE: N_("Avoir"),
 }
+label_values("supplier_invoice", "kind", SUPPLIER_INVOICE_KIND_LABELS)
 
 
 class SupplierInvoiceStatus(StrEnum):
