@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from coop import mail
+from coop.accounting import exports
 from coop.accounts.models import Role
 from coop.activity.models import Activity
 from coop.errors import DomainError
@@ -255,4 +256,47 @@ def test_the_vat_self_assessed_follows_the_supplier_s_regime_and_the_parts_rates
     assert self_assessed_vat(taiwanese) == [
         SelfAssessed(Decimal("0.2000"), Decimal("60.00"), Decimal("12.00")),
         SelfAssessed(Decimal("0.0550"), Decimal("900.00"), Decimal("49.50")),
+    ]
+
+
+def test_the_three_invoices_booked_and_paid_are_in_the_fec_with_their_vat_accounts(purchases, make):
+    """Dupont (France) 376,00 of goods + 15,00 shipping + VAT 78,20 = 469,20; Ricambi (Italy)
+    410,00 + 25,00, no VAT billed: 87,00 self-assessed at 20 %; Formosa (Taiwan) 900,00 +
+    60,00: import VAT 192,00 self-assessed. Each paid from the statement: 401 lettered."""
+    manager, treasurer = make.user(Role.MANAGER), make.user(Role.TREASURER)
+    french, italian, taiwanese = imported(purchases)
+    booking.book(french, by=manager)
+    booking.book(italian, note="Hausse acceptée.", by=manager)
+    booking.book(taiwanese, on=date(2026, 12, 10), by=manager)
+    debits()
+    waiting = db.session.scalars(paying.waiting_debits_query()).all()
+    proposals = paying.propose(waiting)
+    for line in waiting:
+        if line.id in proposals:
+            paying.pay(line, list(proposals[line.id].invoices), by=treasurer)
+    db.session.commit()
+    _, content = exports.fec(date(2026, 12, 1), date(2026, 12, 31))
+    rows = [line.split("\t") for line in content.decode("iso-8859-15").split("\r\n")[1:-1]]
+    dupont, ricambi, formosa = (p.supplier.code for p in vars(purchases).values())
+    assert [(r[2], r[3], r[0], r[4], r[6], r[11], r[12], r[13]) for r in rows] == [
+        ("1", "20261201", "HA", "401", dupont, "0,00", "469,20", "AA"),
+        ("1", "20261201", "HA", "607", "", "376,00", "0,00", ""),
+        ("1", "20261201", "HA", "6087", "", "15,00", "0,00", ""),
+        ("1", "20261201", "HA", "44566", "", "78,20", "0,00", ""),
+        ("2", "20261201", "HA", "401", ricambi, "0,00", "435,00", "AB"),
+        ("2", "20261201", "HA", "607", "", "410,00", "0,00", ""),
+        ("2", "20261201", "HA", "6087", "", "25,00", "0,00", ""),
+        ("2", "20261201", "HA", "44566", "", "87,00", "0,00", ""),
+        ("2", "20261201", "HA", "4452", "", "0,00", "87,00", ""),
+        ("3", "20261203", "BQ", "401", dupont, "469,20", "0,00", "AA"),
+        ("3", "20261203", "BQ", "512", "", "0,00", "469,20", ""),
+        ("4", "20261204", "BQ", "401", ricambi, "435,00", "0,00", "AB"),
+        ("4", "20261204", "BQ", "512", "", "0,00", "435,00", ""),
+        ("5", "20261205", "BQ", "401", formosa, "960,00", "0,00", "AC"),
+        ("5", "20261205", "BQ", "512", "", "0,00", "960,00", ""),
+        ("6", "20261210", "HA", "401", formosa, "0,00", "960,00", "AC"),
+        ("6", "20261210", "HA", "607", "", "900,00", "0,00", ""),
+        ("6", "20261210", "HA", "6087", "", "60,00", "0,00", ""),
+        ("6", "20261210", "HA", "445662", "", "192,00", "0,00", ""),
+        ("6", "20261210", "HA", "4452", "", "0,00", "192,00", ""),
     ]
