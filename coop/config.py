@@ -2,6 +2,7 @@
 
 import os
 import secrets
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 from coop.errors import ConfigurationError
@@ -24,6 +25,19 @@ def _int(name: str, default: int) -> int:
         return int(value)
     except ValueError as exc:
         raise ConfigurationError(f"{name} must be a whole number, got {value!r}") from exc
+
+
+def _decimal(name: str, default: Decimal) -> Decimal:
+    value = os.environ.get(name)
+    if value is None or not value.strip():
+        return default
+    try:
+        number = Decimal(value.strip())
+    except InvalidOperation:
+        number = Decimal("NaN")
+    if not number.is_finite() or number < 0:
+        raise ConfigurationError(f"{name} must be a number such as 0.0916, got {value!r}")
+    return number
 
 
 def _demo_secret_key(instance_path: Path) -> str:
@@ -76,7 +90,20 @@ DEFAULTS = {
     # fees, booked to 627) wait there until Stripe's payout reaches the bank (512). 511
     # "Valeurs à l'encaissement" by default; an accountant may prefer a 467 or 5117 account.
     "COOP_ACCOUNT_STRIPE_CLEARING": "511",
+    # Transport emission factors of the impact report, kg CO2e per tonne-km (docs/relocation.md
+    # gives each source): an articulated 40 t lorry (ADEME), a container ship Asia-Europe
+    # (Clean Cargo Working Group, 52.2 g per TEU-km at 10 t per TEU), a cargo aircraft (ADEME,
+    # the low end of its range).
+    "COOP_CO2E_ROAD_KG_PER_TKM": Decimal("0.0916"),
+    "COOP_CO2E_SEA_KG_PER_TKM": Decimal("0.0052"),
+    "COOP_CO2E_AIR_KG_PER_TKM": Decimal("0.669"),
 }
+
+CO2E_SETTINGS = (
+    "COOP_CO2E_ROAD_KG_PER_TKM",
+    "COOP_CO2E_SEA_KG_PER_TKM",
+    "COOP_CO2E_AIR_KG_PER_TKM",
+)
 
 # The demo pays through the local Stripe fake (`coop-devtools stripe-fake serve`; `make run`).
 DEMO_STRIPE = {
@@ -135,6 +162,7 @@ def load(instance_path: Path) -> dict:
         "COOP_REDIS_URL": os.environ.get("COOP_REDIS_URL") or None,
         "COOP_JOBS_QUEUE": os.environ.get("COOP_JOBS_QUEUE") or DEFAULTS["COOP_JOBS_QUEUE"],
         **_stripe_settings(demo),
+        **{name: _decimal(name, DEFAULTS[name]) for name in CO2E_SETTINGS},
         # Addresses in the environment write their line breaks as `\\n`.
         **{
             name: os.environ.get(name, DEFAULTS[name]).replace("\\n", "\n")
