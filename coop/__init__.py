@@ -173,6 +173,8 @@ def _register_blueprints(app: Flask) -> None:
     from coop.payments import reminder_views as reminders
     from coop.payments import stripe_views as online_payments
     from coop.payments import views as payments
+    from coop.relocation import board_views as relocation_board
+    from coop.relocation import impact_views as relocation_impact
     from coop.suppliers import views as catalogue
 
     app.register_blueprint(accounts.auth)
@@ -201,6 +203,8 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(negotiation.bp)
     app.register_blueprint(negotiation.supplier_bp)
     app.register_blueprint(activity.bp)
+    app.register_blueprint(relocation_board.bp)
+    app.register_blueprint(relocation_impact.bp)
 
 
 def _register_cli(app: Flask) -> None:
