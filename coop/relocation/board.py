@@ -161,8 +161,10 @@ def build_board(period: Period, today: date) -> Board:
             landed_cost(o, line.volume, ratios.get(o.supplier_id), penalties[o.origin])
             for o in offers[part_id]
         ]
-        for origin in (Origin.ASIA, Origin.LOCAL, Origin.FRANCE):
-            setattr(line, origin.value, _cheapest(x for x in landed if x.offer.origin is origin))
+        line.asia, line.local, line.france = (
+            _cheapest(x for x in landed if x.offer.origin is origin)
+            for origin in (Origin.ASIA, Origin.LOCAL, Origin.FRANCE)
+        )
         line.asia_only = bool(landed) and all(x.offer.origin is Origin.ASIA for x in landed)
     by_spend = sorted(lines.values(), key=lambda line: (-line.spend, line.part.sku))
     return Board(
