@@ -174,6 +174,8 @@ def _register_blueprints(app: Flask) -> None:
     from coop.payments import stripe_views as online_payments
     from coop.payments import views as payments
     from coop.purchases import views as supplier_invoices
+    from coop.relocation import board_views as relocation_board
+    from coop.relocation import impact_views as relocation_impact
     from coop.suppliers import views as catalogue
 
     app.register_blueprint(accounts.auth)
@@ -203,6 +205,8 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(negotiation.bp)
     app.register_blueprint(negotiation.supplier_bp)
     app.register_blueprint(activity.bp)
+    app.register_blueprint(relocation_board.bp)
+    app.register_blueprint(relocation_impact.bp)
 
 
 def _register_cli(app: Flask) -> None:

@@ -104,7 +104,20 @@ DEFAULTS = {
     # in euros is not flagged (coop.purchases.matching).
     "COOP_PURCHASE_MATCH_TOLERANCE_PERCENT": Decimal("0.5"),
     "COOP_PURCHASE_MATCH_TOLERANCE_AMOUNT": Decimal("1.00"),
+    # Transport emission factors of the impact report, kg CO2e per tonne-km (docs/relocation.md
+    # gives each source): an articulated 40 t lorry (ADEME), a container ship Asia-Europe
+    # (Clean Cargo Working Group, 52.2 g per TEU-km at 10 t per TEU), a cargo aircraft (ADEME,
+    # the low end of its range).
+    "COOP_CO2E_ROAD_KG_PER_TKM": Decimal("0.0916"),
+    "COOP_CO2E_SEA_KG_PER_TKM": Decimal("0.0052"),
+    "COOP_CO2E_AIR_KG_PER_TKM": Decimal("0.669"),
 }
+
+CO2E_SETTINGS = (
+    "COOP_CO2E_ROAD_KG_PER_TKM",
+    "COOP_CO2E_SEA_KG_PER_TKM",
+    "COOP_CO2E_AIR_KG_PER_TKM",
+)
 
 # The demo pays through the local Stripe fake (`coop-devtools stripe-fake serve`; `make run`).
 DEMO_STRIPE = {
@@ -173,6 +186,7 @@ def load(instance_path: Path) -> dict:
                 "COOP_PURCHASE_MATCH_TOLERANCE_AMOUNT",
             )
         },
+        **{name: _decimal(name, DEFAULTS[name]) for name in CO2E_SETTINGS},
         # Addresses in the environment write their line breaks as `\\n`.
         **{
             name: os.environ.get(name, DEFAULTS[name]).replace("\\n", "\n")

@@ -2,11 +2,13 @@
 
 import random
 import unicodedata
+from collections import defaultdict
+from dataclasses import replace
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select, update
 from stdnum import luhn
 from stdnum.fr import siren as stdnum_siren
 
@@ -22,12 +24,23 @@ from coop.invoicing.issuing import issue_invoices
 from coop.invoicing.models import Invoice
 from coop.money import quantize
 from coop.negotiation.rfqs import campaign_demand, create_rfq, send_rfq
+from coop.numbering import next_value
 from coop.orders.campaigns.lifecycle import change_status, create_campaign
-from coop.orders.campaigns.models import CampaignStatus, Need
+from coop.orders.campaigns.models import Campaign, CampaignStatus, Need
 from coop.orders.campaigns.needs import NeedTerms, post_need
 from coop.orders.costs.splitting import store_received_split
-from coop.orders.pooling.pool_run import Options, pool_now
-from coop.orders.purchasing.models import OrderStatus, PurchaseOrder
+from coop.orders.pooling.models import PoolingRun, RunStatus
+from coop.orders.pooling.plan import reason_json
+from coop.orders.pooling.pool_run import Options, load_inputs, plan_record, pool_now
+from coop.orders.pooling.solver import greedy
+from coop.orders.purchasing.models import (
+    Allocation,
+    OrderLine,
+    OrderStatus,
+    PurchaseOrder,
+    Receipt,
+    ReceiptLine,
+)
 from coop.orders.purchasing.ordering import change_order_status, commit_run, send_order
 from coop.orders.purchasing.receiving import record_receipt
 from coop.payments.bank import import_statement
@@ -161,6 +174,7 @@ def seed(rng_seed: int = 2026) -> list[tuple[str, str, str]]:
         email = f"atelier@{_slug(shop.name)}.example"
         create_user(email, person, Role.MEMBER, DEMO_PASSWORD, shop.code)
         logins.append((f"member {shop.code}", email, DEMO_PASSWORD))
+    _seed_past_year(random.Random(rng_seed + 1), shops)
     _seed_invoiced_campaign(rng, shops)
     _seed_pooled_campaign(rng, shops)
     _seed_campaign(rng, shops)
@@ -200,6 +214,170 @@ def _seed_identity() -> None:
             "logo": (DEMO_DATA / "logo.svg").read_bytes(),
         }
     )
+
+
+def _seed_past_year(rng: random.Random, shops: list[Member]) -> None:
+    """Eight campaigns received over the past year, for the relocation board, its trends and
+    the impact report (issue 19).
+
+    Five parts were bought in Asia until, six months ago, a Saint-Étienne forge joined the
+    coop and took four of them, and Lyon's tyre shop the road tyres; five parts only Asia
+    makes; and the shops' usual small needs. Needs are written in bulk and each campaign is
+    pooled by the greedy rule (the solver is not what this history shows), without e-mails
+    or documents, so that the demo still loads in seconds.
+    """
+    moved = {  # part -> its supplier before the switch, after it
+        "CHN-8S-116": ("TCPRECISION", "FORGESTET"),
+        "BRK-DSC-160-6B": ("TCPRECISION", "FORGESTET"),
+        "PED-PLT-ALU": ("TCPRECISION", "FORGESTET"),
+        "DRV-PLT-34-104": ("TCPRECISION", "FORGESTET"),
+        "TYR-700X28-TR": ("SAIGONRUB", "LYONPNEU"),
+    }
+    asia_only = ("CHN-12S-126", "CHN-11S-118-AC", "CAS-11S-1132", "CAS-10S-1136", "LGT-AV-USB-1000")
+    parts = {p.sku: p for p in db.session.scalars(select(Part).order_by(Part.sku))}
+    everyday = rng.sample(sorted(set(parts) - set(moved) - set(asia_only)), 30)
+    first_of_month = today().replace(day=1)
+    # The directory predates the year; the forge joins it at the switch, below.
+    suppliers = {s.code: s for s in db.session.scalars(select(Supplier))}
+    for supplier in suppliers.values():
+        supplier.created_at = from_local(today() - timedelta(days=730))
+    forge = suppliers["FORGESTET"]
+    for back in range(11, 3, -1):
+        month = first_of_month
+        for _ in range(back):
+            month = (month - timedelta(days=1)).replace(day=1)
+        opens, closes = month + timedelta(days=2), month + timedelta(days=12)
+        after = back <= 6
+        if back == 6:
+            forge.created_at = from_local(month)
+        order_date = closes + timedelta(days=2)
+        campaign = Campaign(
+            code=f"{month:%Y}-{month:%m}",
+            title=f"Commande groupée {de(_month_name(month.month))} {month.year}",
+            status=CampaignStatus.CLOSED,
+            opens_at=from_local(opens),
+            closes_at=from_local(closes, 18),
+            opened_at=from_local(opens),
+            closed_at=from_local(closes, 18),
+            order_date=order_date,
+            delivery_on=order_date + timedelta(days=30),
+            fee_rate=Decimal("0.02"),
+            created_at=from_local(opens),
+        )
+        db.session.add(campaign)
+        db.session.flush()
+        needs, refs = [], {}
+        wanted = [(sku, rng.sample(shops, rng.randint(8, 14))) for sku in (*moved, *asia_only)]
+        wanted += [(sku, [shop]) for shop in shops[3:33] for sku in rng.sample(everyday, 3)]
+        for sku, takers in wanted:
+            for shop in takers:
+                refs[shop.id] = refs.get(shop.id, 0) + 1
+                quantity = rng.randint(3, 8) if len(takers) > 1 else rng.choice((1, 2, 4, 6))
+                needs.append(
+                    {
+                        "campaign_id": campaign.id,
+                        "member_id": shop.id,
+                        "part_id": parts[sku].id,
+                        "quantity": quantity,
+                        "tolerance": 3 if len(takers) > 1 else rng.choice((0, 1, 2)),
+                        "min_quantity": quantity,
+                        "ref": f"L{refs[shop.id]}",
+                        "created_at": from_local(opens, 9),
+                        "updated_at": from_local(opens, 9),
+                    }
+                )
+        db.session.execute(insert(Need), needs)
+        options = Options(
+            excluded_suppliers=frozenset() if after else frozenset({"FORGESTET"}),
+            pinned_parts={sku: pair[after] for sku, pair in moved.items()},
+        )
+        inputs = load_inputs(campaign, options)
+        plan = greedy(inputs.needs, inputs.offers, inputs.suppliers, inputs.settings)
+        pooled_at = from_local(closes + timedelta(days=1), 10)
+        # A shop buying alone was free to buy where it liked: its solo cost ignores the pins.
+        alone = replace(inputs, settings=replace(inputs.settings, pinned_parts={}))
+        record = plan_record(plan, plan, alone)
+        db.session.add(
+            PoolingRun(
+                campaign=campaign,
+                status=RunStatus.DONE,
+                options=options.as_json(),
+                result=record.to_json(),
+                created_at=pooled_at,
+                finished_at=pooled_at,
+                committed_at=pooled_at,
+            )
+        )
+        # The committed plan as coop.orders.purchasing.ordering.commit_run writes it, received
+        # in full: one order per supplier, one line per offer, one allocation per need.
+        offers = {o.id: o for o in inputs.offers}
+        by_supplier = defaultdict(lambda: defaultdict(list))
+        for decision in record.served:
+            by_supplier[decision.supplier][decision.offer].append(decision)
+        sent, arrived = from_local(order_date, 9), order_date + timedelta(days=20)
+        allocations, receipt_lines = [], []
+        for code, lines in sorted(by_supplier.items()):
+            number = f"BC-{order_date:%Y}-{next_value(f'BC-{order_date:%Y}'):05d}"
+            order_id = db.session.scalar(
+                insert(PurchaseOrder).returning(PurchaseOrder.id),
+                {
+                    "number": number,
+                    "campaign_id": campaign.id,
+                    "supplier_id": suppliers[code].id,
+                    "status": OrderStatus.RECEIVED,
+                    "shipping_fee": record.shipping_of(code),
+                    "delivery_mode": campaign.delivery_mode,
+                    "created_at": pooled_at,
+                    "sent_at": sent,
+                },
+            )
+            receipt_id = db.session.scalar(
+                insert(Receipt).returning(Receipt.id),
+                {
+                    "order_id": order_id,
+                    "received_on": arrived,
+                    "delivery_note_ref": f"BL-{number}",
+                    "created_at": from_local(arrived, 10),
+                },
+            )
+            for offer_id, group in sorted(lines.items()):
+                offer, units = offers[offer_id], sum(d.units for d in group)
+                line_id = db.session.scalar(
+                    insert(OrderLine).returning(OrderLine.id),
+                    {
+                        "order_id": order_id,
+                        "offer_id": offer_id,
+                        "part_id": parts[offer.part].id,
+                        "description": parts[offer.part].name,
+                        "pack_size": offer.pack_size,
+                        "quantity": units,
+                        "unit_price": group[0].unit_price,
+                        "tier_min_qty": group[0].tier_min_qty,
+                    },
+                )
+                receipt_lines.append(
+                    {"receipt_id": receipt_id, "line_id": line_id, "received": units}
+                )
+                allocations += [
+                    {
+                        "need_id": d.need,
+                        "line_id": line_id,
+                        "quantity": d.units,
+                        "received": d.units,
+                    }
+                    for d in group
+                ]
+        db.session.execute(insert(Allocation), allocations)
+        db.session.execute(insert(ReceiptLine), receipt_lines)
+        reasons = [
+            {"id": d.need, "pooling_reason": reason_json(d.why)}
+            for d in record.decisions
+            if d.why is not None
+        ]
+        if reasons:
+            db.session.execute(update(Need), reasons)
+        campaign.status = CampaignStatus.RECEIVED
+    db.session.commit()
 
 
 def _seed_invoiced_campaign(rng: random.Random, shops: list[Member]) -> None:

@@ -4,8 +4,11 @@ import re
 import secrets
 from collections.abc import Callable
 
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, StringField
+from wtforms import DateField, HiddenField, StringField
+
+from coop import bounds
 
 TOKEN = re.compile(r"[A-Za-z0-9_-]{16,64}")
 
@@ -70,3 +73,24 @@ class ParsedField(StringField):
         if self.raw_data:
             return self.raw_data[0]
         return "" if self.data in (None, "") else self.show(self.data)
+
+
+class FrenchDateField(DateField):
+    """A date field whose parse error speaks French; a date past coop.bounds is refused too."""
+
+    def __init__(self, label=None, validators=None, **kwargs):
+        super().__init__(label, validators, format=["%Y-%m-%d", "%d/%m/%Y"], **kwargs)
+
+    def process_formdata(self, valuelist):
+        if not "".join(valuelist).strip():
+            self.data = None
+            return
+        try:
+            super().process_formdata(valuelist)
+        except ValueError:
+            raise ValueError(_l("Date invalide : attendu JJ/MM/AAAA.")) from None
+        try:
+            bounds.day(self.data)
+        except ValueError as error:
+            self.data = None
+            raise ValueError(sentence(error)) from None

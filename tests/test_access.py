@@ -315,6 +315,13 @@ MATRIX = {
         "/q/{token}/message",
         everyone_logged_in(anonymous=OK),
     ),
+    # Relocation (MAD Industrie): the manager's board and the Métropole's report; the
+    # treasurer reads them.
+    "relocation_board.show": ("GET", "/relocalisation/tableau", PAYMENTS_READ),
+    "relocation_board.export_csv": ("GET", "/relocalisation/tableau/export.csv", PAYMENTS_READ),
+    "relocation_impact.show": ("GET", "/relocalisation/impact", PAYMENTS_READ),
+    "relocation_impact.download_pdf": ("GET", "/relocalisation/impact/rapport.pdf", PAYMENTS_READ),
+    "relocation_impact.rows_csv": ("GET", "/relocalisation/impact/lignes.csv", PAYMENTS_READ),
 }
 
 

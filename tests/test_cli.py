@@ -100,10 +100,15 @@ def test_seed_demo_creates_forty_valid_shops_and_logins_once(runner):
     assert result.exit_code == 0, result.output
     assert "40 member shops" in result.output
     assert "gerance@coop-velo-lyon.example" in result.output
-    # Two months ago: received and invoiced; last month's campaign is pooled, with one
-    # order sent; this month's is open.
+    # The past year's eight campaigns, received (the relocation board's history); two months
+    # ago: received and invoiced; last month's campaign is pooled, with one order sent;
+    # this month's is open.
     statuses = db.session.scalars(select(Campaign.status).order_by(Campaign.order_date)).all()
-    assert statuses == [CampaignStatus.INVOICED, CampaignStatus.ORDERED, CampaignStatus.OPEN]
+    assert statuses == [CampaignStatus.RECEIVED] * 8 + [
+        CampaignStatus.INVOICED,
+        CampaignStatus.ORDERED,
+        CampaignStatus.OPEN,
+    ]
     orders = db.session.scalars(select(PurchaseOrder.status)).all()
     assert orders.count(OrderStatus.SENT) == 1 and orders.count(OrderStatus.DRAFT) >= 3
     assert orders.count(OrderStatus.RECEIVED) >= 3

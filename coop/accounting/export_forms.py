@@ -3,12 +3,11 @@
 import calendar
 
 from flask_babel import lazy_gettext as _l
-from wtforms import DateField, SelectField
+from wtforms import SelectField
 from wtforms.validators import ValidationError
 
-from coop import bounds
 from coop.clock import today
-from coop.forms import CoopForm, sentence
+from coop.forms import CoopForm, FrenchDateField
 
 
 def _first_of_month():
@@ -18,27 +17,6 @@ def _first_of_month():
 def _end_of_month():
     day = today()
     return day.replace(day=calendar.monthrange(day.year, day.month)[1])
-
-
-class FrenchDateField(DateField):
-    """A date field whose parse error speaks French; a date past coop.bounds is refused too."""
-
-    def __init__(self, label=None, validators=None, **kwargs):
-        super().__init__(label, validators, format=["%Y-%m-%d", "%d/%m/%Y"], **kwargs)
-
-    def process_formdata(self, valuelist):
-        if not "".join(valuelist).strip():
-            self.data = None
-            return
-        try:
-            super().process_formdata(valuelist)
-        except ValueError:
-            raise ValueError(_l("Date invalide : attendu JJ/MM/AAAA.")) from None
-        try:
-            bounds.day(self.data)
-        except ValueError as error:
-            self.data = None
-            raise ValueError(sentence(error)) from None
 
 
 class ExportForm(CoopForm):

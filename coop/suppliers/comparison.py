@@ -60,15 +60,18 @@ def terms_of(offer: Offer) -> Terms:
     )
 
 
+def is_usable(offer: Offer, today: date) -> bool:
+    """Whether the offer can be bought today: an active supplier, still valid, priced."""
+    return offer.supplier.is_active and offer.is_valid_on(today) and bool(offer.tiers)
+
+
 def compare(offers: Sequence[Offer], today: date, quantities=QUANTITIES) -> Comparison:
     """Compare on cost per needed unit: packs and minimums make small orders dearer."""
-
-    def usable(offer: Offer) -> bool:
-        return offer.supplier.is_active and offer.is_valid_on(today) and bool(offer.tiers)
-
     order = list(Origin)
-    offers = sorted(offers, key=lambda o: (not usable(o), order.index(o.origin), o.supplier.name))
-    flags = [usable(o) for o in offers]
+    offers = sorted(
+        offers, key=lambda o: (not is_usable(o, today), order.index(o.origin), o.supplier.name)
+    )
+    flags = [is_usable(o, today) for o in offers]
     rows = []
     for quantity in quantities:
         purchases = [
