@@ -13,14 +13,25 @@ DEMO_ENV := COOP_DEMO=1 COOP_BASE_URL=http://$(HOST):$(PORT) \
 
 .PHONY: install install-test run test test-fast lint format translations messages clean
 
+# uv installs in seconds what pip takes a minute over: it is used when it is on PATH or
+# installed in $(PYTHON) (`pip install uv`), pip otherwise; both read setup.cfg's ranges.
+UV ?= $(shell command -v uv 2>/dev/null || { $(PYTHON) -m uv --version >/dev/null 2>&1 && echo "$(PYTHON) -m uv"; })
+ifneq ($(strip $(UV)),)
+# --seed puts pip in the virtualenv too, for whoever installs something by hand.
+MAKE_VENV = $(UV) venv --quiet --seed --allow-existing --python $(PYTHON) $(VENV)
+PIP_INSTALL = $(UV) pip install --quiet --python $(BIN)/python
+else
+MAKE_VENV = $(PYTHON) -m venv $(VENV) && $(BIN)/pip install --quiet --upgrade pip
+PIP_INSTALL = $(BIN)/pip install --quiet
+endif
+
 $(BIN)/coop: setup.cfg pyproject.toml
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e .
+	$(MAKE_VENV)
+	$(PIP_INSTALL) -e .
 	touch $@
 
 $(VENV)/.test-deps: $(BIN)/coop
-	$(BIN)/pip install --quiet -e ".[test,dev]"
+	$(PIP_INSTALL) -e ".[test,dev]"
 	touch $@
 
 translations: $(BIN)/coop

@@ -11,7 +11,8 @@ Then stops `make run` (its process group) and removes the clone.
 The pip and uv caches are left as they are (a second run on a machine finds them
 warm, as CI's clean clone on a developer's machine does); --cold gives both tools a
 cache of their own that starts empty, so every wheel is downloaded again.
---no-uv hides uv from the Makefile (the pip path).
+--no-uv makes the Makefile take its pip path even where uv is installed. Each run
+prints the command that made its virtualenv.
 
 Usage: python3 bench/bench_first_run.py [--rev REV] [--runs N] [--cold] [--no-uv]
 """
@@ -54,25 +55,23 @@ def answers(url: str) -> bool:
         return False
 
 
-def without_uv(env: dict[str, str]) -> dict[str, str]:
-    """PATH minus every folder holding a `uv`, so the Makefile takes the pip path."""
-    folders = [p for p in env["PATH"].split(os.pathsep) if not (Path(p) / "uv").exists()]
-    return {**env, "PATH": os.pathsep.join(folders)}
-
-
 def first_run(rev: str, *, cold: bool, no_uv: bool) -> dict[str, float]:
     work = Path(tempfile.mkdtemp(prefix="coop-first-run-"))
     clone = work / "coop"
     env = {k: v for k, v in os.environ.items() if not k.startswith("COOP_")}
     env.pop("VIRTUAL_ENV", None)
     if no_uv:
-        env = without_uv(env)
+        env["UV"] = ""  # the Makefile's pip path
     if cold:
         env["PIP_CACHE_DIR"] = str(work / "pip-cache")
         env["UV_CACHE_DIR"] = str(work / "uv-cache")
     try:
         subprocess.run(["git", "clone", "--quiet", str(REPO), str(clone)], check=True)
         subprocess.run(["git", "-C", str(clone), "checkout", "--quiet", rev], check=True)
+        how = subprocess.run(
+            ["make", "--dry-run", ".venv/bin/coop"], cwd=clone, env=env, capture_output=True
+        )
+        print("   ", how.stdout.decode().splitlines()[0])
         times = {}
         started = time.perf_counter()
         subprocess.run(["make", "install"], cwd=clone, env=env, check=True, capture_output=True)
@@ -126,7 +125,7 @@ def main() -> None:
     parser.add_argument("--rev", default="HEAD", help="the commit to clone (default HEAD)")
     parser.add_argument("--runs", type=int, default=1)
     parser.add_argument("--cold", action="store_true", help="empty pip and uv caches")
-    parser.add_argument("--no-uv", action="store_true", help="hide uv: the pip path")
+    parser.add_argument("--no-uv", action="store_true", help="the pip path even with uv")
     args = parser.parse_args()
     rev = subprocess.run(
         ["git", "-C", str(REPO), "rev-parse", "--short", args.rev],
@@ -134,8 +133,7 @@ def main() -> None:
         capture_output=True,
         text=True,
     ).stdout.strip()
-    uv = "no" if args.no_uv else (shutil.which("uv") or "no")
-    print(f"commit {rev}, uv on PATH: {uv}, caches {'cold' if args.cold else 'as they are'}")
+    print(f"commit {rev}, caches {'cold' if args.cold else 'as they are'}")
     print(f"load average before: {os.getloadavg()[0]:.2f}")
     names = ("install", "db upgrade", "seed-demo", "serve", "demo load", "total")
     print(" | ".join(f"{n:>10}" for n in ("run", *names)))
