@@ -6,7 +6,9 @@ times, in that clone:
   2. `make run` until the demo's login page answers on a free port ("demo load"),
      split by the lines make echoes: `coop db upgrade`, `coop seed-demo`, then the
      server starting until it answers ("serve").
-Then stops `make run` (its process group) and removes the clone.
+Then stops `make run` (its process group) and removes the clone. Next to each time,
+the CPU its processes used (install: make's children; the demo: every process of
+`make run`'s session, read from /proc), steadier than the clock on a shared machine.
 
 The pip and uv caches are left as they are (a second run on a machine finds them
 warm, as CI's clean clone on a developer's machine does); --cold gives both tools a
@@ -19,6 +21,7 @@ Usage: python3 bench/bench_first_run.py [--rev REV] [--runs N] [--cold] [--no-uv
 
 import argparse
 import os
+import resource
 import shutil
 import socket
 import subprocess
@@ -55,7 +58,30 @@ def answers(url: str) -> bool:
         return False
 
 
-def first_run(rev: str, *, cold: bool, no_uv: bool) -> dict[str, float]:
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def session_cpu(session: int) -> float:
+    """CPU seconds used so far by a session's processes, their finished children included."""
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # ended meanwhile
+        # After the command's name: state, ppid, pgrp, session... utime is the 14th field.
+        if int(fields[3]) == session:
+            total += sum(int(v) for v in fields[11:15])  # utime, stime, cutime, cstime
+    return total / TICKS
+
+
+def children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def first_run(rev: str, *, cold: bool, no_uv: bool) -> dict[str, tuple[float, float]]:
+    """(seconds, CPU seconds) of each step, in a fresh clone of `rev`."""
     work = Path(tempfile.mkdtemp(prefix="coop-first-run-"))
     clone = work / "coop"
     env = {k: v for k, v in os.environ.items() if not k.startswith("COOP_")}
@@ -73,13 +99,12 @@ def first_run(rev: str, *, cold: bool, no_uv: bool) -> dict[str, float]:
         )
         print("   ", how.stdout.decode().splitlines()[0])
         times = {}
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), children_cpu()
         subprocess.run(["make", "install"], cwd=clone, env=env, check=True, capture_output=True)
-        times["install"] = time.perf_counter() - started
+        times["install"] = (time.perf_counter() - started, children_cpu() - cpu)
 
         port, fake_port = free_port(), free_port()
         url = f"http://127.0.0.1:{port}/login"
-        marks: dict[str, float] = {}
         started = time.perf_counter()
         run = subprocess.Popen(
             ["make", "run", f"PORT={port}", f"STRIPE_FAKE_PORT={fake_port}"],
@@ -90,6 +115,7 @@ def first_run(rev: str, *, cold: bool, no_uv: bool) -> dict[str, float]:
             text=True,
             start_new_session=True,
         )
+        marks: dict[str, tuple[float, float]] = {"start": (started, 0.0)}
         log: list[str] = []
 
         def read() -> None:
@@ -97,7 +123,7 @@ def first_run(rev: str, *, cold: bool, no_uv: bool) -> dict[str, float]:
                 log.append(line)
                 for name, echoed in STEPS:
                     if echoed in line and name not in marks:
-                        marks[name] = time.perf_counter()
+                        marks[name] = (time.perf_counter(), session_cpu(run.pid))
 
         reader = threading.Thread(target=read, daemon=True)
         reader.start()
@@ -106,15 +132,20 @@ def first_run(rev: str, *, cold: bool, no_uv: bool) -> dict[str, float]:
                 if run.poll() is not None:
                     sys.exit("make run stopped before the demo answered:\n" + "".join(log))
                 time.sleep(0.1)
-            answered = time.perf_counter()
+            marks["answered"] = (time.perf_counter(), session_cpu(run.pid))
         finally:
             os.killpg(run.pid, 15)
             run.wait()
-        times["db upgrade"] = marks["seed-demo"] - marks["db upgrade"]
-        times["seed-demo"] = marks["serve"] - marks["seed-demo"]
-        times["serve"] = answered - marks["serve"]
-        times["demo load"] = answered - started
-        times["total"] = times["install"] + times["demo load"]
+
+        def between(first: str, then: str) -> tuple[float, float]:
+            return (marks[then][0] - marks[first][0], marks[then][1] - marks[first][1])
+
+        times["db upgrade"] = between("db upgrade", "seed-demo")
+        times["seed-demo"] = between("seed-demo", "serve")
+        times["serve"] = between("serve", "answered")
+        times["demo load"] = between("start", "answered")
+        (wall, cpu), (load_wall, load_cpu) = times["install"], times["demo load"]
+        times["total"] = (wall + load_wall, cpu + load_cpu)
         return times
     finally:
         shutil.rmtree(work, ignore_errors=True)
@@ -136,10 +167,12 @@ def main() -> None:
     print(f"commit {rev}, caches {'cold' if args.cold else 'as they are'}")
     print(f"load average before: {os.getloadavg()[0]:.2f}")
     names = ("install", "db upgrade", "seed-demo", "serve", "demo load", "total")
-    print(" | ".join(f"{n:>10}" for n in ("run", *names)))
+    print("seconds (CPU seconds)")
+    print(" | ".join(f"{n:>13}" for n in ("run", *names)))
     for i in range(args.runs):
         times = first_run(rev, cold=args.cold, no_uv=args.no_uv)
-        print(" | ".join([f"{i + 1:>10}", *(f"{times[n]:>9.1f}s" for n in names)]), flush=True)
+        cells = (f"{times[n][0]:5.1f} ({times[n][1]:5.1f})" for n in names)
+        print(" | ".join([f"{i + 1:>13}", *cells]), flush=True)
     print(f"load average after: {os.getloadavg()[0]:.2f}")
 
 
