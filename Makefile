@@ -8,7 +8,7 @@ PORT ?= 5000
 STRIPE_FAKE_PORT ?= 5010
 # `make run` is the local demo: a SQLite file in instance/, a generated secret key, online
 # payment through the local Stripe fake. The demo invoices' PDFs are rendered beside the
-# server, which answers meanwhile ("PDF en préparation" for a few seconds).
+# server, at a lower priority, while it already answers ("PDF en préparation" meanwhile).
 DEMO_ENV := COOP_DEMO=1 COOP_BASE_URL=http://$(HOST):$(PORT) \
 	COOP_STRIPE_API_BASE=http://127.0.0.1:$(STRIPE_FAKE_PORT)
 
@@ -49,7 +49,7 @@ run: install
 	$(DEMO_ENV) $(BIN)/coop seed-demo --if-empty
 	@echo "coop is served on http://$(HOST):$(PORT), its Stripe fake on http://127.0.0.1:$(STRIPE_FAKE_PORT)  (Ctrl+C stops both)"
 	@$(DEMO_ENV) $(BIN)/coop-devtools stripe-fake serve --port $(STRIPE_FAKE_PORT) & fake=$$!; \
-	$(DEMO_ENV) $(BIN)/coop invoices render & render=$$!; \
+	nice $(DEMO_ENV) $(BIN)/coop invoices render & render=$$!; \
 	trap 'kill $$fake $$render 2>/dev/null' EXIT INT TERM; \
 	$(DEMO_ENV) $(BIN)/coop run --host $(HOST) --port $(PORT)
 
