@@ -49,7 +49,7 @@ run: install
 	$(DEMO_ENV) $(BIN)/coop seed-demo --if-empty
 	@echo "coop is served on http://$(HOST):$(PORT), its Stripe fake on http://127.0.0.1:$(STRIPE_FAKE_PORT)  (Ctrl+C stops both)"
 	@$(DEMO_ENV) $(BIN)/coop-devtools stripe-fake serve --port $(STRIPE_FAKE_PORT) & fake=$$!; \
-	nice $(DEMO_ENV) $(BIN)/coop invoices render & render=$$!; \
+	$(DEMO_ENV) nice $(BIN)/coop invoices render & render=$$!; \
 	trap 'kill $$fake $$render 2>/dev/null' EXIT INT TERM; \
 	$(DEMO_ENV) $(BIN)/coop run --host $(HOST) --port $(PORT)
 
