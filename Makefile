@@ -18,10 +18,13 @@ DEMO_ENV := COOP_DEMO=1 COOP_BASE_URL=http://$(HOST):$(PORT) \
 # installed in $(PYTHON) (`pip install uv`), pip otherwise; both read setup.cfg's ranges.
 UV ?= $(shell command -v uv 2>/dev/null || { $(PYTHON) -m uv --version >/dev/null 2>&1 && echo "$(PYTHON) -m uv"; })
 ifneq ($(strip $(UV)),)
-# --seed puts pip in the virtualenv too, for whoever installs something by hand;
-# --compile-bytecode does what pip does (each later process starts from .pyc files).
+# --seed puts pip in the virtualenv too, for whoever installs something by hand. Python
+# caches the bytecode of the modules it imports, once; where it may not
+# (PYTHONDONTWRITEBYTECODE), uv compiles every module at install, as pip does, rather
+# than each process compiling what it imports again.
 MAKE_VENV = $(UV) venv --quiet --seed --allow-existing --python $(PYTHON) $(VENV)
-PIP_INSTALL = $(UV) pip install --quiet --compile-bytecode --python $(BIN)/python
+PIP_INSTALL = $(UV) pip install --quiet --python $(BIN)/python \
+	$(if $(PYTHONDONTWRITEBYTECODE),--compile-bytecode)
 else
 MAKE_VENV = $(PYTHON) -m venv $(VENV) && $(BIN)/pip install --quiet --upgrade pip
 PIP_INSTALL = $(BIN)/pip install --quiet

@@ -14,7 +14,9 @@ The pip and uv caches are left as they are (a second run on a machine finds them
 warm, as CI's clean clone on a developer's machine does); --cold gives both tools a
 cache of their own that starts empty, so every wheel is downloaded again.
 --no-uv makes the Makefile take its pip path even where uv is installed. Each run
-prints the command that made its virtualenv.
+prints the commands that made its virtualenv. Python's bytecode cache counts: where
+PYTHONDONTWRITEBYTECODE is set (as in this machine's agent shells), no process keeps
+the .pyc files it compiles, so the Makefile has uv compile everything at install.
 
 Usage: python3 bench/bench_first_run.py [--rev REV] [--runs N] [--cold] [--no-uv]
 """
@@ -97,7 +99,8 @@ def first_run(rev: str, *, cold: bool, no_uv: bool) -> dict[str, tuple[float, fl
         how = subprocess.run(
             ["make", "--dry-run", ".venv/bin/coop"], cwd=clone, env=env, capture_output=True
         )
-        print("   ", how.stdout.decode().splitlines()[0])
+        for line in how.stdout.decode().splitlines()[:2]:
+            print("   ", line)
         times = {}
         started, cpu = time.perf_counter(), children_cpu()
         subprocess.run(["make", "install"], cwd=clone, env=env, check=True, capture_output=True)
@@ -164,7 +167,10 @@ def main() -> None:
         capture_output=True,
         text=True,
     ).stdout.strip()
-    print(f"commit {rev}, caches {'cold' if args.cold else 'as they are'}")
+    print(
+        f"commit {rev}, caches {'cold' if args.cold else 'as they are'}, "
+        f"PYTHONDONTWRITEBYTECODE {'set' if os.environ.get('PYTHONDONTWRITEBYTECODE') else 'unset'}"
+    )
     print(f"load average before: {os.getloadavg()[0]:.2f}")
     names = ("install", "db upgrade", "seed-demo", "serve", "demo load", "total")
     print("seconds (CPU seconds)")
