@@ -237,7 +237,7 @@ def _seed_invoiced_campaign(rng: random.Random, shops: list[Member]) -> None:
         select(User).where(User.email == "tresorerie@coop-velo-lyon.example")
     )
     # Their PDFs are left to `coop invoices render` (`make run` starts it beside the server):
-    # two thirds of the loading time, which the demo need not wait for.
+    # rendering them was half the loading time, which the demo need not wait for.
     invoices = issue_invoices(campaign, by=treasurer, at=from_local(arrived + timedelta(days=2)))
     # Three shops paid by transfer, one only in part; a bank statement brings two more
     # transfers (one short) and a line the treasurer will ignore.

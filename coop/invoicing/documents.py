@@ -596,7 +596,8 @@ def invoice_html(invoice: Invoice) -> str:
 
 def render_invoice_pdf(invoice: Invoice) -> bytes:
     """The invoice as a Factur-X PDF/A-3b: the French document with its XML embedded."""
-    from coop.pdf import PdfRenderer  # WeasyPrint: imported by the processes that render
+    # WeasyPrint takes half a second to import: only the processes that render load it.
+    from coop.pdf import PdfRenderer
 
     return _factur_x_pdf(invoice_facts(invoice), PdfRenderer())
 
