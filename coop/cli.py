@@ -81,6 +81,7 @@ def seed_demo(if_empty: bool) -> None:
     logins = demo.seed()
     db.session.commit()
     click.echo(f"Demo loaded: {demo.summary()}.")
+    click.echo("Its invoices' PDFs are rendered by `coop invoices render`.")
     click.echo("Demo logins (e-mail / password):")
     for role, email, password in logins:
         click.echo(f"  {role:<18} {email:<46} {password}")
@@ -369,6 +370,14 @@ def issue_invoices(code: str) -> None:
         click.echo(f"{invoice.number}  {invoice.member.code:<12} {invoice.total_incl_vat:>12} EUR")
     rendered = render_pending_documents()
     click.echo(f"{counted(len(issued), 'invoice')} issued; {counted(rendered, 'PDF')} rendered.")
+
+
+@invoices.command("render")
+def render_documents() -> None:
+    """Render and store the PDF of every invoice and credit note still without one."""
+    from coop.invoicing.documents import render_pending_documents
+
+    click.echo(f"{counted(render_pending_documents(), 'PDF')} rendered.")
 
 
 @click.group()

@@ -112,9 +112,15 @@ def test_seed_demo_creates_forty_valid_shops_and_logins_once(runner):
     orders = db.session.scalars(select(PurchaseOrder.status)).all()
     assert orders.count(OrderStatus.SENT) == 1 and orders.count(OrderStatus.DRAFT) >= 3
     assert orders.count(OrderStatus.RECEIVED) >= 3
-    # Its invoices are issued with their PDFs, some paid, a bank statement waits.
+    # Its invoices are issued, their PDFs left to `coop invoices render`; some are paid, a
+    # bank statement waits.
     invoices = db.session.scalars(select(Invoice)).all()
-    assert len(invoices) == 12 and all(i.document is not None for i in invoices)
+    assert len(invoices) == 12 and all(i.document is None for i in invoices)
+    assert "coop invoices render" in result.output
+    rendered = runner.invoke(args=["invoices", "render"])
+    assert rendered.exit_code == 0, rendered.output
+    assert "12 PDFs rendered." in rendered.output
+    assert all(i.document.pdf.startswith(b"%PDF") for i in invoices)
     assert db.session.scalar(select(func.count()).select_from(Payment)) == 3
     queue = db.session.scalars(select(BankLine.status)).all()
     assert sorted(queue) == ["ignored", "unmatched", "unmatched", "unmatched"]

@@ -10,6 +10,7 @@ import logging
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 import facturx
 from flask import render_template
@@ -30,7 +31,9 @@ from coop.invoicing.models import (
     fee_is_service,
     is_gesture,
 )
-from coop.pdf import PdfRenderer
+
+if TYPE_CHECKING:
+    from coop.pdf import PdfRenderer
 
 logger = logging.getLogger(__name__)
 
@@ -600,10 +603,13 @@ def invoice_html(invoice: Invoice) -> str:
 
 def render_invoice_pdf(invoice: Invoice) -> bytes:
     """The invoice as a Factur-X PDF/A-3b: the French document with its XML embedded."""
+    # WeasyPrint takes half a second to import: only the processes that render load it.
+    from coop.pdf import PdfRenderer
+
     return _factur_x_pdf(invoice_facts(invoice), PdfRenderer())
 
 
-def _factur_x_pdf(facts: Facts, renderer: PdfRenderer) -> bytes:
+def _factur_x_pdf(facts: Facts, renderer: "PdfRenderer") -> bytes:
     xml = _build_xml(facts)
     pdf = renderer.render(_html(facts), pdf_variant="pdf/a-3b")
     title = f"{facts.kind_label} {facts.number}"
@@ -655,6 +661,9 @@ def render_pending_documents() -> int:
         .where(InvoiceDocument.invoice_id.is_(None))
         .order_by(Invoice.id)
     ).all()
+    # WeasyPrint takes half a second to import: only the processes that render load it.
+    from coop.pdf import PdfRenderer
+
     # One renderer for the batch: fonts loaded and the logo decoded once, not per invoice.
     renderer = PdfRenderer()
     rendered = 0

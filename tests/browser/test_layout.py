@@ -19,6 +19,7 @@ from coop import create_app, demo
 from coop.accounts.models import Member
 from coop.clock import now
 from coop.extensions import db
+from coop.invoicing.documents import render_pending_documents
 from coop.invoicing.models import Invoice
 from coop.orders.campaigns.models import Campaign
 from coop.orders.campaigns.needs import NeedTerms, post_need
@@ -66,6 +67,7 @@ def demo_site(backend, tmp_path_factory):
         with application.app_context():
             flask_migrate.upgrade()
             demo.seed()
+            render_pending_documents()  # as `make run` does beside the server
             shop = db.session.scalar(select(Member).where(Member.code == "ROUSSE01"))
             open_campaign = db.session.scalar(select(Campaign).where(Campaign.status == "open"))
             invoiced = db.session.scalar(select(Campaign).where(Campaign.status == "invoiced"))

@@ -367,6 +367,20 @@ def test_an_invoice_that_fails_to_render_leaves_the_others_stored(make, shop, mo
     assert sorted(stored) == sorted([first.id, third.id])
 
 
+def test_the_cli_renders_the_pending_documents_once(runner, make, shop, monkeypatch):
+    campaign = make.campaign()
+    first, second = (invoices.invoice(shop, campaign) for _ in range(2))
+    documents.render_and_store(first)
+    db.session.commit()
+    monkeypatch.setattr(documents, "_factur_x_pdf", lambda facts, renderer: b"%PDF stand-in")
+    result = runner.invoke(args=["invoices", "render"])
+    assert result.exit_code == 0, result.output
+    assert "1 PDF rendered." in result.output
+    assert db.session.get(InvoiceDocument, second.id).pdf == b"%PDF stand-in"
+    assert db.session.get(InvoiceDocument, first.id).pdf.startswith(b"%PDF-")
+    assert "0 PDFs rendered." in runner.invoke(args=["invoices", "render"]).output
+
+
 # --- the EN 16931 business rules (the schematron factur-x ships, run by Saxon) ---------------
 
 SVRL = {"svrl": "http://purl.oclc.org/dsdl/svrl"}

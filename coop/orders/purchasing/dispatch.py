@@ -35,7 +35,6 @@ from coop.orders.purchasing.models import (
     OrderStatus,
     PurchaseOrder,
 )
-from coop.pdf import render_pdf
 
 # Goods exist to hand over only once the plan is committed.
 DISPATCHABLE = frozenset(
@@ -458,4 +457,7 @@ def render_picking_pdf(picking: PickingList) -> bytes:
             issued_on=today(),
             labels=STATUS_WORDS[picking.campaign.delivery_mode],
         )
+    # WeasyPrint takes half a second to import: only the processes that make a PDF load it.
+    from coop.pdf import render_pdf
+
     return render_pdf(html)

@@ -36,7 +36,6 @@ from coop.orders.purchasing.models import (
     OrderStatus,
     PurchaseOrder,
 )
-from coop.pdf import render_pdf
 from coop.suppliers.models import Offer, Part, Supplier
 from coop.suppliers.origin import vat_rule
 from coop.suppliers.search import (
@@ -425,6 +424,9 @@ def render_order_pdf(order: PurchaseOrder) -> bytes:
             issued_on=to_local(order.sent_at).date() if order.sent_at else today(),
             vat_rule=vat_rule(order.supplier.country),
         )
+    # WeasyPrint takes half a second to import: only the processes that make a PDF load it.
+    from coop.pdf import render_pdf
+
     return render_pdf(html)
 
 
