@@ -9,6 +9,7 @@ from sqlalchemy import event
 from werkzeug.datastructures import FileStorage, ImmutableMultiDict
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
+from werkzeug.security import safe_join
 
 from coop import bounds, config, observability, rate_limits
 from coop import extensions as ext
@@ -56,13 +57,13 @@ def _init_proxy(app: Flask) -> None:
 def _version_static_urls(app: Flask) -> None:
     """`url_for('static', ...)` ends with `?v=<hash of the file>`: nginx serves /static/ with a
     year-long cache (deploy/nginx), and a changed file gets a new address."""
-    folder = Path(app.static_folder)
 
     @app.url_defaults
     def _static_version(endpoint: str, values: dict) -> None:
         if endpoint == "static" and "filename" in values and "v" not in values:
-            path = folder / values["filename"]
-            if path.is_file():
+            found = safe_join(current_app.static_folder, values["filename"])
+            if found and Path(found).is_file():
+                path = Path(found)
                 values["v"] = static_file_version(path, path.stat().st_mtime_ns)
 
 

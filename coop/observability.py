@@ -26,7 +26,7 @@ SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9-]{1,64}")
 QUIET_ENDPOINTS = frozenset({"health.healthz", "health.readyz"})
 
 request_log = logging.getLogger("coop.requests")
-job_log = logging.getLogger("coop.jobs")
+job_log = logging.getLogger("coop.jobs.runs")
 
 
 class JsonFormatter(logging.Formatter):
@@ -68,8 +68,10 @@ LOGGING = {
 
 
 def configure_logging() -> None:
-    """JSON lines on stderr for this process (`coop worker`, `coop scheduler`)."""
-    logging.config.dictConfig(LOGGING)
+    """JSON lines on stderr for this process (`coop worker`, `coop scheduler`); like
+    logging.basicConfig, nothing when logging is already set up (pytest's capture)."""
+    if not logging.getLogger().handlers:
+        logging.config.dictConfig(LOGGING)
 
 
 def init_app(app: Flask) -> None:
