@@ -42,3 +42,5 @@ logconfig_dict = LOGGING
 # this host. The client's address is ProxyFix's job (COOP_PROXY_COUNT).
 forwarded_allow_ips = os.environ.get("COOP_FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
 proc_name = "coop"
+# systemd manages the service; no control socket in the service account's home.
+control_socket_disable = True
