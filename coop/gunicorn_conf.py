@@ -28,7 +28,10 @@ threads = 4
 # longer is killed and replaced, its request answered 502 by nginx.
 timeout = 60
 graceful_timeout = 30
-keepalive = 5
+# nginx keeps its connections to us open (deploy/nginx: `keepalive`, idle 60 s): we must not
+# close one first, or a request nginx sends on it meets a closed socket (a 502). An idle
+# connection costs a gthread worker no thread.
+keepalive = 75
 # A worker is replaced after this many requests (jitter: not all at once), which bounds
 # any slow memory growth.
 max_requests = 2000
