@@ -134,6 +134,7 @@ class Shop(Person):
                 "part": part["label"],
                 "quantity": quantity,
                 "tolerance": 0,
+                "min_quantity": "",  # as the form leaves it: all or nothing
                 "csrf_token": self.csrf,
             },
             allow_redirects=False,
@@ -179,6 +180,7 @@ class Shop(Person):
                 "part": part["label"],
                 "quantity": quantity,
                 "tolerance": 0,
+                "min_quantity": "",  # as the form shows it when it equals the quantity
                 "csrf_token": _field(CSRF, form.text),
             },
             allow_redirects=False,
