@@ -1,13 +1,17 @@
 """The coop's marketplace: create_app() reads as the table of contents."""
 
+import hashlib
+from functools import lru_cache
 from pathlib import Path
 
 from flask import Flask, Request, current_app, request
 from sqlalchemy import event
 from werkzeug.datastructures import FileStorage, ImmutableMultiDict
+from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
+from werkzeug.security import safe_join
 
-from coop import bounds, config
+from coop import bounds, config, observability, rate_limits
 from coop import extensions as ext
 from coop.errors import register_error_pages
 
@@ -27,14 +31,46 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.config.from_mapping(config.load(Path(app.instance_path)))
     else:
         app.config.from_mapping(test_config)
+    _init_proxy(app)
+    observability.init_app(app)
     _init_input(app)
     _init_database(app)
     _init_security(app)
     _init_i18n(app)
+    _version_static_urls(app)
     _register_blueprints(app)
     register_error_pages(app)
+    rate_limits.init_app(app)
     _register_cli(app)
     return app
+
+
+def _init_proxy(app: Flask) -> None:
+    """Behind COOP_PROXY_COUNT proxies (nginx: 1), the client's address, scheme and host are
+    the ones the proxies pass on: the rate limits count clients, not the proxy, and links
+    say https. With no proxy, those headers come from the client and are ignored."""
+    hops = app.config["COOP_PROXY_COUNT"]
+    if hops:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
+
+
+def _version_static_urls(app: Flask) -> None:
+    """`url_for('static', ...)` ends with `?v=<hash of the file>`: nginx serves /static/ with a
+    year-long cache (deploy/nginx), and a changed file gets a new address."""
+
+    @app.url_defaults
+    def _static_version(endpoint: str, values: dict) -> None:
+        if endpoint == "static" and "filename" in values and "v" not in values:
+            found = safe_join(current_app.static_folder, values["filename"])
+            if found and Path(found).is_file():
+                path = Path(found)
+                values["v"] = static_file_version(path, path.stat().st_mtime_ns)
+
+
+@lru_cache(maxsize=256)
+def static_file_version(path: Path, mtime_ns: int) -> str:
+    """The first 12 hex digits of the file's SHA-256 (per modification time: edits show)."""
+    return hashlib.sha256(path.read_bytes()).hexdigest()[:12]
 
 
 class TextWithoutNul(ImmutableMultiDict):
@@ -153,6 +189,7 @@ def _init_i18n(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
+    from coop import health_views as health
     from coop import home, imports
     from coop.accounting import export_views as invoice_exports
     from coop.accounts import identity_views as identity
@@ -178,6 +215,7 @@ def _register_blueprints(app: Flask) -> None:
     from coop.relocation import impact_views as relocation_impact
     from coop.suppliers import views as catalogue
 
+    app.register_blueprint(health.bp)
     app.register_blueprint(accounts.auth)
     app.register_blueprint(home.bp)
     app.register_blueprint(accounts.shop)

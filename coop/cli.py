@@ -1,15 +1,18 @@
 """The `coop` command: thin wrappers over the services (spec/formats.md)."""
 
 import json
-import logging
+import os
+import signal
 import sys
+import threading
 from decimal import Decimal
 
 import click
 from flask import Flask, current_app
 from flask.cli import FlaskGroup
+from gunicorn.app.base import Application
 
-from coop import demo, jobs
+from coop import demo, gunicorn_conf, jobs, observability, scheduler
 from coop.accounting import exports
 from coop.accounts.auth import create_user as create_account
 from coop.clock import now, parse_local
@@ -56,6 +59,8 @@ def register(app: Flask) -> None:
     app.cli.add_command(supplier_invoices)
     app.cli.add_command(reminders)
     app.cli.add_command(worker)
+    app.cli.add_command(serve)
+    app.cli.add_command(scheduler_command)
 
 
 def counted(n: int, noun: str) -> str:
@@ -429,5 +434,65 @@ def worker(burst: bool) -> None:
             "in threads and there is nothing to serve. Set it (e.g. redis://127.0.0.1:6379/0) "
             "for the web app and the worker alike."
         )
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    observability.configure_logging()
     jobs.work(app, burst=burst)
+
+
+@click.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    help="Worker processes (default: CPUs + 1, coop/gunicorn_conf.py).",
+)
+def serve(host: str, port: int, workers: int | None) -> None:
+    """Serve the app with gunicorn (coop/gunicorn_conf.py), behind a proxy such as nginx."""
+    # `coop serve` runs behind one proxy (deploy/nginx): trust its X-Forwarded-For, unless
+    # the environment says otherwise (COOP_PROXY_COUNT=0 when clients come straight in).
+    os.environ.setdefault("COOP_PROXY_COUNT", "1")
+    options = {"bind": f"{host}:{port}"}
+    if workers:
+        options["workers"] = workers
+    GunicornServer(options).run()
+
+
+class GunicornServer(Application):
+    """gunicorn running `create_app()`: our settings module, then GUNICORN_CMD_ARGS, then the
+    command's options."""
+
+    def __init__(self, options: dict):
+        self.options = options
+        super().__init__(prog="coop serve")
+
+    def load_config(self) -> None:
+        self.load_config_from_module_name_or_filename(f"python:{gunicorn_conf.__name__}")
+        environment = self.cfg.parser().parse_args(self.cfg.get_cmd_args_from_env())
+        for name, value in vars(environment).items():
+            if value is not None and name != "args":
+                self.cfg.set(name.lower(), value)
+        for name, value in self.options.items():
+            self.cfg.set(name, value)
+
+    def load(self) -> Flask:
+        # Each worker process makes its own app: no connection is shared across a fork.
+        return _create_app()
+
+
+@click.command("scheduler")
+def scheduler_command() -> None:
+    """Queue the periodic commands on time (COOP_CRON_*), for `coop worker` to run."""
+    from redis import Redis
+
+    app = current_app._get_current_object()
+    if not app.config["COOP_REDIS_URL"]:
+        raise click.ClickException(
+            "COOP_REDIS_URL is not set: the scheduler queues its jobs on Redis for `coop worker`. "
+            "Without Redis, run the commands from cron instead (README, Production)."
+        )
+    observability.configure_logging()
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    with Redis.from_url(app.config["COOP_REDIS_URL"]) as connection:
+        scheduler.Scheduler(app, connection).run(stop)

@@ -5,6 +5,9 @@ import secrets
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
+from croniter import croniter
+from limits import parse_many
+
 from coop.errors import ConfigurationError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -46,6 +49,37 @@ def _decimal(name: str, default: Decimal) -> Decimal:
     if number is None or not number.is_finite() or number < 0:
         raise ConfigurationError(f"{name} must be a number, 0 or more, got {value!r}")
     return number
+
+
+def _rate_limit(name: str) -> str:
+    value = os.environ.get(name) or DEFAULTS[name]
+    try:
+        parse_many(value)
+    except ValueError as exc:
+        raise ConfigurationError(
+            f"{name} must read like '10 per minute' (several separated by ';'), got {value!r}"
+        ) from exc
+    return value
+
+
+def _cron(name: str) -> str:
+    """A schedule in cron's notation (Lyon time); empty turns the task off."""
+    value = os.environ.get(name, DEFAULTS[name]).strip()
+    if value and not croniter.is_valid(value):
+        raise ConfigurationError(
+            f"{name} must be a cron schedule such as '0 8 * * *', got {value!r}"
+        )
+    return value
+
+
+def _float(name: str, default: float) -> float:
+    value = os.environ.get(name)
+    if value is None or not value.strip():
+        return default
+    try:
+        return float(value)
+    except ValueError as exc:
+        raise ConfigurationError(f"{name} must be a number, got {value!r}") from exc
 
 
 def _demo_secret_key(instance_path: Path) -> str:
@@ -111,6 +145,27 @@ DEFAULTS = {
     "COOP_CO2E_ROAD_KG_PER_TKM": Decimal("0.0916"),
     "COOP_CO2E_SEA_KG_PER_TKM": Decimal("0.0052"),
     "COOP_CO2E_AIR_KG_PER_TKM": Decimal("0.669"),
+    # Proxies in front of the app whose X-Forwarded-* headers are trusted (ProxyFix): 0 when
+    # clients reach the app directly (the demo), 1 behind nginx (`coop serve` sets it).
+    "COOP_PROXY_COUNT": 0,
+    # Rate limits (coop.rate_limits), per client address unless said otherwise.
+    "COOP_RATELIMIT_ENABLED": True,
+    "COOP_RATELIMIT_LOGIN": "10 per minute; 100 per hour",
+    "COOP_RATELIMIT_PASSWORD_RESET": "20 per hour",
+    # Per e-mail address asked for, whoever asks: an inbox is not flooded.
+    "COOP_RATELIMIT_PASSWORD_RESET_ADDRESS": "3 per hour",
+    # Per account (per address for a supplier's link).
+    "COOP_RATELIMIT_UPLOAD": "10 per minute; 100 per hour",
+    "COOP_RATELIMIT_SUPPLIER_LINK": "60 per minute",
+    "COOP_RATELIMIT_STRIPE_WEBHOOK": "300 per minute",
+    # Errors to Sentry when a DSN is set (the optional `coop[sentry]` extra).
+    "COOP_SENTRY_DSN": None,
+    "COOP_SENTRY_ENVIRONMENT": "production",
+    "COOP_SENTRY_TRACES_SAMPLE_RATE": 0.0,
+    # `coop scheduler`: when each periodic command is queued, in cron's notation, Lyon time.
+    "COOP_CRON_CLOSE_DUE": "*/5 * * * *",
+    "COOP_CRON_REMINDERS": "0 8 * * *",
+    "COOP_CRON_RFQ_REMIND": "0 9 * * *",
 }
 
 CO2E_SETTINGS = (
@@ -118,6 +173,16 @@ CO2E_SETTINGS = (
     "COOP_CO2E_SEA_KG_PER_TKM",
     "COOP_CO2E_AIR_KG_PER_TKM",
 )
+
+RATE_LIMIT_SETTINGS = (
+    "COOP_RATELIMIT_LOGIN",
+    "COOP_RATELIMIT_PASSWORD_RESET",
+    "COOP_RATELIMIT_PASSWORD_RESET_ADDRESS",
+    "COOP_RATELIMIT_UPLOAD",
+    "COOP_RATELIMIT_SUPPLIER_LINK",
+    "COOP_RATELIMIT_STRIPE_WEBHOOK",
+)
+SCHEDULE_SETTINGS = ("COOP_CRON_CLOSE_DUE", "COOP_CRON_REMINDERS", "COOP_CRON_RFQ_REMIND")
 
 # The demo pays through the local Stripe fake (`coop-devtools stripe-fake serve`; `make run`).
 DEMO_STRIPE = {
@@ -187,6 +252,13 @@ def load(instance_path: Path) -> dict:
             )
         },
         **{name: _decimal(name, DEFAULTS[name]) for name in CO2E_SETTINGS},
+        "COOP_PROXY_COUNT": _int("COOP_PROXY_COUNT", 0),
+        "COOP_RATELIMIT_ENABLED": _flag("COOP_RATELIMIT_ENABLED", default=True),
+        **{name: _rate_limit(name) for name in RATE_LIMIT_SETTINGS},
+        "COOP_SENTRY_DSN": os.environ.get("COOP_SENTRY_DSN") or None,
+        "COOP_SENTRY_ENVIRONMENT": os.environ.get("COOP_SENTRY_ENVIRONMENT") or "production",
+        "COOP_SENTRY_TRACES_SAMPLE_RATE": _float("COOP_SENTRY_TRACES_SAMPLE_RATE", 0.0),
+        **{name: _cron(name) for name in SCHEDULE_SETTINGS},
         # Addresses in the environment write their line breaks as `\\n`.
         **{
             name: os.environ.get(name, DEFAULTS[name]).replace("\\n", "\n")

@@ -74,6 +74,13 @@ ERROR_PAGES = {
         ),
     ),
     413: (_l("Fichier trop volumineux"), _l("Le fichier envoyé dépasse la taille autorisée.")),
+    429: (
+        _l("Trop de demandes"),
+        _l(
+            "Vous avez envoyé trop de demandes en peu de temps. Rien n'a été enregistré : "
+            "attendez quelques minutes, puis réessayez."
+        ),
+    ),
     500: (
         _l("Erreur inattendue"),
         _l("Une erreur est survenue de notre côté. Rien n'a été enregistré ; réessayez."),
@@ -98,8 +105,14 @@ def register_error_pages(app: Flask) -> None:
             "errors/error.html", title=title, message=message or default_message
         ), code
 
+    def answer(error, code: int):
+        # An error that brings its own answer keeps it (a rate limit's JSON for a machine).
+        if getattr(error, "response", None) is not None:
+            return error.response
+        return page(code)
+
     for code in ERROR_PAGES:
-        app.register_error_handler(code, lambda error, code=code: page(code))
+        app.register_error_handler(code, lambda error, code=code: answer(error, code))
 
     # A service's "you may not": the 403 page says what was refused.
     @app.errorhandler(NotAllowed)

@@ -17,6 +17,7 @@ import importlib
 import logging
 import os
 import threading
+import time
 from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
@@ -24,8 +25,9 @@ from decimal import Decimal
 from flask import Flask, current_app
 from redis import Redis
 from redis.exceptions import RedisError
-from rq import Queue, Worker
+from rq import Queue, Worker, get_current_job
 
+from coop import observability
 from coop.extensions import db
 
 log = logging.getLogger(__name__)
@@ -120,13 +122,28 @@ def enqueue(app: Flask, path: str, args: tuple) -> str:
             result_ttl=RESULT_TTL,
             failure_ttl=FAILURE_TTL,
             description=_describe(path, args),
+            # The request that queued it, for its log line (coop.observability).
+            meta={"request_id": observability.current_request_id()},
         )
     return job.id
 
 
 def perform(path: str, *args) -> None:
-    """What the queue holds: run `path(*args)` in this worker process's app."""
-    _perform(worker_app(), path, args)
+    """What the queue holds: run `path(*args)` in this worker process's app; one log line."""
+    job = get_current_job()
+    started = time.perf_counter()
+    status = "failed"
+    try:
+        _perform(worker_app(), path, args)
+        status = "finished"
+    finally:
+        observability.log_job(
+            job.id if job else None,
+            path,
+            status,
+            started,
+            request_id=job.meta.get("request_id") if job else None,
+        )
 
 
 # The worker process's app, and the process that made its connections.

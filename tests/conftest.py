@@ -53,6 +53,8 @@ def app_config(database_url: str, **overrides) -> dict:
         "COOP_MAIL_BACKEND": "memory",
         "COOP_BASE_URL": "http://coop.test",
         "COOP_JOBS_INLINE": True,
+        # Rate limits would make tests depend on their order: on in their own tests only.
+        "COOP_RATELIMIT_ENABLED": False,
     }
     config.update(overrides)
     return config
@@ -171,6 +173,17 @@ def client(app, db_session) -> Client:
 @pytest.fixture
 def runner(app, db_session):
     return app.test_cli_runner()
+
+
+@pytest.fixture
+def rate_limited(app):
+    """The app's rate limits (coop.rate_limits) on for one test, counting from zero."""
+    limiter = app.extensions["coop_limiter"]
+    limiter.reset()
+    limiter.enabled = True
+    yield limiter
+    limiter.enabled = False
+    limiter.reset()
 
 
 @pytest.fixture

@@ -55,6 +55,9 @@ PERIOD = "date_from=2026-11-01&date_to=2026-11-30"
 
 # endpoint -> (method, path with {own}/{other}/{user} placeholders, expected per role)
 MATRIX = {
+    # For the proxy and a monitor: no login, whoever asks.
+    "health.healthz": ("GET", "/healthz", dict.fromkeys(ROLES, OK)),
+    "health.readyz": ("GET", "/readyz", dict.fromkeys(ROLES, OK)),
     "auth.login": ("GET", "/login", dict(everyone_logged_in(anonymous=OK))),
     "auth.logout": ("POST", "/logout", dict.fromkeys(ROLES, LOGGED_OUT)),
     "auth.change_password": ("GET", "/account/password", everyone_logged_in()),

@@ -4,6 +4,7 @@ These tests use the real Redis at 127.0.0.1:6379 (COOP_TEST_REDIS_URL to change 
 each on a queue of its own, deleted afterwards. Without Redis they fail: CI has one.
 """
 
+import logging
 import os
 import signal
 import uuid
@@ -11,6 +12,7 @@ from datetime import datetime
 
 import flask_migrate
 import pytest
+from flask import g
 from redis import Redis
 from rq import Queue, SimpleWorker
 from rq.job import Job
@@ -322,6 +324,37 @@ def test_without_coop_redis_url_the_queue_is_off(tmp_path, monkeypatch):
     monkeypatch.setenv("COOP_DEMO", "1")
     settings = config.load(tmp_path)
     assert (settings["COOP_REDIS_URL"], settings["COOP_JOBS_QUEUE"]) == (None, "coop")
+
+
+def failing_job() -> None:
+    raise RuntimeError("printer on fire")
+
+
+def test_each_job_a_worker_runs_writes_one_json_line(site, queue, caplog):
+    caplog.set_level(logging.INFO, logger="coop.jobs.runs")
+    with site.test_request_context():
+        g.request_id = "req-queued-it"
+        run_in_background(render_pending_documents)
+        run_in_background(failing_job)
+    finished, failed = queue.get_jobs()
+    work(queue)
+    lines = [r.fields for r in caplog.records if r.name == "coop.jobs.runs"]
+    for line in lines:
+        assert isinstance(line.pop("duration_ms"), float)
+    assert lines == [
+        {
+            "job_id": finished.id,
+            "function": "coop.invoicing.documents.render_pending_documents",
+            "status": "finished",
+            "request_id": "req-queued-it",
+        },
+        {
+            "job_id": failed.id,
+            "function": "tests.test_jobs.failing_job",
+            "status": "failed",
+            "request_id": "req-queued-it",
+        },
+    ]
 
 
 # --- `coop worker` ---------------------------------------------------------------------------

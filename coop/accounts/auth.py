@@ -7,6 +7,7 @@ from functools import partial
 from flask import current_app
 from sqlalchemy import case, delete, literal, select
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import joinedload
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from coop import identifiers
@@ -310,7 +311,16 @@ def user_for_session(session_id: str) -> User | None:
         user_id, version = map(int, session_id.split(":"))
     except ValueError:  # a session from before session versions
         return None
-    user = db.session.get(User, user_id)
+    # Every signed-in request starts here: the user, its roles and its shop in one query.
+    user = (
+        db.session.scalars(
+            select(User)
+            .where(User.id == user_id)
+            .options(joinedload(User.role_grants), joinedload(User.member))
+        )
+        .unique()
+        .one_or_none()
+    )
     if user is None or user.session_version != version or not user.is_active:
         return None
     if user.member is not None and not user.member.is_active:

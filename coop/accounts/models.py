@@ -238,14 +238,3 @@ class AccountToken(Base):
             name="shop_invite_has_shop",
         ),
     )
-
-
-class RequestThrottle(Base):
-    """Requests per kind and key (an address, an IP) in a window: forgotten-password mails."""
-
-    __tablename__ = "request_throttles"
-
-    kind: Mapped[str] = mapped_column(String(20), primary_key=True)
-    key: Mapped[str] = mapped_column(String(254), primary_key=True)
-    count: Mapped[int] = mapped_column(default=0)
-    window_started_at: Mapped[datetime] = mapped_column(UTCDateTime)

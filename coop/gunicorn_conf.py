@@ -1,0 +1,49 @@
+"""gunicorn's settings for `coop serve` (also `gunicorn -c python:coop.gunicorn_conf`).
+
+Each name below is a gunicorn setting. `coop serve --workers/--host/--port` and the
+GUNICORN_CMD_ARGS environment variable (any gunicorn option) override them, in that order.
+"""
+
+import os
+
+from coop.observability import LOGGING
+
+
+def default_workers(cpus: int | None = None) -> int:
+    """One process per CPU, plus one: a request spends much of its time waiting for
+    PostgreSQL, which the threads of each process cover (see `threads`), and Python runs
+    one thread at a time per process, so more processes than CPUs only adds memory and
+    database connections. gunicorn's usual 2 x CPU + 1 is for single-threaded workers."""
+    return (cpus or os.cpu_count() or 1) + 1
+
+
+bind = "127.0.0.1:8000"
+workers = default_workers()
+# Threads per process (gthread): while one waits for the database, Redis or Stripe's API,
+# another renders a page. Each thread may hold a database connection: workers x threads
+# must stay under PostgreSQL's max_connections (100 by default), beside the RQ workers.
+worker_class = "gthread"
+threads = 4
+# A page must answer within this (long work goes to `coop worker`); a worker silent for
+# longer is killed and replaced, its request answered 502 by nginx.
+timeout = 60
+graceful_timeout = 30
+# nginx keeps its connections to us open (deploy/nginx: `keepalive`, idle 60 s): we must not
+# close one first, or a request nginx sends on it meets a closed socket (a 502). An idle
+# connection costs a gthread worker no thread.
+keepalive = 75
+# A worker is replaced after this many requests (jitter: not all at once), which bounds
+# any slow memory growth.
+max_requests = 2000
+max_requests_jitter = 200
+# Our JSON line per request (coop.observability) replaces gunicorn's access log.
+accesslog = None
+errorlog = "-"
+loglevel = "info"
+logconfig_dict = LOGGING
+# Which peers may tell gunicorn the request came over https (X-Forwarded-Proto): nginx on
+# this host. The client's address is ProxyFix's job (COOP_PROXY_COUNT).
+forwarded_allow_ips = os.environ.get("COOP_FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
+proc_name = "coop"
+# systemd manages the service; no control socket in the service account's home.
+control_socket_disable = True

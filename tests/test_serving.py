@@ -1,0 +1,216 @@
+"""`coop serve` under gunicorn, behind one proxy; /healthz and /readyz; versioned static URLs."""
+
+import hashlib
+import inspect
+import os
+import re
+from pathlib import Path
+
+import pytest
+from flask import Flask, url_for
+from gunicorn.config import Config
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from coop import cli, create_app, gunicorn_conf
+from tests.conftest import app_config
+
+REDIS_URL = os.environ.get("COOP_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+STATIC = Path(__file__).resolve().parent.parent / "static"
+
+
+def bare_app(tmp_path, **overrides) -> Flask:
+    """An app on an empty SQLite file: enough for pages that read no table."""
+    return create_app(app_config(f"sqlite:///{tmp_path / 'bare.sqlite3'}", **overrides))
+
+
+# --- health ------------------------------------------------------------------------------------
+
+
+def test_healthz_answers_ok_without_login(client):
+    response = client.get("/healthz")
+    assert (response.status_code, response.text, response.mimetype) == (200, "ok", "text/plain")
+
+
+def test_healthz_touches_no_database(tmp_path):
+    app = bare_app(tmp_path, SQLALCHEMY_DATABASE_URI="postgresql+psycopg://nobody@127.0.0.1:1/x")
+    assert app.test_client().get("/healthz").status_code == 200
+
+
+def test_readyz_answers_when_the_database_does(client):
+    response = client.get("/readyz")
+    assert response.status_code == 200
+    assert response.json == {"status": "ready", "database": "ok"}
+
+
+def test_readyz_says_503_and_which_when_the_database_is_down(tmp_path):
+    # Nothing listens on port 1: the connection is refused at once.
+    app = bare_app(tmp_path, SQLALCHEMY_DATABASE_URI="postgresql+psycopg://nobody@127.0.0.1:1/x")
+    response = app.test_client().get("/readyz")
+    assert response.status_code == 503
+    assert response.json == {"status": "unavailable", "database": "failed"}
+
+
+def test_readyz_checks_redis_when_the_app_uses_it(tmp_path):
+    app = bare_app(tmp_path, COOP_REDIS_URL=REDIS_URL)
+    response = app.test_client().get("/readyz")
+    assert response.status_code == 200
+    assert response.json == {"status": "ready", "database": "ok", "redis": "ok"}
+
+
+def test_readyz_says_503_when_redis_is_down(tmp_path):
+    app = bare_app(tmp_path, COOP_REDIS_URL="redis://127.0.0.1:1/0")
+    response = app.test_client().get("/readyz")
+    assert response.status_code == 503
+    assert response.json == {"status": "unavailable", "database": "ok", "redis": "failed"}
+
+
+def test_health_checks_are_never_rate_limited(client, rate_limited):
+    assert {client.get("/healthz").status_code for _ in range(200)} == {200}
+
+
+# --- behind the proxy --------------------------------------------------------------------------
+
+
+def test_with_one_proxy_the_client_address_is_the_forwarded_one(tmp_path):
+    app = bare_app(
+        tmp_path,
+        COOP_PROXY_COUNT=1,
+        COOP_RATELIMIT_ENABLED=True,
+        COOP_RATELIMIT_STRIPE_WEBHOOK="2 per minute",
+    )
+    assert isinstance(app.wsgi_app, ProxyFix)
+    client = app.test_client()
+
+    def post(forwarded_for):
+        return client.post(
+            "/stripe/webhook", headers={"X-Forwarded-For": forwarded_for}
+        ).status_code
+
+    # No webhook secret here: 503 until the limit, counted per forwarded client.
+    assert [post("198.51.100.1") for _ in range(3)] == [503, 503, 429]
+    assert post("198.51.100.2") == 503
+
+
+def test_without_a_proxy_forwarded_headers_are_ignored(tmp_path):
+    app = bare_app(
+        tmp_path, COOP_RATELIMIT_ENABLED=True, COOP_RATELIMIT_STRIPE_WEBHOOK="2 per minute"
+    )
+    assert not isinstance(app.wsgi_app, ProxyFix)
+    client = app.test_client()
+    codes = [
+        client.post("/stripe/webhook", headers={"X-Forwarded-For": f"198.51.100.{n}"}).status_code
+        for n in range(3)
+    ]
+    assert codes == [503, 503, 429]
+
+
+# --- static files ------------------------------------------------------------------------------
+
+
+def test_static_urls_carry_the_hash_of_their_file(client):
+    page = client.get("/login").text
+    css = hashlib.sha256((STATIC / "coop.css").read_bytes()).hexdigest()[:12]
+    htmx = hashlib.sha256((STATIC / "vendor/htmx.min.js").read_bytes()).hexdigest()[:12]
+    assert f'href="/static/coop.css?v={css}"' in page
+    assert f'src="/static/vendor/htmx.min.js?v={htmx}"' in page
+    with client.get(f"/static/coop.css?v={css}") as response:
+        assert response.status_code == 200
+
+
+def test_a_changed_static_file_gets_a_new_address(tmp_path):
+    folder = tmp_path / "static"
+    folder.mkdir()
+    (folder / "x.css").write_text("a {}")
+    fresh = bare_app(tmp_path)
+    fresh.static_folder = str(folder)
+    with fresh.test_request_context():
+        before = url_for("static", filename="x.css")
+        (folder / "x.css").write_text("a { color: red }")
+        os.utime(folder / "x.css", ns=(1, 1))
+        after = url_for("static", filename="x.css")
+    assert re.fullmatch(r"/static/x\.css\?v=[0-9a-f]{12}", before)
+    assert before != after
+
+
+# --- gunicorn ----------------------------------------------------------------------------------
+
+
+def test_workers_follow_the_cpus(monkeypatch):
+    assert gunicorn_conf.default_workers(2) == 3
+    monkeypatch.setattr(os, "cpu_count", lambda: 8)
+    assert gunicorn_conf.default_workers() == 9
+    monkeypatch.setattr(os, "cpu_count", lambda: None)
+    assert gunicorn_conf.default_workers() == 2
+
+
+def test_every_name_in_the_config_module_is_a_gunicorn_setting():
+    names = {
+        name
+        for name, value in vars(gunicorn_conf).items()
+        if name.islower()
+        and not name.startswith("_")
+        and not callable(value)
+        and not inspect.ismodule(value)
+    }
+    assert names and names <= set(Config().settings)
+
+
+def test_the_server_loads_the_config_module_then_the_options(monkeypatch):
+    monkeypatch.delenv("GUNICORN_CMD_ARGS", raising=False)
+    cfg = cli.GunicornServer({"bind": "127.0.0.1:8123", "workers": 2}).cfg
+    assert cfg.bind == ["127.0.0.1:8123"]
+    assert cfg.workers == 2
+    assert (cfg.worker_class_str, cfg.threads, cfg.timeout) == ("gthread", 4, 60)
+    assert cfg.accesslog is None
+    assert cfg.forwarded_allow_ips == ["127.0.0.1", "::1"]
+    assert cfg.logconfig_dict["formatters"]["json"]["()"] == "coop.observability.JsonFormatter"
+    assert cli.GunicornServer({"bind": "127.0.0.1:8000"}).cfg.workers == (os.cpu_count() or 1) + 1
+
+
+def test_gunicorn_cmd_args_override_the_config_module(monkeypatch):
+    monkeypatch.setenv("GUNICORN_CMD_ARGS", "--threads 8 --timeout 120")
+    cfg = cli.GunicornServer({"bind": "127.0.0.1:8000"}).cfg
+    assert (cfg.threads, cfg.timeout) == (8, 120)
+
+
+def test_coop_serve_help_lists_its_options(runner):
+    result = runner.invoke(args=["serve", "--help"])
+    assert result.exit_code == 0
+    for option in ("--host", "--port", "--workers"):
+        assert option in result.output
+
+
+def test_coop_serve_runs_gunicorn_behind_one_proxy(runner, tmp_path, monkeypatch):
+    started = []
+    monkeypatch.setattr(cli.GunicornServer, "run", lambda self: started.append(self))
+    monkeypatch.delenv("COOP_PROXY_COUNT", raising=False)
+    monkeypatch.delenv("GUNICORN_CMD_ARGS", raising=False)
+    arguments = ["serve", "--host", "192.0.2.10", "--port", "8123", "--workers", "3"]
+    result = runner.invoke(args=arguments)
+    assert result.exit_code == 0, result.output
+    [server] = started
+    assert (server.cfg.bind, server.cfg.workers) == (["192.0.2.10:8123"], 3)
+    assert os.environ["COOP_PROXY_COUNT"] == "1"
+    # Each worker makes the app from the environment, as production does.
+    monkeypatch.setenv("COOP_SECRET_KEY", "serve-test-key")
+    monkeypatch.setenv("COOP_DATABASE_URL", f"sqlite:///{tmp_path / 'serve.sqlite3'}")
+    app = server.load()
+    assert isinstance(app, Flask) and isinstance(app.wsgi_app, ProxyFix)
+
+
+def test_coop_serve_keeps_a_proxy_count_the_environment_sets(runner, monkeypatch):
+    monkeypatch.setattr(cli.GunicornServer, "run", lambda self: None)
+    monkeypatch.setenv("COOP_PROXY_COUNT", "0")
+    assert runner.invoke(args=["serve"]).exit_code == 0
+    assert os.environ["COOP_PROXY_COUNT"] == "0"
+
+
+@pytest.mark.parametrize("name", ["COOP_PROXY_COUNT"])
+def test_a_proxy_count_that_is_not_a_number_stops_the_app(tmp_path, monkeypatch, name):
+    from coop import config
+    from coop.errors import ConfigurationError
+
+    monkeypatch.setenv("COOP_DEMO", "1")
+    monkeypatch.setenv(name, "one")
+    with pytest.raises(ConfigurationError, match=name):
+        config.load(tmp_path)
