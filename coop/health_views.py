@@ -41,8 +41,6 @@ def _database_answers() -> bool:
         current_app.logger.exception("readyz: the database does not answer")
         db.session.rollback()
         return False
-    finally:
-        db.session.remove()
     return True
 
 

@@ -1,5 +1,6 @@
 """Plain factory functions with keyword defaults."""
 
+import hashlib
 import itertools
 import random
 from datetime import timedelta
@@ -19,6 +20,13 @@ from coop.orders.purchasing.models import (
     PurchaseOrder,
     Receipt,
     ReceiptLine,
+)
+from coop.purchases.models import (
+    SourceFormat,
+    SupplierInvoice,
+    SupplierInvoiceKind,
+    SupplierInvoiceLine,
+    SupplierInvoiceStatus,
 )
 from coop.suppliers.catalogue import save_offer
 from coop.suppliers.models import Offer, Part, Supplier
@@ -186,3 +194,47 @@ def receipt(order, received=None, *, on=None) -> Receipt:
     db.session.add(row)
     db.session.commit()
     return row
+
+
+def supplier_invoice(supplier, number, lines=(), vat="0.00", *, credited=None, **values):
+    """A supplier's document entered by hand, booked unless told otherwise; `lines`:
+    (kind, part or None, quantity, unit price), billed at 20 % when `vat` is not zero."""
+    rows = [
+        SupplierInvoiceLine(
+            position=n,
+            kind=kind,
+            name=part.name if part else "Port",
+            quantity=Decimal(quantity),
+            unit_price=Decimal(price),
+            amount_excl_vat=Decimal(quantity) * Decimal(price),
+            vat_rate=Decimal("0.2000") if Decimal(vat) else Decimal("0"),
+            vat_category="S" if Decimal(vat) else "K",
+            part=part,
+        )
+        for n, (kind, part, quantity, price) in enumerate(lines, start=1)
+    ]
+    excl = sum((row.amount_excl_vat for row in rows), Decimal("0.00"))
+    pdf = b"%PDF-1.7 supplier"
+    fields = {
+        "supplier": supplier,
+        "kind": SupplierInvoiceKind.CREDIT_NOTE if credited else SupplierInvoiceKind.INVOICE,
+        "number": number,
+        "issued_on": today(),
+        "credited_invoice": credited,
+        "total_excl_vat": excl,
+        "total_vat": Decimal(vat),
+        "total_incl_vat": excl + Decimal(vat),
+        "vat_breakdown": [],
+        "source_format": SourceFormat.MANUAL,
+        "file": pdf,
+        "filename": f"{number}.pdf",
+        "file_type": "application/pdf",
+        "file_sha256": hashlib.sha256(pdf).hexdigest(),
+        "status": SupplierInvoiceStatus.BOOKED,
+        "booked_on": today(),
+    }
+    fields.update(values)
+    invoice = SupplierInvoice(**fields, lines=rows)
+    db.session.add(invoice)
+    db.session.flush()
+    return invoice

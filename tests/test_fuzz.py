@@ -31,6 +31,7 @@ from coop.orders.purchasing import ordering
 from coop.orders.purchasing.models import OrderStatus
 from coop.payments import bank, ledger
 from coop.payments.models import BankLine, Method
+from coop.purchases.models import SupplierInvoiceStatus
 from tests.invoicing import factories as invoice_factories
 from tests.negotiation import factories as negotiation_factories
 from tests.orders.costs.test_statements import build_world
@@ -115,6 +116,9 @@ def every_state(make):
         pooled.shops["B"], Decimal("50.00"), method=Method.TRANSFER, received_on=today()
     )
     bank.import_statement(b"Date;Libelle;Montant\n05/12/2026;VIR SHOPA;10,00\n", "r.csv", by=None)
+    supplier_invoice = make.supplier_invoice(
+        pooled.lyon, "F-1", status=SupplierInvoiceStatus.TO_CHECK, booked_on=None
+    )
     db.session.commit()
     draft = negotiation_factories.rfq(parts=[part])
     asked = [make.supplier(email=f"devis{n}@fournisseur.example") for n in range(2)]
@@ -160,6 +164,7 @@ def every_state(make):
         "kind": ("members",),
         "order": tuple(o.number for o in orders),
         "invoice": (invoice.number,),
+        "invoice_id": (supplier_invoice.id,),
     }
     return ids, users
 

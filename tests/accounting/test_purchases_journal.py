@@ -1,7 +1,6 @@
 """The purchase side in the FEC: suppliers' invoices in the purchases journal (HA), VAT by
 the supplier's regime, suppliers paid from the bank, and the suppliers' account lettered."""
 
-import hashlib
 from datetime import date
 from decimal import Decimal
 
@@ -13,15 +12,13 @@ from coop.extensions import db
 from coop.payments import bank
 from coop.payments.models import BankLine
 from coop.purchases.models import (
-    SourceFormat,
     SupplierInvoice,
-    SupplierInvoiceKind,
-    SupplierInvoiceLine,
     SupplierInvoiceStatus,
     SupplierLineKind,
     SupplierPayment,
     SupplierPaymentAllocation,
 )
+from tests import factories
 from tests.accounts.test_identity import valid
 
 NOVEMBER = (date(2026, 11, 1), date(2026, 11, 30))
@@ -30,43 +27,9 @@ PDF = b"%PDF-1.7 supplier"
 
 def booked(supplier, number, issued_on, booked_on, lines, vat, *, credited=None):
     """A booked supplier document; `lines`: (kind, part, quantity, unit price)."""
-    rows = [
-        SupplierInvoiceLine(
-            position=n,
-            kind=kind,
-            name=part.name if part else "Port",
-            quantity=Decimal(quantity),
-            unit_price=Decimal(price),
-            amount_excl_vat=Decimal(quantity) * Decimal(price),
-            vat_rate=Decimal("0.2000") if vat else Decimal("0"),
-            vat_category="S" if vat else "K",
-            part=part,
-        )
-        for n, (kind, part, quantity, price) in enumerate(lines, start=1)
-    ]
-    excl = sum((row.amount_excl_vat for row in rows), Decimal("0.00"))
-    invoice = SupplierInvoice(
-        supplier=supplier,
-        kind=SupplierInvoiceKind.CREDIT_NOTE if credited else SupplierInvoiceKind.INVOICE,
-        number=number,
-        issued_on=issued_on,
-        credited_invoice=credited,
-        total_excl_vat=excl,
-        total_vat=Decimal(vat),
-        total_incl_vat=excl + Decimal(vat),
-        vat_breakdown=[],
-        source_format=SourceFormat.MANUAL,
-        file=PDF,
-        filename=f"{number}.pdf",
-        file_type="application/pdf",
-        file_sha256=hashlib.sha256(PDF).hexdigest(),
-        status=SupplierInvoiceStatus.BOOKED,
-        booked_on=booked_on,
-        lines=rows,
+    return factories.supplier_invoice(
+        supplier, number, lines, vat, credited=credited, issued_on=issued_on, booked_on=booked_on
     )
-    db.session.add(invoice)
-    db.session.flush()
-    return invoice
 
 
 def paid(line: BankLine, supplier, invoices: list[SupplierInvoice], amounts: list[str]):
