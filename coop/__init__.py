@@ -173,6 +173,9 @@ def _register_blueprints(app: Flask) -> None:
     from coop.payments import reminder_views as reminders
     from coop.payments import stripe_views as online_payments
     from coop.payments import views as payments
+    from coop.relocation import agreement_views as agreements
+    from coop.relocation import maker_views as maker_calls
+    from coop.relocation import views as manufacturer_calls
     from coop.suppliers import views as catalogue
 
     app.register_blueprint(accounts.auth)
@@ -200,6 +203,9 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(online_payments.bp)
     app.register_blueprint(negotiation.bp)
     app.register_blueprint(negotiation.supplier_bp)
+    app.register_blueprint(manufacturer_calls.bp)
+    app.register_blueprint(maker_calls.bp)
+    app.register_blueprint(agreements.bp)
     app.register_blueprint(activity.bp)
 
 

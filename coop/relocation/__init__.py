@@ -1,0 +1,1 @@
+"""MAD Industrie: bringing parts back from Asia to local manufacturers (issue 19)."""
