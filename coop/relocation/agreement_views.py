@@ -12,7 +12,7 @@ from coop.accounts.forms import ConfirmForm
 from coop.accounts.models import PURCHASING_ROLES, STAFF_ROLES
 from coop.extensions import db
 from coop.negotiation.rfqs import active_suppliers
-from coop.pages import id_arg, paginate, refusal_shown, search_arg
+from coop.pages import csv_download, id_arg, paginate, refusal_shown, search_arg
 from coop.relocation import agreements
 from coop.relocation.forms import AgreementForm
 from coop.suppliers.catalogue import find_part, part_choices
@@ -36,6 +36,15 @@ def list_agreements():
         statuses=list(AgreementStatus),
         q=q,
     )
+
+
+@bp.route("/export.csv")
+@roles_required(*STAFF_ROLES)
+def agreements_csv():
+    status = request.args.get("status", "")
+    chosen = AgreementStatus(status) if status in set(AgreementStatus) else None
+    rows = db.session.scalars(agreements.agreements_query(chosen, search_arg())).all()
+    return csv_download("accords-cadres.csv", agreements.agreement_rows(rows))
 
 
 @bp.route("/new", methods=["GET", "POST"])

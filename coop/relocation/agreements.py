@@ -18,6 +18,8 @@ from coop import bounds
 from coop.accounts.models import User
 from coop.activity.recording import change, changes, record
 from coop.clock import to_local
+from coop.csv_export import day as csv_day
+from coop.csv_export import figure
 from coop.errors import DomainError
 from coop.extensions import db
 from coop.money import quantize
@@ -331,6 +333,46 @@ def units_bought(agreements: list[FrameworkAgreement]) -> dict[int, int]:
     bought = dict.fromkeys(ids, 0)
     bought.update({agreement_id: int(units) for agreement_id, units in rows})
     return bought
+
+
+def agreement_rows(rows: list[FrameworkAgreement]) -> list[list]:
+    """Agreements as a spreadsheet, with what each has bought so far."""
+    bought = units_bought(rows)
+    table = [
+        [
+            "accord",
+            "statut",
+            "fournisseur",
+            "sku",
+            "debut",
+            "fin",
+            "volume_engage",
+            "achete",
+            "reste",
+            "penalite_unitaire_eur",
+            "campagnes_prevues",
+            "notes",
+        ]
+    ]
+    for agreement in rows:
+        done = bought[agreement.id]
+        table.append(
+            [
+                agreement.code,
+                agreement.status.label,
+                agreement.offer.supplier.code,
+                agreement.offer.part.sku,
+                csv_day(agreement.valid_from),
+                csv_day(agreement.valid_to),
+                agreement.committed_qty,
+                done,
+                max(0, agreement.committed_qty - done),
+                figure(agreement.shortfall_fee, 4),
+                agreement.campaigns_planned,
+                agreement.notes or "",
+            ]
+        )
+    return table
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,8 @@ from coop import bounds, identifiers
 from coop.accounts.models import User
 from coop.activity.recording import record
 from coop.clock import to_local
+from coop.csv_export import day as csv_day
+from coop.csv_export import figure
 from coop.errors import DomainError
 from coop.extensions import db
 from coop.forms import sentence
@@ -38,7 +40,7 @@ from coop.relocation.models import (
 )
 from coop.suppliers.catalogue import CATEGORIES
 from coop.suppliers.models import Part
-from coop.suppliers.pricing import Purchase, Terms, buy, premium_percent
+from coop.suppliers.pricing import Purchase, Terms, buy, premium_percent, typed_price
 from coop.uniqueness import refusing_duplicates
 
 MAX_SPECIFICATION = 20_000
@@ -540,6 +542,49 @@ def compare_answers(call: ManufacturerCall, today: date) -> Comparison:
     if call.part is not None:
         asian = cheapest_asian_landed_cost(call.part, call.annual_volume, today)
     return Comparison(call, rows, asian)
+
+
+def comparison_rows(comparison: Comparison) -> list[list]:
+    """The comparison as a spreadsheet: a header, then one row per maker's latest answer."""
+    rows = [
+        [
+            "fabricant",
+            "email",
+            "siret",
+            "repondu_le",
+            "paliers",
+            "cout_unitaire_eur",
+            "ecart_prix_cible_pct",
+            "ecart_asie_rendue_pct",
+            "colis",
+            "minimum",
+            "delai_jours",
+            "capacite_annuelle",
+            "echantillons_le",
+            "commentaire",
+        ]
+    ]
+    for row in comparison.rows:
+        answer = row.answer
+        rows.append(
+            [
+                row.invitation.name,
+                row.invitation.email,
+                row.invitation.siret,
+                csv_day(to_local(answer.submitted_at)),
+                " | ".join(f"{q}: {typed_price(p)}" for q, p in answer.tier_values),
+                figure(row.unit_cost, 4),
+                figure(row.premium_over(comparison.call.target_price), 1),
+                figure(row.premium_over(comparison.asian_unit_cost), 1),
+                answer.pack_size,
+                answer.moq,
+                answer.lead_time_days,
+                answer.yearly_capacity,
+                csv_day(answer.samples_on),
+                answer.comment or "",
+            ]
+        )
+    return rows
 
 
 # --- reading -------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ from coop.accounts.models import PURCHASING_ROLES, STAFF_ROLES
 from coop.extensions import db
 from coop.negotiation.forms import MessageForm
 from coop.negotiation.links import LinkState
-from coop.pages import file_download, paginate, refusal_shown, search_arg
+from coop.pages import csv_download, file_download, paginate, refusal_shown, search_arg
 from coop.relocation import accepting, calls, forecast
 from coop.relocation.forms import AcceptForm, CallEditForm, CallForm, FileForm, MakerForm
 from coop.relocation.links import link_url, state_of
@@ -134,6 +134,14 @@ def _call_page(call, *, maker_form=None, file_form=None, status=200):
         file_form=file_form or FileForm(formdata=None),
         form=ConfirmForm(),
     ), status
+
+
+@bp.route("/<int:call_id>/answers.csv")
+@roles_required(*STAFF_ROLES)
+def answers_csv(call_id: int):
+    call = _call(call_id)
+    comparison = calls.compare_answers(call, clock.today())
+    return csv_download(f"{call.code}-reponses.csv", calls.comparison_rows(comparison))
 
 
 @bp.route("/<int:call_id>/edit", methods=["GET", "POST"])

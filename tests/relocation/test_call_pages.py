@@ -102,7 +102,10 @@ def test_files_are_kept_by_kind_and_a_disguised_file_is_refused(client, make):
 def test_inviting_makers_then_publishing_mails_each_its_own_link(client, make):
     call = rf.call()
     client.login_as(make.user(Role.MANAGER))
-    for name, email, seed in (("Forge du Gier", "forge@gier.example", 1), ("Méca", "m@l.example", 2)):
+    for name, email, seed in (
+        ("Forge du Gier", "forge@gier.example", 1),
+        ("Méca", "m@l.example", 2),
+    ):
         data = {"name": name, "email": email, "siret": make.valid_siret(seed)}
         assert client.post(f"/calls/{call.id}/makers", data=data).status_code == 302
     forge = db.session.scalar(select(CallInvitation).where(CallInvitation.name == "Forge du Gier"))
@@ -137,7 +140,7 @@ def test_a_maker_answers_and_the_latest_answer_is_compared(client, make):
         "lead_time_days": "30",
         "yearly_capacity": "4000",
         "samples_on": (today() + timedelta(days=20)).isoformat(),
-        "comment": "=HYPERLINK(\"x\")",
+        "comment": '=HYPERLINK("x")',
     }
     response = client.post(f"/m/{token}", data=data)
     assert response.status_code == 302
