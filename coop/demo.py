@@ -381,8 +381,8 @@ def _seed_manufacturer_call(rng: random.Random) -> None:
         gier, "Oui, nous les aurons dans trois semaines.", at=now(), remote_addr=None
     )
     for maker, tiers, capacity in (
-        (gier, ((10, "8.90"), (200, "8.20"), (500, "7.60")), 5000),
-        (rhone, ((50, "9.40"), (500, "8.70")), 1500),
+        (gier, ((10, "23.90"), (200, "22.40"), (500, "21.20")), 5000),
+        (rhone, ((50, "24.80"), (500, "22.90")), 1500),
     ):
         answering.submit_answer(
             maker,

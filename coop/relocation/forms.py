@@ -119,7 +119,7 @@ class CallForm(CoopForm):
         description=_l("Prérempli avec la demande mutualisée des 12 derniers mois."),
     )
     target_price = UnitPriceField(
-        _l("Prix cible (€ HT l'unité, rendu plateforme)"),
+        _l("Prix cible (€ HT, rendu plateforme)"),
         [Optional()],
         description=_l(
             "Prérempli avec le prix asiatique le moins cher au palier du volume annuel."
