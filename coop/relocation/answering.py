@@ -11,8 +11,10 @@ from coop.clock import to_local
 from coop.errors import DomainError
 from coop.extensions import db
 from coop.forms import sentence
+from coop.negotiation.links import LinkRefused, LinkState
 from coop.relocation import notifications
 from coop.relocation.calls import MAX_MESSAGE, lock_call, log_entry, message_body
+from coop.relocation.links import state_of
 from coop.relocation.models import (
     CallAnswer,
     CallAnswerTier,
@@ -87,6 +89,7 @@ def submit_answer(
 ) -> CallAnswer:
     """Record the maker's terms as its latest answer, tell the manager; earlier ones stay."""
     lock_call(invitation.call)
+    check_open(invitation, at)
     check_answer(terms, to_local(at).date())
     answer = CallAnswer(
         pack_size=terms.pack_size or 1,
@@ -110,11 +113,20 @@ def post_maker_message(
     invitation: CallInvitation, body: str, *, at: datetime, remote_addr: str | None = None
 ) -> CallMessage:
     """A message from the maker to the coop, added to the thread with where it came from."""
+    check_open(invitation, at)
     body = message_body(body)
     message = _maker_entry(invitation, CallMessageKind.MESSAGE, at, body, remote_addr)
     db.session.flush()
     notifications.maker_wrote(message)
     return message
+
+
+def check_open(invitation: CallInvitation, at: datetime) -> None:
+    """The maker writes only through a link that works: the call open, the link neither
+    expired nor revoked (the link's refusal page says which)."""
+    state = state_of(invitation, at)
+    if state is not LinkState.OPEN:
+        raise LinkRefused(state, invitation)
 
 
 def _maker_entry(invitation, kind, at, body, remote_addr) -> CallMessage:
