@@ -33,7 +33,7 @@ from coop.orders.purchasing.receiving import record_receipt
 from coop.payments.bank import import_statement
 from coop.payments.ledger import record_payment
 from coop.payments.models import Method, Payment
-from coop.relocation import accepting, agreements, answering, calls, forecast
+from coop.relocation import accepting, agreements, answering, calls, files, forecast
 from coop.suppliers.models import Offer, Part, Supplier
 
 # The demo catalogue is kept as the CSV files a manager would import: they double
@@ -362,7 +362,7 @@ def _seed_manufacturer_call(rng: random.Random) -> None:
         by=manager,
     )
     plan = DEMO_DATA / "chn-12s-126-cahier-des-charges.pdf"
-    calls.add_file(call, plan.name, plan.read_bytes())
+    files.add_file(call, plan.name, plan.read_bytes())
     gier, rhone = (
         calls.invite_maker(call, calls.Maker(name, email, fake_siret(rng)), at=now(), by=manager)
         for name, email in (

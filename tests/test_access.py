@@ -20,7 +20,7 @@ from coop.orders.purchasing import sending as order_sending
 from coop.orders.purchasing.models import OrderSending, PurchaseOrder
 from coop.payments import bank
 from coop.payments.models import BankLine
-from coop.relocation import agreements, calls
+from coop.relocation import agreements, files
 from coop.relocation.links import token_for as maker_token_for
 from coop.relocation.models import CallAnswer, CallFile, CallInvitation
 from coop.suppliers.models import FrameworkAgreement, Offer
@@ -373,7 +373,7 @@ def world(make):
     negotiation_factories.sent_rfq(parts=[offer.part])
     call = relocation_factories.published(offer.part, makers=("Forge du Gier",))
     relocation_factories.answer(call.invitations[0])
-    calls.add_file(call, "plan.pdf", b"%PDF-1.4\n%%EOF\n")
+    files.add_file(call, "plan.pdf", b"%PDF-1.4\n%%EOF\n")
     agreements.create_agreement(
         agreements.AgreementTerms(
             offer=offer,

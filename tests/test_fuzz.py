@@ -32,7 +32,7 @@ from coop.orders.purchasing import ordering
 from coop.orders.purchasing.models import OrderStatus
 from coop.payments import bank, ledger
 from coop.payments.models import BankLine, Method
-from coop.relocation import agreements, calls
+from coop.relocation import agreements, files
 from coop.relocation.links import token_for as maker_token_for
 from tests.invoicing import factories as invoice_factories
 from tests.negotiation import factories as negotiation_factories
@@ -132,7 +132,7 @@ def every_state(make):
     call = relocation_factories.published(part, makers=("Forge du Gier",))
     maker = call.invitations[0]
     call_answer = relocation_factories.answer(maker)
-    drawing = calls.add_file(call, "plan.pdf", b"%PDF-1.4\n%%EOF\n")
+    drawing = files.add_file(call, "plan.pdf", b"%PDF-1.4\n%%EOF\n")
     agreement = agreements.create_agreement(
         agreements.AgreementTerms(
             offer=part.offers[0],

@@ -1,24 +1,19 @@
 """Calls to manufacturers, the manager's side: prepared, makers invited, published (each maker
-e-mailed its private link), followed, compared, closed."""
+e-mailed its private link), followed, closed."""
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
-from pathlib import PurePosixPath
 
-from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import Select, select
 from sqlalchemy.orm import selectinload
-from werkzeug.utils import secure_filename
 
 from coop import bounds, identifiers
 from coop.accounts.models import User
 from coop.activity.recording import record
 from coop.clock import to_local
-from coop.csv_export import day as csv_day
-from coop.csv_export import figure
 from coop.errors import DomainError
 from coop.extensions import db
 from coop.forms import sentence
@@ -27,11 +22,9 @@ from coop.negotiation.links import LinkState, new_link_id
 from coop.negotiation.models import end_of_day
 from coop.numbering import next_value
 from coop.relocation import notifications
-from coop.relocation.forecast import AsianCost, cheapest_asian_landed_cost
 from coop.relocation.links import state_of
 from coop.relocation.models import (
     CallAnswer,
-    CallFile,
     CallInvitation,
     CallMessage,
     CallMessageKind,
@@ -40,37 +33,16 @@ from coop.relocation.models import (
 )
 from coop.suppliers.catalogue import CATEGORIES
 from coop.suppliers.models import Part
-from coop.suppliers.pricing import Purchase, Terms, buy, premium_percent, typed_price
 from coop.uniqueness import refusing_duplicates
 
 MAX_SPECIFICATION = 20_000
 MAX_RHYTHM = 2000
 MAX_MESSAGE = 4000
-MAX_FILES = 20
 # A link renewed after the deadline stays open this long.
 RENEWED_LINK_DAYS = 7
 # The deadline the new-call form suggests, and the length it suggests.
 DEFAULT_ANSWER_DAYS = timedelta(days=30)
 DEFAULT_DURATION_MONTHS = 24
-
-# What a call's files may be: the kind is read from the content's first bytes, never from
-# the name or the browser's word, and the file is served back as this type only.
-FILE_KINDS = {
-    ".pdf": "application/pdf",
-    ".png": "image/png",
-    ".jpg": "image/jpeg",
-    ".jpeg": "image/jpeg",
-    ".dxf": "image/vnd.dxf",
-    ".step": "model/step",
-    ".stp": "model/step",
-}
-SIGNATURES = {
-    "application/pdf": (b"%PDF-",),
-    "image/png": (b"\x89PNG\r\n\x1a\n",),
-    "image/jpeg": (b"\xff\xd8\xff",),
-    "model/step": (b"ISO-10303-21;",),
-}
-
 
 # --- preparing ---------------------------------------------------------------------------
 
@@ -205,79 +177,6 @@ def _values(terms: CallTerms) -> dict:
     }
 
 
-# --- files -------------------------------------------------------------------------------
-
-
-def file_kind(filename: str, content: bytes) -> str:
-    """The file's type (FILE_KINDS), read from its name's ending and checked on its content."""
-    suffix = PurePosixPath(filename.lower()).suffix
-    kind = FILE_KINDS.get(suffix)
-    if kind is None:
-        raise DomainError(
-            _("Fichier refusé : seuls les PDF, PNG, JPEG, DXF et STEP sont acceptés."),
-            field="file",
-        )
-    if not (_is_dxf(content) if kind == "image/vnd.dxf" else content.startswith(SIGNATURES[kind])):
-        raise DomainError(
-            _(
-                "Le contenu de « %(name)s » n'est pas celui d'un fichier %(kind)s.",
-                name=filename,
-                kind=suffix.lstrip(".").upper(),
-            ),
-            field="file",
-        )
-    return kind
-
-
-def _is_dxf(content: bytes) -> bool:
-    """A binary DXF's header, or a text DXF: no NUL byte, and a SECTION early on."""
-    if content.startswith(b"AutoCAD Binary DXF"):
-        return True
-    head = content[:4096]
-    return b"\x00" not in head and b"SECTION" in head
-
-
-def safe_filename(filename: str) -> str:
-    """The name a file is kept and served under: ASCII, no path, at most 200 characters."""
-    name = secure_filename(filename or "")
-    stem, suffix = PurePosixPath(name).stem, PurePosixPath(name).suffix.lower()
-    if not stem:
-        stem = "fichier"
-    return stem[: 200 - len(suffix)] + suffix
-
-
-def add_file(call: ManufacturerCall, filename: str, content: bytes) -> CallFile:
-    """Attach a drawing or a document to a call that is not closed."""
-    lock_call(call)
-    if call.status is CallStatus.CLOSED:
-        raise DomainError(_("L'appel %(code)s est clos.", code=call.code))
-    if len(call.files) >= MAX_FILES:
-        raise DomainError(_("%(max)d fichiers au plus par appel.", max=MAX_FILES), field="file")
-    if not content:
-        raise DomainError(_("Ce fichier est vide."), field="file")
-    # COOP_MAX_UPLOAD_MB: the request is refused past it; a file given otherwise is held to it.
-    limit = current_app.config.get("MAX_CONTENT_LENGTH")
-    if limit is not None and len(content) > limit:
-        raise DomainError(
-            _("Fichier trop gros : %(max)s Mo au plus.", max=limit // (1024 * 1024)),
-            field="file",
-        )
-    name = safe_filename(filename)
-    kind = file_kind(name, content)
-    attached = CallFile(filename=name, content_type=kind, size=len(content), content=content)
-    call.files.append(attached)
-    db.session.flush()
-    return attached
-
-
-def remove_file(call: ManufacturerCall, attached: CallFile) -> None:
-    lock_call(call)
-    if call.status is CallStatus.CLOSED:
-        raise DomainError(_("L'appel %(code)s est clos.", code=call.code))
-    call.files.remove(attached)
-    db.session.flush()
-
-
 # --- makers --------------------------------------------------------------------------------
 
 
@@ -362,16 +261,12 @@ def _send(invitation: CallInvitation, at: datetime, by: User | None) -> None:
 # --- publishing, following, closing --------------------------------------------------------
 
 
-def can_publish(call: ManufacturerCall) -> bool:
-    return call.status is CallStatus.DRAFT
-
-
 def publish_call(
     call: ManufacturerCall, *, at: datetime, by: User | None = None
 ) -> list[CallInvitation]:
     """E-mail each maker invited its private link; the call is open for answers."""
     lock_call(call)
-    if not can_publish(call):
+    if call.status is not CallStatus.DRAFT:
         raise DomainError(_("L'appel %(code)s est déjà publié.", code=call.code))
     _check_deadline(call.deadline_on, at)
     if not call.invitations:
@@ -485,106 +380,6 @@ def lock_call(call: ManufacturerCall) -> None:
         select(ManufacturerCall.id).where(ManufacturerCall.id == call.id).with_for_update()
     )
     db.session.refresh(call, ["status"])
-
-
-# --- comparing ------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class AnswerRow:
-    """A maker's latest answer, priced for the call's yearly volume."""
-
-    invitation: CallInvitation
-    answer: CallAnswer
-    purchase: Purchase | None  # the yearly volume bought on the maker's terms
-
-    @property
-    def unit_cost(self) -> Decimal | None:
-        """What each unit needed costs on the maker's terms (delivered at the hub)."""
-        return self.purchase.cost_per_needed_unit if self.purchase else None
-
-    def premium_over(self, reference: Decimal | None) -> Decimal | None:
-        """How much dearer (in percent, negative: cheaper) than `reference`."""
-        if reference is None or self.unit_cost is None:
-            return None
-        return premium_percent(self.unit_cost, reference)
-
-    @property
-    def short_of_capacity(self) -> bool:
-        return self.answer.yearly_capacity < self.invitation.call.annual_volume
-
-
-@dataclass(frozen=True)
-class Comparison:
-    call: ManufacturerCall
-    rows: list[AnswerRow]  # cheapest first
-    asian: AsianCost | None  # for a call on one part
-
-    @property
-    def asian_unit_cost(self) -> Decimal | None:
-        return self.asian.cost.per_unit if self.asian else None
-
-
-def answer_terms(answer: CallAnswer) -> Terms:
-    return Terms(pack_size=answer.pack_size, moq=answer.moq, tiers=tuple(answer.tier_values))
-
-
-def compare_answers(call: ManufacturerCall, today: date) -> Comparison:
-    """Each maker's latest answer beside the target price and the cheapest Asian landed cost,
-    all for the call's yearly volume (docs/manufacturer-calls.md)."""
-    rows = [
-        AnswerRow(i, i.latest, buy(call.annual_volume, answer_terms(i.latest)))
-        for i in call.invitations
-        if i.latest is not None
-    ]
-    rows.sort(key=lambda r: (r.unit_cost is None, r.unit_cost or 0, r.invitation.name))
-    asian = None
-    if call.part is not None:
-        asian = cheapest_asian_landed_cost(call.part, call.annual_volume, today)
-    return Comparison(call, rows, asian)
-
-
-def comparison_rows(comparison: Comparison) -> list[list]:
-    """The comparison as a spreadsheet: a header, then one row per maker's latest answer."""
-    rows = [
-        [
-            "fabricant",
-            "email",
-            "siret",
-            "repondu_le",
-            "paliers",
-            "cout_unitaire_eur",
-            "ecart_prix_cible_pct",
-            "ecart_asie_rendue_pct",
-            "colis",
-            "minimum",
-            "delai_jours",
-            "capacite_annuelle",
-            "echantillons_le",
-            "commentaire",
-        ]
-    ]
-    for row in comparison.rows:
-        answer = row.answer
-        rows.append(
-            [
-                row.invitation.name,
-                row.invitation.email,
-                row.invitation.siret,
-                csv_day(to_local(answer.submitted_at)),
-                " | ".join(f"{q}: {typed_price(p)}" for q, p in answer.tier_values),
-                figure(row.unit_cost, 4),
-                figure(row.premium_over(comparison.call.target_price), 1),
-                figure(row.premium_over(comparison.asian_unit_cost), 1),
-                answer.pack_size,
-                answer.moq,
-                answer.lead_time_days,
-                answer.yearly_capacity,
-                csv_day(answer.samples_on),
-                answer.comment or "",
-            ]
-        )
-    return rows
 
 
 # --- reading -------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ from coop.extensions import db
 from coop.negotiation.forms import MessageForm
 from coop.negotiation.links import LinkState
 from coop.pages import csv_download, file_download, paginate, refusal_shown, search_arg
-from coop.relocation import accepting, calls, forecast
+from coop.relocation import accepting, calls, comparison, files, forecast
 from coop.relocation.forms import AcceptForm, CallEditForm, CallForm, FileForm, MakerForm
 from coop.relocation.links import link_url, state_of
 from coop.relocation.models import (
@@ -128,7 +128,7 @@ def _call_page(call, *, maker_form=None, file_form=None, status=200):
         "relocation/call_detail.html",
         call=call,
         progress={i.id: calls.maker_progress(i, at) for i in call.invitations},
-        comparison=calls.compare_answers(call, clock.today()),
+        comparison=comparison.compare_answers(call, clock.today()),
         accepted={a.answer_id: a for a in call.acceptances},
         maker_form=maker_form or MakerForm(formdata=None),
         file_form=file_form or FileForm(formdata=None),
@@ -140,8 +140,8 @@ def _call_page(call, *, maker_form=None, file_form=None, status=200):
 @roles_required(*STAFF_ROLES)
 def answers_csv(call_id: int):
     call = _call(call_id)
-    comparison = calls.compare_answers(call, clock.today())
-    return csv_download(f"{call.code}-reponses.csv", calls.comparison_rows(comparison))
+    compared = comparison.compare_answers(call, clock.today())
+    return csv_download(f"{call.code}-reponses.csv", comparison.comparison_rows(compared))
 
 
 @bp.route("/<int:call_id>/edit", methods=["GET", "POST"])
@@ -191,7 +191,7 @@ def add_file(call_id: int):
     if form.validate_on_submit():
         upload = form.file.data
         with refusal_shown(form) as outcome:
-            attached = calls.add_file(call, upload.filename or "", upload.read())
+            attached = files.add_file(call, upload.filename or "", upload.read())
         if outcome.ok:
             db.session.commit()
             flash(_("Fichier « %(name)s » ajouté.", name=attached.filename), "success")
@@ -215,7 +215,7 @@ def remove_file(call_id: int, file_id: int):
     form = ConfirmForm()
     if form.validate_on_submit():
         with refusal_shown() as outcome:
-            calls.remove_file(call, attached)
+            files.remove_file(call, attached)
         if outcome.ok:
             db.session.commit()
             flash(_("Fichier « %(name)s » retiré.", name=attached.filename), "success")
@@ -494,7 +494,7 @@ def accept_answer(call_id: int, answer_id: int):
         existing=existing,
         form=form,
         draft=draft,
-        comparison=calls.compare_answers(call, today),
+        comparison=comparison.compare_answers(call, today),
     )
 
 

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from coop.accounts.models import Role
 from coop.clock import now, today
 from coop.extensions import db
-from coop.relocation import calls
+from coop.relocation import calls, files
 from coop.relocation.links import token_for
 from coop.relocation.models import (
     CallAnswer,
@@ -145,7 +145,7 @@ def test_a_file_past_the_upload_limit_is_refused(app, client, make, manager, mon
     assert response.status_code == 413
     assert "Traceback" not in response.text
     with pytest.raises(Exception, match="Fichier trop gros"):
-        calls.add_file(call, "plan.pdf", b"%PDF-" + b"0" * 8192)
+        files.add_file(call, "plan.pdf", b"%PDF-" + b"0" * 8192)
     db.session.rollback()
     assert db.session.scalar(select(func.count(CallFile.id))) == 0
 

@@ -12,7 +12,7 @@ from coop.clock import now
 from coop.extensions import db
 from coop.negotiation import links as quote_links
 from coop.negotiation.links import LinkRefused, LinkState
-from coop.relocation import calls
+from coop.relocation import calls, files
 from coop.relocation.links import MAKER_LINKS, open_link, token_for
 from coop.relocation.models import CallAnswer
 from tests.html import form_values
@@ -130,9 +130,9 @@ def test_a_renewed_link_replaces_the_old_one(client, make, two_makers):
 
 def test_a_maker_downloads_its_calls_files_and_no_other(client, make, two_makers):
     call, forge, _ = two_makers
-    own = calls.add_file(call, "plan.pdf", PDF)
+    own = files.add_file(call, "plan.pdf", PDF)
     other_call = rf.call()
-    elsewhere = calls.add_file(other_call, "secret.pdf", PDF)
+    elsewhere = files.add_file(other_call, "secret.pdf", PDF)
     db.session.commit()
     token = token_for(forge)
     response = client.get(f"/m/{token}/files/{own.id}")
@@ -158,11 +158,11 @@ def test_opening_the_link_is_recorded_once(client, two_makers):
 
 def test_files_are_attached_from_bytes_too(make):
     call = rf.call()
-    attached = calls.add_file(call, "pièce.STEP", b"ISO-10303-21;\nHEADER;\n")
+    attached = files.add_file(call, "pièce.STEP", b"ISO-10303-21;\nHEADER;\n")
     assert (attached.filename, attached.content_type) == ("piece.step", "model/step")
     with pytest.raises(Exception, match="seuls les PDF"):
-        calls.add_file(call, "macro.xlsm", b"PK\x03\x04")
+        files.add_file(call, "macro.xlsm", b"PK\x03\x04")
     with pytest.raises(Exception, match="DXF"):
-        calls.add_file(call, "plan.dxf", b"\x00\x01binary")
-    dxf = calls.add_file(call, "plan.dxf", b"  0\nSECTION\n  2\nHEADER\n")
+        files.add_file(call, "plan.dxf", b"\x00\x01binary")
+    dxf = files.add_file(call, "plan.dxf", b"  0\nSECTION\n  2\nHEADER\n")
     assert dxf.content_type == "image/vnd.dxf"
