@@ -10,6 +10,7 @@ from coop import clock, i18n, submissions
 from coop.accounts.access import roles_required
 from coop.accounts.forms import ConfirmForm
 from coop.accounts.models import PURCHASING_ROLES, STAFF_ROLES
+from coop.activity import reading as activity
 from coop.extensions import db
 from coop.negotiation.rfqs import active_suppliers
 from coop.pages import csv_download, id_arg, paginate, refusal_shown, search_arg
@@ -104,6 +105,7 @@ def show_agreement(agreement_id: int):
         "relocation/agreement_detail.html",
         agreement=agreement,
         progress=agreements.progress(agreement),
+        activity=activity.timeline("agreement", agreement.id),
     )
 
 

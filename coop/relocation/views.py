@@ -11,6 +11,7 @@ from coop import clock, i18n, submissions
 from coop.accounts.access import roles_required
 from coop.accounts.forms import ConfirmForm
 from coop.accounts.models import PURCHASING_ROLES, STAFF_ROLES
+from coop.activity import reading as activity
 from coop.extensions import db
 from coop.negotiation.forms import MessageForm
 from coop.negotiation.links import LinkState
@@ -130,6 +131,7 @@ def _call_page(call, *, maker_form=None, file_form=None, status=200):
         progress={i.id: calls.maker_progress(i, at) for i in call.invitations},
         comparison=comparison.compare_answers(call, clock.today()),
         accepted={a.answer_id: a for a in call.acceptances},
+        activity=activity.timeline("manufacturer_call", call.id),
         maker_form=maker_form or MakerForm(formdata=None),
         file_form=file_form or FileForm(formdata=None),
         form=ConfirmForm(),
