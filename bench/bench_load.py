@@ -179,9 +179,9 @@ class Services:
             serve += ["--workers", str(workers)]
         log = (folder / "services.log").open("w")
         # Our own commands, with fixed arguments.
-        self.web = subprocess.Popen(serve, env=self.env, cwd=ROOT, stderr=log, stdout=log)  # noqa: S603
+        self.web = subprocess.Popen(serve, env=self.env, cwd=ROOT, stderr=log, stdout=log)
         self.others = [
-            subprocess.Popen(  # noqa: S603
+            subprocess.Popen(
                 [str(BIN / "coop"), *command], env=self.env, cwd=ROOT, stderr=log, stdout=log
             )
             for command in (["worker"], ["worker"], ["scheduler"])
@@ -267,7 +267,7 @@ def locust(plan: dict, folder: Path, name: str, seconds: int, port: int, *, brow
         "-u", str(users), "-r", "20", "-t", f"{seconds}s", "--stop-timeout", "10",
         "--csv", str(folder / name), "--only-summary", "--loglevel", "WARNING",
     ]  # fmt: skip
-    return subprocess.Popen(  # noqa: S603
+    return subprocess.Popen(
         command,
         env=env,
         stdout=subprocess.DEVNULL,

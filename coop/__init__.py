@@ -211,8 +211,11 @@ def _register_blueprints(app: Flask) -> None:
     from coop.payments import stripe_views as online_payments
     from coop.payments import views as payments
     from coop.purchases import views as supplier_invoices
+    from coop.relocation import agreement_views as agreements
     from coop.relocation import board_views as relocation_board
     from coop.relocation import impact_views as relocation_impact
+    from coop.relocation import maker_views as maker_calls
+    from coop.relocation import views as manufacturer_calls
     from coop.suppliers import views as catalogue
 
     app.register_blueprint(health.bp)
@@ -242,6 +245,9 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(supplier_invoices.bp)
     app.register_blueprint(negotiation.bp)
     app.register_blueprint(negotiation.supplier_bp)
+    app.register_blueprint(manufacturer_calls.bp)
+    app.register_blueprint(maker_calls.bp)
+    app.register_blueprint(agreements.bp)
     app.register_blueprint(activity.bp)
     app.register_blueprint(relocation_board.bp)
     app.register_blueprint(relocation_impact.bp)

@@ -28,6 +28,12 @@ MAX_QUANTITY = 100_000
 MAX_PERCENT = Decimal("100")
 # A delivery lead time (days).
 MAX_LEAD_TIME_DAYS = 365
+# Units over several years: a framework agreement's committed volume, a maker's yearly
+# capacity, a call's annual volume.
+MAX_VOLUME = 10_000_000
+# A framework agreement's or a call's length: ten years, in months or in campaigns.
+MAX_MONTHS = 120
+MAX_CAMPAIGNS = 240
 # A part's weight (grams): one tonne.
 MAX_WEIGHT_G = 1_000_000
 # Dates the coop's documents may carry; date arithmetic (+1 day, +30 days) stays in range.
@@ -68,6 +74,9 @@ amount = Bound(MAX_AMOUNT, "€")
 bank_amount = Bound(MAX_BANK_AMOUNT, "€")
 quantity = Bound(MAX_QUANTITY, "unités")
 lead_time_days = Bound(MAX_LEAD_TIME_DAYS, "jours")
+volume = Bound(MAX_VOLUME, "unités")
+months = Bound(MAX_MONTHS, "mois")
+campaigns = Bound(MAX_CAMPAIGNS, "campagnes")
 weight_g = Bound(MAX_WEIGHT_G, "g")
 
 

@@ -45,6 +45,7 @@ from coop.orders.purchasing.receiving import record_receipt
 from coop.payments.bank import import_statement
 from coop.payments.ledger import record_payment
 from coop.payments.models import Method, Payment
+from coop.relocation import accepting, agreements, answering, calls, files, forecast
 from coop.suppliers.models import Offer, Part, Supplier
 
 # The demo catalogue is kept as the CSV files a manager would import: they double
@@ -177,6 +178,7 @@ def seed(rng_seed: int = 2026) -> list[tuple[str, str, str]]:
     _seed_invoiced_campaign(rng, shops)
     _seed_pooled_campaign(rng, shops)
     _seed_campaign(rng, shops)
+    _seed_manufacturer_call(rng)
     return logins
 
 
@@ -509,6 +511,84 @@ def _seed_campaign(rng: random.Random, shops: list[Member]) -> None:
         campaign=campaign,
     )
     send_rfq(rfq, at=now())
+
+
+def _seed_manufacturer_call(rng: random.Random) -> None:
+    """A call to local makers for the 12-speed chain the coop buys only in Taiwan: two makers
+    of the Gier valley answered, one was accepted, and its framework agreement is in force."""
+    manager = db.session.scalar(select(User).where(User.email == "gerance@coop-velo-lyon.example"))
+    chain = db.session.scalar(select(Part).where(Part.sku == "CHN-12S-126"))
+    day = today()
+    call = calls.create_call(
+        calls.CallTerms(
+            title="Chaîne 12 vitesses fabriquée dans la vallée du Gier",
+            part=chain,
+            category=None,
+            specification=(
+                "Chaîne 12 vitesses, 126 maillons, axes creux, attache rapide fournie. Largeur "
+                "extérieure 5,25 mm ± 0,05 ; rupture ≥ 9 000 N (ISO 9633) ; nickelée, 72 h de "
+                "brouillard salin. Boîte individuelle en carton recyclé, colis de 10. Prix rendu "
+                "au lieu totem de la coopérative, à Lyon."
+            ),
+            annual_volume=forecast.yearly_demand(day, part=chain) or 600,
+            target_price=forecast.target_price_for(chain, day),
+            delivery_rhythm=forecast.delivery_rhythm(forecast.campaigns_of_year(day)),
+            duration_months=24,
+            deadline_on=day + timedelta(days=21),
+        ),
+        at=now(),
+        by=manager,
+    )
+    plan = DEMO_DATA / "chn-12s-126-cahier-des-charges.pdf"
+    files.add_file(call, plan.name, plan.read_bytes())
+    gier, rhone = (
+        calls.invite_maker(call, calls.Maker(name, email, fake_siret(rng)), at=now(), by=manager)
+        for name, email in (
+            ("Chaînes du Gier", "contact@chaines-du-gier.example"),
+            ("Mécanique de précision du Rhône", "devis@meca-rhone.example"),
+        )
+    )
+    calls.publish_call(call, at=now(), by=manager)
+    calls.post_message(
+        gier,
+        "Pouvez-vous nous envoyer dix échantillons avant de fixer vos prix ?",
+        at=now(),
+        by=manager,
+    )
+    answering.post_maker_message(
+        gier, "Oui, nous les aurons dans trois semaines.", at=now(), remote_addr=None
+    )
+    for maker, tiers, capacity in (
+        (gier, ((10, "23.90"), (200, "22.40"), (500, "21.20")), 5000),
+        (rhone, ((50, "24.80"), (500, "22.90")), 1500),
+    ):
+        answering.submit_answer(
+            maker,
+            answering.AnswerTerms(
+                tiers=[(q, Decimal(p)) for q, p in tiers],
+                pack_size=10,
+                moq=50,
+                lead_time_days=21,
+                yearly_capacity=capacity,
+                samples_on=day + timedelta(days=21),
+                comment="Acier traité en Loire, assemblage à Rive-de-Gier.",
+            ),
+            at=now(),
+        )
+    acceptance = accepting.accept_answer(
+        call,
+        gier.latest,
+        accepting.AcceptTerms(
+            part=chain,
+            supplier_code="CHAINGIER",
+            is_local=True,
+            shortfall_fee=None,
+            valid_from=day,
+        ),
+        at=now(),
+        by=manager,
+    )
+    agreements.activate(acceptance.agreement, today=day, by=manager)
 
 
 def _month_name(month: int) -> str:

@@ -50,9 +50,14 @@ def search_arg(name: str = "q") -> str:
 
 def csv_download(filename: str, rows: Iterable[Sequence]) -> Response:
     """`rows` as a French spreadsheet file (coop.csv_export) the browser saves as `filename`."""
+    return file_download(filename, french_csv(rows).encode("utf-8"), "text/csv")
+
+
+def file_download(filename: str, content: bytes, mimetype: str) -> Response:
+    """`content` as a file the browser saves as `filename` (a safe name), never shows inline."""
     return Response(
-        french_csv(rows).encode("utf-8"),
-        mimetype="text/csv",
+        content,
+        mimetype=mimetype,
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )
 

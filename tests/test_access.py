@@ -22,9 +22,13 @@ from coop.payments import bank
 from coop.payments.models import BankLine
 from coop.purchases import importing
 from coop.purchases.models import SupplierInvoice, SupplierInvoiceKind, SupplierLineKind
-from coop.suppliers.models import Offer
+from coop.relocation import agreements, files
+from coop.relocation.links import token_for as maker_token_for
+from coop.relocation.models import CallAnswer, CallFile, CallInvitation
+from coop.suppliers.models import FrameworkAgreement, Offer
 from tests.invoicing import factories as invoice_factories
 from tests.negotiation import factories as negotiation_factories
+from tests.relocation import factories as relocation_factories
 
 OK, FORBIDDEN, LOGIN, LOGGED_OUT = "ok", 403, "login", "logged out"
 # No login and no role: the request's own signature decides (Stripe's webhook; no secret
@@ -325,6 +329,43 @@ MATRIX = {
     "relocation_impact.show": ("GET", "/relocalisation/impact", PAYMENTS_READ),
     "relocation_impact.download_pdf": ("GET", "/relocalisation/impact/rapport.pdf", PAYMENTS_READ),
     "relocation_impact.rows_csv": ("GET", "/relocalisation/impact/lignes.csv", PAYMENTS_READ),
+    # Calls to manufacturers and framework agreements: the manager's; the treasurer and the
+    # admin read them; a maker's link opens its page with the link alone.
+    "calls.list_calls": ("GET", "/calls/", STAFF_READ),
+    "calls.create_call": ("GET", "/calls/new", PURCHASING),
+    "calls.show_call": ("GET", "/calls/{call}", STAFF_READ),
+    "calls.answers_csv": ("GET", "/calls/{call}/answers.csv", STAFF_READ),
+    "calls.edit_call": ("GET", "/calls/{call}/edit", PURCHASING),
+    "calls.add_file": ("POST", "/calls/{call}/files", PURCHASING),
+    "calls.download_file": ("GET", "/calls/{call}/files/{call_file}", STAFF_READ),
+    "calls.remove_file": ("GET", "/calls/{call}/files/{call_file}/delete", PURCHASING),
+    "calls.invite_maker": ("POST", "/calls/{call}/makers", PURCHASING),
+    "calls.thread": ("GET", "/calls/{call}/makers/{maker}", STAFF_READ),
+    "calls.post_message": ("POST", "/calls/{call}/makers/{maker}/message", PURCHASING),
+    "calls.remove_maker": ("GET", "/calls/{call}/makers/{maker}/remove", PURCHASING),
+    "calls.revoke_link": ("GET", "/calls/{call}/makers/{maker}/revoke", PURCHASING),
+    "calls.renew_link": ("POST", "/calls/{call}/makers/{maker}/renew", PURCHASING),
+    "calls.publish_call": ("GET", "/calls/{call}/publish", PURCHASING),
+    "calls.close_call": ("GET", "/calls/{call}/close", PURCHASING),
+    "calls.accept_answer": ("GET", "/calls/{call}/answers/{call_answer}/accept", PURCHASING),
+    "maker_calls.answer": ("GET", "/m/{maker_token}", everyone_logged_in(anonymous=OK)),
+    "maker_calls.download_file": (
+        "GET",
+        "/m/{maker_token}/files/{call_file}",
+        everyone_logged_in(anonymous=OK),
+    ),
+    "maker_calls.post_message": (
+        "POST",
+        "/m/{maker_token}/message",
+        everyone_logged_in(anonymous=OK),
+    ),
+    "agreements.list_agreements": ("GET", "/agreements/", STAFF_READ),
+    "agreements.agreements_csv": ("GET", "/agreements/export.csv", STAFF_READ),
+    "agreements.create_agreement": ("GET", "/agreements/new", PURCHASING),
+    "agreements.show_agreement": ("GET", "/agreements/{agreement}", STAFF_READ),
+    "agreements.edit_agreement": ("GET", "/agreements/{agreement}/edit", PURCHASING),
+    "agreements.activate_agreement": ("GET", "/agreements/{agreement}/activate", PURCHASING),
+    "agreements.end_agreement": ("GET", "/agreements/{agreement}/end", PURCHASING),
 }
 
 
@@ -407,6 +448,20 @@ def world(make):
         "facture.pdf",
         by=None,
     )
+    call = relocation_factories.published(offer.part, makers=("Forge du Gier",))
+    relocation_factories.answer(call.invitations[0])
+    files.add_file(call, "plan.pdf", b"%PDF-1.4\n%%EOF\n")
+    agreements.create_agreement(
+        agreements.AgreementTerms(
+            offer=offer,
+            committed_qty=100,
+            shortfall_fee=Decimal("1.00"),
+            valid_from=date(2027, 1, 1),
+            valid_to=date(2027, 12, 31),
+            campaigns_planned=6,
+        ),
+        at=campaign.opened_at,
+    )
     db.session.commit()
     return own, other, users
 
@@ -416,6 +471,7 @@ def ids(own, users) -> dict:
     offer = db.session.scalars(select(Offer)).first()
     need = db.session.scalars(select(Need)).first()
     invitation = db.session.scalars(select(Invitation)).first()
+    maker = db.session.scalars(select(CallInvitation)).first()
     return {
         "own": own.id,
         "user": users["manager"].id,
@@ -436,6 +492,12 @@ def ids(own, users) -> dict:
         "rfq": invitation.rfq_id,
         "invitation": invitation.id,
         "token": token_for(invitation),
+        "call": maker.call_id,
+        "maker": maker.id,
+        "maker_token": maker_token_for(maker),
+        "call_file": db.session.scalars(select(CallFile.id)).first(),
+        "call_answer": db.session.scalars(select(CallAnswer.id)).first(),
+        "agreement": db.session.scalars(select(FrameworkAgreement.id)).first(),
         **account_links(own, users),
     }
 

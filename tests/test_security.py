@@ -102,6 +102,24 @@ POSTS = [
     "/supplier-invoices/{supplier_invoice}/link",
     "/supplier-invoices/{supplier_invoice}/rematch",
     "/supplier-invoices/payments/{line}",
+    "/calls/new",
+    "/calls/{call}/edit",
+    "/calls/{call}/files",
+    "/calls/{call}/files/{call_file}/delete",
+    "/calls/{call}/makers",
+    "/calls/{call}/makers/{maker}/message",
+    "/calls/{call}/makers/{maker}/remove",
+    "/calls/{call}/makers/{maker}/revoke",
+    "/calls/{call}/makers/{maker}/renew",
+    "/calls/{call}/publish",
+    "/calls/{call}/close",
+    "/calls/{call}/answers/{call_answer}/accept",
+    "/m/{maker_token}",
+    "/m/{maker_token}/message",
+    "/agreements/new",
+    "/agreements/{agreement}/edit",
+    "/agreements/{agreement}/activate",
+    "/agreements/{agreement}/end",
 ]
 # POSTs that no browser form sends: each proves where it comes from another way.
 CSRF_EXEMPT = ["/stripe/webhook"]  # Stripe signs its events (tests/payments/test_webhooks.py)
@@ -133,6 +151,12 @@ def test_every_post_route_is_listed(app):
         .replace("{rfq}", "<int:rfq_id>")
         .replace("{invitation}", "<int:invitation_id>")
         .replace("{token}", "<token>")
+        .replace("{call}", "<int:call_id>")
+        .replace("{call_file}", "<int:file_id>")
+        .replace("{call_answer}", "<int:answer_id>")
+        .replace("{maker_token}", "<maker_token>")
+        .replace("{maker}", "<int:maker_id>")
+        .replace("{agreement}", "<int:agreement_id>")
         .replace("/status/closed", "/status/<status>")
         .replace("/import/members", "/import/<kind>")
         for p in POSTS + CSRF_EXEMPT
@@ -172,6 +196,12 @@ def test_a_post_without_csrf_token_is_refused(client, make, csrf_on, path, role)
         rfq=1,
         invitation=1,
         token="not-a-token",
+        call=1,
+        call_file=1,
+        call_answer=1,
+        maker=1,
+        maker_token="not-a-token",
+        agreement=1,
     )
     response = client.post(url, data={"name": "x", "email": "x@example.org"})
     assert response.status_code == 400

@@ -27,6 +27,15 @@ ACTIONS = {
     "member.reactivated": N_("Atelier réactivé"),
     # negotiation
     "rfq.awarded": N_("Lignes de devis attribuées"),
+    # relocation: calls to manufacturers and framework agreements
+    "manufacturer_call.created": N_("Appel à fabricants créé"),
+    "manufacturer_call.published": N_("Appel à fabricants publié"),
+    "manufacturer_call.closed": N_("Appel à fabricants clos"),
+    "manufacturer_call.answer_accepted": N_("Réponse de fabricant retenue"),
+    "agreement.created": N_("Accord-cadre préparé"),
+    "agreement.updated": N_("Accord-cadre modifié"),
+    "agreement.activated": N_("Accord-cadre entré en vigueur"),
+    "agreement.ended": N_("Accord-cadre terminé"),
     # orders (recorded by coop/orders once restructured)
     "campaign.created": N_("Campagne créée"),
     "campaign.updated": N_("Campagne modifiée"),
@@ -79,6 +88,8 @@ OBJECT_TYPES = {
     "invitation": N_("Invitation"),
     "member": N_("Atelier"),
     "rfq": N_("Demande de devis"),
+    "manufacturer_call": N_("Appel à fabricants"),
+    "agreement": N_("Accord-cadre"),
     "campaign": N_("Campagne"),
     "need": N_("Besoin"),
     "pooling_run": N_("Mutualisation"),
@@ -199,6 +210,16 @@ DETAIL_LABELS = {
     "kind": N_("Type"),
     "differences": N_("Écarts"),
     "booked_on": N_("Date comptable"),
+    # relocation
+    "sku": N_("Pièce"),
+    "committed_qty": N_("Volume engagé"),
+    "shortfall_fee": N_("Pénalité par unité manquante"),
+    "valid_from": N_("Début"),
+    "valid_to": N_("Fin"),
+    "campaigns_planned": N_("Campagnes prévues"),
+    "makers": N_("Fabricants"),
+    "maker": N_("Fabricant"),
+    "agreement": N_("Accord-cadre"),
 }
 
 # Keys whose values are amounts in euros: shown as money.

@@ -1,1 +1,1 @@
-"""MAD Industrie: bringing parts back from Asia."""
+"""MAD Industrie: bringing parts back from Asia to local manufacturers (issue 19)."""

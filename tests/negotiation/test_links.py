@@ -57,14 +57,15 @@ def test_a_tampered_token_is_refused(two_suppliers, tamper):
 
 def test_a_token_signed_with_another_key_is_refused(app, two_suppliers):
     _, lyon, _ = two_suppliers
-    forged = URLSafeTimedSerializer("another-key", salt=links.SALT).dumps(lyon.link_id)
+    forged = URLSafeTimedSerializer("another-key", salt=links.QUOTE_LINKS.salt).dumps(lyon.link_id)
     with pytest.raises(LinkRefused) as refused:
         open_link(forged, now())
     assert refused.value.state is LinkState.INVALID
 
 
 def test_a_guessed_id_signed_correctly_but_unknown_is_refused(app, two_suppliers):
-    guessed = URLSafeTimedSerializer(app.config["SECRET_KEY"], salt=links.SALT).dumps("guess")
+    serializer = URLSafeTimedSerializer(app.config["SECRET_KEY"], salt=links.QUOTE_LINKS.salt)
+    guessed = serializer.dumps("guess")
     with pytest.raises(LinkRefused) as refused:
         open_link(guessed, now())
     assert refused.value.state is LinkState.INVALID
