@@ -75,5 +75,15 @@ def test_the_cheapest_asian_offer_landed_is_chosen_and_others_are_left_out(make)
     best = forecast.cheapest_asian_landed_cost(chain, 100, day)
     assert best.offer.supplier == taipei
     assert best.cost.per_unit == Decimal("5.7200")
-    # The call's target: the cheapest Asian unit price at the tier 100 units a year reach.
-    assert forecast.target_price_for(chain, day) == Decimal("5.0000")
+    # The call's target: the board's break-even local price over the year, here what beats
+    # the French offer (4,00) once the coop's penalty on French goods is added: 4,20.
+    assert forecast.target_price_for(chain, day) == Decimal("4.2000")
+
+
+def test_a_part_no_campaign_asked_for_has_the_cheapest_asian_price_as_its_target(make):
+    day = today()
+    chain = make.part(sku="CHN-11S")
+    taipei = make.supplier(country="TW", shipping_fee=Decimal("0.00"))
+    make.offer(taipei, chain, tiers=((1, "5.20"), (100, "5.00")))
+    # No campaign of the year asked for it: no break-even; one unit reaches the 5,20 tier.
+    assert forecast.target_price_for(chain, day) == Decimal("5.2000")
