@@ -48,8 +48,9 @@ FAILING_RULES = [
     "skip-link",
 ]
 # Longest wait for axe to read a page (well under a second on a quiet machine, several on
-# a loaded one running two test workers): below the tests' own timeout (30 s), so that a
-# page axe could not read is reported as such.
+# a loaded one running two test workers): below an action's timeout (30 s, `page` below),
+# since a click that navigates waits for it, so that a page axe could not read is reported
+# as such.
 AXE_WAIT_MS = 20_000
 
 # Runs in each document as it starts: once the app's page has loaded, axe reads it and
@@ -201,7 +202,7 @@ def live_app(backend, tmp_path):
 def page(browser, live_app, request):
     context = browser.new_context(locale="fr-FR", viewport={"width": 1280, "height": 900})
     page = context.new_page()
-    page.set_default_timeout(10_000)
+    page.set_default_timeout(30_000)
     request.node.accessibility_audit = AccessibilityAudit(context, live_app.config["LIVE_URL"])
     yield page
     artifacts = os.environ.get("COOP_TEST_ARTIFACTS")

@@ -69,7 +69,11 @@ def visit_one_page_of_each_kind(page, app, start: str) -> list[str]:
             continue
         response = page.goto(base + path)
         opened[endpoint] = response.status
-        for href in page.eval_on_selector_all("a[href]", "links => links.map(a => a.href)"):
+        # A link marked `download` gives a file, not a page.
+        hrefs = page.eval_on_selector_all(
+            "a[href]:not([download])", "links => links.map(a => a.href)"
+        )
+        for href in hrefs:
             if not href.startswith(base):
                 continue
             link = href[len(base) :].split("#")[0]
