@@ -21,7 +21,7 @@ from coop.i18n import de
 from coop.imports import run_import
 from coop.invoicing.issuing import issue_invoices
 from coop.invoicing.models import Invoice
-from coop.money import quantize
+from coop.money import UNIT_PRICE, quantize
 from coop.negotiation.rfqs import campaign_demand, create_rfq, send_rfq
 from coop.numbering import next_value
 from coop.orders.campaigns.lifecycle import change_status, create_campaign
@@ -44,13 +44,19 @@ from coop.orders.purchasing.ordering import change_order_status, commit_run, sen
 from coop.orders.purchasing.receiving import record_receipt
 from coop.payments.bank import import_statement
 from coop.payments.ledger import record_payment
-from coop.payments.models import Method, Payment
+from coop.payments.models import BankLine, Method, Payment
+from coop.purchases.booking import book
+from coop.purchases.importing import TypedInvoice, TypedLine, enter_invoice
+from coop.purchases.models import SupplierInvoiceKind, SupplierLineKind
+from coop.purchases.paying import pay, propose, waiting_debits_query
 from coop.relocation import accepting, agreements, answering, calls, files, forecast
 from coop.suppliers.models import Offer, Part, Supplier
 
 # The demo catalogue is kept as the CSV files a manager would import: they double
 # as examples of the formats in spec/formats.md.
 DEMO_DATA = Path(__file__).parent / "demo_data"
+# The PDF attached to the demo's supplier invoices entered by hand.
+DEMO_SUPPLIER_PDF_PATH = DEMO_DATA / "facture-fournisseur-exemple.pdf"
 
 # (name, street, postcode, city): Lyon-area bike businesses, plausible but invented.
 SHOPS = [
@@ -447,6 +453,79 @@ def _seed_invoiced_campaign(rng: random.Random, shops: list[Member]) -> None:
         ]
     )
     import_statement(statement.encode("cp1252"), "releve-demo.csv", by=treasurer)
+    db.session.commit()
+    _seed_supplier_invoices(orders, arrived, treasurer)
+
+
+def _seed_supplier_invoices(orders, arrived, treasurer: User) -> None:
+    """The campaign's suppliers billed it: two invoices booked (one paid from the bank
+    statement), one waiting for the manager with a price above its order."""
+    manager = db.session.scalar(select(User).where(User.email == "gerance@coop-velo-lyon.example"))
+    billed = []
+    for n, order in enumerate(orders[:3]):
+        french = order.supplier.country == "FR"
+        rate = Decimal("0.2000") if french else Decimal("0")
+        lines = tuple(
+            TypedLine(
+                SupplierLineKind.GOODS,
+                line.description,
+                Decimal(line.quantity),
+                # The third supplier billed its first line 15 % above the order.
+                quantize(line.unit_price * Decimal("1.15"), UNIT_PRICE)
+                if n == 2 and k == 0
+                else line.unit_price,
+                rate,
+                supplier_ref=line.supplier_ref,
+            )
+            for k, line in enumerate(order.lines)
+        )
+        if order.shipping_fee:
+            lines += (
+                TypedLine(SupplierLineKind.SHIPPING, "Port", Decimal(1), order.shipping_fee, rate),
+            )
+        excl = sum((quantize(t.quantity * t.unit_price) for t in lines), Decimal("0.00"))
+        vat = quantize(excl * rate)
+        invoice = enter_invoice(
+            TypedInvoice(
+                supplier=order.supplier,
+                kind=SupplierInvoiceKind.INVOICE,
+                number=f"{order.supplier.code}-{arrived:%Y}-{101 + n}",
+                issued_on=arrived,
+                due_on=arrived + timedelta(days=30),
+                order=order,
+                credited=None,
+                lines=lines,
+                vat={rate: vat} if vat else {},
+                total_excl_vat=excl,
+                total_vat=vat,
+                total_incl_vat=excl + vat,
+            ),
+            DEMO_SUPPLIER_PDF_PATH.read_bytes(),
+            f"facture-{order.supplier.code.lower()}.pdf",
+            by=treasurer,
+        )
+        if n < 2:
+            book(invoice, by=manager)
+        billed.append(invoice)
+    db.session.commit()
+    first = billed[0]
+    on = f"{today() - timedelta(days=2):%d/%m/%Y}"
+    amount = f"{first.total_incl_vat:.2f}".replace(".", ",")
+    payee = f"VIR SEPA EMIS /A {first.supplier.name.upper()} /REF {first.number}"
+    import_statement(
+        "\r\n".join(
+            [
+                "Date;Libellé;Débit Euros;Crédit Euros;",
+                f"{on};{payee};{amount};;",
+            ]
+        ).encode("cp1252"),
+        "releve-demo-fournisseurs.csv",
+        by=treasurer,
+    )
+    db.session.commit()
+    waiting = db.session.scalars(waiting_debits_query()).all()
+    for line, proposal in propose(waiting).items():
+        pay(db.session.get(BankLine, line), list(proposal.invoices), by=treasurer)
     db.session.commit()
 
 

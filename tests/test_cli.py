@@ -6,6 +6,7 @@ from coop.invoicing.models import Invoice
 from coop.orders.campaigns.models import Campaign, CampaignStatus
 from coop.orders.purchasing.models import OrderStatus, PurchaseOrder
 from coop.payments.models import BankLine, Payment
+from coop.purchases.models import SupplierInvoice, SupplierPayment
 
 
 def test_user_create_reads_the_password_from_stdin(runner, make):
@@ -123,7 +124,14 @@ def test_seed_demo_creates_forty_valid_shops_and_logins_once(runner):
     assert all(i.document.pdf.startswith(b"%PDF") for i in invoices)
     assert db.session.scalar(select(func.count()).select_from(Payment)) == 3
     queue = db.session.scalars(select(BankLine.status)).all()
-    assert sorted(queue) == ["ignored", "unmatched", "unmatched", "unmatched"]
+    assert sorted(queue) == ["ignored", "matched", "unmatched", "unmatched", "unmatched"]
+    # Three of its suppliers billed it: two invoices booked, one paid from the statement,
+    # one waiting for the manager with a price above its order.
+    billed = db.session.scalars(select(SupplierInvoice).order_by(SupplierInvoice.id)).all()
+    assert [i.status for i in billed] == ["booked", "booked", "to_check"]
+    assert [d["code"] for d in billed[2].differences] == ["price_above_order"]
+    paid = db.session.scalars(select(SupplierPayment)).one()
+    assert [a.invoice for a in paid.allocations] == [billed[0]]
     from coop import identifiers
 
     sirets = db.session.scalars(select(Member.siret).where(Member.siret.is_not(None))).all()
