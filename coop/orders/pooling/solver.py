@@ -169,6 +169,16 @@ class Line:
 
 
 @dataclass
+class SolveStats:
+    """Where a solve's time went (bench/bench_pooling_hard.py): seconds per phase, the cost
+    stage's pieces as (parts, needs), HiGHS's branch-and-bound nodes."""
+
+    phases: dict[str, float] = field(default_factory=dict)
+    pieces: list[tuple[int, int]] = field(default_factory=list)
+    nodes: int = 0
+
+
+@dataclass
 class Plan:
     # optimal: units and cost proven (cost to the settings' relative gap); feasible: a time
     # limit stopped the solver, `gap` is the proven relative gap on the objective for the
@@ -182,6 +192,7 @@ class Plan:
     seconds: float = 0.0  # wall time of the solve
     bound: Decimal | None = None  # proven lower bound on `objective`, rounded down
     units_proven: bool = True  # False when a time limit left the served units unproven
+    stats: SolveStats = field(default_factory=SolveStats)
 
     @property
     def unserved_units(self) -> int:
@@ -746,8 +757,17 @@ def solve(
     work = sum(len(parts[p]) for p in open_parts) + sum(len(ns) for ns in parts.values())
     done = 0
 
+    stats = SolveStats()
+    lap = [started]
+
+    def phase(name: str) -> None:
+        now = time.monotonic()
+        stats.phases[name] = stats.phases.get(name, 0.0) + now - lap[0]
+        lap[0] = now
+
+    phase("presolve")
     with _quiet():
-        h = highspy.Highs()
+        h = _Highs()
     h.setOptionValue("output_flag", False)
     h.setOptionValue("threads", 1)
     # The pieces are small: a smaller cut pool makes their root nodes faster (-25 % on L).
@@ -779,6 +799,8 @@ def solve(
         left -= size
         done += size
         report(done / work, f"Unités servies : pièce {i} sur {len(open_parts)}")
+
+    phase("units")
 
     # 2. Then the cheapest, origin penalties included, per independent piece.
     linking, fixed_shipping = _linking_suppliers(parts, targets, eligible, offers_by_id, suppliers)
@@ -880,6 +902,7 @@ def solve(
             deadline,
         ),
     )
+    stats.pieces = [(len(piece), sum(len(parts[p]) for p in piece)) for piece in pieces]
     for jobs, solve_one, proven, size_of, until in stages:
         for attempt in (1, 2):
             if attempt == 2:
@@ -896,6 +919,7 @@ def solve(
                 if attempt == 1:
                     done += size
                 report(min(done / work, 0.99), label)
+        phase("floors" if solve_one is solve_part else "cost")
     solution: Assignment = {}
     for assignment, _, _ in results.values():
         solution.update(assignment)
@@ -916,6 +940,9 @@ def solve(
     objective = float(plan.objective)
     plan.gap = max(0.0, (objective - bound) / objective) if objective > 0 else 0.0
     plan.bound = min(Decimal(bound), plan.objective).quantize(CENT, rounding=ROUND_FLOOR)
+    phase("plan")
+    stats.nodes = h.nodes
+    plan.stats = stats
     plan.seconds = time.monotonic() - started
     report(1.0, "Terminé")
     return plan
@@ -993,6 +1020,19 @@ def _run_from(
     if abs(value - info.objective_function_value) > 1e-6 * max(1.0, abs(value)):
         model.load(h, model.loaded_cost)
         _run(h, seconds - (time.monotonic() - started), relative_gap, absolute_gap)
+
+
+class _Highs(highspy.Highs):
+    """HiGHS, counting the branch-and-bound nodes of all its runs."""
+
+    def __init__(self):
+        super().__init__()
+        self.nodes = 0
+
+    def run(self):
+        status = super().run()
+        self.nodes += max(0, self.getInfo().mip_node_count)
+        return status
 
 
 def _run(h: highspy.Highs, seconds: float, relative_gap: float, absolute_gap: float) -> None:
