@@ -26,6 +26,7 @@ The campaign is cut into independent pieces before anything is solved:
 import math
 import os
 import sys
+import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
@@ -35,6 +36,7 @@ from datetime import date, timedelta
 from decimal import ROUND_FLOOR, Decimal
 
 import highspy
+from babel.numbers import format_decimal, format_percent
 
 from coop.money import CENT, quantize
 from coop.suppliers.origin import Origin
@@ -42,6 +44,7 @@ from coop.suppliers.pricing import Terms, smallest_order, tier_for
 
 ZERO = Decimal("0.00")
 INF = highspy.kHighsInf
+PROGRESS_EVERY = 0.25  # seconds between two progress reports from inside a solve
 
 
 @dataclass(frozen=True)
@@ -548,10 +551,12 @@ class _Model(_Mip):
 
     - per offer and tier: a binary "this tier is the line's" and an integer number of
       packs, bounded below by the tier threshold and the MOQ and above by the next tier's
-      threshold (all-units pricing, exactly) and by what the shops could take;
+      threshold (all-units pricing, exactly) and by what the shops accepting its price
+      could take;
     - per need and offer: a binary "served here" and an integer allocation between the
       shop's minimum and quantity + tolerance, allowed only if the line's tier is one the
-      shop accepts; at most one offer per need; served units (<= quantity) per need.
+      shop accepts; at most one offer per need; served units per need, at most its
+      quantity times its "served here" binaries;
       (Per need, offer *and tier* relaxes tighter but solved 1.6x slower on size L.);
     - each line's allocations add up to its packs exactly: no surplus;
     - per part, a row "units served >= target" (the first stage's result in the second);
@@ -574,15 +579,18 @@ class _Model(_Mip):
         self.used, self.free = {}, {}
         self.thresholds = {}  # free-shipping threshold by linking supplier
         self.offers = {}
-        capacity = defaultdict(int)  # most units an offer line could take: all tolerances
+        # Most units a line could take at a tier: the tolerances of the needs that accept
+        # its price (a tier chosen, every need on the line accepts it).
+        capacity = defaultdict(int)
         for n in needs:
-            for offer_id in eligible[n.id]:
-                capacity[offer_id] += n.top
+            for offer_id, js in eligible[n.id].items():
+                for j in js:
+                    capacity[offer_id, j] += n.top
                 self.offers[offer_id] = offers_by_id[offer_id]
         for offer in self.offers.values():
-            cap = capacity[offer.id]
             rate = 1 + settings.penalties.get(offer.origin, ZERO)
             for j, (min_qty, price) in enumerate(offer.tiers):
+                cap = capacity[offer.id, j]
                 low = max(min_qty, offer.moq, 1)
                 high = cap if j + 1 == len(offer.tiers) else min(cap, offer.tiers[j + 1][0] - 1)
                 high -= high % offer.pack_size
@@ -619,6 +627,9 @@ class _Model(_Mip):
             if chosen:
                 self.row(dict.fromkeys(chosen, 1), -INF, 1)
                 self.row({w: 1} | dict.fromkeys(chosen.values(), -1), -INF, 0)
+                # Served units need the need served somewhere, wholly: without this row the
+                # relaxation serves a need with a tolerance in full on half an offer.
+                self.row({w: 1} | dict.fromkeys(chosen, -n.quantity), -INF, 0)
             else:
                 self.upper[w] = 0
         for offer in self.offers.values():
@@ -914,7 +925,13 @@ def solve(
                 size = size_of(job)
                 label = f"Coût : composante {count} sur {len(jobs)}"
                 report(min(done / work, 0.99), label + (" (reprise)" if attempt == 2 else ""))
-                solve_one(job, (until - time.monotonic()) * size / left)
+                seconds = (until - time.monotonic()) * size / left
+                if solve_one is solve_piece:
+                    # A piece may take most of the time: its progress moves as HiGHS goes.
+                    share = size / work if attempt == 1 else 0.0
+                    h.watch = _watcher(report, label, done / work, share, seconds)
+                solve_one(job, seconds)
+                h.watch = None
                 left -= size
                 if attempt == 1:
                     done += size
@@ -946,6 +963,31 @@ def solve(
     plan.seconds = time.monotonic() - started
     report(1.0, "Terminé")
     return plan
+
+
+def _watcher(report, label: str, done: float, share: float, seconds: float):
+    """What a long MIP reports a few times a second: the share of its time used (the bar
+    moves from `done` by up to `share`), its best plan's cost and its proven gap."""
+    begun = time.monotonic()
+    last = -math.inf
+
+    def watch(best: float, bound: float) -> None:
+        nonlocal last
+        now = time.monotonic()
+        if now - last < PROGRESS_EVERY:
+            return
+        last = now
+        text = label
+        if math.isfinite(best) and best > 0:
+            gap = max(0.0, (best - max(bound, 0.0)) / best)
+            text += (
+                f", meilleur plan {format_decimal(best, '#,##0.00', locale='fr_FR')} €"
+                f", écart prouvé {format_percent(gap, '#,##0.00 %', locale='fr_FR')}"
+            )
+        used = min(1.0, (now - begun) / seconds) if seconds > 0 else 1.0
+        report(min(done + share * used, 0.99), text)
+
+    return watch
 
 
 def _floors(codes: set[str]) -> list[frozenset[str]]:
@@ -1023,11 +1065,20 @@ def _run_from(
 
 
 class _Highs(highspy.Highs):
-    """HiGHS, counting the branch-and-bound nodes of all its runs."""
+    """HiGHS, counting the branch-and-bound nodes of all its runs, and telling `watch`
+    (when set) the best plan's cost and the proven bound as a MIP goes."""
 
     def __init__(self):
         super().__init__()
         self.nodes = 0
+        self.watch: Callable[[float, float], None] | None = None
+        self.thread = threading.get_ident()
+        self.cbMipInterrupt.subscribe(self._tick)
+
+    def _tick(self, event) -> None:
+        # Only from the thread that runs the solve: the watcher may write to the database.
+        if self.watch is not None and threading.get_ident() == self.thread:
+            self.watch(event.data_out.mip_primal_bound, event.data_out.mip_dual_bound)
 
     def run(self):
         status = super().run()
