@@ -750,7 +750,8 @@ def solve(
     """The optimal plan under spec/pooling.md, or the best found within the time limit.
 
     `on_progress(done, message)` (done in [0, 1], message in French) is called at the start
-    and end of every stage and every solved piece, for a progress bar.
+    and end of every stage and every solved piece, for a progress bar, and a few times a
+    second while a piece is solved, with its best plan's cost and proven gap so far.
     """
     started = time.monotonic()
     deadline = started + settings.time_limit
@@ -817,7 +818,6 @@ def solve(
     linking, fixed_shipping = _linking_suppliers(parts, targets, eligible, offers_by_id, suppliers)
     pieces = _components(parts, targets, eligible, offers_by_id, linking)
     tiebreak = _tiebreak(needs, offers, suppliers, settings)
-    done += sum(len(ns) for p, ns in parts.items() if targets[p] == 0)
 
     def model_of(piece_parts, with_shipping, without=frozenset()):
         piece_needs = [n for p in piece_parts for n in parts[p]]
@@ -914,6 +914,12 @@ def solve(
         ),
     )
     stats.pieces = [(len(piece), sum(len(parts[p]) for p in piece)) for piece in pieces]
+    # The bar goes on from where the first stage left it, by the needs of each solve.
+    begun, done, work = done / max(1, work), 0, max(1, part_size + piece_size)
+
+    def bar(solved: int) -> float:
+        return min(begun + (1 - begun) * solved / work, 0.99)
+
     for jobs, solve_one, proven, size_of, until in stages:
         for attempt in (1, 2):
             if attempt == 2:
@@ -924,18 +930,18 @@ def solve(
             for count, job in enumerate(jobs, 1):
                 size = size_of(job)
                 label = f"Coût : composante {count} sur {len(jobs)}"
-                report(min(done / work, 0.99), label + (" (reprise)" if attempt == 2 else ""))
+                report(bar(done), label + (" (reprise)" if attempt == 2 else ""))
                 seconds = (until - time.monotonic()) * size / left
                 if solve_one is solve_piece:
                     # A piece may take most of the time: its progress moves as HiGHS goes.
-                    share = size / work if attempt == 1 else 0.0
-                    h.watch = _watcher(report, label, done / work, share, seconds)
+                    moves = bar(done + size) - bar(done) if attempt == 1 else 0.0
+                    h.watch = _watcher(report, label, bar(done), moves, seconds)
                 solve_one(job, seconds)
                 h.watch = None
                 left -= size
                 if attempt == 1:
                     done += size
-                report(min(done / work, 0.99), label)
+                report(bar(done), label)
         phase("floors" if solve_one is solve_part else "cost")
     solution: Assignment = {}
     for assignment, _, _ in results.values():
@@ -979,11 +985,10 @@ def _watcher(report, label: str, done: float, share: float, seconds: float):
         last = now
         text = label
         if math.isfinite(best) and best > 0:
-            gap = max(0.0, (best - max(bound, 0.0)) / best)
-            text += (
-                f", meilleur plan {format_decimal(best, '#,##0.00', locale='fr_FR')} €"
-                f", écart prouvé {format_percent(gap, '#,##0.00 %', locale='fr_FR')}"
-            )
+            text += f", meilleur plan {format_decimal(best, '#,##0.00', locale='fr_FR')} €"
+            if math.isfinite(bound) and bound > 0:
+                gap = max(0.0, (best - bound) / best)
+                text += f", écart prouvé {format_percent(gap, '#,##0.00 %', locale='fr_FR')}"
         used = min(1.0, (now - begun) / seconds) if seconds > 0 else 1.0
         report(min(done + share * used, 0.99), text)
 
