@@ -1,13 +1,18 @@
-"""Suppliers, catalogue parts, and offers with their price tiers (spec/pooling.md)."""
+"""Suppliers, catalogue parts, offers with their price tiers, and the framework agreements
+that commit the coop to an offer (spec/pooling.md)."""
 
 from datetime import date, datetime
 from decimal import Decimal
+from enum import StrEnum
 
+from flask_babel import gettext as _
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from coop.activity.actions import label_values
 from coop.clock import now
-from coop.db import Base, Money, Rate, UnitPrice, UTCDateTime
+from coop.db import Base, Money, Rate, UnitPrice, UTCDateTime, checked_enum
+from coop.i18n import N_
 from coop.suppliers.origin import Origin, classify
 
 
@@ -165,3 +170,76 @@ class PriceTier(Base):
             sqlite_where=text("valid_to IS NULL"),
         ),
     )
+
+
+class AgreementStatus(StrEnum):
+    DRAFT = "draft"
+    ACTIVE = "active"
+    ENDED = "ended"
+
+    @property
+    def label(self) -> str:
+        return _(AGREEMENT_STATUS_LABELS[self])
+
+
+AGREEMENT_STATUS_LABELS = {
+    AgreementStatus.DRAFT: N_("brouillon"),
+    AgreementStatus.ACTIVE: N_("en vigueur"),
+    AgreementStatus.ENDED: N_("terminé"),
+}
+label_values("agreement", "status", AGREEMENT_STATUS_LABELS)
+
+# A draft is signed (active) or dropped (ended); an agreement in force only ends.
+AGREEMENT_TRANSITIONS: dict[AgreementStatus, frozenset[AgreementStatus]] = {
+    AgreementStatus.DRAFT: frozenset({AgreementStatus.ACTIVE, AgreementStatus.ENDED}),
+    AgreementStatus.ACTIVE: frozenset({AgreementStatus.ENDED}),
+    AgreementStatus.ENDED: frozenset(),
+}
+
+
+class FrameworkAgreement(Base):
+    """An accord-cadre (take-or-pay): the coop commits to buy `committed_qty` units of one
+    offer between two dates, over `campaigns_planned` campaigns, or pays `shortfall_fee`
+    per unit short (spec/pooling.md, "Framework agreements").
+
+    The agreed price is the offer's tiers: the agreement adds the commitment, not a price.
+    """
+
+    __tablename__ = "framework_agreements"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(20), unique=True)
+    offer_id: Mapped[int] = mapped_column(ForeignKey("offers.id"), index=True)
+    committed_qty: Mapped[int]
+    shortfall_fee: Mapped[Decimal] = mapped_column(UnitPrice)
+    valid_from: Mapped[date]
+    valid_to: Mapped[date]
+    # The campaigns the period spans: campaigns_left = campaigns_planned - the period's
+    # committed campaigns before the one being pooled.
+    campaigns_planned: Mapped[int]
+    status: Mapped[AgreementStatus] = mapped_column(
+        checked_enum(AgreementStatus), default=AgreementStatus.DRAFT
+    )
+    notes: Mapped[str | None] = mapped_column(Text)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now, onupdate=now)
+
+    offer: Mapped[Offer] = relationship()
+
+    __table_args__ = (
+        CheckConstraint("committed_qty > 0", name="committed_qty_positive"),
+        CheckConstraint("shortfall_fee >= 0", name="shortfall_fee_not_negative"),
+        CheckConstraint("valid_to >= valid_from", name="period_in_order"),
+        CheckConstraint("campaigns_planned > 0", name="campaigns_planned_positive"),
+    )
+
+    def can_become(self, status: AgreementStatus) -> bool:
+        return status in AGREEMENT_TRANSITIONS[self.status]
+
+    def covers(self, day: date) -> bool:
+        """Whether `day` falls within the agreement's period."""
+        return self.valid_from <= day <= self.valid_to
+
+    def __repr__(self) -> str:
+        return f"<FrameworkAgreement {self.code} {self.status}>"
