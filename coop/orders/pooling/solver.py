@@ -4,8 +4,8 @@ A mixed-integer program chooses, for each need, one offer and tier or none,
 and how many units it gets; lines are whole packs, above the MOQ and the
 tier's threshold; no unit is bought beyond the shops' tolerances. The
 objective is lexicographic: first serve as many requested units as possible,
-then minimise goods + shipping + origin penalties, then prefer the needs
-posted earlier. Amounts are recomputed exactly with Decimal from the integer
+then minimise goods + shipping + origin penalties + the framework agreements'
+shortfall fees, then prefer the needs posted earlier. Amounts are recomputed exactly with Decimal from the integer
 solution; the solver's floating point only chooses.
 
 The campaign is cut into independent pieces before anything is solved:
@@ -96,6 +96,18 @@ class SupplierIn:
 
 
 @dataclass(frozen=True)
+class AgreementIn:
+    """A framework agreement in force (take-or-pay): its offer, the campaign's target
+    `T(g)` (whole packs, computed from the committed volume left) and the fee per unit
+    short (spec/pooling.md, "Framework agreements")."""
+
+    code: str
+    offer: int  # the offer's id
+    target: int
+    fee: Decimal
+
+
+@dataclass(frozen=True)
 class Settings:
     order_date: date
     penalties: dict[Origin, Decimal]
@@ -107,6 +119,7 @@ class Settings:
     excluded_suppliers: frozenset[str] = frozenset()
     pinned_needs: Mapping[int, str] = field(default_factory=dict)
     pinned_parts: Mapping[str, str] = field(default_factory=dict)
+    agreements: tuple[AgreementIn, ...] = ()
 
     def pin(self, need: "NeedIn") -> str | None:
         """The supplier the manager requires for this need, if any."""
@@ -176,6 +189,23 @@ class Line:
         return quantize(self.tier[1] * self.quantity)
 
 
+@dataclass(frozen=True)
+class Commitment:
+    """What a plan does with an agreement: the units its offer gets, the shortfall, its fee."""
+
+    agreement: AgreementIn
+    offer: OfferIn
+    bought: int
+
+    @property
+    def shortfall(self) -> int:
+        return max(0, self.agreement.target - self.bought)
+
+    @property
+    def fee(self) -> Decimal:
+        return quantize(self.agreement.fee * self.shortfall)
+
+
 @dataclass
 class SolveStats:
     """Where a solve's time went (bench/bench_pooling_hard.py): seconds per phase, the cost
@@ -197,6 +227,7 @@ class Plan:
     lines: list[Line]
     shipping: dict[str, Decimal] = field(default_factory=dict)  # by supplier code
     penalties: dict[Origin, Decimal] = field(default_factory=dict)
+    commitments: list[Commitment] = field(default_factory=list)  # one per agreement
     seconds: float = 0.0  # wall time of the solve
     bound: Decimal | None = None  # proven lower bound on `objective`, rounded down
     units_proven: bool = True  # False when a time limit left the served units unproven
@@ -228,8 +259,13 @@ class Plan:
         return self.penalties.get(offer.origin, ZERO)
 
     @property
+    def commitment_total(self) -> Decimal:
+        """The agreements' shortfall fees: owed to their suppliers, not goods nor shipping."""
+        return sum((c.fee for c in self.commitments), ZERO)
+
+    @property
     def objective(self) -> Decimal:
-        return self.total_cost + self.penalty_total
+        return self.total_cost + self.penalty_total + self.commitment_total
 
 
 # --- eligibility -------------------------------------------------------------------------
@@ -568,6 +604,8 @@ class _Model(_Mip):
     - per linking supplier: a binary "used", set by every need served there, and a binary
       "free shipping", only when the goods subtotal reaches the threshold; a part that
       must be served by linking suppliers only uses at least one of them;
+    - per agreement (cost stage only): a continuous shortfall, at least the target less
+      the units of its offer's line and at least 0, costing the fee per unit;
     - per part with `floors`, proven lower bounds on its cost (`_floors`): at least its
       bound with every supplier, and at least its bound without the suppliers `codes`
       unless one of them is used (none of them can be used at all when that bound is INF).
@@ -576,12 +614,22 @@ class _Model(_Mip):
     """
 
     def __init__(
-        self, needs, offers_by_id, eligible, linking, targets, settings, tiebreak, floors=None
+        self,
+        needs,
+        offers_by_id,
+        eligible,
+        linking,
+        targets,
+        settings,
+        tiebreak,
+        floors=None,
+        agreements=(),
     ):
         super().__init__()
         self.needs, self.eligible = needs, eligible
         self.y, self.k, self.z, self.a, self.w = {}, {}, {}, {}, {}
         self.used, self.free = {}, {}
+        self.short = {}  # agreement -> its shortfall column
         self.thresholds = {}  # free-shipping threshold by linking supplier
         self.offers = {}
         # Most units a line could take at a tier: the tolerances of the needs that accept
@@ -645,6 +693,16 @@ class _Model(_Mip):
             self.row(line_terms[offer.id] | dict.fromkeys(packs, -offer.pack_size), 0, 0)
         for part, terms in part_terms.items():
             self.row(terms, targets.get(part, 0), INF)
+        # Take-or-pay: short >= T - X(o), short >= 0 (its bounds), at the fee per unit.
+        for g in agreements:
+            offer = offers_by_id[g.offer]
+            packs = {
+                self.k[offer.id, j]: offer.pack_size
+                for j in range(len(offer.tiers))
+                if (offer.id, j) in self.k
+            }
+            short = self.short[g] = self.var(0, g.target, float(g.fee), integer=False)
+            self.row({short: 1} | packs, g.target, INF)
         for supplier in linking:
             lines = [
                 (key, k)
@@ -682,6 +740,8 @@ class _Model(_Mip):
             part_cost[self.offers[offer_id].part][k] = self.cost[k]
         for n in needs:
             part_cost[n.part][self.w[n.id]] = self.cost[self.w[n.id]]
+        for g, short in self.short.items():
+            part_cost[offers_by_id[g.offer].part][short] = self.cost[short]
         for part, bounds in (floors or {}).items():
             anyhow = bounds.get(frozenset(), -INF)
             for codes, bound in bounds.items():
@@ -726,6 +786,11 @@ class _Model(_Mip):
             values[free] = float(
                 goods[code] >= self.thresholds[code] and bool(values[self.used[code]])
             )
+        bought = defaultdict(int)
+        for (offer_id, _), units in line.items():
+            bought[offer_id] += units
+        for g, short in self.short.items():
+            values[short] = max(0, g.target - bought[g.offer])
         solution = highspy.HighsSolution()
         solution.col_value = values
         solution.value_valid = True
@@ -822,6 +887,13 @@ def solve(
     linking, fixed_shipping = _linking_suppliers(parts, targets, eligible, offers_by_id, suppliers)
     pieces = _components(parts, targets, eligible, offers_by_id, linking)
     tiebreak = _tiebreak(needs, offers, suppliers, settings)
+    agreements = [g for g in settings.agreements if g.target > 0]
+    # An agreement on a part no piece serves buys nothing: its whole target is short.
+    in_pieces = {p for piece in pieces for p in piece}
+    fixed_commitment = sum(
+        (g.fee * g.target for g in agreements if offers_by_id[g.offer].part not in in_pieces),
+        ZERO,
+    )
 
     def model_of(piece_parts, with_shipping, without=frozenset()):
         piece_needs = [n for p in piece_parts for n in parts[p]]
@@ -844,6 +916,7 @@ def solve(
             settings,
             tiebreak,
             piece_floors,
+            [g for g in agreements if offers_by_id[g.offer].part in piece_parts],
         )
 
     # A piece of several parts is first solved part by part without its linking fees: a
@@ -956,7 +1029,7 @@ def solve(
     for assignment, _, _ in results.values():
         solution.update(assignment)
     optimal = units_proven and all(proven for _, proven, _ in results.values())
-    bound = float(fixed_shipping) + sum(b for _, _, b in results.values())
+    bound = float(fixed_shipping + fixed_commitment) + sum(b for _, _, b in results.values())
 
     _earliest_first(solution, needs, settings)
     plan = _plan_from(
@@ -1177,8 +1250,8 @@ def _components(parts, targets, eligible, offers_by_id, linking) -> list[list[st
 def _tiebreak(needs, offers, suppliers, settings) -> dict[int, float]:
     """A reward per served unit, larger for needs posted earlier, folded into the cost stage.
 
-    Every plan's objective is a whole multiple of g (prices x (1 + penalty rate), and fees,
-    have so many decimals), and the rewards add up to at most g / 4: they choose among plans
+    Every plan's objective is a whole multiple of g (prices x (1 + penalty rate), shipping
+    fees and shortfall fees have so many decimals), and the rewards add up to at most g / 4: they choose among plans
     of equal cost and never trade a cost difference for them.
     """
 
@@ -1188,7 +1261,8 @@ def _tiebreak(needs, offers, suppliers, settings) -> dict[int, float]:
     price = max((places(p) for o in offers for _, p in o.tiers), default=0)
     rate = max((places(r) for r in settings.penalties.values()), default=0)
     fee = max((places(s.shipping_fee) for s in suppliers), default=0)
-    grain = 10.0 ** -max(price + rate, fee)
+    short = max((places(g.fee) for g in settings.agreements), default=0)
+    grain = 10.0 ** -max(price + rate, fee, short)
     ranked = sorted(needs, key=lambda n: n.rank)
     per_unit = grain / 4 / max(1, sum(n.quantity for n in needs))
     return {n.id: per_unit * (len(ranked) - i) / len(ranked) for i, n in enumerate(ranked)}
@@ -1233,6 +1307,13 @@ def _plan_from(solution, needs, offers, suppliers, settings, status, gap) -> Pla
         lines=lines,
         penalties=dict(settings.penalties),
     )
+    bought = defaultdict(int)
+    for line in lines:
+        bought[line.offer.id] += line.quantity
+    for g in settings.agreements:
+        if g.offer not in offers_by_id:
+            raise ValueError(f"agreement {g.code} names offer {g.offer}, not among the offers")
+        plan.commitments.append(Commitment(g, offers_by_id[g.offer], bought[g.offer]))
     subtotals = defaultdict(lambda: ZERO)
     for line in lines:
         subtotals[line.offer.supplier] += line.amount
@@ -1359,4 +1440,20 @@ def check_plan(plan: Plan, settings: Settings) -> list[str]:
             problems.append(f"offer {offer_id}: tier {line.tier} is not the one {quantity} reaches")
     if len(lines) != len(line_units):
         problems.append("a line has no allocation")
+    # Take-or-pay: each agreement's shortfall and fee, from the allocations alone.
+    reported = {c.agreement.code: c for c in plan.commitments}
+    if sorted(reported) != sorted(g.code for g in settings.agreements):
+        problems.append("the plan's agreements are not the settings' agreements")
+    total = ZERO
+    for g in settings.agreements:
+        short = max(0, g.target - line_units.get(g.offer, 0))
+        fee = quantize(g.fee * short)
+        total += fee
+        c = reported.get(g.code)
+        if c is not None and (c.shortfall, c.fee) != (short, fee):
+            problems.append(
+                f"agreement {g.code}: shortfall {c.shortfall} at {c.fee}, not {short} at {fee}"
+            )
+    if plan.commitment_total != total:
+        problems.append(f"commitment {plan.commitment_total} is not the fees' sum {total}")
     return problems
