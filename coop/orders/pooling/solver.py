@@ -5,8 +5,9 @@ and how many units it gets; lines are whole packs, above the MOQ and the
 tier's threshold; no unit is bought beyond the shops' tolerances. The
 objective is lexicographic: first serve as many requested units as possible,
 then minimise goods + shipping + origin penalties + the framework agreements'
-shortfall fees, then prefer the needs posted earlier. Amounts are recomputed exactly with Decimal from the integer
-solution; the solver's floating point only chooses.
+shortfall fees, then prefer the needs posted earlier. Amounts are recomputed
+exactly with Decimal from the integer solution; the solver's floating point
+only chooses.
 
 The campaign is cut into independent pieces before anything is solved:
 
@@ -1251,8 +1252,8 @@ def _tiebreak(needs, offers, suppliers, settings) -> dict[int, float]:
     """A reward per served unit, larger for needs posted earlier, folded into the cost stage.
 
     Every plan's objective is a whole multiple of g (prices x (1 + penalty rate), shipping
-    fees and shortfall fees have so many decimals), and the rewards add up to at most g / 4: they choose among plans
-    of equal cost and never trade a cost difference for them.
+    fees and shortfall fees have so many decimals), and the rewards add up to at most
+    g / 4: they choose among plans of equal cost and never trade a cost difference for them.
     """
 
     def places(x: Decimal) -> int:

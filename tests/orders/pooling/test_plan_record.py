@@ -8,6 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from coop.orders.pooling.plan import (
+    AgreementOutcome,
     Alone,
     Comparison,
     Decision,
@@ -91,9 +92,9 @@ def test_a_version_1_plan_as_stored_today_loads_typed():
 
 def test_a_version_1_plan_is_written_back_as_the_current_version_and_the_same_shape():
     stored = PlanRecord.from_json(VERSION_1).to_json()
-    assert stored["version"] == 2
-    # The decision without solo shipping now says so: null.
-    expected = {**VERSION_1, "version": 2}
+    assert stored["version"] == 3
+    # The decision without solo shipping now says so: null; no agreement, no fee.
+    expected = {**VERSION_1, "version": 3, "commitment": "0.00", "agreements": []}
     expected["allocations"] = [
         VERSION_1["allocations"][0],
         VERSION_1["allocations"][1] | {"solo_shipping": None},
@@ -110,10 +111,10 @@ def test_the_round_trip_through_json_text_is_exact_and_keeps_the_decimals_scale(
 
 
 def test_an_unknown_version_is_refused_with_a_clear_error():
-    with pytest.raises(PlanFormatError, match=r"stored plan version 3 is unknown: .* 1, 2"):
-        PlanRecord.from_json(VERSION_1 | {"version": 3})
-    with pytest.raises(PlanFormatError, match=r"stored plan version 3 is unknown"):
-        Headline.from_json(VERSION_1 | {"version": 3})
+    with pytest.raises(PlanFormatError, match=r"stored plan version 4 is unknown: .* 1, 2, 3"):
+        PlanRecord.from_json(VERSION_1 | {"version": 4})
+    with pytest.raises(PlanFormatError, match=r"stored plan version 4 is unknown"):
+        Headline.from_json(VERSION_1 | {"version": 4})
 
 
 def test_a_plan_missing_a_figure_is_refused_as_malformed():
@@ -160,12 +161,15 @@ headlines = st.builds(
     amounts,
     st.builds(Comparison, ints, amounts, amounts),
     st.builds(Alone, ints, amounts, amounts),
+    amounts,
 )
+outcomes = st.builds(AgreementOutcome, codes, ints, codes, codes, ints, ints, ints, amounts)
 records = st.builds(
     PlanRecord,
     headlines,
     st.dictionaries(codes, amounts, max_size=4),
     st.lists(unserved | served, max_size=8).map(tuple),
+    st.lists(outcomes, max_size=3).map(tuple),
 )
 
 
