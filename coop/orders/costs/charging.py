@@ -4,6 +4,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
 
+from flask_babel import force_locale, ngettext
 from sqlalchemy import select
 
 from coop.accounts.models import Member
@@ -24,6 +25,7 @@ from coop.orders.costs.splitting import (
     refresh_stored_split,
 )
 from coop.orders.pooling.cost_split import ZERO, ChargeIn
+from coop.orders.pooling.plan import PlanRecord
 from coop.orders.purchasing.models import OrderStatus, PurchaseOrder
 from coop.suppliers.models import Part, Supplier
 
@@ -150,6 +152,31 @@ def add_charge(campaign: Campaign, terms: ChargeTerms) -> Charge:
     refresh_stored_split(campaign)
     _record_charge("charge.added", charge, _charge_terms(charge))
     return charge
+
+
+def book_shortfall_fees(campaign: Campaign, record: PlanRecord) -> list[Charge]:
+    """A committed plan's take-or-pay shortfall fees, booked as charges of the campaign
+    (spec/pooling.md, "Framework agreements"), labelled in French like the orders.
+
+    The caller chains it after committing the plan, in the same transaction. A fee is
+    shared by the needs its supplier serves in the campaign, or by all the campaign's
+    needs when that supplier serves none (the whole target was short).
+    """
+    delivering = {s.code: s for s in campaign_suppliers(campaign)}
+    charges = []
+    for outcome in record.agreements:
+        if outcome.fee <= 0:
+            continue
+        with force_locale("fr"):
+            label = ngettext(
+                "Accord-cadre %(code)s : %(num)d unité manquante",
+                "Accord-cadre %(code)s : %(num)d unités manquantes",
+                outcome.shortfall,
+                code=outcome.agreement,
+            )
+        terms = ChargeTerms(label, outcome.fee, supplier=delivering.get(outcome.supplier))
+        charges.append(add_charge(campaign, terms))
+    return charges
 
 
 def update_charge(charge: Charge, terms: ChargeTerms) -> None:
