@@ -16,6 +16,7 @@ from coop.orders.costs.models import Charge
 from coop.orders.pooling import pool_run
 from coop.orders.pooling.models import PoolingRun
 from coop.orders.pooling.solver import AgreementIn, Settings, SupplierIn, check_plan, solve
+from coop.orders.purchasing import ordering
 from coop.orders.purchasing.ordering import commit_run
 from coop.suppliers.models import AgreementStatus, FrameworkAgreement
 from coop.suppliers.origin import Origin
@@ -244,3 +245,15 @@ def test_no_shortfall_books_no_charge(runner, agreement_case):
     result = runner.invoke(args=["pool", "2027-01", "--commit"])
     assert result.exit_code == 0, result.output
     assert db.session.scalars(select(Charge)).all() == []
+
+
+def test_a_pooling_undone_and_committed_again_replaces_its_fee(runner, agreement_case):
+    campaign, _ = agreement_case
+    assert runner.invoke(args=["pool", "2027-01", "--commit"]).exit_code == 0
+    ordering.undo_pooling(campaign)
+    db.session.commit()
+    result = runner.invoke(args=["pool", "2027-01", "--commit"])
+    assert result.exit_code == 0, result.output
+    charges = db.session.scalars(select(Charge).where(Charge.campaign_id == campaign.id)).all()
+    (charge,) = charges
+    assert (charge.amount, charge.agreement.code) == (D("20.00"), "ACC-2027-01")
