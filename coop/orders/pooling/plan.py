@@ -10,6 +10,7 @@ framework agreements' shortfall fees (`commitment`, `agreements`), none in older
 Amounts are strings with 2 decimals, unit prices with 4, as Decimal keeps them.
 """
 
+import math
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -122,7 +123,8 @@ class Headline:
     def to_json(self) -> dict:
         return {
             "status": self.status.value,
-            "gap": self.gap,
+            # A greedy plan proves nothing (gap NaN): JSON, and PostgreSQL, have no NaN.
+            "gap": None if math.isnan(self.gap) else self.gap,
             "seconds": self.seconds,
             "requested_units": self.requested_units,
             "unserved_units": self.unserved_units,
@@ -142,7 +144,7 @@ class Headline:
             greedy, alone = data["greedy"], data["alone"]
             return cls(
                 status=PlanStatus(data["status"]),
-                gap=float(data["gap"]),
+                gap=float("nan") if data["gap"] is None else float(data["gap"]),
                 seconds=float(data["seconds"]),
                 requested_units=int(data["requested_units"]),
                 unserved_units=int(data["unserved_units"]),
@@ -348,7 +350,7 @@ def spec_json(campaign: str, record: PlanRecord, needs: Mapping[int, NeedIn]) ->
         "objective_eur": _amount(headline.objective),
     }
     if headline.status is not PlanStatus.OPTIMAL:
-        report["gap"] = headline.gap
+        report["gap"] = None if math.isnan(headline.gap) else headline.gap
     report["needs"] = []
     units: dict[tuple[int, int], int] = defaultdict(int)
     line_of: dict[tuple[int, int], Decision] = {}

@@ -1,6 +1,7 @@
 """The stored pooling plan: one typed record, its JSON versioned, read back exactly."""
 
 import json
+import math
 from decimal import Decimal
 
 import pytest
@@ -108,6 +109,14 @@ def test_the_round_trip_through_json_text_is_exact_and_keeps_the_decimals_scale(
     assert again == record
     assert [str(d.unit_price) for d in again.served] == ["8.0000"]
     assert str(again.headline.penalty) == "0.00"
+
+
+def test_a_greedy_plan_s_unproven_gap_is_stored_as_null_not_nan():
+    """JSON has no NaN, and PostgreSQL refuses it: a greedy plan proves no gap."""
+    greedy = PlanRecord.from_json(VERSION_1 | {"status": "greedy", "gap": None})
+    stored = json.dumps(greedy.to_json(), allow_nan=False)
+    assert json.loads(stored)["gap"] is None
+    assert math.isnan(PlanRecord.from_json(json.loads(stored)).headline.gap)
 
 
 def test_an_unknown_version_is_refused_with_a_clear_error():
