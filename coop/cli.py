@@ -24,6 +24,7 @@ from coop.negotiation.cli import rfq
 from coop.orders.campaigns import lifecycle
 from coop.orders.campaigns.importing import import_needs
 from coop.orders.campaigns.models import CampaignStatus
+from coop.orders.costs import charging
 from coop.orders.pooling.pool_run import (
     DEFAULT_TIME_LIMIT,
     Options,
@@ -288,6 +289,7 @@ def pool(code: str, as_json: bool, time_limit: float, commit: bool) -> None:
             plan, run = pool_now(target, options)
             record = run.record
             orders = ordering.commit_run(run)
+            charging.book_shortfall_fees(target, record)
         else:
             plan, record = plan_campaign(target, options)
     except DomainError as error:
@@ -320,6 +322,7 @@ def _print_plan(target, plan, record, as_json: bool) -> None:
         ("shipping", plan.shipping_total),
         ("total cost", plan.total_cost),
         ("penalties", plan.penalty_total),
+        ("shortfall fees", plan.commitment_total),
         ("objective", plan.objective),
     ):
         click.echo(f"  {label:<15} {amount:>12.2f} EUR")

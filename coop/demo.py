@@ -27,6 +27,7 @@ from coop.numbering import next_value
 from coop.orders.campaigns.lifecycle import change_status, create_campaign
 from coop.orders.campaigns.models import Campaign, CampaignStatus, Need
 from coop.orders.campaigns.needs import NeedTerms, post_need
+from coop.orders.costs.charging import book_shortfall_fees
 from coop.orders.costs.splitting import store_received_split
 from coop.orders.pooling.models import PoolingRun, RunStatus
 from coop.orders.pooling.plan import reason_json
@@ -406,6 +407,7 @@ def _seed_invoiced_campaign(rng: random.Random, shops: list[Member]) -> None:
     change_status(campaign, CampaignStatus.CLOSED, at=from_local(start + timedelta(days=12)))
     _, run = pool_now(campaign, Options(time_limit=20))
     orders = commit_run(run)
+    book_shortfall_fees(campaign, run.record)
     sent, arrived = from_local(start + timedelta(days=14)), start + timedelta(days=26)
     for order in orders:
         change_order_status(order, OrderStatus.SENT, at=sent)
@@ -547,6 +549,7 @@ def _seed_pooled_campaign(rng: random.Random, shops: list[Member]) -> None:
     change_status(campaign, CampaignStatus.CLOSED, at=now())
     _, run = pool_now(campaign, Options(time_limit=20))
     orders = commit_run(run)
+    book_shortfall_fees(campaign, run.record)
     send_order(next(o for o in orders if o.supplier.email), at=now())
 
 

@@ -4,6 +4,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
 
+from flask_babel import force_locale, ngettext
 from sqlalchemy import select
 
 from coop.accounts.models import Member
@@ -24,8 +25,9 @@ from coop.orders.costs.splitting import (
     refresh_stored_split,
 )
 from coop.orders.pooling.cost_split import ZERO, ChargeIn
+from coop.orders.pooling.plan import PlanRecord
 from coop.orders.purchasing.models import OrderStatus, PurchaseOrder
-from coop.suppliers.models import Part, Supplier
+from coop.suppliers.models import FrameworkAgreement, Part, Supplier
 
 # Charges and the shipping key change until the shops are invoiced: an invoice never changes.
 CHARGEABLE = (CampaignStatus.POOLED, CampaignStatus.ORDERED, CampaignStatus.RECEIVED)
@@ -89,6 +91,8 @@ class ChargeTerms:
     amount: Decimal
     key: SplitKey = SplitKey.VALUE
     supplier: Supplier | None = None
+    # Set by the booking of a framework agreement's shortfall fee only.
+    agreement: FrameworkAgreement | None = None
 
 
 def _checked_terms(campaign: Campaign, terms: ChargeTerms) -> ChargeTerms:
@@ -117,7 +121,7 @@ def _checked_terms(campaign: Campaign, terms: ChargeTerms) -> ChargeTerms:
             "fournisseurs, ou toute la campagne.",
             field="supplier",
         )
-    return ChargeTerms(label, quantize(amount), key, supplier)
+    return ChargeTerms(label, quantize(amount), key, supplier, terms.agreement)
 
 
 def _try(campaign: Campaign, charges: list[ChargeIn]) -> None:
@@ -144,12 +148,55 @@ def add_charge(campaign: Campaign, terms: ChargeTerms) -> Charge:
         amount=terms.amount,
         key=terms.key,
         supplier=terms.supplier,
+        agreement=terms.agreement,
     )
     db.session.add(charge)
     db.session.flush()
     refresh_stored_split(campaign)
     _record_charge("charge.added", charge, _charge_terms(charge))
     return charge
+
+
+def book_shortfall_fees(campaign: Campaign, record: PlanRecord) -> list[Charge]:
+    """A committed plan's take-or-pay shortfall fees, booked as charges of the campaign
+    (spec/pooling.md, "Framework agreements"), labelled in French like the orders.
+
+    The caller chains it after committing the plan, in the same transaction. A fee is
+    shared by the needs its supplier serves in the campaign, or by all the campaign's
+    needs when that supplier serves none (the whole target was short). The fees booked
+    by an earlier commit of the campaign (undone since) are replaced, not added to.
+    """
+    for earlier in campaign_charges(campaign):
+        if earlier.agreement_id is not None:
+            delete_charge(earlier)
+    delivering = {s.code: s for s in campaign_suppliers(campaign)}
+    agreements = {
+        a.code: a
+        for a in db.session.scalars(
+            select(FrameworkAgreement).where(
+                FrameworkAgreement.code.in_([o.agreement for o in record.agreements])
+            )
+        )
+    }
+    charges = []
+    for outcome in record.agreements:
+        if outcome.fee <= 0:
+            continue
+        with force_locale("fr"):
+            label = ngettext(
+                "Accord-cadre %(code)s : %(num)d unité manquante",
+                "Accord-cadre %(code)s : %(num)d unités manquantes",
+                outcome.shortfall,
+                code=outcome.agreement,
+            )
+        terms = ChargeTerms(
+            label,
+            outcome.fee,
+            supplier=delivering.get(outcome.supplier),
+            agreement=agreements[outcome.agreement],
+        )
+        charges.append(add_charge(campaign, terms))
+    return charges
 
 
 def update_charge(charge: Charge, terms: ChargeTerms) -> None:

@@ -10,7 +10,7 @@ from coop.clock import now
 from coop.db import Base, Money, UTCDateTime, checked_enum
 from coop.orders.campaigns.models import Campaign
 from coop.orders.campaigns.rules import SplitKey
-from coop.suppliers.models import Supplier
+from coop.suppliers.models import FrameworkAgreement, Supplier
 
 
 class Charge(Base):
@@ -25,10 +25,14 @@ class Charge(Base):
     key: Mapped[SplitKey] = mapped_column(checked_enum(SplitKey), default=SplitKey.VALUE)
     # Only that supplier's needs share it; all the campaign's needs otherwise.
     supplier_id: Mapped[int | None] = mapped_column(ForeignKey("suppliers.id"))
+    # A framework agreement's shortfall fee, booked when the plan was committed: replaced,
+    # not added again, when the campaign is pooled and committed anew.
+    agreement_id: Mapped[int | None] = mapped_column(ForeignKey("framework_agreements.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
 
     campaign: Mapped[Campaign] = relationship()
     supplier: Mapped[Supplier | None] = relationship()
+    agreement: Mapped[FrameworkAgreement | None] = relationship()
 
 
 class SplitAmount(Base):

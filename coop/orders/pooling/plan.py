@@ -5,10 +5,12 @@ as JSON. Every reader (the review, the commit into purchase orders, the cost spl
 "bought alone" figures) goes through `PlanRecord`; nothing else knows the JSON's keys.
 
 The JSON is versioned. Version 1 is the shape stored before the version existed (no
-`version` key): version 2 is the same shape with its version written, so both load.
+`version` key): version 2 is the same shape with its version written; version 3 adds the
+framework agreements' shortfall fees (`commitment`, `agreements`), none in older plans.
 Amounts are strings with 2 decimals, unit prices with 4, as Decimal keeps them.
 """
 
+import math
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -19,8 +21,8 @@ from typing import Any
 from coop.money import quantize
 from coop.orders.pooling.solver import NeedIn, Reason
 
-VERSION = 2
-KNOWN_VERSIONS = frozenset({1, 2})
+VERSION = 3
+KNOWN_VERSIONS = frozenset({1, 2, 3})
 ZERO = Decimal("0.00")
 
 
@@ -85,6 +87,21 @@ class Alone:
 
 
 @dataclass(frozen=True)
+class AgreementOutcome:
+    """What the plan does with a framework agreement in force (take-or-pay): its target for
+    the campaign, the units its offer gets, the shortfall and the fee owed for it."""
+
+    agreement: str
+    offer: int
+    supplier: str
+    sku: str
+    target: int
+    bought: int
+    shortfall: int
+    fee: Decimal
+
+
+@dataclass(frozen=True)
 class Headline:
     """A plan's figures, without its decisions: what the run history and comparisons read."""
 
@@ -100,11 +117,14 @@ class Headline:
     objective: Decimal
     greedy: Comparison
     alone: Alone
+    # The agreements' shortfall fees: in the objective, not in the total (goods + shipping).
+    commitment: Decimal = ZERO
 
     def to_json(self) -> dict:
         return {
             "status": self.status.value,
-            "gap": self.gap,
+            # A greedy plan proves nothing (gap NaN): JSON, and PostgreSQL, have no NaN.
+            "gap": None if math.isnan(self.gap) else self.gap,
             "seconds": self.seconds,
             "requested_units": self.requested_units,
             "unserved_units": self.unserved_units,
@@ -112,6 +132,7 @@ class Headline:
             "shipping": _amount(self.shipping),
             "total": _amount(self.total),
             "penalty": _amount(self.penalty),
+            "commitment": _amount(self.commitment),
             "objective": _amount(self.objective),
         }
 
@@ -123,7 +144,7 @@ class Headline:
             greedy, alone = data["greedy"], data["alone"]
             return cls(
                 status=PlanStatus(data["status"]),
-                gap=float(data["gap"]),
+                gap=float("nan") if data["gap"] is None else float(data["gap"]),
                 seconds=float(data["seconds"]),
                 requested_units=int(data["requested_units"]),
                 unserved_units=int(data["unserved_units"]),
@@ -132,6 +153,7 @@ class Headline:
                 total=Decimal(data["total"]),
                 penalty=Decimal(data["penalty"]),
                 objective=Decimal(data["objective"]),
+                commitment=Decimal(data["commitment"]) if version >= 3 else ZERO,
                 greedy=Comparison(
                     unserved_units=int(greedy["unserved_units"]),
                     total=Decimal(greedy["total"]),
@@ -154,6 +176,7 @@ class PlanRecord:
     headline: Headline
     shipping_by_supplier: Mapping[str, Decimal]
     decisions: tuple[Decision, ...]
+    agreements: tuple[AgreementOutcome, ...] = ()
 
     @property
     def served(self) -> tuple[Decision, ...]:
@@ -172,6 +195,7 @@ class PlanRecord:
                 code: _amount(fee) for code, fee in self.shipping_by_supplier.items()
             },
             "allocations": [_decision_json(d) for d in self.decisions],
+            "agreements": [_agreement_json(a) for a in self.agreements],
             "greedy": {
                 "unserved_units": headline.greedy.unserved_units,
                 "total": _amount(headline.greedy.total),
@@ -196,6 +220,9 @@ class PlanRecord:
                     code: Decimal(fee) for code, fee in data["shipping_by_supplier"].items()
                 },
                 decisions=tuple(_decision_of(d) for d in data["allocations"]),
+                agreements=tuple(
+                    _agreement_of(a) for a in (data["agreements"] if _version(data) >= 3 else ())
+                ),
             )
         except (KeyError, TypeError, ValueError, ArithmeticError) as error:
             raise PlanFormatError(
@@ -275,6 +302,32 @@ def _decision_of(data: Mapping[str, Any]) -> Decision:
     )
 
 
+def _agreement_json(a: AgreementOutcome) -> dict:
+    return {
+        "agreement": a.agreement,
+        "offer": a.offer,
+        "supplier": a.supplier,
+        "sku": a.sku,
+        "target": a.target,
+        "bought": a.bought,
+        "shortfall": a.shortfall,
+        "fee": _amount(a.fee),
+    }
+
+
+def _agreement_of(data: Mapping[str, Any]) -> AgreementOutcome:
+    return AgreementOutcome(
+        agreement=data["agreement"],
+        offer=int(data["offer"]),
+        supplier=data["supplier"],
+        sku=data["sku"],
+        target=int(data["target"]),
+        bought=int(data["bought"]),
+        shortfall=int(data["shortfall"]),
+        fee=Decimal(data["fee"]),
+    )
+
+
 # --- the spec's JSON --------------------------------------------------------------------------
 
 
@@ -293,10 +346,11 @@ def spec_json(campaign: str, record: PlanRecord, needs: Mapping[int, NeedIn]) ->
         "shipping_eur": _amount(headline.shipping),
         "total_cost_eur": _amount(headline.total),
         "penalty_eur": _amount(headline.penalty),
+        "commitment_eur": _amount(headline.commitment),
         "objective_eur": _amount(headline.objective),
     }
     if headline.status is not PlanStatus.OPTIMAL:
-        report["gap"] = headline.gap
+        report["gap"] = None if math.isnan(headline.gap) else headline.gap
     report["needs"] = []
     units: dict[tuple[int, int], int] = defaultdict(int)
     line_of: dict[tuple[int, int], Decision] = {}
@@ -339,5 +393,17 @@ def spec_json(campaign: str, record: PlanRecord, needs: Mapping[int, NeedIn]) ->
             "lines": lines_by_supplier[code],
         }
         for code in sorted(lines_by_supplier)
+    ]
+    report["agreements"] = [
+        {
+            "agreement": a.agreement,
+            "supplier": a.supplier,
+            "sku": a.sku,
+            "target": a.target,
+            "bought": a.bought,
+            "shortfall": a.shortfall,
+            "fee_eur": _amount(a.fee),
+        }
+        for a in record.agreements
     ]
     return report

@@ -12,7 +12,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import selectinload
 
 from coop.accounts.models import Member
@@ -25,6 +25,7 @@ from coop.orders.campaigns.models import Campaign, CampaignStatus, Need
 from coop.orders.pooling.cost_split import Delivered, split_costs
 from coop.orders.pooling.models import PoolingRun, RunStatus
 from coop.orders.pooling.plan import (
+    AgreementOutcome,
     Alone,
     Comparison,
     Decision,
@@ -34,6 +35,7 @@ from coop.orders.pooling.plan import (
     spec_json,
 )
 from coop.orders.pooling.solver import (
+    AgreementIn,
     NeedIn,
     OfferIn,
     Plan,
@@ -43,10 +45,20 @@ from coop.orders.pooling.solver import (
     solo_purchase,
     solve,
 )
-from coop.suppliers.models import Offer, Part, Supplier
+from coop.suppliers.models import AgreementStatus, FrameworkAgreement, Offer, Part, Supplier
 from coop.suppliers.origin import Origin
 
 POOLABLE = frozenset({CampaignStatus.CLOSED, CampaignStatus.POOLED})
+# A campaign in these states has its plan committed (undoing the pooling makes it closed).
+COMMITTED = frozenset(
+    {
+        CampaignStatus.POOLED,
+        CampaignStatus.ORDERED,
+        CampaignStatus.RECEIVED,
+        CampaignStatus.INVOICED,
+        CampaignStatus.ARCHIVED,
+    }
+)
 DEFAULT_TIME_LIMIT = 30.0
 ZERO = Decimal("0.00")
 UNIT_PRICE = Decimal("0.0001")  # unit prices keep 4 decimals (spec/pooling.md)
@@ -126,8 +138,11 @@ def load_inputs(campaign: Campaign, options: Options) -> Inputs:
         .options(selectinload(Offer.tiers), selectinload(Offer.supplier), selectinload(Offer.part))
         .order_by(Offer.id)
     ).all()
-    suppliers = sorted({o.supplier for o in offers}, key=lambda s: s.code)
     penalties = {origin: campaign.penalty(origin) for origin in Origin} | options.penalties
+    agreements = agreements_in_force(campaign)
+    # An agreement's offer on a part nobody needs this time is still the campaign's: short.
+    offers = [*offers, *{g.offer for g, _ in agreements} - set(offers)]
+    suppliers = sorted({o.supplier for o in offers}, key=lambda s: s.code)
     return Inputs(
         needs=[
             NeedIn(
@@ -156,7 +171,7 @@ def load_inputs(campaign: Campaign, options: Options) -> Inputs:
                 lead_time_days=o.effective_lead_time_days,
                 valid_until=o.valid_until,
             )
-            for o in offers
+            for o in sorted(offers, key=lambda o: o.id)
         ],
         suppliers=[SupplierIn(s.code, s.shipping_fee, s.free_shipping_over) for s in suppliers],
         settings=Settings(
@@ -166,8 +181,85 @@ def load_inputs(campaign: Campaign, options: Options) -> Inputs:
             excluded_suppliers=options.excluded_suppliers,
             pinned_needs=options.pinned_needs,
             pinned_parts=options.pinned_parts,
+            agreements=tuple(
+                AgreementIn(g.code, g.offer_id, target, g.shortfall_fee) for g, target in agreements
+            ),
         ),
     )
+
+
+def agreements_in_force(campaign: Campaign) -> list[tuple[FrameworkAgreement, int]]:
+    """The framework agreements binding this campaign, each with its target `T(g)`
+    (spec/pooling.md, "Framework agreements"), by code.
+
+    In force: active, the campaign's order date within its period, its offer usable that
+    day (its supplier active, the offer valid with a price). The target spreads the
+    committed volume not yet bought over the campaigns left, this one included, rounded
+    up to whole packs: the units bought so far are those of the offer in the committed
+    plans of the period's earlier campaigns (order date before this one's, or the same
+    day and created before it).
+    """
+    day = campaign.order_date
+    found = db.session.scalars(
+        select(FrameworkAgreement)
+        .join(FrameworkAgreement.offer)
+        .join(Offer.supplier)
+        .where(
+            FrameworkAgreement.status == AgreementStatus.ACTIVE,
+            FrameworkAgreement.valid_from <= day,
+            FrameworkAgreement.valid_to >= day,
+            Supplier.is_active.is_(True),
+        )
+        .options(
+            selectinload(FrameworkAgreement.offer).selectinload(Offer.tiers),
+            selectinload(FrameworkAgreement.offer).selectinload(Offer.supplier),
+            selectinload(FrameworkAgreement.offer).selectinload(Offer.part),
+        )
+        .order_by(FrameworkAgreement.code)
+    ).all()
+    found = [
+        g
+        for g in found
+        if g.offer.tiers and (g.offer.valid_until is None or day <= g.offer.valid_until)
+    ]
+    if not found:
+        return []
+    earlier = db.session.execute(
+        select(Campaign.id, Campaign.order_date).where(
+            Campaign.status.in_(COMMITTED),
+            Campaign.order_date >= min(g.valid_from for g in found),
+            or_(
+                Campaign.order_date < day,
+                (Campaign.order_date == day) & (Campaign.id < campaign.id),
+            ),
+        )
+    ).all()
+    bought = committed_units([campaign_id for campaign_id, _ in earlier])
+    result = []
+    for g in found:
+        period = [c for c, d in earlier if g.valid_from <= d <= g.valid_to]
+        so_far = sum(bought.get((c, g.offer_id), 0) for c in period)
+        left = max(1, g.campaigns_planned - len(period))
+        remaining = g.committed_qty - so_far
+        pack = g.offer.pack_size
+        result.append((g, max(0, -(-remaining // (left * pack)) * pack)))
+    return result
+
+
+def committed_units(campaign_ids: list[int]) -> dict[tuple[int, int], int]:
+    """Units per (campaign id, offer id) in the committed plans of these campaigns: the
+    plan of each one's run committed last."""
+    runs = db.session.scalars(
+        select(PoolingRun)
+        .where(PoolingRun.campaign_id.in_(campaign_ids), PoolingRun.committed_at.is_not(None))
+        .order_by(PoolingRun.committed_at, PoolingRun.id)
+    ).all()
+    latest = {run.campaign_id: run for run in runs}
+    units: dict[tuple[int, int], int] = defaultdict(int)
+    for campaign_id, run in latest.items():
+        for decision in run.record.served:
+            units[campaign_id, decision.offer] += decision.units
+    return units
 
 
 @dataclass(frozen=True)
@@ -445,6 +537,7 @@ def plan_record(plan: Plan, baseline: Plan, inputs: Inputs) -> PlanRecord:
         shipping=quantize(plan.shipping_total),
         total=quantize(plan.total_cost),
         penalty=quantize(plan.penalty_total),
+        commitment=quantize(plan.commitment_total),
         objective=quantize(plan.objective),
         greedy=Comparison(
             unserved_units=baseline.unserved_units,
@@ -457,6 +550,19 @@ def plan_record(plan: Plan, baseline: Plan, inputs: Inputs) -> PlanRecord:
         headline=headline,
         shipping_by_supplier={code: quantize(fee) for code, fee in plan.shipping.items()},
         decisions=tuple(decisions),
+        agreements=tuple(
+            AgreementOutcome(
+                agreement=c.agreement.code,
+                offer=c.offer.id,
+                supplier=c.offer.supplier,
+                sku=c.offer.part,
+                target=c.agreement.target,
+                bought=c.bought,
+                shortfall=c.shortfall,
+                fee=c.fee,
+            )
+            for c in plan.commitments
+        ),
     )
 
 

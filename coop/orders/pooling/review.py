@@ -20,7 +20,7 @@ from coop.i18n import day, money
 from coop.money import quantize
 from coop.orders.campaigns.models import Need
 from coop.orders.pooling.models import PoolingRun
-from coop.orders.pooling.plan import reason_of
+from coop.orders.pooling.plan import AgreementOutcome, reason_of
 from coop.orders.pooling.solver import Reason
 from coop.suppliers.models import Offer, Part, Supplier
 from coop.suppliers.origin import Origin
@@ -100,6 +100,8 @@ class Review:
     shops: list[ShopSummary]
     decisions: list[NeedDecision]
     spend_by_origin: dict[Origin, Decimal]
+    # Each framework agreement in force: target, units bought, shortfall and its fee.
+    agreements: tuple[AgreementOutcome, ...] = ()
 
     @property
     def not_fully_served(self) -> list[NeedDecision]:
@@ -164,6 +166,7 @@ def review(run: PoolingRun) -> Review:
         shops=sorted(shops.values(), key=lambda s: s.code),
         decisions=items,
         spend_by_origin={o: spend[o] for o in Origin if spend[o]},
+        agreements=record.agreements,
     )
 
 

@@ -4,9 +4,10 @@ A mixed-integer program chooses, for each need, one offer and tier or none,
 and how many units it gets; lines are whole packs, above the MOQ and the
 tier's threshold; no unit is bought beyond the shops' tolerances. The
 objective is lexicographic: first serve as many requested units as possible,
-then minimise goods + shipping + origin penalties, then prefer the needs
-posted earlier. Amounts are recomputed exactly with Decimal from the integer
-solution; the solver's floating point only chooses.
+then minimise goods + shipping + origin penalties + the framework agreements'
+shortfall fees, then prefer the needs posted earlier. Amounts are recomputed
+exactly with Decimal from the integer solution; the solver's floating point
+only chooses.
 
 The campaign is cut into independent pieces before anything is solved:
 
@@ -26,6 +27,7 @@ The campaign is cut into independent pieces before anything is solved:
 import math
 import os
 import sys
+import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
@@ -35,6 +37,7 @@ from datetime import date, timedelta
 from decimal import ROUND_FLOOR, Decimal
 
 import highspy
+from babel.numbers import format_decimal, format_percent
 
 from coop.money import CENT, quantize
 from coop.suppliers.origin import Origin
@@ -42,6 +45,12 @@ from coop.suppliers.pricing import Terms, smallest_order, tier_for
 
 ZERO = Decimal("0.00")
 INF = highspy.kHighsInf
+# HiGHS's cut pool: small for the many small solves (their root nodes get faster: -25 % on
+# size L); HiGHS's default for a piece of linked parts (-26 % of CPU time on 3 seeds of
+# bench_pooling_hard.py's 40-shop family).
+SMALL_CUT_POOL = 100
+LINKED_CUT_POOL = 10000
+PROGRESS_EVERY = 0.25  # seconds between two progress reports from inside a solve
 
 
 @dataclass(frozen=True)
@@ -88,6 +97,18 @@ class SupplierIn:
 
 
 @dataclass(frozen=True)
+class AgreementIn:
+    """A framework agreement in force (take-or-pay): its offer, the campaign's target
+    `T(g)` (whole packs, computed from the committed volume left) and the fee per unit
+    short (spec/pooling.md, "Framework agreements")."""
+
+    code: str
+    offer: int  # the offer's id
+    target: int
+    fee: Decimal
+
+
+@dataclass(frozen=True)
 class Settings:
     order_date: date
     penalties: dict[Origin, Decimal]
@@ -99,6 +120,7 @@ class Settings:
     excluded_suppliers: frozenset[str] = frozenset()
     pinned_needs: Mapping[int, str] = field(default_factory=dict)
     pinned_parts: Mapping[str, str] = field(default_factory=dict)
+    agreements: tuple[AgreementIn, ...] = ()
 
     def pin(self, need: "NeedIn") -> str | None:
         """The supplier the manager requires for this need, if any."""
@@ -168,6 +190,33 @@ class Line:
         return quantize(self.tier[1] * self.quantity)
 
 
+@dataclass(frozen=True)
+class Commitment:
+    """What a plan does with an agreement: the units its offer gets, the shortfall, its fee."""
+
+    agreement: AgreementIn
+    offer: OfferIn
+    bought: int
+
+    @property
+    def shortfall(self) -> int:
+        return max(0, self.agreement.target - self.bought)
+
+    @property
+    def fee(self) -> Decimal:
+        return quantize(self.agreement.fee * self.shortfall)
+
+
+@dataclass
+class SolveStats:
+    """Where a solve's time went (bench/bench_pooling_hard.py): seconds per phase, the cost
+    stage's pieces as (parts, needs), HiGHS's branch-and-bound nodes."""
+
+    phases: dict[str, float] = field(default_factory=dict)
+    pieces: list[tuple[int, int]] = field(default_factory=list)
+    nodes: int = 0
+
+
 @dataclass
 class Plan:
     # optimal: units and cost proven (cost to the settings' relative gap); feasible: a time
@@ -179,9 +228,11 @@ class Plan:
     lines: list[Line]
     shipping: dict[str, Decimal] = field(default_factory=dict)  # by supplier code
     penalties: dict[Origin, Decimal] = field(default_factory=dict)
+    commitments: list[Commitment] = field(default_factory=list)  # one per agreement
     seconds: float = 0.0  # wall time of the solve
     bound: Decimal | None = None  # proven lower bound on `objective`, rounded down
     units_proven: bool = True  # False when a time limit left the served units unproven
+    stats: SolveStats = field(default_factory=SolveStats)
 
     @property
     def unserved_units(self) -> int:
@@ -209,8 +260,13 @@ class Plan:
         return self.penalties.get(offer.origin, ZERO)
 
     @property
+    def commitment_total(self) -> Decimal:
+        """The agreements' shortfall fees: owed to their suppliers, not goods nor shipping."""
+        return sum((c.fee for c in self.commitments), ZERO)
+
+    @property
     def objective(self) -> Decimal:
-        return self.total_cost + self.penalty_total
+        return self.total_cost + self.penalty_total + self.commitment_total
 
 
 # --- eligibility -------------------------------------------------------------------------
@@ -537,16 +593,20 @@ class _Model(_Mip):
 
     - per offer and tier: a binary "this tier is the line's" and an integer number of
       packs, bounded below by the tier threshold and the MOQ and above by the next tier's
-      threshold (all-units pricing, exactly) and by what the shops could take;
+      threshold (all-units pricing, exactly) and by what the shops accepting its price
+      could take;
     - per need and offer: a binary "served here" and an integer allocation between the
       shop's minimum and quantity + tolerance, allowed only if the line's tier is one the
-      shop accepts; at most one offer per need; served units (<= quantity) per need.
+      shop accepts; at most one offer per need; served units per need, at most its
+      quantity times its "served here" binaries;
       (Per need, offer *and tier* relaxes tighter but solved 1.6x slower on size L.);
     - each line's allocations add up to its packs exactly: no surplus;
     - per part, a row "units served >= target" (the first stage's result in the second);
     - per linking supplier: a binary "used", set by every need served there, and a binary
       "free shipping", only when the goods subtotal reaches the threshold; a part that
       must be served by linking suppliers only uses at least one of them;
+    - per agreement (cost stage only): a continuous shortfall, at least the target less
+      the units of its offer's line and at least 0, costing the fee per unit;
     - per part with `floors`, proven lower bounds on its cost (`_floors`): at least its
       bound with every supplier, and at least its bound without the suppliers `codes`
       unless one of them is used (none of them can be used at all when that bound is INF).
@@ -555,23 +615,36 @@ class _Model(_Mip):
     """
 
     def __init__(
-        self, needs, offers_by_id, eligible, linking, targets, settings, tiebreak, floors=None
+        self,
+        needs,
+        offers_by_id,
+        eligible,
+        linking,
+        targets,
+        settings,
+        tiebreak,
+        floors=None,
+        agreements=(),
     ):
         super().__init__()
         self.needs, self.eligible = needs, eligible
         self.y, self.k, self.z, self.a, self.w = {}, {}, {}, {}, {}
         self.used, self.free = {}, {}
+        self.short = {}  # agreement -> its shortfall column
         self.thresholds = {}  # free-shipping threshold by linking supplier
         self.offers = {}
-        capacity = defaultdict(int)  # most units an offer line could take: all tolerances
+        # Most units a line could take at a tier: the tolerances of the needs that accept
+        # its price (a tier chosen, every need on the line accepts it).
+        capacity = defaultdict(int)
         for n in needs:
-            for offer_id in eligible[n.id]:
-                capacity[offer_id] += n.top
+            for offer_id, js in eligible[n.id].items():
+                for j in js:
+                    capacity[offer_id, j] += n.top
                 self.offers[offer_id] = offers_by_id[offer_id]
         for offer in self.offers.values():
-            cap = capacity[offer.id]
             rate = 1 + settings.penalties.get(offer.origin, ZERO)
             for j, (min_qty, price) in enumerate(offer.tiers):
+                cap = capacity[offer.id, j]
                 low = max(min_qty, offer.moq, 1)
                 high = cap if j + 1 == len(offer.tiers) else min(cap, offer.tiers[j + 1][0] - 1)
                 high -= high % offer.pack_size
@@ -608,6 +681,9 @@ class _Model(_Mip):
             if chosen:
                 self.row(dict.fromkeys(chosen, 1), -INF, 1)
                 self.row({w: 1} | dict.fromkeys(chosen.values(), -1), -INF, 0)
+                # Served units need the need served somewhere, wholly: without this row the
+                # relaxation serves a need with a tolerance in full on half an offer.
+                self.row({w: 1} | dict.fromkeys(chosen, -n.quantity), -INF, 0)
             else:
                 self.upper[w] = 0
         for offer in self.offers.values():
@@ -618,6 +694,16 @@ class _Model(_Mip):
             self.row(line_terms[offer.id] | dict.fromkeys(packs, -offer.pack_size), 0, 0)
         for part, terms in part_terms.items():
             self.row(terms, targets.get(part, 0), INF)
+        # Take-or-pay: short >= T - X(o), short >= 0 (its bounds), at the fee per unit.
+        for g in agreements:
+            offer = offers_by_id[g.offer]
+            packs = {
+                self.k[offer.id, j]: offer.pack_size
+                for j in range(len(offer.tiers))
+                if (offer.id, j) in self.k
+            }
+            short = self.short[g] = self.var(0, g.target, float(g.fee), integer=False)
+            self.row({short: 1} | packs, g.target, INF)
         for supplier in linking:
             lines = [
                 (key, k)
@@ -655,6 +741,8 @@ class _Model(_Mip):
             part_cost[self.offers[offer_id].part][k] = self.cost[k]
         for n in needs:
             part_cost[n.part][self.w[n.id]] = self.cost[self.w[n.id]]
+        for g, short in self.short.items():
+            part_cost[offers_by_id[g.offer].part][short] = self.cost[short]
         for part, bounds in (floors or {}).items():
             anyhow = bounds.get(frozenset(), -INF)
             for codes, bound in bounds.items():
@@ -699,6 +787,11 @@ class _Model(_Mip):
             values[free] = float(
                 goods[code] >= self.thresholds[code] and bool(values[self.used[code]])
             )
+        bought = defaultdict(int)
+        for (offer_id, _), units in line.items():
+            bought[offer_id] += units
+        for g, short in self.short.items():
+            values[short] = max(0, g.target - bought[g.offer])
         solution = highspy.HighsSolution()
         solution.col_value = values
         solution.value_valid = True
@@ -728,7 +821,8 @@ def solve(
     """The optimal plan under spec/pooling.md, or the best found within the time limit.
 
     `on_progress(done, message)` (done in [0, 1], message in French) is called at the start
-    and end of every stage and every solved piece, for a progress bar.
+    and end of every stage and every solved piece, for a progress bar, and a few times a
+    second while a piece is solved, with its best plan's cost and proven gap so far.
     """
     started = time.monotonic()
     deadline = started + settings.time_limit
@@ -746,12 +840,20 @@ def solve(
     work = sum(len(parts[p]) for p in open_parts) + sum(len(ns) for ns in parts.values())
     done = 0
 
+    stats = SolveStats()
+    lap = [started]
+
+    def phase(name: str) -> None:
+        now = time.monotonic()
+        stats.phases[name] = stats.phases.get(name, 0.0) + now - lap[0]
+        lap[0] = now
+
+    phase("presolve")
     with _quiet():
-        h = highspy.Highs()
+        h = _Highs()
     h.setOptionValue("output_flag", False)
     h.setOptionValue("threads", 1)
-    # The pieces are small: a smaller cut pool makes their root nodes faster (-25 % on L).
-    h.setOptionValue("mip_pool_soft_limit", 100)
+    h.setOptionValue("mip_pool_soft_limit", SMALL_CUT_POOL)
 
     # 1. Serve as many requested units as possible, part by part (nothing else links them).
     # Half the budget at most, so that the cost stage always gets time too.
@@ -780,11 +882,19 @@ def solve(
         done += size
         report(done / work, f"Unités servies : pièce {i} sur {len(open_parts)}")
 
+    phase("units")
+
     # 2. Then the cheapest, origin penalties included, per independent piece.
     linking, fixed_shipping = _linking_suppliers(parts, targets, eligible, offers_by_id, suppliers)
     pieces = _components(parts, targets, eligible, offers_by_id, linking)
     tiebreak = _tiebreak(needs, offers, suppliers, settings)
-    done += sum(len(ns) for p, ns in parts.items() if targets[p] == 0)
+    agreements = [g for g in settings.agreements if g.target > 0]
+    # An agreement on a part no piece serves buys nothing: its whole target is short.
+    in_pieces = {p for piece in pieces for p in piece}
+    fixed_commitment = sum(
+        (g.fee * g.target for g in agreements if offers_by_id[g.offer].part not in in_pieces),
+        ZERO,
+    )
 
     def model_of(piece_parts, with_shipping, without=frozenset()):
         piece_needs = [n for p in piece_parts for n in parts[p]]
@@ -807,6 +917,7 @@ def solve(
             settings,
             tiebreak,
             piece_floors,
+            [g for g in agreements if offers_by_id[g.offer].part in piece_parts],
         )
 
     # A piece of several parts is first solved part by part without its linking fees: a
@@ -849,7 +960,12 @@ def solve(
             start = {}
             for p in piece:
                 start.update(relaxed[p, frozenset()][0] if (p, frozenset()) in relaxed else best[p])
+        # A piece of linked parts searches long: HiGHS's own cut pool proves it sooner.
+        h.setOptionValue(
+            "mip_pool_soft_limit", LINKED_CUT_POOL if len(piece) > 1 else SMALL_CUT_POOL
+        )
         found, proven, bound = _solve_model(h, model, start, seconds, settings)
+        h.setOptionValue("mip_pool_soft_limit", SMALL_CUT_POOL)
         if len(piece) > 1 and i not in results:
             cover = _cheapest_cover(
                 h, piece, parts, eligible, offers_by_id, suppliers_by_code, linking, deadline
@@ -880,6 +996,13 @@ def solve(
             deadline,
         ),
     )
+    stats.pieces = [(len(piece), sum(len(parts[p]) for p in piece)) for piece in pieces]
+    # The bar goes on from where the first stage left it, by the needs of each solve.
+    begun, done, work = done / max(1, work), 0, max(1, part_size + piece_size)
+
+    def bar(solved: int) -> float:
+        return min(begun + (1 - begun) * solved / work, 0.99)
+
     for jobs, solve_one, proven, size_of, until in stages:
         for attempt in (1, 2):
             if attempt == 2:
@@ -890,17 +1013,24 @@ def solve(
             for count, job in enumerate(jobs, 1):
                 size = size_of(job)
                 label = f"Coût : composante {count} sur {len(jobs)}"
-                report(min(done / work, 0.99), label + (" (reprise)" if attempt == 2 else ""))
-                solve_one(job, (until - time.monotonic()) * size / left)
+                report(bar(done), label + (" (reprise)" if attempt == 2 else ""))
+                seconds = (until - time.monotonic()) * size / left
+                if solve_one is solve_piece:
+                    # A piece may take most of the time: its progress moves as HiGHS goes.
+                    moves = bar(done + size) - bar(done) if attempt == 1 else 0.0
+                    h.watch = _watcher(report, label, bar(done), moves, seconds)
+                solve_one(job, seconds)
+                h.watch = None
                 left -= size
                 if attempt == 1:
                     done += size
-                report(min(done / work, 0.99), label)
+                report(bar(done), label)
+        phase("floors" if solve_one is solve_part else "cost")
     solution: Assignment = {}
     for assignment, _, _ in results.values():
         solution.update(assignment)
     optimal = units_proven and all(proven for _, proven, _ in results.values())
-    bound = float(fixed_shipping) + sum(b for _, _, b in results.values())
+    bound = float(fixed_shipping + fixed_commitment) + sum(b for _, _, b in results.values())
 
     _earliest_first(solution, needs, settings)
     plan = _plan_from(
@@ -916,9 +1046,36 @@ def solve(
     objective = float(plan.objective)
     plan.gap = max(0.0, (objective - bound) / objective) if objective > 0 else 0.0
     plan.bound = min(Decimal(bound), plan.objective).quantize(CENT, rounding=ROUND_FLOOR)
+    phase("plan")
+    stats.nodes = h.nodes
+    plan.stats = stats
     plan.seconds = time.monotonic() - started
     report(1.0, "Terminé")
     return plan
+
+
+def _watcher(report, label: str, done: float, share: float, seconds: float):
+    """What a long MIP reports a few times a second: the share of its time used (the bar
+    moves from `done` by up to `share`), its best plan's cost and its proven gap."""
+    begun = time.monotonic()
+    last = -math.inf
+
+    def watch(best: float, bound: float) -> None:
+        nonlocal last
+        now = time.monotonic()
+        if now - last < PROGRESS_EVERY:
+            return
+        last = now
+        text = label
+        if math.isfinite(best) and best > 0:
+            text += f", meilleur plan {format_decimal(best, '#,##0.00', locale='fr_FR')} €"
+            if math.isfinite(bound) and bound > 0:
+                gap = max(0.0, (best - bound) / best)
+                text += f", écart prouvé {format_percent(gap, '#,##0.00 %', locale='fr_FR')}"
+        used = min(1.0, (now - begun) / seconds) if seconds > 0 else 1.0
+        report(min(done + share * used, 0.99), text)
+
+    return watch
 
 
 def _floors(codes: set[str]) -> list[frozenset[str]]:
@@ -993,6 +1150,28 @@ def _run_from(
     if abs(value - info.objective_function_value) > 1e-6 * max(1.0, abs(value)):
         model.load(h, model.loaded_cost)
         _run(h, seconds - (time.monotonic() - started), relative_gap, absolute_gap)
+
+
+class _Highs(highspy.Highs):
+    """HiGHS, counting the branch-and-bound nodes of all its runs, and telling `watch`
+    (when set) the best plan's cost and the proven bound as a MIP goes."""
+
+    def __init__(self):
+        super().__init__()
+        self.nodes = 0
+        self.watch: Callable[[float, float], None] | None = None
+        self.thread = threading.get_ident()
+        self.cbMipInterrupt.subscribe(self._tick)
+
+    def _tick(self, event) -> None:
+        # Only from the thread that runs the solve: the watcher may write to the database.
+        if self.watch is not None and threading.get_ident() == self.thread:
+            self.watch(event.data_out.mip_primal_bound, event.data_out.mip_dual_bound)
+
+    def run(self):
+        status = super().run()
+        self.nodes += max(0, self.getInfo().mip_node_count)
+        return status
 
 
 def _run(h: highspy.Highs, seconds: float, relative_gap: float, absolute_gap: float) -> None:
@@ -1072,9 +1251,9 @@ def _components(parts, targets, eligible, offers_by_id, linking) -> list[list[st
 def _tiebreak(needs, offers, suppliers, settings) -> dict[int, float]:
     """A reward per served unit, larger for needs posted earlier, folded into the cost stage.
 
-    Every plan's objective is a whole multiple of g (prices x (1 + penalty rate), and fees,
-    have so many decimals), and the rewards add up to at most g / 4: they choose among plans
-    of equal cost and never trade a cost difference for them.
+    Every plan's objective is a whole multiple of g (prices x (1 + penalty rate), shipping
+    fees and shortfall fees have so many decimals), and the rewards add up to at most
+    g / 4: they choose among plans of equal cost and never trade a cost difference for them.
     """
 
     def places(x: Decimal) -> int:
@@ -1083,7 +1262,8 @@ def _tiebreak(needs, offers, suppliers, settings) -> dict[int, float]:
     price = max((places(p) for o in offers for _, p in o.tiers), default=0)
     rate = max((places(r) for r in settings.penalties.values()), default=0)
     fee = max((places(s.shipping_fee) for s in suppliers), default=0)
-    grain = 10.0 ** -max(price + rate, fee)
+    short = max((places(g.fee) for g in settings.agreements), default=0)
+    grain = 10.0 ** -max(price + rate, fee, short)
     ranked = sorted(needs, key=lambda n: n.rank)
     per_unit = grain / 4 / max(1, sum(n.quantity for n in needs))
     return {n.id: per_unit * (len(ranked) - i) / len(ranked) for i, n in enumerate(ranked)}
@@ -1128,6 +1308,13 @@ def _plan_from(solution, needs, offers, suppliers, settings, status, gap) -> Pla
         lines=lines,
         penalties=dict(settings.penalties),
     )
+    bought = defaultdict(int)
+    for line in lines:
+        bought[line.offer.id] += line.quantity
+    for g in settings.agreements:
+        if g.offer not in offers_by_id:
+            raise ValueError(f"agreement {g.code} names offer {g.offer}, not among the offers")
+        plan.commitments.append(Commitment(g, offers_by_id[g.offer], bought[g.offer]))
     subtotals = defaultdict(lambda: ZERO)
     for line in lines:
         subtotals[line.offer.supplier] += line.amount
@@ -1254,4 +1441,20 @@ def check_plan(plan: Plan, settings: Settings) -> list[str]:
             problems.append(f"offer {offer_id}: tier {line.tier} is not the one {quantity} reaches")
     if len(lines) != len(line_units):
         problems.append("a line has no allocation")
+    # Take-or-pay: each agreement's shortfall and fee, from the allocations alone.
+    reported = {c.agreement.code: c for c in plan.commitments}
+    if sorted(reported) != sorted(g.code for g in settings.agreements):
+        problems.append("the plan's agreements are not the settings' agreements")
+    total = ZERO
+    for g in settings.agreements:
+        short = max(0, g.target - line_units.get(g.offer, 0))
+        fee = quantize(g.fee * short)
+        total += fee
+        c = reported.get(g.code)
+        if c is not None and (c.shortfall, c.fee) != (short, fee):
+            problems.append(
+                f"agreement {g.code}: shortfall {c.shortfall} at {c.fee}, not {short} at {fee}"
+            )
+    if plan.commitment_total != total:
+        problems.append(f"commitment {plan.commitment_total} is not the fees' sum {total}")
     return problems

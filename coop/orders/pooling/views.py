@@ -14,6 +14,7 @@ from coop.errors import DomainError
 from coop.extensions import db
 from coop.jobs import run_in_background
 from coop.orders.campaigns.models import CAMPAIGN_STATUS_LABELS, Campaign
+from coop.orders.costs import charging
 from coop.orders.pooling import pool_run
 from coop.orders.pooling.forms import PoolingForm
 from coop.orders.pooling.models import PoolingRun, RunStatus
@@ -189,6 +190,7 @@ def commit(campaign_id: int, run_id: int):
         submissions.claim(form)
         with refusal_shown() as outcome:
             orders = ordering.commit_run(run, at=clock.now())
+            charging.book_shortfall_fees(campaign, run.record)
         if not outcome.ok:
             return redirect(back)
         submissions.commit(form, url("campaigns.show_campaign", campaign_id=campaign.id))

@@ -1,6 +1,7 @@
 """The stored pooling plan: one typed record, its JSON versioned, read back exactly."""
 
 import json
+import math
 from decimal import Decimal
 
 import pytest
@@ -8,6 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from coop.orders.pooling.plan import (
+    AgreementOutcome,
     Alone,
     Comparison,
     Decision,
@@ -91,9 +93,9 @@ def test_a_version_1_plan_as_stored_today_loads_typed():
 
 def test_a_version_1_plan_is_written_back_as_the_current_version_and_the_same_shape():
     stored = PlanRecord.from_json(VERSION_1).to_json()
-    assert stored["version"] == 2
-    # The decision without solo shipping now says so: null.
-    expected = {**VERSION_1, "version": 2}
+    assert stored["version"] == 3
+    # The decision without solo shipping now says so: null; no agreement, no fee.
+    expected = {**VERSION_1, "version": 3, "commitment": "0.00", "agreements": []}
     expected["allocations"] = [
         VERSION_1["allocations"][0],
         VERSION_1["allocations"][1] | {"solo_shipping": None},
@@ -109,11 +111,19 @@ def test_the_round_trip_through_json_text_is_exact_and_keeps_the_decimals_scale(
     assert str(again.headline.penalty) == "0.00"
 
 
+def test_a_greedy_plan_s_unproven_gap_is_stored_as_null_not_nan():
+    """JSON has no NaN, and PostgreSQL refuses it: a greedy plan proves no gap."""
+    greedy = PlanRecord.from_json(VERSION_1 | {"status": "greedy", "gap": None})
+    stored = json.dumps(greedy.to_json(), allow_nan=False)
+    assert json.loads(stored)["gap"] is None
+    assert math.isnan(PlanRecord.from_json(json.loads(stored)).headline.gap)
+
+
 def test_an_unknown_version_is_refused_with_a_clear_error():
-    with pytest.raises(PlanFormatError, match=r"stored plan version 3 is unknown: .* 1, 2"):
-        PlanRecord.from_json(VERSION_1 | {"version": 3})
-    with pytest.raises(PlanFormatError, match=r"stored plan version 3 is unknown"):
-        Headline.from_json(VERSION_1 | {"version": 3})
+    with pytest.raises(PlanFormatError, match=r"stored plan version 4 is unknown: .* 1, 2, 3"):
+        PlanRecord.from_json(VERSION_1 | {"version": 4})
+    with pytest.raises(PlanFormatError, match=r"stored plan version 4 is unknown"):
+        Headline.from_json(VERSION_1 | {"version": 4})
 
 
 def test_a_plan_missing_a_figure_is_refused_as_malformed():
@@ -160,12 +170,15 @@ headlines = st.builds(
     amounts,
     st.builds(Comparison, ints, amounts, amounts),
     st.builds(Alone, ints, amounts, amounts),
+    amounts,
 )
+outcomes = st.builds(AgreementOutcome, codes, ints, codes, codes, ints, ints, ints, amounts)
 records = st.builds(
     PlanRecord,
     headlines,
     st.dictionaries(codes, amounts, max_size=4),
     st.lists(unserved | served, max_size=8).map(tuple),
+    st.lists(outcomes, max_size=3).map(tuple),
 )
 
 

@@ -38,7 +38,9 @@ def test_pool_json_reports_the_plan_exactly(runner, make):
             "shipping_eur",
             "total_cost_eur",
             "penalty_eur",
+            "commitment_eur",
             "objective_eur",
+            "agreements",
         )
     } == {
         "campaign": "2026-12",
@@ -49,7 +51,10 @@ def test_pool_json_reports_the_plan_exactly(runner, make):
         "shipping_eur": "0.00",
         "total_cost_eur": "219.00",
         "penalty_eur": "0.00",
+        # No framework agreement in force: no shortfall fee.
+        "commitment_eur": "0.00",
         "objective_eur": "219.00",
+        "agreements": [],
     }
     needs = {n["ref"]: n for n in report["needs"]}
     assert needs["L12"] == {

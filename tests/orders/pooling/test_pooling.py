@@ -166,6 +166,40 @@ def test_a_max_price_excludes_a_tier():
     assert by_need(capped)[1].reason == "cheapest tier 12.40 > your max 11.00"
 
 
+def test_a_tier_is_reached_with_the_tolerance_of_a_shop_that_accepts_its_price():
+    # 10.00 from 1 unit, 9.00 from 10. Shop 1 caps at 9.50: only the 9.00 tier, which its
+    # 6 units reach with shop 2's 3 and its tolerance of 1, not with shop 2's 3 alone.
+    offers = [offer(1, "S", [(1, "10"), (10, "9")])]
+    capped = need(1, 6, max_unit_price=D("9.50"))
+    plan = solve([capped, need(2, 3, tolerance=1)], offers, free("S"), SETTINGS)
+    assert plan.status == "optimal" and plan.unserved_units == 0
+    assert [(a.allocated, a.tier[1]) for a in plan.allocations] == [(6, D("9")), (4, D("9"))]
+    assert plan.goods == D("90.00")
+    short = solve([capped, need(2, 3)], offers, free("S"), SETTINGS)
+    assert [(a.allocated, a.reason) for a in short.allocations] == [
+        (0, "minimum order of 10 is 4 units short"),
+        (3, None),
+    ]
+    assert short.goods == D("30.00")
+
+
+def test_a_need_with_a_tolerance_is_served_wholly_or_not_at_all():
+    # Shop 1 (1 unit, tolerance 1) can only take the Asian offer, sold from 100 units; shop
+    # 2's 98 units (tolerance 1) fill it, though the local offer is cheaper for them alone.
+    offers = [
+        offer(1, "ASIA", [(100, "5")], origin=Origin.ASIA, pack_size=25, moq=100),
+        offer(2, "LYON", [(1, "5.40")], part="P", origin=Origin.LOCAL),
+    ]
+    needs = [need(1, 1, tolerance=1, max_unit_price=D("5")), need(2, 98, tolerance=1)]
+    plan = solve(needs, offers, free("ASIA", "LYON"), SETTINGS)
+    assert plan.unserved_units == 0
+    assert [(a.offer.supplier, a.allocated) for a in plan.allocations] in (
+        [("ASIA", 1), ("ASIA", 99)],
+        [("ASIA", 2), ("ASIA", 98)],
+    )
+    assert plan.objective == D("550.00")
+
+
 def test_serving_more_units_beats_saving_money():
     # Serving the 3-unit need forces the dear small-pack offer for everyone.
     offers = [offer(1, "BULK", [(1, "1")], pack_size=10), offer(2, "SMALL", [(1, "9")])]
@@ -420,20 +454,7 @@ def test_a_fee_charging_supplier_a_part_cannot_do_without_links_the_parts():
 
 
 def test_a_time_limit_still_leaves_a_checked_plan():
-    needs = [need(i, 1 + i % 7, part=f"P{i % 13}", tolerance=i % 3) for i in range(120)]
-    tiers = [(1, "3.10"), (12, "2.70"), (40, "2.55")]
-    offers = [
-        offer(
-            i,
-            f"S{i % 5}",
-            tiers,
-            part=f"P{i % 13}",
-            pack_size=1 + i % 4,
-            origin=list(Origin)[i % 5],
-        )
-        for i in range(39)
-    ]
-    suppliers = [SupplierIn(f"S{s}", D(20 + s), D(100) if s % 2 else None) for s in range(5)]
+    needs, offers, suppliers = linked_campaign()
     cfg = Settings(order_date=ORDER_DATE, penalties=PENALTIES, time_limit=0.01)
     plan = solve(needs, offers, suppliers, cfg)
     assert plan.status in {"optimal", "feasible"}
@@ -476,6 +497,49 @@ def test_the_greedy_rule_takes_the_cheapest_offer_at_the_pooled_quantity():
     assert (plan.goods, plan.shipping_total) == (D("96.00"), D("30.00"))
     best = solve([need(1, 6), need(2, 6)], offers, suppliers, SETTINGS)
     assert {a.offer.supplier for a in best.allocations} == {"B"}  # 105.06 against 128.88
+
+
+def linked_campaign():
+    """13 parts, 5 suppliers with fees (some waived from 100.00): one piece to solve."""
+    needs = [need(i, 1 + i % 7, part=f"P{i % 13}", tolerance=i % 3) for i in range(120)]
+    tiers = [(1, "3.10"), (12, "2.70"), (40, "2.55")]
+    offers = [
+        offer(
+            i,
+            f"S{i % 5}",
+            tiers,
+            part=f"P{i % 13}",
+            pack_size=1 + i % 4,
+            origin=list(Origin)[i % 5],
+        )
+        for i in range(39)
+    ]
+    suppliers = [SupplierIn(f"S{s}", D(20 + s), D(100) if s % 2 else None) for s in range(5)]
+    return needs, offers, suppliers
+
+
+def test_progress_moves_while_a_piece_is_solved():
+    # The review page polls the run's message: inside a long solve it names the best plan
+    # found so far and its proven gap, and the bar keeps moving forward.
+    calls = []
+    solve(*linked_campaign(), controls(), on_progress=lambda d, m: calls.append((d, m)))
+    inside = [(d, m) for d, m in calls if ", meilleur plan " in m]
+    assert inside
+    assert all(m.startswith("Coût : composante 1 sur 1, meilleur plan ") for _, m in inside)
+    assert any(", écart prouvé " in m and m.endswith(" %") for _, m in inside)
+    dones = [d for d, _ in calls]
+    assert dones == sorted(dones) and dones[-1] == 1.0
+
+
+def test_the_same_campaign_gives_the_same_plan():
+    needs, offers, suppliers = linked_campaign()
+    plans = [solve(needs, offers, suppliers, controls()) for _ in range(2)]
+    first, second = (
+        [(a.need.id, a.offer and a.offer.id, a.allocated) for a in plan.allocations]
+        for plan in plans
+    )
+    assert first == second
+    assert plans[0].objective == plans[1].objective
 
 
 def test_the_greedy_rule_leaves_out_the_need_that_cannot_fit_a_pack():
