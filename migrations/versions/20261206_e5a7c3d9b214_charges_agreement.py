@@ -1,7 +1,7 @@
 """charges: the framework agreement whose shortfall fee a charge is
 
 Revision ID: e5a7c3d9b214
-Revises: d164ea68280e
+Revises: 376e19dc1e66
 Create Date: 2026-12-06 21:00:00
 
 """
@@ -11,7 +11,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "e5a7c3d9b214"
-down_revision = "d164ea68280e"
+down_revision = "376e19dc1e66"
 branch_labels = None
 depends_on = None
 
