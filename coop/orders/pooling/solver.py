@@ -1088,6 +1088,7 @@ class _Highs(highspy.Highs):
         self.nodes = 0
         self.watch: Callable[[float, float], None] | None = None
         self.thread = threading.get_ident()
+        self.failure: Exception | None = None  # the watcher's, raised once HiGHS returns
 
     def follow(self, watch: Callable[[float, float], None] | None) -> None:
         """Call `watch(best, bound)` as the next MIPs go; None stops. HiGHS calls back often:
@@ -1100,12 +1101,20 @@ class _Highs(highspy.Highs):
 
     def _tick(self, event) -> None:
         # Only from the thread that runs the solve: the watcher may write to the database.
-        if self.watch is not None and threading.get_ident() == self.thread:
+        if self.watch is None or self.failure or threading.get_ident() != self.thread:
+            return
+        try:
             self.watch(event.data_out.mip_primal_bound, event.data_out.mip_dual_bound)
+        except Exception as error:  # highspy would swallow it: stop, and raise it after
+            self.failure = error
+            event.interrupt()
 
     def run(self):
         status = super().run()
         self.nodes += max(0, self.getInfo().mip_node_count)
+        if self.failure is not None:
+            failure, self.failure = self.failure, None
+            raise failure
         return status
 
 

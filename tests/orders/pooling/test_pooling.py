@@ -538,6 +538,16 @@ def test_progress_moves_while_a_piece_is_solved(monkeypatch):
     assert dones == sorted(dones) and dones[-1] == 1.0
 
 
+def test_a_progress_report_that_fails_stops_the_solve_with_its_error():
+    # HiGHS's callback would swallow it: a run whose progress cannot be written fails.
+    def report(done, message):
+        if ", meilleur plan " in message:
+            raise RuntimeError("database gone")
+
+    with pytest.raises(RuntimeError, match="database gone"):
+        solver.solve(*linked_campaign(60), PROVEN, on_progress=report)
+
+
 def test_the_same_campaign_gives_the_same_plan():
     # Proven optimal, the plan does not depend on how fast the machine was (a time limit
     # stopping the search, it may).
