@@ -1015,12 +1015,13 @@ def solve(
                 label = f"Coût : composante {count} sur {len(jobs)}"
                 report(bar(done), label + (" (reprise)" if attempt == 2 else ""))
                 seconds = (until - time.monotonic()) * size / left
-                if solve_one is solve_piece:
-                    # A piece may take most of the time: its progress moves as HiGHS goes.
+                if solve_one is solve_piece and len(pieces[job]) > 1:
+                    # A piece of linked parts may take most of the time: its progress moves
+                    # as HiGHS goes.
                     moves = bar(done + size) - bar(done) if attempt == 1 else 0.0
-                    h.watch = _watcher(report, label, bar(done), moves, seconds)
+                    h.follow(_watcher(report, label, bar(done), moves, seconds))
                 solve_one(job, seconds)
-                h.watch = None
+                h.follow(None)
                 left -= size
                 if attempt == 1:
                     done += size
@@ -1153,24 +1154,41 @@ def _run_from(
 
 
 class _Highs(highspy.Highs):
-    """HiGHS, counting the branch-and-bound nodes of all its runs, and telling `watch`
-    (when set) the best plan's cost and the proven bound as a MIP goes."""
+    """HiGHS, counting the branch-and-bound nodes of all its runs, and telling a watcher
+    (`follow`) the best plan's cost and the proven bound as a MIP goes."""
 
     def __init__(self):
         super().__init__()
         self.nodes = 0
         self.watch: Callable[[float, float], None] | None = None
         self.thread = threading.get_ident()
-        self.cbMipInterrupt.subscribe(self._tick)
+        self.failure: Exception | None = None  # the watcher's, raised once HiGHS returns
+
+    def follow(self, watch: Callable[[float, float], None] | None) -> None:
+        """Call `watch(best, bound)` as the next MIPs go; None stops. HiGHS calls back often:
+        only long solves are worth it."""
+        if watch is not None and self.watch is None:
+            self.cbMipInterrupt.subscribe(self._tick)
+        elif watch is None and self.watch is not None:
+            self.cbMipInterrupt.unsubscribe(self._tick)
+        self.watch = watch
 
     def _tick(self, event) -> None:
         # Only from the thread that runs the solve: the watcher may write to the database.
-        if self.watch is not None and threading.get_ident() == self.thread:
+        if self.watch is None or self.failure or threading.get_ident() != self.thread:
+            return
+        try:
             self.watch(event.data_out.mip_primal_bound, event.data_out.mip_dual_bound)
+        except Exception as error:  # highspy would swallow it: stop, and raise it after
+            self.failure = error
+            event.interrupt()
 
     def run(self):
         status = super().run()
         self.nodes += max(0, self.getInfo().mip_node_count)
+        if self.failure is not None:
+            failure, self.failure = self.failure, None
+            raise failure
         return status
 
 

@@ -499,9 +499,9 @@ def test_the_greedy_rule_takes_the_cheapest_offer_at_the_pooled_quantity():
     assert {a.offer.supplier for a in best.allocations} == {"B"}  # 105.06 against 128.88
 
 
-def linked_campaign():
+def linked_campaign(count=120):
     """13 parts, 5 suppliers with fees (some waived from 100.00): one piece to solve."""
-    needs = [need(i, 1 + i % 7, part=f"P{i % 13}", tolerance=i % 3) for i in range(120)]
+    needs = [need(i, 1 + i % 7, part=f"P{i % 13}", tolerance=i % 3) for i in range(count)]
     tiers = [(1, "3.10"), (12, "2.70"), (40, "2.55")]
     offers = [
         offer(
@@ -518,11 +518,18 @@ def linked_campaign():
     return needs, offers, suppliers
 
 
-def test_progress_moves_while_a_piece_is_solved():
+# The engine's own bar (a relative gap of 1e-4): a linked campaign of 60 needs proves in
+# under a second.
+PROVEN = Settings(order_date=ORDER_DATE, penalties=PENALTIES, time_limit=120)
+
+
+def test_progress_moves_while_a_piece_is_solved(monkeypatch):
     # The review page polls the run's message: inside a long solve it names the best plan
-    # found so far and its proven gap, and the bar keeps moving forward.
+    # found so far and its proven gap, and the bar keeps moving forward (here at every
+    # call from HiGHS, not four times a second at most).
+    monkeypatch.setattr(solver, "PROGRESS_EVERY", 0.0)
     calls = []
-    solve(*linked_campaign(), controls(), on_progress=lambda d, m: calls.append((d, m)))
+    solve(*linked_campaign(60), PROVEN, on_progress=lambda d, m: calls.append((d, m)))
     inside = [(d, m) for d, m in calls if ", meilleur plan " in m]
     assert inside
     assert all(m.startswith("Coût : composante 1 sur 1, meilleur plan ") for _, m in inside)
@@ -531,9 +538,22 @@ def test_progress_moves_while_a_piece_is_solved():
     assert dones == sorted(dones) and dones[-1] == 1.0
 
 
+def test_a_progress_report_that_fails_stops_the_solve_with_its_error():
+    # HiGHS's callback would swallow it: a run whose progress cannot be written fails.
+    def report(done, message):
+        if ", meilleur plan " in message:
+            raise RuntimeError("database gone")
+
+    with pytest.raises(RuntimeError, match="database gone"):
+        solver.solve(*linked_campaign(60), PROVEN, on_progress=report)
+
+
 def test_the_same_campaign_gives_the_same_plan():
-    needs, offers, suppliers = linked_campaign()
-    plans = [solve(needs, offers, suppliers, controls()) for _ in range(2)]
+    # Proven optimal, the plan does not depend on how fast the machine was (a time limit
+    # stopping the search, it may).
+    needs, offers, suppliers = linked_campaign(60)
+    plans = [solve(needs, offers, suppliers, PROVEN) for _ in range(2)]
+    assert [plan.status for plan in plans] == ["optimal", "optimal"]
     first, second = (
         [(a.need.id, a.offer and a.offer.id, a.allocated) for a in plan.allocations]
         for plan in plans
