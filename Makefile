@@ -58,7 +58,7 @@ run: install
 
 # Set COOP_TEST_DATABASE_URL=postgresql+psycopg://... to run every database test on PostgreSQL too.
 test: install-test
-	$(BIN)/pytest -n auto --cov --cov-report=term:skip-covered
+	$(BIN)/pytest -n auto --dist loadgroup --cov --cov-report=term:skip-covered
 
 test-fast: install-test
 	$(BIN)/pytest -q -m "not browser" -x

@@ -190,3 +190,11 @@ def rate_limited(app):
 def make(db_session):
     """The factory functions, bound to the test's session."""
     return factories
+
+
+def pytest_collection_modifyitems(config, items):
+    """Browser tests run one at a time on one worker (`--dist loadgroup`), beside the
+    other tests: two Chromiums and their servers at once on two cores starve axe-core."""
+    for item in items:
+        if item.get_closest_marker("browser"):
+            item.add_marker(pytest.mark.xdist_group("browser"))
