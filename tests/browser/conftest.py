@@ -52,16 +52,21 @@ FAILING_RULES = [
 # since a click that navigates waits for it, so that a page axe could not read is reported
 # as such.
 AXE_WAIT_MS = 20_000
+# Longest wait for a document the test leaves before it is parsed: the browser stops
+# parsing a document when a navigation away from it begins, so it may never be.
+PARSE_WAIT_MS = 1_000
 
-# Runs in each document as it starts: once the app's page has loaded, axe reads it and
-# hands back the violations that fail a test. The document announces itself first,
-# so that Python knows a report is due before the browser may leave it.
+# Runs in each document as it starts: once the app's page is parsed (its stylesheets
+# applied and its deferred scripts run), axe reads it and hands back the violations that
+# fail a test. The document announces itself first, then that it is parsed, so that
+# Python knows a report is due before the browser may leave it.
 AUDIT_SCRIPT = """
 if (window === window.top && location.origin === %(origin)s) {
   const doc = crypto.randomUUID();
   window.__axeBegin(doc);
   %(axe)s
-  window.addEventListener("load", () => {
+  window.addEventListener("DOMContentLoaded", () => {
+    window.__axeParsed(doc);
     axe.run(document, {resultTypes: ["violations"]}).then(
       (results) => window.__axeReport(doc, location.href, results.violations
         .filter((rule) => %(impacts)s.includes(rule.impact) || %(rules)s.includes(rule.id))
@@ -76,15 +81,18 @@ if (window === window.top && location.origin === %(origin)s) {
 class AccessibilityAudit:
     """axe-core on every page of the app the test's browser shows.
 
-    A page is read once loaded, in the page itself; a navigation away from it waits
+    A page is read once parsed, in the page itself; a navigation away from it waits
     in the route below until its report is in, so that no page escapes the check
-    however fast the test moves on.
+    however fast the test moves on. One escapes all the same: a page the test leaves
+    before the browser has parsed it, since the browser then stops parsing it (seen
+    on a loaded machine); the same pages are read unhurried elsewhere in the suite.
     """
 
     def __init__(self, context, base_url: str):
         self.violations: list[str] = []
-        self.reading = {}  # page -> the document whose report is due
+        self.reading = {}  # page -> [the document whose report is due, whether it is parsed]
         context.expose_binding("__axeBegin", self._begun)
+        context.expose_binding("__axeParsed", self._parsed)
         context.expose_binding("__axeReport", self._reported)
         context.add_init_script(
             AUDIT_SCRIPT
@@ -98,11 +106,17 @@ class AccessibilityAudit:
         context.route(lambda url: url.startswith(base_url), self._leaving)
 
     def _begun(self, source, doc: str) -> None:
-        # A document replaced before it loaded (two navigations racing) is gone unread.
-        self.reading[source["page"]] = doc
+        # A document replaced before it was parsed (two navigations racing) is gone unread.
+        self.reading[source["page"]] = [doc, False]
+
+    def _parsed(self, source, doc: str) -> None:
+        due = self.reading.get(source["page"])
+        if due is not None and due[0] == doc:
+            due[1] = True
 
     def _reported(self, source, doc: str, url: str, violations: list[str]) -> None:
-        if self.reading.get(source["page"]) == doc:
+        due = self.reading.get(source["page"])
+        if due is not None and due[0] == doc:
             del self.reading[source["page"]]
         self.violations.extend(f"{url}: {violation}" for violation in violations)
 
@@ -115,9 +129,12 @@ class AccessibilityAudit:
         route.fallback()
 
     def wait(self, page) -> None:
-        """Until the page's document has been read."""
+        """Until the page's document has been read (or is found never to be parsed)."""
         waited = 0
         while page in self.reading and waited < AXE_WAIT_MS:
+            if not self.reading[page][1] and waited >= PARSE_WAIT_MS:
+                del self.reading[page]  # left before it was parsed: it never will be
+                return
             page.wait_for_timeout(25)
             waited += 25
         if page in self.reading:

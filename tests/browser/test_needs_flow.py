@@ -65,7 +65,7 @@ def test_a_shop_posts_a_need_and_the_pack_counter_moves(page, live_app):
         )
         db.session.commit()
     # The counters refresh in place (htmx polls the live rows) without reloading the page.
-    page.wait_for_function("window.htmx !== undefined")  # the page's scripts are loaded
+    page.wait_for_load_state("load")  # the page's scripts have run
     page.evaluate("htmx.trigger(document.querySelector('[hx-get]'), 'refresh')")
     moved = "1 colis plein · colis en cours 2/10, manque 8"
     page.locator("#needs-table").get_by_text(moved).wait_for()

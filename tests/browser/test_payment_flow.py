@@ -59,7 +59,8 @@ def choose_and_pay(page, base: str) -> None:
     expect(page.get_by_role("heading", name="Payer en ligne")).to_be_visible()
     summary = page.locator("#pay-summary")
     expect(summary.locator(".stat")).to_have_text(euros("297,30 €"))
-    # The total follows the boxes (htmx asks the server again).
+    # The total follows the boxes (htmx asks the server again, once the page's scripts run).
+    page.wait_for_load_state("load")
     page.locator('input[name="invoice"]').first.uncheck()
     expect(summary.locator(".stat")).to_have_text(euros("148,65 €"))
     page.locator('input[name="invoice"]').first.check()
