@@ -192,9 +192,9 @@ def make(db_session):
     return factories
 
 
-def pytest_collection_modifyitems(config, items):
+def pytest_itemcollected(item):
     """Browser tests run one at a time on one worker (`--dist loadgroup`), beside the
-    other tests: two Chromiums and their servers at once on two cores starve axe-core."""
-    for item in items:
-        if item.get_closest_marker("browser"):
-            item.add_marker(pytest.mark.xdist_group("browser"))
+    other tests: two Chromiums and their servers at once on two cores starve axe-core.
+    Marked as each is collected, so that the group is there when xdist reads it."""
+    if item.get_closest_marker("browser"):
+        item.add_marker(pytest.mark.xdist_group("browser"))
