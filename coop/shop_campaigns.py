@@ -75,7 +75,7 @@ def campaign_entries(member: Member, campaigns: list[Campaign], *, on: date) -> 
         .all()
     )
     pooled = [c for c in campaigns if c.status in splitting.POOLED_OR_LATER]
-    splits = splitting.build_splits(pooled) if pooled else {}
+    splits = splitting.build_splits(pooled, member=member) if pooled else {}
     invoices = db.session.scalars(
         select(Invoice)
         .where(

@@ -31,7 +31,7 @@ from coop.orders.pooling.cost_split import (
 )
 from coop.orders.pooling.models import PoolingRun
 from coop.orders.purchasing.models import Allocation, OrderLine, OrderStatus, PurchaseOrder
-from coop.suppliers.models import Offer, Supplier
+from coop.suppliers.models import Offer, Part, Supplier
 from coop.suppliers.origin import Origin
 
 POOLED_OR_LATER = (
@@ -90,7 +90,7 @@ class Item:
 @dataclass
 class CampaignSplit:
     campaign: Campaign
-    items: list[Item]  # every need of the campaign, oldest first
+    items: list[Item]  # every need of the campaign (or one shop's), oldest first
     split: Split
     shipping_fees: dict[str, Decimal]  # charged, by supplier code
     charges: list[Charge]
@@ -106,8 +106,9 @@ class CampaignSplit:
 Solo = tuple[Decimal | None, Decimal | None]  # a need's cost bought alone, its shipping part
 
 
-def _solo_by_need(campaign_ids: Sequence[int]) -> dict[int, Solo]:
-    """Each need's cost bought alone, from its campaign's latest committed plan: one query."""
+def _solo_by_need(campaign_ids: Sequence[int], needs: set[int] | None = None) -> dict[int, Solo]:
+    """Each need's cost bought alone (only `needs`' when given), from its campaign's latest
+    committed plan: one query."""
     latest = (
         select(PoolingRun.campaign_id, func.max(PoolingRun.committed_at).label("at"))
         .where(PoolingRun.campaign_id.in_(campaign_ids), PoolingRun.committed_at.is_not(None))
@@ -121,11 +122,16 @@ def _solo_by_need(campaign_ids: Sequence[int]) -> dict[int, Solo]:
             & (PoolingRun.committed_at == latest.c.at),
         )
     )
-    return {d.need: (d.solo, d.solo_shipping) for run in runs for d in run.record.decisions}
+    return {d.need: (d.solo, d.solo_shipping) for run in runs for d in run.decisions(needs)}
 
 
 def _items_of(campaign_ids: Sequence[int], member: Member | None = None) -> dict[int, list[Item]]:
-    """Every need of the campaigns (only `member`'s when given) and what it got, by campaign."""
+    """Every need of the campaigns (only `member`'s when given) and what it got, by campaign.
+
+    Whole objects, for the pages that show them: a campaign of 1,000 shops is 15,000 needs,
+    their parts, allocations, lines, orders and offers. The split itself reads plain rows
+    (`_delivered_of`).
+    """
     query = (
         select(Need)
         .where(Need.campaign_id.in_(campaign_ids))
@@ -143,9 +149,10 @@ def _items_of(campaign_ids: Sequence[int], member: Member | None = None) -> dict
     )
     if member is not None:
         query = query.where(Need.member_id == member.id)
-    solo = _solo_by_need(campaign_ids)
+    needs = db.session.scalars(query).all()
+    solo = _solo_by_need(campaign_ids, {need.id for need in needs} if member else None)
     items: dict[int, list[Item]] = {campaign_id: [] for campaign_id in campaign_ids}
-    for need in db.session.scalars(query):
+    for need in needs:
         allocation = need.allocation
         alone = solo.get(need.id, (None, None))
         if allocation is None or allocation.line.order.status is OrderStatus.CANCELLED:
@@ -162,19 +169,49 @@ def _items(campaign: Campaign, member: Member | None = None) -> list[Item]:
     return _items_of([campaign.id], member)[campaign.id]
 
 
-def _delivered(items: Sequence[Item]) -> list[Delivered]:
-    return [
-        Delivered(
-            need=item.need.id,
-            member=item.need.member.code,
-            supplier=item.supplier.code,
-            units=item.units,
-            unit_price=item.line.unit_price,
-            weight_g=item.need.part.weight_g,
+@dataclass(frozen=True)
+class Deliveries:
+    """What every need of a campaign got, as the split reads it, and the parts to name."""
+
+    delivered: list[Delivered]  # the needs that got units, oldest first
+    sku: dict[int, str]  # by need
+
+
+def _delivered_of(campaign_ids: Sequence[int]) -> dict[int, Deliveries]:
+    """What each need of the campaigns got, by campaign: one query of plain rows.
+
+    The units it received once anything of its line has arrived, else the units allocated;
+    nothing from a cancelled order. Oldest need first, as the items.
+    """
+    found = {campaign_id: Deliveries([], {}) for campaign_id in campaign_ids}
+    rows = db.session.execute(
+        select(
+            Need.campaign_id,
+            Need.id,
+            Member.code,
+            Supplier.code,
+            Allocation.quantity,
+            Allocation.received,
+            OrderLine.unit_price,
+            Part.weight_g,
+            Part.sku,
         )
-        for item in items
-        if item.units
-    ]
+        .join(Need.member)
+        .join(Need.part)
+        .join(Need.allocation)
+        .join(Allocation.line)
+        .join(OrderLine.order)
+        .join(PurchaseOrder.supplier)
+        .where(Need.campaign_id.in_(campaign_ids), PurchaseOrder.status != OrderStatus.CANCELLED)
+        .order_by(Need.created_at, Need.id)
+    )
+    for campaign_id, need, member, supplier, allocated, received, price, weight, sku in rows:
+        units = allocated if received is None else received
+        if units:
+            deliveries = found[campaign_id]
+            deliveries.delivered.append(Delivered(need, member, supplier, units, price, weight))
+            deliveries.sku[need] = sku
+    return found
 
 
 def charges_in(charges: Sequence[Charge]) -> list[ChargeIn]:
@@ -228,17 +265,21 @@ def charged_fees(campaign: Campaign) -> dict[str, Decimal]:
 def build_split(
     campaign: Campaign,
     *,
+    member: Member | None = None,
     charges: Sequence[ChargeIn] | None = None,
     shipping_key: SplitKey | None = None,
 ) -> CampaignSplit:
     """The campaign's cost split as the database has it (or with `charges`/`shipping_key` tried).
 
+    Its items are every need's, or only `member`'s: a shop's statement needs the whole
+    split (shipping shares depend on every need) but shows its own lines alone.
     Refused with the parts to fix when a weight key meets parts without a weight.
     """
     ids = [campaign.id]
     return _split(
         campaign,
-        _items_of(ids)[campaign.id],
+        _items_of(ids, member)[campaign.id],
+        _delivered_of(ids)[campaign.id],
         _fees_of(ids)[campaign.id],
         campaign_charges(campaign),
         charges,
@@ -246,14 +287,20 @@ def build_split(
     )
 
 
-def build_splits(campaigns: Sequence[Campaign]) -> dict[int, CampaignSplit | DomainError]:
-    """Several campaigns' cost splits in a fixed number of queries, or why one cannot be made."""
+def build_splits(
+    campaigns: Sequence[Campaign], *, member: Member | None = None
+) -> dict[int, CampaignSplit | DomainError]:
+    """Several campaigns' cost splits in a fixed number of queries, or why one cannot be made.
+
+    Their items are every need's, or only `member`'s (see `build_split`).
+    """
     ids = [c.id for c in campaigns]
-    items, fees, rows = _items_of(ids), _fees_of(ids), _charges_of(ids)
+    items, delivered = _items_of(ids, member), _delivered_of(ids)
+    fees, rows = _fees_of(ids), _charges_of(ids)
     splits: dict[int, CampaignSplit | DomainError] = {}
     for c in campaigns:
         try:
-            splits[c.id] = _split(c, items[c.id], fees[c.id], rows[c.id])
+            splits[c.id] = _split(c, items[c.id], delivered[c.id], fees[c.id], rows[c.id])
         except DomainError as error:
             splits[c.id] = error
     return splits
@@ -262,12 +309,13 @@ def build_splits(campaigns: Sequence[Campaign]) -> dict[int, CampaignSplit | Dom
 def _split(
     campaign: Campaign,
     items: list[Item],
+    deliveries: Deliveries,
     fees: dict[str, Decimal],
     rows: list[Charge],
     charges: Sequence[ChargeIn] | None = None,
     shipping_key: SplitKey | None = None,
 ) -> CampaignSplit:
-    delivered = _delivered(items)
+    delivered = deliveries.delivered
     tried = charges_in(rows) if charges is None else list(charges)
     try:
         split = split_costs(
@@ -278,8 +326,7 @@ def _split(
             shipping_key=shipping_key or campaign.shipping_key,
         )
     except MissingWeight as error:
-        needs = set(error.args[0])
-        parts = sorted({i.need.part.sku for i in items if i.need.id in needs})
+        parts = sorted({deliveries.sku[need] for need in error.args[0]})
         raise DomainError(
             "Répartition au poids impossible : le poids de ces pièces n'est pas renseigné "
             f"dans le catalogue : {', '.join(parts)}.",

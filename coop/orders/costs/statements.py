@@ -223,7 +223,7 @@ def statement_of(cs: CampaignSplit, member: Member) -> Statement:
 def member_statement(campaign: Campaign, member: Member) -> Statement:
     """A shop's statement for a pooled (or later) campaign."""
     ensure_pooled(campaign)
-    return statement_of(build_split(campaign), member)
+    return statement_of(build_split(campaign, member=member), member)
 
 
 def statement_members(campaign: Campaign) -> list[Member]:

@@ -13,7 +13,7 @@ from coop.clock import now
 from coop.db import Base, Rate, UTCDateTime, checked_enum
 from coop.i18n import N_
 from coop.orders.campaigns.models import Campaign
-from coop.orders.pooling.plan import Headline, PlanRecord
+from coop.orders.pooling.plan import Decision, Headline, PlanRecord, decisions_of
 
 
 class RunStatus(StrEnum):
@@ -66,6 +66,10 @@ class PoolingRun(Base):
     @record.setter
     def record(self, record: PlanRecord | None) -> None:
         self.result = record.to_json() if record is not None else None
+
+    def decisions(self, needs: set[int] | None = None) -> list[Decision]:
+        """The stored plan's decisions (only `needs`' when given), without the rest of it."""
+        return decisions_of(self.result, needs) if self.result is not None else []
 
     @property
     def headline(self) -> Headline | None:

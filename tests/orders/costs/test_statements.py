@@ -280,7 +280,7 @@ def test_a_cancelled_order_charges_nothing_and_serves_nothing(world):
 def test_a_split_whose_shares_do_not_add_up_is_refused(world):
     add_charges(world)
     cs = splitting.build_split(world.campaign)  # verified on the way
-    delivered = splitting._delivered(cs.items)
+    delivered = splitting._delivered_of([world.campaign.id])[world.campaign.id].delivered
     charges = splitting.charges_in(cs.charges)
     splitting.verify_split(cs.split, delivered, cs.shipping_fees, charges)
     cs.split.needs[world.needs["b_tube"].id].shipping += D("0.01")
@@ -290,6 +290,37 @@ def test_a_split_whose_shares_do_not_add_up_is_refused(world):
     cs.split.needs[world.needs["a_tyre"].id].charges[charges[1].id] -= D("0.01")
     with pytest.raises(splitting.UnbalancedSplit, match="charge"):
         splitting.verify_split(cs.split, delivered, cs.shipping_fees, charges)
+
+
+def test_a_shops_statement_from_its_own_lines_is_the_whole_splits(world):
+    add_charges(world)
+    whole = splitting.build_split(world.campaign)
+    # What the split reads (plain rows) is what every need got, as the items say it.
+    served = [item for item in whole.items if item.units]
+    rows = splitting._delivered_of([world.campaign.id])[world.campaign.id].delivered
+    assert [(d.need, d.member, d.supplier, d.units, d.unit_price) for d in rows] == [
+        (i.need.id, i.need.member.code, i.supplier.code, i.units, i.line.unit_price) for i in served
+    ]
+    members = {item.need.member for item in whole.items}
+    assert len(members) > 1
+    for member in members:
+        own = splitting.build_split(world.campaign, member=member)
+        assert {item.need.member_id for item in own.items} == {member.id}
+        assert own.split == whole.split
+        alone, together = (
+            statements.statement_of(own, member),
+            statements.statement_of(whole, member),
+        )
+        assert [(line.item.need.id, line.total) for line in alone.lines] == [
+            (line.item.need.id, line.total) for line in together.lines
+        ]
+        assert (alone.goods, alone.shipping, alone.charges, alone.fee, alone.solo) == (
+            together.goods,
+            together.shipping,
+            together.charges,
+            together.fee,
+            together.solo,
+        )
 
 
 @given(
