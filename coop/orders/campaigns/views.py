@@ -2,11 +2,21 @@
 
 from decimal import Decimal
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    flash,
+    get_template_attribute,
+    redirect,
+    render_template,
+    request,
+)
 from flask import url_for as url
+from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
-from flask_babel import ngettext
 from flask_login import current_user, login_required
+from markupsafe import Markup
 from sqlalchemy import select
 
 from coop import clock, submissions
@@ -45,6 +55,31 @@ from coop.suppliers.models import Part
 from coop.suppliers.origin import Origin
 
 bp = Blueprint("campaigns", __name__)
+
+# The live signal cells of a part (pack, tier, indicative price) are the same for every shop
+# that sees them: rendered once per signal and language, not once per row of every page. The
+# key holds everything the cells show, so a changed signal is a new entry; the cache is
+# bounded (cleared when full) and per process.
+_SIGNAL_CELLS: dict[tuple, Markup] = {}
+SIGNAL_CELLS_KEPT = 4096
+
+
+@bp.app_template_global()
+def signal_cells(d: demand_service.PartDemand, shops: dict[int, int]) -> Markup:
+    shown = {o.key for o in (d.signal.best, d.signal.closest) if o is not None}
+    key = (
+        str(get_locale()),
+        repr(d.signal),
+        shops.get(d.part.id, 0),
+        tuple((k, d.offers[k].supplier_name) for k in sorted(shown)),
+    )
+    cells = _SIGNAL_CELLS.get(key)
+    if cells is None:
+        if len(_SIGNAL_CELLS) >= SIGNAL_CELLS_KEPT:
+            _SIGNAL_CELLS.clear()
+        macro = get_template_attribute("orders/campaigns/_signal.html", "signal_cells")
+        cells = _SIGNAL_CELLS[key] = macro(d, shops)
+    return cells
 
 
 # --- manager: campaigns ------------------------------------------------------------------

@@ -186,6 +186,27 @@ def test_a_shop_sees_only_its_own_needs_with_the_coops_totals(client, make, shop
     assert "2 ateliers" in page
 
 
+def test_the_coops_totals_follow_every_new_need_and_the_language(client, make, shop_user):
+    # The signal cells are rendered once per signal and language, then reused (views.py).
+    campaign = make.campaign()
+    part = make.part(name="Chambre 700")
+    supplier = make.supplier(name="Pneus du Rhône")
+    make.offer(part=part, supplier=supplier, tiers=((10, "3.00"),), pack_size=10)
+    make.need(campaign, shop_user.member, part, quantity=4, ref="MINE")
+    signals = f"/campaigns/{campaign.id}/needs/signals"
+    assert "colis en cours 4/10, manque 6" in client.get(signals).text
+    make.need(campaign, make.member(), part, quantity=3)
+    page = client.get(signals).text
+    assert "colis en cours 7/10, manque 3" in page and "2 ateliers" in page
+    supplier.name = "Rhône Pneus"
+    make.need(campaign, make.member(), part, quantity=3)
+    page = client.get(signals).text
+    assert "10 unités" not in page and "1 colis plein de 10" in page
+    assert "Rhône Pneus" in page and "Pneus du Rhône" not in page
+    english = client.get(signals + "?lang=en").text
+    assert "1 full pack of 10" in english and "3,00 €" not in english
+
+
 def test_a_shop_asks_for_a_part_the_catalogue_lacks_and_the_manager_converts_it(
     client, make, shop_user
 ):
