@@ -3,6 +3,7 @@
 import unicodedata
 from datetime import date, datetime
 from decimal import Decimal
+from functools import lru_cache
 
 from flask import Flask, g, has_request_context, request, session
 from flask_babel import (
@@ -187,6 +188,7 @@ def _bare(text: str) -> str:
     return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
 
 
+@lru_cache(maxsize=16_384)  # the catalogue's names, sorted on every page that lists them
 def collation_key(text: str | None) -> tuple[str, str, str]:
     """Sort key putting names in French dictionary order, the same on every database.
 
