@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from contextlib import suppress
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import lru_cache
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import selectinload
@@ -315,16 +316,15 @@ def _split(
     charges: Sequence[ChargeIn] | None = None,
     shipping_key: SplitKey | None = None,
 ) -> CampaignSplit:
-    delivered = deliveries.delivered
-    tried = charges_in(rows) if charges is None else list(charges)
+    inputs = SplitInputs(
+        tuple(deliveries.delivered),
+        tuple(sorted(fees.items())),
+        tuple(charges_in(rows) if charges is None else charges),
+        campaign.fee_rate,
+        shipping_key or campaign.shipping_key,
+    )
     try:
-        split = split_costs(
-            delivered,
-            fees,
-            tried,
-            fee_rate=campaign.fee_rate,
-            shipping_key=shipping_key or campaign.shipping_key,
-        )
+        split = _computed_split(inputs)
     except MissingWeight as error:
         parts = sorted({deliveries.sku[need] for need in error.args[0]})
         raise DomainError(
@@ -334,8 +334,35 @@ def _split(
         ) from None
     except ValueError as error:
         raise DomainError(_explain(str(error))) from None
-    verify_split(split, delivered, fees, tried)
     return CampaignSplit(campaign, items, split, fees, rows)
+
+
+@dataclass(frozen=True)
+class SplitInputs:
+    """Everything a split is computed from, as plain values."""
+
+    delivered: tuple[Delivered, ...]
+    fees: tuple[tuple[str, Decimal], ...]  # by supplier code
+    charges: tuple[ChargeIn, ...]
+    fee_rate: Decimal
+    shipping_key: SplitKey
+
+
+# The latest splits, by their very inputs: a campaign of 1,000 shops (15,000 needs, 0.3 s of
+# CPU to split) is split once for every shop's home and statement that reads it, and any
+# change to what it reads is another key. A split is shared, so never changed once built.
+@lru_cache(maxsize=8)
+def _computed_split(inputs: SplitInputs) -> Split:
+    fees = dict(inputs.fees)
+    split = split_costs(
+        inputs.delivered,
+        fees,
+        inputs.charges,
+        fee_rate=inputs.fee_rate,
+        shipping_key=inputs.shipping_key,
+    )
+    verify_split(split, inputs.delivered, fees, inputs.charges)
+    return split
 
 
 def _explain(problem: str) -> str:

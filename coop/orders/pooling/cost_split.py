@@ -63,6 +63,8 @@ class NeedCost:
 
 @dataclass
 class Split:
+    """Shared once built (coop.orders.costs.splitting keeps the latest): never change one."""
+
     needs: dict[int, NeedCost]
     fees: dict[str, Decimal]  # the coop's fee, by member
 

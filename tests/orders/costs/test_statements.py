@@ -1,5 +1,6 @@
 """The cost split from the database: statements, charges, results, on a hand-computed campaign."""
 
+import copy
 import csv
 import io
 from dataclasses import dataclass, replace
@@ -280,6 +281,7 @@ def test_a_cancelled_order_charges_nothing_and_serves_nothing(world):
 def test_a_split_whose_shares_do_not_add_up_is_refused(world):
     add_charges(world)
     cs = splitting.build_split(world.campaign)  # verified on the way
+    cs.split = copy.deepcopy(cs.split)  # the one built is shared: never changed
     delivered = splitting._delivered_of([world.campaign.id])[world.campaign.id].delivered
     charges = splitting.charges_in(cs.charges)
     splitting.verify_split(cs.split, delivered, cs.shipping_fees, charges)
@@ -290,6 +292,19 @@ def test_a_split_whose_shares_do_not_add_up_is_refused(world):
     cs.split.needs[world.needs["a_tyre"].id].charges[charges[1].id] -= D("0.01")
     with pytest.raises(splitting.UnbalancedSplit, match="charge"):
         splitting.verify_split(cs.split, delivered, cs.shipping_fees, charges)
+
+
+def test_a_split_is_made_again_as_soon_as_what_it_reads_changes(world):
+    # Splits are kept by their inputs (splitting._computed_split): a change is a new split.
+    first = splitting.build_split(world.campaign)
+    assert splitting.build_split(world.campaign).split is first.split
+    add_charges(world)
+    charged = splitting.build_split(world.campaign)
+    assert charged.split is not first.split and charged.charges
+    assert all(cost.charges for cost in charged.split.needs.values())
+    assert not any(cost.charges for cost in first.split.needs.values())
+    world.campaign.fee_rate = D("0.05")
+    assert splitting.build_split(world.campaign).split.fees != charged.split.fees
 
 
 def test_a_shops_statement_from_its_own_lines_is_the_whole_splits(world):
