@@ -187,7 +187,11 @@ class Shop(Person):
             name="edit need",
         )
         if edited.status_code != 302:
-            self._count("edit failed")
+            # The cutoff may pass between the form and its post: the form comes back saying so.
+            if CLOSED in edited.text:
+                self._count("edit refused after the cutoff")
+            else:
+                self._count(f"edit failed ({edited.status_code})")
             return
         # The browser follows to the campaign page, whose message says how it went.
         page = self.campaign_page()
