@@ -225,6 +225,9 @@ DETAIL_LABELS = {
 # Keys whose values are amounts in euros: shown as money.
 MONEY_KEYS = frozenset({"amount", "total_incl_vat", "fees", "total"})
 
+# Keys whose values are prices per unit (to four decimals): `2,24 €`, `0,0125 €`.
+UNIT_PRICE_KEYS = frozenset({"shortfall_fee"})
+
 # Keys whose values are fractions (0.02): shown as rates, "2 %".
 RATE_KEYS = frozenset(
     {

@@ -22,13 +22,14 @@ from coop.activity.actions import (
     MONEY_KEYS,
     OBJECT_TYPES,
     RATE_KEYS,
+    UNIT_PRICE_KEYS,
     VALUE_LABELS,
 )
 from coop.activity.models import Activity
 from coop.clock import from_local, to_local
 from coop.errors import NotAllowed
 from coop.extensions import db
-from coop.i18n import money, rate
+from coop.i18n import money, rate, unit_price
 
 TIMELINE_SIZE = 50  # the newest entries an object's page shows
 
@@ -157,11 +158,13 @@ def _text(object_type: str, key: str, value) -> str:
     labels = VALUE_LABELS.get((object_type, key), {})
     if isinstance(value, str) and value in labels:
         return str(_(labels[value]))
-    if key in MONEY_KEYS | RATE_KEYS:
+    if key in MONEY_KEYS | RATE_KEYS | UNIT_PRICE_KEYS:
         try:
             amount = Decimal(str(value))
         except InvalidOperation:
             return str(value)
+        if key in UNIT_PRICE_KEYS:
+            return unit_price(amount)
         return money(amount) if key in MONEY_KEYS else rate(amount)
     if isinstance(value, bool):
         return _("oui") if value else _("non")

@@ -316,6 +316,20 @@ def test_details_read_in_words_codes_by_their_labels_and_amounts_as_money(app, d
         ]
 
 
+def test_an_agreements_shortfall_fee_reads_as_a_unit_price(app, db_session, make):
+    entry = record(
+        "agreement.updated",
+        object_type="agreement",
+        object_id=1,
+        label="AC-2026-001",
+        details={"shortfall_fee": {"from": "2.2400", "to": "0.0125"}},
+    )
+    with app.test_request_context():
+        assert reading.describe(entry) == [
+            ("Pénalité par unité manquante", "2,24\xa0€ → 0,0125\xa0€")
+        ]
+
+
 def test_dates_and_times_in_details_read_the_french_way(app, db_session, make):
     entry = record(
         "campaign.updated",
