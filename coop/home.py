@@ -17,6 +17,7 @@ from coop.orders.purchasing import dispatch
 from coop.orders.purchasing import home as orders_home
 from coop.pages import paginate, safe_next
 from coop.payments import receivables
+from coop.purchases import listing as supplier_invoices
 
 bp = Blueprint("home", __name__)
 
@@ -85,6 +86,7 @@ def index():
         incomplete=incomplete,
         active_count=active,
         decisions=orders_home.manager_decisions(clock.now()),
+        supplier_invoices_to_check=supplier_invoices.to_check_count(),
         labels=CAMPAIGN_STATUS_LABELS,
         **tabs,
     )

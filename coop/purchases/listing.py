@@ -1,7 +1,7 @@
 """What the suppliers' invoices pages list: invoices by status and search, and the choices
 their forms offer."""
 
-from sqlalchemy import Select, or_, select
+from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import selectinload
 
 from coop.extensions import db
@@ -27,6 +27,15 @@ def invoices_query(search: str = "", status: SupplierInvoiceStatus | None = None
             found.append(Supplier.search_text.contains(key, autoescape=True))
         query = query.where(or_(*found))
     return query.order_by(SupplierInvoice.issued_on.desc(), SupplierInvoice.id.desc())
+
+
+def to_check_count() -> int:
+    """Suppliers' invoices imported and not yet booked nor disputed: the manager's to-do."""
+    return db.session.scalar(
+        select(func.count())
+        .select_from(SupplierInvoice)
+        .where(SupplierInvoice.status == SupplierInvoiceStatus.TO_CHECK)
+    )
 
 
 def suppliers() -> list[Supplier]:

@@ -86,6 +86,28 @@ def test_the_list_searches_by_supplier_or_number_and_filters_by_status(client, m
     assert "Aucune facture fournisseur." in page
 
 
+def test_the_manager_home_counts_the_invoices_to_check_and_links_to_them(
+    client, manager, purchases
+):
+    client.login_as(manager)
+    card = '<a class="card card-link" id="supplier-invoices-to-check"'
+    assert card in client.get("/").get_data(as_text=True)
+    for purchase in (purchases.french, purchases.italian):
+        importing.import_invoice(facturx_pdf(purchase.einvoice), "f.pdf", by=None)
+    db.session.commit()
+    home = client.get("/").get_data(as_text=True)
+    assert 'href="/supplier-invoices?status=to_check"' in home
+    assert (
+        '<div class="stat">2</div><div class="stat-label">factures fournisseurs à contrôler' in home
+    )
+    booking.book(db.session.scalar(select(SupplierInvoice)), note="vu", by=manager)
+    db.session.commit()
+    home = client.get("/").get_data(as_text=True)
+    assert (
+        '<div class="stat">1</div><div class="stat-label">facture fournisseur à contrôler' in home
+    )
+
+
 def test_the_detail_shows_lines_and_differences_and_gives_the_original_back(
     client, manager, purchases
 ):
