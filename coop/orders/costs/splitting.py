@@ -166,10 +166,6 @@ def _items_of(campaign_ids: Sequence[int], member: Member | None = None) -> dict
     return items
 
 
-def _items(campaign: Campaign, member: Member | None = None) -> list[Item]:
-    return _items_of([campaign.id], member)[campaign.id]
-
-
 @dataclass(frozen=True)
 class Deliveries:
     """What every need of a campaign got, as the split reads it, and the parts to name."""

@@ -219,7 +219,7 @@ class PlanRecord:
                 shipping_by_supplier={
                     code: Decimal(fee) for code, fee in data["shipping_by_supplier"].items()
                 },
-                decisions=tuple(_decision_of(d) for d in data["allocations"]),
+                decisions=tuple(decisions_of(data)),
                 agreements=tuple(
                     _agreement_of(a) for a in (data["agreements"] if _version(data) >= 3 else ())
                 ),
