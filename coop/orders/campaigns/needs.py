@@ -7,6 +7,7 @@ from decimal import Decimal
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import selectinload
 
+from coop import clock
 from coop.accounts.models import Member
 from coop.errors import DomainError, NotAllowed
 from coop.extensions import db
@@ -74,40 +75,56 @@ def ensure_open(campaign: Campaign, at: datetime) -> None:
     raise DomainError(f"La campagne {campaign.code} n'est pas ouverte aux besoins.")
 
 
-def post_need(campaign: Campaign, member: Member, part: Part, terms: NeedTerms, *, at) -> Need:
-    """A shop adds a need to an open campaign."""
+def _judged_at(campaign: Campaign, at: datetime | None) -> datetime:
+    """Lock the campaign; the moment a change to its needs is judged at.
+
+    `at` when the caller says (the demo, a conversion, tests); otherwise the clock, read once
+    the lock is held: a request that waited on the lock across the cutoff is refused, and what
+    is accepted is stamped with this moment, so no need is ever written after the cutoff.
+    """
     lock_campaign(campaign)
-    ensure_open(campaign, at)
+    return at or clock.now()
+
+
+def post_need(
+    campaign: Campaign, member: Member, part: Part, terms: NeedTerms, *, at: datetime | None = None
+) -> Need:
+    """A shop adds a need to an open campaign."""
+    judged = _judged_at(campaign, at)
+    ensure_open(campaign, judged)
     _refuse(check_terms(terms, campaign))
     if not part.is_active:
         raise DomainError(f"La pièce {part.sku} n'est plus au catalogue.", field="part")
     ref = terms.ref or _next_ref(campaign, member)
     _refuse_duplicate_ref(campaign.id, member.id, ref)
     need = Need(campaign=campaign, member=member, part=part, ref=ref)
+    if at is None:
+        need.created_at = need.updated_at = judged
     _apply(need, terms)
     db.session.add(need)
     db.session.flush()
     return need
 
 
-def update_need(need: Need, part: Part, terms: NeedTerms, *, at) -> Need:
+def update_need(need: Need, part: Part, terms: NeedTerms, *, at: datetime | None = None) -> Need:
     """A shop changes its need until the cutoff."""
-    lock_campaign(need.campaign)
-    ensure_open(need.campaign, at)
+    judged = _judged_at(need.campaign, at)
+    ensure_open(need.campaign, judged)
     _refuse(check_terms(terms, need.campaign))
     ref = terms.ref or need.ref
     _refuse_duplicate_ref(need.campaign_id, need.member_id, ref, except_id=need.id)
     need.part = part
     need.ref = ref
+    if at is None:
+        need.updated_at = judged
     _apply(need, terms)
     db.session.flush()
     return need
 
 
-def withdraw_need(need: Need, *, at) -> None:
+def withdraw_need(need: Need, *, at: datetime | None = None) -> None:
     """A shop withdraws a need until the cutoff; it is deleted, as if never posted."""
-    lock_campaign(need.campaign)
-    ensure_open(need.campaign, at)
+    ensure_open(need.campaign, _judged_at(need.campaign, at))
     db.session.delete(need)
     db.session.flush()
 

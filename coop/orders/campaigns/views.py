@@ -380,9 +380,7 @@ def needs(campaign_id: int):
     if valid and part is not None:
         submissions.claim(form)
         with refusal_shown(form) as outcome:
-            need_service.post_need(
-                campaign, current_user.member, part, _terms(form), at=clock.now()
-            )
+            need_service.post_need(campaign, current_user.member, part, _terms(form))
         if outcome.ok:
             result = url("campaigns.needs", campaign_id=campaign.id)
             submissions.commit(form, result)
@@ -444,7 +442,7 @@ def edit_need(need_id: int):
     part = _typed_part(form)
     if valid and part is not None:
         with refusal_shown(form) as outcome:
-            need_service.update_need(need, part, _terms(form), at=clock.now())
+            need_service.update_need(need, part, _terms(form))
         if outcome.ok:
             db.session.commit()
             flash(_("Besoin %(ref)s enregistré.", ref=need.ref), "success")
@@ -466,7 +464,7 @@ def withdraw_need(need_id: int):
     back = url("campaigns.needs", campaign_id=need.campaign_id)
     if confirmed:
         with refusal_shown() as outcome:
-            need_service.withdraw_need(need, at=clock.now())
+            need_service.withdraw_need(need)
         if outcome.ok:
             submissions.commit(form, back)
             flash(_("Besoin retiré."), "success")

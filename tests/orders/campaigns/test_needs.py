@@ -6,6 +6,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select
 
+from coop import clock
 from coop.accounts.models import Role
 from coop.clock import from_local, now
 from coop.errors import DomainError
@@ -48,6 +49,49 @@ def test_edit_and_withdraw_are_refused_after_the_cutoff(make):
     with pytest.raises(DomainError, match="close depuis"):
         need_service.withdraw_need(need, at=after)
     assert need.quantity == 4
+
+
+def the_lock_is_granted_at(monkeypatch, moment: datetime) -> None:
+    """The campaign lock is held by another transaction until `moment` (a shop's post waits)."""
+    take = need_service.lock_campaign
+
+    def waited(campaign) -> None:
+        take(campaign)
+        monkeypatch.setattr(clock, "now", lambda: moment)
+
+    monkeypatch.setattr(need_service, "lock_campaign", waited)
+
+
+def test_a_change_that_waited_on_the_lock_across_the_cutoff_is_refused(make, monkeypatch):
+    campaign = make.campaign()
+    need = make.need(campaign, quantity=4)
+    cutoff = campaign.closes_at
+    # Sent 20 ms before the cutoff, the lock granted 20 ms after it: judged then, refused.
+    monkeypatch.setattr(clock, "now", lambda: cutoff - timedelta(milliseconds=20))
+    the_lock_is_granted_at(monkeypatch, cutoff + timedelta(milliseconds=20))
+    with pytest.raises(DomainError, match="close depuis"):
+        need_service.post_need(campaign, make.member(), make.part(), NeedTerms(quantity=1))
+    with pytest.raises(DomainError, match="close depuis"):
+        need_service.update_need(need, need.part, NeedTerms(quantity=9))
+    with pytest.raises(DomainError, match="close depuis"):
+        need_service.withdraw_need(need)
+    assert count_needs() == 1 and need.quantity == 4
+
+
+def test_a_change_accepted_is_stamped_with_the_moment_it_was_judged_at(make, monkeypatch):
+    campaign = make.campaign()
+    shop, part = make.member(), make.part()
+    posted_at = campaign.closes_at - timedelta(seconds=2)
+    the_lock_is_granted_at(monkeypatch, posted_at)
+    need = need_service.post_need(campaign, shop, part, NeedTerms(quantity=1))
+    edited_at = campaign.closes_at - timedelta(milliseconds=1)
+    the_lock_is_granted_at(monkeypatch, edited_at)
+    need_service.update_need(need, part, NeedTerms(quantity=2))
+    db.session.commit()
+    db.session.expire_all()
+    stored = db.session.get(Need, need.id)
+    # Written in the same locked transaction as the decision: never after the cutoff.
+    assert (stored.created_at, stored.updated_at, stored.quantity) == (posted_at, edited_at, 2)
 
 
 @pytest.mark.parametrize(
