@@ -60,7 +60,6 @@ def register(app: Flask) -> None:
     app.cli.add_command(supplier_invoices)
     app.cli.add_command(reminders)
     app.cli.add_command(worker)
-    app.cli.add_command(serve)
     app.cli.add_command(scheduler_command)
 
 
@@ -441,7 +440,10 @@ def worker(burst: bool) -> None:
     jobs.work(app, burst=burst)
 
 
-@click.command("serve")
+# On the group itself, outside any app context: gunicorn's master process never makes the app
+# (each worker makes its own, `GunicornServer.load`), so every worker it forks, at start or to
+# replace one, starts from the same clean process.
+@main.command("serve", with_appcontext=False)
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
 @click.option(

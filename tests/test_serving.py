@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from flask import Flask, url_for
 from gunicorn.config import Config
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -173,21 +174,32 @@ def test_gunicorn_cmd_args_override_the_config_module(monkeypatch):
     assert (cfg.threads, cfg.timeout) == (8, 120)
 
 
-def test_coop_serve_help_lists_its_options(runner):
-    result = runner.invoke(args=["serve", "--help"])
+def coop_command(*arguments: str):
+    """`coop ARGUMENTS` as the shell runs it: through the command group, with no app made
+    beforehand (COOP_SECRET_KEY and the rest are each worker's business)."""
+    return CliRunner().invoke(cli.main, list(arguments), catch_exceptions=False)
+
+
+def test_coop_serve_help_lists_its_options():
+    result = coop_command("serve", "--help")
     assert result.exit_code == 0
     for option in ("--host", "--port", "--workers"):
         assert option in result.output
 
 
-def test_coop_serve_runs_gunicorn_behind_one_proxy(runner, tmp_path, monkeypatch):
+def test_coop_serve_runs_gunicorn_behind_one_proxy(tmp_path, monkeypatch):
     started = []
     monkeypatch.setattr(cli.GunicornServer, "run", lambda self: started.append(self))
     monkeypatch.delenv("COOP_PROXY_COUNT", raising=False)
     monkeypatch.delenv("GUNICORN_CMD_ARGS", raising=False)
-    arguments = ["serve", "--host", "192.0.2.10", "--port", "8123", "--workers", "3"]
-    result = runner.invoke(args=arguments)
+    made, make = [], cli._create_app
+    monkeypatch.setattr(cli, "_create_app", lambda: made.append(1) or make())
+    result = coop_command("serve", "--host", "192.0.2.10", "--port", "8123", "--workers", "3")
     assert result.exit_code == 0, result.output
+    # gunicorn's master makes no app: it forks every worker, the first ones and those that
+    # replace one, from the same clean process (a worker forked from a master holding the app
+    # and its libraries died of segmentation faults under load).
+    assert made == []
     [server] = started
     assert (server.cfg.bind, server.cfg.workers) == (["192.0.2.10:8123"], 3)
     assert os.environ["COOP_PROXY_COUNT"] == "1"
@@ -196,12 +208,13 @@ def test_coop_serve_runs_gunicorn_behind_one_proxy(runner, tmp_path, monkeypatch
     monkeypatch.setenv("COOP_DATABASE_URL", f"sqlite:///{tmp_path / 'serve.sqlite3'}")
     app = server.load()
     assert isinstance(app, Flask) and isinstance(app.wsgi_app, ProxyFix)
+    assert made == [1]
 
 
-def test_coop_serve_keeps_a_proxy_count_the_environment_sets(runner, monkeypatch):
+def test_coop_serve_keeps_a_proxy_count_the_environment_sets(monkeypatch):
     monkeypatch.setattr(cli.GunicornServer, "run", lambda self: None)
     monkeypatch.setenv("COOP_PROXY_COUNT", "0")
-    assert runner.invoke(args=["serve"]).exit_code == 0
+    assert coop_command("serve").exit_code == 0
     assert os.environ["COOP_PROXY_COUNT"] == "0"
 
 
