@@ -27,6 +27,7 @@ import os
 import random
 import secrets
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -191,7 +192,7 @@ class Services:
             try:
                 if requests.get(f"http://127.0.0.1:{port}/readyz", timeout=2).ok:
                     return
-            except requests.ConnectionError:
+            except requests.RequestException:  # not listening yet, or still booting
                 pass
             time.sleep(0.5)
         self.stop()
@@ -404,6 +405,10 @@ def main() -> None:
     parser.add_argument("--skip-invoicing", action="store_true")
     parser.add_argument("--out", type=Path, help="keep Locust's files here")
     args = parser.parse_args()
+    with socket.socket() as probe:
+        if probe.connect_ex(("127.0.0.1", args.port)) == 0:
+            # Another server (an earlier run still stopping?) would answer our readiness check.
+            raise SystemExit(f"port {args.port} is taken: stop what listens there, or --port")
     folder = args.out or Path(tempfile.mkdtemp(prefix="coop-bench-load-"))
     folder.mkdir(parents=True, exist_ok=True)
     print(f"load average before: {os.getloadavg()}; files in {folder}")
