@@ -6,18 +6,19 @@ import signal
 import sys
 import threading
 from decimal import Decimal
+from pathlib import Path
 
 import click
 from flask import Flask, current_app
 from flask.cli import FlaskGroup
 from gunicorn.app.base import Application
 
-from coop import demo, gunicorn_conf, jobs, observability, scheduler
+from coop import config, demo, gunicorn_conf, jobs, observability, scheduler
 from coop.accounting import exports
 from coop.accounts.auth import create_user as create_account
 from coop.clock import now, parse_local
 from coop.csv_import import fraction
-from coop.errors import DomainError, InvalidRows
+from coop.errors import ConfigurationError, DomainError, InvalidRows
 from coop.extensions import db
 from coop.imports import IMPORTERS, run_import
 from coop.negotiation.cli import rfq
@@ -456,6 +457,11 @@ def serve(host: str, port: int, workers: int | None) -> None:
     # `coop serve` runs behind one proxy (deploy/nginx): trust its X-Forwarded-For, unless
     # the environment says otherwise (COOP_PROXY_COUNT=0 when clients come straight in).
     os.environ.setdefault("COOP_PROXY_COUNT", "1")
+    # Each worker reads the settings; a mistake in them is said here, once, before any starts.
+    try:
+        config.load(Path(Flask("coop").instance_path))
+    except ConfigurationError as error:
+        raise click.ClickException(str(error)) from None
     options = {"bind": f"{host}:{port}"}
     if workers:
         options["workers"] = workers

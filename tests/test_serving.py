@@ -192,6 +192,7 @@ def test_coop_serve_runs_gunicorn_behind_one_proxy(tmp_path, monkeypatch):
     monkeypatch.setattr(cli.GunicornServer, "run", lambda self: started.append(self))
     monkeypatch.delenv("COOP_PROXY_COUNT", raising=False)
     monkeypatch.delenv("GUNICORN_CMD_ARGS", raising=False)
+    monkeypatch.setenv("COOP_SECRET_KEY", "serve-test-key")
     made, make = [], cli._create_app
     monkeypatch.setattr(cli, "_create_app", lambda: made.append(1) or make())
     result = coop_command("serve", "--host", "192.0.2.10", "--port", "8123", "--workers", "3")
@@ -204,7 +205,6 @@ def test_coop_serve_runs_gunicorn_behind_one_proxy(tmp_path, monkeypatch):
     assert (server.cfg.bind, server.cfg.workers) == (["192.0.2.10:8123"], 3)
     assert os.environ["COOP_PROXY_COUNT"] == "1"
     # Each worker makes the app from the environment, as production does.
-    monkeypatch.setenv("COOP_SECRET_KEY", "serve-test-key")
     monkeypatch.setenv("COOP_DATABASE_URL", f"sqlite:///{tmp_path / 'serve.sqlite3'}")
     app = server.load()
     assert isinstance(app, Flask) and isinstance(app.wsgi_app, ProxyFix)
@@ -214,8 +214,21 @@ def test_coop_serve_runs_gunicorn_behind_one_proxy(tmp_path, monkeypatch):
 def test_coop_serve_keeps_a_proxy_count_the_environment_sets(monkeypatch):
     monkeypatch.setattr(cli.GunicornServer, "run", lambda self: None)
     monkeypatch.setenv("COOP_PROXY_COUNT", "0")
+    monkeypatch.setenv("COOP_SECRET_KEY", "serve-test-key")
     assert coop_command("serve").exit_code == 0
     assert os.environ["COOP_PROXY_COUNT"] == "0"
+
+
+def test_coop_serve_says_what_is_wrong_with_the_settings_before_any_worker_starts(monkeypatch):
+    started = []
+    monkeypatch.setattr(cli.GunicornServer, "run", lambda self: started.append(self))
+    monkeypatch.delenv("COOP_SECRET_KEY", raising=False)
+    monkeypatch.delenv("COOP_DEMO", raising=False)
+    monkeypatch.delenv("COOP_DEBUG", raising=False)
+    result = CliRunner().invoke(cli.main, ["serve"])
+    assert result.exit_code == 1
+    assert "COOP_SECRET_KEY is not set" in result.output
+    assert "Traceback" not in result.output and started == []
 
 
 @pytest.mark.parametrize("name", ["COOP_PROXY_COUNT"])
