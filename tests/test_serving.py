@@ -231,6 +231,24 @@ def test_coop_serve_says_what_is_wrong_with_the_settings_before_any_worker_start
     assert "Traceback" not in result.output and started == []
 
 
+@pytest.mark.parametrize(
+    ("version", "warned"), [((3, 11, 7), True), ((3, 12, 1), False), ((3, 13, 0), False)]
+)
+def test_coop_serve_warns_on_a_python_whose_workers_crash_under_load(version, warned):
+    warning = cli.python_warning(version)
+    assert (warning is not None) == warned
+    if warned:
+        assert "Python 3.11" in warning and "3.12 or later" in warning
+
+
+def test_coop_serve_prints_the_warning_of_this_python(monkeypatch):
+    monkeypatch.setattr(cli.GunicornServer, "run", lambda self: None)
+    monkeypatch.setenv("COOP_SECRET_KEY", "serve-test-key")
+    monkeypatch.setattr(cli, "python_warning", lambda version: "Warning: this Python")
+    result = CliRunner().invoke(cli.main, ["serve"])
+    assert result.exit_code == 0 and "Warning: this Python" in result.output
+
+
 @pytest.mark.parametrize("name", ["COOP_PROXY_COUNT"])
 def test_a_proxy_count_that_is_not_a_number_stops_the_app(tmp_path, monkeypatch, name):
     from coop import config
