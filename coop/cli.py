@@ -109,7 +109,7 @@ def import_file(kind: str, file, campaign_code: str | None) -> None:
         raise click.UsageError("--campaign CODE goes with `import needs`, and only with it")
     try:
         if kind == "needs":
-            result = import_needs(lifecycle.get_campaign(campaign_code), file.read(), at=now())
+            result = import_needs(lifecycle.get_campaign(campaign_code), file.read())
         else:
             result = run_import(kind, file.read())
     except InvalidRows as invalid:

@@ -16,9 +16,8 @@ from coop.accounts.models import Member
 from coop.csv_export import Figure, as_typed
 from coop.errors import FieldError
 from coop.extensions import db
-from coop.orders.campaigns.locking import lock_campaign
 from coop.orders.campaigns.models import Campaign, Need
-from coop.orders.campaigns.needs import NeedTerms, check_terms, ensure_open
+from coop.orders.campaigns.needs import NeedTerms, check_terms, ensure_open, lock_and_judge
 from coop.suppliers.models import Part
 
 NEED_COLUMNS = (
@@ -48,11 +47,17 @@ TERM_COLUMNS = {
 
 
 def import_needs(
-    campaign: Campaign, data: bytes, *, at: datetime, only_member: Member | None = None
+    campaign: Campaign,
+    data: bytes,
+    *,
+    at: datetime | None = None,
+    only_member: Member | None = None,
 ) -> c.ImportResult:
-    """Create or update needs by member and ref; a shop may import only its own lines."""
-    lock_campaign(campaign)
-    ensure_open(campaign, at)
+    """Create or update needs by member and ref; a shop may import only its own lines.
+
+    Judged at `at`, or at the clock once the campaign is locked (`lock_and_judge`)."""
+    judged = lock_and_judge(campaign, at)
+    ensure_open(campaign, judged)
     rows = c.read_rows(data, READ_COLUMNS)
     clean = [row for row in rows if row.ok]
     members = {
@@ -107,6 +112,10 @@ def import_needs(
             need = Need(campaign=campaign, member=member, ref=terms.ref)
             db.session.add(need)
             created += 1
+            if at is None:
+                need.created_at = judged
+        if at is None:
+            need.updated_at = judged
         need.part = part
         need.quantity = terms.quantity
         need.tolerance = terms.tolerance or 0

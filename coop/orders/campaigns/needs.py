@@ -75,11 +75,12 @@ def ensure_open(campaign: Campaign, at: datetime) -> None:
     raise DomainError(f"La campagne {campaign.code} n'est pas ouverte aux besoins.")
 
 
-def _judged_at(campaign: Campaign, at: datetime | None) -> datetime:
+def lock_and_judge(campaign: Campaign, at: datetime | None) -> datetime:
     """Lock the campaign; the moment a change to its needs is judged at.
 
-    `at` when the caller says (the demo, a conversion, tests); otherwise the clock, read once
-    the lock is held: a request that waited on the lock across the cutoff is refused, and what
+    Every change to needs goes through it (post, edit, withdraw, the CSV import). `at` when
+    the caller says (the demo, a conversion, tests); otherwise the clock, read once the lock
+    is held: a request that waited on the lock across the cutoff is refused, and what
     is accepted is stamped with this moment, so no need is ever written after the cutoff.
     """
     lock_campaign(campaign)
@@ -90,7 +91,7 @@ def post_need(
     campaign: Campaign, member: Member, part: Part, terms: NeedTerms, *, at: datetime | None = None
 ) -> Need:
     """A shop adds a need to an open campaign."""
-    judged = _judged_at(campaign, at)
+    judged = lock_and_judge(campaign, at)
     ensure_open(campaign, judged)
     _refuse(check_terms(terms, campaign))
     if not part.is_active:
@@ -108,7 +109,7 @@ def post_need(
 
 def update_need(need: Need, part: Part, terms: NeedTerms, *, at: datetime | None = None) -> Need:
     """A shop changes its need until the cutoff."""
-    judged = _judged_at(need.campaign, at)
+    judged = lock_and_judge(need.campaign, at)
     ensure_open(need.campaign, judged)
     _refuse(check_terms(terms, need.campaign))
     ref = terms.ref or need.ref
@@ -124,7 +125,7 @@ def update_need(need: Need, part: Part, terms: NeedTerms, *, at: datetime | None
 
 def withdraw_need(need: Need, *, at: datetime | None = None) -> None:
     """A shop withdraws a need until the cutoff; it is deleted, as if never posted."""
-    ensure_open(need.campaign, _judged_at(need.campaign, at))
+    ensure_open(need.campaign, lock_and_judge(need.campaign, at))
     db.session.delete(need)
     db.session.flush()
 

@@ -497,7 +497,7 @@ def import_campaign_needs(campaign_id: int):
         submissions.claim(form)
         only = current_user.member if current_user.has_role(Role.MEMBER) else None
         with refusal_shown() as outcome:
-            result = import_needs(campaign, form.file.data.read(), at=clock.now(), only_member=only)
+            result = import_needs(campaign, form.file.data.read(), only_member=only)
         errors = outcome.rows
         if outcome.ok:
             page = "campaigns.needs" if current_user.has_role(Role.MEMBER) else "campaigns.demand"

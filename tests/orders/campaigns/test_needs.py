@@ -51,24 +51,15 @@ def test_edit_and_withdraw_are_refused_after_the_cutoff(make):
     assert need.quantity == 4
 
 
-def the_lock_is_granted_at(monkeypatch, moment: datetime) -> None:
-    """The campaign lock is held by another transaction until `moment` (a shop's post waits)."""
-    take = need_service.lock_campaign
-
-    def waited(campaign) -> None:
-        take(campaign)
-        monkeypatch.setattr(clock, "now", lambda: moment)
-
-    monkeypatch.setattr(need_service, "lock_campaign", waited)
-
-
-def test_a_change_that_waited_on_the_lock_across_the_cutoff_is_refused(make, monkeypatch):
+def test_a_change_that_waited_on_the_lock_across_the_cutoff_is_refused(
+    make, monkeypatch, lock_granted_at
+):
     campaign = make.campaign()
     need = make.need(campaign, quantity=4)
     cutoff = campaign.closes_at
     # Sent 20 ms before the cutoff, the lock granted 20 ms after it: judged then, refused.
     monkeypatch.setattr(clock, "now", lambda: cutoff - timedelta(milliseconds=20))
-    the_lock_is_granted_at(monkeypatch, cutoff + timedelta(milliseconds=20))
+    lock_granted_at(cutoff + timedelta(milliseconds=20))
     with pytest.raises(DomainError, match="close depuis"):
         need_service.post_need(campaign, make.member(), make.part(), NeedTerms(quantity=1))
     with pytest.raises(DomainError, match="close depuis"):
@@ -78,14 +69,14 @@ def test_a_change_that_waited_on_the_lock_across_the_cutoff_is_refused(make, mon
     assert count_needs() == 1 and need.quantity == 4
 
 
-def test_a_change_accepted_is_stamped_with_the_moment_it_was_judged_at(make, monkeypatch):
+def test_a_change_accepted_is_stamped_with_the_moment_it_was_judged_at(make, lock_granted_at):
     campaign = make.campaign()
     shop, part = make.member(), make.part()
     posted_at = campaign.closes_at - timedelta(seconds=2)
-    the_lock_is_granted_at(monkeypatch, posted_at)
+    lock_granted_at(posted_at)
     need = need_service.post_need(campaign, shop, part, NeedTerms(quantity=1))
     edited_at = campaign.closes_at - timedelta(milliseconds=1)
-    the_lock_is_granted_at(monkeypatch, edited_at)
+    lock_granted_at(edited_at)
     need_service.update_need(need, part, NeedTerms(quantity=2))
     db.session.commit()
     db.session.expire_all()

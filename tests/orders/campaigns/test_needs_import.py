@@ -1,13 +1,15 @@
 """`coop import needs --campaign CODE FILE` and the shop's upload."""
 
 import io
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
 
+from coop import clock
 from coop.accounts.models import Member, Role
 from coop.clock import now
-from coop.errors import InvalidRows
+from coop.errors import DomainError, InvalidRows
 from coop.extensions import db
 from coop.orders.campaigns.importing import import_needs
 from coop.orders.campaigns.models import Need
@@ -45,6 +47,30 @@ def test_needs_are_imported_and_reimported_by_member_and_ref(setup):
     again = import_needs(setup, GOOD, at=now())
     assert (again.created, again.updated) == (0, 3)
     assert count_needs() == 3
+
+
+def test_an_import_that_waited_on_the_lock_across_the_cutoff_writes_nothing(
+    setup, monkeypatch, lock_granted_at
+):
+    cutoff = setup.closes_at
+    monkeypatch.setattr(clock, "now", lambda: cutoff - timedelta(milliseconds=20))
+    lock_granted_at(cutoff + timedelta(milliseconds=20))
+    with pytest.raises(DomainError, match="close depuis"):
+        import_needs(setup, GOOD)
+    assert count_needs() == 0
+
+
+def test_an_import_is_stamped_with_the_moment_it_was_judged_at(setup, lock_granted_at):
+    first = setup.closes_at - timedelta(minutes=5)
+    lock_granted_at(first)
+    import_needs(setup, GOOD)
+    second = setup.closes_at - timedelta(milliseconds=1)
+    lock_granted_at(second)
+    import_needs(setup, GOOD)
+    db.session.commit()
+    db.session.expire_all()
+    stamps = {(n.created_at, n.updated_at) for n in db.session.scalars(select(Need))}
+    assert stamps == {(first, second)}
 
 
 def test_bad_need_rows_are_all_reported(setup):
