@@ -307,6 +307,42 @@ def test_a_split_is_made_again_as_soon_as_what_it_reads_changes(world):
     assert splitting.build_split(world.campaign).split.fees != charged.split.fees
 
 
+def test_what_a_split_reads_is_read_again_as_soon_as_it_changes(world):
+    # The deliveries are kept by the rows they were made from, the plan's solo costs by the
+    # plan's stored text (splitting._DELIVERIES, _SOLO): any change is read anew.
+    a, tyre = world.shops["A"], world.needs["a_tyre"]
+    first = statements.member_statement(world.campaign, a)
+    assert (first.goods, first.solo) == (D("180.77"), D("258.70"))
+    assert statements.member_statement(world.campaign, a).goods == D("180.77")
+    run = db.session.scalar(select(PoolingRun).where(PoolingRun.campaign_id == world.campaign.id))
+    record = run.record
+    run.record = replace(
+        record,
+        decisions=tuple(
+            replace(d, solo=D("100.00")) if d.need == tyre.id else d for d in record.decisions
+        ),
+    )
+    db.session.commit()
+    assert statements.member_statement(world.campaign, a).solo == D("196.70")  # 100.00 + 96.70
+    tyre.allocation.received = 5  # not flushed yet: read as any query of the session reads
+    assert statements.member_statement(world.campaign, a).goods == D("158.87")  # 109.50 + 49.37
+    customs = add_charges(world)[0]
+    assert splitting.build_split(world.campaign).cost(world.needs["a_chain"].id).charges[
+        customs.id
+    ] == D("9.64")
+    # Customs by weight: the chain twice as heavy (3×600 g, 3×600 g, 10×100 g of 4,600 g).
+    world.needs["a_chain"].part.weight_g = 600
+    db.session.commit()
+    cs = splitting.build_split(world.campaign)
+    assert [
+        cs.cost(world.needs[k].id).charges[customs.id] for k in ("a_chain", "c_chain", "b_tube")
+    ] == [
+        D("11.74"),
+        D("11.74"),
+        D("6.52"),
+    ]
+
+
 def test_a_shops_statement_from_its_own_lines_is_the_whole_splits(world):
     add_charges(world)
     whole = splitting.build_split(world.campaign)
