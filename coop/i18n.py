@@ -5,14 +5,17 @@ from datetime import date, datetime
 from decimal import Decimal
 from functools import lru_cache
 
+from babel import Locale
+from babel.numbers import format_currency as babel_format_currency
+from babel.support import NullTranslations
 from flask import Flask, g, has_request_context, request, session
 from flask_babel import (
-    format_currency,
     format_date,
     format_datetime,
     format_decimal,
     format_percent,
     get_locale,
+    get_translations,
 )
 
 from coop.money import CENT, UNIT_PRICE, quantize
@@ -41,6 +44,39 @@ def select_locale() -> str:
     return "fr"
 
 
+def _current_locale() -> Locale:
+    """The locale of the request (or of `force_locale`), as Flask-Babel chose it.
+
+    Read from Flask-Babel's own record of it when it is there: a page asks it a few hundred
+    times (every label, every amount), and Flask-Babel's lookup goes through the context
+    four times a call.
+    """
+    state = g.get("_flask_babel") if g else None
+    return getattr(state, "babel_locale", None) or get_locale() or Locale("fr")
+
+
+def _translations() -> NullTranslations:
+    """The catalogue of the current locale: Flask-Babel's, remembered beside the locale object
+    it was found for (`force_locale` and `refresh` put another locale object there)."""
+    state = g.get("_flask_babel") if g else None
+    locale = getattr(state, "babel_locale", None)
+    if locale is None:
+        return get_translations()
+    kept = getattr(state, "coop_translations", None)
+    if kept is None or kept[0] is not locale:
+        kept = state.coop_translations = (locale, get_translations())
+    return kept[1]
+
+
+@lru_cache(maxsize=8192)  # prices repeat from row to row and page to page
+def _currency(amount: Decimal, locale: Locale, pattern: str | None) -> str:
+    if pattern is None:
+        return babel_format_currency(amount, "EUR", locale=locale)
+    return babel_format_currency(
+        amount, "EUR", format=pattern, currency_digits=False, locale=locale
+    )
+
+
 def money(amount: Decimal | None) -> str:
     """`1 234,56 €` in French, `€1,234.56` in English: always to the cent, rounded half up."""
     if amount is None:
@@ -48,7 +84,7 @@ def money(amount: Decimal | None) -> str:
     if not isinstance(amount, Decimal):
         raise TypeError(f"money must be a Decimal, not {type(amount).__name__}")
     # Babel rounds half to even; the coop rounds half up (coop.money.quantize), once.
-    return format_currency(quantize(amount), "EUR")
+    return _currency(quantize(amount), _current_locale(), None)
 
 
 def unit_price(amount: Decimal | None) -> str:
@@ -61,10 +97,11 @@ def unit_price(amount: Decimal | None) -> str:
     if not isinstance(amount, Decimal):
         raise TypeError(f"unit_price must be a Decimal, not {type(amount).__name__}")
     amount = quantize(amount, UNIT_PRICE)
+    locale = _current_locale()
     if amount == quantize(amount, CENT):
-        return format_currency(amount, "EUR")
-    pattern = get_locale().currency_formats["standard"].pattern.replace("0.00", "0.00##")
-    return format_currency(amount, "EUR", format=pattern, currency_digits=False)
+        return _currency(amount, locale, None)
+    pattern = locale.currency_formats["standard"].pattern.replace("0.00", "0.00##")
+    return _currency(amount, locale, pattern)
 
 
 def day(value: date | datetime | None) -> str:
@@ -216,6 +253,13 @@ def french_sort(items, attribute: str = "name"):
 
 
 def register_filters(app: Flask) -> None:
+    app.jinja_env.install_gettext_callables(  # Flask-Babel's, with the catalogue kept
+        gettext=lambda s: _translations().ugettext(s),
+        ngettext=lambda s, p, n: _translations().ungettext(s, p, n),
+        pgettext=lambda c, s: _translations().upgettext(c, s),
+        npgettext=lambda c, s, p, n: _translations().unpgettext(c, s, p, n),
+        newstyle=True,
+    )
     app.add_template_filter(number, "number")
     app.add_template_filter(money, "money")
     app.add_template_filter(unit_price, "unit_price")
