@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from flask import Response, current_app, flash, request
-from flask_sqlalchemy.pagination import Pagination
+from flask_sqlalchemy.pagination import Pagination, SelectPagination
 from sqlalchemy import Select
 
 from coop import bounds
@@ -62,10 +62,31 @@ def file_download(filename: str, content: bytes, mimetype: str) -> Response:
     )
 
 
-def paginate(stmt: Select, per_page: int | None = None):
+class _SelectPage(SelectPagination):
+    """Flask-SQLAlchemy's page of a select, counted without a query when the page says it.
+
+    A page with room left over is the last one: what came before it and what it holds is
+    the total. Most lists fit on their first page (a shop's needs, a campaign's orders), and
+    their count was a second query of every such page.
+    """
+
+    def _query_count(self) -> int:
+        if len(self.items) < self.per_page and (self.items or self.page == 1):
+            return self._query_offset + len(self.items)
+        return super()._query_count()
+
+
+def paginate(stmt: Select, per_page: int | None = None) -> Pagination:
     """One page of `stmt`, numbered by the `page` query argument."""
     per_page = per_page or current_app.config["COOP_PAGE_SIZE"]
-    return db.paginate(stmt, page=page_arg(), per_page=per_page, error_out=False)
+    return _SelectPage(
+        select=stmt,
+        session=db.session(),
+        page=page_arg(),
+        per_page=per_page,
+        max_per_page=None,
+        error_out=False,
+    )
 
 
 class ListPagination(Pagination):

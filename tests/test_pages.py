@@ -2,14 +2,15 @@
 
 import pytest
 from flask import get_flashed_messages
-from sqlalchemy import select
+from sqlalchemy import event, select
+from sqlalchemy.orm import selectinload
 from wtforms import Form, StringField
 
 from coop.accounts.identity import InvalidIdentity
 from coop.errors import DomainError, FieldError, InvalidRows, NotAllowed
 from coop.extensions import db
-from coop.pages import refusal_shown
-from coop.suppliers.models import Part, Supplier
+from coop.pages import paginate, refusal_shown
+from coop.suppliers.models import Offer, Part, Supplier
 
 
 class NameForm(Form):
@@ -158,3 +159,46 @@ def test_not_allowed_reaching_the_app_is_a_403_page_rolled_back(app, db_session)
         assert "Accès refusé" in response.get_data(as_text=True)
         assert "Pas le vôtre." in response.get_data(as_text=True)
         assert part_named("GONE-4") is None
+
+
+# --- paginate: the count ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("parts", "page", "shown", "total", "queries"),
+    [
+        (0, 1, 0, 0, 1),  # nothing: the first page says so
+        (3, 1, 3, 3, 2),  # room left over: the whole list (its parts: a query of their own)
+        (4, 1, 4, 4, 3),  # a full page: there may be more, counted
+        (7, 2, 3, 7, 2),  # the last page: 4 before it, 3 on it
+        (7, 3, 0, 7, 2),  # past the end: counted
+    ],
+)
+def test_a_page_is_counted_by_a_query_only_when_it_cannot_tell(
+    app, db_session, make, parts, page, shown, total, queries
+):
+    supplier = make.supplier(code="PAGES")
+    for n in range(parts):
+        make.offer(supplier, make.part(sku=f"PAGE-{n}"))
+    db.session.commit()
+    seen: list[str] = []
+
+    def listener(conn, cursor, statement, *args):
+        if not statement.startswith(("SAVEPOINT", "RELEASE")):  # the test's own
+            seen.append(statement)
+
+    stmt = (
+        select(Offer)
+        .where(Offer.supplier_id == supplier.id)
+        .options(selectinload(Offer.part))
+        .order_by(Offer.id)
+    )
+    engine = db.engines[None].engine
+    with app.test_request_context(f"/?page={page}"):
+        event.listen(engine, "before_cursor_execute", listener)
+        try:
+            result = paginate(stmt, per_page=4)
+        finally:
+            event.remove(engine, "before_cursor_execute", listener)
+    assert (len(result.items), result.total, len(seen)) == (shown, total, queries)
+    assert result.pages == -(-total // 4)
