@@ -10,6 +10,7 @@ from decimal import Decimal
 
 from sqlalchemy import Select, exists, func, select
 from sqlalchemy.orm import selectinload
+from sqlalchemy.orm.util import identity_key
 
 from coop.accounts.models import Member
 from coop.extensions import db
@@ -39,6 +40,7 @@ class PartDemand:
     part: Part
     signal: PartSignal
     offers: dict[int, OfferInfo]  # by id: OfferSignal.key is the offer id
+    shops: int | None = None  # how many shops ask for it: counted when some parts are asked
 
 
 def usable_offers(part_ids, day: date) -> dict[int, list[OfferInfo]]:
@@ -97,20 +99,18 @@ def _add_offer(grouped: dict, row, tiers: list) -> None:
 
 
 def demand(campaign: Campaign, part_ids=None) -> list[PartDemand]:
-    """Demand and signals per part requested in the campaign (optionally only some parts)."""
-    stmt = (
-        select(
-            Need.part_id,
-            func.sum(Need.quantity),
-            func.sum(Need.tolerance),
-        )
-        .where(Need.campaign_id == campaign.id)
-        .group_by(Need.part_id)
-    )
+    """Demand and signals per part requested in the campaign (optionally only some parts,
+    then with the shops asking for each: a page's rows)."""
+    columns = [Need.part_id, func.sum(Need.quantity), func.sum(Need.tolerance)]
+    if part_ids is not None:
+        # Only for the rows shown: a COUNT(DISTINCT) over every need of the campaign doubled
+        # the demand view's aggregation time (shops_per_part counts them all, for the CSV).
+        columns.append(func.count(func.distinct(Need.member_id)))
+    stmt = select(*columns).where(Need.campaign_id == campaign.id).group_by(Need.part_id)
     if part_ids is not None:
         stmt = stmt.where(Need.part_id.in_(part_ids))
     totals = {row[0]: row[1:] for row in db.session.execute(stmt)}
-    parts = {p.id: p for p in db.session.scalars(select(Part).where(Part.id.in_(totals)))}
+    parts = _parts(totals)
     wanted = (
         demanded_parts(campaign).with_only_columns(Part.id).order_by(None)
         if part_ids is None
@@ -118,12 +118,29 @@ def demand(campaign: Campaign, part_ids=None) -> list[PartDemand]:
     )
     offers = usable_offers(wanted, campaign.order_date)
     result = []
-    for part_id, (requested, tolerance) in totals.items():
+    for part_id, (requested, tolerance, *shops) in totals.items():
         part_offers = offers.get(part_id, [])
         signal = part_signal(int(requested), int(tolerance), [(o.id, o.terms) for o in part_offers])
-        result.append(PartDemand(parts[part_id], signal, {o.id: o for o in part_offers}))
+        by_id = {o.id: o for o in part_offers}
+        result.append(PartDemand(parts[part_id], signal, by_id, *shops))
     result.sort(key=lambda d: d.part.sku)
     return result
+
+
+def _parts(ids) -> dict[int, Part]:
+    """The parts of these ids; those the session already holds (a page's rows loaded them)
+    are not read again."""
+    found: dict[int, Part] = {}
+    for part_id in ids:
+        part = db.session.identity_map.get(identity_key(Part, part_id))
+        if part is not None:
+            found[part_id] = part
+    missing = [part_id for part_id in ids if part_id not in found]
+    if missing:
+        found.update(
+            (p.id, p) for p in db.session.scalars(select(Part).where(Part.id.in_(missing)))
+        )
+    return found
 
 
 def demanded_parts(campaign: Campaign, query: str = "") -> Select:
@@ -149,16 +166,14 @@ def parts_without_offer(campaign: Campaign) -> list[Part]:
     return db.session.scalars(demanded_parts(campaign).where(~usable.exists())).all()
 
 
-def shops_per_part(campaign: Campaign, part_ids=None) -> dict[int, int]:
-    """How many shops ask for each part. Counted only for the rows shown: a
-    COUNT(DISTINCT) over every need doubled the demand view's aggregation time."""
+def shops_per_part(campaign: Campaign) -> dict[int, int]:
+    """How many shops ask for each part of the campaign (a page's rows have theirs from
+    `demand`)."""
     stmt = (
         select(Need.part_id, func.count(func.distinct(Need.member_id)))
         .where(Need.campaign_id == campaign.id)
         .group_by(Need.part_id)
     )
-    if part_ids is not None:
-        stmt = stmt.where(Need.part_id.in_(part_ids))
     return dict(db.session.execute(stmt).tuples().all())
 
 

@@ -228,15 +228,14 @@ def demand(campaign_id: int):
     campaign = db.get_or_404(Campaign, campaign_id)
     query = search_arg()
     page = paginate(demand_service.demanded_parts(campaign, query))
-    part_ids = [p.id for p in page.items]
-    signals = {d.part.id: d for d in demand_service.demand(campaign, part_ids)}
+    signals = {d.part.id: d for d in demand_service.demand(campaign, [p.id for p in page.items])}
     return render_template(
         "orders/campaigns/demand.html",
         campaign=campaign,
         page=page,
         signals=signals,
         q=query,
-        shops=demand_service.shops_per_part(campaign, part_ids),
+        shops={part_id: d.shops for part_id, d in signals.items()},
         without_offer=demand_service.parts_without_offer(campaign),
         silent=demand_service.members_without_needs(campaign),
         requests=demand_service.open_requests(campaign),
@@ -570,13 +569,14 @@ def _typed_part(form: NeedForm) -> Part | None:
 
 def _needs_context(campaign: Campaign) -> dict:
     page = paginate(need_service.member_needs(campaign, current_user.member))
-    parts = {n.part_id for n in page.items}
-    signals = {d.part.id: d for d in demand_service.demand(campaign, parts)}
+    signals = {
+        d.part.id: d for d in demand_service.demand(campaign, {n.part_id for n in page.items})
+    }
     return {
         "campaign": campaign,
         "page": page,
         "signals": signals,
-        "shops": demand_service.shops_per_part(campaign, parts),
+        "shops": {part_id: d.shops for part_id, d in signals.items()},
         "open_for_needs": need_service.may_change_needs(campaign, clock.now()),
         "requests": need_service.member_requests(campaign, current_user.member),
     }
