@@ -69,6 +69,27 @@ def run_in_background(job: Callable[..., object], *args) -> threading.Thread | N
     return thread
 
 
+def in_shares(job: Callable[[int, int], object], shares: int) -> None:
+    """Run `job(share, shares)` for every share of some work (`job` takes its share: ids
+    modulo `shares`). In a worker (`coop worker`), the other shares go to the queue for the
+    other workers while this one does the first; anywhere else, this process does it all.
+    """
+    path = job_path(job)
+    if get_current_job() is None or shares == 1:
+        job(0, 1)
+        return
+    app = current_app._get_current_object()
+    left = []
+    for share in range(1, shares):
+        try:
+            enqueue(app, path, (share, shares))
+        except RedisError:
+            log.exception("Redis unreachable: share %s of %s runs in this job", share, path)
+            left.append(share)
+    for share in [0, *left]:
+        job(share, shares)
+
+
 def job_path(job: Callable[..., object]) -> str:
     """`job`'s import path; refused unless a worker can import it back (no lambda, no closure)."""
     path = f"{job.__module__}.{job.__qualname__}"

@@ -14,6 +14,7 @@ import flask_migrate
 import pytest
 from flask import g
 from redis import Redis
+from redis.exceptions import RedisError
 from rq import Queue, SimpleWorker
 from rq.job import Job
 from rq.results import Result
@@ -22,6 +23,7 @@ from sqlalchemy import func, select
 from coop import config, create_app, jobs
 from coop.accounts.models import Role
 from coop.clock import now
+from coop.errors import ConfigurationError
 from coop.extensions import db
 from coop.invoicing import issuing
 from coop.invoicing.documents import render_pending_documents
@@ -226,8 +228,16 @@ def test_a_worker_issues_the_queued_invoices_then_renders_their_pdfs(site, queue
     assert queue.count == 2
     assert invoicing_state(site, campaign_id)["progress"] == (0, 3)
     assert work(queue)
-    assert queue.count == 0 and queue.finished_job_registry.count == 2
-    assert queue.failed_job_registry.count == 0
+    # The batch's job rendered its share of the PDFs and queued the other share
+    # (COOP_PDF_JOBS, 2): one job more, for a second worker.
+    finished = Job.fetch_many(queue.finished_job_registry.get_job_ids(), queue.connection)
+    done = sorted((job.args for job in finished), key=len)
+    assert done[:2] == [
+        ("coop.invoicing.documents.render_pending_documents",),
+        ("coop.invoicing.documents.render_pending_documents", 1, 2),
+    ]
+    assert done[2][:3] == ("coop.invoicing.issuing.issue_job", campaign_id, None)
+    assert queue.count == 0 and queue.failed_job_registry.count == 0
     y = year()
     assert invoicing_state(site, campaign_id) == {
         "numbers": [f"FA-{y}-{n:06d}" for n in (1, 2, 3)],
@@ -326,6 +336,50 @@ def test_without_coop_redis_url_the_queue_is_off(tmp_path, monkeypatch):
     assert (settings["COOP_REDIS_URL"], settings["COOP_JOBS_QUEUE"]) == (None, "coop")
 
 
+@pytest.mark.parametrize(("value", "jobs_"), [(None, 2), ("1", 1), ("4", 4)])
+def test_coop_pdf_jobs_says_in_how_many_jobs_a_batch_renders(tmp_path, monkeypatch, value, jobs_):
+    monkeypatch.setenv("COOP_DEMO", "1")
+    if value is None:
+        monkeypatch.delenv("COOP_PDF_JOBS", raising=False)
+    else:
+        monkeypatch.setenv("COOP_PDF_JOBS", value)
+    assert config.load(tmp_path)["COOP_PDF_JOBS"] == jobs_
+
+
+@pytest.mark.parametrize("value", ["0", "65", "deux", "1e308"])
+def test_a_coop_pdf_jobs_that_is_no_count_of_jobs_is_refused(tmp_path, monkeypatch, value):
+    monkeypatch.setenv("COOP_DEMO", "1")
+    monkeypatch.setenv("COOP_PDF_JOBS", value)
+    with pytest.raises(ConfigurationError, match="COOP_PDF_JOBS"):
+        config.load(tmp_path)
+
+
+def shares_done(share: int, shares: int) -> None:
+    DONE.append((share, shares))
+
+
+DONE: list[tuple[int, int]] = []
+
+
+def test_shares_are_all_done_here_outside_a_worker_or_when_redis_fails_in_one(
+    app, monkeypatch, caplog
+):
+    DONE.clear()
+    with app.app_context():
+        jobs.in_shares(shares_done, 3)  # no worker: one share, all of it
+        assert DONE == [(0, 1)]
+        DONE.clear()
+
+        def redis_down(*args):
+            raise RedisError("connection refused")
+
+        monkeypatch.setattr(jobs, "get_current_job", lambda: object())  # in a worker
+        monkeypatch.setattr(jobs, "enqueue", redis_down)
+        jobs.in_shares(shares_done, 3)
+    assert DONE == [(0, 3), (1, 3), (2, 3)]
+    assert "Redis unreachable: share 1 of tests.test_jobs.shares_done" in caplog.text
+
+
 def failing_job() -> None:
     raise RuntimeError("printer on fire")
 
@@ -374,7 +428,8 @@ def test_coop_worker_runs_each_queued_job_in_a_forked_work_horse(site, queue, mo
         run_in_background(issuing.issue_job, campaign_id, None, now())
         result = site.test_cli_runner().invoke(args=["worker", "--burst"])
     assert result.exit_code == 0, result.output
-    assert queue.count == 0 and queue.finished_job_registry.count == 1
+    # The batch, then the share of its PDFs it queued (COOP_PDF_JOBS, 2) for another worker.
+    assert queue.count == 0 and queue.finished_job_registry.count == 2
     assert invoicing_state(site, campaign_id)["pdfs"] == 3
     # The horse made its own connections; the worker process still has its app.
     assert jobs._app is site and jobs._app_pid == os.getpid()

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
+from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 from stdnum import iso11649
@@ -31,6 +32,7 @@ from coop.i18n import sorted_by_name
 from coop.invoicing.documents import render_pending_documents
 from coop.invoicing.events import document_issued
 from coop.invoicing.models import Invoice, InvoiceKind, InvoiceLine, InvoiceVat, LineKind
+from coop.jobs import in_shares
 from coop.money import quantize
 from coop.numbering import next_value
 from coop.orders.campaigns.lifecycle import change_status
@@ -502,7 +504,8 @@ def issue_job(campaign_id: int, user_id: int | None, at: datetime) -> None:
         issue_invoices(campaign, by=by, at=at)
     except DomainError as error:
         log.warning("invoicing %s refused: %s", campaign.code, error.message)
-    render_pending_documents()
+    # The PDFs in shares: the other workers render theirs while this one renders its own.
+    in_shares(render_pending_documents, current_app.config["COOP_PDF_JOBS"])
 
 
 def issuing_progress(campaign: Campaign) -> tuple[int, int]:
