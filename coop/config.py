@@ -30,13 +30,6 @@ def _int(name: str, default: int) -> int:
         raise ConfigurationError(f"{name} must be a whole number, got {value!r}") from exc
 
 
-def _pdf_jobs() -> int:
-    jobs = _int("COOP_PDF_JOBS", DEFAULTS["COOP_PDF_JOBS"])
-    if not 1 <= jobs <= 64:
-        raise ConfigurationError(f"COOP_PDF_JOBS must be from 1 to 64, got {jobs}")
-    return jobs
-
-
 def _month(name: str, default: int) -> int:
     month = _int(name, default)
     if not 1 <= month <= 12:
@@ -131,9 +124,6 @@ DEFAULTS = {
     "COOP_JOBS_INLINE": False,
     "COOP_REDIS_URL": None,
     "COOP_JOBS_QUEUE": "coop",
-    # A batch of invoices renders its PDFs in this many jobs, each its share of them: as many
-    # as `coop worker` processes, so that every worker renders (PDFs are CPU-bound).
-    "COOP_PDF_JOBS": 2,
     # Online payment (Stripe Checkout): offered only when a secret key is set.
     # COOP_STRIPE_API_BASE points the SDK elsewhere (the local fake); None is Stripe's own.
     "COOP_STRIPE_SECRET_KEY": None,
@@ -253,7 +243,6 @@ def load(instance_path: Path) -> dict:
         "COOP_SMTP_PASSWORD": os.environ.get("COOP_SMTP_PASSWORD"),
         "COOP_REDIS_URL": os.environ.get("COOP_REDIS_URL") or None,
         "COOP_JOBS_QUEUE": os.environ.get("COOP_JOBS_QUEUE") or DEFAULTS["COOP_JOBS_QUEUE"],
-        "COOP_PDF_JOBS": _pdf_jobs(),
         **_stripe_settings(demo),
         **{
             name: _decimal(name, DEFAULTS[name])

@@ -69,25 +69,27 @@ def run_in_background(job: Callable[..., object], *args) -> threading.Thread | N
     return thread
 
 
-def in_shares(job: Callable[[int, int], object], shares: int) -> None:
-    """Run `job(share, shares)` for every share of some work (`job` takes its share: ids
-    modulo `shares`). In a worker (`coop worker`), the other shares go to the queue for the
-    other workers while this one does the first; anywhere else, this process does it all.
+def in_chunks(job: Callable[[int, int], object], ranges: list[tuple[int, int]]) -> None:
+    """Run `job(first, last)` for each range of ids of some long work (a batch's PDFs).
+
+    In a worker (`coop worker`), each range is a job of the bulk queue, which every worker
+    serves after the main one: the workers share the work, and a job of the main queue
+    (closing a campaign at its cutoff, an e-mail) waits for one range at most, never for
+    the whole work. Anywhere else, or when Redis fails, the ranges are done here.
     """
     path = job_path(job)
-    if get_current_job() is None or shares == 1:
-        job(0, 1)
-        return
     app = current_app._get_current_object()
-    left = []
-    for share in range(1, shares):
-        try:
-            enqueue(app, path, (share, shares))
-        except RedisError:
-            log.exception("Redis unreachable: share %s of %s runs in this job", share, path)
-            left.append(share)
-    for share in [0, *left]:
-        job(share, shares)
+    left = ranges
+    if get_current_job() is not None:
+        left = []
+        for first, last in ranges:
+            try:
+                enqueue(app, path, (first, last), bulk=True)
+            except RedisError:
+                log.exception("Redis unreachable: %s(%s, %s) runs in this job", path, first, last)
+                left.append((first, last))
+    for first, last in left:
+        job(first, last)
 
 
 def job_path(job: Callable[..., object]) -> str:
@@ -132,10 +134,16 @@ def _run_in_thread(app: Flask, path: str, args: tuple) -> None:
 # --- the queue -------------------------------------------------------------------------------
 
 
-def enqueue(app: Flask, path: str, args: tuple) -> str:
-    """Put `path(*args)` on the app's RQ queue; its id."""
+def bulk_queue_name(main: str) -> str:
+    """The queue of long work in pieces (`in_chunks`), served after the main one."""
+    return f"{main}-bulk"
+
+
+def enqueue(app: Flask, path: str, args: tuple, *, bulk: bool = False) -> str:
+    """Put `path(*args)` on the app's RQ queue (its bulk queue with `bulk`); its id."""
+    name = app.config["COOP_JOBS_QUEUE"]
     with Redis.from_url(app.config["COOP_REDIS_URL"]) as connection:
-        job = Queue(app.config["COOP_JOBS_QUEUE"], connection=connection).enqueue(
+        job = Queue(bulk_queue_name(name) if bulk else name, connection=connection).enqueue(
             perform,
             path,
             *args,
@@ -200,6 +208,8 @@ def work(app: Flask, *, burst: bool = False) -> bool:
     timeout takes only its horse with it, and the job is marked failed.
     """
     use_app(app)
+    name = app.config["COOP_JOBS_QUEUE"]
     with Redis.from_url(app.config["COOP_REDIS_URL"]) as connection:
-        queue = Queue(app.config["COOP_JOBS_QUEUE"], connection=connection)
-        return Worker([queue], connection=connection).work(burst=burst)
+        # The main queue first: a job there waits for no more than the bulk job in progress.
+        queues = [Queue(n, connection=connection) for n in (name, bulk_queue_name(name))]
+        return Worker(queues, connection=connection).work(burst=burst)

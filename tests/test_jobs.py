@@ -23,7 +23,6 @@ from sqlalchemy import func, select
 from coop import config, create_app, jobs
 from coop.accounts.models import Role
 from coop.clock import now
-from coop.errors import ConfigurationError
 from coop.extensions import db
 from coop.invoicing import issuing
 from coop.invoicing.documents import render_pending_documents
@@ -42,25 +41,27 @@ REDIS_URL = os.environ.get("COOP_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 
 @pytest.fixture
 def queue():
-    """An RQ queue of this test's own on the real Redis; its jobs and keys removed afterwards."""
+    """An RQ queue of this test's own on the real Redis (and its bulk queue); their jobs and
+    keys removed afterwards."""
     connection = Redis.from_url(REDIS_URL)
     connection.ping()  # no Redis is a failure, not a skip
     queue = Queue(f"coop-test-{uuid.uuid4().hex}", connection=connection)
     yield queue
-    registries = (
-        queue.started_job_registry,
-        queue.finished_job_registry,
-        queue.failed_job_registry,
-        queue.deferred_job_registry,
-        queue.scheduled_job_registry,
-        queue.canceled_job_registry,
-    )
-    ids = set(queue.get_job_ids()).union(*(r.get_job_ids() for r in registries))
-    for job in Job.fetch_many(sorted(ids), connection=connection):
-        if job is not None:
-            Result.delete_all(job)
-            job.delete()
-    queue.delete(delete_jobs=True)
+    for each in (queue, Queue(jobs.bulk_queue_name(queue.name), connection=connection)):
+        registries = (
+            each.started_job_registry,
+            each.finished_job_registry,
+            each.failed_job_registry,
+            each.deferred_job_registry,
+            each.scheduled_job_registry,
+            each.canceled_job_registry,
+        )
+        ids = set(each.get_job_ids()).union(*(r.get_job_ids() for r in registries))
+        for job in Job.fetch_many(sorted(ids), connection=connection):
+            if job is not None:
+                Result.delete_all(job)
+                job.delete()
+        each.delete(delete_jobs=True)
     for key in connection.scan_iter(f"rq:*{queue.name}*"):
         connection.delete(key)
     # What is left is the burst workers' records, which expire within a minute.
@@ -104,9 +105,13 @@ def site(backend, tmp_path, queue, monkeypatch):
                 signal.signal(name, handler)
 
 
+def bulk(queue) -> Queue:
+    return Queue(jobs.bulk_queue_name(queue.name), connection=queue.connection)
+
+
 def work(queue) -> bool:
-    """Run what `queue` holds in this process, as a worker would, then stop."""
-    return SimpleWorker([queue], connection=queue.connection).work(burst=True)
+    """Run what `queue` and its bulk queue hold in this process, as a worker would, then stop."""
+    return SimpleWorker([queue, bulk(queue)], connection=queue.connection).work(burst=True)
 
 
 def run_job(mode: str, app, queue, job, *args) -> None:
@@ -228,15 +233,14 @@ def test_a_worker_issues_the_queued_invoices_then_renders_their_pdfs(site, queue
     assert queue.count == 2
     assert invoicing_state(site, campaign_id)["progress"] == (0, 3)
     assert work(queue)
-    # The batch's job rendered its share of the PDFs and queued the other share
-    # (COOP_PDF_JOBS, 2): one job more, for a second worker.
-    finished = Job.fetch_many(queue.finished_job_registry.get_job_ids(), queue.connection)
-    done = sorted((job.args for job in finished), key=len)
-    assert done[:2] == [
-        ("coop.invoicing.documents.render_pending_documents",),
-        ("coop.invoicing.documents.render_pending_documents", 1, 2),
-    ]
-    assert done[2][:3] == ("coop.invoicing.issuing.issue_job", campaign_id, None)
+    # The batch's job queued its PDFs (3 invoices: one piece) on the bulk queue, which the
+    # worker served once the main one was empty.
+    assert queue.finished_job_registry.count == 2
+    [piece] = Job.fetch_many(bulk(queue).finished_job_registry.get_job_ids(), queue.connection)
+    with site.app_context():
+        ids = db.session.scalars(select(Invoice.id).order_by(Invoice.id)).all()
+    assert piece.args == ("coop.invoicing.documents.render_pending_documents", ids[0], ids[-1])
+    assert bulk(queue).count == 0 and bulk(queue).failed_job_registry.count == 0
     assert queue.count == 0 and queue.failed_job_registry.count == 0
     y = year()
     assert invoicing_state(site, campaign_id) == {
@@ -336,48 +340,38 @@ def test_without_coop_redis_url_the_queue_is_off(tmp_path, monkeypatch):
     assert (settings["COOP_REDIS_URL"], settings["COOP_JOBS_QUEUE"]) == (None, "coop")
 
 
-@pytest.mark.parametrize(("value", "jobs_"), [(None, 2), ("1", 1), ("4", 4)])
-def test_coop_pdf_jobs_says_in_how_many_jobs_a_batch_renders(tmp_path, monkeypatch, value, jobs_):
-    monkeypatch.setenv("COOP_DEMO", "1")
-    if value is None:
-        monkeypatch.delenv("COOP_PDF_JOBS", raising=False)
-    else:
-        monkeypatch.setenv("COOP_PDF_JOBS", value)
-    assert config.load(tmp_path)["COOP_PDF_JOBS"] == jobs_
-
-
-@pytest.mark.parametrize("value", ["0", "65", "deux", "1e308"])
-def test_a_coop_pdf_jobs_that_is_no_count_of_jobs_is_refused(tmp_path, monkeypatch, value):
-    monkeypatch.setenv("COOP_DEMO", "1")
-    monkeypatch.setenv("COOP_PDF_JOBS", value)
-    with pytest.raises(ConfigurationError, match="COOP_PDF_JOBS"):
-        config.load(tmp_path)
-
-
-def shares_done(share: int, shares: int) -> None:
-    DONE.append((share, shares))
+def piece_done(first: int, last: int) -> None:
+    DONE.append((first, last))
 
 
 DONE: list[tuple[int, int]] = []
 
 
-def test_shares_are_all_done_here_outside_a_worker_or_when_redis_fails_in_one(
-    app, monkeypatch, caplog
+def test_pieces_are_queued_in_a_worker_and_done_here_elsewhere_or_when_redis_fails(
+    app, queue, monkeypatch, caplog
 ):
     DONE.clear()
+    monkeypatch.setitem(app.config, "COOP_REDIS_URL", REDIS_URL)
+    monkeypatch.setitem(app.config, "COOP_JOBS_QUEUE", queue.name)
     with app.app_context():
-        jobs.in_shares(shares_done, 3)  # no worker: one share, all of it
-        assert DONE == [(0, 1)]
+        jobs.in_chunks(piece_done, [(1, 5), (6, 9)])  # no worker: done here, in turn
+        assert DONE == [(1, 5), (6, 9)] and bulk(queue).count == 0
         DONE.clear()
+        monkeypatch.setattr(jobs, "get_current_job", lambda: object())  # in a worker
+        jobs.in_chunks(piece_done, [(1, 5), (6, 9)])
+        assert DONE == [] and queue.count == 0
+        assert [job.args for job in bulk(queue).get_jobs()] == [
+            ("tests.test_jobs.piece_done", 1, 5),
+            ("tests.test_jobs.piece_done", 6, 9),
+        ]
 
-        def redis_down(*args):
+        def redis_down(*args, **kwargs):
             raise RedisError("connection refused")
 
-        monkeypatch.setattr(jobs, "get_current_job", lambda: object())  # in a worker
         monkeypatch.setattr(jobs, "enqueue", redis_down)
-        jobs.in_shares(shares_done, 3)
-    assert DONE == [(0, 3), (1, 3), (2, 3)]
-    assert "Redis unreachable: share 1 of tests.test_jobs.shares_done" in caplog.text
+        jobs.in_chunks(piece_done, [(1, 5), (6, 9)])
+    assert DONE == [(1, 5), (6, 9)]
+    assert "Redis unreachable: tests.test_jobs.piece_done(1, 5) runs in this job" in caplog.text
 
 
 def failing_job() -> None:
@@ -428,8 +422,9 @@ def test_coop_worker_runs_each_queued_job_in_a_forked_work_horse(site, queue, mo
         run_in_background(issuing.issue_job, campaign_id, None, now())
         result = site.test_cli_runner().invoke(args=["worker", "--burst"])
     assert result.exit_code == 0, result.output
-    # The batch, then the share of its PDFs it queued (COOP_PDF_JOBS, 2) for another worker.
-    assert queue.count == 0 and queue.finished_job_registry.count == 2
+    # The batch, then the piece of its PDFs it queued on the bulk queue.
+    assert queue.count == 0 and queue.finished_job_registry.count == 1
+    assert bulk(queue).count == 0 and bulk(queue).finished_job_registry.count == 1
     assert invoicing_state(site, campaign_id)["pdfs"] == 3
     # The horse made its own connections; the worker process still has its app.
     assert jobs._app is site and jobs._app_pid == os.getpid()

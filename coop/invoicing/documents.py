@@ -653,23 +653,25 @@ def render_and_store(invoice: Invoice) -> InvoiceDocument:
 CHUNK = 100
 
 
-def render_pending_documents(share: int = 0, shares: int = 1) -> int:
-    """Render and store every issued invoice without a PDF, committing each; how many.
-
-    With `shares`, only the invoices whose id is `share` modulo `shares`: the jobs of one
-    batch each render their share, on as many workers (`issuing.issue_job`).
-    """
-    if not 0 <= share < shares:
-        raise ValueError(f"share {share} of {shares}")
+def pending_documents(first: int | None = None, last: int | None = None) -> list[int]:
+    """The issued invoices without a PDF yet (only from id `first` to `last`), by id."""
     query = (
         select(Invoice.id)
         .outerjoin(InvoiceDocument, InvoiceDocument.invoice_id == Invoice.id)
         .where(InvoiceDocument.invoice_id.is_(None))
         .order_by(Invoice.id)
     )
-    if shares > 1:
-        query = query.where(Invoice.id % shares == share)
-    pending = db.session.scalars(query).all()
+    if first is not None:
+        query = query.where(Invoice.id >= first)
+    if last is not None:
+        query = query.where(Invoice.id <= last)
+    return db.session.scalars(query).all()
+
+
+def render_pending_documents(first: int | None = None, last: int | None = None) -> int:
+    """Render and store every issued invoice without a PDF (only from id `first` to `last`:
+    a piece of a batch, `issuing.issue_job`), committing each; how many."""
+    pending = pending_documents(first, last)
     # WeasyPrint takes half a second to import: only the processes that render load it.
     from coop.pdf import PdfRenderer
 

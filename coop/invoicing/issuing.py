@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
-from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 from stdnum import iso11649
@@ -29,10 +28,10 @@ from coop.clock import to_local, today
 from coop.errors import DomainError, NotFound
 from coop.extensions import db
 from coop.i18n import sorted_by_name
-from coop.invoicing.documents import render_pending_documents
+from coop.invoicing.documents import pending_documents, render_pending_documents
 from coop.invoicing.events import document_issued
 from coop.invoicing.models import Invoice, InvoiceKind, InvoiceLine, InvoiceVat, LineKind
-from coop.jobs import in_shares
+from coop.jobs import in_chunks
 from coop.money import quantize
 from coop.numbering import next_value
 from coop.orders.campaigns.lifecycle import change_status
@@ -496,6 +495,11 @@ def issue_invoices(campaign: Campaign, *, by: User | None, at: datetime) -> list
     return issued
 
 
+# Invoices per job of a batch's PDFs: about half a minute of a worker on an idle machine, the
+# longest a job of the main queue (a campaign to close at its cutoff) waits for a worker.
+PDF_CHUNK = 50
+
+
 def issue_job(campaign_id: int, user_id: int | None, at: datetime) -> None:
     """The background job behind the "Émettre" button: its progress is the invoices issued."""
     campaign = db.session.get(Campaign, campaign_id)
@@ -504,8 +508,15 @@ def issue_job(campaign_id: int, user_id: int | None, at: datetime) -> None:
         issue_invoices(campaign, by=by, at=at)
     except DomainError as error:
         log.warning("invoicing %s refused: %s", campaign.code, error.message)
-    # The PDFs in shares: the other workers render theirs while this one renders its own.
-    in_shares(render_pending_documents, current_app.config["COOP_PDF_JOBS"])
+    # The PDFs in pieces that every worker takes in turn (coop.jobs.in_chunks).
+    pending = pending_documents()
+    in_chunks(
+        render_pending_documents,
+        [
+            (pending[start], pending[min(start + PDF_CHUNK, len(pending)) - 1])
+            for start in range(0, len(pending), PDF_CHUNK)
+        ],
+    )
 
 
 def issuing_progress(campaign: Campaign) -> tuple[int, int]:

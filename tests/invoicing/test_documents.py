@@ -281,20 +281,18 @@ def test_pending_documents_are_rendered_and_committed_one_by_one(make, shop, inv
     assert db.session.get(InvoiceDocument, other.id).pdf.startswith(b"%PDF")
 
 
-def test_pending_documents_are_rendered_in_shares_that_cover_them_all_once(make, shop, invoice):
+def test_pending_documents_are_rendered_by_ranges_of_ids(make, shop, invoice):
     rows = [invoice, *(invoices.invoice(shop, invoice.campaign) for _ in range(4))]
-    with pytest.raises(ValueError, match="share 2 of 2"):
-        documents.render_pending_documents(2, 2)
-    odd = [row.id for row in rows if row.id % 2]
-    assert documents.render_pending_documents(1, 2) == len(odd)
-    assert db.session.scalars(select(InvoiceDocument.invoice_id)).all() == odd
-    assert documents.render_pending_documents(1, 2) == 0  # its share is done
-    assert documents.render_pending_documents(0, 2) == len(rows) - len(odd)
-    assert documents.render_pending_documents() == 0
-    stored = db.session.scalars(
-        select(InvoiceDocument.invoice_id).order_by(InvoiceDocument.invoice_id)
-    )
-    assert stored.all() == sorted(row.id for row in rows)
+    ids = [row.id for row in rows]
+    assert documents.pending_documents() == ids
+    assert documents.render_pending_documents(ids[1], ids[2]) == 2
+    assert db.session.scalars(select(InvoiceDocument.invoice_id)).all() == ids[1:3]
+    assert documents.pending_documents() == [ids[0], *ids[3:]]
+    assert documents.pending_documents(ids[2], ids[4]) == ids[3:]
+    assert documents.render_pending_documents(ids[1], ids[2]) == 0  # its range is done
+    assert documents.render_pending_documents(None, ids[0]) == 1
+    assert documents.render_pending_documents(ids[3]) == 2
+    assert documents.pending_documents() == []
 
 
 def test_the_stored_pdf_is_served_byte_identical(client, make, shop, invoice):
