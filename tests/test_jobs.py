@@ -225,6 +225,7 @@ def test_a_worker_issues_the_queued_invoices_then_renders_their_pdfs(site, queue
         return made[-1]
 
     monkeypatch.setattr("coop.create_app", create_app_spy)
+    monkeypatch.setattr(issuing, "PDF_CHUNK", 2)
     campaign_id = received_campaign(site)
     with site.app_context():
         assert run_in_background(issuing.issue_job, campaign_id, None, now()) is None
@@ -233,13 +234,16 @@ def test_a_worker_issues_the_queued_invoices_then_renders_their_pdfs(site, queue
     assert queue.count == 2
     assert invoicing_state(site, campaign_id)["progress"] == (0, 3)
     assert work(queue)
-    # The batch's job queued its PDFs (3 invoices: one piece) on the bulk queue, which the
-    # worker served once the main one was empty.
+    # The batch's job queued its PDFs on the bulk queue in pieces (of 2 here: 3 invoices, two
+    # pieces), which the worker served once the main queue was empty.
     assert queue.finished_job_registry.count == 2
-    [piece] = Job.fetch_many(bulk(queue).finished_job_registry.get_job_ids(), queue.connection)
+    pieces = Job.fetch_many(bulk(queue).finished_job_registry.get_job_ids(), queue.connection)
     with site.app_context():
         ids = db.session.scalars(select(Invoice.id).order_by(Invoice.id)).all()
-    assert piece.args == ("coop.invoicing.documents.render_pending_documents", ids[0], ids[-1])
+    assert sorted(piece.args[1:] for piece in pieces) == [(ids[0], ids[1]), (ids[2], ids[2])]
+    assert {piece.args[0] for piece in pieces} == {
+        "coop.invoicing.documents.render_pending_documents"
+    }
     assert bulk(queue).count == 0 and bulk(queue).failed_job_registry.count == 0
     assert queue.count == 0 and queue.failed_job_registry.count == 0
     y = year()
