@@ -77,7 +77,11 @@ class _SelectPage(SelectPagination):
 
 
 def paginate(stmt: Select, per_page: int | None = None) -> Pagination:
-    """One page of `stmt`, numbered by the `page` query argument."""
+    """One page of `stmt`, numbered by the `page` query argument.
+
+    `stmt` gives one row per item: filter on a one-to-many with EXISTS, never a join (its
+    LIMIT would count repeated rows, and a short page would end the list).
+    """
     per_page = per_page or current_app.config["COOP_PAGE_SIZE"]
     return _SelectPage(
         select=stmt,
