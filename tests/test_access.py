@@ -128,6 +128,7 @@ MATRIX = {
     "catalogue.reactivate_supplier": ("POST", "/suppliers/{supplier}/reactivate", PURCHASING),
     "catalogue.list_parts": ("GET", "/parts/", everyone_logged_in()),
     "catalogue.show_part": ("GET", "/parts/{part}", everyone_logged_in()),
+    "catalogue.part_choices": ("GET", "/parts/choices?part=cha", everyone_logged_in()),
     "catalogue.create_part": ("GET", "/parts/new", PURCHASING),
     "catalogue.edit_part": ("GET", "/parts/{part}/edit", PURCHASING),
     "catalogue.create_offer": ("GET", "/parts/{part}/offers/new", PURCHASING),

@@ -71,12 +71,3 @@ def test_country_choices_follow_french_order(app):
     assert labels.index("Bénin") < labels.index("Burundi") < labels.index("Égypte")
     assert labels.index("Égypte") < labels.index("Équateur") < labels.index("Espagne")
     assert labels.index("Espagne") < labels.index("Zambie")
-
-
-def test_the_part_picker_lists_parts_in_french_order(make):
-    from coop.suppliers.catalogue import part_choices
-
-    for sku, name in [("Z", "Écrou 8 mm"), ("A", "Étrier de frein"), ("B", "Pédale")]:
-        make.part(sku=sku, name=name)
-    names = [name for _, name in part_choices()]
-    assert names.index("Écrou 8 mm") < names.index("Étrier de frein") < names.index("Pédale")

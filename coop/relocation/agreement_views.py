@@ -16,7 +16,7 @@ from coop.negotiation.rfqs import active_suppliers
 from coop.pages import csv_download, id_arg, paginate, refusal_shown, search_arg
 from coop.relocation import agreements
 from coop.relocation.forms import AgreementForm
-from coop.suppliers.catalogue import find_part, part_choices
+from coop.suppliers.catalogue import find_part
 from coop.suppliers.models import AgreementStatus, FrameworkAgreement, Offer, Supplier
 
 bp = Blueprint("agreements", __name__, url_prefix="/agreements")
@@ -69,9 +69,7 @@ def create_agreement():
                 "success",
             )
             return redirect(result)
-    return render_template(
-        "relocation/agreement_form.html", form=form, agreement=None, parts=part_choices()
-    )
+    return render_template("relocation/agreement_form.html", form=form, agreement=None)
 
 
 def _prefill(form: AgreementForm) -> None:
@@ -125,9 +123,7 @@ def edit_agreement(agreement_id: int):
             db.session.commit()
             flash(_("Accord-cadre %(code)s enregistré.", code=agreement.code), "success")
             return redirect(back)
-    return render_template(
-        "relocation/agreement_form.html", form=form, agreement=agreement, parts=part_choices()
-    )
+    return render_template("relocation/agreement_form.html", form=form, agreement=agreement)
 
 
 @bp.route("/<int:agreement_id>/activate", methods=["GET", "POST"])

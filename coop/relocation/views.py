@@ -26,7 +26,7 @@ from coop.relocation.models import (
     CallStatus,
     ManufacturerCall,
 )
-from coop.suppliers.catalogue import CATEGORIES, find_part, part_choices
+from coop.suppliers.catalogue import CATEGORIES, find_part
 
 bp = Blueprint("calls", __name__, url_prefix="/calls")
 
@@ -76,9 +76,7 @@ def create_call():
                 "success",
             )
             return redirect(result)
-    return render_template(
-        "relocation/call_form.html", form=form, call=None, parts=part_choices(), today=clock.today()
-    )
+    return render_template("relocation/call_form.html", form=form, call=None, today=clock.today())
 
 
 def _prefill(form: CallForm) -> None:
@@ -163,9 +161,7 @@ def edit_call(call_id: int):
             db.session.commit()
             flash(_("Appel %(code)s enregistré.", code=call.code), "success")
             return redirect(back)
-    return render_template(
-        "relocation/call_form.html", form=form, call=call, parts=part_choices(), today=None
-    )
+    return render_template("relocation/call_form.html", form=form, call=call, today=None)
 
 
 def _published_terms(form: CallEditForm, call: ManufacturerCall) -> calls.CallTerms:

@@ -13,7 +13,6 @@ from sqlalchemy.orm import selectinload
 from coop.clock import now
 from coop.errors import DomainError
 from coop.extensions import db
-from coop.i18n import sorted_by_name
 from coop.suppliers.models import Offer, Part, PriceTier, Supplier
 from coop.suppliers.origin import ASIA, EUROPE, ORIGINS_NEAR_FIRST, Origin
 from coop.suppliers.pricing import Tier, validate_tiers
@@ -376,9 +375,20 @@ def find_part(text: str) -> Part:
     )
 
 
-def part_choices() -> list[tuple[str, str]]:
-    """(sku, name) of every active part, for the part picker, by name in French order."""
-    parts = db.session.execute(
-        select(Part.sku, Part.name).where(Part.is_active.is_(True)).order_by(Part.sku)
-    ).tuples()
-    return sorted_by_name(parts, lambda part: part[1])
+PICKER_CHOICES = 15  # suggestions a part picker shows for what was typed
+
+
+def part_choices(typed: str) -> list[tuple[str, str]]:
+    """(sku, name) of the active parts that best match what was typed, for a part picker.
+
+    The catalogue's search (names, SKU, EAN, suppliers' references and names, accents
+    and case ignored), best first: a page with a part field carries no list of the whole
+    catalogue, it asks for these as the user types. Nothing typed, nothing suggested.
+    """
+    if not typed.strip():
+        return []
+    return list(
+        db.session.execute(
+            search_parts(typed).with_only_columns(Part.sku, Part.name).limit(PICKER_CHOICES)
+        ).tuples()
+    )

@@ -239,6 +239,28 @@ def create_part():
     return render_template("suppliers/part_form.html", form=form, part=None)
 
 
+@bp.app_template_global()
+def part_search(choices: str) -> dict[str, str]:
+    """The attributes that make a text input a part picker suggesting into datalist `choices`:
+    as the user types, htmx asks `part_choices` and puts its options in the list."""
+    return {
+        "list": choices,
+        "hx-get": url("catalogue.part_choices"),
+        "hx-trigger": "input changed delay:150ms",
+        "hx-target": f"#{choices}",
+        "hx-sync": "this:replace",
+    }
+
+
+@bp.route("/parts/choices")
+@login_required
+def part_choices():
+    """The suggestions of a part picker (`part_picker` in _macros.html) for what was typed."""
+    return render_template(
+        "suppliers/_part_choices.html", choices=catalogue.part_choices(search_arg("part"))
+    )
+
+
 @bp.route("/parts/<int:part_id>")
 @login_required
 def show_part(part_id: int):

@@ -349,3 +349,50 @@ def test_an_expired_offer_says_so_in_words_not_only_in_grey(client, manager, mak
     rows = {row.xpath("string(td[1])").split()[0]: row for row in page.xpath("//tbody/tr")}
     assert "expirée" in rows["OLD-1"].text_content()
     assert "expirée" not in rows["NEW-1"].text_content()
+
+
+def test_a_part_picker_suggests_the_catalogues_best_matches_for_what_is_typed(client, make):
+    from coop.suppliers.catalogue import PICKER_CHOICES
+
+    make.part(sku="TYR-28", name="Pneu route 28", ean="4006633105026")
+    make.part(sku="CHN-11", name="Chaîne 11 vitesses")
+    make.part(sku="CHN-OLD", name="Chaîne 9 vitesses", is_active=False)
+    for n in range(PICKER_CHOICES + 5):
+        make.part(sku=f"CAB-{n:02d}", name=f"Câble de frein {n}")
+    client.login_as(make.user(Role.MEMBER))
+
+    def suggested(typed: str) -> list[str]:
+        page = client.get("/parts/choices", query_string={"part": typed})
+        assert page.status_code == 200
+        return lxml.html.fragment_fromstring(page.text, create_parent="datalist").xpath(
+            "//option/@value"
+        )
+
+    assert suggested("chaine") == ["Chaîne 11 vitesses (CHN-11)"]  # not the inactive one
+    assert suggested("4006633105026") == ["Pneu route 28 (TYR-28)"]
+    assert suggested("tyr-28") == ["Pneu route 28 (TYR-28)"]
+    assert len(suggested("cable")) == PICKER_CHOICES
+    assert suggested("") == suggested("   ") == []
+    assert suggested("x" * 10_000) == suggested("=HYPERLINK(1)") == []
+    assert suggested("cha\x00ine") == ["Chaîne 11 vitesses (CHN-11)"]  # NULs dropped on input
+
+
+def test_a_part_picker_needs_a_login(client, make):
+    make.part(sku="CHN-11", name="Chaîne 11 vitesses")
+    response = client.get("/parts/choices?part=chaine")
+    assert response.status_code == 302 and "/login" in response.headers["Location"]
+
+
+def test_a_page_with_a_part_field_asks_for_suggestions_instead_of_listing_the_catalogue(
+    client, make
+):
+    shop, campaign = make.member(), make.campaign()
+    make.part(sku="CHN-11", name="Chaîne 11 vitesses")
+    client.login_as(make.user(Role.MEMBER, member=shop))
+    page = lxml.html.fromstring(client.get(f"/campaigns/{campaign.id}/needs").text)
+    (field,) = page.xpath("//form[@id='need-form']//input[@name='part']")
+    assert field.get("list") == "part-choices"
+    assert field.get("hx-get") == "/parts/choices"
+    assert field.get("hx-target") == "#part-choices"
+    assert page.xpath("//datalist[@id='part-choices']/option") == []
+    assert "CHN-11" not in lxml.html.tostring(page, encoding="unicode")

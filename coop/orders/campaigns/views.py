@@ -50,7 +50,7 @@ from coop.orders.campaigns.models import (
 from coop.orders.costs import statements
 from coop.orders.purchasing import ordering
 from coop.pages import paginate, refusal_shown, search_arg
-from coop.suppliers.catalogue import find_part, part_choices
+from coop.suppliers.catalogue import find_part
 from coop.suppliers.models import Part
 from coop.suppliers.origin import Origin
 
@@ -360,7 +360,6 @@ def convert_request(request_id: int):
         "orders/campaigns/request_convert.html",
         form=form,
         part_request=part_request,
-        parts=part_choices(),
     )
 
 
@@ -446,9 +445,7 @@ def edit_need(need_id: int):
             db.session.commit()
             flash(_("Besoin %(ref)s enregistré.", ref=need.ref), "success")
             return redirect(url("campaigns.needs", campaign_id=need.campaign_id))
-    return render_template(
-        "orders/campaigns/need_form.html", form=form, need=need, parts=part_choices()
-    )
+    return render_template("orders/campaigns/need_form.html", form=form, need=need)
 
 
 @bp.route("/needs/<int:need_id>/withdraw", methods=["GET", "POST"])
@@ -578,7 +575,6 @@ def _needs_context(campaign: Campaign) -> dict:
         "signals": signals,
         "shops": {part_id: d.shops for part_id, d in signals.items()},
         "open_for_needs": need_service.may_change_needs(campaign, clock.now()),
-        "requests": need_service.member_requests(campaign, current_user.member),
     }
 
 
@@ -591,7 +587,7 @@ def _needs_page(campaign: Campaign, form: NeedForm, request_form: PartRequestFor
         "orders/campaigns/needs.html",
         form=form,
         request_form=request_form,
-        parts=part_choices(),
+        requests=need_service.member_requests(campaign, current_user.member),
         **_needs_context(campaign),
     )
 
