@@ -49,3 +49,16 @@ def test_query_count_does_not_grow_with_the_rows(client, make, url):
     grow(make, campaign, user.member, [make.part() for _ in range(6)], [*others, make.member()])
     large = queries_for(client, url.format(id=campaign.id))
     assert small == large
+
+
+def test_a_shops_needs_page_and_its_counters_read_what_they_show_once(client, make):
+    campaign, user = make.campaign(), make.user(Role.MEMBER)
+    grow(make, campaign, user.member, [make.part() for _ in range(3)], [make.member()])
+    client.login_as(user)
+    # The signed-in user with its roles and shop, the campaign, the shop's needs with their
+    # parts, each part's demand, the parts' usable offers.
+    counters = queries_for(client, f"/campaigns/{campaign.id}/needs/signals")
+    assert counters == 5
+    # The page adds the shop's requests for parts not in the catalogue, and no part list:
+    # its part picker asks for suggestions as the shop types.
+    assert queries_for(client, f"/campaigns/{campaign.id}/needs") == counters + 1

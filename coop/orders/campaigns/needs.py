@@ -5,7 +5,7 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from sqlalchemy import Select, func, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from coop import clock
 from coop.accounts.models import Member
@@ -137,11 +137,12 @@ def ensure_owner(need: Need, member: Member | None) -> None:
 
 
 def member_needs(campaign: Campaign, member: Member) -> Select:
-    """A shop's needs in a campaign, oldest first."""
+    """A shop's needs in a campaign, oldest first, each with its part (one query: a need has
+    one part, so the join keeps one row per need)."""
     return (
         select(Need)
         .where(Need.campaign_id == campaign.id, Need.member_id == member.id)
-        .options(selectinload(Need.part))
+        .options(joinedload(Need.part))
         .order_by(Need.created_at, Need.id)
     )
 
