@@ -257,6 +257,8 @@ def field_kind(element) -> str:
 
 def forms_on(html: str, role: str, url: str) -> list[Form]:
     """The forms of a page that have a field to fill, with what they hold as rendered."""
+    if not html.strip():  # a fragment with nothing to show: a part picker's, nothing typed
+        return []
     page = lxml.html.fromstring(html)
     found = []
     for form in page.forms:
