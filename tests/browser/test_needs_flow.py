@@ -47,6 +47,7 @@ def test_a_shop_posts_a_need_and_the_pack_counter_moves(page, live_app):
     log_in(page, base, "atelier@avcr.example")
     page.get_by_role("link", name="Poster mes besoins").click()
     part = page.get_by_role("combobox", name="Pièce", exact=True)
+    page.wait_for_load_state("load")  # htmx listens to the field once the scripts have run
     part.fill("chambre a air")  # the catalogue's best matches come as the shop types
     expect(page.locator("#part-choices option")).to_have_attribute(
         "value", "Chambre à air 700x25 (TUB-700)"
