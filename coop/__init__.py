@@ -11,7 +11,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 from werkzeug.security import safe_join
 
-from coop import bounds, config, observability, rate_limits
+from coop import bounds, config, forms, navigation, observability, rate_limits
 from coop import extensions as ext
 from coop.errors import register_error_pages
 
@@ -56,15 +56,31 @@ def _init_proxy(app: Flask) -> None:
 
 def _version_static_urls(app: Flask) -> None:
     """`url_for('static', ...)` ends with `?v=<hash of the file>`: nginx serves /static/ with a
-    year-long cache (deploy/nginx), and a changed file gets a new address."""
+    year-long cache (deploy/nginx), and a changed file gets a new address.
+
+    In debug (`coop run`) each link looks at the file, so an edit shows at once; in production
+    the files change only with a deployment, which restarts the processes: each file is looked
+    at once (a page links five of them)."""
 
     @app.url_defaults
     def _static_version(endpoint: str, values: dict) -> None:
         if endpoint == "static" and "filename" in values and "v" not in values:
-            found = safe_join(current_app.static_folder, values["filename"])
-            if found and Path(found).is_file():
-                path = Path(found)
-                values["v"] = static_file_version(path, path.stat().st_mtime_ns)
+            version = static_version if current_app.debug else kept_static_version
+            found = version(current_app.static_folder, values["filename"])
+            if found:
+                values["v"] = found
+
+
+def static_version(folder: str, filename: str) -> str | None:
+    """The version of a file of the static folder, None if there is no such file."""
+    found = safe_join(folder, filename)
+    if not (found and Path(found).is_file()):
+        return None
+    path = Path(found)
+    return static_file_version(path, path.stat().st_mtime_ns)
+
+
+kept_static_version = lru_cache(maxsize=256)(static_version)
 
 
 @lru_cache(maxsize=256)
@@ -186,6 +202,8 @@ def _init_i18n(app: Flask) -> None:
 
     ext.babel.init_app(app, locale_selector=i18n.select_locale)
     i18n.register_filters(app)
+    navigation.init_app(app)
+    forms.init_app(app)
 
 
 def _register_blueprints(app: Flask) -> None:

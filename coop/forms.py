@@ -2,10 +2,14 @@
 
 import re
 import secrets
+import threading
 from collections.abc import Callable
 
+from flask import Flask, current_app
+from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from markupsafe import Markup
 from wtforms import DateField, HiddenField, StringField
 
 from coop import bounds
@@ -94,3 +98,48 @@ class FrenchDateField(DateField):
         except ValueError as error:
             self.data = None
             raise ValueError(sentence(error)) from None
+
+
+# --- forms rendered once per state --------------------------------------------------------------
+# A field goes through WTForms' widgets (some 100 us an input, escaping each attribute): the
+# needs page, the page shops open most, spent 3 ms on its two blank forms. What the fields
+# show depends only on their values, their errors and the language: that is the key. Hidden
+# tokens (CSRF, submission) change at every rendering and stay outside. Per process, bounded
+# (cleared when full).
+_FIELDS: dict[tuple, Markup] = {}
+_FIELDS_LOCK = threading.Lock()
+FIELDS_KEPT = 1024
+
+
+def kept_fields(form: FlaskForm, name: str, caller: Callable[[], Markup]) -> Markup:
+    """`{% call kept_fields(form, 'need') %}...{% endcall %}`: the block that renders the
+    fields of `form`, rendered once for each state of the form and language.
+
+    The block must show nothing but the fields (their labels, values, errors, help):
+    `name` tells the blocks apart.
+    """
+    if current_app.debug:  # templates reload
+        return caller()
+    state = tuple(
+        (
+            field.name,
+            field._value() if hasattr(field, "_value") else repr(field.data),
+            repr(getattr(field, "choices", None)),
+            tuple(str(error) for error in field.errors),
+        )
+        for field in form
+        if not isinstance(field, HiddenField)
+    )
+    key = (name, str(get_locale()), type(form), state)
+    fields = _FIELDS.get(key)
+    if fields is None:
+        fields = caller()  # a macro's output: Markup already
+        with _FIELDS_LOCK:
+            if len(_FIELDS) >= FIELDS_KEPT:
+                _FIELDS.clear()
+            _FIELDS[key] = fields
+    return fields
+
+
+def init_app(app: Flask) -> None:
+    app.add_template_global(kept_fields)

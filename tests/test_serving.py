@@ -118,19 +118,25 @@ def test_static_urls_carry_the_hash_of_their_file(client):
         assert response.status_code == 200
 
 
-def test_a_changed_static_file_gets_a_new_address(tmp_path):
+@pytest.mark.parametrize("debug", [True, False])
+def test_a_changed_static_file_gets_a_new_address_in_debug_only(tmp_path, debug):
+    """In debug (`coop run`) an edit shows at once; in production a file changes only with a
+    deployment, which restarts the processes, so each file is hashed once."""
     folder = tmp_path / "static"
     folder.mkdir()
     (folder / "x.css").write_text("a {}")
     fresh = bare_app(tmp_path)
     fresh.static_folder = str(folder)
+    fresh.debug = debug
     with fresh.test_request_context():
         before = url_for("static", filename="x.css")
         (folder / "x.css").write_text("a { color: red }")
         os.utime(folder / "x.css", ns=(1, 1))
         after = url_for("static", filename="x.css")
+        missing = url_for("static", filename="nothing.css")
     assert re.fullmatch(r"/static/x\.css\?v=[0-9a-f]{12}", before)
-    assert before != after
+    assert (before != after) is debug
+    assert missing == "/static/nothing.css"
 
 
 # --- gunicorn ----------------------------------------------------------------------------------

@@ -296,6 +296,26 @@ def test_each_role_has_its_own_menu(client, make, roles, links):
     assert menu(client.get("/")) == links
 
 
+def test_a_menu_is_kept_per_roles_page_and_language_and_shown_to_no_one_else(client, make):
+    """The menu is rendered once per roles, page and language (coop.navigation): the same
+    page shows each role its own menu, marks the page it is on, and follows the language."""
+    client.login_as(make.user(Role.MANAGER))
+    manager_home = client.get("/")
+    client.login_as(make.user(Role.MEMBER))
+    shop_home = client.get("/")
+    assert "/campaigns/" in menu(manager_home)
+    assert "/campaigns/" not in menu(shop_home)
+    assert menu(shop_home) == ["/", "/parts/", "/my/campaigns", "/shop", "/invoices"]
+    assert '<a href="/" aria-current="page">Accueil</a>' in shop_home.text
+    parts = client.get("/parts/").text
+    assert '<a href="/parts/" aria-current="page">Catalogue</a>' in parts
+    assert '<a href="/" aria-current="page">' not in parts
+    english = client.get("/?lang=en").text
+    assert '<a href="/" aria-current="page">Home</a>' in english
+    client.login_as(make.user(Role.MANAGER))
+    assert menu(client.get("/")) == menu(manager_home)
+
+
 @pytest.mark.parametrize(
     ("roles", "groups"),
     [

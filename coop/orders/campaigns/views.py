@@ -66,10 +66,15 @@ SIGNAL_CELLS_KEPT = 4096
 
 @bp.app_template_global()
 def signal_cells(d: demand_service.PartDemand, shops: dict[int, int]) -> Markup:
-    shown = {o.key for o in (d.signal.best, d.signal.closest) if o is not None}
+    signal = d.signal
+    best, closest = signal.best, signal.closest  # the offers the cells show
+    shown = {o.key for o in (best, closest) if o is not None}
     key = (
         str(get_locale()),
-        repr(d.signal),
+        signal.requested,
+        signal.tolerance,
+        best,
+        closest,
         shops.get(d.part.id, 0),
         tuple((k, d.offers[k].supplier_name) for k in sorted(shown)),
     )

@@ -2,6 +2,7 @@
 
 import csv
 import io
+import re
 from decimal import Decimal
 
 import pytest
@@ -52,6 +53,29 @@ def test_adding_a_catalogue_part_opens_the_need_form_of_the_open_campaign_filled
     assert 'id="need-form"' in page
     assert 'value="Pneu 700x32C (PNEU-700)"' in page
     assert response.headers["Location"].startswith(f"/campaigns/{campaign.id}/needs?")
+
+
+def test_the_needs_page_forms_show_their_own_state_each_time(client, make, shop):
+    """The forms' fields are rendered once per state (coop.forms.kept_fields): a refused post
+    shows what was typed and why, the next blank page shows neither, a prefilled one its part,
+    and every rendering carries tokens of its own."""
+    campaign = make.campaign()
+    make.part(sku="PNEU-700", name="Pneu 700x32C")
+    client.login_as(shop)
+    blank = client.get(f"/campaigns/{campaign.id}/needs").text
+    refused = client.post(
+        f"/campaigns/{campaign.id}/needs",
+        data={"part": "Pneu 700x32C", "quantity": "abc", "tolerance": "0", "ref": "ZX-81"},
+    ).text
+    assert 'value="ZX-81"' in refused and 'id="quantity-error"' in refused
+    again = client.get(f"/campaigns/{campaign.id}/needs").text
+    assert 'value="ZX-81"' not in again and 'id="quantity-error"' not in again
+    prefilled = client.get(f"/campaigns/{campaign.id}/needs?part=Pneu+700x32C+%28PNEU-700%29")
+    assert 'value="Pneu 700x32C (PNEU-700)"' in prefilled.text
+    after = client.get(f"/campaigns/{campaign.id}/needs").text
+    assert 'value="Pneu 700x32C (PNEU-700)"' not in after
+    tokens = re.compile(r'name="(?:req-)?submission_token" type="hidden" value="([^"]+)"')
+    assert len(set(tokens.findall(blank)) | set(tokens.findall(again))) == 4  # two forms each
 
 
 def test_adding_a_part_the_shop_already_needs_leads_to_editing_that_need(client, make, shop):
