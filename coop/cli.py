@@ -450,7 +450,7 @@ def worker(burst: bool) -> None:
 @click.option(
     "--workers",
     type=click.IntRange(min=1),
-    help="Worker processes (default: CPUs + 1, coop/gunicorn_conf.py).",
+    help="Worker processes (default: one per CPU, two at least; coop/gunicorn_conf.py).",
 )
 def serve(host: str, port: int, workers: int | None) -> None:
     """Serve the app with gunicorn (coop/gunicorn_conf.py), behind a proxy such as nginx."""

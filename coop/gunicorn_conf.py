@@ -10,11 +10,15 @@ from coop.observability import LOGGING
 
 
 def default_workers(cpus: int | None = None) -> int:
-    """One process per CPU, plus one: a request spends much of its time waiting for
-    PostgreSQL, which the threads of each process cover (see `threads`), and Python runs
-    one thread at a time per process, so more processes than CPUs only adds memory and
-    database connections. gunicorn's usual 2 x CPU + 1 is for single-threaded workers."""
-    return (cpus or os.cpu_count() or 1) + 1
+    """One process per CPU (two at least, so that one restarting leaves another serving).
+
+    Python runs one thread at a time per process, so a process uses one CPU at most, and the
+    threads of each process cover its waits for PostgreSQL (see `threads`). More processes
+    than CPUs only make them take turns on the CPUs with PostgreSQL: under the load bench's
+    mix (bench/README.md) 3 processes on 2 CPUs cost 14 to 15 ms of CPU a request and served
+    95 a second, 2 processes 11 ms and 113 a second. gunicorn's usual 2 x CPU + 1 is for
+    single-threaded workers."""
+    return max(2, cpus or os.cpu_count() or 1)
 
 
 bind = "127.0.0.1:8000"

@@ -143,9 +143,10 @@ def test_a_changed_static_file_gets_a_new_address_in_debug_only(tmp_path, debug)
 
 
 def test_workers_follow_the_cpus(monkeypatch):
-    assert gunicorn_conf.default_workers(2) == 3
+    assert gunicorn_conf.default_workers(2) == 2
+    assert gunicorn_conf.default_workers(1) == 2  # one restarting, the other serves
     monkeypatch.setattr(os, "cpu_count", lambda: 8)
-    assert gunicorn_conf.default_workers() == 9
+    assert gunicorn_conf.default_workers() == 8
     monkeypatch.setattr(os, "cpu_count", lambda: None)
     assert gunicorn_conf.default_workers() == 2
 
