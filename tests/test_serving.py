@@ -172,7 +172,7 @@ def test_the_server_loads_the_config_module_then_the_options(monkeypatch):
     assert cfg.accesslog is None
     assert cfg.forwarded_allow_ips == ["127.0.0.1", "::1"]
     assert cfg.logconfig_dict["formatters"]["json"]["()"] == "coop.observability.JsonFormatter"
-    assert cli.GunicornServer({"bind": "127.0.0.1:8000"}).cfg.workers == (os.cpu_count() or 1) + 1
+    assert cli.GunicornServer({"bind": "127.0.0.1:8000"}).cfg.workers == max(2, os.cpu_count() or 1)
 
 
 def test_gunicorn_cmd_args_override_the_config_module(monkeypatch):
