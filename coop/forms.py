@@ -2,10 +2,9 @@
 
 import re
 import secrets
-import threading
 from collections.abc import Callable
 
-from flask import Flask, current_app
+from flask import Flask
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -13,6 +12,7 @@ from markupsafe import Markup
 from wtforms import DateField, HiddenField, StringField
 
 from coop import bounds
+from coop.pages import RenderedOnce
 
 TOKEN = re.compile(r"[A-Za-z0-9_-]{16,64}")
 
@@ -104,22 +104,17 @@ class FrenchDateField(DateField):
 # A field goes through WTForms' widgets (some 100 us an input, escaping each attribute): the
 # needs page, the page shops open most, spent 3 ms on its two blank forms. What the fields
 # show depends only on their values, their errors and the language: that is the key. Hidden
-# tokens (CSRF, submission) change at every rendering and stay outside. Per process, bounded
-# (cleared when full).
-_FIELDS: dict[tuple, Markup] = {}
-_FIELDS_LOCK = threading.Lock()
-FIELDS_KEPT = 1024
+# tokens (CSRF, submission) change at every rendering and stay outside.
+_FIELDS = RenderedOnce(1024)
 
 
 def kept_fields(form: FlaskForm, name: str, caller: Callable[[], Markup]) -> Markup:
-    """`{% call kept_fields(form, 'need') %}...{% endcall %}`: the block that renders the
-    fields of `form`, rendered once for each state of the form and language.
+    """`{% call kept_fields(form, 'needs page') %}...{% endcall %}`: the block that renders
+    the fields of `form`, rendered once for each state of the form and language.
 
     The block must show nothing but the fields (their labels, values, errors, help):
     `name` tells the blocks apart.
     """
-    if current_app.debug:  # templates reload
-        return caller()
     state = tuple(
         (
             field.name,
@@ -130,15 +125,7 @@ def kept_fields(form: FlaskForm, name: str, caller: Callable[[], Markup]) -> Mar
         for field in form
         if not isinstance(field, HiddenField)
     )
-    key = (name, str(get_locale()), type(form), state)
-    fields = _FIELDS.get(key)
-    if fields is None:
-        fields = caller()  # a macro's output: Markup already
-        with _FIELDS_LOCK:
-            if len(_FIELDS) >= FIELDS_KEPT:
-                _FIELDS.clear()
-            _FIELDS[key] = fields
-    return fields
+    return _FIELDS.get((name, str(get_locale()), type(form), state), caller)
 
 
 def init_app(app: Flask) -> None:

@@ -1,13 +1,15 @@
 """Small helpers every blueprint's views share: the query string, pagination, form errors and
-service refusals, safe redirects."""
+service refusals, safe redirects, parts of pages rendered once."""
 
-from collections.abc import Callable, Iterable, Iterator, Sequence
+import threading
+from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from flask import Response, current_app, flash, request
 from flask_sqlalchemy.pagination import Pagination, SelectPagination
+from markupsafe import Markup
 from sqlalchemy import Select
 
 from coop import bounds
@@ -194,3 +196,31 @@ def safe_next(target: str | None, fallback: str) -> str:
     if not parts.path.startswith("/") or parts.path.startswith("//"):
         return fallback
     return parts.path + (f"?{parts.query}" if parts.query else "")
+
+
+class RenderedOnce:
+    """Parts of pages rendered once per key: the key holds everything the part shows (and the
+    language), so anything changed is another key.
+
+    For the parts every page or every row repeats (the menu, a form's blank fields, a need's
+    row): Jinja costs tens of microseconds an element, and the pages shops open most repeat
+    the same ones all day. Per process, shared by its threads, bounded (cleared when full);
+    in debug (`coop run`) rendered each time, as templates reload.
+    """
+
+    def __init__(self, size: int):
+        self.size = size
+        self._kept: dict[Hashable, Markup] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: Hashable, render: Callable[[], Markup]) -> Markup:
+        if current_app.debug:
+            return render()
+        found = self._kept.get(key)
+        if found is None:
+            found = render()
+            with self._lock:
+                if len(self._kept) >= self.size:
+                    self._kept.clear()
+                self._kept[key] = found
+        return found

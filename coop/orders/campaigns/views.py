@@ -49,7 +49,7 @@ from coop.orders.campaigns.models import (
 )
 from coop.orders.costs import statements
 from coop.orders.purchasing import ordering
-from coop.pages import paginate, refusal_shown, search_arg
+from coop.pages import RenderedOnce, paginate, refusal_shown, search_arg
 from coop.suppliers.catalogue import find_part
 from coop.suppliers.models import Part
 from coop.suppliers.origin import Origin
@@ -58,10 +58,11 @@ bp = Blueprint("campaigns", __name__)
 
 # The live signal cells of a part (pack, tier, indicative price) are the same for every shop
 # that sees them: rendered once per signal and language, not once per row of every page. The
-# key holds everything the cells show, so a changed signal is a new entry; the cache is
-# bounded (cleared when full) and per process.
-_SIGNAL_CELLS: dict[tuple, Markup] = {}
-SIGNAL_CELLS_KEPT = 4096
+# key holds everything the cells show, so a changed signal is a new entry.
+_SIGNAL_CELLS = RenderedOnce(4096)
+# A shop's need row, its cells included: shops reopen their page and htmx refreshes it every
+# 20 s, while a need changes a few times a campaign.
+_NEED_ROWS = RenderedOnce(8192)
 
 
 @bp.app_template_global()
@@ -78,13 +79,34 @@ def signal_cells(d: demand_service.PartDemand, shops: dict[int, int]) -> Markup:
         shops.get(d.part.id, 0),
         tuple((k, d.offers[k].supplier_name) for k in sorted(shown)),
     )
-    cells = _SIGNAL_CELLS.get(key)
-    if cells is None:
-        if len(_SIGNAL_CELLS) >= SIGNAL_CELLS_KEPT:
-            _SIGNAL_CELLS.clear()
-        macro = get_template_attribute("orders/campaigns/_signal.html", "signal_cells")
-        cells = _SIGNAL_CELLS[key] = macro(d, shops)
-    return cells
+    return _SIGNAL_CELLS.get(
+        key,
+        lambda: get_template_attribute("orders/campaigns/_signal.html", "signal_cells")(d, shops),
+    )
+
+
+@bp.app_template_global()
+def need_row(n: Need, cells: Markup, open_for_needs: bool) -> Markup:
+    key = (
+        str(get_locale()),
+        n.id,
+        n.ref,
+        n.part.name,
+        n.part.sku,
+        n.needed_by,
+        n.max_unit_price,
+        n.quantity,
+        n.tolerance,
+        n.min_quantity,
+        cells,
+        open_for_needs,
+    )
+    return _NEED_ROWS.get(
+        key,
+        lambda: get_template_attribute("orders/campaigns/_need_row.html", "need_row")(
+            n, cells, open_for_needs
+        ),
+    )
 
 
 # --- manager: campaigns ------------------------------------------------------------------

@@ -78,6 +78,28 @@ def test_the_needs_page_forms_show_their_own_state_each_time(client, make, shop)
     assert len(set(tokens.findall(blank)) | set(tokens.findall(again))) == 4  # two forms each
 
 
+def test_a_need_s_row_and_its_signal_show_each_change(client, make, shop):
+    """Rows and signal cells are rendered once per state (coop.orders.campaigns.views): an
+    edit, another shop's need and another language each show at once."""
+    campaign = make.campaign()
+    part = make.part(sku="PNEU-700", name="Pneu 700x32C")
+    need = make.need(campaign, shop.member, part, quantity=4)
+    client.login_as(shop)
+    live = f"/campaigns/{campaign.id}/needs/signals"
+
+    def row() -> str:
+        table = client.get(live, headers={"HX-Request": "true"}).text
+        return table.split("<tbody>", 1)[1].split("</tr>", 1)[0]
+
+    assert "<strong>4</strong>" in row() and "1 atelier<" in row()
+    need.quantity = 7
+    db.session.commit()
+    assert "<strong>7</strong>" in row() and "<strong>4</strong>" not in row()
+    make.need(campaign, make.member(), part, quantity=2)
+    assert ">9<br>" in row() and "2 ateliers" in row()
+    assert 'data-label="Your quantity"' in client.get(live + "?lang=en").text
+
+
 def test_adding_a_part_the_shop_already_needs_leads_to_editing_that_need(client, make, shop):
     campaign = make.campaign()
     need = make.need(campaign, shop.member, quantity=4)
