@@ -5,7 +5,6 @@ import secrets
 from collections.abc import Callable
 
 from flask import Flask
-from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from markupsafe import Markup
@@ -125,7 +124,7 @@ def kept_fields(form: FlaskForm, name: str, caller: Callable[[], Markup]) -> Mar
         for field in form
         if not isinstance(field, HiddenField)
     )
-    return _FIELDS.get((name, str(get_locale()), type(form), state), caller)
+    return _FIELDS.get((name, type(form), state), caller)
 
 
 def init_app(app: Flask) -> None:

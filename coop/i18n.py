@@ -44,7 +44,7 @@ def select_locale() -> str:
     return "fr"
 
 
-def _current_locale() -> Locale:
+def current_locale() -> Locale:
     """The locale of the request (or of `force_locale`), as Flask-Babel chose it.
 
     Read from Flask-Babel's own record of it when it is there: a page asks it a few hundred
@@ -84,7 +84,7 @@ def money(amount: Decimal | None) -> str:
     if not isinstance(amount, Decimal):
         raise TypeError(f"money must be a Decimal, not {type(amount).__name__}")
     # Babel rounds half to even; the coop rounds half up (coop.money.quantize), once.
-    return _currency(quantize(amount), _current_locale(), None)
+    return _currency(quantize(amount), current_locale(), None)
 
 
 def unit_price(amount: Decimal | None) -> str:
@@ -97,7 +97,7 @@ def unit_price(amount: Decimal | None) -> str:
     if not isinstance(amount, Decimal):
         raise TypeError(f"unit_price must be a Decimal, not {type(amount).__name__}")
     amount = quantize(amount, UNIT_PRICE)
-    locale = _current_locale()
+    locale = current_locale()
     if amount == quantize(amount, CENT):
         return _currency(amount, locale, None)
     pattern = locale.currency_formats["standard"].pattern.replace("0.00", "0.00##")

@@ -6,7 +6,6 @@ current page (marked `aria-current`) and the language: that is the key.
 """
 
 from flask import Flask, get_template_attribute, request
-from flask_babel import get_locale
 from flask_login import current_user
 from markupsafe import Markup
 
@@ -22,7 +21,7 @@ def main_nav() -> Markup:
     roles = tuple(role for role in MENU_ORDER if current_user.has_role(role))
     here = request.endpoint or ""
     return _MENUS.get(
-        (roles, here, str(get_locale())),
+        (roles, here),
         lambda: get_template_attribute("_nav.html", "main_nav")(roles, here),
     )
 

@@ -16,6 +16,7 @@ from coop import bounds
 from coop.csv_export import french_csv
 from coop.errors import DomainError, FieldError, InvalidRows, PageRefusal
 from coop.extensions import db
+from coop.i18n import current_locale
 
 
 def page_arg() -> int:
@@ -199,8 +200,8 @@ def safe_next(target: str | None, fallback: str) -> str:
 
 
 class RenderedOnce:
-    """Parts of pages rendered once per key: the key holds everything the part shows (and the
-    language), so anything changed is another key.
+    """Parts of pages rendered once per key and language: the key holds everything the part
+    shows, so anything changed is another key.
 
     For the parts every page or every row repeats (the menu, a form's blank fields, a need's
     row): Jinja costs tens of microseconds an element, and the pages shops open most repeat
@@ -216,6 +217,7 @@ class RenderedOnce:
     def get(self, key: Hashable, render: Callable[[], Markup]) -> Markup:
         if current_app.debug:
             return render()
+        key = (str(current_locale()), key)
         found = self._kept.get(key)
         if found is None:
             found = render()

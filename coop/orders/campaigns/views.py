@@ -13,8 +13,8 @@ from flask import (
     request,
 )
 from flask import url_for as url
-from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user, login_required
 from markupsafe import Markup
 from sqlalchemy import select
@@ -71,7 +71,6 @@ def signal_cells(d: demand_service.PartDemand, shops: dict[int, int]) -> Markup:
     best, closest = signal.best, signal.closest  # the offers the cells show
     shown = {o.key for o in (best, closest) if o is not None}
     key = (
-        str(get_locale()),
         signal.requested,
         signal.tolerance,
         best,
@@ -88,7 +87,6 @@ def signal_cells(d: demand_service.PartDemand, shops: dict[int, int]) -> Markup:
 @bp.app_template_global()
 def need_row(n: Need, cells: Markup, open_for_needs: bool) -> Markup:
     key = (
-        str(get_locale()),
         n.id,
         n.ref,
         n.part.name,
