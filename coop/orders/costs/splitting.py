@@ -16,7 +16,7 @@ from decimal import Decimal
 from functools import lru_cache
 
 from sqlalchemy import Text, cast, delete, func, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from coop.accounts.models import Member
 from coop.errors import DomainError
@@ -163,17 +163,21 @@ def _items_of(campaign_ids: Sequence[int], member: Member | None = None) -> dict
     their parts, allocations, lines, orders and offers. The split itself reads plain rows
     (`_delivered_of`).
     """
+    # A shop's dozen needs: one query, joined to the one part, allocation, line, order and
+    # offer each has (a shop's home reads them on every view). Every need of a campaign: a
+    # query per relation, so that rows do not repeat the same parts and suppliers 15,000 times.
+    load = joinedload if member is not None else selectinload
     query = (
         select(Need)
         .where(Need.campaign_id.in_(campaign_ids))
         .options(
-            selectinload(Need.part),
-            selectinload(Need.member),
-            selectinload(Need.allocation)
-            .selectinload(Allocation.line)
-            .options(
-                selectinload(OrderLine.order).selectinload(PurchaseOrder.supplier),
-                selectinload(OrderLine.offer).selectinload(Offer.supplier),
+            load(Need.part),
+            load(Need.member),
+            load(Need.allocation).options(
+                load(Allocation.line).options(
+                    load(OrderLine.order).options(load(PurchaseOrder.supplier)),
+                    load(OrderLine.offer).options(load(Offer.supplier)),
+                )
             ),
         )
         .order_by(Need.created_at, Need.id)
