@@ -14,10 +14,10 @@ def default_workers(cpus: int | None = None) -> int:
 
     Python runs one thread at a time per process, so a process uses one CPU at most, and the
     threads of each process cover its waits for PostgreSQL (see `threads`). More processes
-    than CPUs only make them take turns on the CPUs with PostgreSQL: under the load bench's
-    mix (bench/README.md) 3 processes on 2 CPUs cost 14 to 15 ms of CPU a request and served
-    95 a second, 2 processes 11 ms and 113 a second. gunicorn's usual 2 x CPU + 1 is for
-    single-threaded workers."""
+    than CPUs only make them take turns on the CPUs with PostgreSQL: with the machine
+    saturated by the load bench's mix (bench/bench_workers.py, three runs each), 3 processes
+    on 2 CPUs cost 10.0 to 10.7 ms of CPU a request, 2 processes 9.0 to 9.8. gunicorn's
+    usual 2 x CPU + 1 is for single-threaded workers."""
     return max(2, cpus or os.cpu_count() or 1)
 
 
