@@ -2,6 +2,7 @@
 
 import pytest
 from flask import get_flashed_messages
+from markupsafe import Markup
 from sqlalchemy import event, select
 from sqlalchemy.orm import selectinload
 from wtforms import Form, StringField
@@ -9,7 +10,7 @@ from wtforms import Form, StringField
 from coop.accounts.identity import InvalidIdentity
 from coop.errors import DomainError, FieldError, InvalidRows, NotAllowed
 from coop.extensions import db
-from coop.pages import paginate, refusal_shown
+from coop.pages import RenderedOnce, paginate, refusal_shown
 from coop.suppliers.models import Offer, Part, Supplier
 
 
@@ -202,3 +203,31 @@ def test_a_page_is_counted_by_a_query_only_when_it_cannot_tell(
             event.remove(engine, "before_cursor_execute", listener)
     assert (len(result.items), result.total, len(seen)) == (shown, total, queries)
     assert result.pages == -(-total // 4)
+
+
+# --- parts rendered once ---------------------------------------------------------------------
+
+
+def test_a_part_is_rendered_once_per_key_and_language_and_the_cache_stays_bounded(app):
+    kept, rendered = RenderedOnce(2), []
+
+    def render(text: str):
+        return lambda: rendered.append(text) or Markup(text)
+
+    with app.test_request_context("/"):
+        assert kept.get("a", render("A")) == kept.get("a", render("again")) == "A"
+        assert kept.get("b", render("B")) == "B"
+        assert kept.get("c", render("C")) == "C"  # full: cleared, then kept
+        assert kept.get("a", render("A2")) == "A2"
+    with app.test_request_context("/?lang=en"):
+        assert kept.get("a", render("A in English")) == "A in English"
+    assert rendered == ["A", "B", "C", "A2", "A in English"]
+
+
+def test_in_debug_a_part_is_rendered_each_time(app, monkeypatch):
+    monkeypatch.setattr(app, "debug", True)
+    kept, rendered = RenderedOnce(8), []
+    with app.test_request_context("/"):
+        for text in ("one", "two"):
+            assert kept.get("key", lambda text=text: rendered.append(text) or Markup(text)) == text
+    assert rendered == ["one", "two"]
