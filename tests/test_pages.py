@@ -2,7 +2,7 @@
 
 import pytest
 from flask import get_flashed_messages
-from markupsafe import Markup
+from markupsafe import escape
 from sqlalchemy import event, select
 from sqlalchemy.orm import selectinload
 from wtforms import Form, StringField
@@ -212,7 +212,7 @@ def test_a_part_is_rendered_once_per_key_and_language_and_the_cache_stays_bounde
     kept, rendered = RenderedOnce(2), []
 
     def render(text: str):
-        return lambda: rendered.append(text) or Markup(text)
+        return lambda: rendered.append(text) or escape(text)
 
     with app.test_request_context("/"):
         assert kept.get("a", render("A")) == kept.get("a", render("again")) == "A"
@@ -229,5 +229,5 @@ def test_in_debug_a_part_is_rendered_each_time(app, monkeypatch):
     kept, rendered = RenderedOnce(8), []
     with app.test_request_context("/"):
         for text in ("one", "two"):
-            assert kept.get("key", lambda text=text: rendered.append(text) or Markup(text)) == text
+            assert kept.get("key", lambda text=text: rendered.append(text) or escape(text)) == text
     assert rendered == ["one", "two"]
