@@ -22,7 +22,7 @@ from coop.orders.campaigns.needs import NeedTerms, post_need
 from coop.orders.pooling import views as pooling_views
 from coop.suppliers.catalogue import save_offer, save_part, save_supplier
 from tests import factories
-from tests.browser.test_member_flow import PASSWORD, log_in
+from tests.browser.test_member_flow import PASSWORD, log_in, log_out
 
 pytestmark = pytest.mark.browser
 
@@ -109,7 +109,7 @@ def test_the_first_week_from_the_invitations_to_the_shops_overdue_invoice(
         (invitation,) = mail.sent_messages()
     assert invitation["To"] == NEW_SHOP
     link = re.search(r"http://coop\.test(/invitation/\S+)", text_of(invitation)).group(1)
-    page.get_by_role("button", name="Déconnexion").click()
+    log_out(page)
 
     # 2. The shop opens its account, finds the chain in the catalogue and posts its need.
     page.goto(base + link)
@@ -136,7 +136,7 @@ def test_the_first_week_from_the_invitations_to_the_shops_overdue_invoice(
     form.get_by_label("Quantité").fill("6")
     form.get_by_role("button", name="Ajouter", exact=True).click()
     expect(page.get_by_text(f"Besoin ajouté : 6 × {CHAIN}.")).to_be_visible()
-    page.get_by_role("button", name="Déconnexion").click()
+    log_out(page)
 
     # 3. The manager renames and closes the campaign, pools, orders, and receives.
     log_in(page, base, "gerance@coop.example")
@@ -185,7 +185,7 @@ def test_the_first_week_from_the_invitations_to_the_shops_overdue_invoice(
     page.get_by_role("link", name="Solder : le reste ne viendra pas").click()
     page.get_by_role("button", name="Oui, solder la commande").click()
     expect(page.locator(".page-head .badge")).to_have_text("soldé")
-    page.get_by_role("button", name="Déconnexion").click()
+    log_out(page)
 
     # 4. The treasurer issues the invoices.
     log_in(page, base, "tresorerie@coop.example")
@@ -197,7 +197,7 @@ def test_the_first_week_from_the_invitations_to_the_shops_overdue_invoice(
     expect(page.locator(".confirm")).to_contain_text(euros("Total TTC : 294,00 €"))
     page.get_by_role("button", name="Confirmer et émettre").click()
     expect(page.get_by_text("2 factures émises.")).to_be_visible()
-    page.get_by_role("button", name="Déconnexion").click()
+    log_out(page)
 
     # 5. Weeks later, the shop finds its campaign, its savings and its overdue invoice.
     with live_app.app_context():

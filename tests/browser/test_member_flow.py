@@ -19,6 +19,13 @@ def log_in(page, base, email, password=PASSWORD):
     page.get_by_role("button", name="Se connecter").click()
 
 
+def log_out(page) -> None:
+    """Sign out and wait for the login page: a click does not wait for the navigation it
+    starts, and the next `goto` could cancel the logout before it was sent."""
+    page.get_by_role("button", name="Déconnexion").click()
+    expect(page.get_by_text("Vous êtes déconnecté·e.")).to_be_visible()
+
+
 def test_manager_creates_a_member_whose_user_then_sees_its_profile(page, live_app):
     base = live_app.config["LIVE_URL"]
     with live_app.app_context():
@@ -48,7 +55,7 @@ def test_manager_creates_a_member_whose_user_then_sees_its_profile(page, live_ap
     page.wait_for_url("**q=croix**")
     row = page.get_by_role("row").filter(has_text="VELO01")
     row.get_by_text("Atelier Vélo Croix-Rousse").wait_for()  # the filtered list, not the old one
-    page.get_by_role("button", name="Déconnexion").click()
+    log_out(page)
 
     with live_app.app_context():
         create_user("atelier@avcr.example", "Sam", Role.MEMBER, PASSWORD, member_code="VELO01")

@@ -17,7 +17,7 @@ from coop.orders.campaigns.models import CampaignStatus
 from coop.orders.campaigns.needs import NeedTerms, post_need
 from coop.orders.pooling import views as pooling_views
 from coop.suppliers.catalogue import save_offer, save_part, save_supplier
-from tests.browser.test_member_flow import PASSWORD, log_in
+from tests.browser.test_member_flow import PASSWORD, log_in, log_out
 
 pytestmark = pytest.mark.browser
 
@@ -78,7 +78,7 @@ def test_the_manager_pools_commits_and_the_shop_sees_its_share(page, live_app, m
     page.get_by_role("button", name="Valider le plan").click()
     expect(page.get_by_text("Plan validé : 1 bon de commande en brouillon.")).to_be_visible()
 
-    page.get_by_role("button", name="Déconnexion").click()
+    log_out(page)
     log_in(page, base, "atelier@velo01.example")
     page.goto(f"{base}/campaigns/{campaign_id}/needs")
     table = page.locator("#outcome")

@@ -9,7 +9,7 @@ from coop.accounts.auth import create_user
 from coop.accounts.models import Role
 from coop.extensions import db
 from tests import factories
-from tests.browser.test_member_flow import PASSWORD, log_in
+from tests.browser.test_member_flow import PASSWORD, log_in, log_out
 from tests.orders.purchasing.test_receiving import THREE_SHOPS, one_line_order
 
 pytestmark = pytest.mark.browser
@@ -61,7 +61,7 @@ def test_the_manager_receives_a_line_short_and_the_shop_sees_what_it_lost(page, 
     expect(page.locator(".stat").first).not_to_have_text(before)
     _screenshot(page, "statement_after_short_receipt")
 
-    page.get_by_role("button", name="Déconnexion").click()
+    log_out(page)
     log_in(page, base, "atelier@premier.example")
     page.goto(f"{base}/campaigns/{campaign_id}/needs")
     outcome = page.locator("#outcome")
