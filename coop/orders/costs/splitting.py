@@ -110,9 +110,10 @@ class CampaignSplit:
 Solo = tuple[Decimal | None, Decimal | None]  # a need's cost bought alone, its shipping part
 
 
-# The solo costs of the latest committed plans, by run, with the plan's stored text they were
-# read from: a plan of 15,000 needs is JSON that takes 40 ms to decode, for a shop's home that
-# shows its own dozen. Per process, bounded; a plan stored anew is read anew.
+# The solo costs of the latest committed plans, by run, with the version of the plan they were
+# read from: a plan of 15,000 needs is 2 MB of JSON that takes 40 ms to decode (and the
+# database 15 ms to send), for a shop's home that shows its own dozen. Per process, bounded;
+# a plan stored anew has a new version (PoolingRun.result_version) and is read anew.
 _SOLO: dict[int, tuple[str, dict[int, Solo]]] = {}
 _SOLO_LOCK = threading.Lock()
 SOLO_KEPT = 8
@@ -120,7 +121,7 @@ SOLO_KEPT = 8
 
 def _solo_by_need(campaign_ids: Sequence[int], needs: set[int] | None = None) -> dict[int, Solo]:
     """Each need's cost bought alone (only `needs`' when given), from its campaign's latest
-    committed plan: one query."""
+    committed plan: one query, and one more for the plans not kept at their version."""
     latest = (
         select(PoolingRun.campaign_id, func.max(PoolingRun.committed_at).label("at"))
         .where(PoolingRun.campaign_id.in_(campaign_ids), PoolingRun.committed_at.is_not(None))
@@ -128,27 +129,37 @@ def _solo_by_need(campaign_ids: Sequence[int], needs: set[int] | None = None) ->
         .subquery()
     )
     runs = db.session.execute(
-        select(PoolingRun.id, cast(PoolingRun.result, Text)).join(
+        select(PoolingRun.id, PoolingRun.result_version).join(
             latest,
             (PoolingRun.campaign_id == latest.c.campaign_id)
             & (PoolingRun.committed_at == latest.c.at),
         )
     ).all()
-    found: dict[int, Solo] = {}
-    for run_id, text in runs:
-        if text is None:
-            continue
-        with _SOLO_LOCK:
-            kept = _SOLO.get(run_id)
-        if kept is None or kept[0] != text:
-            solo = {d.need: (d.solo, d.solo_shipping) for d in decisions_of(json.loads(text))}
-            kept = (text, solo)
+    versions = {run_id: version for run_id, version in runs if version is not None}
+    with _SOLO_LOCK:
+        kept = {run_id: _SOLO.get(run_id) for run_id in versions}
+    stale = [
+        run_id for run_id, version in versions.items() if (kept[run_id] or ("",))[0] != version
+    ]
+    if stale:
+        for run_id, version, text in db.session.execute(
+            select(PoolingRun.id, PoolingRun.result_version, cast(PoolingRun.result, Text)).where(
+                PoolingRun.id.in_(stale)
+            )
+        ):
+            plan = json.loads(text) if text is not None else None
+            solo = {d.need: (d.solo, d.solo_shipping) for d in decisions_of(plan)} if plan else {}
+            kept[run_id] = (version, solo)
             with _SOLO_LOCK:
                 _SOLO.pop(run_id, None)
                 if len(_SOLO) >= SOLO_KEPT:  # the oldest reading goes
                     _SOLO.pop(next(iter(_SOLO)))
-                _SOLO[run_id] = kept
-        solo = kept[1]
+                _SOLO[run_id] = (version, solo)
+    found: dict[int, Solo] = {}
+    for entry in kept.values():
+        if entry is None:  # the run was deleted meanwhile
+            continue
+        solo = entry[1]
         if needs is None:
             found.update(solo)
         else:

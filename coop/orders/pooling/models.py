@@ -1,10 +1,11 @@
 """Pooling runs: one solve of a campaign's needs against the offers, and its plan."""
 
+import secrets
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 
-from sqlalchemy import JSON, ForeignKey, String, Text
+from sqlalchemy import JSON, ForeignKey, String, Text, event
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from coop.accounts.models import User
@@ -49,6 +50,9 @@ class PoolingRun(Base):
     message: Mapped[str | None] = mapped_column(String(200))
     # The plan, as PlanRecord's JSON: read and written through `record`, never by key.
     result: Mapped[dict | None] = mapped_column(JSON)
+    # A new random value whenever `result` is written (`_new_result_version`), in the same
+    # row: what a reader keeps the plan's decoded parts by, without reading 2 MB of text back.
+    result_version: Mapped[str | None] = mapped_column(String(32))
     error: Mapped[str | None] = mapped_column(Text)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
@@ -75,3 +79,8 @@ class PoolingRun(Base):
     def headline(self) -> Headline | None:
         """The stored plan's figures, without parsing its decisions."""
         return Headline.from_json(self.result) if self.result is not None else None
+
+
+@event.listens_for(PoolingRun.result, "set")
+def _new_result_version(run: PoolingRun, value, old, initiator) -> None:
+    run.result_version = secrets.token_hex(16) if value is not None else None

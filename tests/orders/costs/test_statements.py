@@ -10,7 +10,7 @@ from decimal import Decimal
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from coop.accounts.models import Member, Role
 from coop.clock import now
@@ -341,6 +341,41 @@ def test_what_a_split_reads_is_read_again_as_soon_as_it_changes(world):
         D("11.74"),
         D("6.52"),
     ]
+
+
+def test_a_kept_plan_is_not_read_back_until_it_is_written_again(world):
+    # A shop's home reads its campaign's plan for the costs alone: 2 MB of JSON on a big
+    # campaign. It is kept by the run's result_version, which every write of the plan renews.
+    a = world.shops["A"]
+    run = db.session.scalar(select(PoolingRun).where(PoolingRun.campaign_id == world.campaign.id))
+    first_version = run.result_version
+    assert first_version and len(first_version) == 32
+    engine = db.engines[None].engine
+    seen = []
+
+    def listener(conn, cursor, statement, *args):
+        seen.append(statement)
+
+    def plan_readings() -> int:
+        seen.clear()
+        event.listen(engine, "before_cursor_execute", listener)
+        try:
+            statements.member_statement(world.campaign, a)
+        finally:
+            event.remove(engine, "before_cursor_execute", listener)
+        return sum("pooling_runs.result," in s or "pooling_runs.result AS" in s for s in seen)
+
+    splitting._SOLO.clear()
+    assert plan_readings() == 1
+    assert plan_readings() == 0  # kept: only the version is read
+    record = run.record
+    run.record = replace(record, decisions=record.decisions)  # the same plan, written again
+    db.session.commit()
+    assert run.result_version not in (None, first_version)
+    assert plan_readings() == 1
+    assert plan_readings() == 0
+    run.record = None
+    assert run.result_version is None
 
 
 def test_a_shops_statement_from_its_own_lines_is_the_whole_splits(world):
