@@ -27,6 +27,7 @@ from coop.numbering import next_value
 from coop.orders.campaigns.lifecycle import change_status, create_campaign
 from coop.orders.campaigns.models import Campaign, CampaignStatus, Need
 from coop.orders.campaigns.needs import NeedTerms, post_need
+from coop.orders.costs import versions
 from coop.orders.costs.charging import book_shortfall_fees
 from coop.orders.costs.splitting import store_received_split
 from coop.orders.pooling.models import PoolingRun, RunStatus
@@ -377,6 +378,7 @@ def _seed_past_year(rng: random.Random, shops: list[Member]) -> None:
                 ]
         db.session.execute(insert(Allocation), allocations)
         db.session.execute(insert(ReceiptLine), receipt_lines)
+        versions.mark(db.session(), [campaign.id])  # written around the ORM's flush
         reasons = [
             {"id": d.need, "pooling_reason": reason_json(d.why)}
             for d in record.decisions

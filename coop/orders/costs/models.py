@@ -67,3 +67,19 @@ class SplitShare(Base):
     amount: Mapped[Decimal] = mapped_column(Money)
 
     __table_args__ = (Index("ix_split_shares_campaign_source", "campaign_id", "source"),)
+
+
+class CampaignVersion(Base):
+    """A random value that every transaction changing what a campaign's split reads renews.
+
+    What a split reads of a campaign (its needs' allocations, lines, orders, their shops,
+    suppliers and parts) is kept per process by this version (`coop.orders.costs.versions`),
+    rather than read again to prove it unchanged. A row of its own, written as its
+    transaction's last statement, so that writing it never waits while holding another
+    lock: no foreign key, as a campaign's row would be locked out of order.
+    """
+
+    __tablename__ = "campaign_versions"
+
+    campaign_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    version: Mapped[str] = mapped_column(String(32))

@@ -10,7 +10,7 @@ from decimal import Decimal
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from sqlalchemy import event, func, select
+from sqlalchemy import event, func, select, update
 
 from coop.accounts.models import Member, Role
 from coop.clock import now
@@ -18,12 +18,12 @@ from coop.errors import DomainError
 from coop.extensions import db
 from coop.orders.campaigns.models import Campaign, CampaignStatus, Need
 from coop.orders.campaigns.rules import SplitKey
-from coop.orders.costs import charging, reporting, splitting, statements
+from coop.orders.costs import charging, reporting, splitting, statements, versions
 from coop.orders.costs.models import Charge
 from coop.orders.pooling.cost_split import ChargeIn, Delivered, split_costs
 from coop.orders.pooling.models import PoolingRun
 from coop.orders.purchasing import ordering
-from coop.orders.purchasing.models import OrderStatus, PurchaseOrder
+from coop.orders.purchasing.models import Allocation, OrderStatus, PurchaseOrder
 from coop.suppliers.models import Supplier
 from coop.suppliers.origin import Origin
 from tests.orders.purchasing.test_purchase_orders import close, served, stored_run
@@ -376,6 +376,97 @@ def test_a_kept_plan_is_not_read_back_until_it_is_written_again(world):
     assert plan_readings() == 0
     run.record = None
     assert run.result_version is None
+
+
+def deliveries_readings(campaign) -> int:
+    """How many times building the campaign's split joins its deliveries' rows."""
+    engine, seen = db.engines[None].engine, []
+
+    def listener(conn, cursor, statement, *args):
+        seen.append(statement)
+
+    event.listen(engine, "before_cursor_execute", listener)
+    try:
+        splitting.build_split(campaign)
+    finally:
+        event.remove(engine, "before_cursor_execute", listener)
+    return sum("JOIN allocations ON needs.id = allocations.need_id" in s for s in seen)
+
+
+def version_of(campaign) -> str | None:
+    return versions.versions(db.session(), [campaign.id]).get(campaign.id)
+
+
+def test_kept_deliveries_are_read_again_only_when_their_campaign_changes(world, make):
+    splitting._DELIVERIES.clear()
+    assert deliveries_readings(world.campaign) == 1
+    assert deliveries_readings(world.campaign) == 0  # kept at the campaign's version
+    other = make.campaign()
+    other_need = make.need(other, world.shops["A"], world.needs["a_tyre"].part, quantity=1)
+    db.session.commit()
+    first, other_first = version_of(world.campaign), version_of(other)
+    assert first and other_first
+    # A receipt: the campaign's version is new, the other campaign's is not.
+    world.needs["a_tyre"].allocation.received = 5
+    db.session.commit()
+    assert version_of(world.campaign) not in (None, first)
+    assert version_of(other) == other_first
+    assert deliveries_readings(world.campaign) == 1
+    assert deliveries_readings(world.campaign) == 0
+    # A change that no split reads renews nothing.
+    second = version_of(world.campaign)
+    other_need.quantity = 2
+    world.campaign.title = "Autre titre"
+    db.session.commit()
+    assert version_of(world.campaign) == second
+    assert version_of(other) != other_first  # its need changed
+    # A part's weight is read by every campaign's split: every version is new.
+    third, other_third = version_of(world.campaign), version_of(other)
+    world.needs["a_chain"].part.weight_g = 650
+    db.session.commit()
+    assert version_of(world.campaign) != third and version_of(other) != other_third
+
+
+def test_a_transaction_reads_the_deliveries_it_changed_and_keeps_none_of_them(world):
+    splitting._DELIVERIES.clear()
+    a, tyre = world.shops["A"], world.needs["a_tyre"]
+    assert statements.member_statement(world.campaign, a).goods == D("180.77")
+    version = version_of(world.campaign)
+    tyre.allocation.received = 5
+    db.session.flush()  # not committed: the version is the old one, the rows are new
+    assert version_of(world.campaign) == version
+    assert versions.touched(db.session()) == {world.campaign.id}
+    assert statements.member_statement(world.campaign, a).goods == D("158.87")
+    assert statements.member_statement(world.campaign, a).goods == D("158.87")
+    assert splitting._DELIVERIES[world.campaign.id][0] == version  # the old reading, kept
+    db.session.rollback()
+    assert versions.touched(db.session()) == set()
+    assert version_of(world.campaign) == version
+    assert statements.member_statement(world.campaign, a).goods == D("180.77")
+
+
+def test_a_savepoint_leaves_the_version_to_the_outermost_commit(world):
+    version = version_of(world.campaign)
+    with db.session.begin_nested():
+        world.needs["a_tyre"].allocation.received = 5
+    assert version_of(world.campaign) == version
+    assert world.campaign.id in versions.touched(db.session())
+    db.session.commit()
+    assert version_of(world.campaign) != version
+    assert versions.touched(db.session()) == set()
+
+
+def test_rows_written_around_the_orm_are_marked_by_their_writer(world):
+    splitting._DELIVERIES.clear()
+    assert deliveries_readings(world.campaign) == 1
+    allocation = world.needs["a_tyre"].allocation
+    db.session.execute(update(Allocation).where(Allocation.id == allocation.id).values(received=5))
+    versions.mark(db.session(), [world.campaign.id])
+    db.session.commit()
+    assert deliveries_readings(world.campaign) == 1
+    db.session.expire_all()
+    cs = splitting.build_split(world.campaign)
+    assert cs.cost(world.needs["a_tyre"].id).goods == D("109.50")
 
 
 def test_a_shops_statement_from_its_own_lines_is_the_whole_splits(world):
