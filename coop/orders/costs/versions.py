@@ -6,11 +6,13 @@ PostgreSQL takes some 35 ms to join. They are kept per process by the campaign's
 (`CampaignVersion`), which any transaction changing them renews:
 
 - after each flush, the campaigns its changes touch are noted in the session: a need's,
-  an allocation's need's, a line's order's, an order's; every campaign when a part's weight
-  or sku, a shop's or a supplier's code changes (`_note`);
+  an allocation's need's, a line's order's, an order's, when a row is added or deleted or
+  a column that the split reads changes; every campaign when a part's weight or sku, a
+  shop's or a supplier's code changes (`_note`);
 - at the outermost commit, after a last flush, each touched campaign's version is
   written anew, as the transaction's last statement (`_renew`): it never waits for
-  a lock while holding that one, so it cannot deadlock with the campaign-first lock order;
+  a lock while holding that one, so it cannot deadlock with the campaign-first lock order
+  (confirming an order locks the order, not its campaign);
 - until its transaction ends, the session reads the campaigns it touched from their rows,
   never from what is kept (`touched`): its own changes are not in their versions yet.
 
@@ -33,8 +35,16 @@ from coop.suppliers.models import Part, Supplier
 
 EVERY = "every campaign"  # a change that every campaign's split may read
 TOUCHED = "coop.touched_campaigns"  # the session's key: campaign ids, or EVERY
-# Columns of shared rows that a split reads: a change touches every campaign.
+# What a split reads of a campaign's rows (columns and the relationships that set them).
+READ = {
+    Need: ("campaign_id", "campaign", "member_id", "member", "part_id", "part", "created_at"),
+    Allocation: ("need_id", "need", "line_id", "line", "quantity", "received"),
+    OrderLine: ("order_id", "order", "unit_price"),
+    PurchaseOrder: ("campaign_id", "campaign", "supplier_id", "supplier", "status"),
+}
+# What it reads of rows that campaigns share: a change touches every campaign.
 SHARED = {Part: ("weight_g", "sku"), Member: ("code",), Supplier: ("code",)}
+WATCHED = READ | SHARED
 
 
 def touched(session: Session) -> set:
@@ -73,14 +83,16 @@ def _note(session: Session, context) -> None:
     new, dirty = session.new, session.dirty
     for obj in chain(new, dirty, session.deleted):
         kind = type(obj)
-        if kind not in (Need, Allocation, OrderLine, PurchaseOrder, *SHARED):
+        if kind not in WATCHED:
             continue
         state = inspect(obj)
-        if obj in dirty and not state.modified:
+        if obj in dirty:
+            if not any(name in state.committed_state for name in WATCHED[kind]):
+                continue
+        elif kind in SHARED:  # a row added or deleted: no other row read it
             continue
         if kind in SHARED:
-            if obj in dirty and any(name in state.committed_state for name in SHARED[kind]):
-                campaigns.add(EVERY)
+            campaigns.add(EVERY)
         elif kind is Need or kind is PurchaseOrder:
             campaigns |= _values(state, "campaign_id", obj not in new)
         elif kind is Allocation:

@@ -413,13 +413,17 @@ def test_kept_deliveries_are_read_again_only_when_their_campaign_changes(world, 
     assert version_of(other) == other_first
     assert deliveries_readings(world.campaign) == 1
     assert deliveries_readings(world.campaign) == 0
-    # A change that no split reads renews nothing.
+    # A change that no split reads renews nothing: a campaign's title, a need's quantity
+    # (its allocation says what it got).
     second = version_of(world.campaign)
     other_need.quantity = 2
     world.campaign.title = "Autre titre"
     db.session.commit()
     assert version_of(world.campaign) == second
-    assert version_of(other) != other_first  # its need changed
+    assert version_of(other) == other_first
+    db.session.delete(other_need)  # a need added or deleted does
+    db.session.commit()
+    assert version_of(other) != other_first
     # A part's weight is read by every campaign's split: every version is new.
     third, other_third = version_of(world.campaign), version_of(other)
     world.needs["a_chain"].part.weight_g = 650
