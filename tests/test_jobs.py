@@ -418,14 +418,26 @@ def test_coop_worker_refuses_to_start_without_redis(runner):
     assert "COOP_REDIS_URL is not set" in result.output
 
 
+@pytest.mark.parametrize("value", ["20", "-1", "1e308", "dix"])
+def test_coop_worker_refuses_a_niceness_out_of_range(runner, value, monkeypatch):
+    niceness = []
+    monkeypatch.setattr(os, "nice", niceness.append)
+    result = runner.invoke(args=["worker", "--nice", value])
+    assert result.exit_code == 2
+    assert "--nice" in result.output and niceness == []
+
+
 def test_coop_worker_runs_each_queued_job_in_a_forked_work_horse(site, queue, monkeypatch):
     # A hung horse is killed a minute past its timeout: keep that short here.
     monkeypatch.setattr(jobs, "JOB_TIMEOUT", 60)
+    niceness = []  # the test's process keeps its own: the call is recorded, not made
+    monkeypatch.setattr(os, "nice", niceness.append)
     campaign_id = received_campaign(site)
     with site.app_context():
         run_in_background(issuing.issue_job, campaign_id, None, now())
         result = site.test_cli_runner().invoke(args=["worker", "--burst"])
     assert result.exit_code == 0, result.output
+    assert niceness == [10]  # the jobs yield the CPU to the web pages
     # The batch, then the piece of its PDFs it queued on the bulk queue.
     assert queue.count == 0 and queue.finished_job_registry.count == 1
     assert bulk(queue).count == 0 and bulk(queue).finished_job_registry.count == 1
