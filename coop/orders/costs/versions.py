@@ -45,6 +45,7 @@ READ = {
 # What it reads of rows that campaigns share: a change touches every campaign.
 SHARED = {Part: ("weight_g", "sku"), Member: ("code",), Supplier: ("code",)}
 WATCHED = READ | SHARED
+CHUNK = 1000  # ids per query, when a flush writes a whole campaign's allocations
 
 
 def touched(session: Session) -> set:
@@ -104,8 +105,9 @@ def _note(session: Session, context) -> None:
         mark(session, [EVERY])
         return
     for table, ids in ((Need.__table__, needs), (PurchaseOrder.__table__, orders)):
-        if ids:
-            found = select(table.c.campaign_id).where(table.c.id.in_(ids))
+        ids = sorted(ids)
+        for start in range(0, len(ids), CHUNK):  # SQLite takes 32,766 parameters at most
+            found = select(table.c.campaign_id).where(table.c.id.in_(ids[start : start + CHUNK]))
             campaigns.update(session.connection().execute(found).scalars())
     if campaigns:
         mark(session, campaigns)

@@ -449,6 +449,18 @@ def test_a_transaction_reads_the_deliveries_it_changed_and_keeps_none_of_them(wo
     assert statements.member_statement(world.campaign, a).goods == D("180.77")
 
 
+def test_a_flush_of_a_whole_campaign_notes_it_in_pieces(world, monkeypatch):
+    # Committing a plan flushes every allocation of a campaign at once: their needs are
+    # looked up CHUNK at a time (SQLite takes 32,766 parameters a statement at most).
+    monkeypatch.setattr(versions, "CHUNK", 2)
+    allocations = [n.allocation for n in world.needs.values() if n.allocation is not None]
+    assert len(allocations) > 2
+    for allocation in allocations:
+        allocation.received = 1
+    db.session.flush()
+    assert versions.touched(db.session()) == {world.campaign.id}
+
+
 def test_a_savepoint_leaves_the_version_to_the_outermost_commit(world):
     version = version_of(world.campaign)
     with db.session.begin_nested():
