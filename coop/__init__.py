@@ -4,7 +4,7 @@ import hashlib
 from functools import lru_cache
 from pathlib import Path
 
-from flask import Flask, Request, current_app, has_request_context, request
+from flask import Flask, Request, current_app, request
 from sqlalchemy import event
 from werkzeug.datastructures import FileStorage, ImmutableMultiDict
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -138,7 +138,6 @@ def _init_database(app: Flask) -> None:
 
 # How long a writer waits for another one before SQLite gives up ("database is locked").
 SQLITE_BUSY_TIMEOUT_MS = 10_000
-WRITING_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
 def _make_sqlite_transactional(engine) -> None:
@@ -164,12 +163,7 @@ def _make_sqlite_transactional(engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _begin(connection):
-        # A request that writes takes the write lock at once: in WAL mode a transaction that
-        # read first cannot write once another has committed since (SQLITE_BUSY_SNAPSHOT, at
-        # once, whatever the busy timeout), and a logout failed so while a background job
-        # stored invoice PDFs. Reads and jobs begin as before.
-        writing = has_request_context() and request.method in WRITING_METHODS
-        connection.exec_driver_sql("BEGIN IMMEDIATE" if writing else "BEGIN")
+        connection.exec_driver_sql("BEGIN")
 
 
 def _init_security(app: Flask) -> None:

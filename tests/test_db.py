@@ -103,25 +103,3 @@ def test_the_pdf_job_stores_every_pdf_when_a_request_commits_while_it_renders_on
     assert documents.render_pending_documents() == 2
     stored = db.session.scalars(sa.select(InvoiceDocument.invoice_id)).all()
     assert sorted(stored) == sorted(invoice.id for invoice in pair)
-
-
-@pytest.mark.parametrize(("method", "begin"), [("POST", "BEGIN IMMEDIATE"), ("GET", "BEGIN")])
-def test_a_request_that_writes_takes_sqlites_write_lock_as_it_begins(sqlite_app, method, begin):
-    # In WAL mode a transaction that read first cannot write once another has committed
-    # since (SQLITE_BUSY_SNAPSHOT at once, whatever the busy timeout): a logout failed so
-    # while a background job stored PDFs. A writing request begins IMMEDIATE instead.
-    seen = []
-    engine = db.engine
-
-    def listener(conn, cursor, statement, *args):
-        seen.append(statement)
-
-    db.session.remove()
-    sa.event.listen(engine, "before_cursor_execute", listener)
-    try:
-        with sqlite_app.test_request_context("/", method=method):
-            db.session.execute(sa.select(Invoice.id)).all()
-            db.session.rollback()
-    finally:
-        sa.event.remove(engine, "before_cursor_execute", listener)
-    assert seen[0] == begin
