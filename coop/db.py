@@ -5,6 +5,7 @@ from decimal import Decimal
 from enum import StrEnum
 
 from sqlalchemy import DateTime, Enum, MetaData, Numeric
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
 
@@ -22,6 +23,12 @@ NAMING_CONVENTION = {
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def dialect_insert(bind):
+    """The INSERT that knows ON CONFLICT (upserts), for the database behind an engine or a
+    connection: PostgreSQL's, or SQLite's (the two backends coop runs on)."""
+    return postgresql.insert if bind.dialect.name == "postgresql" else sqlite.insert
 
 
 class UTCDateTime(TypeDecorator):

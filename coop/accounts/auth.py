@@ -6,7 +6,6 @@ from functools import partial
 
 from flask import current_app
 from sqlalchemy import bindparam, case, delete, literal, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import joinedload
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -14,7 +13,7 @@ from coop import identifiers
 from coop.accounts.models import LoginThrottle, Member, Role, User, UserRole
 from coop.activity.recording import change, record
 from coop.clock import now
-from coop.db import UTCDateTime
+from coop.db import UTCDateTime, dialect_insert
 from coop.errors import DomainError
 from coop.extensions import db
 from coop.uniqueness import refusing_duplicates
@@ -117,7 +116,7 @@ def _count_attempt(key: str, moment: datetime) -> LoginThrottle:
         (row.locked_until.is_(None), row.first_failure_at <= when(moment - window)),
         else_=row.locked_until <= when(moment),
     )
-    insert = dialect_insert()(LoginThrottle).values(
+    insert = dialect_insert(db.session.get_bind())(LoginThrottle).values(
         email=key, failures=1, first_failure_at=moment, locked_until=first_lock
     )
     upsert = insert.on_conflict_do_update(
@@ -135,13 +134,6 @@ def _count_attempt(key: str, moment: datetime) -> LoginThrottle:
     return db.session.scalars(
         upsert.returning(LoginThrottle), execution_options={"populate_existing": True}
     ).one()
-
-
-def dialect_insert():
-    """The INSERT that knows ON CONFLICT, for the database in use (throttles' upserts)."""
-    if db.session.get_bind().dialect.name == "postgresql":
-        return postgresql.insert
-    return sqlite.insert
 
 
 def create_user(

@@ -24,10 +24,10 @@ from collections.abc import Iterable, Sequence
 from itertools import chain
 
 from sqlalchemy import event, inspect, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from coop.accounts.models import Member
+from coop.db import dialect_insert
 from coop.orders.campaigns.models import Campaign, Need
 from coop.orders.costs.models import CampaignVersion
 from coop.orders.purchasing.models import Allocation, OrderLine, PurchaseOrder
@@ -130,9 +130,8 @@ def _renew(session: Session) -> None:
     # In the campaigns' order, as every such transaction does: two never wait for each other
     # in a circle.
     rows = [{"campaign_id": i, "version": version} for i in sorted(campaigns)]
-    insert = (postgresql if connection.dialect.name == "postgresql" else sqlite).insert
     connection.execute(
-        insert(table)
+        dialect_insert(connection)(table)
         .values(rows)
         .on_conflict_do_update(index_elements=[table.c.campaign_id], set_={"version": version})
     )
