@@ -4,7 +4,7 @@ import hashlib
 from functools import lru_cache
 from pathlib import Path
 
-from flask import Flask, Request, current_app, request
+from flask import Flask, Request, current_app, has_request_context, request
 from sqlalchemy import event
 from werkzeug.datastructures import FileStorage, ImmutableMultiDict
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -138,6 +138,8 @@ def _init_database(app: Flask) -> None:
 
 # How long a writer waits for another one before SQLite gives up ("database is locked").
 SQLITE_BUSY_TIMEOUT_MS = 10_000
+# The requests that only read (but a view marked `coop.db.writes`).
+READING_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def _make_sqlite_transactional(engine) -> None:
@@ -163,7 +165,24 @@ def _make_sqlite_transactional(engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _begin(connection):
-        connection.exec_driver_sql("BEGIN")
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if _may_write() else "BEGIN")
+
+
+def _may_write() -> bool:
+    """Whether a transaction beginning now may write: it then takes SQLite's write lock at once.
+
+    In WAL mode a transaction that read cannot write once another connection has committed
+    since its read: SQLite refuses at once (SQLITE_BUSY_SNAPSHOT, "database is locked"),
+    whatever the busy timeout. A transaction that may write therefore begins IMMEDIATE and
+    waits its turn instead: every request but those that only read, and every job and
+    command. A job keeps its transactions short, never open across a long computation
+    (a solve, a PDF), so that the pages' writes wait at most a moment for it.
+    """
+    if not has_request_context():
+        return True
+    if request.method not in READING_METHODS:
+        return True
+    return getattr(current_app.view_functions.get(request.endpoint), "writes", False)
 
 
 def _init_security(app: Flask) -> None:

@@ -25,6 +25,13 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
+def writes(view):
+    """Mark a GET view that writes (the FEC export books its entries): on SQLite its
+    transactions take the write lock as they begin, as a POST's do (coop._may_write)."""
+    view.writes = True
+    return view
+
+
 def dialect_insert(bind):
     """The INSERT that knows ON CONFLICT (upserts), for the database behind an engine or a
     connection: PostgreSQL's, or SQLite's (the two backends coop runs on)."""

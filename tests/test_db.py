@@ -1,3 +1,4 @@
+import threading
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 
@@ -11,6 +12,9 @@ from coop.db import Money, UnitPrice, UTCDateTime
 from coop.extensions import db
 from coop.invoicing import documents
 from coop.invoicing.models import Invoice, InvoiceDocument
+from coop.orders.campaigns.lifecycle import change_status
+from coop.orders.campaigns.models import CampaignStatus
+from coop.orders.pooling.models import PoolingRun, RunStatus
 from tests import factories
 from tests.conftest import Client, app_config, fresh_database
 from tests.invoicing import factories as invoice_factories
@@ -68,19 +72,20 @@ def sqlite_app(tmp_path):
             db.engine.dispose()
 
 
-def test_a_credit_note_is_issued_while_a_job_reads_invoices_on_sqlite(sqlite_app, monkeypatch):
+def test_a_credit_note_is_issued_while_a_page_reads_invoices_on_sqlite(sqlite_app, monkeypatch):
     monkeypatch.setattr("coop.invoicing.views.run_in_background", lambda job, *args: None)
     invoice = invoice_factories.invoice(factories.member(), factories.campaign())
     client = sqlite_app.test_client()
     client.login_as(factories.user(Role.TREASURER))
-    with db.engine.connect() as job:
-        # The PDF job between two invoices of its batch: a read transaction left open.
-        job.execute(sa.select(Invoice.id)).all()
+    with sqlite_app.test_request_context("/invoices"), db.engine.connect() as page:
+        # A page that reads the invoices while the credit note is issued: a read
+        # transaction left open does not hold the writer back.
+        page.execute(sa.select(Invoice.id)).all()
         response = client.post(
             f"/invoices/{invoice.number}/credit",
             data={"mode": "full", "reason": "Annulée", "confirm": "y"},
         )
-        job.rollback()
+        page.rollback()
     assert response.status_code == 302
     assert response.location.endswith("/invoices/AV-2026-000001")
 
@@ -103,3 +108,94 @@ def test_the_pdf_job_stores_every_pdf_when_a_request_commits_while_it_renders_on
     assert documents.render_pending_documents() == 2
     stored = db.session.scalars(sa.select(InvoiceDocument.invoice_id)).all()
     assert sorted(stored) == sorted(invoice.id for invoice in pair)
+
+
+def _first_statement(work) -> str:
+    seen = []
+
+    def listener(conn, cursor, statement, *args):
+        seen.append(statement)
+
+    db.session.remove()
+    sa.event.listen(db.engine, "before_cursor_execute", listener)
+    try:
+        work()
+        db.session.execute(sa.select(Invoice.id)).all()
+        db.session.rollback()
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", listener)
+    return seen[0]
+
+
+@pytest.mark.parametrize(
+    ("path", "method", "begin"),
+    [
+        ("/invoices", "POST", "BEGIN IMMEDIATE"),
+        ("/invoices", "GET", "BEGIN"),
+        ("/invoices", "HEAD", "BEGIN"),
+        # A GET that writes (it books the entries it exports) is marked as writing.
+        ("/exports/fec", "GET", "BEGIN IMMEDIATE"),
+        (None, None, "BEGIN IMMEDIATE"),  # a job or a command
+    ],
+)
+def test_a_transaction_that_may_write_takes_sqlites_write_lock_as_it_begins(
+    sqlite_app, path, method, begin
+):
+    if path is None:
+        assert _first_statement(lambda: None) == begin
+        return
+    with sqlite_app.test_request_context(path, method=method):
+        assert _first_statement(lambda: None) == begin
+
+
+def _set_phone(app, member_id: int, phone: str) -> None:
+    with app.app_context():
+        db.session.get(Member, member_id).phone = phone
+        db.session.commit()
+        db.session.remove()
+
+
+def test_a_request_that_read_writes_though_a_job_commits_meanwhile_on_sqlite(sqlite_app):
+    # In WAL mode a transaction that read cannot write once another connection committed
+    # since (SQLITE_BUSY_SNAPSHOT: "database is locked" at once, whatever the busy timeout):
+    # a logout failed so while the background job stored invoice PDFs. The request now
+    # holds the write lock from its first statement, and the job waits its turn.
+    shop = factories.member()
+    db.session.commit()
+    shop_id = shop.id
+    db.session.remove()
+    with sqlite_app.test_request_context("/account", method="POST"):
+        assert db.session.get(Member, shop_id).phone != "04 78 11 11 11"  # reads first
+        job = threading.Thread(target=_set_phone, args=(sqlite_app, shop_id, "04 78 22 22 22"))
+        job.start()
+        job.join(0.5)  # before the change, the job committed here
+        db.session.get(Member, shop_id).email = "atelier@example.fr"
+        db.session.commit()
+        db.session.remove()
+    job.join()
+    stored = db.session.get(Member, shop_id, populate_existing=True)
+    assert (stored.email, stored.phone) == ("atelier@example.fr", "04 78 22 22 22")
+
+
+def test_a_short_pooling_run_comes_back_finished_on_sqlite(sqlite_app, monkeypatch):
+    # The page waits for its run's thread: were it to hold SQLite's write lock meanwhile,
+    # the run could not write its progress, and would fail once the busy timeout passed.
+    monkeypatch.setitem(sqlite_app.config, "COOP_JOBS_INLINE", False)
+    monkeypatch.setattr("coop.orders.pooling.views.WAIT_SECONDS", 60)
+    campaign = factories.campaign()
+    tyre = factories.part()
+    factories.offer(factories.supplier(), tyre, tiers=((1, "10.00"), (10, "8.00")))
+    factories.need(campaign, factories.member(), tyre, quantity=6)
+    factories.need(campaign, factories.member(), tyre, quantity=6)
+    change_status(campaign, CampaignStatus.CLOSED, at=campaign.opened_at)
+    client = sqlite_app.test_client()
+    client.login_as(factories.user(Role.MANAGER))
+    db.session.commit()
+    response = client.post(
+        f"/campaigns/{campaign.id}/pooling/runs",
+        data={"time_limit": "10"}
+        | {f"penalty_{origin}": "0" for origin in ("local", "france", "europe", "asia", "other")},
+    )
+    assert response.status_code == 302
+    run = db.session.scalar(sa.select(PoolingRun))
+    assert (run.status, run.error) == (RunStatus.DONE, None)

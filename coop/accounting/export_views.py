@@ -7,6 +7,7 @@ from coop.accounting import exports
 from coop.accounting.export_forms import ExportForm
 from coop.accounts.access import roles_required
 from coop.accounts.models import TREASURY_ROLES
+from coop.db import writes
 from coop.extensions import db
 from coop.orders.campaigns.models import Campaign
 from coop.pages import is_id, refusal_shown
@@ -28,6 +29,7 @@ def index():
 
 @bp.route("/fec")
 @roles_required(*TREASURY_ROLES)
+@writes
 def download_fec():
     form = _form(request.args)
     if not form.validate():

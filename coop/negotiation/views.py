@@ -13,6 +13,7 @@ from coop.accounts.access import roles_required
 from coop.accounts.forms import ConfirmForm
 from coop.accounts.identity import letterhead
 from coop.accounts.models import PURCHASING_ROLES, STAFF_ROLES
+from coop.db import writes
 from coop.errors import DomainError
 from coop.extensions import db
 from coop.negotiation import awarding, negotiating, quoting
@@ -531,6 +532,7 @@ def _here(token: str, endpoint: str = "supplier_quotes.answer") -> str:
 
 
 @supplier_bp.route("/<token>", methods=["GET", "POST"])
+@writes  # the first visit is recorded
 def answer(token: str):
     at = clock.now()
     invitation = open_link(token, at, lock=request.method == "POST")

@@ -7,6 +7,7 @@ from flask_babel import gettext as _
 
 from coop import clock, i18n, submissions
 from coop.accounts.identity import letterhead
+from coop.db import writes
 from coop.extensions import db
 from coop.negotiation.forms import SupplierMessageForm
 from coop.negotiation.links import LinkRefused, LinkState
@@ -54,6 +55,7 @@ def _here(token: str) -> str:
 
 
 @bp.route("/<maker_token>", methods=["GET", "POST"])
+@writes  # the first visit is recorded
 def answer(maker_token: str):
     at = clock.now()
     invitation = open_link(maker_token, at, lock=request.method == "POST")

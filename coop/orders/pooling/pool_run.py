@@ -366,6 +366,9 @@ def execute_run(run_id: int) -> None:
     try:
         options = Options.from_json(run.options)
         inputs = load_inputs(run.campaign, options)
+        # End the reading transaction before solving: on SQLite it holds the write lock
+        # (coop._may_write), which the pages' writes must not wait for during a solve.
+        db.session.commit()
         last_write = 0.0
 
         def progress(done: float, message: str) -> None:

@@ -118,9 +118,12 @@ def start(campaign_id: int):
         run = pool_run.start_run(campaign, options, user=current_user._get_current_object())
     if not outcome.ok:
         return redirect(back)
-    result = url("pooling.show", campaign_id=campaign.id, run=run.id)
+    run_id = run.id
+    result = url("pooling.show", campaign_id=campaign.id, run=run_id)
     submissions.commit(form, result)
-    thread = run_in_background(pool_run.execute_run, run.id)
+    # Nothing read from here on: on SQLite a new transaction of this request would hold the
+    # write lock (coop._may_write) that the run needs while the request waits for it.
+    thread = run_in_background(pool_run.execute_run, run_id)
     if thread is not None:
         # Short runs come back finished; long ones show their progress.
         thread.join(WAIT_SECONDS)
