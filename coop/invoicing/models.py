@@ -64,7 +64,7 @@ class Invoice(Base):
     campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"), index=True)
     member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
     # A credit note cites the invoice it corrects.
-    credited_invoice_id: Mapped[int | None] = mapped_column(ForeignKey("invoices.id"))
+    credited_invoice_id: Mapped[int | None] = mapped_column(ForeignKey("invoices.id"), index=True)
     issued_on: Mapped[date]
     due_on: Mapped[date]
     # Seller, buyer, addresses, references, payment terms and legal mentions, as issued.

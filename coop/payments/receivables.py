@@ -104,7 +104,21 @@ def invoices_totals(query, *, on: date) -> dict:
     a credit note owes nothing.
     """
     due = case((Invoice.kind == InvoiceKind.INVOICE, due_column()), else_=0)
-    sub = query.order_by(None).add_columns(due.label("due")).subquery()
+    # Each invoice's due computed once, in a CTE kept whole: from a subquery PostgreSQL
+    # would inline it, and run its correlated sums once per use below (25 per invoice; the
+    # list of 1,000 invoices took 0.4 to 2.6 s).
+    sub = (
+        query.order_by(None)
+        .with_only_columns(
+            Invoice.due_on,
+            Invoice.total_excl_vat,
+            Invoice.total_vat,
+            Invoice.total_incl_vat,
+            due.label("due"),
+        )
+        .cte("invoiced")
+        .prefix_with("MATERIALIZED")
+    )
     late = {
         "not_due": sub.c.due_on >= on,
         "0-30": (sub.c.due_on < on) & (sub.c.due_on >= on - timedelta(days=30)),
