@@ -13,6 +13,7 @@ from werkzeug.security import safe_join
 
 from coop import bounds, config, forms, navigation, observability, rate_limits
 from coop import extensions as ext
+from coop.db import is_reading_only
 from coop.errors import register_error_pages
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -175,9 +176,12 @@ def _may_write() -> bool:
     since its read: SQLite refuses at once (SQLITE_BUSY_SNAPSHOT, "database is locked"),
     whatever the busy timeout. A transaction that may write therefore begins IMMEDIATE and
     waits its turn instead: every request but those that only read, and every job and
-    command. A job keeps its transactions short, never open across a long computation
-    (a solve, a PDF), so that the pages' writes wait at most a moment for it.
+    command (but inside `coop.db.reading_only`). A job keeps its transactions short, never
+    open across a long computation (a solve, a PDF), so that the pages' writes wait at most
+    a moment for it.
     """
+    if is_reading_only():
+        return False
     if not has_request_context():
         return True
     if request.method not in READING_METHODS:

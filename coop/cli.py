@@ -18,6 +18,7 @@ from coop.accounting import exports
 from coop.accounts.auth import create_user as create_account
 from coop.clock import now, parse_local
 from coop.csv_import import fraction
+from coop.db import reading_only
 from coop.errors import ConfigurationError, DomainError, InvalidRows
 from coop.extensions import db
 from coop.imports import IMPORTERS, run_import
@@ -284,14 +285,16 @@ def pool(code: str, as_json: bool, time_limit: float, commit: bool) -> None:
     """The pooled plan of a closed campaign; with --commit, its draft purchase orders."""
     options = Options(time_limit=time_limit)
     try:
-        target = lifecycle.get_campaign(code)
         if commit:
+            target = lifecycle.get_campaign(code)
             plan, run = pool_now(target, options)
             record = run.record
             orders = ordering.commit_run(run)
             charging.book_shortfall_fees(target, record)
         else:
-            plan, record = plan_campaign(target, options)
+            with reading_only():  # on SQLite, the pages may write while it solves
+                target = lifecycle.get_campaign(code)
+                plan, record = plan_campaign(target, options)
     except DomainError as error:
         db.session.rollback()
         _fail(error)

@@ -1,5 +1,8 @@
 """Declarative base, naming convention and the column types every domain uses."""
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from decimal import Decimal
 from enum import StrEnum
@@ -30,6 +33,25 @@ def writes(view):
     transactions take the write lock as they begin, as a POST's do (coop._may_write)."""
     view.writes = True
     return view
+
+
+_READING_ONLY: ContextVar[bool] = ContextVar("coop.db.reading_only", default=False)
+
+
+@contextmanager
+def reading_only() -> Iterator[None]:
+    """Transactions begun inside only read: on SQLite they take no write lock
+    (coop._may_write), so that a long read outside a request (`coop pool` solving a
+    campaign) holds no page's write back."""
+    token = _READING_ONLY.set(True)
+    try:
+        yield
+    finally:
+        _READING_ONLY.reset(token)
+
+
+def is_reading_only() -> bool:
+    return _READING_ONLY.get()
 
 
 def dialect_insert(bind):

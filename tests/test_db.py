@@ -8,7 +8,7 @@ import sqlalchemy as sa
 
 from coop import create_app
 from coop.accounts.models import Member, Role
-from coop.db import Money, UnitPrice, UTCDateTime
+from coop.db import Money, UnitPrice, UTCDateTime, reading_only
 from coop.extensions import db
 from coop.invoicing import documents
 from coop.invoicing.models import Invoice, InvoiceDocument
@@ -143,6 +143,8 @@ def test_a_transaction_that_may_write_takes_sqlites_write_lock_as_it_begins(
 ):
     if path is None:
         assert _first_statement(lambda: None) == begin
+        with reading_only():  # a command that only reads, e.g. `coop pool` without --commit
+            assert _first_statement(lambda: None) == "BEGIN"
         return
     with sqlite_app.test_request_context(path, method=method):
         assert _first_statement(lambda: None) == begin
@@ -177,17 +179,41 @@ def test_a_request_that_read_writes_though_a_job_commits_meanwhile_on_sqlite(sql
     assert (stored.email, stored.phone) == ("atelier@example.fr", "04 78 22 22 22")
 
 
-def test_a_short_pooling_run_comes_back_finished_on_sqlite(sqlite_app, monkeypatch):
-    # The page waits for its run's thread: were it to hold SQLite's write lock meanwhile,
-    # the run could not write its progress, and would fail once the busy timeout passed.
-    monkeypatch.setitem(sqlite_app.config, "COOP_JOBS_INLINE", False)
-    monkeypatch.setattr("coop.orders.pooling.views.WAIT_SECONDS", 60)
+def _closed_campaign():
     campaign = factories.campaign()
     tyre = factories.part()
     factories.offer(factories.supplier(), tyre, tiers=((1, "10.00"), (10, "8.00")))
     factories.need(campaign, factories.member(), tyre, quantity=6)
     factories.need(campaign, factories.member(), tyre, quantity=6)
     change_status(campaign, CampaignStatus.CLOSED, at=campaign.opened_at)
+    return campaign
+
+
+def test_coop_pool_without_commit_holds_no_write_lock_while_it_solves_on_sqlite(sqlite_app):
+    code = _closed_campaign().code
+    db.session.commit()
+    db.session.remove()
+    begun = []
+
+    def listener(conn, cursor, statement, *args):
+        if statement.startswith("BEGIN"):
+            begun.append(statement)
+
+    sa.event.listen(db.engine, "before_cursor_execute", listener)
+    try:
+        result = sqlite_app.test_cli_runner().invoke(args=["pool", code, "--json"])
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", listener)
+    assert result.exit_code == 0, result.output
+    assert begun == ["BEGIN"]
+
+
+def test_a_short_pooling_run_comes_back_finished_on_sqlite(sqlite_app, monkeypatch):
+    # The page waits for its run's thread: were it to hold SQLite's write lock meanwhile,
+    # the run could not write its progress, and would fail once the busy timeout passed.
+    monkeypatch.setitem(sqlite_app.config, "COOP_JOBS_INLINE", False)
+    monkeypatch.setattr("coop.orders.pooling.views.WAIT_SECONDS", 60)
+    campaign = _closed_campaign()
     client = sqlite_app.test_client()
     client.login_as(factories.user(Role.MANAGER))
     db.session.commit()
