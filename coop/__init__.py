@@ -5,6 +5,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from flask import Flask, Request, current_app, has_request_context, request
+from flask.sessions import SecureCookieSessionInterface
 from sqlalchemy import event
 from werkzeug.datastructures import FileStorage, ImmutableMultiDict
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -189,9 +190,27 @@ def _may_write() -> bool:
     return getattr(current_app.view_functions.get(request.endpoint), "writes", False)
 
 
+class _SessionInterface(SecureCookieSessionInterface):
+    """Flask's signed-cookie sessions, but a background fetch never sends back a session it
+    did not change.
+
+    A signed-in session slides (12 hours from the last request): each response sends the
+    cookie again. A fetch made by the page itself (htmx: the part suggestions, the needs'
+    counters) may answer after a form's redirect, with the cookie as it was before the form:
+    the form's message ("Besoin ajouté") was then lost. The pages the person opens still
+    slide the session.
+    """
+
+    def should_set_cookie(self, app: Flask, session) -> bool:
+        if request.headers.get("HX-Request") and not session.modified:
+            return False
+        return super().should_set_cookie(app, session)
+
+
 def _init_security(app: Flask) -> None:
     from coop.accounts.auth import user_for_session
 
+    app.session_interface = _SessionInterface()
     ext.csrf.init_app(app)
     ext.login_manager.init_app(app)
     ext.login_manager.user_loader(user_for_session)

@@ -171,6 +171,18 @@ def test_session_cookie_is_http_only(client, make):
     assert "SameSite=Lax" in cookie
 
 
+def test_a_background_fetch_does_not_send_back_the_session_a_form_just_changed(client, make):
+    # The session slides: a page opened sends the cookie again. A fetch made by the page
+    # (htmx: part suggestions, the needs' counters) answering after a form's redirect would
+    # put back the cookie from before the form, and the form's message with it was lost.
+    user = make.user()
+    login(client, user.email)
+    assert "Set-Cookie" in client.get("/parts/").headers  # a page: the session slides
+    fetch = client.get("/parts/choices?part=pneu", headers={"HX-Request": "true"})
+    assert fetch.status_code == 200
+    assert "Set-Cookie" not in fetch.headers
+
+
 @pytest.fixture
 def racing_app(backend, tmp_path):
     """An app on its own database (a real file on SQLite) whose requests really commit."""
