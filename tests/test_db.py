@@ -1,4 +1,5 @@
 import threading
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 
@@ -110,20 +111,26 @@ def test_the_pdf_job_stores_every_pdf_when_a_request_commits_while_it_renders_on
     assert sorted(stored) == sorted(invoice.id for invoice in pair)
 
 
-def _first_statement(work) -> str:
+@contextmanager
+def _statements():
+    """The statements the app's engine runs inside the block."""
     seen = []
 
     def listener(conn, cursor, statement, *args):
         seen.append(statement)
 
-    db.session.remove()
     sa.event.listen(db.engine, "before_cursor_execute", listener)
     try:
-        work()
-        db.session.execute(sa.select(Invoice.id)).all()
-        db.session.rollback()
+        yield seen
     finally:
         sa.event.remove(db.engine, "before_cursor_execute", listener)
+
+
+def _first_statement() -> str:
+    db.session.remove()
+    with _statements() as seen:
+        db.session.execute(sa.select(Invoice.id)).all()
+        db.session.rollback()
     return seen[0]
 
 
@@ -142,12 +149,12 @@ def test_a_transaction_that_may_write_takes_sqlites_write_lock_as_it_begins(
     sqlite_app, path, method, begin
 ):
     if path is None:
-        assert _first_statement(lambda: None) == begin
+        assert _first_statement() == begin
         with reading_only():  # a command that only reads, e.g. `coop pool` without --commit
-            assert _first_statement(lambda: None) == "BEGIN"
+            assert _first_statement() == "BEGIN"
         return
     with sqlite_app.test_request_context(path, method=method):
-        assert _first_statement(lambda: None) == begin
+        assert _first_statement() == begin
 
 
 def _set_phone(app, member_id: int, phone: str) -> None:
@@ -193,19 +200,10 @@ def test_coop_pool_without_commit_holds_no_write_lock_while_it_solves_on_sqlite(
     code = _closed_campaign().code
     db.session.commit()
     db.session.remove()
-    begun = []
-
-    def listener(conn, cursor, statement, *args):
-        if statement.startswith("BEGIN"):
-            begun.append(statement)
-
-    sa.event.listen(db.engine, "before_cursor_execute", listener)
-    try:
+    with _statements() as seen:
         result = sqlite_app.test_cli_runner().invoke(args=["pool", code, "--json"])
-    finally:
-        sa.event.remove(db.engine, "before_cursor_execute", listener)
     assert result.exit_code == 0, result.output
-    assert begun == ["BEGIN"]
+    assert [statement for statement in seen if statement.startswith("BEGIN")] == ["BEGIN"]
 
 
 def test_a_short_pooling_run_comes_back_finished_on_sqlite(sqlite_app, monkeypatch):

@@ -101,8 +101,6 @@ def _count_attempt(key: str, moment: datetime) -> LoginThrottle:
     Counting first bounds the guesses however many arrive at once: each attempt gets its
     own number, and only the first COOP_LOGIN_MAX_FAILURES of a window check a password;
     a success deletes the row. The reaching of the limit locks the address for a window.
-    Being the transaction's first statement matters on SQLite: a write that follows a
-    read there fails at once ("database is locked") instead of waiting its turn.
     """
     config = current_app.config
     window = timedelta(minutes=config["COOP_LOGIN_LOCK_MINUTES"])

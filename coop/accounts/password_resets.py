@@ -23,10 +23,6 @@ def send_reset_link(email: str) -> None:
     """The job: mail a reset link to the account of `email`, if there is one that may log
     in; earlier links of the address stop working. Commits."""
     key = email.strip().lower()
-    if db.session.get_bind().dialect.name == "sqlite":
-        # The first statement writes: on SQLite a write after a read fails at once when
-        # another request holds the database, instead of waiting its turn (coop.accounts.auth).
-        _revoke_links(key)
     # Two requests at once: the second waits for the first's link, then revokes it too. On
     # PostgreSQL the account's row is locked before any link is touched, so that requests at
     # once queue on it rather than deadlock on each other's links.

@@ -682,9 +682,8 @@ def render_pending_documents(first: int | None = None, last: int | None = None) 
         chunk = pending[start : start + CHUNK]
         # Plain values, read before the first commit expires the rows they come from.
         facts = _pending_facts(chunk)
-        # End the reading transaction before rendering: on SQLite, a transaction that read
-        # before another connection's commit may not write afterwards ("database is locked"
-        # at once, the busy timeout notwithstanding), and rendering is when requests commit.
+        # End the reading transaction before rendering: on SQLite a job's transaction holds
+        # the write lock (coop._may_write), which the pages must not wait for while it renders.
         db.session.commit()
         for invoice_id in chunk:
             if invoice_id not in facts:
