@@ -223,3 +223,59 @@ def test_a_short_pooling_run_comes_back_finished_on_sqlite(sqlite_app, monkeypat
     assert response.status_code == 302
     run = db.session.scalar(sa.select(PoolingRun))
     assert (run.status, run.error) == (RunStatus.DONE, None)
+
+
+# --- PostgreSQL: prepared statements outlive the transactions that only read --------------
+
+PREPARED = sa.text("SELECT count(*) FROM pg_prepared_statements")
+PLANS = sa.text("SELECT sum(generic_plans + custom_plans) FROM pg_prepared_statements")
+
+
+def _read_in_turn(connection, times: int) -> None:
+    """What a page does: a transaction that reads, ended by SQLAlchemy's ROLLBACK."""
+    for _ in range(times):
+        connection.execute(sa.select(Member.id).where(Member.code == "ATL01")).all()
+        connection.rollback()
+
+
+def test_pages_that_only_read_keep_their_statements_prepared_on_postgresql(committing_app):
+    # psycopg prepares a statement run 5 times on a connection, but forgot them all at each
+    # ROLLBACK: nothing stayed prepared, and PostgreSQL planned every query of every page.
+    with committing_app.app_context(), db.engine.connect() as connection:
+        _read_in_turn(connection, 6)
+        assert connection.execute(PREPARED).scalar() == 1
+        plans = connection.execute(PLANS).scalar()
+        connection.rollback()
+        _read_in_turn(connection, 3)  # run as prepared, not prepared anew
+        assert connection.execute(PREPARED).scalar() == 1
+        assert connection.execute(PLANS).scalar() == plans + 3
+
+
+def test_a_transaction_that_wrote_still_rolls_back_on_postgresql(committing_app):
+    with committing_app.app_context(), db.engine.connect() as connection:
+        _read_in_turn(connection, 6)
+        connection.execute(sa.insert(Member).values(code="ATL99", name="Atelier", is_active=True))
+        connection.rollback()
+        assert connection.execute(sa.select(sa.func.count(Member.id))).scalar() == 0
+        # A setting changed by a transaction rolled back is undone with it.
+        connection.exec_driver_sql("SET statement_timeout = 1234")
+        connection.rollback()
+        assert connection.exec_driver_sql("SHOW statement_timeout").scalar() == "0"
+        # A transaction a failed statement aborted rolls back, and the connection goes on.
+        with pytest.raises(sa.exc.ProgrammingError):
+            connection.exec_driver_sql("SELECT * FROM no_such_table")
+        connection.rollback()
+        assert connection.execute(sa.select(sa.func.count(Member.id))).scalar() == 0
+
+
+def test_a_transaction_that_only_read_releases_its_row_locks_on_postgresql(committing_app):
+    with committing_app.app_context():
+        db.session.add(Member(code="ATL01", name="Atelier", is_active=True))
+        db.session.commit()
+        with db.engine.connect() as first, db.engine.connect() as second:
+            first.execute(sa.select(Member.id).with_for_update()).all()
+            first.rollback()  # ends as a COMMIT: the lock goes either way
+            second.exec_driver_sql("SET lock_timeout = '2s'")
+            second.execute(sa.update(Member).values(name="Atelier du Rhône"))
+            second.commit()
+        assert db.session.scalar(sa.select(Member.name)) == "Atelier du Rhône"
