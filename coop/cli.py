@@ -32,6 +32,7 @@ from coop.orders.pooling.pool_run import (
     Options,
     plan_as_json,
     plan_campaign,
+    pool_inputs,
     pool_now,
 )
 from coop.orders.purchasing import ordering
@@ -286,8 +287,13 @@ def pool(code: str, as_json: bool, time_limit: float, commit: bool) -> None:
     options = Options(time_limit=time_limit)
     try:
         if commit:
-            target = lifecycle.get_campaign(code)
-            plan, run = pool_now(target, options)
+            with reading_only():
+                target = lifecycle.get_campaign(code)
+                inputs = pool_inputs(target, options)
+            # The read ends before the solve: on SQLite, the pages may write while it runs;
+            # the run and its orders are then written in a transaction of their own.
+            db.session.rollback()
+            plan, run = pool_now(target, options, inputs=inputs)
             record = run.record
             orders = ordering.commit_run(run)
             charging.book_shortfall_fees(target, record)

@@ -14,8 +14,10 @@ from coop.extensions import db
 from coop.invoicing import documents
 from coop.invoicing.models import Invoice, InvoiceDocument
 from coop.orders.campaigns.lifecycle import change_status
-from coop.orders.campaigns.models import CampaignStatus
+from coop.orders.campaigns.models import Campaign, CampaignStatus
+from coop.orders.pooling import pool_run
 from coop.orders.pooling.models import PoolingRun, RunStatus
+from coop.orders.purchasing.models import PurchaseOrder
 from tests import factories
 from tests.conftest import Client, app_config, fresh_database
 from tests.invoicing import factories as invoice_factories
@@ -204,6 +206,34 @@ def test_coop_pool_without_commit_holds_no_write_lock_while_it_solves_on_sqlite(
         result = sqlite_app.test_cli_runner().invoke(args=["pool", code, "--json"])
     assert result.exit_code == 0, result.output
     assert [statement for statement in seen if statement.startswith("BEGIN")] == ["BEGIN"]
+
+
+def test_coop_pool_commit_lets_the_pages_write_while_it_solves_on_sqlite(sqlite_app, monkeypatch):
+    # It read, solved and wrote in one transaction, begun IMMEDIATE: every page that wrote
+    # during the solve waited, then failed once the busy timeout passed.
+    campaign = _closed_campaign()
+    shop_id = factories.member().id
+    db.session.commit()
+    code = campaign.code
+    db.session.remove()
+    real_solve = pool_run.solve
+
+    def solve_while_a_shop_writes(*args, **kwargs):
+        with db.engine.begin() as page:
+            page.exec_driver_sql("PRAGMA busy_timeout = 500")  # fail fast if still locked
+            page.execute(sa.update(Member).where(Member.id == shop_id).values(phone="04 78"))
+        return real_solve(*args, **kwargs)
+
+    monkeypatch.setattr(pool_run, "solve", solve_while_a_shop_writes)
+    with _statements() as seen:
+        result = sqlite_app.test_cli_runner().invoke(args=["pool", code, "--commit"])
+    assert result.exit_code == 0, result.output
+    begins = [statement for statement in seen if statement.startswith("BEGIN")]
+    # The read, the page's write, the run and its orders stored (then the receipt's read).
+    assert begins[:3] == ["BEGIN", "BEGIN IMMEDIATE", "BEGIN IMMEDIATE"]
+    assert db.session.get(Member, shop_id).phone == "04 78"
+    assert db.session.get(Campaign, campaign.id).status is CampaignStatus.POOLED
+    assert db.session.scalar(sa.select(sa.func.count(PurchaseOrder.id))) == 1
 
 
 def test_a_short_pooling_run_comes_back_finished_on_sqlite(sqlite_app, monkeypatch):

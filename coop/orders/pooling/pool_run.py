@@ -322,20 +322,29 @@ def pool_campaign(campaign: Campaign, options: Options | None = None, on_progres
 def plan_campaign(campaign: Campaign, options: Options) -> tuple[Plan, PlanRecord]:
     """The pooled plan of a closed campaign and its record, as a run would store it (changes
     nothing): `coop pool --json` renders the record."""
-    check_poolable(campaign)
-    inputs = load_inputs(campaign, options)
+    inputs = pool_inputs(campaign, options)
     plan = solve(inputs.needs, inputs.offers, inputs.suppliers, inputs.settings)
     return plan, record_of(plan, inputs)
 
 
-def pool_now(campaign: Campaign, options: Options, user=None) -> tuple[Plan, PoolingRun]:
+def pool_inputs(campaign: Campaign, options: Options) -> Inputs:
+    """What pooling the campaign solves, once it is known that it may be pooled."""
+    check_poolable(campaign)
+    return load_inputs(campaign, options)
+
+
+def pool_now(
+    campaign: Campaign, options: Options, user=None, inputs: Inputs | None = None
+) -> tuple[Plan, PoolingRun]:
     """Solve at once, without a background job, and store the run (`coop pool --commit`).
 
+    `inputs` read beforehand (`pool_inputs`) let the caller end its reading transaction
+    before the solve: the run is then stored in a new one, which checks the campaign again.
     The caller commits the run into purchase orders (coop.orders.purchasing.ordering):
     pooling sits below purchasing.
     """
-    check_poolable(campaign)
-    inputs = load_inputs(campaign, options)
+    if inputs is None:
+        inputs = pool_inputs(campaign, options)
     plan = solve(inputs.needs, inputs.offers, inputs.suppliers, inputs.settings)
     run = start_run(campaign, options, user=user)
     finish_run(run, plan, inputs)
