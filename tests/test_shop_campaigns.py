@@ -219,6 +219,35 @@ def test_my_campaigns_runs_the_same_queries_for_one_campaign_or_many(client, mak
     assert count(kept=True) == few_kept
 
 
+def test_the_home_runs_the_same_queries_for_one_campaign_or_many(client, make, world):
+    user = shop_user(make, world)
+    client.login_as(user)
+
+    def count() -> int:
+        assert client.get("/").status_code == 200  # the splits' readings kept, as in use
+        seen = []
+        db.session.expire_all()
+        engine = db.engines[None].engine
+
+        def listener(conn, cursor, statement, *args):
+            if not statement.startswith(("SAVEPOINT", "RELEASE")):  # the test's own
+                seen.append(statement)
+
+        event.listen(engine, "before_cursor_execute", listener)
+        try:
+            assert client.get("/").status_code == 200
+        finally:
+            event.remove(engine, "before_cursor_execute", listener)
+        return len(seen)
+
+    few = count()
+    tyre = world.needs["a_tyre"].allocation.line.offer
+    for _ in range(3):
+        pooled_campaign(make, world.shops["A"], tyre)
+        make.need(make.campaign(), world.shops["A"], tyre.part, quantity=1)
+    assert count() == few
+
+
 def pooled_campaign(make, shop, offer):
     """A campaign with one need of `shop`, pooled on `offer` and ordered."""
     campaign = make.campaign()
