@@ -125,6 +125,32 @@ def at_once(app, work, times: int = 2) -> tuple[list, list[str]]:
     return done, refused
 
 
+@contextmanager
+def statements_run():
+    """The statements the app's engine runs inside the block (a list, filled as they run),
+    but the SAVEPOINTs by which the test's session keeps its own transaction."""
+    seen: list[str] = []
+
+    def listener(conn, cursor, statement, *args):
+        if not statement.startswith(("SAVEPOINT", "RELEASE")):
+            seen.append(statement)
+
+    engine = db.engines[None].engine
+    sa.event.listen(engine, "before_cursor_execute", listener)
+    try:
+        yield seen
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", listener)
+
+
+def queries_for(client, url: str) -> int:
+    """The queries a page runs, every request starting cold, as in production."""
+    db.session.expire_all()
+    with statements_run() as seen:
+        assert client.get(url).status_code == 200
+    return len(seen)
+
+
 class Client(FlaskClient):
     """A test client whose requests share the test's app context and transaction."""
 

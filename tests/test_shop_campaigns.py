@@ -5,7 +5,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from coop import shop_campaigns
 from coop.accounts.models import Role
@@ -16,6 +16,7 @@ from coop.orders.pooling.models import PoolingRun
 from coop.orders.purchasing import ordering
 from coop.payments import ledger
 from coop.payments.models import Method
+from tests.conftest import queries_for
 from tests.invoicing import factories as invoices
 from tests.orders.costs.test_statements import build_world
 from tests.orders.purchasing.test_purchase_orders import close, served, stored_run
@@ -192,20 +193,7 @@ def test_my_campaigns_runs_the_same_queries_for_one_campaign_or_many(client, mak
         else:
             splitting._DELIVERIES.clear()
             splitting._SOLO.clear()
-        seen = []
-        db.session.expire_all()
-        engine = db.engines[None].engine
-
-        def listener(conn, cursor, statement, *args):
-            if not statement.startswith(("SAVEPOINT", "RELEASE")):  # the test's own
-                seen.append(statement)
-
-        event.listen(engine, "before_cursor_execute", listener)
-        try:
-            assert client.get("/my/campaigns").status_code == 200
-        finally:
-            event.remove(engine, "before_cursor_execute", listener)
-        return len(seen)
+        return queries_for(client, "/my/campaigns")
 
     few, few_kept = count(kept=False), count(kept=True)
     # Not kept: the deliveries made again from their rows, and the plan read back (its costs
@@ -225,20 +213,7 @@ def test_the_home_runs_the_same_queries_for_one_campaign_or_many(client, make, w
 
     def count() -> int:
         assert client.get("/").status_code == 200  # the splits' readings kept, as in use
-        seen = []
-        db.session.expire_all()
-        engine = db.engines[None].engine
-
-        def listener(conn, cursor, statement, *args):
-            if not statement.startswith(("SAVEPOINT", "RELEASE")):  # the test's own
-                seen.append(statement)
-
-        event.listen(engine, "before_cursor_execute", listener)
-        try:
-            assert client.get("/").status_code == 200
-        finally:
-            event.remove(engine, "before_cursor_execute", listener)
-        return len(seen)
+        return queries_for(client, "/")
 
     few = count()
     tyre = world.needs["a_tyre"].allocation.line.offer

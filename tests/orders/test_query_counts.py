@@ -1,30 +1,9 @@
 """The shop's needs page and the manager's demand view run a fixed number of queries."""
 
 import pytest
-from sqlalchemy import event
 
 from coop.accounts.models import Role
-from coop.extensions import db
-
-
-class QueryCounter:
-    def __init__(self):
-        self.count = 0
-
-    def __call__(self, *args, **kwargs):
-        self.count += 1
-
-
-def queries_for(client, url: str) -> int:
-    counter = QueryCounter()
-    db.session.expire_all()  # every request starts cold, as in production
-    engine = db.engines[None].engine
-    event.listen(engine, "before_cursor_execute", counter)
-    try:
-        assert client.get(url).status_code == 200
-    finally:
-        event.remove(engine, "before_cursor_execute", counter)
-    return counter.count
+from tests.conftest import queries_for
 
 
 def grow(make, campaign, shop, parts, shops):
