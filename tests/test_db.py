@@ -1,5 +1,4 @@
 import threading
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 
@@ -19,7 +18,7 @@ from coop.orders.pooling import pool_run
 from coop.orders.pooling.models import PoolingRun, RunStatus
 from coop.orders.purchasing.models import PurchaseOrder
 from tests import factories
-from tests.conftest import Client, app_config, fresh_database
+from tests.conftest import Client, app_config, fresh_database, statements_run
 from tests.invoicing import factories as invoice_factories
 
 
@@ -113,24 +112,9 @@ def test_the_pdf_job_stores_every_pdf_when_a_request_commits_while_it_renders_on
     assert sorted(stored) == sorted(invoice.id for invoice in pair)
 
 
-@contextmanager
-def _statements():
-    """The statements the app's engine runs inside the block."""
-    seen = []
-
-    def listener(conn, cursor, statement, *args):
-        seen.append(statement)
-
-    sa.event.listen(db.engine, "before_cursor_execute", listener)
-    try:
-        yield seen
-    finally:
-        sa.event.remove(db.engine, "before_cursor_execute", listener)
-
-
 def _first_statement() -> str:
     db.session.remove()
-    with _statements() as seen:
+    with statements_run() as seen:
         db.session.execute(sa.select(Invoice.id)).all()
         db.session.rollback()
     return seen[0]
@@ -202,7 +186,7 @@ def test_coop_pool_without_commit_holds_no_write_lock_while_it_solves_on_sqlite(
     code = _closed_campaign().code
     db.session.commit()
     db.session.remove()
-    with _statements() as seen:
+    with statements_run() as seen:
         result = sqlite_app.test_cli_runner().invoke(args=["pool", code, "--json"])
     assert result.exit_code == 0, result.output
     assert [statement for statement in seen if statement.startswith("BEGIN")] == ["BEGIN"]
@@ -225,7 +209,7 @@ def test_coop_pool_commit_lets_the_pages_write_while_it_solves_on_sqlite(sqlite_
         return real_solve(*args, **kwargs)
 
     monkeypatch.setattr(pool_run, "solve", solve_while_a_shop_writes)
-    with _statements() as seen:
+    with statements_run() as seen:
         result = sqlite_app.test_cli_runner().invoke(args=["pool", code, "--commit"])
     assert result.exit_code == 0, result.output
     begins = [statement for statement in seen if statement.startswith("BEGIN")]
@@ -234,6 +218,35 @@ def test_coop_pool_commit_lets_the_pages_write_while_it_solves_on_sqlite(sqlite_
     assert db.session.get(Member, shop_id).phone == "04 78"
     assert db.session.get(Campaign, campaign.id).status is CampaignStatus.POOLED
     assert db.session.scalar(sa.select(sa.func.count(PurchaseOrder.id))) == 1
+
+
+def test_coop_pool_commit_refuses_a_plan_the_campaign_was_reopened_under_on_sqlite(
+    sqlite_app, monkeypatch
+):
+    # Solved outside any transaction, the plan may be stale when it is stored: a campaign
+    # reopened and closed again meanwhile may have other needs.
+    campaign = _closed_campaign()
+    db.session.commit()
+    code, campaign_id = campaign.code, campaign.id
+    db.session.remove()
+    real_solve = pool_run.solve
+
+    def solve_while_the_manager_reopens_and_closes(*args, **kwargs):
+        with db.engine.begin() as page:
+            page.execute(
+                sa.update(Campaign)
+                .where(Campaign.id == campaign_id)
+                .values(closed_at=datetime.now(UTC))
+            )
+        return real_solve(*args, **kwargs)
+
+    monkeypatch.setattr(pool_run, "solve", solve_while_the_manager_reopens_and_closes)
+    result = sqlite_app.test_cli_runner().invoke(args=["pool", code, "--commit"])
+    assert result.exit_code != 0
+    assert "rouverte pendant le calcul" in result.output
+    assert db.session.get(Campaign, campaign_id).status is CampaignStatus.CLOSED
+    assert db.session.scalar(sa.select(sa.func.count(PoolingRun.id))) == 0
+    assert db.session.scalar(sa.select(sa.func.count(PurchaseOrder.id))) == 0
 
 
 def test_a_short_pooling_run_comes_back_finished_on_sqlite(sqlite_app, monkeypatch):

@@ -8,7 +8,7 @@ plan, whatever the solver would find the next time.
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from flask import current_app
@@ -112,6 +112,9 @@ class Inputs:
     offers: list[OfferIn]
     suppliers: list[SupplierIn]
     settings: Settings
+    # When the campaign was closed as they were read: closed again since, it was reopened
+    # meanwhile, and its needs may have changed.
+    closed_at: datetime | None = None
 
 
 def check_poolable(campaign: Campaign) -> None:
@@ -144,6 +147,7 @@ def load_inputs(campaign: Campaign, options: Options) -> Inputs:
     offers = [*offers, *{g.offer for g, _ in agreements} - set(offers)]
     suppliers = sorted({o.supplier for o in offers}, key=lambda s: s.code)
     return Inputs(
+        closed_at=campaign.closed_at,
         needs=[
             NeedIn(
                 id=n.id,
@@ -347,6 +351,10 @@ def pool_now(
         inputs = pool_inputs(campaign, options)
     plan = solve(inputs.needs, inputs.offers, inputs.suppliers, inputs.settings)
     run = start_run(campaign, options, user=user)
+    if campaign.closed_at != inputs.closed_at:
+        raise DomainError(
+            "La campagne a été rouverte pendant le calcul : relancez la mutualisation."
+        )
     finish_run(run, plan, inputs)
     return plan, run
 
