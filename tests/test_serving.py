@@ -1,5 +1,6 @@
 """`coop serve` under gunicorn, behind one proxy; /healthz and /readyz; versioned static URLs."""
 
+import gc
 import hashlib
 import inspect
 import os
@@ -161,6 +162,20 @@ def test_every_name_in_the_config_module_is_a_gunicorn_setting():
         and not inspect.ismodule(value)
     }
     assert names and names <= set(Config().settings)
+
+
+def test_a_worker_sets_what_the_app_holds_aside_from_the_garbage_collector(monkeypatch):
+    monkeypatch.delenv("GUNICORN_CMD_ARGS", raising=False)
+    cfg = cli.GunicornServer({"bind": "127.0.0.1:8123"}).cfg
+    assert cfg.post_worker_init is gunicorn_conf.post_worker_init
+    thresholds = gc.get_threshold()
+    try:
+        cfg.post_worker_init(None)
+        assert gc.get_freeze_count() > 10_000  # this process's modules, the tests' apps
+        assert gc.get_threshold() == (10_000, 10, 10)
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*thresholds)
 
 
 def test_the_server_loads_the_config_module_then_the_options(monkeypatch):
