@@ -24,7 +24,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 import bench_load
 
-from coop import create_app
+from coop import create_app, gunicorn_conf
 from tests.conftest import app_config
 
 DEFAULT_DATABASE = "postgresql+psycopg://postgres@127.0.0.1:5432/coop_bench_pages"
@@ -44,6 +44,7 @@ def main() -> None:
         PLAN.write_text(json.dumps(bench_load.prepare(args.database, args.invoices)))
     plan = json.loads(PLAN.read_text())
     app = create_app(app_config(args.database, COOP_RATELIMIT_ENABLED=False))
+    gunicorn_conf.post_worker_init(None)  # the garbage collector as a web worker has it
 
     def signed_in(email: str):
         client = app.test_client()

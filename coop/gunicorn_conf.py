@@ -33,15 +33,21 @@ threads = 4
 # longer is killed and replaced, its request answered 502 by nginx.
 timeout = 60
 graceful_timeout = 30
-# nginx keeps its connections to us open (deploy/nginx: `keepalive`, idle 60 s): we must not
-# close one first, or a request nginx sends on it meets a closed socket (a 502). An idle
-# connection costs a gthread worker no thread.
-keepalive = 75
-# A worker is replaced after this many requests (jitter: not all at once), which bounds
-# any slow memory growth. Not more often: a new worker imports the app (about 2 s of CPU)
-# while the others serve, and at 100 requests a second 2,000 meant one every 20 s.
+# No keep-alive: each connection is closed once answered (nginx opens another, on loopback).
+# A gthread worker serves every connection it has accepted for as long as it stays open, and
+# the first worker back after a restart (max_requests below, a crash) accepted every
+# connection its peer had dropped: one process, so one CPU, served all, the other idled, and
+# the p95 went from 70 ms to 1.1 s for the rest of the run (bench/README.md, ninth
+# measurement). Closed after each answer, the next request goes to whichever worker accepts
+# it first, the least busy.
+keepalive = 0
+# A worker is replaced after this many requests, which bounds any slow memory growth. Not
+# more often: a new worker imports the app (about 2 s of CPU) while the others serve, and at
+# 100 requests a second 2,000 meant one every 20 s. The workers share the requests evenly, so
+# a jitter of a tenth had them all replaced within seconds of each other (the load bench's
+# two, 2 s apart): half the range keeps them apart.
 max_requests = 20000
-max_requests_jitter = 2000
+max_requests_jitter = 10000
 # Our JSON line per request (coop.observability) replaces gunicorn's access log.
 accesslog = None
 errorlog = "-"

@@ -184,6 +184,7 @@ def test_the_server_loads_the_config_module_then_the_options(monkeypatch):
     assert cfg.bind == ["127.0.0.1:8123"]
     assert cfg.workers == 2
     assert (cfg.worker_class_str, cfg.threads, cfg.timeout) == ("gthread", 4, 60)
+    assert cfg.keepalive == 0  # a request goes to the free worker, not the one holding a connection
     assert cfg.accesslog is None
     assert cfg.forwarded_allow_ips == ["127.0.0.1", "::1"]
     assert cfg.logconfig_dict["formatters"]["json"]["()"] == "coop.observability.JsonFormatter"
