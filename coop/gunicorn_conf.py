@@ -39,7 +39,7 @@ graceful_timeout = 30
 # connection its peer had dropped: one process, so one CPU, served all, the other idled, and
 # the p95 went from 70 ms to 1.1 s for the rest of the run (bench/README.md, ninth
 # measurement). Closed after each answer, the next request goes to whichever worker accepts
-# it first, the least busy.
+# it first (a busy one is slower to), and a restart leaves nothing behind.
 keepalive = 0
 # A worker is replaced after this many requests, which bounds any slow memory growth. Not
 # more often: a new worker imports the app (about 2 s of CPU) while the others serve, and at
