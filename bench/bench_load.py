@@ -84,7 +84,7 @@ def recreate(url: str) -> None:
     admin.dispose()
 
 
-def prepare(url: str, invoices: int) -> dict:
+def prepare(url: str, invoices: int, needs_per_shop: int = NEEDS_BEFORE) -> dict:
     """The data of both phases; the plan the Locust users read."""
     app = create_app(app_config(url))
     rng = random.Random(20)
@@ -116,7 +116,7 @@ def prepare(url: str, invoices: int) -> dict:
         create_user("tresorerie@bench.example", "Trésorerie", Role.TREASURER, PASSWORD)
         rows = []
         for member in members:
-            for n, part in enumerate(rng.sample(parts, NEEDS_BEFORE), start=1):
+            for n, part in enumerate(rng.sample(parts, needs_per_shop), start=1):
                 quantity = rng.randint(1, 20)
                 rows.append(
                     {

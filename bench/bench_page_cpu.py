@@ -36,12 +36,15 @@ def main() -> None:
     parser.add_argument("pages", nargs="*", help="only these pages (default: all)")
     parser.add_argument("--database", default=DEFAULT_DATABASE)
     parser.add_argument("--invoices", type=int, default=1000)
+    parser.add_argument(
+        "--needs", type=int, default=bench_load.NEEDS_BEFORE, help="needs per shop, before"
+    )
     parser.add_argument("--runs", type=int, default=50, help="requests per page")
     parser.add_argument("--reuse", action="store_true", help="keep the last run's data")
     args = parser.parse_args()
     if not (args.reuse and PLAN.exists()):
         bench_load.recreate(args.database)
-        PLAN.write_text(json.dumps(bench_load.prepare(args.database, args.invoices)))
+        PLAN.write_text(json.dumps(bench_load.prepare(args.database, args.invoices, args.needs)))
     plan = json.loads(PLAN.read_text())
     app = create_app(app_config(args.database, COOP_RATELIMIT_ENABLED=False))
     gunicorn_conf.post_worker_init(None)  # the garbage collector as a web worker has it

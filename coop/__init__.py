@@ -131,7 +131,10 @@ def _init_input(app: Flask) -> None:
 def _init_database(app: Flask) -> None:
     from coop import mail  # noqa: F401  (registers sending e-mail after each commit)
     from coop.payments import ledger  # noqa: F401  (settles a shop's account on each invoice)
-    from coop.suppliers import search  # noqa: F401  (keeps search texts current on flush)
+    from coop.suppliers import (
+        search,  # noqa: F401  (keeps search texts current on flush)
+        versions,  # noqa: F401  (renews the catalogue's version on commit)
+    )
 
     ext.db.init_app(app)
     ext.migrate.init_app(app, ext.db, directory=str(ROOT / "migrations"), render_as_batch=True)

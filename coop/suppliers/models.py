@@ -172,6 +172,21 @@ class PriceTier(Base):
     )
 
 
+class CatalogueVersion(Base):
+    """A random value that every transaction changing the usable offers renews.
+
+    The offers of the parts a page shows (their supplier, pack, MOQ and current tiers) are
+    kept per process by this version (`coop.suppliers.versions`), rather than read again
+    on every page shops open. One row; written as its transaction's last statement, so that
+    writing it never waits while holding another lock.
+    """
+
+    __tablename__ = "catalogue_version"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    version: Mapped[str] = mapped_column(String(32))
+
+
 class AgreementStatus(StrEnum):
     DRAFT = "draft"
     ACTIVE = "active"

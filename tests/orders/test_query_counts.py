@@ -35,7 +35,9 @@ def test_a_shops_needs_page_and_its_counters_read_what_they_show_once(client, ma
     grow(make, campaign, user.member, [make.part() for _ in range(3)], [make.member()])
     client.login_as(user)
     # The signed-in user with its roles and shop, the campaign, the shop's needs with their
-    # parts, each part's demand, the parts' usable offers.
+    # parts, each part's demand, the catalogue's version, the parts' usable offers.
+    assert queries_for(client, f"/campaigns/{campaign.id}/needs/signals") == 6
+    # Then the offers are kept, at the catalogue's version (coop.suppliers.versions).
     counters = queries_for(client, f"/campaigns/{campaign.id}/needs/signals")
     assert counters == 5
     # The page adds the shop's requests for parts not in the catalogue, and no part list:
