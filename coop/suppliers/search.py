@@ -246,5 +246,5 @@ def _load_offers(session: Session, parts: set[Part]) -> None:
         session.scalars(
             select(Part)
             .where(Part.id.in_(unloaded[start : start + 500]))
-            .options(selectinload(Part.offers).selectinload(Offer.supplier))
+            .options(selectinload(Part.offers).joinedload(Offer.supplier))
         ).all()

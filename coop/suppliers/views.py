@@ -205,10 +205,13 @@ def list_parts():
     status = _status_arg()
     page = paginate(
         catalogue.search_parts(q, category, origin, supplier_id, status).options(
-            selectinload(Part.offers).selectinload(Offer.supplier)
+            selectinload(Part.offers).joinedload(Offer.supplier)
         )
     )
-    suppliers = sorted_by_name(db.session.scalars(select(Supplier).order_by(Supplier.code)))
+    # The filter's choices: ids and names only (a shop opens this list all day).
+    suppliers = sorted_by_name(
+        db.session.execute(select(Supplier.id, Supplier.name).order_by(Supplier.code)).all()
+    )
     return render_template(
         "suppliers/part_list.html",
         page=page,

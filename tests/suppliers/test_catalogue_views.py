@@ -12,6 +12,7 @@ from coop.clock import today
 from coop.extensions import db
 from coop.suppliers.catalogue import current_tiers
 from coop.suppliers.models import Offer, Part, PriceTier, Supplier
+from tests.conftest import queries_for
 
 D = Decimal
 
@@ -396,3 +397,18 @@ def test_a_page_with_a_part_field_asks_for_suggestions_instead_of_listing_the_ca
     assert field.get("hx-target") == "#part-choices"
     assert page.xpath("//datalist[@id='part-choices']/option") == []
     assert "CHN-11" not in lxml.html.tostring(page, encoding="unicode")
+
+
+def test_a_part_page_reads_the_part_with_its_offers_suppliers_and_tiers_at_once(client, make):
+    part = make.part()
+    for price in ("10.00", "11.00"):
+        make.offer(part=part, tiers=((1, price), (10, "9.00")))
+    client.login_as(make.user(Role.MEMBER))
+    page = f"/parts/{part.id}"
+    # The signed-in user with its roles and shop; the part with its offers, their suppliers
+    # and current tiers.
+    assert queries_for(client, page) == 2
+    make.offer(part=part, tiers=((1, "8.00"), (20, "7.00"), (50, "6.50")))
+    assert queries_for(client, page) == 2
+    shown = client.get(page).text
+    assert all(price in shown for price in ("10,00", "11,00", "8,00", "6,50"))
