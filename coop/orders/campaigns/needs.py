@@ -12,7 +12,7 @@ from coop.accounts.models import Member
 from coop.errors import DomainError, NotAllowed
 from coop.extensions import db
 from coop.i18n import moment
-from coop.orders.campaigns.locking import lock_campaign
+from coop.orders.campaigns.locking import lock_campaign, lock_campaign_for_shop
 from coop.orders.campaigns.models import Campaign, CampaignStatus, Need, PartRequest, RequestStatus
 from coop.suppliers.models import Part
 
@@ -75,15 +75,22 @@ def ensure_open(campaign: Campaign, at: datetime) -> None:
     raise DomainError(f"La campagne {campaign.code} n'est pas ouverte aux besoins.")
 
 
-def lock_and_judge(campaign: Campaign, at: datetime | None) -> datetime:
+def lock_and_judge(
+    campaign: Campaign, at: datetime | None, member: Member | None = None
+) -> datetime:
     """Lock the campaign; the moment a change to its needs is judged at.
 
-    Every change to needs goes through it (post, edit, withdraw, the CSV import). `at` when
-    the caller says (the demo, a conversion, tests); otherwise the clock, read once the lock
-    is held: a request that waited on the lock across the cutoff is refused, and what
-    is accepted is stamped with this moment, so no need is ever written after the cutoff.
+    Every change to needs goes through it: a shop's post, edit or withdrawal (`member`)
+    shares the campaign's lock with the other shops' (`lock_campaign_for_shop`), the CSV
+    import of many shops' lines takes it alone. `at` when the caller says (the demo, a
+    conversion, tests); otherwise the clock, read once the lock is held: a request that
+    waited on the lock across the cutoff is refused, and what is accepted is stamped with
+    this moment, so no need is ever written after the cutoff.
     """
-    lock_campaign(campaign)
+    if member is None:
+        lock_campaign(campaign)
+    else:
+        lock_campaign_for_shop(campaign, member)
     return at or clock.now()
 
 
@@ -91,7 +98,7 @@ def post_need(
     campaign: Campaign, member: Member, part: Part, terms: NeedTerms, *, at: datetime | None = None
 ) -> Need:
     """A shop adds a need to an open campaign."""
-    judged = lock_and_judge(campaign, at)
+    judged = lock_and_judge(campaign, at, member)
     ensure_open(campaign, judged)
     _refuse(check_terms(terms, campaign))
     if not part.is_active:
@@ -109,7 +116,7 @@ def post_need(
 
 def update_need(need: Need, part: Part, terms: NeedTerms, *, at: datetime | None = None) -> Need:
     """A shop changes its need until the cutoff."""
-    judged = lock_and_judge(need.campaign, at)
+    judged = lock_and_judge(need.campaign, at, need.member)
     ensure_open(need.campaign, judged)
     _refuse(check_terms(terms, need.campaign))
     ref = terms.ref or need.ref
@@ -125,7 +132,7 @@ def update_need(need: Need, part: Part, terms: NeedTerms, *, at: datetime | None
 
 def withdraw_need(need: Need, *, at: datetime | None = None) -> None:
     """A shop withdraws a need until the cutoff; it is deleted, as if never posted."""
-    ensure_open(need.campaign, lock_and_judge(need.campaign, at))
+    ensure_open(need.campaign, lock_and_judge(need.campaign, at, need.member))
     db.session.delete(need)
     db.session.flush()
 
