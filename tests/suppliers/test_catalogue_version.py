@@ -10,7 +10,7 @@ from coop.orders.campaigns import demand as demand_service
 from coop.suppliers import versions
 from coop.suppliers.catalogue import replace_tiers
 from tests.conftest import statements_run
-from tests.suppliers.test_catalogue_views import tiers_form
+from tests.suppliers.test_catalogue_views import edited_offer_form
 
 
 def version() -> str | None:
@@ -81,16 +81,7 @@ def test_a_shop_s_counters_show_each_change_the_manager_makes_to_the_catalogue(c
 
     assert "<strong>10,00\xa0€</strong>" in counters()
     client.login_as(manager)
-    edited = client.post(
-        f"/offers/{offer.id}/edit",
-        data={
-            "supplier_id": offer.supplier_id,
-            "pack_size": 1,
-            "moq": 0,
-            "made_in": offer.made_in,
-            **tiers_form(("1", "8,40")),
-        },
-    )
+    edited = client.post(f"/offers/{offer.id}/edit", data=edited_offer_form(offer, ("1", "8,40")))
     assert edited.status_code == 302
     assert "<strong>8,40\xa0€</strong>" in counters()
     client.login_as(manager)

@@ -31,6 +31,17 @@ def tiers_form(*rows, size=6):
     return data
 
 
+def edited_offer_form(offer, *tiers) -> dict:
+    """The offer's form as sent with new tiers, its other fields as they are."""
+    return {
+        "supplier_id": offer.supplier_id,
+        "pack_size": offer.pack_size,
+        "moq": offer.moq,
+        "made_in": offer.made_in,
+        **tiers_form(*tiers),
+    }
+
+
 def test_manager_creates_a_supplier_and_sees_its_origin(client, manager):
     response = client.post(
         "/suppliers/new",
@@ -125,14 +136,7 @@ def test_bad_tiers_are_refused_and_nothing_is_written(client, manager, make, row
 def test_editing_an_offer_keeps_the_previous_prices(client, manager, make):
     offer = make.offer(tiers=((1, "10.00"),))
     response = client.post(
-        f"/offers/{offer.id}/edit",
-        data={
-            "supplier_id": offer.supplier_id,
-            "pack_size": 1,
-            "moq": 0,
-            "made_in": offer.made_in,
-            **tiers_form(("1", "11,00")),
-        },
+        f"/offers/{offer.id}/edit", data=edited_offer_form(offer, ("1", "11,00"))
     )
     assert response.status_code == 302
     assert current_tiers(offer) == [(1, D("11.0000"))]
